@@ -1,0 +1,350 @@
+package zohosim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// FieldType is a Zoho data_type.
+type FieldType string
+
+// The field types the emulator models.
+const (
+	TypeID          FieldType = "bigint_id"
+	TypeText        FieldType = "text"
+	TypeTextarea    FieldType = "textarea"
+	TypeEmail       FieldType = "email"
+	TypePhone       FieldType = "phone"
+	TypeWebsite     FieldType = "website"
+	TypePicklist    FieldType = "picklist"
+	TypeInteger     FieldType = "integer"
+	TypeBigint      FieldType = "bigint"
+	TypeCurrency    FieldType = "currency"
+	TypeDecimal     FieldType = "decimal"
+	TypeBoolean     FieldType = "boolean"
+	TypeDatetime    FieldType = "datetime"
+	TypeOwnerLookup FieldType = "ownerlookup"
+	TypeLookup      FieldType = "lookup"
+)
+
+// Field describes one field of the Accounts module.
+type Field struct {
+	APIName  string
+	Type     FieldType
+	ReadOnly bool
+	Values   []string // picklist values
+}
+
+// AccountFields is the Accounts module's field registry (reference §11, plus a
+// custom Email field so that email search has something to search).
+var AccountFields = []Field{
+	{APIName: "id", Type: TypeID, ReadOnly: true},
+	{APIName: "Account_Name", Type: TypeText},
+	{APIName: "Owner", Type: TypeOwnerLookup},
+	{APIName: "Account_Number", Type: TypeBigint},
+	{APIName: "Account_Site", Type: TypeText},
+	{APIName: "Account_Type", Type: TypePicklist, Values: []string{"-None-", "Analyst", "Competitor", "Customer", "Distributor", "Integrator", "Investor", "Other", "Partner", "Press", "Prospect", "Reseller", "Supplier", "Vendor"}},
+	{APIName: "Annual_Revenue", Type: TypeCurrency},
+	{APIName: "Employees", Type: TypeInteger},
+	{APIName: "Industry", Type: TypePicklist, Values: []string{"-None-", "Banking", "Communications", "Consulting", "Education", "Government", "Healthcare", "Manufacturing", "Retail", "Technology", "Transportation"}},
+	{APIName: "Ownership", Type: TypePicklist, Values: []string{"-None-", "Private", "Public", "Subsidiary", "Other"}},
+	{APIName: "Rating", Type: TypePicklist, Values: []string{"-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"}},
+	{APIName: "SIC_Code", Type: TypeInteger},
+	{APIName: "Ticker_Symbol", Type: TypeText},
+	{APIName: "Phone", Type: TypePhone},
+	{APIName: "Fax", Type: TypePhone},
+	{APIName: "Website", Type: TypeWebsite},
+	{APIName: "Email", Type: TypeEmail},
+	{APIName: "Description", Type: TypeTextarea},
+	{APIName: "Parent_Account", Type: TypeLookup},
+	{APIName: "Billing_Street", Type: TypeText},
+	{APIName: "Billing_City", Type: TypeText},
+	{APIName: "Billing_State", Type: TypeText},
+	{APIName: "Billing_Code", Type: TypeText},
+	{APIName: "Billing_Country", Type: TypeText},
+	{APIName: "Shipping_Street", Type: TypeText},
+	{APIName: "Shipping_City", Type: TypeText},
+	{APIName: "Shipping_State", Type: TypeText},
+	{APIName: "Shipping_Code", Type: TypeText},
+	{APIName: "Shipping_Country", Type: TypeText},
+	{APIName: "Currency", Type: TypePicklist, Values: []string{"USD", "EUR", "INR", "GBP", "JPY"}},
+	{APIName: "Exchange_Rate", Type: TypeDecimal},
+	{APIName: "Locked__s", Type: TypeBoolean, ReadOnly: true},
+	{APIName: "Created_Time", Type: TypeDatetime, ReadOnly: true},
+	{APIName: "Modified_Time", Type: TypeDatetime, ReadOnly: true},
+	{APIName: "Last_Activity_Time", Type: TypeDatetime, ReadOnly: true},
+	{APIName: "Created_By", Type: TypeOwnerLookup, ReadOnly: true},
+	{APIName: "Modified_By", Type: TypeOwnerLookup, ReadOnly: true},
+}
+
+var accountFieldIndex = func() map[string]*Field {
+	m := make(map[string]*Field, len(AccountFields))
+	for i := range AccountFields {
+		m[AccountFields[i].APIName] = &AccountFields[i]
+	}
+	return m
+}()
+
+// LookupField returns the Accounts field with the given API name.
+func LookupField(apiName string) (*Field, bool) {
+	f, ok := accountFieldIndex[apiName]
+	return f, ok
+}
+
+// Record is one record as the emulator stores and serves it. Values are
+// string, int64, float64, bool, nil, or map[string]any for lookups.
+type Record map[string]any
+
+// idBase makes seeded ids 19 digits long and ascending with their index.
+const idBase = 5725767000001000000
+
+// Store holds the Accounts records. Seeded records are generated on demand
+// from their index and the seed, so a store of 200,000 accounts costs only
+// the records that were changed. It is safe for concurrent use.
+type Store struct {
+	mu        sync.RWMutex
+	seed      uint64
+	n         int               // seeded records: ids idBase .. idBase+n-1
+	overrides map[int64]Record  // changed fields per record id
+	modified  map[int64]int64   // Modified_Time (unix seconds) per changed record
+	extra     map[int64]Record  // records created after seeding
+	deleted   map[int64]bool
+	now       func() time.Time
+}
+
+// NewStore returns a store seeded with n deterministic accounts.
+func NewStore(n int, seed uint64, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{seed: seed, n: n, overrides: map[int64]Record{}, modified: map[int64]int64{},
+		extra: map[int64]Record{}, deleted: map[int64]bool{}, now: now}
+}
+
+// Len returns the number of live records.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.n + len(s.extra) - len(s.deleted)
+}
+
+// ParseID parses a record id; ok is false for anything but 1–19 digits.
+func ParseID(id string) (int64, bool) {
+	if len(id) == 0 || len(id) > 19 {
+		return 0, false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(id, 10, 64)
+	return v, err == nil
+}
+
+// Get returns a copy of the record with the given id.
+func (s *Store) Get(id string) (Record, bool) {
+	n, ok := ParseID(id)
+	if !ok {
+		return nil, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.getLocked(n)
+}
+
+func (s *Store) getLocked(n int64) (Record, bool) {
+	if s.deleted[n] {
+		return nil, false
+	}
+	if r, ok := s.extra[n]; ok {
+		return copyRecord(r), true
+	}
+	i := n - idBase
+	if i < 0 || i >= int64(s.n) {
+		return nil, false
+	}
+	r := s.generate(int(i))
+	for k, v := range s.overrides[n] {
+		r[k] = v
+	}
+	if m, ok := s.modified[n]; ok {
+		r["Modified_Time"] = formatTime(time.Unix(m, 0))
+	}
+	return r, true
+}
+
+// IDs returns every live id in ascending order.
+func (s *Store) IDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := make([]string, 0, s.n+len(s.extra))
+	for i := 0; i < s.n; i++ {
+		n := int64(idBase + i)
+		if !s.deleted[n] {
+			ids = append(ids, strconv.FormatInt(n, 10))
+		}
+	}
+	if len(s.extra) > 0 {
+		var more []int64
+		for n := range s.extra {
+			if !s.deleted[n] {
+				more = append(more, n)
+			}
+		}
+		sort.Slice(more, func(a, b int) bool { return more[a] < more[b] })
+		for _, n := range more {
+			ids = append(ids, strconv.FormatInt(n, 10))
+		}
+	}
+	return ids
+}
+
+// Each calls fn with every live record in ascending id order until fn
+// returns false. The records are fresh copies; fn must not call the store.
+func (s *Store) Each(fn func(Record) bool) {
+	for _, id := range s.IDs() {
+		r, ok := s.Get(id)
+		if ok && !fn(r) {
+			return
+		}
+	}
+}
+
+// Update sets fields of an existing record and stamps Modified_Time. data
+// must already be validated (known, writable fields, right types). It returns
+// the updated record and false if there is no such record.
+func (s *Store) Update(id string, data map[string]any) (Record, bool) {
+	n, ok := ParseID(id)
+	if !ok {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.getLocked(n); !ok {
+		return nil, false
+	}
+	if r, ok := s.extra[n]; ok {
+		for k, v := range data {
+			r[k] = v
+		}
+	} else {
+		o := s.overrides[n]
+		if o == nil {
+			o = Record{}
+			s.overrides[n] = o
+		}
+		for k, v := range data {
+			o[k] = v
+		}
+	}
+	s.modified[n] = s.now().Unix()
+	r, _ := s.getLocked(n)
+	return r, true
+}
+
+// ModifiedTime returns the record's Modified_Time.
+func (s *Store) ModifiedTime(id string) (time.Time, bool) {
+	r, ok := s.Get(id)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, r["Modified_Time"].(string))
+	return t, err == nil
+}
+
+func copyRecord(r Record) Record {
+	c := make(Record, len(r))
+	for k, v := range r {
+		c[k] = v
+	}
+	return c
+}
+
+// zone is the org's time zone offset used in datetimes (ISO-8601 with offset).
+var zone = time.FixedZone("", -6*3600)
+
+func formatTime(t time.Time) string { return t.In(zone).Format("2006-01-02T15:04:05-07:00") }
+
+var (
+	nameStems = []string{"Acme", "Zylker", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli",
+		"Vandelay", "Soylent", "Tyrell", "Cyberdyne", "Wonka", "Gringotts", "Oscorp", "Nakatomi",
+		"Müller & Söhne", "Café Zürich", "Ōsaka Trading", "Smith (UK), Ltd", "O'Brien Partners",
+		"Back\\Slash Labs", "Alpha, Beta & Gamma", "(Bracketed) Co", "Straße Logistik", "Łódź Textiles"}
+	nameSuffix = []string{"Corp", "Inc", "LLC", "GmbH", "Ltd", "Group", "Holdings", "Systems", "Industries", "Labs"}
+	cities     = []string{"Austin", "Chennai", "Berlin", "São Paulo", "Tokyo", "Sydney", "Toronto", "Paris", "Chicago", "Zürich"}
+	states     = []string{"TX", "TN", "BE", "SP", "13", "NSW", "ON", "IDF", "IL", "ZH"}
+	countries  = []string{"USA", "India", "Germany", "Brazil", "Japan", "Australia", "Canada", "France", "USA", "Switzerland"}
+	owners     = []Record{
+		{"name": "Patricia Boyle", "id": "5725767000000411001", "email": "p.boyle@example.com"},
+		{"name": "Ravi Kumar", "id": "5725767000000411002", "email": "ravi.kumar@example.com"},
+		{"name": "Jana Nováková", "id": "5725767000000411003", "email": "jana.novakova@example.com"},
+	}
+	seedEpoch = time.Date(2024, 1, 9, 17, 2, 31, 0, time.UTC)
+)
+
+// generate builds seeded record i deterministically from the store's seed.
+func (s *Store) generate(i int) Record {
+	rng := rand.New(rand.NewPCG(s.seed, uint64(i)))
+	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
+	id := strconv.FormatInt(int64(idBase+i), 10)
+	name := fmt.Sprintf("%s %s %d", nameStems[i%len(nameStems)], nameSuffix[(i/len(nameStems))%len(nameSuffix)], i)
+	city := rng.IntN(len(cities))
+	owner := owners[rng.IntN(len(owners))]
+	created := seedEpoch.Add(time.Duration(i) * 37 * time.Minute)
+	modified := created.Add(time.Duration(rng.IntN(90*24)) * time.Hour)
+	slug := fmt.Sprintf("acct%d", i)
+	var parent any
+	if i > 10 && i%7 == 0 {
+		p := i / 7
+		parent = Record{"name": fmt.Sprintf("%s %s %d", nameStems[p%len(nameStems)], nameSuffix[(p/len(nameStems))%len(nameSuffix)], p),
+			"id": strconv.FormatInt(int64(idBase+p), 10)}
+	}
+	var desc any
+	if rng.IntN(3) == 0 {
+		desc = "Key account; renewal due next quarter."
+	}
+	return Record{
+		"id":                 id,
+		"Account_Name":       name,
+		"Owner":              copyRecord(owner),
+		"Account_Number":     int64(100000 + i),
+		"Account_Site":       cities[city] + " HQ",
+		"Account_Type":       pick(AccountFields[5].Values[1:]),
+		"Annual_Revenue":     float64(rng.IntN(500)) * 25000.0,
+		"Employees":          int64(5 + rng.IntN(5000)),
+		"Industry":           pick(AccountFields[8].Values[1:]),
+		"Ownership":          pick(AccountFields[9].Values[1:]),
+		"Rating":             pick(AccountFields[10].Values[1:]),
+		"SIC_Code":           int64(1000 + rng.IntN(8999)),
+		"Ticker_Symbol":      fmt.Sprintf("T%04d", i%10000),
+		"Phone":              fmt.Sprintf("+1 555 %04d", i%10000),
+		"Fax":                nil,
+		"Website":            "https://" + slug + ".example.com",
+		"Email":              "contact@" + slug + ".example.com",
+		"Description":        desc,
+		"Parent_Account":     parent,
+		"Billing_Street":     fmt.Sprintf("%d Main Street", 1+rng.IntN(999)),
+		"Billing_City":       cities[city],
+		"Billing_State":      states[city],
+		"Billing_Code":       fmt.Sprintf("%05d", rng.IntN(99999)),
+		"Billing_Country":    countries[city],
+		"Shipping_Street":    nil,
+		"Shipping_City":      cities[city],
+		"Shipping_State":     states[city],
+		"Shipping_Code":      nil,
+		"Shipping_Country":   countries[city],
+		"Currency":           "USD",
+		"Exchange_Rate":      1.0,
+		"Locked__s":          false,
+		"Created_Time":       formatTime(created),
+		"Modified_Time":      formatTime(modified),
+		"Last_Activity_Time": formatTime(modified),
+		"Created_By":         copyRecord(owners[0]),
+		"Modified_By":        copyRecord(owner),
+	}
+}
