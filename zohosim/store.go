@@ -108,10 +108,10 @@ const idBase = 5725767000001000000
 type Store struct {
 	mu        sync.RWMutex
 	seed      uint64
-	n         int               // seeded records: ids idBase .. idBase+n-1
-	overrides map[int64]Record  // changed fields per record id
-	modified  map[int64]int64   // Modified_Time (unix seconds) per changed record
-	extra     map[int64]Record  // records created after seeding
+	n         int              // seeded records: ids idBase .. idBase+n-1
+	overrides map[int64]Record // changed fields per record id
+	modified  map[int64]int64  // Modified_Time (unix seconds) per changed record
+	extra     map[int64]Record // records created after seeding
 	deleted   map[int64]bool
 	now       func() time.Time
 }
