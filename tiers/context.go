@@ -1,0 +1,49 @@
+package tiers
+
+import (
+	"context"
+	"time"
+)
+
+type ctxKey int
+
+const (
+	scopesKey ctxKey = iota
+	budgetKey
+)
+
+// WithScopes returns a context carrying the caller's permission scopes. Tier 1
+// sends them upstream as the X-MCP-Tools header.
+func WithScopes(ctx context.Context, scopes []string) context.Context {
+	return context.WithValue(ctx, scopesKey, scopes)
+}
+
+// ScopesFrom returns the scopes set by WithScopes, or nil.
+func ScopesFrom(ctx context.Context) []string {
+	s, _ := ctx.Value(scopesKey).([]string)
+	return s
+}
+
+// RetryBudget bounds a tier's own retries for one call. The router gives a
+// tier that is not last in the failover chain a small budget (one quick
+// retry) so an agent never waits seconds on a dead tier while another is
+// healthy; the last tier gets its full policy.
+type RetryBudget struct {
+	MaxRetries int           // retries after the first attempt
+	MaxBackoff time.Duration // cap on any single wait between attempts
+}
+
+// QuickRetry is the budget of a tier that another tier could still back up.
+var QuickRetry = RetryBudget{MaxRetries: 1, MaxBackoff: 250 * time.Millisecond}
+
+// WithRetryBudget returns a context carrying b.
+func WithRetryBudget(ctx context.Context, b RetryBudget) context.Context {
+	return context.WithValue(ctx, budgetKey, b)
+}
+
+// RetryBudgetFrom returns the budget set by WithRetryBudget; ok is false when
+// none was set and the tier should use its own configured policy.
+func RetryBudgetFrom(ctx context.Context) (b RetryBudget, ok bool) {
+	b, ok = ctx.Value(budgetKey).(RetryBudget)
+	return b, ok
+}
