@@ -1,0 +1,53 @@
+# zoho-mcp-proxy — run `make help` for the targets.
+GO       ?= go
+BIN      := bin/zoho-mcp-proxy
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+NODE_DIR := e2e/node
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets with one line each.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the binary into bin/.
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/zoho-mcp-proxy
+
+.PHONY: run
+run: build ## Run the proxy on stdio against the embedded sandbox.
+	./$(BIN) serve --sandbox
+
+.PHONY: demo
+demo: ## The guided tour: sandbox + proxy + a real MCP client, failover included.
+	$(GO) run ./cmd/zoho-mcp-proxy demo
+
+.PHONY: lint
+lint: ## gofmt check and go vet.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: node-deps
+node-deps: ## Install the independent MCP clients and validators (npm ci, lockfile).
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: test
+test: lint node-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest.
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+.PHONY: bench
+bench: ## Go benchmarks (see docs/BENCHMARKS.md for the figures and how to read them).
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 2m) each.
+	./scripts/fuzz.sh $${FUZZTIME:-2m}
+
+.PHONY: bundle
+bundle: node-deps ## Build the MCPB bundle (.mcpb) with Linux, macOS and Windows binaries.
+	./scripts/bundle.sh
+
+.PHONY: clean
+clean: ## Remove build outputs.
+	rm -rf bin dist
