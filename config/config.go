@@ -1,0 +1,259 @@
+// Package config turns flags, environment and an optional YAML file into the
+// one validated Config the proxy runs with (precedence: flags > env > file >
+// defaults).
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Secret is a credential or key. It prints, logs and marshals as a redaction
+// marker so it cannot leak by accident; Reveal returns the value. The zero
+// value is an unset secret.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret value itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// IsSet reports whether the secret has a value.
+func (s Secret) IsSet() bool { return s != "" }
+
+// String returns "[redacted]" for a set secret and "" for an unset one.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts like String, so %#v does not leak either.
+func (s Secret) GoString() string { return fmt.Sprintf("%q", s.String()) }
+
+// LogValue redacts the secret in slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON redacts the secret in JSON output.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// MarshalText redacts the secret in text encodings (YAML, fmt with %v of maps).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a secret from a file (YAML); the value is kept as is.
+func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(b); return nil }
+
+// Credentials are a Zoho OAuth self-client's credentials. Zero values mean
+// "not given".
+type Credentials struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	RefreshToken Secret `yaml:"refresh_token"`
+}
+
+// Complete reports whether all three values are present.
+func (c Credentials) Complete() bool {
+	return c.ClientID != "" && c.ClientSecret.IsSet() && c.RefreshToken.IsSet()
+}
+
+// empty reports whether none of the values is present.
+func (c Credentials) empty() bool {
+	return c.ClientID == "" && !c.ClientSecret.IsSet() && !c.RefreshToken.IsSet()
+}
+
+// TierSettings are the router's per-tier settings.
+type TierSettings struct {
+	Enabled    bool          `yaml:"enabled"`
+	Timeout    time.Duration `yaml:"timeout"`     // per attempt on this tier
+	MaxRetries int           `yaml:"max_retries"` // retries after the first attempt when last in the chain
+	Priority   int           `yaml:"priority"`    // lower is tried first
+}
+
+// MCPTier configures tier 1 (Zoho's hosted MCP endpoint).
+type MCPTier struct {
+	TierSettings `yaml:",inline"`
+	Endpoint     Secret `yaml:"endpoint"` // full URL incl. its key; empty = not configured
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+}
+
+// BulkTier configures tier 2 (multi-record REST, COQL, Bulk Read/Write).
+type BulkTier struct {
+	TierSettings `yaml:",inline"`
+	Credentials  `yaml:",inline"` // resolved: per-tier override, else shared
+}
+
+// RESTTier configures tier 3 (plain REST v8).
+type RESTTier struct {
+	TierSettings `yaml:",inline"`
+	Credentials  `yaml:",inline"` // resolved: per-tier override, else shared
+	AccessToken  Secret           `yaml:"access_token"` // fixed token; used when no refresh credentials
+}
+
+// Zoho holds the settings shared by the Zoho tiers.
+type Zoho struct {
+	DC          string      `yaml:"dc"`           // us (default), eu, in, au, jp, ca, sa, cn
+	AccountsURL string      `yaml:"accounts_url"` // "" = the DC's accounts server
+	APIDomain   string      `yaml:"api_domain"`   // "" = the token response's api_domain
+	ContentURL  string      `yaml:"content_url"`  // "" = the DC's upload host
+	OrgID       string      `yaml:"org_id"`       // "" = read once from GET /crm/v8/org
+	Credentials Credentials `yaml:"credentials"`  // shared by tiers 2 and 3
+}
+
+// HTTP configures the HTTP transport.
+type HTTP struct {
+	AllowedOrigins    []string      `yaml:"allowed_origins"`     // extra allowed Origin values (scheme://host[:port]); loopback origins are allowed on a loopback bind
+	AllowedHosts      []string      `yaml:"allowed_hosts"`       // extra allowed Host values for non-loopback binds; empty = any
+	BodyLimit         int64         `yaml:"body_limit"`          // bytes per request body
+	MaxInFlight       int           `yaml:"max_in_flight"`       // concurrent requests (incl. open SSE streams); beyond → 503
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` //
+	ReadTimeout       time.Duration `yaml:"read_timeout"`        // whole request read
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // keep-alive idle
+	ShutdownGrace     time.Duration `yaml:"shutdown_grace"`      // time in-flight calls get to finish on shutdown
+}
+
+// Tiers holds the three tiers' settings.
+type Tiers struct {
+	MCP  MCPTier  `yaml:"mcp"`
+	Bulk BulkTier `yaml:"bulk"`
+	REST RESTTier `yaml:"rest"`
+}
+
+// Config is everything the proxy runs with. Build it with Load (or Default
+// for tests) and check it with Validate.
+type Config struct {
+	Transport   string `yaml:"transport"`   // "stdio" or "http"
+	Addr        string `yaml:"addr"`        // HTTP listen address
+	ConfigFile  string `yaml:"-"`           // the YAML file read, "" = none
+	Permissions string `yaml:"permissions"` // permissions file, "" = default policy
+	Profile     string `yaml:"profile"`     // stdio caller's profile, "" = the file's default_profile
+	Sandbox     bool   `yaml:"sandbox"`     // run against the built-in emulator
+	LogLevel    string `yaml:"log_level"`   // debug, info, warn, error
+	LogFormat   string `yaml:"log_format"`  // auto, text, json
+
+	Zoho  Zoho  `yaml:"zoho"`
+	Tiers Tiers `yaml:"tiers"`
+
+	Failover         bool          `yaml:"failover"`
+	BreakerThreshold uint32        `yaml:"circuit_breaker_threshold"`
+	BreakerTimeout   time.Duration `yaml:"circuit_breaker_timeout"`
+	CallTimeout      time.Duration `yaml:"call_timeout"`      // one deadline per tool call
+	InlineBulkLimit  int           `yaml:"bulk_inline_limit"` // bulk_read records returned inline
+	HTTP             HTTP          `yaml:"http"`
+
+	// problems found while reading env and the file (bad numbers, unknown
+	// keys); Validate reports them with the rest.
+	problems []string
+}
+
+// Defaults.
+const (
+	DefaultAddr             = "127.0.0.1:8765"
+	DefaultBodyLimit        = 1 << 20
+	DefaultInlineBulkLimit  = 200
+	DefaultCallTimeout      = 30 * time.Second
+	DefaultBreakerThreshold = 5
+	DefaultBreakerTimeout   = 60 * time.Second
+)
+
+// Default returns the configuration used when nothing is set: stdio, every
+// tier enabled (none configured), failover on.
+func Default() *Config {
+	c := &Config{
+		Transport:        "stdio",
+		Addr:             DefaultAddr,
+		LogLevel:         "info",
+		LogFormat:        "auto",
+		Failover:         true,
+		BreakerThreshold: DefaultBreakerThreshold,
+		BreakerTimeout:   DefaultBreakerTimeout,
+		CallTimeout:      DefaultCallTimeout,
+		InlineBulkLimit:  DefaultInlineBulkLimit,
+		HTTP: HTTP{
+			BodyLimit:         DefaultBodyLimit,
+			MaxInFlight:       256,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownGrace:     10 * time.Second,
+		},
+	}
+	c.Zoho.DC = "us"
+	c.Tiers.MCP.TierSettings = TierSettings{Enabled: true, Timeout: 30 * time.Second, MaxRetries: 3, Priority: 1}
+	c.Tiers.Bulk.TierSettings = TierSettings{Enabled: true, Timeout: 60 * time.Second, MaxRetries: 3, Priority: 2}
+	c.Tiers.REST.TierSettings = TierSettings{Enabled: true, Timeout: 45 * time.Second, MaxRetries: 2, Priority: 3}
+	return c
+}
+
+// MCPConfigured reports whether tier 1 has an endpoint.
+func (c *Config) MCPConfigured() bool { return c.Tiers.MCP.Endpoint.IsSet() }
+
+// BulkConfigured reports whether tier 2 has complete credentials.
+func (c *Config) BulkConfigured() bool { return c.Tiers.Bulk.Complete() }
+
+// RESTConfigured reports whether tier 3 has complete credentials or a fixed
+// access token.
+func (c *Config) RESTConfigured() bool {
+	return c.Tiers.REST.Complete() || c.Tiers.REST.AccessToken.IsSet()
+}
+
+// RedactURL returns u with everything after the host replaced, so an endpoint
+// whose path or query holds a key can be shown. A value that does not parse
+// is fully redacted.
+func RedactURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return redacted
+	}
+	s := p.Scheme + "://" + p.Host
+	if p.Path != "" && p.Path != "/" || p.RawQuery != "" {
+		s += "/" + redacted
+	}
+	return s
+}
+
+func setOrUnset(b bool) string {
+	if b {
+		return "set"
+	}
+	return "unset"
+}
+
+// String describes the configuration without any secret: secrets show as
+// set/unset and the MCP endpoint as scheme://host/[redacted].
+func (c *Config) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "transport=%s addr=%s config=%q permissions=%q profile=%q sandbox=%t log_level=%s log_format=%s\n",
+		c.Transport, c.Addr, c.ConfigFile, c.Permissions, c.Profile, c.Sandbox, c.LogLevel, c.LogFormat)
+	fmt.Fprintf(&b, "zoho: dc=%s accounts_url=%q api_domain=%q content_url=%q org_id=%q\n",
+		c.Zoho.DC, c.Zoho.AccountsURL, c.Zoho.APIDomain, c.Zoho.ContentURL, c.Zoho.OrgID)
+	m := c.Tiers.MCP
+	fmt.Fprintf(&b, "tier MCP: enabled=%t priority=%d timeout=%s max_retries=%d endpoint=%q client_id=%q client_secret=%s\n",
+		m.Enabled, m.Priority, m.Timeout, m.MaxRetries, RedactURL(m.Endpoint.Reveal()), m.ClientID, setOrUnset(m.ClientSecret.IsSet()))
+	k := c.Tiers.Bulk
+	fmt.Fprintf(&b, "tier BULK: enabled=%t priority=%d timeout=%s max_retries=%d client_id=%q client_secret=%s refresh_token=%s\n",
+		k.Enabled, k.Priority, k.Timeout, k.MaxRetries, k.ClientID, setOrUnset(k.ClientSecret.IsSet()), setOrUnset(k.RefreshToken.IsSet()))
+	r := c.Tiers.REST
+	fmt.Fprintf(&b, "tier REST: enabled=%t priority=%d timeout=%s max_retries=%d client_id=%q client_secret=%s refresh_token=%s access_token=%s\n",
+		r.Enabled, r.Priority, r.Timeout, r.MaxRetries, r.ClientID, setOrUnset(r.ClientSecret.IsSet()), setOrUnset(r.RefreshToken.IsSet()), setOrUnset(r.AccessToken.IsSet()))
+	fmt.Fprintf(&b, "router: failover=%t breaker_threshold=%d breaker_timeout=%s call_timeout=%s bulk_inline_limit=%d\n",
+		c.Failover, c.BreakerThreshold, c.BreakerTimeout, c.CallTimeout, c.InlineBulkLimit)
+	h := c.HTTP
+	fmt.Fprintf(&b, "http: allowed_origins=%v allowed_hosts=%v body_limit=%d max_in_flight=%d read_header_timeout=%s read_timeout=%s idle_timeout=%s shutdown_grace=%s",
+		h.AllowedOrigins, h.AllowedHosts, h.BodyLimit, h.MaxInFlight, h.ReadHeaderTimeout, h.ReadTimeout, h.IdleTimeout, h.ShutdownGrace)
+	return b.String()
+}
+
+// GoString is String, so %#v does not print secrets either.
+func (c *Config) GoString() string { return c.String() }
+
+// LogValue logs the redacted description.
+func (c *Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
