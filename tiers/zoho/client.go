@@ -1,0 +1,510 @@
+package zoho
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// Config configures a Client. Credential is required for Configured to be
+// true; everything else has a default.
+type Config struct {
+	// Tier labels every error and log line ("REST", "BULK").
+	Tier tiers.Name
+	// Credential is the OAuth self-client of this tier.
+	Credential Credential
+	// DC is the data centre ("us" when empty); see DC.
+	DC string
+	// AccountsURL, APIDomain and ContentURL override the data centre's hosts
+	// (ZOHO_ACCOUNTS_URL, ZOHO_REST_API_DOMAIN, ZOHO_CONTENT_URL). Empty
+	// means the DC's host; for the API domain, the token's api_domain wins
+	// over the DC (but not over an explicit override).
+	AccountsURL string
+	APIDomain   string
+	ContentURL  string
+	// OrgID is the org's zgid for X-CRM-ORG. Empty means read once from
+	// GET /crm/v8/org when first needed.
+	OrgID string
+	// Timeout bounds one call (all its retries included). Zero means only the
+	// caller's context bounds it.
+	Timeout time.Duration
+	// MaxRetries, RetryWaitMin, RetryWaitMax and Backoff: see HTTPOptions.
+	MaxRetries   int
+	RetryWaitMin time.Duration
+	RetryWaitMax time.Duration
+	Backoff      retryablehttp.Backoff
+	// UserAgent; empty means DefaultUserAgent.
+	UserAgent string
+	// Now is the clock of token expiry and the refresh cap. nil: time.Now.
+	Now func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// CacheDir for access tokens: "" the user cache dir, "-" disabled.
+	CacheDir string
+	// Transport is the innermost transport. nil means DefaultTransport().
+	Transport http.RoundTripper
+	// TokenHTTPClient posts refresh grants. nil means a logging client over
+	// Transport (no auth, no retries).
+	TokenHTTPClient *http.Client
+	// TokenMargin: see TokenSourceConfig.Margin.
+	TokenMargin time.Duration
+	// OnCredits is called with X-API-CREDITS-REMAINING whenever Zoho sends
+	// it. nil means ignored.
+	OnCredits func(remaining int)
+	// MaxBody bounds a response body read by Do. Zero means 64 MiB.
+	MaxBody int64
+}
+
+// Client talks to one Zoho org with one credential: it builds URLs on the
+// right API domain, authenticates, retries, and turns every failure into a
+// classified *tiers.Error. It is safe for concurrent use.
+type Client struct {
+	cfg    Config
+	dc     DataCenter
+	tokens *TokenSource
+	http   *http.Client
+
+	orgMu sync.Mutex
+	orgID string
+	calls atomic.Int64
+}
+
+// New returns a Client for cfg. It fails only for an unknown data centre or
+// an override that is not an absolute http(s) URL.
+func New(cfg Config) (*Client, error) {
+	dc, err := DC(cfg.DC)
+	if err != nil {
+		return nil, err
+	}
+	dc = dc.WithOverrides(cfg.AccountsURL, cfg.APIDomain, cfg.ContentURL)
+	for name, v := range map[string]string{"accounts URL": dc.AccountsURL, "API domain": dc.APIDomain, "content URL": dc.ContentURL} {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("zoho %s %q is not an absolute http(s) URL", name, v)
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 64 << 20
+	}
+	base := cfg.Transport
+	if base == nil {
+		base = DefaultTransport()
+	}
+	tokHTTP := cfg.TokenHTTPClient
+	if tokHTTP == nil {
+		tokHTTP = &http.Client{Transport: &LoggingTransport{Next: &UserAgentTransport{Next: base, UserAgent: orDefault(cfg.UserAgent, DefaultUserAgent)}, Logger: cfg.Logger}}
+	}
+	c := &Client{cfg: cfg, dc: dc, orgID: cfg.OrgID}
+	c.tokens = NewTokenSource(TokenSourceConfig{
+		Credential: cfg.Credential, AccountsURL: dc.AccountsURL, HTTPClient: tokHTTP, Now: cfg.Now,
+		Margin: cfg.TokenMargin, CacheDir: cfg.CacheDir, Logger: cfg.Logger, Tier: cfg.Tier,
+	})
+	c.http = NewHTTPClient(HTTPOptions{
+		Base: base, Tokens: c.tokens, AuthHosts: c.isZohoHost, UserAgent: cfg.UserAgent,
+		MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
+		Backoff: cfg.Backoff, Logger: cfg.Logger,
+	})
+	return c, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// Configured reports whether the client has credentials.
+func (c *Client) Configured() bool { return c.cfg.Credential.Configured() }
+
+// Tokens returns the client's token source.
+func (c *Client) Tokens() *TokenSource { return c.tokens }
+
+// HTTPClient returns the assembled HTTP client (auth, retries, logging).
+func (c *Client) HTTPClient() *http.Client { return c.http }
+
+// DataCenter returns the hosts in use, overrides applied.
+func (c *Client) DataCenter() DataCenter { return c.dc }
+
+// Calls returns how many HTTP calls Do and Send have made (retries not
+// counted separately).
+func (c *Client) Calls() int { return int(c.calls.Load()) }
+
+// Tier returns the tier name errors are labelled with.
+func (c *Client) Tier() tiers.Name { return c.cfg.Tier }
+
+// isZohoHost reports whether u is one of this client's Zoho hosts: the API
+// domain (configured or from the token), or the upload host.
+func (c *Client) isZohoHost(u *url.URL) bool {
+	o := origin(u)
+	if o == "" {
+		return false
+	}
+	if o == originOf(c.dc.APIDomain) || o == originOf(c.dc.ContentURL) {
+		return true
+	}
+	if d := c.tokens.APIDomain(); d != "" && o == originOf(d) {
+		return true
+	}
+	return false
+}
+
+func origin(u *url.URL) string {
+	if u == nil || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return origin(u)
+}
+
+// APIBase returns the API domain to call: the configured override, else the
+// token's api_domain (refreshing if needed), else the data centre's.
+func (c *Client) APIBase(ctx context.Context) (string, error) {
+	if c.cfg.APIDomain != "" {
+		return c.dc.APIDomain, nil
+	}
+	if d := c.tokens.APIDomain(); d != "" {
+		return d, nil
+	}
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	if tok.APIDomain != "" {
+		return tok.APIDomain, nil
+	}
+	return c.dc.APIDomain, nil
+}
+
+// Request is one call to Zoho.
+type Request struct {
+	// Method; empty means GET.
+	Method string
+	// Path on the API domain ("/crm/v8/Accounts/123"), or on the upload host
+	// when Content is set. An absolute http(s) URL is used as it is (the token
+	// is attached only if it is a Zoho host).
+	Path    string
+	Content bool
+	// Query parameters; encoded by url.Values (so every value is escaped).
+	Query url.Values
+	// JSON, when non-nil, is encoded as the body with Content-Type
+	// application/json. Otherwise Body is sent with ContentType.
+	JSON        any
+	Body        []byte
+	ContentType string
+	// Header holds extra headers (e.g. "feature", "X-CRM-ORG").
+	Header http.Header
+}
+
+// Response is a Zoho answer that is not an error: 2xx (204 has an empty
+// Body) or a 4xx carrying per-record results.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	method     string
+	path       string
+	tier       tiers.Name
+}
+
+// Empty reports whether the answer has no content (204, or an empty body).
+func (r *Response) Empty() bool {
+	return r.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(r.Body)) == 0
+}
+
+// Decode unmarshals the body into v, with numbers as json.Number. A body that
+// is not JSON is ClassUnavailable for a read and ClassOutcomeUnknown for a
+// write (Zoho answered 2xx, so it may have applied it).
+func (r *Response) Decode(v any) error {
+	d := json.NewDecoder(bytes.NewReader(r.Body))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return MalformedError(r.tier, r.method, r.path, r.StatusCode, err)
+	}
+	return nil
+}
+
+// MalformedError is the error for an answer whose body could not be decoded.
+func MalformedError(tier tiers.Name, method, path string, status int, err error) *tiers.Error {
+	e := &tiers.Error{Tier: tier, Class: tiers.ClassUnavailable, Code: "MALFORMED_RESPONSE", HTTPStatus: status,
+		Message: fmt.Sprintf("Zoho answered %s %s with HTTP %d and a body that is not valid JSON", method, path, status), Err: err}
+	if IsWrite(method) && status >= 200 && status < 300 {
+		e.Class = tiers.ClassOutcomeUnknown
+		e.Message += ": the write may or may not have been applied"
+	}
+	return e
+}
+
+// Send makes the call and returns the open response for a success (2xx, or
+// 4xx with per-record results) for the caller to stream and close. Every
+// failure is a *tiers.Error (see ClassifyResponse and the transport
+// classification in the package doc). The caller must close the body; the
+// call's Timeout stays in force until then.
+func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
+	resp, cancel, sent, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, sent: sent}
+	return resp, nil
+}
+
+// Do makes the call, reads the whole answer and classifies it: the returned
+// *Response is a success (2xx, or 4xx with per-record results); every
+// failure is a *tiers.Error.
+func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	resp, cancel, sent, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody+1))
+	if err != nil {
+		return nil, c.transportError(ctx, resp.Request.Method, resp.Request.URL.Path, sent.Load(), err)
+	}
+	if int64(len(body)) > c.cfg.MaxBody {
+		return nil, &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "RESPONSE_TOO_LARGE",
+			Message: fmt.Sprintf("Zoho's answer is larger than %d bytes", c.cfg.MaxBody)}
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body,
+		method: resp.Request.Method, path: resp.Request.URL.Path, tier: c.cfg.Tier}, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+	sent   *atomic.Bool
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// send builds and sends the request. On success the body is open and
+// cancel must be called after it is closed.
+func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.CancelFunc, *atomic.Bool, error) {
+	c.calls.Add(1)
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	u, err := c.url(ctx, r)
+	if err != nil {
+		return nil, nil, nil, c.preSendError(ctx, err)
+	}
+	var body []byte
+	ctype := r.ContentType
+	if r.JSON != nil {
+		body, err = json.Marshal(r.JSON)
+		if err != nil {
+			return nil, nil, nil, &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassVerdict, Code: "INVALID_DATA",
+				Message: "the request body cannot be encoded as JSON: " + err.Error()}
+		}
+		ctype = "application/json"
+	} else if r.Body != nil {
+		body = r.Body
+	}
+	callCtx, cancel := ctx, context.CancelFunc(func() {})
+	if c.cfg.Timeout > 0 {
+		callCtx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+	}
+	sent := new(atomic.Bool)
+	callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{
+		WroteHeaders: func() { sent.Store(true) },
+	})
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(callCtx, method, u, rd)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassVerdict, Code: "INVALID_REQUEST",
+			Message: "cannot build the request: " + describeNetErr(err)}
+	}
+	req.Header.Set("Accept", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, c.transportError(ctx, method, req.URL.Path, sent.Load(), err)
+	}
+	if v := resp.Header.Get("X-API-CREDITS-REMAINING"); v != "" && c.cfg.OnCredits != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			c.cfg.OnCredits(n)
+		}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, cancel, sent, nil
+	}
+	// Not a plain success: read (bounded) and classify.
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if rerr != nil {
+		cancel()
+		return nil, nil, nil, c.transportError(ctx, method, req.URL.Path, true, rerr)
+	}
+	if e := ClassifyResponse(c.cfg.Tier, req, resp.StatusCode, b); e != nil {
+		cancel()
+		return nil, nil, nil, e
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, cancel, sent, nil
+}
+
+// url resolves r to an absolute URL.
+func (c *Client) url(ctx context.Context, r Request) (string, error) {
+	p := r.Path
+	var base string
+	switch {
+	case strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://"):
+		u, err := url.Parse(p)
+		if err != nil {
+			return "", err
+		}
+		if len(r.Query) > 0 {
+			q := u.Query()
+			for k, vs := range r.Query {
+				q[k] = append(q[k], vs...)
+			}
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), nil
+	case r.Content:
+		base = c.dc.ContentURL
+	default:
+		b, err := c.APIBase(ctx)
+		if err != nil {
+			return "", err
+		}
+		base = b
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	s := strings.TrimRight(base, "/") + p
+	if len(r.Query) > 0 {
+		s += "?" + r.Query.Encode()
+	}
+	return s, nil
+}
+
+// preSendError classifies a failure before anything was sent (token, URL).
+func (c *Client) preSendError(ctx context.Context, err error) error {
+	var te *tiers.Error
+	if errors.As(err, &te) {
+		if ctx.Err() != nil && te.Class != tiers.ClassCanceled {
+			return c.canceled(ctx, false, "")
+		}
+		return te
+	}
+	if ctx.Err() != nil {
+		return c.canceled(ctx, false, "")
+	}
+	return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Message: describeNetErr(err), Err: scrubErr(err)}
+}
+
+func (c *Client) canceled(ctx context.Context, maybeApplied bool, what string) *tiers.Error {
+	msg := "canceled by the caller"
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		msg = "the caller's deadline passed"
+	}
+	if maybeApplied {
+		msg += " after " + what + " was sent: it may or may not have been applied"
+	}
+	return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassCanceled, Message: msg, Err: ctx.Err()}
+}
+
+// transportError classifies a failure without a (complete) HTTP answer. ctx
+// is the caller's context: if it is done, the caller canceled. Otherwise a
+// write that may have been sent is outcome unknown, and anything else means
+// Zoho is unavailable.
+func (c *Client) transportError(ctx context.Context, method, path string, sent bool, err error) *tiers.Error {
+	var te *tiers.Error
+	if errors.As(err, &te) && ctx.Err() == nil {
+		return te // token source failure
+	}
+	what := method + " " + path
+	write := IsWrite(method) && sent
+	if ctx.Err() != nil {
+		return c.canceled(ctx, write, what)
+	}
+	desc := describeNetErr(err)
+	if errors.Is(err, context.DeadlineExceeded) && c.cfg.Timeout > 0 {
+		desc = "timed out after " + c.cfg.Timeout.String()
+	}
+	if write {
+		return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
+			Message: what + " was sent but no answer came (" + desc + "): it may or may not have been applied",
+			Err:     scrubErr(err)}
+	}
+	return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Message: what + ": " + desc, Err: scrubErr(err)}
+}
+
+// OrgID returns the org's zgid for X-CRM-ORG: Config.OrgID, or the zgid read
+// once from GET /crm/v8/org.
+func (c *Client) OrgID(ctx context.Context) (string, error) {
+	c.orgMu.Lock()
+	defer c.orgMu.Unlock()
+	if c.orgID != "" {
+		return c.orgID, nil
+	}
+	resp, err := c.Do(ctx, Request{Path: "/crm/v8/org"})
+	if err != nil {
+		return "", err
+	}
+	var body struct {
+		Org []struct {
+			ZGID json.Number `json:"zgid"`
+			ID   json.Number `json:"id"`
+		} `json:"org"`
+	}
+	if err := resp.Decode(&body); err != nil {
+		return "", err
+	}
+	if len(body.Org) == 0 || body.Org[0].ZGID == "" {
+		return "", &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "MALFORMED_RESPONSE",
+			Message: "GET /crm/v8/org answered without a zgid: set ZOHO_ORG_ID"}
+	}
+	c.orgID = string(body.Org[0].ZGID)
+	return c.orgID, nil
+}

@@ -1,0 +1,177 @@
+package zoho
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// envelope is Zoho's error envelope {"code","details","message","status"}.
+// Code is raw because a legacy 429 shape carries a number there
+// ({"code":429,"error":"TOO_MANY_REQUESTS",…}).
+type envelope struct {
+	Code    json.RawMessage `json:"code"`
+	Error   string          `json:"error"`
+	Details map[string]any  `json:"details"`
+	Message string          `json:"message"`
+	Status  string          `json:"status"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func (e envelope) code() string {
+	var s string
+	if json.Unmarshal(e.Code, &s) == nil && s != "" {
+		return s
+	}
+	return e.Error
+}
+
+// maxMessage bounds the text of a Zoho message kept in an error.
+const maxMessage = 500
+
+func clip(s string) string {
+	if len(s) > maxMessage {
+		return s[:maxMessage] + "…"
+	}
+	return s
+}
+
+// IsWrite reports whether method may change data at Zoho (anything but GET,
+// HEAD and OPTIONS). Such a request is never retried once it may have been
+// sent. COQL reads use POST and count as writes here: over-caution costs one
+// failover, never a double write.
+func IsWrite(method string) bool {
+	switch method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// HasRecordResults reports whether body is a multi-record answer
+// ({"data":[…]}) rather than a single top-level error envelope. Zoho answers
+// writes with per-record results under 200, 207 and also 400 (every record
+// failed) or 412.
+func HasRecordResults(body []byte) bool {
+	var e envelope
+	if json.Unmarshal(body, &e) != nil {
+		return false
+	}
+	d := bytes.TrimSpace(e.Data)
+	return len(d) > 0 && d[0] == '['
+}
+
+// ClassifyResponse turns a Zoho answer that is not a success into a
+// classified *tiers.Error, or returns nil when the answer is a success the
+// caller should decode: 2xx (204 included) and 4xx answers that carry
+// per-record results (see HasRecordResults). req gives the method and path
+// (for scope hints and write semantics); tier labels the error.
+//
+// 4xx Zoho codes are verdicts (INVALID_DATA, NO_PERMISSION, LIMIT_REACHED …);
+// 429 is rate limited; 401 is auth (OAUTH_SCOPE_MISMATCH names the scope to
+// grant); 5xx and non-Zoho bodies are unavailable, except that a 500 or 504
+// to a write is outcome unknown (Zoho may have applied it).
+func ClassifyResponse(tier tiers.Name, req *http.Request, status int, body []byte) *tiers.Error {
+	method, path := "", ""
+	if req != nil {
+		method = req.Method
+		if req.URL != nil {
+			path = req.URL.Path
+		}
+	}
+	if status >= 200 && status < 300 {
+		return nil
+	}
+	var env envelope
+	parsed := json.Unmarshal(body, &env) == nil
+	code := ""
+	if parsed {
+		code = env.code()
+	}
+	if status >= 400 && status < 500 && status != http.StatusTooManyRequests && parsed && HasRecordResults(body) {
+		return nil
+	}
+	e := &tiers.Error{Tier: tier, HTTPStatus: status, Code: code, Message: clip(env.Message), Details: env.Details}
+	switch {
+	case status == http.StatusTooManyRequests:
+		e.Class = tiers.ClassRateLimited
+		if e.Code == "" {
+			e.Code = "TOO_MANY_REQUESTS"
+		}
+		if e.Message == "" {
+			e.Message = "Zoho API limit reached (credits or concurrency)"
+		}
+	case status == http.StatusUnauthorized:
+		e.Class = tiers.ClassAuth
+		switch code {
+		case "OAUTH_SCOPE_MISMATCH":
+			e.Message = fmt.Sprintf("the OAuth token lacks the scope for %s %s: regenerate the refresh token with %s", method, path, ScopeHint(method, path))
+		case "INVALID_TOKEN", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE":
+			e.Message = "Zoho rejected the access token even after a refresh (" + code + "): check that the refresh token belongs to this org's data centre and has not been revoked"
+		default:
+			if e.Message == "" {
+				e.Message = "Zoho refused the credentials (HTTP 401)"
+			}
+		}
+	case status >= 400 && status < 500:
+		if !parsed || code == "" {
+			e.Class = tiers.ClassUnavailable
+			e.Message = fmt.Sprintf("HTTP %d with a body that is not a Zoho answer", status)
+			break
+		}
+		e.Class = tiers.ClassVerdict
+	case status >= 500:
+		e.Class = tiers.ClassUnavailable
+		if IsWrite(method) && (status == http.StatusInternalServerError || status == http.StatusGatewayTimeout) {
+			e.Class = tiers.ClassOutcomeUnknown
+		}
+		if e.Message == "" {
+			e.Message = fmt.Sprintf("Zoho answered HTTP %d", status)
+		}
+		if e.Class == tiers.ClassOutcomeUnknown {
+			e.Message += " to a write: it may or may not have been applied"
+		}
+	default:
+		e.Class = tiers.ClassUnavailable
+		e.Message = fmt.Sprintf("unexpected HTTP %d from Zoho", status)
+	}
+	return e
+}
+
+// ScopeHint names the OAuth scope a call to method+path needs (reference
+// §12), for error messages that tell the operator what to grant.
+func ScopeHint(method, path string) string {
+	p := strings.TrimPrefix(path, "/")
+	parts := strings.Split(p, "/")
+	switch {
+	case strings.HasPrefix(p, "crm/v8/coql"):
+		return "ZohoCRM.coql.READ (plus the module's READ scope)"
+	case strings.HasPrefix(p, "crm/bulk/") && strings.Contains(p, "/read"):
+		return "ZohoCRM.bulk.READ (or ZohoCRM.bulk.ALL) plus the module's READ scope"
+	case strings.HasPrefix(p, "crm/bulk/"):
+		return "ZohoCRM.bulk.CREATE (or ZohoCRM.bulk.ALL) plus the module's ALL scope"
+	case strings.HasPrefix(p, "crm/v8/upload"):
+		return "ZohoFiles.files.ALL"
+	case strings.HasPrefix(p, "crm/v8/org"):
+		return "ZohoCRM.org.ALL"
+	case strings.HasPrefix(p, "crm/v8/settings"):
+		return "ZohoCRM.settings.fields.READ"
+	case len(parts) >= 3 && parts[0] == "crm":
+		mod := strings.ToLower(parts[2])
+		op := "READ"
+		switch method {
+		case http.MethodPut, http.MethodPatch:
+			op = "UPDATE"
+		case http.MethodPost:
+			op = "CREATE"
+		case http.MethodDelete:
+			op = "DELETE"
+		}
+		return fmt.Sprintf("ZohoCRM.modules.%s.%s (or ZohoCRM.modules.%s.ALL)", mod, op, mod)
+	}
+	return "the scope this API documents"
+}

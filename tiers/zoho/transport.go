@@ -1,0 +1,491 @@
+package zoho
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// HTTPOptions configures NewHTTPClient. The zero value is usable: no auth,
+// default transport, default retries.
+type HTTPOptions struct {
+	// Base is the innermost transport. nil means DefaultTransport().
+	Base http.RoundTripper
+	// Tokens authenticates requests to the hosts AuthHosts accepts. nil
+	// means no Authorization header is ever attached.
+	Tokens *TokenSource
+	// AuthHosts reports whether a request to u may carry the access token.
+	// nil means never.
+	AuthHosts func(u *url.URL) bool
+	// UserAgent is sent on every request. Empty means DefaultUserAgent.
+	UserAgent string
+	// MaxRetries is the number of retries after the first attempt when the
+	// context carries no tiers.RetryBudget. Negative means none; zero means
+	// DefaultMaxRetries.
+	MaxRetries int
+	// RetryWaitMin and RetryWaitMax bound the backoff. Zero means
+	// DefaultRetryWaitMin / DefaultRetryWaitMax.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// Backoff computes the wait before retry attemptNum (0-based). nil means
+	// FullJitterBackoff. Tests pass one that returns 0.
+	Backoff retryablehttp.Backoff
+	// Logger receives redacted debug lines. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of HTTPOptions.
+const (
+	DefaultUserAgent    = "zoho-mcp-proxy"
+	DefaultMaxRetries   = 3
+	DefaultRetryWaitMin = 100 * time.Millisecond
+	DefaultRetryWaitMax = 5 * time.Second
+)
+
+// NewHTTPClient assembles the one HTTP client the Zoho tiers use, from small
+// RoundTrippers. The order, outermost first:
+//
+//	redacted debug logging → user agent → auth (Zoho-oauthtoken, Zoho hosts
+//	only; one refresh + one retry on 401 INVALID_TOKEN) → retries
+//	(go-retryablehttp: connection errors, 5xx, 429; writes only before they
+//	are sent) → tuned transport (pooled keep-alive connections)
+//
+// Logging is outermost so that a call is logged once with its final status;
+// auth sits outside retries so that a retried request keeps its token and a
+// 401 refresh is not multiplied by the retry count.
+func NewHTTPClient(o HTTPOptions) *http.Client {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Base == nil {
+		o.Base = DefaultTransport()
+	}
+	var rt http.RoundTripper = &RetryTransport{
+		Next: o.Base, MaxRetries: o.MaxRetries, WaitMin: o.RetryWaitMin, WaitMax: o.RetryWaitMax,
+		Backoff: o.Backoff, Logger: o.Logger,
+	}
+	if o.Tokens != nil && o.AuthHosts != nil {
+		rt = &AuthTransport{Next: rt, Tokens: o.Tokens, Hosts: o.AuthHosts}
+	}
+	ua := o.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	rt = &UserAgentTransport{Next: rt, UserAgent: ua}
+	rt = &LoggingTransport{Next: rt, Logger: o.Logger}
+	return &http.Client{Transport: rt}
+}
+
+// DefaultTransport returns a transport tuned for many calls to few hosts:
+// Go's default keeps only 2 idle connections per host, which makes a busy
+// proxy open a new TCP+TLS connection for most calls.
+func DefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ExpectContinueTimeout = time.Second
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// LoggingTransport logs each request at debug level: method, URL with
+// secrets redacted (see RedactURL), status and duration. Headers and bodies
+// are never logged.
+type LoggingTransport struct {
+	Next   http.RoundTripper
+	Logger *slog.Logger // nil means slog.Default()
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *LoggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	l := t.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if !l.Enabled(req.Context(), slog.LevelDebug) {
+		return t.Next.RoundTrip(req)
+	}
+	start := time.Now()
+	resp, err := t.Next.RoundTrip(req)
+	attrs := []any{"method", req.Method, "url", RedactURL(req.URL), "duration", time.Since(start)}
+	if err != nil {
+		attrs = append(attrs, "error", describeNetErr(err))
+	} else {
+		attrs = append(attrs, "status", resp.StatusCode)
+	}
+	l.DebugContext(req.Context(), "zoho http", attrs...)
+	return resp, err
+}
+
+// secretParams are query parameters whose values RedactURL hides.
+var secretParams = []string{"token", "secret", "code", "key", "password", "auth"}
+
+// RedactURL renders u with the values of secret-looking query parameters
+// (refresh_token, client_secret, code, …) and any user info replaced by
+// "REDACTED".
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	if c.User != nil {
+		c.User = url.User("REDACTED")
+	}
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k := range q {
+			lk := strings.ToLower(k)
+			for _, s := range secretParams {
+				if strings.Contains(lk, s) {
+					q[k] = []string{"REDACTED"}
+					break
+				}
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	return c.String()
+}
+
+// UserAgentTransport sets the User-Agent header when the request has none.
+type UserAgentTransport struct {
+	Next      http.RoundTripper
+	UserAgent string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *UserAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("User-Agent") != "" {
+		return t.Next.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("User-Agent", t.UserAgent)
+	return t.Next.RoundTrip(r)
+}
+
+// AuthTransport attaches "Authorization: Zoho-oauthtoken <token>" to requests
+// whose URL Hosts accepts, and to no other. When Zoho answers 401
+// INVALID_TOKEN (or INVALID_OAUTHTOKEN, AUTHENTICATION_FAILURE) it
+// invalidates the token, refreshes once and retries once: safe for every
+// method, since a 401 means the request was not applied. A second 401 is
+// returned as it is (the caller classifies it as an auth failure).
+type AuthTransport struct {
+	Next   http.RoundTripper
+	Tokens *TokenSource
+	Hosts  func(u *url.URL) bool
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *AuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.Hosts(req.URL) {
+		if req.Header.Get("Authorization") == "" {
+			return t.Next.RoundTrip(req)
+		}
+		// Never forward a token to a host that is not Zoho's.
+		r := req.Clone(req.Context())
+		r.Header.Del("Authorization")
+		return t.Next.RoundTrip(r)
+	}
+	tok, err := t.Tokens.Token(req.Context())
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.Next.RoundTrip(withToken(req, tok.AccessToken))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if !isTokenRejection(body) {
+		return resp, nil
+	}
+	if req.Body != nil && req.GetBody == nil {
+		return resp, nil // cannot replay the body; report the 401
+	}
+	t.Tokens.Invalidate(tok.AccessToken)
+	tok2, err := t.Tokens.Token(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	if req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return resp, nil
+		}
+		r.Body = b
+	}
+	return t.Next.RoundTrip(withToken(r, tok2.AccessToken))
+}
+
+func withToken(req *http.Request, token string) *http.Request {
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Zoho-oauthtoken "+token)
+	return r
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// isTokenRejection reports whether a 401 body says the token (not the
+// scope) is bad.
+func isTokenRejection(body []byte) bool {
+	var env envelope
+	if json.Unmarshal(body, &env) != nil {
+		return false
+	}
+	switch env.code() {
+	case "INVALID_TOKEN", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE":
+		return true
+	}
+	return false
+}
+
+// RetryTransport retries with hashicorp/go-retryablehttp: connection errors,
+// 5xx (not 501) and 429, with backoff (full jitter by default) and a
+// Retry-After header honoured when present. A write (see IsWrite) is retried
+// only when it cannot have been sent: on a dial error, or on 429 (Zoho
+// rejected it unapplied). The budget is the context's tiers.RetryBudget when
+// set (bounded by MaxRetries), else MaxRetries. The final answer (e.g. the
+// last 503) is returned for the caller to classify.
+type RetryTransport struct {
+	Next       http.RoundTripper
+	MaxRetries int // negative: none; zero: DefaultMaxRetries
+	WaitMin    time.Duration
+	WaitMax    time.Duration
+	Backoff    retryablehttp.Backoff // nil means FullJitterBackoff
+	Logger     *slog.Logger
+
+	once  sync.Once
+	inner *http.Client
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.once.Do(func() {
+		// noCloseIdle hides the transport's CloseIdleConnections from
+		// retryablehttp, which calls it after every failed request and would
+		// empty the connection pool.
+		t.inner = &http.Client{
+			Transport:     noCloseIdle{t.Next},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	})
+	maxRetries := t.MaxRetries
+	if maxRetries == 0 {
+		maxRetries = DefaultMaxRetries
+	}
+	if maxRetries < 0 {
+		maxRetries = 0
+	}
+	waitMin, waitMax := t.WaitMin, t.WaitMax
+	if waitMin <= 0 {
+		waitMin = DefaultRetryWaitMin
+	}
+	if waitMax <= 0 {
+		waitMax = DefaultRetryWaitMax
+	}
+	if b, ok := tiers.RetryBudgetFrom(req.Context()); ok {
+		maxRetries = max(0, min(maxRetries, b.MaxRetries))
+		if b.MaxBackoff > 0 && b.MaxBackoff < waitMax {
+			waitMax = b.MaxBackoff
+			waitMin = min(waitMin, waitMax)
+		}
+	}
+	if maxRetries == 0 {
+		return t.Next.RoundTrip(req)
+	}
+	backoff := t.Backoff
+	if backoff == nil {
+		backoff = FullJitterBackoff
+	}
+	write := IsWrite(req.Method)
+	rc := &retryablehttp.Client{
+		HTTPClient:   t.inner,
+		RetryMax:     maxRetries,
+		RetryWaitMin: waitMin,
+		RetryWaitMax: waitMax,
+		Backoff: func(lo, hi time.Duration, n int, resp *http.Response) time.Duration {
+			if d, ok := retryAfter(resp); ok {
+				return d
+			}
+			return min(backoff(lo, hi, n, resp), hi)
+		},
+		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			return checkRetry(ctx, resp, err, write, waitMax)
+		},
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, n int) {
+			if n > 0 && t.Logger != nil {
+				t.Logger.DebugContext(r.Context(), "zoho http retry", "method", r.Method, "url", RedactURL(r.URL), "retry", n)
+			}
+		},
+	}
+	rreq, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := rc.Do(rreq)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return resp, ue.Err
+	}
+	return resp, err
+}
+
+// checkRetry is the retry policy of RetryTransport.
+func checkRetry(ctx context.Context, resp *http.Response, err error, write bool, waitMax time.Duration) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		var te *tiers.Error
+		if errors.As(err, &te) {
+			return false, nil
+		}
+		if write && !isDialError(err) {
+			return false, nil // it may have been sent: never blindly resend a write
+		}
+		return retryablehttp.DefaultRetryPolicy(ctx, nil, err)
+	}
+	if d, ok := retryAfter(resp); ok && d > waitMax {
+		return false, nil // longer than we may wait: give up now, let the router move on
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return true, nil
+	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+		return !write, nil
+	}
+	return false, nil
+}
+
+// FullJitterBackoff waits a uniformly random time in [0, min(hi, lo·2^n)]
+// ("full jitter"), so that many clients retrying after the same outage do
+// not retry in lockstep.
+func FullJitterBackoff(lo, hi time.Duration, n int, _ *http.Response) time.Duration {
+	ceil := hi
+	if n < 30 {
+		if c := lo << uint(n); c > 0 && c < hi {
+			ceil = c
+		}
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+// retryAfter parses a Retry-After header (seconds or HTTP date) on a 429 or
+// 503. Zoho documents none, but one is honoured if present.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+		return 0, false
+	}
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(t)), true
+	}
+	return 0, false
+}
+
+type noCloseIdle struct{ rt http.RoundTripper }
+
+func (n noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) { return n.rt.RoundTrip(r) }
+
+// isDialError reports whether err happened while connecting, so the request
+// cannot have been sent.
+func isDialError(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// describeNetErr describes a transport error without URLs (which could carry
+// secrets in their query): "connection refused", "timed out", ….
+func describeNetErr(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "connection closed before the answer was complete"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "cannot resolve " + dns.Name
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op.Op + " failed: " + describeNetErr(op.Err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return describeNetErr(ue.Err)
+	}
+	return err.Error()
+}
+
+// scrubErr strips the URL from a *url.Error (whose text includes the full
+// URL, query and all), keeping the cause for errors.Is.
+func scrubErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return u.Host
+}
