@@ -114,6 +114,20 @@ type Store struct {
 	extra     map[int64]Record // records created after seeding
 	deleted   map[int64]bool
 	now       func() time.Time
+
+	modVer  int                   // bumped by every update (Modified_Time order changes)
+	orders  map[orderKey]orderVal // cached sort orders
+	orderMu sync.Mutex
+}
+
+type orderKey struct {
+	by   string
+	desc bool
+}
+
+type orderVal struct {
+	ver int
+	ids []int64
 }
 
 // NewStore returns a store seeded with n deterministic accounts.
@@ -243,6 +257,7 @@ func (s *Store) Update(id string, data map[string]any) (Record, bool) {
 		}
 	}
 	s.modified[n] = s.now().Unix()
+	s.modVer++
 	r, _ := s.getLocked(n)
 	return r, true
 }
@@ -296,7 +311,7 @@ func (s *Store) generate(i int) Record {
 	city := rng.IntN(len(cities))
 	owner := owners[rng.IntN(len(owners))]
 	created := seedEpoch.Add(time.Duration(i) * 37 * time.Minute)
-	modified := created.Add(time.Duration(rng.IntN(90*24)) * time.Hour)
+	modified := created.Add(time.Duration(rng.IntN(90*24)) * time.Hour) // keep in step with seedModified
 	slug := fmt.Sprintf("acct%d", i)
 	var parent any
 	if i > 10 && i%7 == 0 {
@@ -347,4 +362,77 @@ func (s *Store) generate(i int) Record {
 		"Created_By":         copyRecord(owners[0]),
 		"Modified_By":        copyRecord(owner),
 	}
+}
+
+// seedModified returns seeded record i's Modified_Time (unix seconds) without
+// generating the record: it repeats generate's first random draws.
+func (s *Store) seedModified(i int) int64 {
+	rng := rand.New(rand.NewPCG(s.seed, uint64(i)))
+	rng.IntN(len(cities))
+	rng.IntN(len(owners))
+	created := seedEpoch.Add(time.Duration(i) * 37 * time.Minute)
+	return created.Add(time.Duration(rng.IntN(90*24)) * time.Hour).Unix()
+}
+
+// order returns every live id sorted by sortBy ("id", "Created_Time" or
+// "Modified_Time"; ties by id), descending when desc. The slice is cached
+// and shared: callers must not change it.
+func (s *Store) order(sortBy string, desc bool) []int64 {
+	s.mu.RLock()
+	ver := 0
+	if sortBy == "Modified_Time" {
+		ver = s.modVer
+	}
+	s.mu.RUnlock()
+	k := orderKey{sortBy, desc}
+	s.orderMu.Lock()
+	defer s.orderMu.Unlock()
+	if v, ok := s.orders[k]; ok && v.ver == ver {
+		return v.ids
+	}
+	s.mu.RLock()
+	ids := make([]int64, 0, s.n+len(s.extra))
+	for i := 0; i < s.n; i++ {
+		if n := int64(idBase + i); !s.deleted[n] {
+			ids = append(ids, n)
+		}
+	}
+	for n := range s.extra {
+		if !s.deleted[n] {
+			ids = append(ids, n)
+		}
+	}
+	var key map[int64]int64
+	if sortBy == "Modified_Time" {
+		key = make(map[int64]int64, len(ids))
+		for _, n := range ids {
+			if m, ok := s.modified[n]; ok {
+				key[n] = m
+			} else if r, ok := s.extra[n]; ok {
+				t, _ := time.Parse(time.RFC3339, fmt.Sprint(r["Modified_Time"]))
+				key[n] = t.Unix()
+			} else {
+				key[n] = s.seedModified(int(n - idBase))
+			}
+		}
+	}
+	s.mu.RUnlock()
+	// Seeded ids ascend with Created_Time, so "id" and "Created_Time" share an order.
+	sort.Slice(ids, func(a, b int) bool {
+		x, y := ids[a], ids[b]
+		if key != nil && key[x] != key[y] {
+			return key[x] < key[y]
+		}
+		return x < y
+	})
+	if desc {
+		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+			ids[i], ids[j] = ids[j], ids[i]
+		}
+	}
+	if s.orders == nil {
+		s.orders = map[orderKey]orderVal{}
+	}
+	s.orders[k] = orderVal{ver: ver, ids: ids}
+	return ids
 }

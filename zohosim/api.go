@@ -1,0 +1,199 @@
+package zohosim
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// accountsModule is the one module the emulator serves.
+const accountsModule = "Accounts"
+
+// newAPIHandler builds the CRM API served by the rest and bulk listeners and
+// by in-process calls of the MCP look-alike.
+func (s *Sim) newAPIHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.registerBulkRoutes(mux)
+	mux.HandleFunc("/", s.serveCRM)
+	return s.apiEntry(mux)
+}
+
+// apiEntry logs in-process calls (as SurfaceMCP) and enforces the
+// concurrency limit on every API call.
+func (s *Sim) apiEntry(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e, _ := r.Context().Value(keyEntry).(*logEntry); e == nil || e.req != r {
+			// Not handed on by a surface listener: an in-process call of
+			// the MCP look-alike. It takes no faults of its own (the MCP
+			// listener applied them) but is logged, limited and charged.
+			e := s.reqlog.begin(SurfaceMCP, r, s.now(), "")
+			ctx := context.WithValue(r.Context(), keySurface, SurfaceMCP)
+			ctx = context.WithValue(ctx, keyFault, Fault{})
+			ctx = context.WithValue(ctx, keyEntry, e)
+			r = r.WithContext(ctx)
+			e.req = r
+			sw := &statusWriter{ResponseWriter: w}
+			w = sw
+			defer func() { s.reqlog.finish(e, sw.status) }()
+			defer recoverInternal(sw)
+		}
+		if !s.limits.acquire(false) {
+			writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS",
+				"the concurrency limit of the user for the app is exceeded", nil)
+			return
+		}
+		defer s.limits.release(false)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// callAPI performs one CRM API request in-process for the MCP look-alike,
+// authorized with the internal token: it is logged with SurfaceMCP and
+// counts against credits and concurrency like any call. target is a path
+// with an optional query, e.g. "/crm/v8/Accounts/123?fields=Phone".
+func (s *Sim) callAPI(ctx context.Context, method, target string, body []byte) (status int, header http.Header, respBody []byte) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://zohosim.internal"+target, bytes.NewReader(body))
+	if err != nil {
+		return http.StatusBadRequest, http.Header{}, []byte(`{"code":"INVALID_URL_PATTERN","details":{},"message":"` +
+			"Please check if the URL trying to access is a correct one" + `","status":"error"}`)
+	}
+	req.Header.Set("Authorization", "Zoho-oauthtoken "+s.internalToken())
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	bw := newBufferWriter()
+	s.api.ServeHTTP(bw, req)
+	if bw.status == 0 {
+		bw.status = http.StatusOK
+	}
+	return bw.status, bw.header, bw.body.Bytes()
+}
+
+// bulkShape matches bulk API paths (answered by the bulk routes; reaching
+// serveCRM means the method is wrong).
+var bulkShape = regexp.MustCompile(`^/crm/(bulk/v8/(read|write)(/[0-9]+(/result)?)?|v8/upload)$`)
+
+func invalidURL(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "INVALID_URL_PATTERN",
+		"Please check if the URL trying to access is a correct one", nil)
+}
+
+func invalidMethod(w http.ResponseWriter, index int) {
+	writeError(w, http.StatusBadRequest, "INVALID_REQUEST_METHOD",
+		"The http request method type is not a valid one", map[string]any{"resource_path_index": index})
+}
+
+// serveCRM routes /crm/v8/... (everything the bulk routes do not serve).
+func (s *Sim) serveCRM(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/crm/") {
+		invalidURL(w)
+		return
+	}
+	if !s.authorize(w, r) {
+		return
+	}
+	if bulkShape.MatchString(p) {
+		if s.bulkRoutes {
+			invalidMethod(w, 0)
+		} else {
+			invalidURL(w)
+		}
+		return
+	}
+	rest, ok := strings.CutPrefix(p, "/crm/v8/")
+	if !ok || rest == "" {
+		invalidURL(w)
+		return
+	}
+	segs := strings.Split(rest, "/")
+	switch segs[0] {
+	case "org":
+		if len(segs) != 1 {
+			invalidURL(w)
+		} else if r.Method != http.MethodGet {
+			invalidMethod(w, 0)
+		} else {
+			s.handleOrg(w, r)
+		}
+		return
+	case "coql":
+		if len(segs) != 1 {
+			invalidURL(w)
+		} else if r.Method != http.MethodPost {
+			invalidMethod(w, 0)
+		} else {
+			s.handleCOQL(w, r)
+		}
+		return
+	}
+	if segs[0] != accountsModule {
+		writeError(w, http.StatusBadRequest, "INVALID_MODULE", "the module name given seems to be invalid",
+			map[string]any{"resource_path_index": 0})
+		return
+	}
+	switch len(segs) {
+	case 1:
+		switch r.Method {
+		case http.MethodGet:
+			s.handleList(w, r)
+		case http.MethodPut:
+			s.handleUpdate(w, r, "")
+		default:
+			invalidMethod(w, 0)
+		}
+	case 2:
+		if segs[1] == "search" {
+			if r.Method != http.MethodGet {
+				invalidMethod(w, 1)
+				return
+			}
+			s.handleSearch(w, r)
+			return
+		}
+		if _, ok := ParseID(segs[1]); !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_DATA", "the id given seems to be invalid",
+				map[string]any{"resource_path_index": 1})
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			s.handleGetOne(w, r, segs[1])
+		case http.MethodPut:
+			s.handleUpdate(w, r, segs[1])
+		default:
+			invalidMethod(w, 1)
+		}
+	default:
+		invalidURL(w)
+	}
+}
+
+// handleOrg serves GET /crm/v8/org: the org's details, zgid included.
+func (s *Sim) handleOrg(w http.ResponseWriter, _ *http.Request) {
+	if !s.spend(w, 1) {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"org": []any{map[string]any{
+		"id":               s.orgID,
+		"zgid":             s.orgID,
+		"company_name":     "Zylker Sandbox",
+		"domain_name":      "org" + s.orgID,
+		"primary_email":    owners[0]["email"],
+		"primary_zuid":     "7" + s.orgID,
+		"country_code":     "US",
+		"country":          "United States",
+		"currency":         "US Dollar - USD",
+		"iso_code":         "USD",
+		"currency_symbol":  "$",
+		"currency_locale":  "en_US",
+		"time_zone":        "America/Chicago",
+		"mc_status":        false,
+		"gapps_enabled":    false,
+		"privacy_settings": false,
+		"type":             "production",
+		"license_details":  map[string]any{"paid": true, "paid_type": "enterprise", "users_license_purchased": 10},
+	}}})
+}

@@ -1,0 +1,379 @@
+package zohosim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Surface names one of the emulator's listeners: the unit of fault injection
+// and of the request log.
+type Surface string
+
+// The surfaces the emulator serves, each on its own listener.
+const (
+	SurfaceOAuth Surface = "oauth" // the accounts server: /oauth/v2/token
+	SurfaceREST  Surface = "rest"  // the REST tier's API domain
+	SurfaceBulk  Surface = "bulk"  // the BULK tier's API domain (same API, own listener)
+	SurfaceMCP   Surface = "mcp"   // the hosted-MCP look-alike
+)
+
+// surfaceAdmin is the admin listener; it takes no faults and is not logged.
+const surfaceAdmin Surface = "admin"
+
+// Surfaces lists every fault-injectable surface in a stable order.
+var Surfaces = []Surface{SurfaceOAuth, SurfaceREST, SurfaceBulk, SurfaceMCP}
+
+// MCPVariant picks the upstream tool names and argument names the hosted-MCP
+// look-alike shows, so the tier-1 client can be tested against the variants
+// real Zoho MCP servers show. The zero value is the default tool set.
+type MCPVariant struct {
+	// ToolNames renames tools: default name (e.g. "ZohoCRM_getRecords") →
+	// name offered; nil keeps the default names.
+	ToolNames map[string]string
+	// ArgNames renames argument keys: default key (e.g. "module") → key
+	// expected (e.g. "moduleApiName"); nil keeps the default keys.
+	ArgNames map[string]string
+	// Omit lists default tool names the server does not offer; nil offers all.
+	Omit []string
+}
+
+// Options configures Start. The zero value of every field picks its default.
+type Options struct {
+	// Accounts is the number of seeded accounts; 0 means 500.
+	Accounts int
+	// Seed makes the seeded data deterministic; 0 means 1.
+	Seed uint64
+	// Now is the clock for token expiry, bulk job progress, credit and
+	// refresh windows; nil means time.Now.
+	Now func() time.Time
+	// Credits is the rolling 24-hour credit budget; 0 means 1,000,000.
+	Credits int
+	// Concurrency is the maximum of in-flight API calls; 0 means 20. The
+	// sub-concurrency for COQL and writes of more than 10 records is fixed at 10.
+	Concurrency int
+	// MCPKey is the key in /mcp/{key}/message; "" means 32 random hex digits.
+	MCPKey string
+	// MCPVariant is the tool set and argument naming of the MCP look-alike.
+	MCPVariant MCPVariant
+	// JobStep is the time a bulk job spends in each state; 0 means 1s.
+	JobStep time.Duration
+}
+
+// Credential is an OAuth client and its refresh token; tokens refreshed with
+// it carry APIDomain as api_domain.
+type Credential struct{ ClientID, ClientSecret, RefreshToken, APIDomain string }
+
+// Sim is a running emulator. Its methods are safe for concurrent use.
+type Sim struct {
+	opts  Options
+	store *Store
+	orgID string // org id and zgid (the same in the emulator)
+
+	clockMu sync.Mutex
+	offset  time.Duration // added to opts.Now by Advance
+
+	lns map[Surface]*listener
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	closeMu   sync.Mutex
+	closed    bool           // no new requests once set (guards handlers.Add)
+	handlers  sync.WaitGroup // in-flight requests on every listener
+
+	// mcpHandler serves /mcp/{key}/message (after the key check).
+	mcpHandler http.Handler
+	// api serves the CRM API for the rest and bulk listeners and for
+	// in-process calls of the MCP look-alike.
+	api http.Handler
+	// bulkRoutes is set once the bulk routes are mounted on the API mux.
+	bulkRoutes bool
+
+	faultMu sync.Mutex
+	faults  map[Surface]*faultState
+
+	oauth      *oauthServer
+	pageTokens *pageTokenCodec
+	limits  *limits
+	reqlog  *requestLog
+	restCrd Credential
+	bulkCrd Credential
+}
+
+// Start seeds a store and starts every surface on its own 127.0.0.1 listener
+// with a random port. Close stops them.
+func Start(opts Options) (*Sim, error) {
+	if opts.Accounts == 0 {
+		opts.Accounts = 500
+	}
+	if opts.Accounts < 0 {
+		return nil, errors.New("zohosim: Accounts must not be negative")
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Credits == 0 {
+		opts.Credits = 1_000_000
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 20
+	}
+	if opts.MCPKey == "" {
+		opts.MCPKey = randomHex(16)
+	}
+	if opts.JobStep == 0 {
+		opts.JobStep = time.Second
+	}
+	s := &Sim{
+		opts:    opts,
+		orgID:   fmt.Sprintf("%d", 700_000_000+opts.Seed%100_000_000),
+		lns:     map[Surface]*listener{},
+		closing: make(chan struct{}),
+		faults:  map[Surface]*faultState{},
+		reqlog:  newRequestLog(maxLogEntries),
+	}
+	s.pageTokens = newPageTokenCodec()
+	s.store = NewStore(opts.Accounts, opts.Seed, s.now)
+	s.limits = newLimits(opts.Credits, opts.Concurrency, subConcurrency, s.now)
+	s.oauth = newOAuthServer(s.now, s.orgID)
+	s.mcpHandler = newMCPHandlerOrStub(s)
+	s.api = s.newAPIHandler()
+
+	handlers := map[Surface]http.Handler{
+		SurfaceOAuth: s.surfaceHandler(SurfaceOAuth, s.oauthMux()),
+		SurfaceREST:  s.surfaceHandler(SurfaceREST, s.api),
+		SurfaceBulk:  s.surfaceHandler(SurfaceBulk, s.api),
+		SurfaceMCP:   s.surfaceHandler(SurfaceMCP, s.mcpMux()),
+		surfaceAdmin: s.adminHandler(),
+	}
+	for _, sf := range append(Surfaces, surfaceAdmin) {
+		l := &listener{surface: sf, addr: "127.0.0.1:0", handler: handlers[sf]}
+		if err := l.up(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("zohosim: listen for %s: %w", sf, err)
+		}
+		s.lns[sf] = l
+	}
+	s.restCrd = s.oauth.addClient(s.RESTURL(), defaultScopes)
+	s.bulkCrd = s.oauth.addClient(s.BulkURL(), defaultScopes)
+	return s, nil
+}
+
+// Close stops every listener, ends hung requests and waits for every handler
+// to return. It is safe to call more than once.
+func (s *Sim) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		s.closeMu.Unlock()
+		close(s.closing)
+		for _, l := range s.lns {
+			l.down()
+		}
+		s.handlers.Wait()
+	})
+	return nil
+}
+
+// now is the emulator's clock: Options.Now plus whatever Advance added.
+func (s *Sim) now() time.Time {
+	s.clockMu.Lock()
+	d := s.offset
+	s.clockMu.Unlock()
+	return s.opts.Now().Add(d)
+}
+
+// Advance moves the emulator's clock forward by d (on top of Options.Now), so
+// a sandbox user can expire tokens or finish bulk jobs without waiting.
+func (s *Sim) Advance(d time.Duration) {
+	s.clockMu.Lock()
+	s.offset += d
+	s.clockMu.Unlock()
+}
+
+func (s *Sim) baseURL(sf Surface) string {
+	if s == nil || s.lns[sf] == nil {
+		return ""
+	}
+	return "http://" + s.lns[sf].address()
+}
+
+// AccountsURL is the OAuth server's base URL; the token endpoint is
+// AccountsURL()+"/oauth/v2/token".
+func (s *Sim) AccountsURL() string { return s.baseURL(SurfaceOAuth) }
+
+// RESTURL is the API domain the REST credential's tokens name.
+func (s *Sim) RESTURL() string { return s.baseURL(SurfaceREST) }
+
+// BulkURL is the API domain the bulk credential's tokens name; it serves the
+// same API as RESTURL on its own listener (and the bulk-write upload path).
+func (s *Sim) BulkURL() string { return s.baseURL(SurfaceBulk) }
+
+// MCPEndpoint is the hosted-MCP look-alike's full URL including the key.
+func (s *Sim) MCPEndpoint() string {
+	return s.baseURL(SurfaceMCP) + "/mcp/" + s.opts.MCPKey + "/message"
+}
+
+// AdminURL is the base URL of the admin HTTP API (faults, log, clock).
+func (s *Sim) AdminURL() string { return s.baseURL(surfaceAdmin) }
+
+// RESTCredential is the OAuth client whose tokens' api_domain is RESTURL.
+func (s *Sim) RESTCredential() Credential { return s.restCrd }
+
+// BulkCredential is the OAuth client whose tokens' api_domain is BulkURL.
+func (s *Sim) BulkCredential() Credential { return s.bulkCrd }
+
+// Store is the emulator's record store; tests may read and change it directly.
+func (s *Sim) Store() *Store { return s.store }
+
+// OrgID is the org's zgid (what X-CRM-ORG and ZOHO_ORG_ID carry).
+func (s *Sim) OrgID() string { return s.orgID }
+
+// Env returns the KEY=value lines (SPEC §3 names) that point a proxy at the
+// emulator: every tier's credentials, the accounts server, the MCP endpoint,
+// the upload host and the org id.
+func (s *Sim) Env() []string {
+	r, b := s.restCrd, s.bulkCrd
+	return []string{
+		"ZOHO_MCP_ENDPOINT=" + s.MCPEndpoint(),
+		"ZOHO_ACCOUNTS_URL=" + s.AccountsURL(),
+		"ZOHO_CLIENT_ID=" + r.ClientID,
+		"ZOHO_CLIENT_SECRET=" + r.ClientSecret,
+		"ZOHO_REFRESH_TOKEN=" + r.RefreshToken,
+		"ZOHO_BULK_CLIENT_ID=" + b.ClientID,
+		"ZOHO_BULK_CLIENT_SECRET=" + b.ClientSecret,
+		"ZOHO_BULK_REFRESH_TOKEN=" + b.RefreshToken,
+		"ZOHO_REST_CLIENT_ID=" + r.ClientID,
+		"ZOHO_REST_CLIENT_SECRET=" + r.ClientSecret,
+		"ZOHO_REST_REFRESH_TOKEN=" + r.RefreshToken,
+		"ZOHO_CONTENT_URL=" + s.BulkURL(),
+		"ZOHO_ORG_ID=" + s.orgID,
+	}
+}
+
+// mcpMux serves /mcp/{key}/message, refusing a wrong key with 401.
+func (s *Sim) mcpMux() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/mcp/")
+		key, tail, _ := strings.Cut(rest, "/")
+		if !ok || tail != "message" {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "not found: the MCP endpoint is /mcp/{key}/message"})
+			return
+		}
+		if !equalSecret(key, s.opts.MCPKey) {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized: invalid MCP endpoint key"})
+			return
+		}
+		s.mcpHandler.ServeHTTP(w, r)
+	})
+}
+
+// listener is one surface's TCP listener. Taking it down closes the socket
+// (clients get connection refused); bringing it up listens on the same port.
+type listener struct {
+	surface Surface
+	handler http.Handler
+
+	mu   sync.Mutex
+	addr string // "127.0.0.1:0" until the first listen, then the fixed address
+	srv  *http.Server
+	done chan struct{}
+}
+
+func (l *listener) address() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.addr
+}
+
+// up listens on l.addr and serves; it is a no-op while already up.
+func (l *listener) up() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.srv != nil {
+		return nil
+	}
+	var ln net.Listener
+	var err error
+	// The port was ours a moment ago; rebinding can race with the kernel
+	// releasing it, so try a few times before giving up.
+	for range 50 {
+		ln, err = net.Listen("tcp", l.addr)
+		if err == nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	l.addr = ln.Addr().String()
+	srv := &http.Server{
+		Handler:           l.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	done := make(chan struct{})
+	l.srv, l.done = srv, done
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	return nil
+}
+
+// down closes the listener and every open connection, and waits for the
+// serve loop to end. Handlers still running see their context cancelled.
+func (l *listener) down() {
+	l.mu.Lock()
+	srv, done := l.srv, l.done
+	l.srv, l.done = nil, nil
+	l.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	_ = srv.Close()
+	<-done
+}
+
+func (l *listener) isUp() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.srv != nil
+}
+
+// ctxKey keys the request context values the emulator sets.
+type ctxKey int
+
+const (
+	keySurface ctxKey = iota
+	keyFault
+	keyEntry
+)
+
+// surfaceOf returns the surface a request came in on (SurfaceREST if unknown).
+func surfaceOf(ctx context.Context) Surface {
+	if sf, ok := ctx.Value(keySurface).(Surface); ok {
+		return sf
+	}
+	return SurfaceREST
+}
+
+// randomHex returns 2n random hex digits.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
