@@ -103,10 +103,10 @@ type Sim struct {
 
 	oauth      *oauthServer
 	pageTokens *pageTokenCodec
-	limits  *limits
-	reqlog  *requestLog
-	restCrd Credential
-	bulkCrd Credential
+	limits     *limits
+	reqlog     *requestLog
+	restCrd    Credential
+	bulkCrd    Credential
 }
 
 // Start seeds a store and starts every surface on its own 127.0.0.1 listener
