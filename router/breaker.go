@@ -1,0 +1,164 @@
+package router
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// SuccessThreshold is how many successful trial calls close a half-open
+// breaker (and how many it lets through at once).
+const SuccessThreshold = 2
+
+type breaker = gobreaker.CircuitBreaker[struct{}]
+
+// breakerBox holds a tier's current breaker; ResetBreakers swaps in a new one.
+type breakerBox struct{ p atomic.Pointer[breaker] }
+
+func (b *breakerBox) get() *breaker { return b.p.Load() }
+
+func (b *breakerBox) open() bool { return b.get().State() == gobreaker.StateOpen }
+
+// IsExcluded is the breakers' exclusion policy: the caller's own
+// cancellation, an operation the tier cannot do, and an attempt cut short by
+// the call's deadline say nothing about the tier's health.
+func IsExcluded(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ex excluded
+	if errors.As(err, &ex) {
+		return true
+	}
+	switch tiers.Classify(err) {
+	case tiers.ClassCanceled, tiers.ClassUnsupported:
+		return true
+	}
+	return false
+}
+
+// IsSuccessful is the breakers' success policy: Zoho's verdict on the
+// caller's request means the tier works.
+func IsSuccessful(err error) bool {
+	return err == nil || tiers.Classify(err) == tiers.ClassVerdict
+}
+
+// newBreaker gives ts a fresh, closed breaker.
+func (r *Router) newBreaker(ts *tierState) *breaker {
+	var cb *breaker
+	threshold := r.cfg.BreakerThreshold
+	cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        string(ts.name),
+		MaxRequests: SuccessThreshold,
+		Timeout:     r.cfg.BreakerTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			// Called under cb's lock. A replaced breaker's late transitions
+			// (from calls in flight at a reset) are ignored.
+			if ts.br.get() != cb {
+				return
+			}
+			r.breakerChanged(ts, from, to)
+		},
+		IsSuccessful: IsSuccessful,
+		IsExcluded:   IsExcluded,
+	})
+	ts.br.p.Store(cb)
+	ts.prom.state.Set(0)
+	return cb
+}
+
+func (r *Router) breakerChanged(ts *tierState, from, to gobreaker.State) {
+	ts.prom.transition(from, to)
+	lvl := r.log.Warn
+	if to == gobreaker.StateClosed {
+		lvl = r.log.Info
+	}
+	lvl("circuit breaker state changed", "tier", string(ts.name),
+		"from", stateName(from), "to", stateName(to), "timeout", r.cfg.BreakerTimeout)
+}
+
+func stateName(s gobreaker.State) string {
+	switch s {
+	case gobreaker.StateClosed:
+		return "closed"
+	case gobreaker.StateHalfOpen:
+		return "half_open"
+	case gobreaker.StateOpen:
+		return "open"
+	}
+	return s.String()
+}
+
+// ResetBreakers closes every tier's breaker (reset_circuit_breakers): each
+// gets a new one with empty counts. Calls in flight finish against the old
+// breaker, which no longer matters.
+func (r *Router) ResetBreakers() {
+	for _, ts := range r.tiers {
+		from := ts.br.get().State()
+		r.newBreaker(ts)
+		if from != gobreaker.StateClosed {
+			r.breakerChanged(ts, from, gobreaker.StateClosed)
+		}
+	}
+	r.log.Info("circuit breakers reset")
+}
+
+// BreakerHealth is a breaker's state as get_tier_health shows it (SPEC §4).
+// FailureCount and SuccessCount are the current consecutive counts.
+type BreakerHealth struct {
+	Name             string `json:"name"`
+	State            string `json:"state"` // closed, open or half_open
+	FailureCount     uint32 `json:"failure_count"`
+	SuccessCount     uint32 `json:"success_count"`
+	FailureThreshold uint32 `json:"failure_threshold"`
+	SuccessThreshold uint32 `json:"success_threshold"`
+	Timeout          string `json:"timeout"`
+}
+
+// TierHealth is one tier's health (SPEC §4).
+type TierHealth struct {
+	Tier           tiers.Name    `json:"tier"`
+	Enabled        bool          `json:"enabled"`
+	Configured     bool          `json:"configured"`
+	CircuitBreaker BreakerHealth `json:"circuit_breaker"`
+}
+
+// Health returns every configured tier's health in priority order.
+func (r *Router) Health() []TierHealth {
+	out := make([]TierHealth, 0, len(r.tiers))
+	for _, ts := range r.tiers {
+		cb := ts.br.get()
+		st := cb.State()
+		counts := cb.Counts()
+		out = append(out, TierHealth{
+			Tier:       ts.name,
+			Enabled:    ts.cfg.Enabled,
+			Configured: ts.impl != nil && ts.impl.Configured(),
+			CircuitBreaker: BreakerHealth{
+				Name:             string(ts.name),
+				State:            stateName(st),
+				FailureCount:     counts.ConsecutiveFailures,
+				SuccessCount:     counts.ConsecutiveSuccesses,
+				FailureThreshold: r.cfg.BreakerThreshold,
+				SuccessThreshold: SuccessThreshold,
+				Timeout:          r.cfg.BreakerTimeout.String(),
+			},
+		})
+	}
+	return out
+}
+
+// Ready reports whether at least one enabled and configured tier has a
+// breaker that is not open.
+func (r *Router) Ready() bool {
+	for _, ts := range r.tiers {
+		if ts.cfg.Enabled && ts.impl != nil && ts.impl.Configured() && !ts.br.open() {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,245 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// fullBudgetBackoff is the MaxBackoff of the last tier in a chain: no cap
+// beyond the tier's own policy and the call's deadline.
+const fullBudgetBackoff = time.Hour
+
+// call is the state of one routed call. It lives on the caller's stack.
+type call struct {
+	r        *Router
+	op       tiers.OpKind
+	parent   context.Context // the caller's context
+	base     context.Context // parent plus scopes
+	start    time.Time
+	deadline time.Time
+	chain    [maxTiers]*tierState // the failover chain, chain[:n]
+	n        int
+	attempts []Attempt
+	served   tiers.Name
+
+	prev        *tierState // tier whose failure moved the call on
+	prevOutcome string
+	lastErr     error
+}
+
+// step is what a call does after an attempt.
+type step int
+
+const (
+	stepServed step = iota // the tier answered: success, or a verdict in err
+	stepNext               // fail over to the next tier
+	stepStop               // stop with err: the caller's cancellation or the deadline
+)
+
+type attemptFunc func(ctx context.Context, t tiers.Tier) error
+
+func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers.OpKind) {
+	c.r = r
+	c.op = op
+	c.parent = ctx
+	c.base = tiers.WithScopes(ctx, rc.Tools)
+	c.start = r.now()
+	c.deadline = c.start.Add(r.callTTL)
+	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
+		c.deadline = d
+	}
+	c.n = r.chain(&c.chain, rc, op)
+	c.attempts = make([]Attempt, 0, c.n)
+}
+
+// finish returns the call's route.
+func (c *call) finish() Route {
+	return Route{Tier: c.served, Attempts: c.attempts, DurationMS: c.r.now().Sub(c.start).Milliseconds()}
+}
+
+func (c *call) add(ts *tierState, outcome string, err error) int {
+	a := Attempt{Tier: ts.name, Outcome: outcome}
+	if err != nil {
+		a.Error = err.Error()
+	}
+	c.attempts = append(c.attempts, a)
+	return len(c.attempts) - 1
+}
+
+// run tries fn on the chain until a tier answers or the call must stop.
+func (c *call) run(fn attemptFunc) error {
+	for i := range c.n {
+		if st, err := c.attempt(i, c.op, fn); st != stepNext {
+			return err
+		}
+	}
+	return c.exhausted(nil)
+}
+
+// exhausted builds the error of a call that no tier could serve. last, if
+// not nil, replaces the last attempt's error as the cause.
+func (c *call) exhausted(last error) error {
+	if last == nil {
+		last = c.lastErr
+	}
+	return &UnavailableError{
+		Op:         c.op,
+		Attempts:   slicesClone(c.attempts),
+		Last:       last,
+		Elapsed:    c.r.now().Sub(c.start),
+		RetryAfter: c.r.cfg.BreakerTimeout,
+	}
+}
+
+func slicesClone(a []Attempt) []Attempt { return append([]Attempt(nil), a...) }
+
+// isLast reports whether no tier after i in the chain could still serve the
+// call (all the later ones have open breakers).
+func (c *call) isLast(i int) bool {
+	for _, ts := range c.chain[i+1 : c.n] {
+		if !ts.br.open() {
+			return false
+		}
+	}
+	return true
+}
+
+// excluded marks an error the breaker must not count: the call's own
+// deadline cut the attempt short, which says nothing about the tier.
+type excluded struct{ error }
+
+func (e excluded) Unwrap() error { return e.error }
+
+// attempt runs fn on chain[i] (as operation op) under the tier's breaker,
+// with the attempt's deadline, scopes and retry budget in its context, and
+// records the attempt in the route, the statistics and the metrics.
+func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
+	ts := c.chain[i]
+	if err := c.parent.Err(); err != nil {
+		c.add(ts, OutcomeCanceled, err)
+		return stepStop, err
+	}
+	r := c.r
+	now := r.now()
+	if left := c.deadline.Sub(now); left < r.floor {
+		for _, s := range c.chain[i:c.n] {
+			c.add(s, OutcomeSkippedDeadline, nil)
+			s.prom.count(op, outSkippedDeadline)
+		}
+		e := &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable,
+			Message: fmt.Sprintf("deadline exhausted after %s (%s left, at least %s needed for an attempt)",
+				now.Sub(c.start).Round(time.Millisecond), max(left, 0).Round(time.Millisecond), r.floor)}
+		if c.lastErr == nil {
+			c.lastErr = e
+		}
+		u := c.exhausted(nil).(*UnavailableError)
+		u.Deadline = true
+		return stepStop, u
+	}
+	if c.prev != nil {
+		r.noteFailover(c.op, c.prev, ts, c.prevOutcome)
+	}
+
+	budget := tiers.QuickRetry
+	if c.isLast(i) {
+		budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
+	}
+	d, tierBound := c.deadline, false
+	if td := now.Add(ts.timeout); td.Before(d) {
+		d, tierBound = td, true
+	}
+	actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, budget), d)
+	called := false
+	var err error
+	var t0 time.Time
+	_, berr := ts.br.get().Execute(func() (struct{}, error) {
+		called = true
+		t0 = r.now()
+		err = fn(actx, ts.impl)
+		if err == nil {
+			return struct{}{}, nil
+		}
+		var forBreaker error
+		err, forBreaker = c.reclassify(ts, op, err, actx, tierBound)
+		return struct{}{}, forBreaker
+	})
+	cancel()
+
+	if !called {
+		// gobreaker refused: open, or half-open with its trial calls in use.
+		if !errors.Is(berr, gobreaker.ErrOpenState) && !errors.Is(berr, gobreaker.ErrTooManyRequests) {
+			berr = fmt.Errorf("circuit breaker refused the call: %w", berr)
+		}
+		e := &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: berr}
+		c.add(ts, OutcomeBreakerOpen, e)
+		ts.prom.count(op, outBreakerOpen)
+		c.prev, c.prevOutcome, c.lastErr = ts, OutcomeBreakerOpen, e
+		return stepNext, e
+	}
+	dur := r.now().Sub(t0)
+	o := outcomeOf(err)
+	ts.stats.record(o, dur, err)
+	ts.prom.observe(op, o, dur)
+	if err == nil {
+		c.add(ts, OutcomeSuccess, nil)
+		c.served = ts.name
+		return stepServed, nil
+	}
+	c.add(ts, o.String(), err)
+	switch tiers.Classify(err) {
+	case tiers.ClassVerdict:
+		c.served = ts.name
+		return stepServed, err
+	case tiers.ClassCanceled:
+		if perr := c.parent.Err(); perr != nil {
+			return stepStop, perr
+		}
+		return stepStop, err
+	}
+	c.prev, c.prevOutcome, c.lastErr = ts, o.String(), err
+	return stepNext, err
+}
+
+// reclassify decides what an attempt's error means. The caller's
+// cancellation wins over anything the tier said (except a verdict). A context
+// error that is not the caller's is a timeout: the tier's own (a breaker
+// failure) or the call's deadline (not the tier's fault: excluded from the
+// breaker). A timed-out write may have been applied: outcome unknown.
+// It returns the error for the caller and the one for the breaker.
+func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx context.Context, tierBound bool) (error, error) {
+	cls := tiers.Classify(err)
+	if cls == tiers.ClassVerdict {
+		return err, err
+	}
+	if perr := c.parent.Err(); perr != nil {
+		return perr, perr
+	}
+	if cls != tiers.ClassCanceled {
+		return err, err
+	}
+	write := op == tiers.OpUpdate || op == tiers.OpBulkUpdate
+	class := tiers.ClassUnavailable
+	if write {
+		class = tiers.ClassOutcomeUnknown
+	}
+	var msg string
+	if tierBound || actx.Err() == nil {
+		msg = fmt.Sprintf("timed out after %s", ts.timeout)
+	} else {
+		msg = "the call's deadline ran out before the tier answered"
+	}
+	if write {
+		msg += "; the write may or may not have been applied"
+	}
+	e := &tiers.Error{Tier: ts.name, Class: class, Message: msg, Err: err}
+	if !tierBound && actx.Err() != nil {
+		return e, excluded{e}
+	}
+	return e, e
+}

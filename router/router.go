@@ -1,0 +1,404 @@
+// Package router sends each operation to a tier chosen by the routing rules,
+// behind one circuit breaker per tier, failing over inside one deadline and
+// reconciling writes whose outcome is unknown.
+package router
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// RoutingContext describes a call for the routing rules. Its fields keep the
+// names of the system this replaces (operation_type, record_count …).
+type RoutingContext struct {
+	// OperationType is the operation (operation_type). The router's methods
+	// set it from the method called; it matters only for Plan.
+	OperationType tiers.OpKind
+	// RecordCount is how many records the call touches (record_count); 10 or
+	// more routes to BULK unless an earlier rule applies. Zero means unknown.
+	RecordCount int
+	// AgentContext marks a call made by an agent (agent_context): every MCP
+	// tool call sets it, and it routes to MCP.
+	AgentContext bool
+	// RequiresRealtime asks for the freshest answer (requires_realtime).
+	RequiresRealtime bool
+	// PreferredTier is the tier the caller asks for (preferred_tier); empty
+	// means none. It is used only when that tier is enabled.
+	PreferredTier tiers.Name
+	// Tools are the caller's scopes, passed to every attempt with
+	// tiers.WithScopes (tier 1 sends them upstream). Nil means none.
+	Tools []string
+}
+
+// Attempt is one tier's part in a call: Outcome is one of the Outcome*
+// constants and Error the tier's error text, if any.
+type Attempt struct {
+	Tier    tiers.Name `json:"tier"`
+	Outcome string     `json:"outcome"`
+	Error   string     `json:"error,omitempty"`
+}
+
+// The values of Attempt.Outcome.
+const (
+	OutcomeSuccess         = "success"          // the tier served the call
+	OutcomeVerdict         = "verdict"          // Zoho answered with a verdict on the request, returned to the caller
+	OutcomeUnavailable     = "unavailable"      // connection refused, 5xx, timeout, malformed answer
+	OutcomeRateLimited     = "rate_limited"     // 429 after the tier's retries
+	OutcomeAuthFailed      = "auth_failed"      // the tier's own credentials failed
+	OutcomeOutcomeUnknown  = "outcome_unknown"  // a write was sent and no answer came
+	OutcomeUnsupported     = "unsupported"      // the tier cannot do the operation
+	OutcomeBreakerOpen     = "breaker_open"     // skipped at once: the tier's breaker is open
+	OutcomeSkippedDeadline = "skipped_deadline" // not tried: too little of the call's deadline was left
+	OutcomeReconciled      = "reconciled"       // read back after an unknown write outcome
+	OutcomeCanceled        = "canceled"         // the caller canceled the call during this attempt
+)
+
+// Route is the provenance of a call: the tier that served it (empty if none
+// did), every attempt in order, and the call's wall time.
+type Route struct {
+	Tier       tiers.Name `json:"tier"`
+	Attempts   []Attempt  `json:"attempts"`
+	DurationMS int64      `json:"duration_ms"`
+}
+
+// TierConfig is one tier's routing settings.
+type TierConfig struct {
+	// Name is the tier's name; it matches tiers.Tier.Name of an implementation
+	// passed to New.
+	Name tiers.Name
+	// Enabled false keeps the tier out of every chain.
+	Enabled bool
+	// Priority orders the failover chain, lowest first; ties keep the order
+	// of Config.Tiers.
+	Priority int
+	// Timeout bounds one attempt on the tier (inside the call's deadline).
+	// Zero means the tier's default (MCP 30s, BULK 60s, REST 45s, else 30s).
+	Timeout time.Duration
+	// MaxRetries is the tier's own retry count, given to it when it is the
+	// last tier that could serve a call. Zero means no retries.
+	MaxRetries int
+}
+
+// DefaultTierConfigs returns the SPEC §3 defaults: MCP, BULK, REST enabled
+// with priorities 1, 2, 3, timeouts 30s, 60s, 45s and retries 3, 3, 2.
+func DefaultTierConfigs() []TierConfig {
+	return []TierConfig{
+		{Name: tiers.MCP, Enabled: true, Priority: 1, Timeout: 30 * time.Second, MaxRetries: 3},
+		{Name: tiers.Bulk, Enabled: true, Priority: 2, Timeout: 60 * time.Second, MaxRetries: 3},
+		{Name: tiers.REST, Enabled: true, Priority: 3, Timeout: 45 * time.Second, MaxRetries: 2},
+	}
+}
+
+// Config configures a Router. The zero value works: the default tiers,
+// failover off (set Failover true for the SPEC default), breakers at 5
+// failures and 60s, a 30s call deadline.
+type Config struct {
+	// Tiers lists the tiers' settings. Nil means DefaultTierConfigs.
+	Tiers []TierConfig
+	// Failover lets a call move to the next tier in the chain when the
+	// chosen one fails (ENABLE_FAILOVER). False means only the first usable
+	// tier of the chain is tried.
+	Failover bool
+	// BreakerThreshold is how many consecutive failures open a tier's
+	// breaker (CIRCUIT_BREAKER_THRESHOLD). Zero means 5.
+	BreakerThreshold uint32
+	// BreakerTimeout is how long a breaker stays open before it lets trial
+	// calls through (CIRCUIT_BREAKER_TIMEOUT). Zero means 60s.
+	BreakerTimeout time.Duration
+	// CallTimeout is the deadline of one call, shared by its retries and
+	// failovers; an earlier deadline on the caller's context wins. Zero
+	// means 30s.
+	CallTimeout time.Duration
+	// MinAttemptTime is the least time left in the call's deadline for which
+	// the router still starts an attempt; below it the call stops with an
+	// UnavailableError. Zero means 50ms.
+	MinAttemptTime time.Duration
+	// Now is the clock for durations and the call deadline. It must move
+	// with the wall clock, since contexts' deadlines do. Nil means time.Now.
+	// (The breakers' cooldowns use gobreaker's own clock.)
+	Now func() time.Time
+	// Logger receives breaker state changes and failovers. Nil means none.
+	Logger *slog.Logger
+	// Registerer receives the router's Prometheus collectors. Nil means they
+	// are not registered.
+	Registerer prometheus.Registerer
+}
+
+// Router routes operations over tiers. It is safe for concurrent use.
+type Router struct {
+	cfg     Config
+	now     func() time.Time
+	log     *slog.Logger
+	tiers   []*tierState // priority order
+	prom    *promMetrics
+	floor   time.Duration
+	callTTL time.Duration
+}
+
+// tierState is everything the router holds for one tier.
+type tierState struct {
+	name    tiers.Name
+	cfg     TierConfig
+	impl    tiers.Tier // nil: no implementation (not configured)
+	timeout time.Duration
+	br      breakerBox
+	stats   tierStats
+	prom    tierProm
+}
+
+// New builds a Router over the tier implementations ts. Every implementation
+// needs a TierConfig with its name (unless Config.Tiers is nil, which gives
+// each the defaults); a TierConfig without an implementation is a tier that
+// is not configured.
+func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
+	if cfg.BreakerThreshold == 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.BreakerTimeout == 0 {
+		cfg.BreakerTimeout = 60 * time.Second
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = 30 * time.Second
+	}
+	if cfg.MinAttemptTime == 0 {
+		cfg.MinAttemptTime = 50 * time.Millisecond
+	}
+	switch {
+	case cfg.BreakerTimeout < 0:
+		return nil, fmt.Errorf("router: BreakerTimeout is %v; it must be positive", cfg.BreakerTimeout)
+	case cfg.CallTimeout < 0:
+		return nil, fmt.Errorf("router: CallTimeout is %v; it must be positive", cfg.CallTimeout)
+	case cfg.MinAttemptTime < 0:
+		return nil, fmt.Errorf("router: MinAttemptTime is %v; it must be positive", cfg.MinAttemptTime)
+	}
+	impls := make(map[tiers.Name]tiers.Tier, len(ts))
+	for _, t := range ts {
+		if t == nil {
+			return nil, fmt.Errorf("router: a nil tier was passed to New")
+		}
+		if _, dup := impls[t.Name()]; dup {
+			return nil, fmt.Errorf("router: two tiers are named %q", t.Name())
+		}
+		impls[t.Name()] = t
+	}
+	tcs := cfg.Tiers
+	if tcs == nil {
+		tcs = DefaultTierConfigs()
+	}
+	r := &Router{
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		floor:   cfg.MinAttemptTime,
+		callTTL: cfg.CallTimeout,
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if len(tcs) > maxTiers {
+		return nil, fmt.Errorf("router: %d tiers configured; at most %d are supported", len(tcs), maxTiers)
+	}
+	seen := make(map[tiers.Name]bool, len(tcs))
+	for _, tc := range tcs {
+		if tc.Name == "" {
+			return nil, fmt.Errorf("router: a tier config has no name")
+		}
+		if seen[tc.Name] {
+			return nil, fmt.Errorf("router: tier %q is configured twice", tc.Name)
+		}
+		if tc.Timeout < 0 {
+			return nil, fmt.Errorf("router: tier %s timeout is %v; it must be positive", tc.Name, tc.Timeout)
+		}
+		if tc.MaxRetries < 0 {
+			return nil, fmt.Errorf("router: tier %s max_retries is %d; it must be 0 or more", tc.Name, tc.MaxRetries)
+		}
+		seen[tc.Name] = true
+		ts := &tierState{name: tc.Name, cfg: tc, impl: impls[tc.Name], timeout: tc.Timeout}
+		if ts.timeout == 0 {
+			ts.timeout = defaultTimeout(tc.Name)
+		}
+		r.tiers = append(r.tiers, ts)
+	}
+	for name := range impls {
+		if !seen[name] {
+			return nil, fmt.Errorf("router: tier %q was passed to New but has no entry in Config.Tiers", name)
+		}
+	}
+	slices.SortStableFunc(r.tiers, func(a, b *tierState) int { return cmp.Compare(a.cfg.Priority, b.cfg.Priority) })
+	cfg.Tiers = tcs
+	r.cfg = cfg
+
+	prom, err := newPromMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	r.prom = prom
+	for _, ts := range r.tiers {
+		ts.prom.init(prom, ts.name)
+		ts.stats.init()
+		r.newBreaker(ts)
+	}
+	return r, nil
+}
+
+func defaultTimeout(n tiers.Name) time.Duration {
+	switch n {
+	case tiers.Bulk:
+		return 60 * time.Second
+	case tiers.REST:
+		return 45 * time.Second
+	default:
+		return 30 * time.Second
+	}
+}
+
+// usable reports whether ts can be put in a chain for op at all.
+func (ts *tierState) usable(op tiers.OpKind) bool {
+	return ts.cfg.Enabled && ts.impl != nil && ts.impl.Configured() && ts.impl.Supports(op)
+}
+
+func (r *Router) tier(n tiers.Name) *tierState {
+	for _, ts := range r.tiers {
+		if ts.name == n {
+			return ts
+		}
+	}
+	return nil
+}
+
+// choose applies the five routing rules of SPEC §5 in order.
+func (r *Router) choose(rc RoutingContext, op tiers.OpKind) tiers.Name {
+	if rc.PreferredTier != "" {
+		if ts := r.tier(rc.PreferredTier); ts != nil && ts.cfg.Enabled {
+			return rc.PreferredTier // rule 1
+		}
+	}
+	if rc.AgentContext {
+		return tiers.MCP // rule 2
+	}
+	if op == tiers.OpBulkRead || op == tiers.OpBulkUpdate || rc.RecordCount >= 10 {
+		return tiers.Bulk // rule 3
+	}
+	if rc.RequiresRealtime {
+		return tiers.MCP // rule 4
+	}
+	for _, n := range [...]tiers.Name{tiers.MCP, tiers.Bulk} { // rule 5
+		if ts := r.tier(n); ts != nil && ts.usable(op) && !ts.br.open() {
+			return n
+		}
+	}
+	return tiers.REST
+}
+
+// maxTiers is the most tiers a Router takes.
+const maxTiers = 8
+
+// chain returns the chosen tier followed by the other usable tiers in
+// priority order, leaving out tiers that are disabled, not configured or
+// cannot do op. Without failover only the first of them remains. Open
+// breakers are not left out here: the call skips them at once and says so in
+// its route.
+func (r *Router) chain(dst *[maxTiers]*tierState, rc RoutingContext, op tiers.OpKind) int {
+	chosen := r.choose(rc, op)
+	n := 0
+	if ts := r.tier(chosen); ts != nil && ts.usable(op) {
+		dst[n] = ts
+		n++
+	}
+	for _, ts := range r.tiers {
+		if ts.name != chosen && ts.usable(op) {
+			dst[n] = ts
+			n++
+		}
+	}
+	if !r.cfg.Failover && n > 1 {
+		n = 1
+	}
+	return n
+}
+
+// Plan returns the failover chain a call with rc would try now, by tier name:
+// the routing rules' choice first. It uses rc.OperationType.
+func (r *Router) Plan(rc RoutingContext) []tiers.Name {
+	var buf [maxTiers]*tierState
+	n := r.chain(&buf, rc, rc.OperationType)
+	out := make([]tiers.Name, n)
+	for i, ts := range buf[:n] {
+		out[i] = ts.name
+	}
+	return out
+}
+
+// Get reads one record.
+func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpGet)
+	var rec tiers.Record
+	err := c.run(func(ctx context.Context, t tiers.Tier) (err error) {
+		rec, err = t.Get(ctx, req)
+		return err
+	})
+	return rec, c.finish(), err
+}
+
+// List reads a page of records by IDs or filters.
+func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpList)
+	var p tiers.Page
+	err := c.run(func(ctx context.Context, t tiers.Tier) (err error) {
+		p, err = t.List(ctx, req)
+		return err
+	})
+	return p, c.finish(), err
+}
+
+// Search reads a page of records matching a structured search.
+func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpSearch)
+	var p tiers.Page
+	err := c.run(func(ctx context.Context, t tiers.Tier) (err error) {
+		p, err = t.Search(ctx, req)
+		return err
+	})
+	return p, c.finish(), err
+}
+
+// BulkRead streams many records into sink. Before the read moves to another
+// tier after one that was called, sink.Reset discards what that tier wrote.
+func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpBulkRead)
+	var res tiers.BulkReadResult
+	dirty := false
+	for i := range c.n {
+		if dirty {
+			if err := sink.Reset(); err != nil {
+				e := &tiers.Error{Tier: c.chain[i-1].name, Class: tiers.ClassUnavailable,
+					Message: "could not discard the partial result before retrying on another tier: " + err.Error(), Err: err}
+				return tiers.BulkReadResult{}, c.finish(), c.exhausted(e)
+			}
+			dirty = false
+		}
+		st, err := c.attempt(i, tiers.OpBulkRead, func(ctx context.Context, t tiers.Tier) (err error) {
+			dirty = true
+			res, err = t.BulkRead(ctx, req, sink)
+			return err
+		})
+		if st != stepNext {
+			return res, c.finish(), err
+		}
+	}
+	return tiers.BulkReadResult{}, c.finish(), c.exhausted(nil)
+}

@@ -1,0 +1,487 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// maxReadBack is how many records one read-back call asks for (Zoho's ids
+// parameter takes at most 100).
+const maxReadBack = 100
+
+const unknownAdvice = "the update may or may not have been applied; read the record before retrying"
+
+// Update writes one record. When a tier sends the update and gets no answer
+// (ClassOutcomeUnknown), nothing is sent again blindly: the next tier that can
+// serve reads the record back, and only the fields whose values are not yet
+// applied are re-sent through it. If the record cannot be read back, the
+// error is a ClassOutcomeUnknown *tiers.Error and the outcome StatusUnknown.
+func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.UpdateRequest) (tiers.Outcome, Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpUpdate)
+	data := req.Data
+	ambiguous := false // an earlier tier may have applied some of data
+	for i := range c.n {
+		readBack := false
+		if ambiguous {
+			var rec tiers.Record
+			st, err := c.attempt(i, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (err error) {
+				rec, err = t.Get(ctx, tiers.GetRequest{Module: req.Module, ID: req.ID, Fields: sortedKeys(data)})
+				return err
+			})
+			switch {
+			case st == stepNext:
+				continue
+			case st == stepStop:
+				return c.unknownUpdate(req, err)
+			case err != nil: // a verdict on the read, e.g. the record does not exist
+				return tiers.Outcome{ID: req.ID, Status: tiers.StatusError, Code: codeOf(err), Message: err.Error()}, c.finish(), err
+			}
+			c.attempts[len(c.attempts)-1].Outcome = OutcomeReconciled
+			readBack = true
+			before := len(data)
+			data = unapplied(data, rec)
+			if len(data) == 0 {
+				return tiers.Outcome{ID: req.ID, Status: tiers.StatusSuccess,
+					Message: fmt.Sprintf("reconciled: the update had already been applied (%d fields read back through %s)", before, c.chain[i].name)}, c.finish(), nil
+			}
+		}
+		var out tiers.Outcome
+		full := len(req.Data)
+		sent := false
+		st, err := c.attempt(i, tiers.OpUpdate, func(ctx context.Context, t tiers.Tier) (err error) {
+			sent = true
+			out, err = t.Update(ctx, tiers.UpdateRequest{Module: req.Module, ID: req.ID, Data: data, Trigger: req.Trigger})
+			return err
+		})
+		switch st {
+		case stepServed:
+			if err == nil && readBack {
+				out.Message = strings.TrimSpace(fmt.Sprintf("reconciled: re-sent the %d of %d fields not yet applied. %s", len(data), full, out.Message))
+			}
+			return out, c.finish(), err
+		case stepStop:
+			if ambiguous || sent {
+				return c.unknownUpdate(req, err)
+			}
+			return tiers.Outcome{ID: req.ID, Status: tiers.StatusNotSent, Message: "not sent: " + err.Error()}, c.finish(), err
+		}
+		if tiers.Classify(err) == tiers.ClassOutcomeUnknown {
+			ambiguous = true
+		}
+	}
+	if ambiguous {
+		return c.unknownUpdate(req, c.exhausted(nil))
+	}
+	return tiers.Outcome{ID: req.ID, Status: tiers.StatusNotSent, Message: "not sent: no tier could serve it"}, c.finish(), c.exhausted(nil)
+}
+
+// unknownUpdate ends an update whose outcome could not be settled. The
+// caller's cancellation stays the error (wrapped, so that errors.Is finds it).
+func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcome, Route, error) {
+	out := tiers.Outcome{ID: req.ID, Status: tiers.StatusUnknown, Message: unknownAdvice}
+	if perr := c.parent.Err(); perr != nil {
+		return out, c.finish(), fmt.Errorf("%w (%s)", perr, unknownAdvice)
+	}
+	e := &tiers.Error{Class: tiers.ClassOutcomeUnknown, Message: unknownAdvice, Err: cause}
+	if n := len(c.attempts); n > 0 {
+		for _, a := range slices.Backward(c.attempts) {
+			if a.Outcome == OutcomeOutcomeUnknown {
+				e.Tier = a.Tier
+				break
+			}
+		}
+	}
+	return out, c.finish(), e
+}
+
+// pending is a record of a bulk update not yet settled.
+type pending struct {
+	idx     int          // position in the request
+	data    tiers.Record // what still has to be written
+	unknown bool         // sent once and no answer came: read back before sending
+}
+
+// BulkUpdate writes many records. Per-record outcomes from a tier that then
+// failed stay final when they are success or error; records the tier never
+// sent go to the next tier as they are; records whose outcome is unknown are
+// read back there (by IDs, at most 100 per call) and only their unapplied
+// fields are re-sent. A record confirmed once is never sent again. The
+// outcomes come back in input order; Calls and Credits are summed over the
+// tiers and Strategy names what each serving tier did. If records remain
+// unsettled the result still holds every outcome and the error says why.
+func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpBulkUpdate)
+	res := tiers.BulkUpdateResult{Outcomes: make([]tiers.Outcome, len(req.Updates))}
+	todo := make([]pending, len(req.Updates))
+	for i, u := range req.Updates {
+		todo[i] = pending{idx: i, data: u.Data}
+	}
+	var strategies []string
+	finish := func(err error) (tiers.BulkUpdateResult, Route, error) {
+		for _, p := range todo {
+			o := tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusNotSent, Message: "not sent: no tier could serve it"}
+			if p.unknown {
+				o.Status, o.Message = tiers.StatusUnknown, "sent, but no answer came: "+unknownAdvice
+			}
+			res.Outcomes[p.idx] = o
+		}
+		res.Strategy = strings.Join(strategies, "+")
+		return res, c.finish(), err
+	}
+	served := tiers.Name("")
+
+	for i := 0; i < c.n && len(todo) > 0; i++ {
+		ts := c.chain[i]
+		// Read back the records whose outcome is unknown.
+		st, err := c.readBack(i, req, todo, res.Outcomes)
+		switch st {
+		case stepNext:
+			continue
+		case stepStop:
+			return finish(err)
+		}
+		if err != nil { // a verdict on the read-back
+			return finish(err)
+		}
+		todo = slices.DeleteFunc(todo, func(p pending) bool { return res.Outcomes[p.idx].Status != "" })
+		if len(todo) == 0 {
+			served = ts.name
+			break
+		}
+
+		send := tiers.BulkUpdateRequest{Module: req.Module, Trigger: req.Trigger, Updates: make([]tiers.UpdateRequest, len(todo))}
+		for k, p := range todo {
+			u := req.Updates[p.idx]
+			send.Updates[k] = tiers.UpdateRequest{Module: u.Module, ID: u.ID, Data: p.data, Trigger: u.Trigger}
+		}
+		var got tiers.BulkUpdateResult
+		called := false
+		st, err = c.attempt(i, tiers.OpBulkUpdate, func(ctx context.Context, t tiers.Tier) (err error) {
+			called = true
+			got, err = t.BulkUpdate(ctx, send)
+			return err
+		})
+		if got.Outcomes == nil && err != nil {
+			// No per-record outcomes: the error's class says whether the
+			// records may have been written.
+			cls := tiers.Classify(err)
+			if called && (cls == tiers.ClassOutcomeUnknown || st == stepStop) {
+				for k := range todo {
+					todo[k].unknown = true
+				}
+			}
+			if st == stepNext {
+				continue
+			}
+			return finish(err)
+		}
+		res.Calls += got.Calls
+		res.Credits += got.Credits
+		settled := merge(req, todo, got.Outcomes, res.Outcomes)
+		if settled > 0 || err == nil {
+			served = ts.name
+			if got.Strategy != "" && !slices.Contains(strategies, got.Strategy) {
+				strategies = append(strategies, got.Strategy)
+			}
+		}
+		todo = slices.DeleteFunc(todo, func(p pending) bool { return res.Outcomes[p.idx].Status != "" })
+		switch {
+		case st == stepStop:
+			if called {
+				for k := range todo {
+					todo[k].unknown = todo[k].unknown || tiers.Classify(err) == tiers.ClassCanceled
+				}
+			}
+			return finish(err)
+		case st == stepServed && err != nil: // a verdict on the whole request
+			return finish(err)
+		case st == stepServed && len(todo) > 0:
+			// The tier said it was done but left records unsettled.
+			e := &tiers.Error{Tier: ts.name, Class: tiers.ClassOutcomeUnknown,
+				Message: fmt.Sprintf("%d records were left without an outcome", len(todo))}
+			c.attempts[len(c.attempts)-1] = Attempt{Tier: ts.name, Outcome: OutcomeOutcomeUnknown, Error: e.Error()}
+			c.prev, c.prevOutcome, c.lastErr = ts, OutcomeOutcomeUnknown, e
+		}
+	}
+	c.served = served
+	if len(todo) > 0 {
+		return finish(c.exhausted(nil))
+	}
+	return finish(nil)
+}
+
+// merge records a tier's outcomes for the records it was sent (todo, in the
+// same order) and returns how many it settled. Records it did not settle
+// stay in todo: not sent as they are, unknown to be read back. A tier that
+// returned fewer outcomes than records sent leaves the rest unknown.
+func merge(req tiers.BulkUpdateRequest, todo []pending, got []tiers.Outcome, final []tiers.Outcome) int {
+	byPos := len(got) == len(todo)
+	used := make([]bool, len(got))
+	settled := 0
+	for k := range todo {
+		p := &todo[k]
+		id := req.Updates[p.idx].ID
+		var o tiers.Outcome
+		found := false
+		if byPos && (got[k].ID == id || got[k].ID == "") {
+			o, found = got[k], true
+		} else {
+			for j, g := range got {
+				if !used[j] && g.ID == id {
+					o, found, used[j] = g, true, true
+					break
+				}
+			}
+		}
+		switch {
+		case !found:
+			p.unknown = true
+		case o.Status == tiers.StatusSuccess || o.Status == tiers.StatusError:
+			if o.ID == "" {
+				o.ID = id
+			}
+			final[p.idx] = o
+			settled++
+		case o.Status == tiers.StatusNotSent:
+			// unchanged: sent as it is to the next tier
+		default: // StatusUnknown or anything a tier should not have said
+			p.unknown = true
+		}
+	}
+	return settled
+}
+
+// readBack reads the records of todo whose outcome is unknown through
+// chain[i] and settles those already applied (in final); the others keep
+// only their unapplied fields and lose the unknown mark. It returns like
+// attempt; stepServed with a nil error when there was nothing to read or all
+// reads succeeded.
+func (c *call) readBack(i int, req tiers.BulkUpdateRequest, todo []pending, final []tiers.Outcome) (step, error) {
+	var idx []int // positions in todo of unknown records
+	for k, p := range todo {
+		if p.unknown {
+			idx = append(idx, k)
+		}
+	}
+	for len(idx) > 0 {
+		chunk := idx[:min(len(idx), maxReadBack)]
+		idx = idx[len(chunk):]
+		ids := make([]string, len(chunk))
+		fieldSet := map[string]bool{}
+		for j, k := range chunk {
+			ids[j] = req.Updates[todo[k].idx].ID
+			for f := range todo[k].data {
+				fieldSet[f] = true
+			}
+		}
+		fields := make([]string, 0, len(fieldSet)+1)
+		for f := range fieldSet {
+			fields = append(fields, f)
+		}
+		slices.Sort(fields)
+		var page tiers.Page
+		st, err := c.attempt(i, tiers.OpList, func(ctx context.Context, t tiers.Tier) (err error) {
+			page, err = t.List(ctx, tiers.ListRequest{Module: req.Module, IDs: ids, Fields: fields, Limit: len(ids)})
+			return err
+		})
+		if st != stepServed || err != nil {
+			return st, err
+		}
+		c.attempts[len(c.attempts)-1].Outcome = OutcomeReconciled
+		byID := make(map[string]tiers.Record, len(page.Records))
+		for _, rec := range page.Records {
+			if id, ok := idString(rec["id"]); ok {
+				byID[id] = rec
+			}
+		}
+		for _, k := range chunk {
+			p := &todo[k]
+			id := req.Updates[p.idx].ID
+			rec, ok := byID[id]
+			p.unknown = false
+			if !ok {
+				// Not readable: the update cannot have been applied to it;
+				// send it as it is and let Zoho answer for the record.
+				continue
+			}
+			p.data = unapplied(p.data, rec)
+			if len(p.data) == 0 {
+				final[p.idx] = tiers.Outcome{ID: id, Status: tiers.StatusSuccess,
+					Message: "reconciled: the update had already been applied"}
+			}
+		}
+	}
+	return stepServed, nil
+}
+
+func codeOf(err error) string {
+	if te, ok := err.(*tiers.Error); ok {
+		return te.Code
+	}
+	return ""
+}
+
+func sortedKeys(m tiers.Record) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// unapplied returns the fields of want whose values rec does not hold yet
+// (a new map; want is not changed).
+func unapplied(want, rec tiers.Record) tiers.Record {
+	out := tiers.Record{}
+	for k, v := range want {
+		if !sameValue(v, rec[k]) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// sameValue reports whether a value read back from Zoho (got) is the value
+// that was written (want). Numbers compare by value whatever their Go type
+// (json.Number, float64, int, or a numeral string against a number); a
+// lookup compares by id; a missing value equals null and ""; lists compare
+// as multisets (multi-select picklists).
+func sameValue(want, got any) bool {
+	if isEmpty(want) || isEmpty(got) {
+		return isEmpty(want) && isEmpty(got)
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		if wid, ok := w["id"]; ok {
+			gid, ok := idOf(got)
+			wids, ok2 := idString(wid)
+			return ok && ok2 && gid == wids
+		}
+		g, ok := got.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range w {
+			if !sameValue(v, g[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		used := make([]bool, len(g))
+	outer:
+		for _, wv := range w {
+			for j, gv := range g {
+				if !used[j] && sameValue(wv, gv) {
+					used[j] = true
+					continue outer
+				}
+			}
+			return false
+		}
+		return true
+	case bool:
+		g, ok := got.(bool)
+		return ok && g == w
+	case string:
+		if g, ok := got.(string); ok {
+			return g == w
+		}
+	}
+	if wn, ok := number(want); ok {
+		if gn, ok := number(got); ok {
+			return wn.Cmp(gn) == 0
+		}
+	}
+	if wid, ok := idString(want); ok { // a lookup written as a bare id
+		if gid, ok := idOf(got); ok {
+			return wid == gid
+		}
+	}
+	return reflect.DeepEqual(want, got)
+}
+
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	}
+	return false
+}
+
+// number returns v as an exact rational when it is a number or a numeral.
+func number(v any) (*big.Rat, bool) {
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = string(v)
+	case string:
+		s = strings.TrimSpace(v)
+	case float64:
+		r := new(big.Rat)
+		if r.SetFloat64(v) == nil {
+			return nil, false
+		}
+		// Compare at the precision the float was written with.
+		s = strconv.FormatFloat(v, 'g', -1, 64)
+	case float32:
+		s = strconv.FormatFloat(float64(v), 'g', -1, 32)
+	case int:
+		return new(big.Rat).SetInt64(int64(v)), true
+	case int64:
+		return new(big.Rat).SetInt64(v), true
+	case int32:
+		return new(big.Rat).SetInt64(int64(v)), true
+	case uint64:
+		return new(big.Rat).SetFrac(new(big.Int).SetUint64(v), big.NewInt(1)), true
+	default:
+		return nil, false
+	}
+	if s == "" || strings.ContainsAny(s, "/xXpP_") { // big.Rat accepts fractions, hex, underscores
+		return nil, false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	return r, ok
+}
+
+// idString returns an id written as a string or a number.
+func idString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, v != ""
+	case json.Number:
+		return string(v), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	}
+	return "", false
+}
+
+// idOf returns the id of a lookup value: {"id": …, "name": …} or a bare id.
+func idOf(v any) (string, bool) {
+	if m, ok := v.(map[string]any); ok {
+		return idString(m["id"])
+	}
+	return idString(v)
+}
