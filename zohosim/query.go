@@ -40,7 +40,28 @@ func (s *Sim) handleCOQL(w http.ResponseWriter, r *http.Request) {
 			map[string]any{"api_name": "select_query", "json_path": "$.select_query"}))
 		return
 	}
-	// The COQL parser (coql.go) is not committed yet; the full handler
-	// lands with it.
-	writeZohoError(w, errPtr("INVALID_QUERY", "COQL is not available yet", nil))
+	query, zerr := parseCOQL(*req.SelectQuery)
+	if zerr != nil {
+		writeZohoError(w, zerr)
+		return
+	}
+	release, ok := s.acquireSub(w)
+	if !ok {
+		return
+	}
+	defer release()
+	if !s.spend(w, coqlCredits(query.limit())) {
+		return
+	}
+	rows, more, zerr := query.run(query.source(s.store))
+	if zerr != nil {
+		writeZohoError(w, zerr)
+		return
+	}
+	if len(rows) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": rows,
+		"info": map[string]any{"count": len(rows), "more_records": more}})
 }
