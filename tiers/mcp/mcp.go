@@ -1,0 +1,625 @@
+// Package mcp is tier 1: a client of Zoho's hosted MCP endpoint that adapts to
+// whatever ZohoCRM_* tools and argument names the upstream server offers.
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+var _ tiers.Tier = (*Tier)(nil)
+
+// Defaults of Config.
+const (
+	DefaultTimeout         = 30 * time.Second
+	DefaultProbeTimeout    = 5 * time.Second
+	DefaultMaxRetries      = 3
+	DefaultRelistInterval  = time.Minute
+	DefaultProtocolVersion = mcpgo.ProtocolVersion20250618
+)
+
+// Config configures the tier. Only Endpoint is required; without it the tier
+// reports itself not configured.
+type Config struct {
+	// Endpoint is ZOHO_MCP_ENDPOINT, e.g.
+	// https://zoho-crm-data-operations-600.zohomcp.com/mcp/<key>/message. It
+	// holds a secret key: the tier never logs it or puts it in an error.
+	Endpoint string
+	// ClientID and ClientSecret (ZOHO_MCP_CLIENT_ID/_SECRET) are an optional
+	// OAuth client; when both are set every upstream call carries
+	// "Authorization: Bearer <token>" from a client-credentials grant against
+	// AccountsURL.
+	ClientID, ClientSecret string
+	// AccountsURL is the OAuth server for the client-credentials grant;
+	// empty means https://accounts.zoho.com.
+	AccountsURL string
+	// OAuthScope is the scope requested with the client-credentials grant;
+	// empty means "ZohoMCP.tool.execute".
+	OAuthScope string
+	// Timeout bounds one upstream attempt (connect, initialize or tool call);
+	// zero means DefaultTimeout.
+	Timeout time.Duration
+	// ProbeTimeout bounds Probe; zero means DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+	// MaxRetries is the number of retries of a failed read (and of a write
+	// that provably was not sent) when the context carries no
+	// tiers.RetryBudget; negative means none, zero means DefaultMaxRetries.
+	MaxRetries int
+	// MaxBackoff caps one wait between retries; zero means 2 s.
+	MaxBackoff time.Duration
+	// RelistInterval is how often at most tools/list is read again because a
+	// needed tool is missing; zero means DefaultRelistInterval.
+	RelistInterval time.Duration
+	// ProtocolVersion is the MCP version offered upstream; empty means
+	// DefaultProtocolVersion (the Streamable HTTP era Zoho's servers speak).
+	ProtocolVersion string
+	// HTTPClient carries every upstream request; nil means a client with a
+	// pool sized for a proxy (see NewHTTPClient).
+	HTTPClient *http.Client
+	// Logger receives debug lines and warnings, redacted; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Sleep waits between retries; nil means a timer that honours ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// NewHTTPClient returns the tuned client the tier uses by default: keep-alive
+// pool of 64 idle connections per host (Go's default of 2 makes a busy proxy
+// open a new TCP connection for most calls), no client-wide timeout (each
+// call has a context deadline).
+func NewHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = 64
+	tr.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: &deleteTimeout{next: tr, d: 2 * time.Second}}
+}
+
+// deleteTimeout bounds the DELETE mcp-go sends when a session is closed: it
+// would otherwise wait up to five seconds on a hung server.
+type deleteTimeout struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (t *deleteTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodDelete {
+		return t.next.RoundTrip(r)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), t.d)
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error { err := b.ReadCloser.Close(); b.cancel(); return err }
+
+// Tier is tier 1. It connects lazily on first use; it is safe for concurrent
+// use. Close it to end the upstream session.
+type Tier struct {
+	cfg   Config
+	http  *http.Client
+	log   *slog.Logger
+	baseR *redactor
+	oauth *tokenSource // nil without an OAuth client
+
+	mu         sync.Mutex // guards sess, lastListed and connecting
+	sess       *session
+	lastListed time.Time
+	closed     bool
+}
+
+// session is one initialized upstream connection and its tool catalog.
+type session struct {
+	c     *client.Client
+	tools catalog
+}
+
+// New returns the tier for cfg. It does not contact the upstream.
+func New(cfg Config) *Tier {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = DefaultProbeTimeout
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = DefaultMaxRetries
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 2 * time.Second
+	}
+	if cfg.RelistInterval <= 0 {
+		cfg.RelistInterval = DefaultRelistInterval
+	}
+	if cfg.ProtocolVersion == "" {
+		cfg.ProtocolVersion = DefaultProtocolVersion
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	t := &Tier{cfg: cfg, http: cfg.HTTPClient}
+	if t.http == nil {
+		t.http = NewHTTPClient()
+	}
+	t.baseR = newRedactor(cfg.Endpoint, cfg.ClientSecret)
+	base := cfg.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	t.log = slog.New(&redactHandler{next: base.Handler(), r: t.baseR}).With("tier", string(tiers.MCP))
+	if cfg.ClientID != "" && cfg.ClientSecret != "" {
+		t.oauth = newTokenSource(cfg, t.http)
+	}
+	return t
+}
+
+// red returns the redactor for the current secrets (endpoint key, client
+// secret and the bearer token in use).
+func (t *Tier) red() *redactor {
+	if t.oauth != nil {
+		if tok := t.oauth.current(); tok != "" {
+			return t.baseR.with(tok)
+		}
+	}
+	return t.baseR
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Name returns tiers.MCP.
+func (t *Tier) Name() tiers.Name { return tiers.MCP }
+
+// Configured reports whether an endpoint is set.
+func (t *Tier) Configured() bool { return strings.TrimSpace(t.cfg.Endpoint) != "" }
+
+// Supports reports the single-record operations: get, list, search and
+// update. Whether the upstream really offers the tool is found out per call
+// (a missing tool is a ClassUnsupported error).
+func (t *Tier) Supports(op tiers.OpKind) bool {
+	switch op {
+	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate:
+		return true
+	}
+	return false
+}
+
+// Close ends the upstream session, if any. Later calls fail as unavailable.
+func (t *Tier) Close() error {
+	t.mu.Lock()
+	s := t.sess
+	t.sess = nil
+	t.closed = true
+	t.mu.Unlock()
+	var err error
+	if s != nil {
+		err = s.c.Close()
+	}
+	if t.cfg.HTTPClient == nil {
+		t.http.CloseIdleConnections()
+	}
+	return err
+}
+
+// Probe connects (if needed) and reads tools/list within ProbeTimeout.
+func (t *Tier) Probe(ctx context.Context) error {
+	if !t.Configured() {
+		return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "not configured (ZOHO_MCP_ENDPOINT is empty)"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.ProbeTimeout)
+	defer cancel()
+	s, err := t.session(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := t.relist(ctx, s, true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// headerKey carries per-call headers (scopes, bearer) from the call's context
+// to the transport's header func.
+type headerKey struct{}
+
+// headers is the transport's WithHTTPHeaderFunc: the caller's scopes as
+// X-MCP-Tools and the bearer token, both taken from the request's context.
+func headers(ctx context.Context) map[string]string {
+	h, _ := ctx.Value(headerKey{}).(map[string]string)
+	return h
+}
+
+// callContext returns ctx carrying the headers of one upstream request.
+func (t *Tier) callContext(ctx context.Context) (context.Context, error) {
+	h := map[string]string{}
+	if sc := tiers.ScopesFrom(ctx); len(sc) > 0 {
+		h["X-MCP-Tools"] = strings.Join(sc, ",")
+	}
+	if t.oauth != nil {
+		tok, err := t.oauth.token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h["Authorization"] = "Bearer " + tok
+	}
+	return context.WithValue(ctx, headerKey{}, h), nil
+}
+
+// session returns the live session, connecting and initializing if needed.
+func (t *Tier) session(ctx context.Context) (*session, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "tier is closed"}
+	}
+	if t.sess != nil {
+		return t.sess, nil
+	}
+	if !t.Configured() {
+		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "not configured (ZOHO_MCP_ENDPOINT is empty)"}
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
+	defer cancel()
+	hctx, err := t.callContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewStreamableHttpClient(t.cfg.Endpoint,
+		transport.WithHTTPBasicClient(t.http),
+		transport.WithHTTPHeaderFunc(headers),
+		transport.WithHTTPLogger(t.log),
+	)
+	if err != nil {
+		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable,
+			Message: "invalid ZOHO_MCP_ENDPOINT: " + t.red().String(err.Error())}
+	}
+	if err := c.Start(hctx); err != nil {
+		_ = c.Close()
+		return nil, t.transportErr(parent, hctx, err, false, "connect")
+	}
+	init := mcpgo.InitializeRequest{}
+	init.Params.ProtocolVersion = t.cfg.ProtocolVersion
+	init.Params.ClientInfo = mcpgo.Implementation{Name: "zoho-mcp-proxy", Version: "1"}
+	if _, err := c.Initialize(hctx, init); err != nil {
+		_ = c.Close()
+		return nil, t.transportErr(parent, hctx, err, false, "initialize")
+	}
+	s := &session{c: c}
+	res, err := c.ListTools(hctx, mcpgo.ListToolsRequest{})
+	if err != nil {
+		_ = c.Close()
+		return nil, t.transportErr(parent, hctx, err, false, "tools/list")
+	}
+	s.tools = newCatalog(res.Tools)
+	t.lastListed = t.cfg.Now()
+	t.sess = s
+	t.log.Debug("connected upstream", "tools", len(s.tools))
+	return s, nil
+}
+
+// drop forgets s if it is still the live session and closes it.
+func (t *Tier) drop(s *session) {
+	t.mu.Lock()
+	if t.sess == s {
+		t.sess = nil
+	}
+	t.mu.Unlock()
+	_ = s.c.Close() // the server just answered 404, so its DELETE is quick
+}
+
+// relist reads tools/list again, at most once per RelistInterval unless
+// force, and returns the fresh catalog.
+func (t *Tier) relist(ctx context.Context, s *session, force bool) (catalog, error) {
+	t.mu.Lock()
+	due := force || t.cfg.Now().Sub(t.lastListed) >= t.cfg.RelistInterval
+	if due {
+		t.lastListed = t.cfg.Now()
+	}
+	t.mu.Unlock()
+	if !due {
+		return t.catalogOf(s), nil
+	}
+	hctx, err := t.callContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.c.ListTools(hctx, mcpgo.ListToolsRequest{})
+	if err != nil {
+		if errors.Is(err, transport.ErrSessionTerminated) {
+			t.drop(s)
+		}
+		return nil, t.transportErr(ctx, hctx, err, false, "tools/list")
+	}
+	c := newCatalog(res.Tools)
+	t.mu.Lock()
+	s.tools = c
+	t.mu.Unlock()
+	return c, nil
+}
+
+func (t *Tier) catalogOf(s *session) catalog {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return s.tools
+}
+
+// resolve finds the tool for action on module, reading tools/list again if
+// it is missing. It returns ClassUnsupported when the upstream lacks it.
+func (t *Tier) resolve(ctx context.Context, action, module string) (*tool, bool, error) {
+	var last error
+	for attempt := 0; ; attempt++ {
+		s, err := t.session(ctx)
+		if err != nil {
+			if attempt < t.retries(ctx, false) && retryable(err) {
+				if werr := t.backoff(ctx, attempt); werr != nil {
+					return nil, false, werr
+				}
+				last = err
+				continue
+			}
+			return nil, false, err
+		}
+		names := candidates(action, module)
+		if tl, perModule := t.catalogOf(s).find(names); tl != nil {
+			return tl, perModule, nil
+		}
+		c, err := t.relist(ctx, s, false)
+		if err != nil {
+			return nil, false, err
+		}
+		if tl, perModule := c.find(names); tl != nil {
+			return tl, perModule, nil
+		}
+		_ = last
+		return nil, false, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnsupported,
+			Message: fmt.Sprintf("the upstream MCP server has no %s tool (looked for %s)", action, strings.Join(names, ", "))}
+	}
+}
+
+// retries is the retry count for this call: the router's budget if set, else
+// the configured policy.
+func (t *Tier) retries(ctx context.Context, _ bool) int {
+	if b, ok := tiers.RetryBudgetFrom(ctx); ok {
+		return b.MaxRetries
+	}
+	return t.cfg.MaxRetries
+}
+
+// backoff waits before retry attempt+1: exponential from 100 ms with full
+// jitter, capped by the budget's MaxBackoff or the configured one.
+func (t *Tier) backoff(ctx context.Context, attempt int) error {
+	limit := t.cfg.MaxBackoff
+	if b, ok := tiers.RetryBudgetFrom(ctx); ok && b.MaxBackoff > 0 && b.MaxBackoff < limit {
+		limit = b.MaxBackoff
+	}
+	d := 100 * time.Millisecond << min(attempt, 10)
+	if d > limit {
+		d = limit
+	}
+	d = time.Duration(rand.Int64N(int64(d) + 1))
+	if err := t.cfg.Sleep(ctx, d); err != nil {
+		return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassCanceled, Message: "canceled while waiting to retry", Err: err}
+	}
+	return nil
+}
+
+// retryable reports whether a failed attempt may be tried again.
+func retryable(err error) bool {
+	switch tiers.Classify(err) {
+	case tiers.ClassUnavailable, tiers.ClassRateLimited:
+		return true
+	}
+	return false
+}
+
+// call invokes tool with args. A read is retried on unavailability and rate
+// limiting within the retry budget; a write is retried only when the failure
+// proves the upstream never ran it (connection refused, a terminated session,
+// 429). A session the upstream terminated is re-initialized once.
+func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bool) (*mcpgo.CallToolResult, error) {
+	reinit := false
+	for attempt := 0; ; attempt++ {
+		res, err, notSent := t.callOnce(ctx, tl, args, write)
+		if err == nil {
+			return res, nil
+		}
+		if errors.Is(err, transport.ErrSessionTerminated) && !reinit {
+			reinit = true
+			attempt--
+			continue
+		}
+		if write && !notSent {
+			return nil, err
+		}
+		if attempt < t.retries(ctx, write) && retryable(err) {
+			if werr := t.backoff(ctx, attempt); werr != nil {
+				return nil, err
+			}
+			continue
+		}
+		return nil, err
+	}
+}
+
+// callOnce makes one attempt. notSent reports that the upstream provably did
+// not run the tool.
+func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, write bool) (res *mcpgo.CallToolResult, err error, notSent bool) {
+	s, err := t.session(ctx)
+	if err != nil {
+		return nil, err, true
+	}
+	actx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
+	defer cancel()
+	hctx, err := t.callContext(actx)
+	if err != nil {
+		return nil, err, true
+	}
+	req := mcpgo.CallToolRequest{}
+	req.Params.Name = tl.name
+	req.Params.Arguments = args
+	start := t.cfg.Now()
+	res, err = s.c.CallTool(hctx, req)
+	t.log.Debug("tool call", "tool", tl.name, "duration_ms", t.cfg.Now().Sub(start).Milliseconds(), "error", err != nil)
+	if err == nil {
+		return res, nil, false
+	}
+	if errors.Is(err, transport.ErrSessionTerminated) {
+		// The server answered 404 for our session: it did not run the tool.
+		t.drop(s)
+		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable,
+			Message: "upstream session ended", Err: t.red().Error(err)}, true
+	}
+	if isToolNotFound(err) {
+		t.mu.Lock()
+		t.lastListed = time.Time{} // the catalog is stale: read it on the next miss
+		t.mu.Unlock()
+		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnsupported,
+			Message: "the upstream MCP server no longer has tool " + tl.name, Err: t.red().Error(err)}, true
+	}
+	notSent = !sent(err)
+	return nil, t.transportErr(ctx, actx, err, write && !notSent, "tools/call "+tl.name), notSent
+}
+
+// isToolNotFound reports a JSON-RPC "tool not found" answer.
+func isToolNotFound(err error) bool {
+	return errors.Is(err, mcpgo.ErrInvalidParams) && strings.Contains(strings.ToLower(err.Error()), "not found") &&
+		strings.Contains(strings.ToLower(err.Error()), "tool")
+}
+
+// statusRE finds the HTTP status mcp-go puts in a non-200 answer's error.
+var statusRE = regexp.MustCompile(`request failed with status (\d{3})`)
+
+// httpStatus returns the HTTP status named in an mcp-go transport error, or 0.
+func httpStatus(err error) int {
+	m := statusRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// sent reports whether the request may have reached the upstream and been
+// acted on. Only failures that prove otherwise return false: no connection,
+// an HTTP 429/5xx or auth answer, or a JSON-RPC error answer.
+func sent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var ae *transport.AuthorizationRequiredError
+	if errors.As(err, &ae) {
+		return false
+	}
+	if isRPCError(err) {
+		return false
+	}
+	if s := httpStatus(err); s == 429 || (s >= 500 && s < 600) || s == 401 || s == 403 {
+		return false
+	}
+	return true
+}
+
+// isRPCError reports a JSON-RPC error answer (the server refused the call).
+func isRPCError(err error) bool {
+	for _, s := range []error{mcpgo.ErrParseError, mcpgo.ErrInvalidRequest, mcpgo.ErrMethodNotFound,
+		mcpgo.ErrInvalidParams, mcpgo.ErrInternalError, mcpgo.ErrResourceNotFound} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// transportErr classifies a failed upstream exchange. parent is the caller's
+// context, actx the attempt's (with the tier's timeout). written says the
+// request was a write that may have been acted on: a timeout or broken answer
+// then leaves its outcome unknown.
+func (t *Tier) transportErr(parent, actx context.Context, err error, written bool, what string) *tiers.Error {
+	red := t.red().Error(err)
+	e := &tiers.Error{Tier: tiers.MCP, Err: red}
+	switch {
+	case written && (parent.Err() != nil || actx.Err() != nil || httpStatus(err) == 0):
+		e.Class = tiers.ClassOutcomeUnknown
+		e.Message = what + ": the update was sent and no answer came (" + red.Error() + "); read the record before retrying"
+		return e
+	case parent.Err() != nil:
+		e.Class = tiers.ClassCanceled
+		e.Message = what + ": " + parent.Err().Error()
+		return e
+	case actx.Err() != nil:
+		e.Class = tiers.ClassUnavailable
+		e.Message = fmt.Sprintf("%s: upstream did not answer within %s", what, t.cfg.Timeout)
+		return e
+	}
+	var ae *transport.AuthorizationRequiredError
+	if errors.As(err, &ae) || errors.Is(err, transport.ErrUnauthorized) || errors.Is(err, transport.ErrOAuthAuthorizationRequired) {
+		e.Class = tiers.ClassAuth
+		e.HTTPStatus = 401
+		e.Message = what + ": upstream rejected our authorization (401)"
+		return e
+	}
+	switch s := httpStatus(err); {
+	case s == 429:
+		e.Class, e.HTTPStatus = tiers.ClassRateLimited, s
+		e.Message = what + ": upstream rate limit (429)"
+		return e
+	case s == 401 || s == 403:
+		e.Class, e.HTTPStatus = tiers.ClassAuth, s
+		e.Message = fmt.Sprintf("%s: upstream refused access (%d)", what, s)
+		return e
+	case s != 0:
+		e.Class, e.HTTPStatus = tiers.ClassUnavailable, s
+		e.Message = fmt.Sprintf("%s: upstream answered HTTP %d", what, s)
+		return e
+	}
+	e.Class = tiers.ClassUnavailable
+	if looksAuth(err.Error()) {
+		e.Class = tiers.ClassAuth
+	}
+	e.Message = what + ": " + red.Error()
+	return e
+}

@@ -1,0 +1,448 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+	"go.uber.org/goleak"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const firstID = "5725767000001000001"
+
+func newTier(t *testing.T, endpoint string, mod func(*Config)) *Tier {
+	t.Helper()
+	cfg := Config{
+		Endpoint:   endpoint,
+		Timeout:    2 * time.Second,
+		MaxRetries: -1,
+		Sleep:      func(context.Context, time.Duration) error { return nil },
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	tr := New(cfg)
+	t.Cleanup(func() { _ = tr.Close() })
+	return tr
+}
+
+func classOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return tiers.Classify(err).String()
+}
+
+func TestOperationsAcrossVariants(t *testing.T) {
+	t.Parallel()
+	variants := []variant{
+		defaultVariant,
+		{name: "renamed", moduleKey: "moduleApiName", recordKey: "recordId", perPageKey: "perPage"},
+		{name: "wrapped", moduleKey: "module", recordKey: "recordID", perPageKey: "per_page", wrap: true},
+		{name: "structured", moduleKey: "module", recordKey: "recordID", perPageKey: "per_page", structured: true, wrap: true},
+		{name: "per-module", moduleKey: "module", recordKey: "recordID", perPageKey: "per_page", perModule: true},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, v)
+			tr := newTier(t, f.endpoint(), nil)
+			ctx := context.Background()
+
+			// get
+			rec, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID, Fields: []string{"Account_Name"}})
+			if err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if rec["Account_Name"] != "Acme 01" || rec["id"] != firstID || rec["Phone"] != nil {
+				t.Fatalf("Get = %v, want Acme 01 with only id and Account_Name", rec)
+			}
+			pv := sub(f.lastCall().Args, "path_variables")
+			if pv[v.recordKey] != firstID {
+				t.Errorf("getRecord path_variables = %v, want %s", pv, v.recordKey)
+			}
+			if !v.perModule && pv[v.moduleKey] != "Accounts" {
+				t.Errorf("getRecord path_variables = %v, want %s=Accounts", pv, v.moduleKey)
+			}
+			if v.perModule && f.lastCall().Tool != "ZohoCRM_getAccountsRecord" {
+				t.Errorf("tool = %s, want the per-module variant", f.lastCall().Tool)
+			}
+
+			// get of an unknown id is a not-found verdict
+			_, err = tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: "1"})
+			var te *tiers.Error
+			if !errors.As(err, &te) || te.Code != "NOT_FOUND" || te.Class != tiers.ClassVerdict {
+				t.Fatalf("Get unknown = %v, want NOT_FOUND verdict", err)
+			}
+
+			// list by ids keeps the caller's order and drops unknown ids
+			ids := []string{"5725767000001000003", "9", firstID}
+			p, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", IDs: ids, Fields: []string{"Account_Name"}})
+			if err != nil {
+				t.Fatalf("List ids: %v", err)
+			}
+			if len(p.Records) != 2 || p.Records[0]["id"] != ids[0] || p.Records[1]["id"] != firstID || p.MoreRecords {
+				t.Fatalf("List ids = %v", p)
+			}
+
+			// list all, two pages of 20 then the rest (30 records)
+			p1, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", Limit: 20, Fields: []string{"Account_Name"}})
+			if err != nil || len(p1.Records) != 20 || !p1.MoreRecords {
+				t.Fatalf("List page 1 = %d records more=%v err=%v", len(p1.Records), p1.MoreRecords, err)
+			}
+			if q := sub(f.lastCall().Args, "query_params"); toInt(q[v.perPageKey]) != 20 {
+				t.Errorf("getRecords query_params = %v, want %s=20", q, v.perPageKey)
+			}
+			p2, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", Limit: 20, Fields: []string{"Account_Name"}, PageToken: p1.NextPageToken})
+			if err != nil || len(p2.Records) != 10 || p2.MoreRecords {
+				t.Fatalf("List page 2 = %d records more=%v err=%v", len(p2.Records), p2.MoreRecords, err)
+			}
+			if q := sub(f.lastCall().Args, "query_params"); q["page_token"] != "tok2" {
+				t.Errorf("page 2 query_params = %v, want Zoho's page_token", q)
+			}
+			if p2.Records[0]["id"] != "5725767000001000021" {
+				t.Errorf("page 2 starts at %v", p2.Records[0]["id"])
+			}
+
+			// list by filters goes through COQL
+			p, err = tr.List(ctx, tiers.ListRequest{Module: "Accounts", Limit: 25, Fields: []string{"Account_Name"},
+				Filters: []tiers.Condition{{Field: "Industry", Op: tiers.OpEquals, Values: []any{"Retail"}}}})
+			if err != nil || len(p.Records) != 25 || !p.MoreRecords {
+				t.Fatalf("List filters = %d more=%v err=%v", len(p.Records), p.MoreRecords, err)
+			}
+			q, _ := sub(f.lastCall().Args, "body")["select_query"].(string)
+			if want := "select Account_Name from Accounts where Industry = 'Retail' order by id asc limit 0, 26"; q != want {
+				t.Errorf("COQL = %q, want %q", q, want)
+			}
+
+			// search by word, second page by our own offset
+			sp, err := tr.Search(ctx, tiers.SearchRequest{Module: "Accounts", Word: "Acme 1", Limit: 5})
+			if err != nil || len(sp.Records) != 5 || !sp.MoreRecords {
+				t.Fatalf("Search = %d more=%v err=%v", len(sp.Records), sp.MoreRecords, err)
+			}
+			sp2, err := tr.Search(ctx, tiers.SearchRequest{Module: "Accounts", Word: "Acme 1", Limit: 5, PageToken: sp.NextPageToken})
+			if err != nil || len(sp2.Records) != 5 || sp2.MoreRecords || sp2.Records[0]["Account_Name"] != "Acme 15" {
+				t.Fatalf("Search page 2 = %v more=%v err=%v", sp2.Records, sp2.MoreRecords, err)
+			}
+
+			// search by conditions sends escaped criteria
+			_, err = tr.Search(ctx, tiers.SearchRequest{Module: "Accounts", Where: []tiers.Condition{
+				{Field: "Account_Name", Op: tiers.OpEquals, Values: []any{`Burns,B (x)\`}},
+				{Field: "Employees", Op: tiers.OpGreaterThan, Values: []any{json.Number("10")}}}})
+			if err != nil {
+				t.Fatalf("Search where: %v", err)
+			}
+			crit := sub(f.lastCall().Args, "query_params")["criteria"]
+			if want := `((Account_Name:equals:Burns\,B \(x\)\\)and(Employees:greater_than:10))`; crit != want {
+				t.Errorf("criteria = %v, want %s", crit, want)
+			}
+
+			// update
+			out, err := tr.Update(ctx, tiers.UpdateRequest{Module: "Accounts", ID: firstID, Data: tiers.Record{"Phone": "555-9999"}, Trigger: []string{}})
+			if err != nil || out.Status != tiers.StatusSuccess || out.ID != firstID {
+				t.Fatalf("Update = %+v, %v", out, err)
+			}
+			body := sub(f.lastCall().Args, "body")
+			if tr, ok := body["trigger"].([]any); !ok || len(tr) != 0 {
+				t.Errorf("update body = %v, want trigger: []", body)
+			}
+			f.mu.Lock()
+			phone, writes := f.recs[firstID]["Phone"], f.writes[firstID]
+			f.mu.Unlock()
+			if phone != "555-9999" || writes != 1 {
+				t.Errorf("store after update: Phone=%v writes=%d", phone, writes)
+			}
+
+			// a Zoho verdict on the record comes back as outcome and verdict
+			out, err = tr.Update(ctx, tiers.UpdateRequest{Module: "Accounts", ID: firstID, Data: tiers.Record{"Bad_Field": "x"}})
+			if !errors.As(err, &te) || te.Class != tiers.ClassVerdict || te.Code != "INVALID_DATA" ||
+				out.Status != tiers.StatusError || out.Code != "INVALID_DATA" {
+				t.Fatalf("Update bad field = %+v, %v; want INVALID_DATA verdict", out, err)
+			}
+		})
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, defaultVariant)
+	tr := newTier(t, f.endpoint(), nil)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"bad id", func() error { _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: "12a"}); return err }},
+		{"bad module", func() error { _, err := tr.Get(ctx, tiers.GetRequest{Module: "Acc/ounts", ID: "1"}); return err }},
+		{"bad limit", func() error { _, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", Limit: 500}); return err }},
+		{"bad token", func() error {
+			_, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", PageToken: "zzz"})
+			return err
+		}},
+		{"bad field", func() error {
+			_, err := tr.Search(ctx, tiers.SearchRequest{Module: "Accounts", Where: []tiers.Condition{{Field: "A:B)", Op: tiers.OpEquals, Values: []any{"x"}}}})
+			return err
+		}},
+		{"empty update", func() error {
+			_, err := tr.Update(ctx, tiers.UpdateRequest{Module: "Accounts", ID: firstID})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if c := classOf(tt.call()); c != "verdict" {
+				t.Fatalf("class = %s, want verdict", c)
+			}
+		})
+	}
+	if n := len(f.calls); n != 0 {
+		t.Fatalf("%d tool calls reached the upstream for bad input", n)
+	}
+}
+
+func TestMissingToolIsUnsupported(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, variant{name: "no-search", moduleKey: "module", recordKey: "recordID", perPageKey: "per_page",
+		missing: map[string]bool{actSearchRecords: true, actCOQL: true}})
+	now := time.Unix(1_700_000_000, 0)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	tr := newTier(t, f.endpoint(), func(c *Config) {
+		c.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+		c.RelistInterval = time.Minute
+	})
+	ctx := context.Background()
+	if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID}); err != nil {
+		t.Fatal(err)
+	}
+	lists := f.lists.Load()
+	clock.Add(int64(2 * time.Minute))
+	_, err := tr.Search(ctx, tiers.SearchRequest{Module: "Accounts", Word: "Acme"})
+	if classOf(err) != "unsupported" {
+		t.Fatalf("Search on a server without searchRecords: %v (%s), want unsupported", err, classOf(err))
+	}
+	if got := f.lists.Load(); got != lists+1 {
+		t.Errorf("tools/list calls = %d, want one re-read (%d) when a tool is missing", got, lists+1)
+	}
+	_, err = tr.List(ctx, tiers.ListRequest{Module: "Accounts", Filters: []tiers.Condition{{Field: "Industry", Op: tiers.OpEquals, Values: []any{"Retail"}}}})
+	if classOf(err) != "unsupported" {
+		t.Fatalf("List by filters without COQL: %v, want unsupported", err)
+	}
+	if got := f.lists.Load(); got != lists+1 {
+		t.Errorf("tools/list re-read again within RelistInterval (%d)", got)
+	}
+	if !strings.Contains(err.Error(), "executeCOQLQuery") {
+		t.Errorf("error does not name the missing tool: %v", err)
+	}
+}
+
+// TestFaults drives every fault mode of SPEC §9 through tier 1 and checks the
+// class, what reached the upstream, and that the key never shows.
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		fault  string
+		write  bool
+		want   string
+		writes int // record writes the upstream made
+		status tiers.OutcomeStatus
+	}{
+		{name: "5xx read", fault: "5xx", want: "unavailable"},
+		{name: "5xx write", fault: "5xx", write: true, want: "unavailable", status: tiers.StatusNotSent},
+		{name: "429 read", fault: "429", want: "rate_limited"},
+		{name: "429 write", fault: "429", write: true, want: "rate_limited", status: tiers.StatusNotSent},
+		{name: "expired token read", fault: "401", want: "auth_failed"},
+		{name: "hang read", fault: "hang", want: "unavailable"},
+		{name: "hang write", fault: "hang", write: true, want: "outcome_unknown", status: tiers.StatusUnknown},
+		{name: "hang after apply", fault: "hang_after_apply", write: true, want: "outcome_unknown", writes: 1, status: tiers.StatusUnknown},
+		{name: "malformed read", fault: "malformed", want: "unavailable"},
+		{name: "malformed write", fault: "malformed", write: true, want: "outcome_unknown", status: tiers.StatusUnknown},
+		{name: "latency", fault: "latency", want: "ok"},
+		{name: "down read", fault: "down", want: "unavailable"},
+		{name: "down write", fault: "down", write: true, want: "unavailable", status: tiers.StatusNotSent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, defaultVariant)
+			tr := newTier(t, f.endpoint(), func(c *Config) { c.Timeout = time.Second })
+			ctx := context.Background()
+			if err := tr.Probe(ctx); err != nil {
+				t.Fatal(err)
+			}
+			switch tt.fault {
+			case "down":
+				// Down for a while: the listener is gone and the pooled
+				// connections have been noticed dead. (A write on a pooled
+				// connection the server closed meanwhile is, honestly,
+				// of unknown outcome.)
+				f.srv.Listener.Close()
+				f.srv.CloseClientConnections()
+				time.Sleep(20 * time.Millisecond) // let the pool see the closed sockets
+				tr.http.CloseIdleConnections()
+			case "latency":
+			default:
+				f.setFault(tt.fault)
+			}
+			var err error
+			var out tiers.Outcome
+			if tt.write {
+				out, err = tr.Update(ctx, tiers.UpdateRequest{Module: "Accounts", ID: firstID, Data: tiers.Record{"Phone": "1"}})
+			} else {
+				_, err = tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID})
+			}
+			if got := classOf(err); got != tt.want {
+				t.Fatalf("class = %s (%v), want %s", got, err, tt.want)
+			}
+			if tt.write && out.Status != tt.status {
+				t.Errorf("outcome status = %s, want %s", out.Status, tt.status)
+			}
+			f.mu.Lock()
+			w := f.writes[firstID]
+			f.mu.Unlock()
+			if w != tt.writes {
+				t.Errorf("upstream wrote the record %d times, want %d", w, tt.writes)
+			}
+			if err != nil && strings.Contains(err.Error(), testKey) {
+				t.Errorf("error text holds the endpoint key: %v", err)
+			}
+		})
+	}
+}
+
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, defaultVariant)
+	tr := newTier(t, f.endpoint(), nil)
+	if err := tr.Probe(context.Background()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	f.setFault("401")
+	tr2 := newTier(t, f.endpoint(), nil)
+	if err := tr2.Probe(context.Background()); classOf(err) != "auth_failed" || strings.Contains(err.Error(), testKey) {
+		t.Fatalf("Probe with rejected auth = %v, want auth_failed without the key", err)
+	}
+	unconf := New(Config{})
+	if unconf.Configured() || unconf.Probe(context.Background()) == nil {
+		t.Fatal("a tier without endpoint must be unconfigured and fail its probe")
+	}
+}
+
+func TestSessionTerminatedReinitializes(t *testing.T) {
+	t.Parallel()
+	for _, write := range []bool{false, true} {
+		name := map[bool]string{false: "read", true: "write"}[write]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, defaultVariant)
+			tr := newTier(t, f.endpoint(), nil)
+			ctx := context.Background()
+			if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID}); err != nil {
+				t.Fatal(err)
+			}
+			f.setFault("terminate")
+			var err error
+			if write {
+				_, err = tr.Update(ctx, tiers.UpdateRequest{Module: "Accounts", ID: firstID, Data: tiers.Record{"Phone": "2"}})
+			} else {
+				_, err = tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID})
+			}
+			if err != nil {
+				t.Fatalf("after a terminated session: %v", err)
+			}
+			if n := f.inits.Load(); n != 2 {
+				t.Errorf("initialize calls = %d, want 2 (one re-initialization)", n)
+			}
+		})
+	}
+}
+
+func TestScopesAndBearerHeaders(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, defaultVariant)
+	var grants atomic.Int32
+	accounts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		grants.Add(1)
+		if r.Form.Get("grant_type") != "client_credentials" || r.Form.Get("client_secret") != "s3cr3t-value" {
+			_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"access_token":"1000.tokentokentoken","expires_in":3600}`))
+	}))
+	t.Cleanup(accounts.Close)
+	tr := newTier(t, f.endpoint(), func(c *Config) {
+		c.ClientID, c.ClientSecret, c.AccountsURL = "cid", "s3cr3t-value", accounts.URL
+	})
+	ctx := tiers.WithScopes(context.Background(), []string{"read", "write"})
+	for range 3 {
+		if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := f.lastHeader()
+	if got := h.Get("X-MCP-Tools"); got != "read,write" {
+		t.Errorf("X-MCP-Tools = %q, want read,write", got)
+	}
+	if got := h.Get("Authorization"); got != "Bearer 1000.tokentokentoken" {
+		t.Errorf("Authorization = %q", got)
+	}
+	if n := grants.Load(); n != 1 {
+		t.Errorf("token grants = %d, want 1 (cached)", n)
+	}
+
+	// A refused OAuth client (bad secret, or the refresh cap's "Access
+	// Denied") is this tier's auth failing.
+	bad := newTier(t, f.endpoint(), func(c *Config) {
+		c.ClientID, c.ClientSecret, c.AccountsURL = "cid", "wrong-secret", accounts.URL
+	})
+	_, err := bad.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID})
+	if classOf(err) != "auth_failed" || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("refused client = %v, want auth_failed without the secret", err)
+	}
+}
+
+func TestToolErrorClassification(t *testing.T) {
+	t.Parallel()
+	tr := New(Config{Endpoint: "https://x-1.zohomcp.com/mcp/" + testKey + "/message"})
+	tests := []struct {
+		name, text, class, code string
+	}{
+		{"zoho verdict", `{"code":"INVALID_DATA","details":{"api_name":"Phone"},"message":"invalid","status":"error"}`, "verdict", "INVALID_DATA"},
+		{"prefixed json", `Error: {"code":"NO_PERMISSION","message":"Permission denied","status":"error"}`, "verdict", "NO_PERMISSION"},
+		{"per-record error", `{"data":[{"code":"DUPLICATE_DATA","message":"duplicate data","status":"error"}]}`, "verdict", "DUPLICATE_DATA"},
+		{"rate limited", `{"code":"TOO_MANY_REQUESTS","message":"limit","status":"error"}`, "rate_limited", "TOO_MANY_REQUESTS"},
+		{"invalid token code", `{"code":"INVALID_TOKEN","message":"invalid oauth token","status":"error"}`, "auth_failed", "INVALID_TOKEN"},
+		{"401 text", `HTTP 401 Unauthorized`, "auth_failed", ""},
+		{"unauthorized text", `request unauthorized: invalid_token`, "auth_failed", ""},
+		{"internal", `{"code":"INTERNAL_ERROR","message":"boom","status":"error"}`, "unavailable", "INTERNAL_ERROR"},
+		{"plain text", `something broke at /mcp/` + testKey + `/message`, "unavailable", ""},
+		{"port is not 401", `dial tcp 127.0.0.1:54011: connection refused`, "unavailable", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := tr.toolError(mcpgo.NewToolResultError(tt.text))
+			if e.Class.String() != tt.class || e.Code != tt.code {
+				t.Fatalf("toolError(%q) = %s/%s, want %s/%s", tt.text, e.Class, e.Code, tt.class, tt.code)
+			}
+			if strings.Contains(e.Error(), testKey) {
+				t.Fatalf("error holds the key: %v", e)
+			}
+		})
+	}
+}

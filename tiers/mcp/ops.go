@@ -1,0 +1,474 @@
+package mcp
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// Get reads one record with the upstream's getRecord tool.
+func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
+	if err := checkModule(req.Module); err != nil {
+		return nil, err
+	}
+	if !isID(req.ID) {
+		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
+	}
+	tl, perModule, err := t.resolve(ctx, actGetRecord, req.Module)
+	if err != nil {
+		return nil, err
+	}
+	args := []arg{{section: secPath, name: "recordID", value: req.ID, required: true}}
+	if !perModule {
+		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	}
+	if len(req.Fields) > 0 {
+		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
+	}
+	recs, _, err := t.read(ctx, tl, args)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if id, _ := r["id"].(string); id == "" || id == req.ID {
+			return project(r, req.Fields), nil
+		}
+	}
+	return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
+}
+
+// List reads a page of records: by IDs with getRecords' ids parameter, by
+// equality filters with a COQL query, or the module's records in order with
+// getRecords and Zoho's own paging.
+func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, error) {
+	if err := checkModule(req.Module); err != nil {
+		return tiers.Page{}, err
+	}
+	limit, err := checkLimit(req.Limit)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	if len(req.IDs) > 100 {
+		return tiers.Page{}, badInput("at most 100 ids per list (got %d)", len(req.IDs))
+	}
+	for _, id := range req.IDs {
+		if !isID(id) {
+			return tiers.Page{}, badInput("id %q is not a Zoho record id (1–19 digits)", id)
+		}
+	}
+	key := tiers.QueryKey("list", req.Module, req.IDs, fmt.Sprint(req.Filters), req.Fields, req.SortBy, req.SortOrder)
+	cur, err := tiers.DecodeCursor(req.PageToken, key)
+	if err != nil {
+		return tiers.Page{}, withTier(err)
+	}
+	switch {
+	case len(req.IDs) > 0:
+		return t.listIDs(ctx, req, limit, cur)
+	case len(req.Filters) > 0:
+		return t.listCOQL(ctx, req, limit, cur)
+	}
+	return t.listAll(ctx, req, limit, cur)
+}
+
+func (t *Tier) listIDs(ctx context.Context, req tiers.ListRequest, limit int, cur tiers.Cursor) (tiers.Page, error) {
+	if cur.Offset >= len(req.IDs) {
+		return tiers.Page{}, nil
+	}
+	ids := req.IDs[cur.Offset:min(len(req.IDs), cur.Offset+limit)]
+	tl, perModule, err := t.resolve(ctx, actGetRecords, req.Module)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	args := []arg{{section: secQuery, name: "ids", value: strings.Join(ids, ","), required: true}}
+	if !perModule {
+		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	}
+	if len(req.Fields) > 0 {
+		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
+	}
+	recs, _, err := t.read(ctx, tl, args)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	// Keep the caller's order; an id Zoho did not return does not exist.
+	byID := make(map[string]tiers.Record, len(recs))
+	for _, r := range recs {
+		if id, ok := r["id"].(string); ok {
+			byID[id] = r
+		}
+	}
+	var p tiers.Page
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			p.Records = append(p.Records, project(r, req.Fields))
+		}
+	}
+	if next := cur.Offset + len(ids); next < len(req.IDs) {
+		cur.Offset = next
+		p.MoreRecords, p.NextPageToken = true, cur.Encode()
+	}
+	return p, nil
+}
+
+func (t *Tier) listAll(ctx context.Context, req tiers.ListRequest, limit int, cur tiers.Cursor) (tiers.Page, error) {
+	tl, perModule, err := t.resolve(ctx, actGetRecords, req.Module)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	var args []arg
+	if !perModule {
+		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	}
+	if len(req.Fields) > 0 {
+		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
+	}
+	if req.SortBy != "" {
+		args = append(args, arg{section: secQuery, name: "sort_by", value: req.SortBy, required: true})
+	}
+	order := req.SortOrder
+	if order == "" {
+		order = "asc" // our contract's default; Zoho's is desc
+	}
+	args = append(args, arg{section: secQuery, name: "sort_order", value: order, required: true})
+	args = append(args, arg{section: secQuery, name: "per_page", value: limit})
+	skip := 0
+	switch {
+	case cur.Zoho != "":
+		args = append(args, arg{section: secQuery, name: "page_token", value: cur.Zoho, required: true})
+	case cur.Offset > 0:
+		page := cur.Offset/limit + 1
+		skip = cur.Offset % limit
+		if page*limit > 2000 {
+			return tiers.Page{}, badInput("page_token is not valid for this query (offset %d needs Zoho's page token); start again without page_token", cur.Offset)
+		}
+		args = append(args, arg{section: secQuery, name: "page", value: page, required: true})
+	}
+	recs, info, err := t.read(ctx, tl, args)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	return pageOf(recs, info, skip, limit, req.Fields, cur, len(recs) >= limit), nil
+}
+
+// pageOf builds a Page from one upstream page: it drops the first skip
+// records (already returned), trims to limit (a tool without per_page
+// returns Zoho's default 200) and carries Zoho's page token on.
+func pageOf(recs []tiers.Record, info zohoInfo, skip, limit int, fields []string, cur tiers.Cursor, full bool) tiers.Page {
+	var p tiers.Page
+	if skip < len(recs) {
+		recs = recs[skip:]
+	} else {
+		recs = nil
+	}
+	more := info.MoreRecords
+	if len(recs) > limit {
+		recs = recs[:limit]
+		more = true
+	}
+	for _, r := range recs {
+		p.Records = append(p.Records, project(r, fields))
+	}
+	if more && len(recs) > 0 {
+		next := tiers.Cursor{Offset: cur.Offset + len(recs), Query: cur.Query}
+		if info.NextPageToken != "" && len(recs) == limit && skip == 0 && full {
+			next.Zoho = info.NextPageToken
+		}
+		if id, ok := recs[len(recs)-1]["id"].(string); ok {
+			next.LastID = id
+		}
+		p.MoreRecords, p.NextPageToken = true, next.Encode()
+	}
+	return p
+}
+
+func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, cur tiers.Cursor) (tiers.Page, error) {
+	q, err := coqlList(req, cur.Offset, limit+1)
+	if err != nil {
+		return tiers.Page{}, withTier(err)
+	}
+	tl, _, err := t.resolve(ctx, actCOQL, "")
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	recs, _, err := t.read(ctx, tl, []arg{{section: secBody, name: "select_query", value: q, required: true}})
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	var p tiers.Page
+	more := len(recs) > limit
+	if more {
+		recs = recs[:limit]
+	}
+	for _, r := range recs {
+		p.Records = append(p.Records, project(r, req.Fields))
+	}
+	if more {
+		cur.Offset += len(recs)
+		p.MoreRecords, p.NextPageToken = true, cur.Encode()
+	}
+	return p, nil
+}
+
+// Search finds records with the upstream's searchRecords tool: compiled
+// criteria for structured conditions, or Zoho's word/email/phone search.
+func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
+	if err := checkModule(req.Module); err != nil {
+		return tiers.Page{}, err
+	}
+	limit, err := checkLimit(req.Limit)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	var by arg
+	switch {
+	case len(req.Where) > 0:
+		c, err := criteria(req.Where, req.MatchAny)
+		if err != nil {
+			return tiers.Page{}, withTier(err)
+		}
+		by = arg{section: secQuery, name: "criteria", value: c, required: true}
+	case req.Word != "":
+		by = arg{section: secQuery, name: "word", value: req.Word, required: true}
+	case req.Email != "":
+		by = arg{section: secQuery, name: "email", value: req.Email, required: true}
+	case req.Phone != "":
+		by = arg{section: secQuery, name: "phone", value: req.Phone, required: true}
+	default:
+		return tiers.Page{}, badInput("search needs conditions or one of word, email, phone")
+	}
+	key := tiers.QueryKey("search", req.Module, fmt.Sprint(req.Where), req.MatchAny, req.Word, req.Email, req.Phone, req.Fields)
+	cur, err := tiers.DecodeCursor(req.PageToken, key)
+	if err != nil {
+		return tiers.Page{}, withTier(err)
+	}
+	tl, perModule, err := t.resolve(ctx, actSearchRecords, req.Module)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	args := []arg{by, {section: secQuery, name: "per_page", value: limit}}
+	if !perModule {
+		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	}
+	if len(req.Fields) > 0 {
+		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
+	}
+	skip := 0
+	if cur.Offset > 0 {
+		skip = cur.Offset % limit
+		args = append(args, arg{section: secQuery, name: "page", value: cur.Offset/limit + 1, required: true})
+	}
+	recs, info, err := t.read(ctx, tl, args)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	info.NextPageToken = "" // search has no page tokens
+	return pageOf(recs, info, skip, limit, req.Fields, cur, false), nil
+}
+
+// Update writes one record with updateRecords (or the single-record
+// updateRecord). A Zoho verdict on the record comes back both as the
+// Outcome and as a ClassVerdict error.
+func (t *Tier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outcome, error) {
+	out := tiers.Outcome{ID: req.ID, Status: tiers.StatusNotSent}
+	if err := checkModule(req.Module); err != nil {
+		return out, err
+	}
+	if !isID(req.ID) {
+		return out, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
+	}
+	if len(req.Data) == 0 {
+		return out, badInput("nothing to update: data is empty")
+	}
+	rec := make(map[string]any, len(req.Data)+1)
+	for k, v := range req.Data {
+		if k == "id" {
+			continue
+		}
+		rec[k] = v
+	}
+	rec["id"] = req.ID
+	tl, perModule, err := t.resolve(ctx, actUpdateRecords, req.Module)
+	single := false
+	if tiers.Classify(err) == tiers.ClassUnsupported {
+		tl, perModule, err = t.resolve(ctx, actUpdateRecord, req.Module)
+		single = true
+	}
+	if err != nil {
+		return out, err
+	}
+	args := []arg{{section: secBody, name: "data", value: []any{rec}, required: true}}
+	if single {
+		args = append(args, arg{section: secPath, name: "recordID", value: req.ID, required: true})
+	}
+	if !perModule {
+		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	}
+	if req.Trigger != nil {
+		args = append(args, arg{section: secBody, name: "trigger", value: req.Trigger, required: true})
+	}
+	built, err := tl.build(args)
+	if err != nil {
+		return out, err
+	}
+	res, err := t.call(ctx, tl, built, true)
+	if err != nil {
+		if tiers.Classify(err) == tiers.ClassOutcomeUnknown {
+			out.Status = tiers.StatusUnknown
+		}
+		return out, err
+	}
+	if res.IsError {
+		e := t.toolError(res)
+		if e.Class == tiers.ClassVerdict {
+			out.Status, out.Code, out.Message = tiers.StatusError, e.Code, e.Message
+		}
+		return out, e
+	}
+	raw, empty, perr := payload(res)
+	var body zohoBody
+	var results []zohoResult
+	if perr == nil && !empty {
+		perr = decode(raw, &body)
+		if perr == nil && len(body.Data) > 0 {
+			perr = decode(body.Data, &results)
+		}
+	}
+	if perr != nil || len(results) == 0 {
+		if body.Code != "" && body.Status == "error" {
+			e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(body.Code), Code: body.Code, Message: t.red().String(body.Message), Details: body.Details}
+			if e.Class == tiers.ClassVerdict {
+				out.Status, out.Code, out.Message = tiers.StatusError, e.Code, e.Message
+			}
+			return out, e
+		}
+		out.Status = tiers.StatusUnknown
+		return out, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassOutcomeUnknown,
+			Message: "the upstream answered the update without a per-record result; read the record before retrying"}
+	}
+	r := results[0]
+	out.Code, out.Message = r.Code, t.red().String(r.Message)
+	if strings.EqualFold(r.Status, "success") {
+		out.Status = tiers.StatusSuccess
+		return out, nil
+	}
+	out.Status = tiers.StatusError
+	return out, &tiers.Error{Tier: tiers.MCP, Class: classifyCode(r.Code), Code: r.Code, Message: out.Message, Details: r.Details}
+}
+
+// BulkUpdate is not offered by tier 1.
+func (t *Tier) BulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+	res := tiers.BulkUpdateResult{Outcomes: make([]tiers.Outcome, len(req.Updates))}
+	for i, u := range req.Updates {
+		res.Outcomes[i] = tiers.Outcome{ID: u.ID, Status: tiers.StatusNotSent}
+	}
+	return res, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnsupported, Message: "bulk updates are not done over MCP"}
+}
+
+// BulkRead is not offered by tier 1.
+func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
+	return tiers.BulkReadResult{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnsupported, Message: "bulk reads are not done over MCP"}
+}
+
+// read calls a read tool and returns the records of data[] and info. A
+// result with no payload (Zoho's 204) is no records.
+func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, zohoInfo, error) {
+	built, err := tl.build(args)
+	if err != nil {
+		return nil, zohoInfo{}, err
+	}
+	res, err := t.call(ctx, tl, built, false)
+	if err != nil {
+		return nil, zohoInfo{}, err
+	}
+	if res.IsError {
+		return nil, zohoInfo{}, t.toolError(res)
+	}
+	raw, empty, err := payload(res)
+	if err != nil {
+		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: " + err.Error()}
+	}
+	if empty {
+		return nil, zohoInfo{}, nil
+	}
+	var body zohoBody
+	if err := decode(raw, &body); err != nil {
+		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+	}
+	if body.Code != "" && strings.EqualFold(body.Status, "error") {
+		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(body.Code), Code: body.Code, Message: t.red().String(body.Message), Details: body.Details}
+		return nil, zohoInfo{}, e
+	}
+	if len(body.Data) == 0 || string(body.Data) == "null" {
+		return nil, body.Info, nil
+	}
+	var recs []tiers.Record
+	if err := decode(body.Data, &recs); err != nil {
+		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: data is not a list of records"}
+	}
+	return recs, body.Info, nil
+}
+
+// project keeps only the requested fields (and id) of a record, for tools
+// that ignore fields; empty fields keeps everything.
+func project(r tiers.Record, fields []string) tiers.Record {
+	if len(fields) == 0 {
+		return r
+	}
+	out := make(tiers.Record, len(fields)+1)
+	if id, ok := r["id"]; ok {
+		out["id"] = id
+	}
+	for _, f := range fields {
+		if v, ok := r[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+func badInput(format string, args ...any) *tiers.Error {
+	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
+}
+
+// withTier stamps tier 1 on a classified error from shared code.
+func withTier(err error) error {
+	if te, ok := err.(*tiers.Error); ok && te.Tier == "" {
+		c := *te
+		c.Tier = tiers.MCP
+		return &c
+	}
+	return err
+}
+
+func checkModule(m string) error {
+	if m == "" || len(m) > 100 {
+		return badInput("module must be a Zoho module API name such as Accounts")
+	}
+	for _, c := range m {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return badInput("module %q is not a Zoho module API name", m)
+		}
+	}
+	return nil
+}
+
+func checkLimit(n int) (int, error) {
+	if n == 0 {
+		return 200, nil
+	}
+	if n < 1 || n > 200 {
+		return 0, badInput("limit must be 1–200 (got %d)", n)
+	}
+	return n, nil
+}
+
+func isID(s string) bool {
+	if len(s) == 0 || len(s) > 19 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}

@@ -1,0 +1,199 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// zohoBody is the part of a Zoho REST response this tier reads: records or
+// per-record results in data, paging in info, or a top-level error.
+type zohoBody struct {
+	Data    json.RawMessage `json:"data"`
+	Info    zohoInfo        `json:"info"`
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Status  string          `json:"status"`
+	Details map[string]any  `json:"details"`
+}
+
+type zohoInfo struct {
+	MoreRecords   bool   `json:"more_records"`
+	NextPageToken string `json:"next_page_token"`
+	Count         int    `json:"count"`
+}
+
+// zohoResult is one element of a write's per-record data[].
+type zohoResult struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Status  string         `json:"status"`
+	Details map[string]any `json:"details"`
+}
+
+// payload extracts the Zoho JSON from a tool result: the first text content
+// that is JSON (or, failing that, structuredContent), with a
+// {"data": <zoho>, "status": "success"} re-wrap removed. empty reports a
+// result with no payload at all (the MCP form of Zoho's 204).
+func payload(res *mcpgo.CallToolResult) (raw json.RawMessage, empty bool, err error) {
+	var text []string
+	for _, c := range res.Content {
+		if tc, ok := mcpgo.AsTextContent(c); ok {
+			text = append(text, tc.Text)
+		}
+	}
+	for _, s := range text {
+		if b := bytes.TrimSpace([]byte(s)); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
+			return unwrap(b), false, nil
+		}
+	}
+	if len(res.RawStructuredContent) > 0 && string(res.RawStructuredContent) != "null" {
+		return unwrap(res.RawStructuredContent), false, nil
+	}
+	if res.StructuredContent != nil {
+		if b, err := json.Marshal(res.StructuredContent); err == nil && string(b) != "null" {
+			return unwrap(b), false, nil
+		}
+	}
+	all := strings.TrimSpace(strings.Join(text, "\n"))
+	if all == "" || all == "null" {
+		return nil, true, nil
+	}
+	return nil, false, fmt.Errorf("upstream answered with text that is not Zoho JSON (%d bytes)", len(all))
+}
+
+// unwrap removes a {"data": {…}, "status": "success"} re-wrap. Zoho's own
+// responses carry data as an array, so an object under data is the wrapper.
+func unwrap(b []byte) json.RawMessage {
+	for range 2 { // a wrapper of a wrapper has been seen in structuredContent
+		var w struct {
+			Data   json.RawMessage `json:"data"`
+			Status string          `json:"status"`
+		}
+		if json.Unmarshal(b, &w) != nil {
+			return b
+		}
+		d := bytes.TrimSpace(w.Data)
+		if len(d) == 0 || d[0] != '{' {
+			return b
+		}
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(b, &keys) != nil || len(keys) > 3 {
+			return b
+		}
+		b = d
+	}
+	return b
+}
+
+// decode parses Zoho JSON with numbers as json.Number.
+func decode(raw []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// classifyCode maps a Zoho error code to a class, as tiers/zoho does for the
+// REST surfaces: 429 TOO_MANY_REQUESTS is rate limiting, the token codes are
+// this tier's credentials failing, INTERNAL_ERROR and gateway codes are the
+// service being down, and everything else is Zoho's verdict on the request.
+func classifyCode(code string) tiers.Class {
+	switch strings.ToUpper(code) {
+	case "TOO_MANY_REQUESTS":
+		return tiers.ClassRateLimited
+	case "INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH", "INVALID_OAUTHTOKEN":
+		return tiers.ClassAuth
+	case "INTERNAL_ERROR", "INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "BAD_GATEWAY", "GATEWAY_TIMEOUT":
+		return tiers.ClassUnavailable
+	}
+	return tiers.ClassVerdict
+}
+
+// looksAuth reports whether an error text speaks of failed authorisation,
+// the way clients of Zoho's hosted MCP detect it (zoho-mcp-anchors §1.9).
+func looksAuth(s string) bool {
+	return authRE.MatchString(s)
+}
+
+// authRE matches 401 as a word (not inside a port number or an id) and the
+// token-failure phrases.
+var authRE = regexp.MustCompile(`(?i)(^|[^0-9.:])401([^0-9]|$)|invalid_token|invalid[ _]oauth|unauthori[sz]ed|oauth token (is )?(invalid|expired)`)
+
+// toolError classifies an isError result. Zoho's own error JSON keeps its code
+// and message; an unreadable text is classified by its words.
+func (t *Tier) toolError(res *mcpgo.CallToolResult) *tiers.Error {
+	var texts []string
+	for _, c := range res.Content {
+		if tc, ok := mcpgo.AsTextContent(c); ok {
+			texts = append(texts, tc.Text)
+		}
+	}
+	text := strings.Join(texts, "\n")
+	if b, ok := zohoErrorIn(text, res); ok {
+		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(b.Code), Code: b.Code,
+			Message: t.red().String(b.Message), Details: b.Details}
+		if e.Class == tiers.ClassVerdict && looksAuth(b.Code+" "+b.Message) {
+			e.Class = tiers.ClassAuth
+		}
+		if e.Message == "" {
+			e.Message = "upstream tool failed"
+		}
+		return e
+	}
+	msg := t.red().String(clip(text, 300))
+	if msg == "" {
+		msg = "upstream tool failed without a message"
+	}
+	class := tiers.ClassUnavailable
+	if looksAuth(text) {
+		class = tiers.ClassAuth
+	}
+	return &tiers.Error{Tier: tiers.MCP, Class: class, Message: "upstream tool error: " + msg}
+}
+
+// zohoErrorIn finds a Zoho error envelope in an error result: the text as
+// JSON, JSON embedded after a prefix ("Error: {…}"), structuredContent, or
+// the first element of a data[] array of errors.
+func zohoErrorIn(text string, res *mcpgo.CallToolResult) (zohoBody, bool) {
+	try := func(b []byte) (zohoBody, bool) {
+		b = unwrap(bytes.TrimSpace(b))
+		var z zohoBody
+		if decode(b, &z) != nil {
+			return z, false
+		}
+		if z.Code == "" && len(z.Data) > 0 {
+			var rs []zohoResult
+			if decode(z.Data, &rs) == nil && len(rs) > 0 && rs[0].Code != "" {
+				return zohoBody{Code: rs[0].Code, Message: rs[0].Message, Details: rs[0].Details, Status: rs[0].Status}, true
+			}
+		}
+		if z.Code == "" && z.Message != "" {
+			return z, true
+		}
+		return z, z.Code != ""
+	}
+	if i := strings.IndexByte(text, '{'); i >= 0 {
+		if z, ok := try([]byte(text[i:])); ok {
+			return z, true
+		}
+	}
+	if len(res.RawStructuredContent) > 0 {
+		return try(res.RawStructuredContent)
+	}
+	return zohoBody{}, false
+}
+
+// clip shortens s to n bytes.
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
