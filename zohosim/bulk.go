@@ -1,0 +1,170 @@
+package zohosim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Bulk Read and Bulk Write (reference §7, §8). The jobs live in a bulkService
+// that is independent of the listeners: its dependencies (store, clock,
+// authorization, credits, write counter) are function fields, so the same
+// service can sit behind the REST and the BULK listener and be unit-tested
+// on its own.
+
+const (
+	// bulkReadPerPage is Zoho's page size for a bulk read job (§7.1).
+	bulkReadPerPage = 200_000
+	// bulkReadCredits and bulkWriteCredits are the initialize costs (§9.2).
+	bulkReadCredits  = 50
+	bulkWriteCredits = 500
+	// bulkDownloadsPerMinute is the bulk read download limit (§7.3).
+	bulkDownloadsPerMinute = 10
+	// bulkWriteMaxRecords and bulkUploadMaxBytes are the write limits (§8.5).
+	bulkWriteMaxRecords = 25_000
+	bulkUploadMaxBytes  = 25 << 20
+	// bulkCriteriaMax and bulkCriteriaValuesMax are the criteria limits (§7.1).
+	bulkCriteriaMax       = 25
+	bulkCriteriaValuesMax = 200
+	// bulkAccountsModuleID is the Accounts module id the emulator reports.
+	bulkAccountsModuleID = "5725767000000002175"
+	// bulkIDBase is where job and file ids start (19 digits, distinct from records).
+	bulkIDBase = 5725767000009000000
+)
+
+// Job states. Note the space in "IN PROGRESS".
+const (
+	bulkStateAdded      = "ADDED"
+	bulkStateQueued     = "QUEUED"
+	bulkStateInProgress = "IN PROGRESS"
+	bulkStateCompleted  = "COMPLETED"
+)
+
+// bulkService holds the bulk jobs and uploaded files of one emulated org.
+type bulkService struct {
+	store *Store
+	now   func() time.Time
+	step  time.Duration // time a job spends in each state before the next
+
+	// authorize checks the request's token and writes the 401 envelope when it fails.
+	authorize func(w http.ResponseWriter, r *http.Request) bool
+	// charge takes n credits for the request answered on w; when the budget
+	// is exhausted it answers 429 TOO_MANY_REQUESTS and returns false.
+	charge func(w http.ResponseWriter, n int) bool
+	// noteWrite counts one applied write of record id.
+	noteWrite func(id string)
+	// zgid is the org id the upload endpoint expects in X-CRM-ORG.
+	zgid string
+
+	// readPageSize is the rows per bulk read page (Zoho: 200,000); tests lower it.
+	readPageSize int
+
+	mu        sync.Mutex
+	nextID    int64
+	readJobs  map[string]*bulkReadJob
+	tokens    map[string]bulkPageToken // next_page_token → where it continues
+	writeJobs map[string]*bulkWriteJob
+	files     map[string]*bulkFile
+	downloads []time.Time // bulk read result downloads within the last minute
+	blocked   time.Time   // downloads refused until this time
+}
+
+func newBulkService(store *Store, now func() time.Time, step time.Duration) *bulkService {
+	if now == nil {
+		now = time.Now
+	}
+	return &bulkService{
+		store:        store,
+		now:          now,
+		step:         step,
+		authorize:    func(http.ResponseWriter, *http.Request) bool { return true },
+		charge:       func(http.ResponseWriter, int) bool { return true },
+		noteWrite:    func(string) {},
+		readPageSize: bulkReadPerPage,
+		nextID:       bulkIDBase,
+		readJobs:     map[string]*bulkReadJob{},
+		tokens:       map[string]bulkPageToken{},
+		writeJobs:    map[string]*bulkWriteJob{},
+		files:        map[string]*bulkFile{},
+	}
+}
+
+// registerBulk mounts the Bulk Read and Bulk Write endpoints on the API mux.
+// Jobs progress by s.now, one Options.JobStep per state; bulk read and write
+// initialize cost 50 and 500 credits; every applied row counts as a write of
+// its record; the upload checks X-CRM-ORG against the org's zgid.
+func (s *Sim) registerBulk(mux *http.ServeMux) {
+	b := newBulkService(s.store, s.now, s.opts.JobStep)
+	b.authorize = s.authorize
+	b.charge = s.spend
+	b.noteWrite = s.noteWrite
+	b.zgid = s.orgID
+	b.register(mux)
+	s.bulkRoutes = true
+}
+
+// register adds the bulk endpoints to mux.
+func (b *bulkService) register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /crm/bulk/v8/read", b.createRead)
+	mux.HandleFunc("GET /crm/bulk/v8/read/{id}", b.readStatus)
+	mux.HandleFunc("GET /crm/bulk/v8/read/{id}/result", b.readResult)
+	mux.HandleFunc("POST /crm/v8/upload", b.upload)
+	mux.HandleFunc("POST /crm/bulk/v8/write", b.createWrite)
+	mux.HandleFunc("GET /crm/bulk/v8/write/{id}", b.writeStatus)
+	mux.HandleFunc("GET /crm/bulk/v8/write/{id}/result", b.writeResult)
+}
+
+// newID returns a fresh 19-digit id for a job or file; b.mu must be held.
+func (b *bulkService) newIDLocked() string {
+	b.nextID++
+	return strconv.FormatInt(b.nextID, 10)
+}
+
+// bulkStateAt returns the state a job created at created is in at now, walking
+// through states, one step each; the last state is terminal.
+func bulkStateAt(created, now time.Time, step time.Duration, states []string) string {
+	if step <= 0 {
+		return states[len(states)-1]
+	}
+	i := int(now.Sub(created) / step)
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(states) {
+		i = len(states) - 1
+	}
+	return states[i]
+}
+
+// bulkCreator is the user every bulk job is created by (the seeded org's admin).
+func bulkCreator() map[string]any {
+	return map[string]any{"id": owners[0]["id"], "name": owners[0]["name"]}
+}
+
+// bulkDecodeBody decodes a JSON object body into v; a non-object or broken
+// body answers Zoho's REQUEST_BODY_NOT_SUPPORTED / INVALID_REQUEST and returns false.
+func bulkDecodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "unable to read the request body", nil)
+		return false
+	}
+	if len(body) == 0 {
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "the request body is empty; send a JSON object", nil)
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, "REQUEST_BODY_NOT_SUPPORTED",
+			"the request body is not a valid JSON object of the expected shape: "+err.Error(), nil)
+		return false
+	}
+	return true
+}
+
+// bulkTooMany writes the 429 TOO_MANY_REQUESTS envelope.
+func bulkTooMany(w http.ResponseWriter, message string) {
+	writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", message, nil)
+}

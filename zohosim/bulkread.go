@@ -1,0 +1,293 @@
+package zohosim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// bulkReadRequest is the body of POST /crm/bulk/v8/read.
+type bulkReadRequest struct {
+	Callback *struct {
+		URL    string `json:"url"`
+		Method string `json:"method"`
+	} `json:"callback"`
+	Query *struct {
+		Module *struct {
+			APIName string `json:"api_name"`
+		} `json:"module"`
+		Fields    []string      `json:"fields"`
+		CVID      *string       `json:"cvid"`
+		Criteria  *bulkCriteria `json:"criteria"`
+		Page      *int          `json:"page"`
+		PageToken *string       `json:"page_token"`
+	} `json:"query"`
+	FileType *string `json:"file_type"`
+}
+
+// bulkReadJob is one bulk read job: the matching ids were snapshotted at creation,
+// and the rows are read from the store when the result is downloaded.
+type bulkReadJob struct {
+	id       string
+	created  time.Time
+	cols     []string
+	ids      []string // every matching id, shared by the jobs continuing this one
+	page     int      // 1-based
+	perPage  int
+	query    map[string]any // echoed in the job details
+	callback map[string]any
+	token    string // next_page_token, once handed out
+}
+
+// bulkPageToken says where a next_page_token continues.
+type bulkPageToken struct {
+	cols []string
+	ids  []string
+	page int
+}
+
+var bulkReadStates = []string{bulkStateAdded, bulkStateQueued, bulkStateInProgress, bulkStateCompleted}
+
+// bulkUnsupportedModules are Zoho modules bulk read refuses (§7.1 limitations).
+var bulkUnsupportedModules = map[string]bool{"Notes": true, "Attachments": true, "Emails": true}
+
+func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
+	if !b.authorize(w, r) {
+		return
+	}
+	var req bulkReadRequest
+	if !bulkDecodeBody(w, r, &req) {
+		return
+	}
+	if req.Callback != nil {
+		if u, err := url.Parse(req.Callback.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			writeError(w, http.StatusBadRequest, "INVALID_CALLBACK_URL", "the callback url is invalid", map[string]any{})
+			return
+		}
+		if req.Callback.Method != "post" {
+			writeError(w, http.StatusBadRequest, "INVALID_CALLBACK_METHOD", "the callback method is invalid",
+				map[string]any{"supported_callback_methods": []string{"post"}})
+			return
+		}
+	}
+	if req.Query == nil || req.Query.Module == nil || req.Query.Module.APIName == "" {
+		writeError(w, http.StatusBadRequest, "MANDATORY_NOT_FOUND", "Required key query.module.api_name is not available",
+			map[string]any{"api_name": "module", "json_path": "$.query.module.api_name"})
+		return
+	}
+	q := req.Query
+	switch module := q.Module.APIName; {
+	case bulkUnsupportedModules[module]:
+		writeError(w, http.StatusBadRequest, "MODULE_NOT_SUPPORTED", "bulk read does not support the module "+module, map[string]any{})
+		return
+	case module != "Accounts":
+		writeError(w, http.StatusBadRequest, "MODULE_NOT_AVAILABLE", "the module "+module+" is not available in this org",
+			map[string]any{"api_name": module, "module": module})
+		return
+	}
+	if q.CVID != nil && *q.CVID != "" {
+		writeError(w, http.StatusBadRequest, "CVID_NOT_SUPPORTED", "the emulator has no custom views; omit cvid and use criteria", map[string]any{})
+		return
+	}
+	if req.FileType != nil && *req.FileType != "csv" {
+		writeError(w, http.StatusBadRequest, "INVALID_DATA", "file_type must be csv for Accounts (ics is for Events only)",
+			map[string]any{"api_name": "file_type", "supported_values": []string{"csv"}})
+		return
+	}
+	cols := []string{"id"}
+	if q.Fields == nil {
+		cols = cols[:0]
+		for _, f := range AccountFields {
+			cols = append(cols, f.APIName)
+		}
+	}
+	seen := map[string]bool{"id": true}
+	for _, name := range q.Fields {
+		if _, ok := LookupField(name); !ok {
+			writeError(w, http.StatusBadRequest, "FIELD_NOT_AVAILABLE", "the field "+name+" does not exist in Accounts",
+				map[string]any{"api_name": name})
+			return
+		}
+		if !seen[name] {
+			seen[name] = true
+			cols = append(cols, name)
+		}
+	}
+	var match bulkMatcher
+	if q.Criteria != nil {
+		m, cerr := compileBulkCriteria(q.Criteria)
+		if cerr != nil {
+			writeError(w, http.StatusBadRequest, cerr.code, cerr.message, cerr.details)
+			return
+		}
+		match = m
+	}
+	page := 1
+	if q.Page != nil {
+		page = *q.Page
+		if page < 1 {
+			writeError(w, http.StatusBadRequest, "INVALID_DATA", "page must be 1 or more",
+				map[string]any{"api_name": "page", "json_path": "$.query.page"})
+			return
+		}
+	}
+	var cont *bulkPageToken
+	if q.PageToken != nil {
+		b.mu.Lock()
+		t, ok := b.tokens[*q.PageToken]
+		b.mu.Unlock()
+		if !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_DATA", "the page_token is invalid or expired; start again without it",
+				map[string]any{"api_name": "page_token", "json_path": "$.query.page_token"})
+			return
+		}
+		cont = &t
+	}
+	if !b.charge(w, bulkReadCredits) {
+		return
+	}
+
+	var ids []string
+	if cont != nil {
+		cols, ids, page = cont.cols, cont.ids, cont.page
+	} else if match == nil {
+		ids = b.store.IDs()
+	} else {
+		b.store.Each(func(r Record) bool {
+			if match(r) {
+				ids = append(ids, r["id"].(string))
+			}
+			return true
+		})
+	}
+
+	echo := map[string]any{"module": map[string]any{"api_name": "Accounts", "id": bulkAccountsModuleID}, "page": page}
+	if q.Fields != nil {
+		echo["fields"] = q.Fields
+	}
+	if q.Criteria != nil {
+		echo["criteria"] = q.Criteria
+	}
+	var cb map[string]any
+	if req.Callback != nil {
+		cb = map[string]any{"url": req.Callback.URL, "method": req.Callback.Method}
+	}
+	now := b.now()
+	b.mu.Lock()
+	job := &bulkReadJob{id: b.newIDLocked(), created: now, cols: cols, ids: ids, page: page,
+		perPage: b.readPageSize, query: echo, callback: cb}
+	b.readJobs[job.id] = job
+	b.mu.Unlock()
+
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"data": []any{map[string]any{
+			"status": "success", "code": "ADDED_SUCCESSFULLY", "message": "Added successfully.",
+			"details": map[string]any{"id": job.id, "operation": "read", "state": bulkStateAdded,
+				"created_by": bulkCreator(), "created_time": formatTime(now)},
+		}},
+		"info": map[string]any{},
+	})
+}
+
+// pageBounds returns the slice of job.ids on the job's page.
+func (j *bulkReadJob) pageBounds() (lo, hi int, more bool) {
+	lo = (j.page - 1) * j.perPage
+	if lo > len(j.ids) {
+		lo = len(j.ids)
+	}
+	hi = lo + j.perPage
+	if hi > len(j.ids) {
+		hi = len(j.ids)
+	}
+	return lo, hi, hi < len(j.ids)
+}
+
+func (b *bulkService) readStatus(w http.ResponseWriter, r *http.Request) {
+	if !b.authorize(w, r) {
+		return
+	}
+	id := r.PathValue("id")
+	now := b.now()
+	b.mu.Lock()
+	job, ok := b.readJobs[id]
+	if !ok {
+		b.mu.Unlock()
+		writeError(w, http.StatusNotFound, "RESOURCE_NOT_FOUND", "the bulk read job "+id+" was not found",
+			map[string]any{"resource": id})
+		return
+	}
+	state := bulkStateAt(job.created, now, b.step, bulkReadStates)
+	detail := map[string]any{"id": job.id, "operation": "read", "state": state, "query": job.query,
+		"created_by": bulkCreator(), "created_time": formatTime(job.created), "file_type": "csv"}
+	if job.callback != nil {
+		detail["callback"] = job.callback
+	}
+	if state == bulkStateCompleted {
+		lo, hi, more := job.pageBounds()
+		res := map[string]any{"page": job.page, "per_page": job.perPage, "count": hi - lo, "more_records": more,
+			"download_url": "/crm/bulk/v8/read/" + job.id + "/result"}
+		if more {
+			if job.token == "" {
+				job.token = fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+				b.tokens[job.token] = bulkPageToken{cols: job.cols, ids: job.ids, page: job.page + 1}
+			}
+			res["next_page_token"] = job.token
+		}
+		detail["result"] = res
+	}
+	b.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": []any{detail}})
+}
+
+// allowDownload applies the 10-downloads-per-minute limit: an 11th download
+// within a minute is refused and blocks downloads for a minute from then.
+func (b *bulkService) allowDownload(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Before(b.blocked) {
+		return false
+	}
+	keep := b.downloads[:0]
+	for _, t := range b.downloads {
+		if now.Sub(t) < time.Minute {
+			keep = append(keep, t)
+		}
+	}
+	b.downloads = keep
+	if len(b.downloads) >= bulkDownloadsPerMinute {
+		b.blocked = now.Add(time.Minute)
+		b.downloads = b.downloads[:0]
+		return false
+	}
+	b.downloads = append(b.downloads, now)
+	return true
+}
+
+func (b *bulkService) readResult(w http.ResponseWriter, r *http.Request) {
+	if !b.authorize(w, r) {
+		return
+	}
+	now := b.now()
+	if !b.allowDownload(now) {
+		bulkTooMany(w, "the limit of 10 bulk read downloads per minute has been exceeded; downloads are blocked for a minute")
+		return
+	}
+	id := r.PathValue("id")
+	b.mu.Lock()
+	job, ok := b.readJobs[id]
+	b.mu.Unlock()
+	if !ok || bulkStateAt(job.created, now, b.step, bulkReadStates) != bulkStateCompleted {
+		writeError(w, http.StatusNotFound, "RESOURCE_NOT_FOUND", "the result of bulk read job "+id+" is not available",
+			map[string]any{"resource": id})
+		return
+	}
+	lo, hi, _ := job.pageBounds()
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+job.id+`.zip"`)
+	w.WriteHeader(http.StatusOK)
+	// The status line is out; a failure now can only cut the stream short,
+	// which the client sees as a broken zip.
+	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids[lo:hi], b.store.Get)
+}
