@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+)
+
+// The HTTP paths the proxy serves on its one listener.
+const (
+	PathMCP     = "/mcp"     // Streamable HTTP, both protocol eras
+	PathSSE     = "/sse"     // legacy HTTP+SSE stream
+	PathMessage = "/message" // legacy HTTP+SSE posts
+	PathHealthz = "/healthz" // 200 while the process runs
+	PathReadyz  = "/readyz"  // 200 when a tier can serve, else 503
+	PathMetrics = "/metrics" // Prometheus exposition
+)
+
+// HTTPOptions configures NewHTTP.
+type HTTPOptions struct {
+	// MCP is the server to expose. Required.
+	MCP *MCP
+	// Security is the front door of the MCP endpoints; its Loopback field is
+	// set by Serve from the listener's address.
+	Security Security
+	// Ready reports whether at least one tier can serve. Nil means always.
+	Ready func() bool
+	// Health returns the per-tier health shown by /readyz. Nil means none.
+	Health func() any
+	// Gatherer is exposed at /metrics. Nil means prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are the http.Server's.
+	// Zero means 10s, 60s and 120s.
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// ShutdownGrace is how long in-flight calls get to finish once the
+	// context given to Serve ends. Zero means 10s.
+	ShutdownGrace time.Duration
+	// Logger receives transport logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// HTTP serves the MCP server over Streamable HTTP and legacy SSE with the
+// operations endpoints, on one listener.
+type HTTP struct {
+	o          HTTPOptions
+	streamable *mcpserver.StreamableHTTPServer
+	sse        *mcpserver.SSEServer
+}
+
+// profileContext carries the caller's profile, put in the request context
+// by Security, into the context mcp-go gives handlers (modern requests have
+// no session to key on).
+func profileContext(ctx context.Context, r *http.Request) context.Context {
+	return permissions.WithProfile(ctx, permissions.ProfileFrom(r.Context()))
+}
+
+// NewHTTP prepares the HTTP transport.
+func NewHTTP(o HTTPOptions) *HTTP {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.DefaultGatherer
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.ReadHeaderTimeout, 10*time.Second)
+	def(&o.ReadTimeout, 60*time.Second)
+	def(&o.IdleTimeout, 120*time.Second)
+	def(&o.ShutdownGrace, 10*time.Second)
+	if o.Security.Logger == nil {
+		o.Security.Logger = o.Logger
+	}
+	h := &HTTP{o: o}
+	// The default session manager (stateless-generating) mints legacy
+	// session ids without keeping state, so replicas behind a load balancer
+	// serve each other's sessions; modern (2026-07-28) requests carry none.
+	h.streamable = mcpserver.NewStreamableHTTPServer(o.MCP.Server,
+		mcpserver.WithEndpointPath(PathMCP),
+		mcpserver.WithHTTPContextFunc(profileContext),
+		mcpserver.WithStreamableHTTPLogger(o.Logger),
+	)
+	// No base URL: the endpoint event carries the relative path
+	// /message?sessionId=…, which clients resolve against the /sse URL, so
+	// it stays right behind proxies and on random ports.
+	h.sse = mcpserver.NewSSEServer(o.MCP.Server,
+		mcpserver.WithSSEEndpoint(PathSSE),
+		mcpserver.WithMessageEndpoint(PathMessage),
+		mcpserver.WithSSEContextFunc(profileContext),
+		mcpserver.WithKeepAlive(true),
+		mcpserver.WithKeepAliveInterval(25*time.Second),
+	)
+	return h
+}
+
+// Handler returns the routes with their security. loopback says whether the
+// listener is bound to loopback (see Security.Loopback).
+func (h *HTTP) Handler(loopback bool) http.Handler {
+	sec := h.o.Security
+	sec.Loopback = loopback
+	mux := http.NewServeMux()
+	mux.Handle(PathMCP, sec.Wrap(h.streamable))
+	mux.Handle(PathSSE, sec.Wrap(h.sse.SSEHandler()))
+	mux.Handle(PathMessage, sec.Wrap(h.sse.MessageHandler()))
+	mux.Handle("GET "+PathHealthz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})))
+	mux.Handle("GET "+PathReadyz, sec.WrapOps(http.HandlerFunc(h.readyz)))
+	mux.Handle("GET "+PathMetrics, sec.WrapOps(promhttp.HandlerFor(h.o.Gatherer, promhttp.HandlerOpts{})))
+	mux.Handle("/", sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpError(w, http.StatusNotFound, "no such endpoint: MCP clients use "+PathMCP+" (Streamable HTTP) or "+PathSSE+" (legacy SSE)")
+	})))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *HTTP) readyz(w http.ResponseWriter, _ *http.Request) {
+	ready := h.o.Ready == nil || h.o.Ready()
+	body := map[string]any{"ready": ready}
+	if h.o.Health != nil {
+		body["tiers"] = h.o.Health()
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, body)
+}
+
+// IsLoopbackAddr reports whether a listen address (host:port) binds only to
+// loopback. An empty host (all interfaces) is not loopback.
+func IsLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsLoopback()
+}
+
+// CheckBind refuses a non-loopback listen address when the policy has no
+// bearer tokens (SPEC §6, §7).
+func CheckBind(addr string, policy *permissions.Policy) error {
+	if IsLoopbackAddr(addr) {
+		return nil
+	}
+	if policy != nil && policy.HasTokens() {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %q without bearer tokens: bind to 127.0.0.1 (--addr 127.0.0.1:8765), or add tokens to the permissions file (--permissions) so callers must authenticate", addr)
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight tool calls finish within ShutdownGrace (new ones
+// get a "shutting down" tool error), closes the streams and returns. It
+// returns nil after a clean shutdown.
+func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
+	loopback := IsLoopbackAddr(ln.Addr().String())
+	srv := &http.Server{
+		Handler:           h.Handler(loopback),
+		ReadHeaderTimeout: h.o.ReadHeaderTimeout,
+		ReadTimeout:       h.o.ReadTimeout,
+		IdleTimeout:       h.o.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(h.o.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	h.o.Logger.Info("serving MCP over HTTP", "addr", ln.Addr().String(),
+		"streamable_http", PathMCP, "sse", PathSSE, "loopback", loopback)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	h.o.Logger.Info("shutting down: finishing in-flight calls", "in_flight", h.o.MCP.InFlight(), "grace", h.o.ShutdownGrace.String())
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.o.ShutdownGrace)
+	defer cancel()
+
+	// 1. Stop accepting: Shutdown closes the listener at once, then waits
+	//    for active requests (POSTs carrying tool calls) to end.
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(gctx) }()
+	// 2. Wait for every tool call, including SSE ones answered on streams.
+	derr := h.o.MCP.Drain(gctx)
+	if derr == nil {
+		// Let the last SSE responses leave their queues before the streams
+		// close (their handlers return before the response is written).
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-gctx.Done():
+		}
+	}
+	// 3. Close the long-lived streams so Shutdown can finish.
+	h.sse.CloseSessions()
+	h.streamable.CloseSessions(gctx)
+	var serr error
+	select {
+	case serr = <-shut:
+	case <-gctx.Done():
+		serr = gctx.Err()
+	}
+	if serr != nil {
+		_ = srv.Close()
+		<-shut
+	}
+	<-errc // Serve returns ErrServerClosed
+	_ = h.streamable.Shutdown(gctx)
+	if derr != nil {
+		h.o.Logger.Warn("shutdown grace period ended with calls still running", "error", derr.Error())
+		return nil
+	}
+	if serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
+		return fmt.Errorf("http shutdown: %w", serr)
+	}
+	h.o.Logger.Info("http server stopped")
+	return nil
+}
