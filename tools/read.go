@@ -1,0 +1,315 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// getAccountParams are the arguments of get_account.
+type getAccountParams struct {
+	AccountID string   `json:"account_id"`
+	Fields    []string `json:"fields,omitempty"`
+}
+
+func parseGetAccount(raw []byte, p *permissions.Profile) (getAccountParams, error) {
+	var out getAccountParams
+	a, err := parseArgs(raw, p, "account_id", "fields")
+	if err != nil {
+		return out, err
+	}
+	if out.AccountID, err = a.id("account_id"); err != nil {
+		return out, err
+	}
+	out.Fields, err = a.fields()
+	return out, err
+}
+
+// GetAccount is get_account: one account by id.
+func GetAccount(d Deps) Tool {
+	d = d.withDefaults()
+	const name = "get_account"
+	scopes := []permissions.Scope{permissions.ScopeRead}
+	def := mcp.NewTool(name,
+		mcp.WithDescription(lines(
+			"Get one Zoho CRM account by its id.",
+			"account_id is the record id, a string of 1–19 digits (from search_accounts or get_accounts). fields limits the answer to those field API names (at most 50); omit it for every field the caller may see.",
+			"Read-only. An unknown id returns an error saying no account has that id.")),
+		mcp.WithToolTitle("Get account"),
+		annotate(hints{title: "Get account", readOnly: true, idempotent: true}),
+		mcp.WithRawInputSchema(mustJSON(object("", schema{
+			"account_id": idSchema("The account's id: 1–19 digits, e.g. \"3652397000000624001\"."),
+			"fields":     fieldsSchema(),
+		}, "account_id"))),
+		mcp.WithRawOutputSchema(mustJSON(object("", schema{"account": recordSchema()}, "account"))),
+	)
+	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		prof, res := guard(ctx, name, scopes)
+		if res != nil {
+			return res, nil
+		}
+		in, err := parseGetAccount(rawArguments(req), prof)
+		if err != nil {
+			return invalid(name, err), nil
+		}
+		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof),
+			tiers.GetRequest{Module: Module, ID: in.AccountID, Fields: in.Fields})
+		if err != nil {
+			return failure(ctx, d.Logger, name, route, "account "+in.AccountID, err), nil
+		}
+		out := struct {
+			Account tiers.Record `json:"account"`
+		}{redact(rec, prof)}
+		return success(route, out, fmt.Sprintf("Account %s (served by %s).", label(out.Account), route.Tier)), nil
+	}}
+}
+
+// getAccountsParams are the arguments of get_accounts.
+type getAccountsParams struct {
+	IDs       []string          `json:"ids,omitempty"`
+	Filters   []tiers.Condition `json:"filters,omitempty"`
+	Fields    []string          `json:"fields,omitempty"`
+	Limit     int               `json:"limit,omitempty"`
+	PageToken string            `json:"page_token,omitempty"`
+	SortBy    string            `json:"sort_by,omitempty"`
+	SortOrder string            `json:"sort_order,omitempty"`
+}
+
+func parseGetAccounts(raw []byte, p *permissions.Profile) (getAccountsParams, error) {
+	var out getAccountsParams
+	a, err := parseArgs(raw, p, "ids", "filters", "fields", "limit", "page_token", "sort_by", "sort_order")
+	if err != nil {
+		return out, err
+	}
+	if out.IDs, err = a.ids("ids", MaxListIDs); err != nil {
+		return out, err
+	}
+	if out.Filters, err = a.filters(); err != nil {
+		return out, err
+	}
+	if out.IDs != nil && out.Filters != nil {
+		return out, argErr("give ids or filters, not both")
+	}
+	if out.Fields, err = a.fields(); err != nil {
+		return out, err
+	}
+	if out.Limit, err = a.integer("limit", 1, MaxLimit, DefaultLimit); err != nil {
+		return out, err
+	}
+	if out.PageToken, err = a.str("page_token", maxTokenLen); err != nil {
+		return out, err
+	}
+	if out.SortBy, err = a.enum("sort_by", "", "id", "Created_Time", "Modified_Time"); err != nil {
+		return out, err
+	}
+	if out.SortOrder, err = a.enum("sort_order", "", "asc", "desc"); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// filters returns get_accounts' equality filters: an object of field API
+// name → scalar value, all of which must match.
+func (a *args) filters() ([]tiers.Condition, error) {
+	const key = "filters"
+	if !a.has(key) {
+		return nil, nil
+	}
+	v := a.m[key]
+	var m map[string]json.RawMessage
+	if kind(v) != "an object" || json.Unmarshal(v, &m) != nil {
+		return nil, argErr("filters must be an object of field API name → value, e.g. {\"Industry\": \"Retail\"}, got %s", kind(v))
+	}
+	if len(m) == 0 {
+		return nil, argErr("filters is empty; give at least one field → value or leave it out")
+	}
+	if len(m) > MaxFilters {
+		return nil, argErr("filters has %d fields; at most %d are allowed", len(m), MaxFilters)
+	}
+	out := make([]tiers.Condition, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		if err := a.checkField("filters", k); err != nil {
+			return nil, err
+		}
+		val, err := decodeScalar("filters."+k, m[k])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tiers.Condition{Field: k, Op: tiers.OpEquals, Values: []any{val}})
+	}
+	return out, nil
+}
+
+// GetAccounts is get_accounts: a page of accounts by ids or equality filters.
+func GetAccounts(d Deps) Tool {
+	d = d.withDefaults()
+	const name = "get_accounts"
+	scopes := []permissions.Scope{permissions.ScopeRead}
+	def := mcp.NewTool(name,
+		mcp.WithDescription(lines(
+			"List Zoho CRM accounts, one page at a time: by ids (at most 100), by equality filters ({\"Industry\": \"Retail\"}: every field must equal its value), or all accounts when neither is given.",
+			"limit is 1–200 (default 20); sort_by is id, Created_Time or Modified_Time, sort_order asc or desc. When more_records is true, call again with the same arguments and page_token set to next_page_token.",
+			"For conditions other than equality, use search_accounts; for thousands of records, bulk_read_accounts. Read-only.")),
+		mcp.WithToolTitle("List accounts"),
+		annotate(hints{title: "List accounts", readOnly: true, idempotent: true}),
+		mcp.WithRawInputSchema(mustJSON(object("", schema{
+			"ids": array("Account ids (1–19 digits each), at most 100, each once.", idSchema("An account id."), 1, MaxListIDs),
+			"filters": schema{
+				"type":                 "object",
+				"description":          "Equality filters: field API name → value; all must match. At most 10. Not with ids.",
+				"propertyNames":        schema{"pattern": `^[A-Za-z][A-Za-z0-9_]*$`},
+				"additionalProperties": scalarSchema("The value the field must equal."),
+				"minProperties":        1,
+				"maxProperties":        MaxFilters,
+			},
+			"fields":     fieldsSchema(),
+			"limit":      limitSchema(),
+			"page_token": pageTokenSchema(),
+			"sort_by":    enumOf("Sort field; default id.", "id", "Created_Time", "Modified_Time"),
+			"sort_order": enumOf("Sort order; default asc.", "asc", "desc"),
+		}))),
+		mcp.WithRawOutputSchema(mustJSON(listOutputSchema())),
+	)
+	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		prof, res := guard(ctx, name, scopes)
+		if res != nil {
+			return res, nil
+		}
+		in, err := parseGetAccounts(rawArguments(req), prof)
+		if err != nil {
+			return invalid(name, err), nil
+		}
+		count := in.Limit
+		if in.IDs != nil {
+			count = len(in.IDs)
+		}
+		pg, route, err := d.Router.List(ctx, routing(tiers.OpList, count, prof), tiers.ListRequest{
+			Module: Module, IDs: in.IDs, Filters: in.Filters, Fields: in.Fields, Limit: in.Limit,
+			PageToken: in.PageToken, SortBy: in.SortBy, SortOrder: in.SortOrder,
+		})
+		if err != nil {
+			return failure(ctx, d.Logger, name, route, "the account list", err), nil
+		}
+		out := pageOutput(pg, prof)
+		return success(route, out, pageSummary(out, route.Tier)), nil
+	}}
+}
+
+// searchAccountsParams are the arguments of search_accounts.
+type searchAccountsParams struct {
+	Where     []tiers.Condition `json:"where,omitempty"`
+	Match     string            `json:"match,omitempty"`
+	Word      string            `json:"word,omitempty"`
+	Email     string            `json:"email,omitempty"`
+	Phone     string            `json:"phone,omitempty"`
+	Fields    []string          `json:"fields,omitempty"`
+	Limit     int               `json:"limit,omitempty"`
+	PageToken string            `json:"page_token,omitempty"`
+}
+
+func parseSearchAccounts(raw []byte, p *permissions.Profile) (searchAccountsParams, error) {
+	var out searchAccountsParams
+	a, err := parseArgs(raw, p, "where", "match", "word", "email", "phone", "fields", "limit", "page_token")
+	if err != nil {
+		return out, err
+	}
+	given := 0
+	for _, k := range []string{"where", "word", "email", "phone"} {
+		if a.has(k) {
+			given++
+		}
+	}
+	if given != 1 {
+		return out, argErr("give exactly one of where, word, email or phone (got %d)", given)
+	}
+	if out.Where, err = a.conditions("where", MaxSearchConds); err != nil {
+		return out, err
+	}
+	if out.Match, err = a.enum("match", "all", "all", "any"); err != nil {
+		return out, err
+	}
+	if a.has("match") && out.Where == nil {
+		return out, argErr("match applies to where only; leave it out")
+	}
+	if out.Word, err = a.str("word", 255); err != nil {
+		return out, err
+	}
+	if out.Email, err = a.str("email", 254); err != nil {
+		return out, err
+	}
+	if out.Email != "" && !containsAt(out.Email) {
+		return out, argErr("email must be an email address such as \"ops@example.com\" (got %q)", clip(out.Email))
+	}
+	if out.Phone, err = a.str("phone", 50); err != nil {
+		return out, err
+	}
+	if out.Fields, err = a.fields(); err != nil {
+		return out, err
+	}
+	if out.Limit, err = a.integer("limit", 1, MaxLimit, DefaultLimit); err != nil {
+		return out, err
+	}
+	if out.PageToken, err = a.str("page_token", maxTokenLen); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func containsAt(s string) bool {
+	for i := 1; i < len(s)-1; i++ {
+		if s[i] == '@' {
+			return true
+		}
+	}
+	return false
+}
+
+// SearchAccounts is search_accounts: structured search.
+func SearchAccounts(d Deps) Tool {
+	d = d.withDefaults()
+	const name = "search_accounts"
+	scopes := []permissions.Scope{permissions.ScopeRead}
+	def := mcp.NewTool(name,
+		mcp.WithDescription(lines(
+			"Search Zoho CRM accounts. Give exactly one of: where (a list of {field, op, value} conditions combined by match all|any), word (full-text), email, or phone.",
+			"Operators: equals, not_equal, starts_with, in (value is an array of 1–100 values), greater_than, greater_equal, less_than, less_equal, between (value is [low, high]). At most 10 conditions. Field names are Zoho API names such as Account_Name, Industry, Annual_Revenue.",
+			"There is no raw criteria or COQL input: the proxy builds and escapes the query itself. limit is 1–200 (default 20); when more_records is true, call again with page_token = next_page_token. Zoho searches cover at most 2,000 records; narrow the query or use bulk_read_accounts beyond that. Read-only.")),
+		mcp.WithToolTitle("Search accounts"),
+		annotate(hints{title: "Search accounts", readOnly: true, idempotent: true}),
+		mcp.WithRawInputSchema(mustJSON(object("", schema{
+			"where":      array("Conditions, at most 10.", conditionSchema(), 1, MaxSearchConds),
+			"match":      enumOf("How where conditions combine: all (default) or any.", "all", "any"),
+			"word":       schema{"type": "string", "description": "Full-text search word.", "minLength": 1, "maxLength": 255},
+			"email":      schema{"type": "string", "description": "Email address to find.", "minLength": 3, "maxLength": 254},
+			"phone":      schema{"type": "string", "description": "Phone number to find.", "minLength": 1, "maxLength": 50},
+			"fields":     fieldsSchema(),
+			"limit":      limitSchema(),
+			"page_token": pageTokenSchema(),
+		}))),
+		mcp.WithRawOutputSchema(mustJSON(listOutputSchema())),
+	)
+	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		prof, res := guard(ctx, name, scopes)
+		if res != nil {
+			return res, nil
+		}
+		in, err := parseSearchAccounts(rawArguments(req), prof)
+		if err != nil {
+			return invalid(name, err), nil
+		}
+		pg, route, err := d.Router.Search(ctx, routing(tiers.OpSearch, in.Limit, prof), tiers.SearchRequest{
+			Module: Module, Where: in.Where, MatchAny: in.Match == "any", Word: in.Word, Email: in.Email, Phone: in.Phone,
+			Fields: in.Fields, Limit: in.Limit, PageToken: in.PageToken,
+		})
+		if err != nil {
+			return failure(ctx, d.Logger, name, route, "the search", err), nil
+		}
+		out := pageOutput(pg, prof)
+		return success(route, out, pageSummary(out, route.Tier)), nil
+	}}
+}

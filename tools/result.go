@@ -1,0 +1,185 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// routeMeta is the JSON of RouteMetaKey. It copies router.Route so that
+// attempts is always an array, never null.
+type routeMeta struct {
+	Tier       tiers.Name       `json:"tier"`
+	Attempts   []router.Attempt `json:"attempts"`
+	DurationMS int64            `json:"duration_ms"`
+}
+
+func withRoute(res *mcp.CallToolResult, r router.Route) *mcp.CallToolResult {
+	m := routeMeta{Tier: r.Tier, Attempts: r.Attempts, DurationMS: r.DurationMS}
+	if m.Attempts == nil {
+		m.Attempts = []router.Attempt{}
+	}
+	if res.Meta == nil {
+		res.Meta = &mcp.Meta{}
+	}
+	res.Meta.SetMetaField(RouteMetaKey, m)
+	return res
+}
+
+// success builds a result with structured content and a text rendering: the
+// summary line, then the same content as JSON for clients that only read
+// text.
+func success(route router.Route, structured any, summary string) *mcp.CallToolResult {
+	return withRoute(structuredResult(structured, summary, false), route)
+}
+
+func structuredResult(structured any, summary string, isError bool) *mcp.CallToolResult {
+	b, err := json.Marshal(structured)
+	text := summary
+	if err == nil {
+		text = summary + "\n\n" + string(b)
+	}
+	res := mcp.NewToolResultStructured(structured, text)
+	res.IsError = isError
+	return res
+}
+
+// errorResult is an isError result written for the agent.
+func errorResult(route router.Route, format string, args ...any) *mcp.CallToolResult {
+	return withRoute(mcp.NewToolResultError(fmt.Sprintf(format, args...)), route)
+}
+
+// invalid is the isError result of arguments that failed validation. It
+// never reached the router, so its route names no tier.
+func invalid(tool string, err error) *mcp.CallToolResult {
+	return errorResult(router.Route{}, "invalid arguments for %s: %s", tool, err.Error())
+}
+
+// failure turns an error from the router into an isError result written for
+// the agent. subject names what was asked for ("account 123", "the search").
+// Only Zoho's code, message and selected details reach the agent; anything
+// unexpected is logged and summarised.
+func failure(ctx context.Context, log *slog.Logger, tool string, route router.Route, subject string, err error) *mcp.CallToolResult {
+	return errorResult(route, "%s", describe(ctx, log, tool, subject, err))
+}
+
+func describe(ctx context.Context, log *slog.Logger, tool, subject string, err error) string {
+	var ue *router.UnavailableError
+	if errors.As(err, &ue) {
+		if tiers.Classify(ue.Last) == tiers.ClassRateLimited && allRateLimited(ue.Attempts) {
+			return "Zoho rate limit reached; retry in about a minute or narrow the query. (" + ue.Error() + ")"
+		}
+		return ue.Error()
+	}
+	var te *tiers.Error
+	if errors.As(err, &te) {
+		switch te.Class {
+		case tiers.ClassVerdict:
+			return verdictText(subject, te)
+		case tiers.ClassRateLimited:
+			return "Zoho rate limit reached; retry in about a minute or narrow the query"
+		case tiers.ClassOutcomeUnknown:
+			return fmt.Sprintf("the write for %s was sent but no answer came, so it may or may not have been applied; read it back (get_account) before retrying", subject)
+		case tiers.ClassCanceled:
+			return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subject)
+		default:
+			return fmt.Sprintf("no tier could serve %s (%s: %s); retry in a minute (get_tier_health shows each tier)", subject, te.Tier, te.Class)
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subject)
+	}
+	log.ErrorContext(ctx, "unexpected tool failure", "tool", tool, "err", err)
+	return fmt.Sprintf("%s failed inside the proxy; the proxy logged the details. Retry; if it persists, check get_tier_health", subject)
+}
+
+func allRateLimited(as []router.Attempt) bool {
+	n := 0
+	for _, a := range as {
+		switch a.Outcome {
+		case router.OutcomeRateLimited:
+			n++
+		case router.OutcomeBreakerOpen, router.OutcomeUnsupported, router.OutcomeSkippedDeadline:
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
+
+// verdictHints says what to do next for Zoho's common verdict codes.
+var verdictHints = map[string]string{
+	"INVALID_DATA":                       "check the field API names and value types",
+	"MANDATORY_NOT_FOUND":                "include the required field named in the details",
+	"DUPLICATE_DATA":                     "another record already holds this unique value; use a different value or update that record",
+	"NO_PERMISSION":                      "the Zoho user behind this proxy lacks permission for this; ask a Zoho administrator",
+	"LIMIT_REACHED":                      "a Zoho search covers at most 2,000 records; narrow the query",
+	"DISCRETE_PAGINATION_LIMIT_EXCEEDED": "continue with page_token instead",
+	"PAGINATION_LIMIT_EXCEEDED":          "narrow the query; Zoho pages through at most 100,000 records",
+	"INVALID_MODULE":                     "the proxy's Zoho org has no Accounts module access",
+	"CRITERIA_LIMIT_EXCEEDED":            "use fewer conditions",
+	"INVALID_QUERY":                      "check the operators and values of the conditions",
+	"LIMIT_EXCEEDED":                     "ask for fewer records or fields",
+	"RECORD_LOCKED":                      "the record is locked (e.g. by an approval); try again later",
+	"CANNOT_PROCESS":                     "Zoho could not process this record; check its data",
+}
+
+// detailKeys are the parts of Zoho's details object shown to the agent.
+var detailKeys = []string{"api_name", "json_path", "expected_data_type", "maximum_length", "param_name", "limit", "supported_values"}
+
+func verdictText(subject string, te *tiers.Error) string {
+	if te.Code == "NOT_FOUND" {
+		if id, ok := strings.CutPrefix(subject, "account "); ok {
+			return fmt.Sprintf("no account with id %s; check the id (search_accounts finds accounts by name, email or phone)", id)
+		}
+		return fmt.Sprintf("Zoho found nothing for %s (NOT_FOUND); check the ids", subject)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Zoho rejected %s", subject)
+	if te.Code != "" {
+		sb.WriteString(": ")
+		sb.WriteString(te.Code)
+	}
+	if te.Message != "" {
+		sb.WriteString(": ")
+		sb.WriteString(te.Message)
+	}
+	if d := details(te.Details); d != "" {
+		sb.WriteString(" (")
+		sb.WriteString(d)
+		sb.WriteString(")")
+	}
+	if h, ok := verdictHints[te.Code]; ok {
+		sb.WriteString("; ")
+		sb.WriteString(h)
+	} else if te.Code != "INVALID_PAGE_TOKEN" {
+		sb.WriteString("; change the request as the message says")
+	}
+	return sb.String()
+}
+
+func details(d map[string]any) string {
+	var parts []string
+	for _, k := range detailKeys {
+		v, ok := d[k]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil || len(b) > 200 {
+			continue
+		}
+		parts = append(parts, k+"="+string(b))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}

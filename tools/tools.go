@@ -1,0 +1,123 @@
+// Package tools defines the nine MCP tools of the proxy: each one value made
+// by one constructor, holding its definition, its scopes and its handler.
+package tools
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// Module is the Zoho CRM module every account tool works on.
+const Module = "Accounts"
+
+// RouteMetaKey is the _meta key under which every tool result carries its
+// routing provenance: {tier, attempts: [{tier, outcome, error?}], duration_ms}.
+const RouteMetaKey = "zoho-mcp-proxy/route"
+
+// DefaultInlineLimit is how many records bulk_read_accounts returns inline
+// when Deps.InlineLimit is zero.
+const DefaultInlineLimit = 200
+
+// Tool is one MCP tool: its definition (name, description, annotations,
+// input and output schemas), the scopes a caller needs to see and call it,
+// and its handler.
+type Tool struct {
+	Def     mcp.Tool
+	Scopes  []permissions.Scope
+	Handler server.ToolHandlerFunc
+}
+
+// Deps are what the tool handlers need.
+type Deps struct {
+	// Router serves every account operation and the monitor tools. Required.
+	Router *router.Router
+	// Logger receives the rare failures that are not the agent's to see
+	// (e.g. a temp file that cannot be written). Nil discards.
+	Logger *slog.Logger
+	// InlineLimit is the largest bulk_read_accounts result returned inline;
+	// zero means DefaultInlineLimit.
+	InlineLimit int
+	// Bulk keeps larger bulk_read_accounts results as MCP resources. Nil
+	// means larger results are refused with an isError result asking the
+	// agent to narrow the read.
+	Bulk *BulkResults
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.InlineLimit <= 0 {
+		d.InlineLimit = DefaultInlineLimit
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return d
+}
+
+// All returns the nine tools of SPEC §4 in a stable order.
+func All(d Deps) []Tool {
+	d = d.withDefaults()
+	return []Tool{
+		GetAccount(d),
+		GetAccounts(d),
+		SearchAccounts(d),
+		UpdateAccount(d),
+		BulkReadAccounts(d),
+		BulkUpdateAccounts(d),
+		GetTierHealth(d),
+		GetTierMetrics(d),
+		ResetCircuitBreakers(d),
+	}
+}
+
+// Allowed reports whether profile p may see and call t: p has every scope t
+// declares. A nil profile is allowed nothing.
+func Allowed(t Tool, p *permissions.Profile) bool {
+	return p.Allows(t.Scopes...)
+}
+
+// ServerTools returns ts as mcp-go server tools, for MCPServer.AddTools.
+func ServerTools(ts []Tool) []server.ServerTool {
+	out := make([]server.ServerTool, len(ts))
+	for i, t := range ts {
+		out[i] = server.ServerTool{Tool: t.Def, Handler: t.Handler}
+	}
+	return out
+}
+
+// routing builds the agent-context RoutingContext of a call.
+func routing(op tiers.OpKind, count int, p *permissions.Profile) router.RoutingContext {
+	return router.RoutingContext{
+		OperationType: op,
+		RecordCount:   count,
+		AgentContext:  true,
+		Tools:         p.ScopeNames(),
+	}
+}
+
+// guard refuses a call whose context carries no profile, or a profile
+// without the tool's scopes. The server's tool filter already hides such
+// tools; this is the second lock on the same door.
+func guard(ctx context.Context, name string, scopes []permissions.Scope) (*permissions.Profile, *mcp.CallToolResult) {
+	p := permissions.ProfileFrom(ctx)
+	if p == nil {
+		return nil, errorResult(router.Route{}, "%s refused: the call carries no permission profile", name)
+	}
+	if !p.Allows(scopes...) {
+		return nil, errorResult(router.Route{}, "%s refused: profile %q lacks the scopes %v this tool needs", name, p.Name, scopes)
+	}
+	return p, nil
+}

@@ -1,0 +1,276 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+const triggerDesc = "Zoho automations to run on the change: any of workflow, approval, blueprint, pathfinder, orchestration. Omit for Zoho's default (workflows run); [] runs none."
+
+func triggerSchema() schema {
+	s := array(triggerDesc, enumOf("A Zoho trigger.", triggerNames...), 0, len(triggerNames))
+	s["uniqueItems"] = true
+	return s
+}
+
+func dataSchema() schema {
+	return schema{
+		"type":                 "object",
+		"description":          "Fields to change: field API name → new value (string, number, boolean, null to clear, {\"id\": \"...\"} for a lookup, an array for multi-select). Not id.",
+		"propertyNames":        schema{"pattern": `^[A-Za-z][A-Za-z0-9_]*$`},
+		"minProperties":        1,
+		"maxProperties":        MaxDataFields,
+		"additionalProperties": true,
+	}
+}
+
+// updateAccountParams are the arguments of update_account.
+type updateAccountParams struct {
+	AccountID string       `json:"account_id"`
+	Data      tiers.Record `json:"data"`
+	Trigger   []string     `json:"trigger,omitempty"`
+}
+
+func parseUpdateAccount(raw []byte, p *permissions.Profile) (updateAccountParams, error) {
+	var out updateAccountParams
+	a, err := parseArgs(raw, p, "account_id", "data", "trigger")
+	if err != nil {
+		return out, err
+	}
+	if out.AccountID, err = a.id("account_id"); err != nil {
+		return out, err
+	}
+	if !a.has("data") {
+		return out, argErr("data is required: an object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\"}")
+	}
+	if out.Data, err = a.data("data", a.m["data"]); err != nil {
+		return out, err
+	}
+	out.Trigger, err = a.trigger()
+	return out, err
+}
+
+// outcomeFor makes the outcome of a record the router returned none for,
+// from the call's error: a Zoho verdict is an error with Zoho's code; a call
+// no tier could serve was not sent; anything else may have been written.
+func outcomeFor(id string, err error) tiers.Outcome {
+	var ue *router.UnavailableError
+	var te *tiers.Error
+	switch {
+	case err == nil:
+		return tiers.Outcome{ID: id, Status: tiers.StatusUnknown, Message: "the proxy got no outcome for this record"}
+	case errors.As(err, &ue) && !hasOutcome(ue.Attempts, router.OutcomeOutcomeUnknown):
+		return tiers.Outcome{ID: id, Status: tiers.StatusNotSent}
+	case errors.As(err, &te) && te.Class == tiers.ClassVerdict:
+		return tiers.Outcome{ID: id, Status: tiers.StatusError, Code: te.Code, Message: te.Message}
+	default:
+		return tiers.Outcome{ID: id, Status: tiers.StatusUnknown}
+	}
+}
+
+func hasOutcome(as []router.Attempt, outcome string) bool {
+	return slices.ContainsFunc(as, func(a router.Attempt) bool { return a.Outcome == outcome })
+}
+
+// UpdateAccount is update_account: change fields of one account.
+func UpdateAccount(d Deps) Tool {
+	d = d.withDefaults()
+	const name = "update_account"
+	scopes := []permissions.Scope{permissions.ScopeWrite}
+	def := mcp.NewTool(name,
+		mcp.WithDescription(lines(
+			"Update fields of one Zoho CRM account. account_id is the record id (1–19 digits); data is a non-empty object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\", \"Industry\": \"Retail\"}.",
+			"Fields not in data are left as they are. The old values are overwritten (destructive). Sending the same data twice leaves the same state (idempotent), though Zoho workflows may run again: pass trigger: [] to run none.",
+			"The result lists the outcome with Zoho's code and message on failure. If the outcome is OUTCOME_UNKNOWN, read the account with get_account before sending again.")),
+		mcp.WithToolTitle("Update account"),
+		annotate(hints{title: "Update account", destructive: true, idempotent: true}),
+		mcp.WithRawInputSchema(mustJSON(object("", schema{
+			"account_id": idSchema("The account's id: 1–19 digits."),
+			"data":       dataSchema(),
+			"trigger":    triggerSchema(),
+		}, "account_id", "data"))),
+		mcp.WithRawOutputSchema(mustJSON(writeOutputSchema(false))),
+	)
+	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		prof, res := guard(ctx, name, scopes)
+		if res != nil {
+			return res, nil
+		}
+		in, err := parseUpdateAccount(rawArguments(req), prof)
+		if err != nil {
+			return invalid(name, err), nil
+		}
+		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof),
+			tiers.UpdateRequest{Module: Module, ID: in.AccountID, Data: in.Data, Trigger: in.Trigger})
+		if o.ID == "" || (err != nil && o.Status == tiers.StatusSuccess) {
+			o = outcomeFor(in.AccountID, err)
+		}
+		out := tally([]writeResult{fromOutcome(o)})
+		if err == nil && out.Failed == 0 {
+			return success(route, out, fmt.Sprintf("Updated account %s (%d field%s, served by %s).",
+				in.AccountID, len(in.Data), plural(len(in.Data)), route.Tier)), nil
+		}
+		text := "Account " + in.AccountID + " was not updated: " + failedSummary(out.Results, 1)
+		if err != nil {
+			text = describe(ctx, d.Logger, name, "account "+in.AccountID, err)
+		}
+		return withRoute(structuredResult(out, text, true), route), nil
+	}}
+}
+
+// bulkUpdateParams are the arguments of bulk_update_accounts.
+type bulkUpdateParams struct {
+	Updates []tiers.UpdateRequest `json:"updates"`
+	Trigger []string              `json:"trigger,omitempty"`
+}
+
+var updateKeys = []string{"id", "data"}
+
+func parseBulkUpdate(raw []byte, p *permissions.Profile) (bulkUpdateParams, error) {
+	var out bulkUpdateParams
+	a, err := parseArgs(raw, p, "updates", "trigger")
+	if err != nil {
+		return out, err
+	}
+	if !a.has("updates") {
+		return out, argErr("updates is required: a list of {id, data}, at most %d", MaxBulkUpdates)
+	}
+	items, err := decodeArray("updates", a.m["updates"], MaxBulkUpdates, "{id, data} objects")
+	if err != nil {
+		return out, err
+	}
+	seen := make(map[string]int, len(items))
+	out.Updates = make([]tiers.UpdateRequest, 0, len(items))
+	for i, it := range items {
+		path := fmt.Sprintf("updates[%d]", i)
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(it, &m); err != nil || m == nil {
+			return out, argErr("%s must be an object {id, data}, got %s", path, kind(it))
+		}
+		for k := range m {
+			if !slices.Contains(updateKeys, k) {
+				return out, argErr("%s: unknown key %q; an update has id and data", path, clip(k))
+			}
+		}
+		idRaw, ok := m["id"]
+		if !ok || isNull(idRaw) {
+			return out, argErr("%s.id is required", path)
+		}
+		id, err := decodeID(path+".id", idRaw)
+		if err != nil {
+			return out, err
+		}
+		if j, dup := seen[id]; dup {
+			return out, argErr("%s.id repeats %s (already in updates[%d]); merge the two into one update", path, id, j)
+		}
+		seen[id] = i
+		dataRaw, ok := m["data"]
+		if !ok || isNull(dataRaw) {
+			return out, argErr("%s.data is required: the fields to change", path)
+		}
+		data, err := a.data(path+".data", dataRaw)
+		if err != nil {
+			return out, err
+		}
+		out.Updates = append(out.Updates, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
+	}
+	if out.Trigger, err = a.trigger(); err != nil {
+		return out, err
+	}
+	for i := range out.Updates {
+		out.Updates[i].Trigger = out.Trigger
+	}
+	return out, nil
+}
+
+// bulkWriteOutput is bulk_update_accounts' structured content.
+type bulkWriteOutput struct {
+	writeOutput
+	Strategy string `json:"strategy"`
+	Calls    int    `json:"calls"`
+	Credits  int    `json:"credits"`
+}
+
+// BulkUpdateAccounts is bulk_update_accounts: many updates, one outcome each.
+func BulkUpdateAccounts(d Deps) Tool {
+	d = d.withDefaults()
+	const name = "bulk_update_accounts"
+	scopes := []permissions.Scope{permissions.ScopeBulk, permissions.ScopeWrite}
+	def := mcp.NewTool(name,
+		mcp.WithDescription(lines(
+			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", MaxBulkUpdates),
+			"Every account gets its own outcome (success or error with Zoho's code); the call is an error if any account failed, and no account is left out. Re-send only the failed ones; for OUTCOME_UNKNOWN read them back first.",
+			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
+		mcp.WithToolTitle("Bulk update accounts"),
+		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),
+		mcp.WithRawInputSchema(mustJSON(object("", schema{
+			"updates": array("The updates, each {id, data}.", object("One account's update.", schema{
+				"id":   idSchema("The account's id: 1–19 digits."),
+				"data": dataSchema(),
+			}, "id", "data"), 1, MaxBulkUpdates),
+			"trigger": triggerSchema(),
+		}, "updates"))),
+		mcp.WithRawOutputSchema(mustJSON(writeOutputSchema(true))),
+	)
+	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		prof, res := guard(ctx, name, scopes)
+		if res != nil {
+			return res, nil
+		}
+		in, err := parseBulkUpdate(rawArguments(req), prof)
+		if err != nil {
+			return invalid(name, err), nil
+		}
+		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof),
+			tiers.BulkUpdateRequest{Module: Module, Updates: in.Updates, Trigger: in.Trigger})
+		results := make([]writeResult, len(in.Updates))
+		for i, u := range in.Updates {
+			o := tiers.Outcome{}
+			if i < len(r.Outcomes) {
+				o = r.Outcomes[i]
+			}
+			if o.ID != u.ID || o.Status == "" {
+				if o.ID != "" && o.ID != u.ID {
+					d.Logger.ErrorContext(ctx, "bulk update outcome out of order", "want", u.ID, "got", o.ID)
+				}
+				o = outcomeFor(u.ID, err)
+			}
+			results[i] = fromOutcome(o)
+		}
+		out := bulkWriteOutput{writeOutput: tally(results), Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
+		if err == nil && out.Failed == 0 {
+			return success(route, out, fmt.Sprintf("Updated all %d accounts (strategy %s, %d Zoho calls, ~%d credits, served by %s).",
+				out.Total, orNone(out.Strategy), out.Calls, out.Credits, route.Tier)), nil
+		}
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "Bulk update incomplete: %d of %d accounts updated, %d failed", out.Succeeded, out.Total, out.Failed)
+		if out.Failed > 0 {
+			sb.WriteString(" (")
+			sb.WriteString(failedSummary(results, 5))
+			sb.WriteString(")")
+		}
+		sb.WriteString(". Re-send only the failed accounts; read back any with OUTCOME_UNKNOWN first.")
+		if err != nil {
+			sb.WriteString(" Cause: ")
+			sb.WriteString(describe(ctx, d.Logger, name, "the bulk update", err))
+		}
+		return withRoute(structuredResult(out, sb.String(), true), route), nil
+	}}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
