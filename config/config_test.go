@@ -326,3 +326,38 @@ func FuzzLoadFile(f *testing.F) {
 		_ = c.Findings()
 	})
 }
+
+func TestUseSandboxReplacesEveryCredential(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Flags{Addr: ptr("127.0.0.1:9999")}, envOf(map[string]string{
+		EnvClientID: "real-id", EnvClientSecret: "real-secret", EnvRefreshToken: "real-rt",
+		EnvRESTAccessToken: "real-access", EnvMCPEndpoint: "https://real.zohomcp.com/mcp/REALKEY/message",
+		EnvMCPClientID: "real-mcp", EnvMCPClientSecret: "real-mcp-secret", EnvAPIDomain: "https://www.zohoapis.eu",
+		EnvEnableMCP: "false", EnvBreakerThreshold: "7",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.UseSandbox([]string{
+		"ZOHO_MCP_ENDPOINT=http://127.0.0.1:1/mcp/k/message", "ZOHO_ACCOUNTS_URL=http://127.0.0.1:2",
+		"ZOHO_CLIENT_ID=sim-id", "ZOHO_CLIENT_SECRET=sim-secret", "ZOHO_REFRESH_TOKEN=sim-rt",
+		"ZOHO_BULK_CLIENT_ID=sim-bid", "ZOHO_BULK_CLIENT_SECRET=sim-bsec", "ZOHO_BULK_REFRESH_TOKEN=sim-brt",
+		"ZOHO_CONTENT_URL=http://127.0.0.1:3", "ZOHO_ORG_ID=700000001",
+	})
+	s := c.String() + c.Tiers.REST.ClientSecret.Reveal() + c.Tiers.Bulk.RefreshToken.Reveal() + c.Tiers.MCP.Endpoint.Reveal() + c.Zoho.APIDomain
+	for _, real := range []string{"real-", "REALKEY", "zohoapis.eu"} {
+		if strings.Contains(s, real) {
+			t.Errorf("sandbox config keeps %q:\n%s", real, s)
+		}
+	}
+	if c.RESTConfigured() != true || c.Tiers.REST.AccessToken.IsSet() || c.Tiers.Bulk.ClientID != "sim-bid" || c.Tiers.REST.ClientID != "sim-id" ||
+		c.Tiers.MCP.Endpoint.Reveal() != "http://127.0.0.1:1/mcp/k/message" || c.Zoho.OrgID != "700000001" || c.Tiers.MCP.ClientID != "" {
+		t.Errorf("sandbox settings not applied: %s", c)
+	}
+	if c.Tiers.MCP.Enabled || c.BreakerThreshold != 7 || c.Addr != "127.0.0.1:9999" || !c.Sandbox {
+		t.Errorf("user's switches lost: %s", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}

@@ -214,3 +214,40 @@ func parseSeconds(v string) (time.Duration, bool) {
 	}
 	return d, true
 }
+
+// UseSandbox points every tier at the built-in emulator: it drops every
+// credential, endpoint and host override the configuration had (so a real
+// token can never reach the emulator, nor an emulator token Zoho) and reads
+// the emulator's KEY=value lines (zohosim.Sim.Env) as environment.
+func (c *Config) UseSandbox(env []string) {
+	c.Sandbox = true
+	c.Zoho.Credentials = Credentials{}
+	c.Zoho.AccountsURL, c.Zoho.APIDomain, c.Zoho.ContentURL, c.Zoho.OrgID = "", "", "", ""
+	c.Tiers.MCP.Endpoint, c.Tiers.MCP.ClientID, c.Tiers.MCP.ClientSecret = "", "", ""
+	c.Tiers.Bulk.Credentials = Credentials{}
+	c.Tiers.REST.Credentials = Credentials{}
+	c.Tiers.REST.AccessToken = ""
+	kv := make(map[string]string, len(env))
+	for _, line := range env {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[k] = v
+		}
+	}
+	// Only the emulator's own keys: the tier switches and breaker settings
+	// the user chose stay.
+	var lookup Getenv = func(k string) string { return kv[k] }
+	saved := struct {
+		enabled  [3]bool
+		failover bool
+		th       uint32
+		to       time.Duration
+		addr     string
+		perms    string
+		profile  string
+		level    string
+	}{[3]bool{c.Tiers.MCP.Enabled, c.Tiers.Bulk.Enabled, c.Tiers.REST.Enabled}, c.Failover, c.BreakerThreshold, c.BreakerTimeout, c.Addr, c.Permissions, c.Profile, c.LogLevel}
+	c.applyEnv(clean(lookup))
+	c.Tiers.MCP.Enabled, c.Tiers.Bulk.Enabled, c.Tiers.REST.Enabled = saved.enabled[0], saved.enabled[1], saved.enabled[2]
+	c.Failover, c.BreakerThreshold, c.BreakerTimeout = saved.failover, saved.th, saved.to
+	c.Addr, c.Permissions, c.Profile, c.LogLevel = saved.addr, saved.perms, saved.profile, saved.level
+}
