@@ -15,7 +15,8 @@ import (
 // Keywords are case-insensitive. Comparators: = != <> > < >= <=, like and
 // not like ('x%', '%x', '%x%'; % anywhere), in (…) and not in (…) (at most
 // 100 values), is null, is not null, between x and y; conditions combine with
-// and / or (and binds tighter) and parentheses, at most 25 of them. String
+// and / or, pairwise in parentheses when there are more than two
+// (((A and B) or C)), at most 25 of them. String
 // literals are single-quoted; a quote inside is written \' or ''. Lookups may
 // be compared by id (Owner = '…') or through dot notation: Owner.id,
 // Owner.name, Owner.email, Parent_Account.id, Parent_Account.Account_Name.
@@ -571,44 +572,31 @@ func (o coqlOr) eval(r Record) bool {
 	return false
 }
 
+// parseOr parses one level of the WHERE clause: a condition, or two joined
+// by and / or. Zoho wants more than two conditions parenthesised pairwise,
+// ((A and B) and C), so a second joiner at the same level is a syntax error.
 func (p *coqlParser) parseOr() (coqlExpr, *zohoError) {
-	first, zerr := p.parseAnd()
+	left, zerr := p.parsePrimary()
 	if zerr != nil {
 		return nil, zerr
 	}
-	parts := coqlOr{first}
-	for p.peek().is("or") {
-		p.next()
-		e, zerr := p.parseAnd()
-		if zerr != nil {
-			return nil, zerr
-		}
-		parts = append(parts, e)
+	op := p.peek()
+	if !op.is("and") && !op.is("or") {
+		return left, nil
 	}
-	if len(parts) == 1 {
-		return first, nil
-	}
-	return parts, nil
-}
-
-func (p *coqlParser) parseAnd() (coqlExpr, *zohoError) {
-	first, zerr := p.parsePrimary()
+	p.next()
+	right, zerr := p.parsePrimary()
 	if zerr != nil {
 		return nil, zerr
 	}
-	parts := coqlAnd{first}
-	for p.peek().is("and") {
-		p.next()
-		e, zerr := p.parsePrimary()
-		if zerr != nil {
-			return nil, zerr
-		}
-		parts = append(parts, e)
+	if t := p.peek(); t.is("and") || t.is("or") {
+		return nil, coqlErr("SYNTAX_ERROR", coqlSyntaxMsg, map[string]any{"line": 1, "column": t.pos + 1, "near": t.text,
+			"reason": "more than two conditions must be parenthesised pairwise: ((A and B) and C)"})
 	}
-	if len(parts) == 1 {
-		return first, nil
+	if op.is("and") {
+		return coqlAnd{left, right}, nil
 	}
-	return parts, nil
+	return coqlOr{left, right}, nil
 }
 
 func (p *coqlParser) parsePrimary() (coqlExpr, *zohoError) {
@@ -941,37 +929,43 @@ func likeMatch(s string, parts []string) bool {
 	return strings.HasSuffix(s, last)
 }
 
-// minIDBound returns the smallest id a matching record can have, from
-// top-level `id >`, `id >=`, `id =` and `id between` conditions joined by and.
+// minIDBound returns the smallest id a record matching e can have (0: no
+// bound), from id conditions (>, >=, =, between, in) under and / or.
 func minIDBound(e coqlExpr) int64 {
-	var bound int64
-	consider := func(e coqlExpr) {
-		c, ok := e.(*coqlCond)
-		if !ok || c.col.field.APIName != "id" || c.col.sub != "" {
-			return
+	switch x := e.(type) {
+	case coqlAnd:
+		var bound int64
+		for _, part := range x {
+			bound = max(bound, minIDBound(part))
 		}
-		var b int64
-		switch c.op {
+		return bound
+	case coqlOr:
+		bound := minIDBound(x[0])
+		for _, part := range x[1:] {
+			bound = min(bound, minIDBound(part))
+		}
+		return bound
+	case *coqlCond:
+		if x.col.field.APIName != "id" || x.col.sub != "" {
+			return 0
+		}
+		switch x.op {
 		case ">":
-			if c.vals[0].i == 1<<63-1 {
-				return
+			if x.vals[0].i == 1<<63-1 {
+				return x.vals[0].i
 			}
-			b = c.vals[0].i + 1
+			return max(0, x.vals[0].i+1)
 		case ">=", "=", "between":
-			b = c.vals[0].i
-		default:
-			return
+			return max(0, x.vals[0].i)
+		case "in":
+			bound := x.vals[0].i
+			for _, v := range x.vals[1:] {
+				bound = min(bound, v.i)
+			}
+			return max(0, bound)
 		}
-		bound = max(bound, b)
 	}
-	if and, ok := e.(coqlAnd); ok {
-		for _, part := range and {
-			consider(part)
-		}
-	} else {
-		consider(e)
-	}
-	return bound
+	return 0
 }
 
 // ---- execution ----

@@ -80,7 +80,10 @@ func TestParseCOQLRuns(t *testing.T) {
 		{name: "owner.name", query: "select id from Accounts where Owner.name = 'ravi kumar'", want: ids(1, 4)},
 		{name: "parent account name", query: "select id from Accounts where Parent_Account.Account_Name like 'Smith%'", want: ids(4)},
 		{name: "parent account id", query: "select id from Accounts where Parent_Account.id = 5725767000001000000", want: ids(1)},
-		{name: "and binds tighter than or", query: "select id from Accounts where Industry = 'Banking' or Industry = 'Retail' and Employees > 100", want: ids(1, 2)},
+		{name: "three conditions nested pairwise", query: "select id from Accounts where ((Industry = 'Banking' or Industry = 'Retail') and Employees > 100)", want: ids(1, 2)},
+		{name: "nested the other way", query: "select id from Accounts where (Industry = 'Banking' or (Industry = 'Retail' and Employees > 100))", want: ids(1, 2)},
+		{name: "keyset bound inside nested and", query: "select id from Accounts where ((Employees > 1 and Locked__s = false) and id >= 5725767000001000003)", want: ids(3, 4)},
+		{name: "id bound in or branches", query: "select id from Accounts where (id = 5725767000001000004 or id in (5725767000001000001, 5725767000001000002))", want: ids(1, 2, 4)},
 		{name: "parentheses", query: "select id from Accounts where (Industry = 'Banking' or Industry = 'Retail') and Employees > 100", want: ids(1, 2)},
 		{name: "nested pairwise", query: "select id from Accounts where ((Industry = 'Retail' and Employees < 100) or (Owner.name = 'Jana Nováková'))", want: ids(0, 2)},
 		{name: "order by text desc", query: "select Account_Name from Accounts order by Account_Name desc", want: ids(1, 4, 3, 2, 0)},
@@ -170,13 +173,6 @@ func TestParseCOQLErrors(t *testing.T) {
 		}
 		return strings.Join(v, ",")
 	}
-	conds := func(n int) string {
-		c := make([]string, n)
-		for i := range c {
-			c[i] = "Employees = 1"
-		}
-		return strings.Join(c, " or ")
-	}
 	syntax := func(col int, near string) map[string]any {
 		return map[string]any{"line": float64(1), "column": float64(col), "near": near}
 	}
@@ -262,8 +258,14 @@ func TestParseCOQLErrors(t *testing.T) {
 			message: "offset and limit together should not exceed 100000; paginate with id > last id", details: map[string]any{"limit": float64(100000), "clause": "offset"}},
 		{name: "101 in values", query: "select id from Accounts where Employees in (" + values(101) + ")", code: "LIMIT_EXCEEDED",
 			message: "maximum of 100 values allowed in the in clause", details: map[string]any{"limit": float64(100), "column_name": "Employees", "operator": "in"}},
-		{name: "26 conditions", query: "select id from Accounts where " + conds(26), code: "LIMIT_EXCEEDED",
+		{name: "26 conditions", query: "select id from Accounts where " + nestedConds(26), code: "LIMIT_EXCEEDED",
 			message: "maximum number of conditions in where clause exceeded", details: map[string]any{"limit": float64(25), "clause": "where"}},
+		{name: "three conditions flat", query: "select id from Accounts where Employees = 1 and Employees = 2 or Employees = 3", code: "SYNTAX_ERROR",
+			details: map[string]any{"line": float64(1), "column": float64(63), "near": "or",
+				"reason": "more than two conditions must be parenthesised pairwise: ((A and B) and C)"}},
+		{name: "three conditions flat in parens", query: "select id from Accounts where (Employees = 1 and Employees = 2 and Employees = 3)", code: "SYNTAX_ERROR",
+			details: map[string]any{"line": float64(1), "column": float64(64), "near": "and",
+				"reason": "more than two conditions must be parenthesised pairwise: ((A and B) and C)"}},
 		{name: "group by", query: "select Industry from Accounts group by Industry", code: "INVALID_QUERY",
 			message: "Invalid query formed", details: map[string]any{"reason": "group by is not supported by the emulator", "clause": "group by"}},
 	}
@@ -292,13 +294,22 @@ func TestParseCOQLErrors(t *testing.T) {
 	}
 }
 
+// nestedConds returns n conditions joined pairwise: ((c or c) or c)….
+func nestedConds(n int) string {
+	e := "Employees = 1"
+	for i := 1; i < n; i++ {
+		e = "(" + e + " or Employees = 1)"
+	}
+	return e
+}
+
 func TestCOQLEdgesAllowed(t *testing.T) {
 	t.Parallel()
 	for _, query := range []string{
 		"select id from Accounts limit 2000",
 		"select id from Accounts limit 98000, 2000",
 		"select id from Accounts where Employees in (" + strings.TrimSuffix(strings.Repeat("1,", 100), ",") + ")",
-		"select id from Accounts where " + strings.TrimSuffix(strings.Repeat("Employees = 1 or ", 25), " or "),
+		"select id from Accounts where " + nestedConds(25),
 	} {
 		if _, zerr := parseCOQL(query); zerr != nil {
 			t.Errorf("%.60q: %+v", query, zerr)
