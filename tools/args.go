@@ -283,7 +283,7 @@ func (a *args) integer(key string, min, max, def int) (int, error) {
 	var n json.Number
 	dec := json.NewDecoder(bytes.NewReader(a.m[key]))
 	dec.UseNumber()
-	if err := dec.Decode(&n); err != nil {
+	if kind(a.m[key]) != "a number" || dec.Decode(&n) != nil {
 		return 0, argErr("%s must be an integer from %d to %d, got %s", key, min, max, kind(a.m[key]))
 	}
 	f, err := n.Float64()

@@ -64,12 +64,12 @@ func BulkReadAccounts(d Deps) Tool {
 			"Large reads run as a Zoho bulk-read job and may take a while. Read-only.")),
 		mcp.WithToolTitle("Bulk read accounts"),
 		annotate(hints{title: "Bulk read accounts", readOnly: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(object("", schema{
+		rawInput(object("", schema{
 			"account_ids": array("Account ids (1–19 digits each), each once.", idSchema("An account id."), 1, MaxBulkIDs),
 			"where":       array("Conditions; all must match.", conditionSchema(), 1, MaxBulkReadConds),
 			"fields":      fieldsSchema(),
-		}))),
-		mcp.WithRawOutputSchema(mustJSON(object("", schema{
+		})),
+		rawOutput(object("", schema{
 			"count":        integer("Accounts read.", 0, 0),
 			"inline":       schema{"type": "boolean", "description": "True when accounts holds the whole result."},
 			"accounts":     array("The accounts, when inline.", recordSchema(), 0, 0),
@@ -79,7 +79,7 @@ func BulkReadAccounts(d Deps) Tool {
 			"strategy":     str("How the tier did the work, e.g. ids-batches or bulk-read-job."),
 			"calls":        integer("Zoho API calls made.", 0, 0),
 			"credits":      integer("Zoho API credits spent (estimate).", 0, 0),
-		}, "count", "inline", "strategy", "calls", "credits"))),
+		}, "count", "inline", "strategy", "calls", "credits")),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)

@@ -75,8 +75,8 @@ func GetTierHealth(d Deps) Tool {
 			"Use it when calls fail with \"no tier could serve\". Read-only; takes no arguments.")),
 		mcp.WithToolTitle("Tier health"),
 		annotate(hints{title: "Tier health", readOnly: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(noArgs())),
-		mcp.WithRawOutputSchema(mustJSON(healthSchema())),
+		rawInput(noArgs()),
+		rawOutput(healthSchema()),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)
@@ -117,8 +117,8 @@ func GetTierMetrics(d Deps) Tool {
 			"Read-only; takes no arguments.")),
 		mcp.WithToolTitle("Tier metrics"),
 		annotate(hints{title: "Tier metrics", readOnly: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(noArgs())),
-		mcp.WithRawOutputSchema(mustJSON(object("", schema{
+		rawInput(noArgs()),
+		rawOutput(object("", schema{
 			"tiers": array("Every tier in priority order.", object("", schema{
 				"tier":                enumOf("Tier name.", string(tiers.MCP), string(tiers.Bulk), string(tiers.REST)),
 				"total_requests":      integer("Requests sent to the tier.", 0, 0),
@@ -134,7 +134,7 @@ func GetTierMetrics(d Deps) Tool {
 					"additionalProperties": schema{"type": "integer", "minimum": 0}},
 			}, "tier", "total_requests", "successful_requests", "failed_requests", "success_rate", "avg_duration_ms",
 				"p50_duration_ms", "p95_duration_ms", "p99_duration_ms", "error_count", "top_errors"), 0, 0),
-		}, "tiers"))),
+		}, "tiers")),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)
@@ -171,8 +171,8 @@ func ResetCircuitBreakers(d Deps) Tool {
 			"An operator action (admin scope): use it after fixing a tier that is still marked open. Resetting twice has the same effect as once. No Zoho data changes.")),
 		mcp.WithToolTitle("Reset circuit breakers"),
 		annotate(hints{title: "Reset circuit breakers", readOnly: false, destructive: false, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(noArgs())),
-		mcp.WithRawOutputSchema(mustJSON(healthSchema())),
+		rawInput(noArgs()),
+		rawOutput(healthSchema()),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)

@@ -42,11 +42,11 @@ func GetAccount(d Deps) Tool {
 			"Read-only. An unknown id returns an error saying no account has that id.")),
 		mcp.WithToolTitle("Get account"),
 		annotate(hints{title: "Get account", readOnly: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(object("", schema{
+		rawInput(object("", schema{
 			"account_id": idSchema("The account's id: 1–19 digits, e.g. \"3652397000000624001\"."),
 			"fields":     fieldsSchema(),
-		}, "account_id"))),
-		mcp.WithRawOutputSchema(mustJSON(object("", schema{"account": recordSchema()}, "account"))),
+		}, "account_id")),
+		rawOutput(object("", schema{"account": recordSchema()}, "account")),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)
@@ -157,7 +157,7 @@ func GetAccounts(d Deps) Tool {
 			"For conditions other than equality, use search_accounts; for thousands of records, bulk_read_accounts. Read-only.")),
 		mcp.WithToolTitle("List accounts"),
 		annotate(hints{title: "List accounts", readOnly: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(object("", schema{
+		rawInput(object("", schema{
 			"ids": array("Account ids (1–19 digits each), at most 100, each once.", idSchema("An account id."), 1, MaxListIDs),
 			"filters": schema{
 				"type":                 "object",
@@ -172,8 +172,8 @@ func GetAccounts(d Deps) Tool {
 			"page_token": pageTokenSchema(),
 			"sort_by":    enumOf("Sort field; default id.", "id", "Created_Time", "Modified_Time"),
 			"sort_order": enumOf("Sort order; default asc.", "asc", "desc"),
-		}))),
-		mcp.WithRawOutputSchema(mustJSON(listOutputSchema())),
+		})),
+		rawOutput(listOutputSchema()),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)
@@ -281,7 +281,7 @@ func SearchAccounts(d Deps) Tool {
 			"There is no raw criteria or COQL input: the proxy builds and escapes the query itself. limit is 1–200 (default 20); when more_records is true, call again with page_token = next_page_token. Zoho searches cover at most 2,000 records; narrow the query or use bulk_read_accounts beyond that. Read-only.")),
 		mcp.WithToolTitle("Search accounts"),
 		annotate(hints{title: "Search accounts", readOnly: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(object("", schema{
+		rawInput(object("", schema{
 			"where":      array("Conditions, at most 10.", conditionSchema(), 1, MaxSearchConds),
 			"match":      enumOf("How where conditions combine: all (default) or any.", "all", "any"),
 			"word":       schema{"type": "string", "description": "Full-text search word.", "minLength": 1, "maxLength": 255},
@@ -290,8 +290,8 @@ func SearchAccounts(d Deps) Tool {
 			"fields":     fieldsSchema(),
 			"limit":      limitSchema(),
 			"page_token": pageTokenSchema(),
-		}))),
-		mcp.WithRawOutputSchema(mustJSON(listOutputSchema())),
+		})),
+		rawOutput(listOutputSchema()),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)

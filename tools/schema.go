@@ -3,6 +3,8 @@ package tools
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // schema is a JSON Schema node. Schemas are written by hand next to the
@@ -127,6 +129,24 @@ func writeOutputSchema(bulk bool) schema {
 		req = append(req, "strategy", "calls", "credits")
 	}
 	return object("", props, req...)
+}
+
+// rawInput sets the tool's input schema to s, and only s: mcp.NewTool
+// starts every tool with a default object schema that must be cleared, or
+// the tool cannot be marshaled.
+func rawInput(s schema) mcp.ToolOption {
+	return func(t *mcp.Tool) {
+		t.InputSchema = mcp.ToolInputSchema{}
+		t.RawInputSchema = mustJSON(s)
+	}
+}
+
+// rawOutput sets the tool's output schema to s.
+func rawOutput(s schema) mcp.ToolOption {
+	return func(t *mcp.Tool) {
+		t.OutputSchema = mcp.ToolOutputSchema{}
+		t.RawOutputSchema = mustJSON(s)
+	}
 }
 
 func mustJSON(s schema) json.RawMessage {

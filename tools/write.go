@@ -94,12 +94,12 @@ func UpdateAccount(d Deps) Tool {
 			"The result lists the outcome with Zoho's code and message on failure. If the outcome is OUTCOME_UNKNOWN, read the account with get_account before sending again.")),
 		mcp.WithToolTitle("Update account"),
 		annotate(hints{title: "Update account", destructive: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(object("", schema{
+		rawInput(object("", schema{
 			"account_id": idSchema("The account's id: 1–19 digits."),
 			"data":       dataSchema(),
 			"trigger":    triggerSchema(),
-		}, "account_id", "data"))),
-		mcp.WithRawOutputSchema(mustJSON(writeOutputSchema(false))),
+		}, "account_id", "data")),
+		rawOutput(writeOutputSchema(false)),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)
@@ -213,14 +213,14 @@ func BulkUpdateAccounts(d Deps) Tool {
 			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
 		mcp.WithToolTitle("Bulk update accounts"),
 		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),
-		mcp.WithRawInputSchema(mustJSON(object("", schema{
+		rawInput(object("", schema{
 			"updates": array("The updates, each {id, data}.", object("One account's update.", schema{
 				"id":   idSchema("The account's id: 1–19 digits."),
 				"data": dataSchema(),
 			}, "id", "data"), 1, MaxBulkUpdates),
 			"trigger": triggerSchema(),
-		}, "updates"))),
-		mcp.WithRawOutputSchema(mustJSON(writeOutputSchema(true))),
+		}, "updates")),
+		rawOutput(writeOutputSchema(true)),
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		prof, res := guard(ctx, name, scopes)

@@ -1,0 +1,163 @@
+package tools
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+func noArgParser(raw []byte, p *permissions.Profile) (any, error) {
+	_, err := parseArgs(raw, p)
+	return struct{}{}, err
+}
+
+// parsers are the argument parsers of every tool.
+var parsers = map[string]func([]byte, *permissions.Profile) (any, error){
+	"get_account":            func(b []byte, p *permissions.Profile) (any, error) { return parseGetAccount(b, p) },
+	"get_accounts":           func(b []byte, p *permissions.Profile) (any, error) { return parseGetAccounts(b, p) },
+	"search_accounts":        func(b []byte, p *permissions.Profile) (any, error) { return parseSearchAccounts(b, p) },
+	"update_account":         func(b []byte, p *permissions.Profile) (any, error) { return parseUpdateAccount(b, p) },
+	"bulk_read_accounts":     func(b []byte, p *permissions.Profile) (any, error) { return parseBulkRead(b, p) },
+	"bulk_update_accounts":   func(b []byte, p *permissions.Profile) (any, error) { return parseBulkUpdate(b, p) },
+	"get_tier_health":        noArgParser,
+	"get_tier_metrics":       noArgParser,
+	"reset_circuit_breakers": noArgParser,
+}
+
+func TestEveryToolHasAParser(t *testing.T) {
+	t.Parallel()
+	for _, tl := range All(Deps{}) {
+		if _, ok := parsers[tl.Def.Name]; !ok {
+			t.Errorf("no parser registered for %s", tl.Def.Name)
+		}
+	}
+}
+
+// checkParsed asserts the invariants of anything a parser accepted.
+func checkParsed(t *testing.T, v any, p *permissions.Profile) {
+	fieldOK := func(f string) {
+		if !apiNameRE.MatchString(f) || p.Denied(f) {
+			t.Fatalf("accepted field %q", f)
+		}
+	}
+	idOK := func(id string) {
+		if !idRE.MatchString(id) {
+			t.Fatalf("accepted id %q", id)
+		}
+	}
+	condOK := func(cs []tiers.Condition) {
+		for _, c := range cs {
+			fieldOK(c.Field)
+			if !slices.Contains(Operators, c.Op) {
+				t.Fatalf("accepted op %q", c.Op)
+			}
+			switch {
+			case c.Op == tiers.OpBetween && len(c.Values) != 2,
+				c.Op == tiers.OpIn && (len(c.Values) < 1 || len(c.Values) > MaxInValues),
+				c.Op != tiers.OpIn && c.Op != tiers.OpBetween && len(c.Values) != 1:
+				t.Fatalf("accepted %d values for %s", len(c.Values), c.Op)
+			}
+		}
+	}
+	uniqueIDs := func(ids []string) {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			idOK(id)
+			if seen[id] {
+				t.Fatalf("accepted duplicate id %s", id)
+			}
+			seen[id] = true
+		}
+	}
+	dataOK := func(d tiers.Record) {
+		if len(d) == 0 {
+			t.Fatal("accepted empty data")
+		}
+		for k := range d {
+			fieldOK(k)
+		}
+		if _, err := json.Marshal(d); err != nil {
+			t.Fatalf("accepted data that does not marshal: %v", err)
+		}
+	}
+	switch x := v.(type) {
+	case getAccountParams:
+		idOK(x.AccountID)
+		for _, f := range x.Fields {
+			fieldOK(f)
+		}
+	case getAccountsParams:
+		uniqueIDs(x.IDs)
+		condOK(x.Filters)
+		if x.Limit < 1 || x.Limit > MaxLimit || len(x.IDs) > MaxListIDs || len(x.Fields) > MaxFields {
+			t.Fatalf("accepted out-of-range params %+v", x)
+		}
+	case searchAccountsParams:
+		condOK(x.Where)
+		n := 0
+		for _, s := range []bool{x.Where != nil, x.Word != "", x.Email != "", x.Phone != ""} {
+			if s {
+				n++
+			}
+		}
+		if n != 1 || x.Limit < 1 || x.Limit > MaxLimit || (x.Match != "all" && x.Match != "any") {
+			t.Fatalf("accepted bad search %+v", x)
+		}
+	case updateAccountParams:
+		idOK(x.AccountID)
+		dataOK(x.Data)
+	case bulkReadParams:
+		uniqueIDs(x.AccountIDs)
+		condOK(x.Where)
+	case bulkUpdateParams:
+		ids := make([]string, len(x.Updates))
+		for i, u := range x.Updates {
+			ids[i] = u.ID
+			dataOK(u.Data)
+		}
+		uniqueIDs(ids)
+	}
+}
+
+// FuzzValidateArgs feeds arbitrary bytes to every tool's argument parser:
+// it must never panic, and whatever it accepts must satisfy the rules.
+func FuzzValidateArgs(f *testing.F) {
+	seeds := []string{
+		`{}`, `null`, `[]`, `"x"`, `{"account_id":"1"}`, `{"account_id":1}`,
+		`{"account_id":"3652397000000000001","fields":["Phone","Annual_Revenue"]}`,
+		`{"ids":["1","2"],"limit":5,"sort_by":"id","sort_order":"desc","page_token":"x"}`,
+		`{"filters":{"Industry":"Retail","Rating":1e3}}`,
+		`{"where":[{"field":"A","op":"in","value":["a",1,true]}],"match":"any"}`,
+		`{"where":[{"field":"A","op":"between","value":[1,2]}]}`,
+		`{"word":"acme","limit":200}`, `{"email":"a@b.c"}`, `{"phone":"1"}`,
+		`{"account_id":"1","data":{"A":{"id":"1"},"B":[1,2],"C":null},"trigger":["workflow"]}`,
+		`{"account_ids":["1","1"]}`,
+		`{"updates":[{"id":"1","data":{"A":1}},{"id":"2","data":{"B":2}}],"trigger":[]}`,
+		`{"limit":1e400}`, `{"limit":-0}`, `{"data":{"\u0000":1}}`, "{\"word\":\"\xff\"}",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	names := make([]string, 0, len(parsers))
+	for n := range parsers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, n := range names {
+			for _, p := range []*permissions.Profile{profAll, profSales} {
+				v, err := parsers[n](data, p)
+				if err != nil {
+					if !isArgError(err) {
+						t.Fatalf("%s: error of type %T: %v", n, err, err)
+					}
+					continue
+				}
+				checkParsed(t, v, p)
+			}
+		}
+	})
+}
