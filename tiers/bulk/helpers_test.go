@@ -1,0 +1,170 @@
+package bulk
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeClock is the time of the emulator and the tier in a test: Sleep
+// advances it instantly, so a bulk job that takes Zoho minutes finishes in
+// microseconds.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	slept time.Duration
+	waits int
+	hook  func(d time.Duration) // called after each Sleep, if set
+}
+
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.slept += d
+	c.waits++
+	hook := c.hook
+	c.mu.Unlock()
+	if hook != nil {
+		hook(d)
+	}
+	return nil
+}
+
+type env struct {
+	sim   *zohosim.Sim
+	clock *fakeClock
+	tier  *Tier
+	zc    *zoho.Client
+}
+
+type envOpts struct {
+	accounts int
+	timeout  time.Duration
+	realTime bool
+	tier     func(*Config)
+}
+
+func newEnv(t testing.TB, o envOpts) *env {
+	t.Helper()
+	clock := newClock()
+	now := clock.Now
+	if o.realTime {
+		now = time.Now
+	}
+	sim, err := zohosim.Start(zohosim.Options{Accounts: o.accounts, Now: now, JobStep: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	if o.timeout == 0 {
+		o.timeout = 5 * time.Second
+	}
+	cred := sim.BulkCredential()
+	zc, err := zoho.New(zoho.Config{
+		Tier:        tiers.Bulk,
+		Credential:  zoho.Credential{ClientID: cred.ClientID, ClientSecret: cred.ClientSecret, RefreshToken: cred.RefreshToken},
+		AccountsURL: sim.AccountsURL(),
+		ContentURL:  sim.BulkURL(),
+		CacheDir:    "-",
+		Timeout:     o.timeout,
+		Backoff:     func(time.Duration, time.Duration, int, *http.Response) time.Duration { return time.Millisecond },
+		Now:         now,
+		Transport:   testTransport(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Client: zc, Now: now, Sleep: clock.Sleep, TempDir: t.TempDir()}
+	if o.realTime {
+		cfg.Sleep = nil
+	}
+	if o.tier != nil {
+		o.tier(&cfg)
+	}
+	return &env{sim: sim, clock: clock, tier: New(cfg), zc: zc}
+}
+
+// testTransport is the zoho default transport, closed with the test so that
+// no keep-alive goroutine outlives it.
+func testTransport(t testing.TB) http.RoundTripper {
+	tr := zoho.DefaultTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+// sink collects records.
+type sink struct {
+	mu     sync.Mutex
+	recs   []tiers.Record
+	resets int
+}
+
+func (s *sink) Write(r tiers.Record) error {
+	s.mu.Lock()
+	s.recs = append(s.recs, r)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *sink) Reset() error {
+	s.mu.Lock()
+	s.recs = nil
+	s.resets++
+	s.mu.Unlock()
+	return nil
+}
+
+// countSink counts records and keeps none (for the memory benchmark).
+type countSink struct{ n int }
+
+func (s *countSink) Write(tiers.Record) error { s.n++; return nil }
+func (s *countSink) Reset() error             { s.n = 0; return nil }
+
+// requests returns the emulator's logged requests on the bulk surface whose
+// path starts with prefix.
+func requests(s *zohosim.Sim, method, prefix string) []zohosim.LoggedRequest {
+	var out []zohosim.LoggedRequest
+	for _, r := range s.Requests() {
+		if r.Surface == zohosim.SurfaceBulk && (method == "" || r.Method == method) && strings.HasPrefix(r.Path, prefix) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func classOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return tiers.Classify(err).String()
+}
+
+// seededID returns the id of the i-th seeded account (1-based).
+func seededID(i int) string {
+	return strconv.FormatInt(5725767000001000000+int64(i-1), 10)
+}
