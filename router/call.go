@@ -229,9 +229,12 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 		class = tiers.ClassOutcomeUnknown
 	}
 	var msg string
-	if tierBound || actx.Err() == nil {
+	switch {
+	case actx.Err() == nil: // the tier's own context ended
+		msg = "timed out: " + err.Error()
+	case tierBound:
 		msg = fmt.Sprintf("timed out after %s", ts.timeout)
-	} else {
+	default:
 		msg = "the call's deadline ran out before the tier answered"
 	}
 	if write {

@@ -433,15 +433,22 @@ func FuzzSameValue(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// The agent's value as the tools layer decodes it (float64 numbers)
+		// is what gets sent; Zoho hands back what was sent, decoded with
+		// json.Number.
 		var asFloat any
 		if json.Unmarshal([]byte(s), &asFloat) != nil {
 			return
 		}
-		dec := json.NewDecoder(strings.NewReader(s))
+		sent, err := json.Marshal(asFloat)
+		if err != nil {
+			return
+		}
+		dec := json.NewDecoder(strings.NewReader(string(sent)))
 		dec.UseNumber()
 		var asNumber any
 		if dec.Decode(&asNumber) != nil {
-			return
+			t.Fatalf("%s: re-encoded %s does not decode", s, sent)
 		}
 		if !sameValue(asFloat, asNumber) || !sameValue(asNumber, asNumber) {
 			t.Fatalf("%s: written %#v, read back %#v: not recognised", s, asFloat, asNumber)
