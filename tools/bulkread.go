@@ -42,7 +42,7 @@ func parseBulkRead(raw []byte, p *permissions.Profile) (bulkReadParams, error) {
 type bulkReadOutput struct {
 	Count       int            `json:"count"`
 	Inline      bool           `json:"inline"`
-	Accounts    []tiers.Record `json:"accounts,omitempty"`
+	Accounts    []tiers.Record `json:"accounts,omitzero"` // [] when inline and empty
 	ResourceURI string         `json:"resource_uri,omitempty"`
 	Pages       int            `json:"pages,omitempty"`
 	ExpiresAt   string         `json:"expires_at,omitempty"`

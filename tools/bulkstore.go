@@ -192,21 +192,22 @@ func (s *bulkSink) appendAt(i int, rec tiers.Record) error {
 }
 
 // Reset discards everything written: the router calls it before retrying
-// the read on another tier.
+// the read on another tier. A spilled file is removed, so the retry starts
+// in memory again and a small second answer is still returned inline.
 func (s *bulkSink) Reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.inline, s.count = nil, 0
+	s.inline, s.count, s.pos, s.offsets = nil, 0, 0, nil
 	if s.f == nil {
 		return nil
 	}
-	s.w.Reset(s.f)
-	s.pos, s.offsets = 0, nil
-	if err := s.f.Truncate(0); err != nil {
+	name := s.f.Name()
+	cerr := s.f.Close()
+	s.f, s.w = nil, nil
+	if err := os.Remove(name); err != nil {
 		return err
 	}
-	_, err := s.f.Seek(0, io.SeekStart)
-	return err
+	return cerr
 }
 
 // spilled reports whether the records went to a file.

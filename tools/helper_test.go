@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -242,11 +243,20 @@ type envOpt func(*Deps)
 
 func newEnv(t testing.TB, records int, opts ...envOpt) *env {
 	t.Helper()
-	ft := newFakeTier(tiers.MCP, records)
-	r, err := router.New(router.Config{
-		Tiers:    []router.TierConfig{{Name: tiers.MCP, Enabled: true, Priority: 1, Timeout: 5 * time.Second}},
-		Failover: true,
-	}, ft)
+	return newEnvWith(t, []*fakeTier{newFakeTier(tiers.MCP, records)}, opts...)
+}
+
+// newEnvWith builds the tools over a router whose tiers are fts, in
+// priority order; env.tier is the first.
+func newEnvWith(t testing.TB, fts []*fakeTier, opts ...envOpt) *env {
+	t.Helper()
+	var cfgs []router.TierConfig
+	impls := make([]tiers.Tier, len(fts))
+	for i, ft := range fts {
+		cfgs = append(cfgs, router.TierConfig{Name: ft.name, Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
+		impls[i] = ft
+	}
+	r, err := router.New(router.Config{Tiers: cfgs, Failover: true}, impls...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +267,7 @@ func newEnv(t testing.TB, records int, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&d)
 	}
-	e := &env{tier: ft, router: r, tools: map[string]Tool{}, bulk: d.Bulk, clock: clock}
+	e := &env{tier: fts[0], router: r, tools: map[string]Tool{}, bulk: d.Bulk, clock: clock}
 	for _, tl := range All(d) {
 		e.tools[tl.Def.Name] = tl
 	}
@@ -423,3 +433,5 @@ func routeOf(t testing.TB, res *mcp.CallToolResult) routeMeta {
 	}
 	return r
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
