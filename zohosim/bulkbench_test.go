@@ -155,7 +155,7 @@ func FuzzBulkWriteCSV(f *testing.F) {
 	f.Add("id\n", "update", "id")
 	f.Add("a,b\n1\n", "update", "id")
 	f.Fuzz(func(t *testing.T, text, op, findBy string) {
-		clock := newBulkFakeClock()
+		clock := newClock()
 		store := NewStore(5, 1, clock.Now)
 		b := newBulkService(store, clock.Now, time.Second)
 		var zbuf bytes.Buffer

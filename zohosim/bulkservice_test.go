@@ -20,30 +20,9 @@ import (
 // These tests drive the bulk service alone on a loopback httptest server with
 // a fake clock; bulksim_test.go drives it through Start.
 
-type bulkFakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newBulkFakeClock() *bulkFakeClock {
-	return &bulkFakeClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *bulkFakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *bulkFakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type bulkHarness struct {
 	b     *bulkService
-	clock *bulkFakeClock
+	clock *fakeClock
 	srv   *httptest.Server
 	store *Store
 
@@ -54,7 +33,7 @@ type bulkHarness struct {
 
 func newBulkHarness(t *testing.T, accounts int) *bulkHarness {
 	t.Helper()
-	clock := newBulkFakeClock()
+	clock := newClock()
 	store := NewStore(accounts, 1, clock.Now)
 	h := &bulkHarness{clock: clock, store: store, writes: map[string]int{}}
 	h.b = newBulkService(store, clock.Now, time.Second)
@@ -87,7 +66,7 @@ func bulkDo(t *testing.T, method, url string, hdr http.Header, body io.Reader) (
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +149,7 @@ func TestBulkReadLifecycle(t *testing.T) {
 		"data": []any{map[string]any{"status": "success", "code": "ADDED_SUCCESSFULLY", "message": "Added successfully.",
 			"details": map[string]any{"id": id, "operation": "read", "state": "ADDED",
 				"created_by":   map[string]any{"id": "5725767000000411001", "name": "Patricia Boyle"},
-				"created_time": "2026-03-02T04:00:00-06:00"}}},
+				"created_time": "2026-03-02T10:00:00-06:00"}}},
 		"info": map[string]any{},
 	}
 	if !reflect.DeepEqual(m, want) {
@@ -781,7 +760,7 @@ func TestBulkWriteUpdateLifecycle(t *testing.T) {
 	wantStatus := map[string]any{
 		"status": "COMPLETED", "character_encoding": "UTF-8", "id": jobID, "operation": "update",
 		"created_by":   map[string]any{"id": "5725767000000411001", "name": "Patricia Boyle"},
-		"created_time": "2026-03-02T04:00:00-06:00",
+		"created_time": "2026-03-02T10:00:00-06:00",
 		"resource": []any{map[string]any{"status": "COMPLETED", "type": "data",
 			"module":  map[string]any{"api_name": "Accounts", "id": bulkAccountsModuleID},
 			"find_by": "id",
@@ -821,7 +800,7 @@ func TestBulkWriteUpdateLifecycle(t *testing.T) {
 		r0["Billing_City"] != before[ids[0]]["Billing_City"] || r0["Account_Name"] != before[ids[0]]["Account_Name"] {
 		t.Fatalf("record 0 after update: %v", r0)
 	}
-	if r0["Modified_Time"] != "2026-03-02T04:00:02-06:00" {
+	if r0["Modified_Time"] != "2026-03-02T10:00:02-06:00" {
 		t.Fatalf("Modified_Time %v", r0["Modified_Time"])
 	}
 	r3, _ := h.store.Get(ids[3])

@@ -21,9 +21,9 @@ import (
 
 // startBulkSim starts an emulator on a fake clock and returns it with a
 // bulk-tier access token obtained from its token endpoint.
-func startBulkSim(t *testing.T, opts Options) (*Sim, *bulkFakeClock, string) {
+func startBulkSim(t *testing.T, opts Options) (*Sim, *fakeClock, string) {
 	t.Helper()
-	clock := newBulkFakeClock()
+	clock := newClock()
 	opts.Now = clock.Now
 	s, err := Start(opts)
 	if err != nil {
@@ -33,7 +33,7 @@ func startBulkSim(t *testing.T, opts Options) (*Sim, *bulkFakeClock, string) {
 	c := s.BulkCredential()
 	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {c.ClientID},
 		"client_secret": {c.ClientSecret}, "refresh_token": {c.RefreshToken}}
-	resp, err := http.PostForm(s.AccountsURL()+"/oauth/v2/token", form)
+	resp, err := testClient.PostForm(s.AccountsURL()+"/oauth/v2/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,6 @@ func TestSimBulkReadPast200k(t *testing.T) {
 	s, clock, tok := startBulkSim(t, Options{Accounts: 200_001})
 	defer func() {
 		_ = s.Close()
-		http.DefaultClient.CloseIdleConnections()
 		goleak.VerifyNone(t, ignore)
 	}()
 	before := s.CreditsUsed()
@@ -271,7 +270,7 @@ func TestSimBulkFaults(t *testing.T) {
 	req, _ := http.NewRequestWithContext(ctx, "POST", s.BulkURL()+"/crm/bulk/v8/write", strings.NewReader(
 		`{"operation":"update","resource":[{"module":{"api_name":"Accounts"},"file_id":"`+fileID+`","find_by":"id"}]}`))
 	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("hang_after_apply answered %d", resp.StatusCode)
