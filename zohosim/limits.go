@@ -143,3 +143,10 @@ func (s *Sim) CreditsUsed() int {
 	used, _, _ := s.limits.usage()
 	return used
 }
+
+// inFlight returns the API calls in flight (for tests and stats).
+func (l *limits) inFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inflight
+}
