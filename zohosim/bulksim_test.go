@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,4 +302,131 @@ func bumpID(t *testing.T, id string) string {
 		t.Fatalf("bad id %q", id)
 	}
 	return strconv.FormatInt(n+1, 10)
+}
+
+func TestSimBulkCreditsExhausted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		credits int
+		path    string
+		body    func(fileID string) string
+		ok      int // creates that succeed before the 429
+	}{
+		{"bulk read costs 50", 120, "/crm/bulk/v8/read",
+			func(string) string { return `{"query":{"module":{"api_name":"Accounts"}}}` }, 2},
+		{"bulk write costs 500", 1200, "/crm/bulk/v8/write",
+			func(f string) string {
+				return `{"operation":"update","resource":[{"module":{"api_name":"Accounts"},"file_id":"` + f + `","find_by":"id"}]}`
+			}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, clock, tok := startBulkSim(t, Options{Accounts: 3, Credits: tc.credits})
+			id := s.Store().IDs()[0]
+			ct, body := bulkMultipart(t, "file", "c.zip", bulkZipOf(t, "c.csv", "id,Employees\n"+id+",5\n"))
+			h := bulkUploadHeaders(ct, "bulk-write", s.OrgID())
+			h.Set("Authorization", "Zoho-oauthtoken "+tok)
+			st, _, b := bulkDo(t, "POST", s.BulkURL()+"/crm/v8/upload", h, bytes.NewReader(body))
+			if st != http.StatusOK {
+				t.Fatalf("upload: %d %s", st, b)
+			}
+			fileID := bulkDecode(t, b)["details"].(map[string]any)["file_id"].(string)
+			for i := 0; i <= tc.ok; i++ {
+				before := s.CreditsUsed()
+				st, hdr, b := bulkDo(t, "POST", s.BulkURL()+tc.path, authHeader(tok), strings.NewReader(tc.body(fileID)))
+				if i < tc.ok {
+					if st != http.StatusCreated {
+						t.Fatalf("create %d: %d %s", i+1, st, b)
+					}
+					continue
+				}
+				m := bulkDecode(t, b)
+				if st != http.StatusTooManyRequests || m["code"] != "TOO_MANY_REQUESTS" || m["status"] != "error" {
+					t.Fatalf("create past the budget: %d %s", st, b)
+				}
+				if hdr.Get("X-API-CREDITS-REMAINING") == "" {
+					t.Fatal("no X-API-CREDITS-REMAINING on the 429")
+				}
+				if s.CreditsUsed() != before {
+					t.Fatalf("the refused create spent %d credits", s.CreditsUsed()-before)
+				}
+			}
+			// Only the accepted jobs run: the write jobs update the record once each.
+			clock.Advance(3 * time.Second)
+			if tc.path == "/crm/bulk/v8/write" {
+				for j := range tc.ok {
+					bulkDo(t, "GET", s.BulkURL()+"/crm/bulk/v8/write/"+bumpID(t, addID(t, fileID, j)), authHeader(tok), nil)
+				}
+				if got := s.RecordWrites(id); got != tc.ok {
+					t.Fatalf("RecordWrites %d, want %d", got, tc.ok)
+				}
+			}
+		})
+	}
+}
+
+// addID returns id + n.
+func addID(t *testing.T, id string, n int) string {
+	t.Helper()
+	v, ok := ParseID(id)
+	if !ok {
+		t.Fatalf("bad id %q", id)
+	}
+	return strconv.FormatInt(v+int64(n), 10)
+}
+
+// TestSimBulkWriteAppliesOnce polls a completed job from many goroutines at
+// once: its rows must reach the store exactly once.
+func TestSimBulkWriteAppliesOnce(t *testing.T) {
+	t.Parallel()
+	s, clock, tok := startBulkSim(t, Options{Accounts: 50})
+	ids := s.Store().IDs()
+	var csvText strings.Builder
+	csvText.WriteString("id,Employees\n")
+	for i, id := range ids {
+		csvText.WriteString(id + "," + strconv.Itoa(i+1) + "\n")
+	}
+	ct, body := bulkMultipart(t, "file", "once.zip", bulkZipOf(t, "once.csv", csvText.String()))
+	h := bulkUploadHeaders(ct, "bulk-write", s.OrgID())
+	h.Set("Authorization", "Zoho-oauthtoken "+tok)
+	_, _, b := bulkDo(t, "POST", s.RESTURL()+"/crm/v8/upload", h, bytes.NewReader(body))
+	fileID := bulkDecode(t, b)["details"].(map[string]any)["file_id"].(string)
+	_, _, b = bulkDo(t, "POST", s.RESTURL()+"/crm/bulk/v8/write", authHeader(tok), strings.NewReader(
+		`{"operation":"update","resource":[{"module":{"api_name":"Accounts"},"file_id":"`+fileID+`","find_by":"id"}]}`))
+	jobID := bulkDecode(t, b)["details"].(map[string]any)["id"].(string)
+	clock.Advance(2 * time.Second)
+	var wg sync.WaitGroup
+	counts := make([]string, 8)
+	for g := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := "/crm/bulk/v8/write/" + jobID
+			if g%2 == 1 {
+				path += "/result"
+			}
+			r, err := tryCall(context.Background(), "GET", s.BulkURL()+path, tok, "")
+			if err != nil || r.status != http.StatusOK {
+				counts[g] = "failed"
+				return
+			}
+			counts[g] = "ok"
+		}()
+	}
+	wg.Wait()
+	for g, c := range counts {
+		if c != "ok" {
+			t.Fatalf("poller %d %s", g, c)
+		}
+	}
+	for i, id := range ids {
+		if w := s.RecordWrites(id); w != 1 {
+			t.Fatalf("record %s written %d times", id, w)
+		}
+		if r, _ := s.Store().Get(id); r["Employees"] != int64(i+1) {
+			t.Fatalf("record %s Employees %v", id, r["Employees"])
+		}
+	}
 }
