@@ -92,12 +92,10 @@ func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcom
 		return out, c.finish(), fmt.Errorf("%w (%s)", perr, unknownAdvice)
 	}
 	e := &tiers.Error{Class: tiers.ClassOutcomeUnknown, Message: unknownAdvice, Err: cause}
-	if n := len(c.attempts); n > 0 {
-		for _, a := range slices.Backward(c.attempts) {
-			if a.Outcome == OutcomeOutcomeUnknown {
-				e.Tier = a.Tier
-				break
-			}
+	for _, a := range slices.Backward(c.attempts) {
+		if a.Outcome == OutcomeOutcomeUnknown {
+			e.Tier = a.Tier // where the write went unanswered
+			break
 		}
 	}
 	return out, c.finish(), e
