@@ -126,6 +126,30 @@ func (s *Security) checkHostOrigin(w http.ResponseWriter, r *http.Request) bool 
 	return true
 }
 
+// cors adds CORS headers for a (checked, allowed) Origin so browser-based
+// clients can call the endpoint, and answers preflight requests, which carry
+// no credentials, before the bearer check. It returns true when it answered.
+func (s *Security) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate, Retry-After")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req) // the Origin is already allowlisted
+	}
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 // WrapOps returns next behind the Host and Origin checks only: for the
 // operations endpoints (/healthz, /readyz, /metrics) that load balancers and
 // scrapers reach without a token.
@@ -156,6 +180,9 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 	refuse := s.refuse
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.checkHostOrigin(w, r) {
+			return
+		}
+		if s.cors(w, r) {
 			return
 		}
 		if r.ContentLength > limit {

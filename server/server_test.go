@@ -180,6 +180,7 @@ func TestHTTPSecurity(t *testing.T) {
 	big := strings.Repeat("x", 5000)
 	tests := []struct {
 		name       string
+		method     string
 		path       string
 		body       string
 		chunked    bool
@@ -207,6 +208,13 @@ func TestHTTPSecurity(t *testing.T) {
 		{name: "oversized body", path: "/mcp", body: big, header: map[string]string{"Authorization": "Bearer " + readerToken}, wantStatus: 413},
 		{name: "oversized chunked body", path: "/mcp", body: big, chunked: true, header: map[string]string{"Authorization": "Bearer " + readerToken}, wantStatus: 413},
 		{name: "malformed JSON-RPC", path: "/mcp", body: `{"jsonrpc":"2.0","id":1,"method":`, header: map[string]string{"Authorization": "Bearer " + readerToken}, wantStatus: 400, wantBody: `"code":-32700`},
+		{name: "preflight from allowed origin needs no token", method: http.MethodOptions, path: "/mcp",
+			header:     map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version"},
+			wantStatus: 204, wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com", "Access-Control-Allow-Headers": "authorization, content-type, mcp-protocol-version"}},
+		{name: "preflight from foreign origin", method: http.MethodOptions, path: "/mcp",
+			header: map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, wantStatus: 403},
+		{name: "401 readable cross-origin", path: "/mcp", body: initBody, header: map[string]string{"Origin": "https://app.example.com"}, wantStatus: 401,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com"}},
 		{name: "healthz needs no token", path: "/healthz", wantStatus: 200, wantBody: `"ok"`},
 		{name: "unknown path", path: "/nope", wantStatus: 404, wantBody: "/mcp"},
 	}
@@ -219,6 +227,9 @@ func TestHTTPSecurity(t *testing.T) {
 				method, body = http.MethodGet, nil
 			} else if tt.chunked {
 				body = io.MultiReader(strings.NewReader(tt.body)) // unknown length → chunked
+			}
+			if tt.method != "" {
+				method = tt.method
 			}
 			req, _ := http.NewRequest(method, ts.URL+tt.path, body)
 			req.Header.Set("Content-Type", "application/json")
