@@ -442,3 +442,27 @@ func TestMCPCallsAreAPICalls(t *testing.T) {
 		t.Errorf("API requests = %+v, want one GET /crm/v8/Accounts/search on the mcp surface", api)
 	}
 }
+
+// TestMCPEndpointEndToEnd goes through the emulator's own MCP listener and
+// key path, as the tier-1 client will.
+func TestMCPEndpointEndToEnd(t *testing.T) {
+	t.Parallel()
+	s, err := Start(Options{Accounts: 10, MCPKey: "0123456789abcdef0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if !strings.HasSuffix(s.MCPEndpoint(), "/mcp/0123456789abcdef0123456789abcdef/message") {
+		t.Fatalf("endpoint %s", s.MCPEndpoint())
+	}
+	c := mcpClient(t, s.MCPEndpoint(), "2025-03-26")
+	if c.GetSessionId() == "" {
+		t.Error("legacy initialize returned no Mcp-Session-Id")
+	}
+	text, isErr := callTool(t, c, "ZohoCRM_executeCOQLQuery", map[string]any{
+		"body": map[string]any{"select_query": "select Account_Name from Accounts where Account_Name like '%Corp 7' limit 5"}})
+	m := jsonOf(t, text)
+	if isErr || len(m["data"].([]any)) != 1 || m["data"].([]any)[0].(map[string]any)["id"] != mcpID(7) {
+		t.Errorf("COQL through the endpoint: %s isError=%v", text, isErr)
+	}
+}
