@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -90,6 +91,12 @@ func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcom
 	out := tiers.Outcome{ID: req.ID, Status: tiers.StatusUnknown, Message: unknownAdvice}
 	if perr := c.parent.Err(); perr != nil {
 		return out, c.finish(), fmt.Errorf("%w (%s)", perr, unknownAdvice)
+	}
+	// The cause is the last tier failure, not an UnavailableError: this is
+	// not "nothing was sent".
+	var ue *UnavailableError
+	if errors.As(cause, &ue) {
+		cause = ue.Last
 	}
 	e := &tiers.Error{Class: tiers.ClassOutcomeUnknown, Message: unknownAdvice, Err: cause}
 	for _, a := range slices.Backward(c.attempts) {

@@ -182,6 +182,9 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 				if !errors.As(err, &te) || te.Class != tt.wantClass || !strings.Contains(err.Error(), "read the record before retrying") {
 					t.Fatalf("err = %v, want class %s", err, tt.wantClass)
 				}
+				if ue := (*UnavailableError)(nil); errors.As(err, &ue) {
+					t.Fatalf("an unknown outcome wraps an UnavailableError, which reads as not sent: %v", err)
+				}
 				return
 			}
 			if err != nil {
