@@ -466,3 +466,36 @@ func TestMCPEndpointEndToEnd(t *testing.T) {
 		t.Errorf("COQL through the endpoint: %s isError=%v", text, isErr)
 	}
 }
+
+// BenchmarkMCPGetRecord measures one ZohoCRM_getRecord call over loopback
+// Streamable HTTP (legacy session), end to end.
+func BenchmarkMCPGetRecord(b *testing.B) {
+	s, err := Start(Options{Accounts: 500})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	c, err := client.NewStreamableHttpClient(s.MCPEndpoint())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = "2025-06-18"
+	if _, err := c.Initialize(ctx, init); err != nil {
+		b.Fatal(err)
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "ZohoCRM_getRecord"
+	req.Params.Arguments = map[string]any{"path_variables": map[string]any{"module": "Accounts", "recordID": mcpID(42)}}
+	for b.Loop() {
+		res, err := c.CallTool(ctx, req)
+		if err != nil || res.IsError {
+			b.Fatalf("%v %+v", err, res)
+		}
+	}
+}
