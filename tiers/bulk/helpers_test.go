@@ -66,6 +66,7 @@ type envOpts struct {
 	accounts int
 	timeout  time.Duration
 	realTime bool
+	jobStep  time.Duration // 0: one second
 	tier     func(*Config)
 }
 
@@ -76,7 +77,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.realTime {
 		now = time.Now
 	}
-	sim, err := zohosim.Start(zohosim.Options{Accounts: o.accounts, Now: now, JobStep: time.Second})
+	if o.jobStep == 0 {
+		o.jobStep = time.Second
+	}
+	sim, err := zohosim.Start(zohosim.Options{Accounts: o.accounts, Now: now, JobStep: o.jobStep})
 	if err != nil {
 		t.Fatal(err)
 	}
