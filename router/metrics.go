@@ -179,7 +179,7 @@ func (p *tierProm) transition(from, to gobreaker.State) {
 
 func (r *Router) noteFailover(op tiers.OpKind, from, to *tierState, reason string) {
 	r.prom.failovers.WithLabelValues(string(from.name), string(to.name), reason).Inc()
-	r.log.Info("failing over", "operation", string(op), "from", string(from.name), "to", string(to.name), "reason", reason)
+	r.log.Debug("failing over", "operation", string(op), "from", string(from.name), "to", string(to.name), "reason", reason)
 }
 
 // window is how many recent durations per tier the percentiles are over.

@@ -3,8 +3,10 @@ package router
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -788,5 +790,66 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := New(Config{Registerer: reg}); err == nil {
 		t.Fatal("second registration not reported")
+	}
+}
+
+// logRecorder is a slog handler that keeps messages and their attributes.
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	line := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		line += " " + a.Key + "=" + a.Value.String()
+		return true
+	})
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+	return nil
+}
+
+func TestBreakerChangesAreLogged(t *testing.T) {
+	t.Parallel()
+	logs := &logRecorder{}
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+		cfg.Logger = slog.New(logs)
+		cfg.BreakerThreshold = 1
+		cfg.BreakerTimeout = time.Hour
+		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+	})
+	e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
+	e.r.ResetBreakers()
+	want := []string{
+		"WARN circuit breaker state changed tier=MCP from=closed to=open timeout=1h0m0s",
+		"DEBUG failing over operation=get from=MCP to=BULK reason=unavailable",
+		"INFO circuit breaker state changed tier=MCP from=open to=closed timeout=1h0m0s",
+		"INFO circuit breakers reset",
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if !slices.Equal(logs.lines, want) {
+		t.Fatalf("logs:\n%s\nwant:\n%s", strings.Join(logs.lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+type failingSink struct{ memSink }
+
+func (*failingSink) Reset() error { return errors.New("disk full") }
+
+func TestBulkReadStopsWhenSinkCannotReset(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(_ *Config, _, bulk, _ *fakeTier) {
+		bulk.behave = failWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
+	})
+	_, rt, err := e.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, &failingSink{})
+	var ue *UnavailableError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Last.Error(), "could not discard the partial result") || len(e.rest.Calls()) != 0 {
+		t.Fatalf("err = %v, route %+v", err, rt)
 	}
 }
