@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Search criteria (reference §5): `(Field:operator:value)` conditions,
@@ -26,7 +27,7 @@ import (
 //     matches not_equal and fails every other operator.
 //   - Lookups (Owner, Parent_Account, Created_By, Modified_By) match by id or
 //     by name (case-insensitive).
-//   - A criteria longer than 3000 characters is 400 LIMIT_EXCEEDED.
+//   - A criteria longer than 3000 characters (not bytes) is 400 LIMIT_EXCEEDED.
 
 const (
 	criteriaMaxLen       = 3000
@@ -117,7 +118,7 @@ func criteriaSyntax(pos int) *zohoError {
 // parseCriteria parses a search criteria string (already URL-decoded). Its
 // errors are Zoho's HTTP 400 envelopes.
 func parseCriteria(s string) (criteriaExpr, *zohoError) {
-	if len(s) > criteriaMaxLen {
+	if utf8.RuneCountInString(s) > criteriaMaxLen {
 		e := newError("LIMIT_EXCEEDED", "criteria exceeds the maximum length of 3000 characters",
 			map[string]any{"param_name": "criteria", "maximum_length": criteriaMaxLen})
 		return nil, &e

@@ -282,6 +282,11 @@ func TestParseCriteriaLimitsAtTheEdge(t *testing.T) {
 	if _, zerr := parseCriteria(s); zerr != nil {
 		t.Errorf("3000 characters: %+v", zerr)
 	}
+	// The limit counts characters: 2978 two-byte letters still fit.
+	s = "(Account_Name:equals:" + strings.Repeat("ü", 3000-22) + ")"
+	if _, zerr := parseCriteria(s); zerr != nil {
+		t.Errorf("3000 non-ASCII characters (%d bytes): %+v", len(s), zerr)
+	}
 }
 
 func TestCriteriaEscapeRoundTripOnSeededNames(t *testing.T) {
