@@ -458,3 +458,43 @@ func FuzzSameValue(f *testing.F) {
 		}
 	})
 }
+
+func TestMergeMatchesOutcomesToRecords(t *testing.T) {
+	t.Parallel()
+	req := tiers.BulkUpdateRequest{Updates: bulkRecs(4)}
+	tests := []struct {
+		name        string
+		got         []tiers.Outcome
+		wantFinal   []tiers.OutcomeStatus // "" = still pending
+		wantUnknown []bool
+	}{
+		{name: "in order",
+			got:       []tiers.Outcome{{ID: "1000", Status: tiers.StatusSuccess}, {ID: "1001", Status: tiers.StatusError}, {ID: "1002", Status: tiers.StatusNotSent}, {ID: "1003", Status: tiers.StatusUnknown}},
+			wantFinal: []tiers.OutcomeStatus{tiers.StatusSuccess, tiers.StatusError, "", ""}, wantUnknown: []bool{false, false, false, true}},
+		{name: "shuffled and short: matched by id, the missing one unknown",
+			got:       []tiers.Outcome{{ID: "1002", Status: tiers.StatusSuccess}, {ID: "1000", Status: tiers.StatusNotSent}, {ID: "1003", Status: tiers.StatusError}},
+			wantFinal: []tiers.OutcomeStatus{"", "", tiers.StatusSuccess, tiers.StatusError}, wantUnknown: []bool{false, true, false, false}},
+		{name: "no ids, same length: by position",
+			got:       []tiers.Outcome{{Status: tiers.StatusSuccess}, {Status: tiers.StatusSuccess}, {Status: "weird"}, {Status: tiers.StatusSuccess}},
+			wantFinal: []tiers.OutcomeStatus{tiers.StatusSuccess, tiers.StatusSuccess, "", tiers.StatusSuccess}, wantUnknown: []bool{false, false, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			todo := make([]pending, 4)
+			for i := range todo {
+				todo[i] = pending{idx: i, data: req.Updates[i].Data}
+			}
+			final := make([]tiers.Outcome, 4)
+			merge(req, todo, tt.got, final)
+			for i := range 4 {
+				if final[i].Status != tt.wantFinal[i] || todo[i].unknown != tt.wantUnknown[i] {
+					t.Errorf("record %d: final %+v unknown %v; want %q, %v", i, final[i], todo[i].unknown, tt.wantFinal[i], tt.wantUnknown[i])
+				}
+				if final[i].Status != "" && final[i].ID != req.Updates[i].ID {
+					t.Errorf("record %d outcome id %q", i, final[i].ID)
+				}
+			}
+		})
+	}
+}
