@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -859,6 +860,7 @@ func TestBulkWriteInsertUpsert(t *testing.T) {
 		name, op, findBy, csv string
 		wantStatus            []string
 		wantErrors            []string
+		ignoreEmpty           bool
 	}{
 		{"insert", "insert", "", "Account_Name,Phone,Owner.id,Parent_Account.id,Annual_Revenue\n" +
 			"New One,+1 555 1111,5725767000000411002," + ids[1] + ",1250000.5\n" +
@@ -866,12 +868,14 @@ func TestBulkWriteInsertUpsert(t *testing.T) {
 			"Bad Owner,,123,,\n" +
 			"Bad Parent,,,5725767000001999999,\n",
 			[]string{"ADDED", "SKIPPED", "SKIPPED", "SKIPPED"},
-			[]string{"", "MANDATORY_NOT_FOUND-Account_Name", "INVALID_DATA-Owner", "INVALID_DATA-Parent_Account"}},
+			[]string{"", "MANDATORY_NOT_FOUND-Account_Name", "INVALID_DATA-Owner", "INVALID_DATA-Parent_Account"}, false},
 		{"upsert by name", "upsert", "Account_Name", "Account_Name,Employees\n" +
 			existing["Account_Name"].(string) + ",77\nBrand New,5\nBrand New,6\n",
-			[]string{"UPDATED", "ADDED", "UPDATED"}, []string{"", "", ""}},
+			[]string{"UPDATED", "ADDED", "UPDATED"}, []string{"", "", ""}, false},
 		{"upsert by id", "upsert", "id", "id,Account_Name,SIC_Code\n" + ids[5] + ",Renamed,1234\n,Fresh,99\n" + ids[6] + ",X,9999999999\n",
-			[]string{"UPDATED", "ADDED", "SKIPPED"}, []string{"", "", "INVALID_DATA-SIC_Code"}},
+			[]string{"UPDATED", "ADDED", "SKIPPED"}, []string{"", "", "INVALID_DATA-SIC_Code"}, false},
+		{"upsert ignore_empty keeps the name of an update", "upsert", "id", "id,Account_Name,Employees\n" + ids[7] + ",,3\n,,4\n5725767000001999999,,5\n",
+			[]string{"UPDATED", "SKIPPED", "SKIPPED"}, []string{"", "MANDATORY_NOT_FOUND-Account_Name", "MANDATORY_NOT_FOUND-Account_Name"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -880,7 +884,7 @@ func TestBulkWriteInsertUpsert(t *testing.T) {
 			if tc.findBy != "" {
 				findBy = `,"find_by":"` + tc.findBy + `"`
 			}
-			st, m := h.createWrite(t, `{"operation":"`+tc.op+`","resource":[{"module":{"api_name":"Accounts"},"file_id":"`+fileID+`"`+findBy+`}]}`)
+			st, m := h.createWrite(t, `{"operation":"`+tc.op+`","ignore_empty":`+strconv.FormatBool(tc.ignoreEmpty)+`,"resource":[{"module":{"api_name":"Accounts"},"file_id":"`+fileID+`"`+findBy+`}]}`)
 			if st != http.StatusCreated {
 				t.Fatalf("create: %d %v", st, m)
 			}
@@ -912,6 +916,9 @@ func TestBulkWriteInsertUpsert(t *testing.T) {
 					t.Fatalf("new id %q is not 19 digits", id)
 				}
 				for j, col := range rows[0][:n-3] {
+					if row[j] == "" && tc.ignoreEmpty {
+						continue
+					}
 					if name, _ := bulkHeaderField(col); name != "id" && bulkCSVValue(r[name]) != row[j] {
 						t.Fatalf("row %d: %s = %v, want %q", i, name, r[name], row[j])
 					}

@@ -572,32 +572,56 @@ func (b *bulkService) applyWrite(job *bulkWriteJob) {
 // and ERRORS for the result file.
 func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[string]string) (string, string, string) {
 	var errs bulkRowErrors
-	data := map[string]any{}
 	key := ""
 	for _, m := range job.mappings {
-		cell := strings.TrimSpace(row[m.Index])
 		if m.APIName == job.findBy {
-			key = cell
-			if m.APIName == "id" {
-				continue
-			}
+			key = strings.TrimSpace(row[m.Index])
 		}
+	}
+
+	// Locate the record the row addresses: update needs one; upsert inserts
+	// when there is none; insert never looks.
+	target := ""
+	switch {
+	case job.operation == "insert":
+	case key == "":
+		if job.operation == "update" {
+			errs.add("MANDATORY_NOT_FOUND", job.findBy)
+		}
+	case job.findBy == "id":
+		if _, ok := b.store.Get(key); ok {
+			target = key
+		} else if job.operation == "update" {
+			errs.add("RESOURCE_NOT_FOUND", "id")
+		}
+	default:
+		if id, ok := byName[key]; ok {
+			target = id
+		} else if job.operation == "update" {
+			errs.add("RESOURCE_NOT_FOUND", job.findBy)
+		}
+	}
+	updating := target != "" || job.operation == "update"
+
+	// Convert the cells. An empty cell leaves an updated field alone under
+	// ignore_empty and clears it otherwise; Account_Name cannot be cleared.
+	data := map[string]any{}
+	for _, m := range job.mappings {
 		if m.APIName == "id" {
 			continue
 		}
-		f, _ := LookupField(m.APIName)
+		cell := strings.TrimSpace(row[m.Index])
 		if cell == "" {
-			if m.APIName == "Account_Name" {
-				if job.operation != "update" || !job.ignoreEmpty {
-					errs.add("MANDATORY_NOT_FOUND", m.APIName)
-				}
-				continue
-			}
-			if !job.ignoreEmpty {
+			switch {
+			case updating && job.ignoreEmpty:
+			case m.APIName == "Account_Name":
+				errs.add("MANDATORY_NOT_FOUND", m.APIName)
+			default:
 				data[m.APIName] = nil
 			}
 			continue
 		}
+		f, _ := LookupField(m.APIName)
 		v, ok := b.csvToValue(f, cell)
 		if !ok {
 			errs.add("INVALID_DATA", m.APIName)
@@ -605,27 +629,9 @@ func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[strin
 		}
 		data[m.APIName] = v
 	}
-
-	// Locate the record the row addresses.
-	target := ""
-	switch job.operation {
-	case "update", "upsert":
-		switch {
-		case key == "" && job.operation == "update":
-			errs.add("MANDATORY_NOT_FOUND", job.findBy)
-		case key == "":
-		case job.findBy == "id":
-			if _, ok := b.store.Get(key); ok {
-				target = key
-			} else if job.operation == "update" {
-				errs.add("RESOURCE_NOT_FOUND", "id")
-			}
-		default:
-			if id, ok := byName[key]; ok {
-				target = id
-			} else if job.operation == "update" {
-				errs.add("RESOURCE_NOT_FOUND", job.findBy)
-			}
+	if !updating {
+		if _, ok := data["Account_Name"]; !ok {
+			errs.add("MANDATORY_NOT_FOUND", "Account_Name")
 		}
 	}
 	if len(errs.codes) > 0 {
@@ -643,10 +649,6 @@ func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[strin
 		b.noteWrite(target)
 		job.updated++
 		return target, "UPDATED", ""
-	}
-	if _, ok := data["Account_Name"]; !ok {
-		job.skipped++
-		return "", "SKIPPED", "MANDATORY_NOT_FOUND-Account_Name"
 	}
 	id := b.store.insertBulk(data, now)
 	if byName != nil {
