@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -196,8 +197,32 @@ func GetAccounts(d Deps) Tool {
 			return failure(ctx, d.Logger, name, route, "the account list", err), nil
 		}
 		out := pageOutput(pg, prof)
-		return success(route, out, pageSummary(out, route.Tier)), nil
+		summary := pageSummary(out, route.Tier)
+		if missing := missingIDs(in.IDs, pg.Records); len(missing) > 0 {
+			summary += fmt.Sprintf(" %d of the %d ids matched no account: %s.", len(missing), len(in.IDs), strings.Join(missing, ", "))
+		}
+		return success(route, out, summary), nil
 	}}
+}
+
+// missingIDs returns the ids with no record in recs, in request order.
+func missingIDs(ids []string, recs []tiers.Record) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	got := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		if id, ok := r["id"].(string); ok {
+			got[id] = true
+		}
+	}
+	var out []string
+	for _, id := range ids {
+		if !got[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // searchAccountsParams are the arguments of search_accounts.

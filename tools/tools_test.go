@@ -490,3 +490,18 @@ func TestResultMetaOnTheWire(t *testing.T) {
 		t.Errorf("_meta after a round trip = %s", b)
 	}
 }
+
+func TestGetAccountsMissingIDs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3)
+	res := e.call(t, profAll, "get_accounts", `{"ids":["`+acct+`","42","43"]}`)
+	if res.IsError {
+		t.Fatal(text(res))
+	}
+	if m := structured(t, res); m["count"] != float64(1) {
+		t.Errorf("count = %v", m["count"])
+	}
+	if !strings.Contains(text(res), "2 of the 3 ids matched no account: 42, 43.") {
+		t.Errorf("text = %s", text(res))
+	}
+}
