@@ -72,6 +72,8 @@ type bulkService struct {
 	blocked   time.Time   // downloads refused until this time
 }
 
+// newBulkService returns a service over store whose jobs advance one step
+// per state on now; its policy hooks allow everything until set.
 func newBulkService(store *Store, now func() time.Time, step time.Duration) *bulkService {
 	if now == nil {
 		now = time.Now
@@ -117,7 +119,7 @@ func (b *bulkService) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /crm/bulk/v8/write/{id}/result", b.writeResult)
 }
 
-// newID returns a fresh 19-digit id for a job or file; b.mu must be held.
+// newIDLocked returns a fresh 19-digit id for a job or file; b.mu must be held.
 func (b *bulkService) newIDLocked() string {
 	b.nextID++
 	return strconv.FormatInt(b.nextID, 10)
