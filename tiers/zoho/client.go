@@ -448,10 +448,12 @@ func (c *Client) canceled(ctx context.Context, maybeApplied bool, what string) *
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		msg = "the caller's deadline passed"
 	}
+	e := &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassCanceled, Message: msg, Err: ctx.Err()}
 	if maybeApplied {
-		msg += " after " + what + " was sent: it may or may not have been applied"
+		e.Code = "OUTCOME_UNKNOWN"
+		e.Message += " after " + what + " was sent: it may or may not have been applied"
 	}
-	return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassCanceled, Message: msg, Err: ctx.Err()}
+	return e
 }
 
 // transportError classifies a failure without a (complete) HTTP answer. ctx

@@ -1,0 +1,470 @@
+package zoho
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// fakeAPI is an httptest Zoho API whose handler is swapped per test. It
+// records each request's Authorization header.
+type fakeAPI struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	h     http.HandlerFunc
+	auths []string
+	hits  atomic.Int64
+}
+
+func newFakeAPI(t *testing.T, h http.HandlerFunc) *fakeAPI {
+	t.Helper()
+	fa := &fakeAPI{h: h}
+	fa.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fa.hits.Add(1)
+		fa.mu.Lock()
+		fa.auths = append(fa.auths, r.Header.Get("Authorization"))
+		h := fa.h
+		fa.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(fa.srv.Close)
+	return fa
+}
+
+func (fa *fakeAPI) authHeaders() []string {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	return append([]string(nil), fa.auths...)
+}
+
+func zohoJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// newTestClient returns a client whose token api_domain is api's URL.
+func newTestClient(t *testing.T, api *fakeAPI, mod ...func(*Config)) (*Client, *fakeAccounts) {
+	t.Helper()
+	acc := newFakeAccounts(t)
+	acc.set(func(a *fakeAccounts) { a.apiDomain = api.srv.URL })
+	cfg := Config{Tier: tiers.REST, Credential: testCred(), AccountsURL: acc.srv.URL, CacheDir: "-",
+		Backoff: zeroBackoff, Logger: slog.New(slog.DiscardHandler), Timeout: 5 * time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.HTTPClient().CloseIdleConnections() })
+	return c, acc
+}
+
+func TestClientUsesTokenAPIDomainAndHeader(t *testing.T) {
+	t.Parallel()
+	var credits atomic.Int64
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-API-CREDITS-REMAINING", "4321")
+		zohoJSON(w, 200, `{"data":[{"id":"5725767000001000001","Annual_Revenue":1250000.0}]}`)
+	})
+	c, acc := newTestClient(t, api, func(c *Config) { c.OnCredits = func(n int) { credits.Store(int64(n)) } })
+	resp, err := c.Do(context.Background(), Request{Path: "/crm/v8/Accounts/5725767000001000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Data []map[string]any }
+	if err := resp.Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := body.Data[0]["Annual_Revenue"].(interface{ Float64() (float64, error) }); !ok {
+		t.Fatalf("numbers must decode as json.Number, got %T", body.Data[0]["Annual_Revenue"])
+	}
+	if got := api.authHeaders(); len(got) != 1 || !strings.HasPrefix(got[0], "Zoho-oauthtoken 1000.access.") {
+		t.Fatalf("Authorization headers %q", got)
+	}
+	if credits.Load() != 4321 || acc.refreshes.Load() != 1 {
+		t.Fatalf("credits %d refreshes %d", credits.Load(), acc.refreshes.Load())
+	}
+}
+
+func TestAuthHeaderOnlyToZohoHosts(t *testing.T) {
+	t.Parallel()
+	ok := func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{"data":[]}`) }
+	api := newFakeAPI(t, ok)
+	foreign := newFakeAPI(t, ok)
+	c, _ := newTestClient(t, api)
+	ctx := context.Background()
+	if _, err := c.Do(ctx, Request{Path: "/crm/v8/org"}); err != nil {
+		t.Fatal(err)
+	}
+	// An absolute URL on another host (e.g. a download URL pointing elsewhere)
+	// must not receive the token, even if the caller set one.
+	if _, err := c.Do(ctx, Request{Path: foreign.srv.URL + "/file", Header: http.Header{"Authorization": {"Zoho-oauthtoken leaked"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := foreign.authHeaders(); len(got) != 1 || got[0] != "" {
+		t.Fatalf("foreign host received Authorization %q", got)
+	}
+	if got := api.authHeaders(); len(got) != 1 || got[0] == "" {
+		t.Fatalf("Zoho host did not receive the token: %q", got)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		method   string
+		fail     int // answers before success
+		status   int
+		budget   *tiers.RetryBudget
+		maxRetry int
+		wantHits int64
+		class    tiers.Class // -1 = success
+	}{
+		{"GET 503 twice then ok", "GET", 2, 503, nil, 3, 3, -1},
+		{"GET 429 twice then ok", "GET", 2, 429, nil, 3, 3, -1},
+		{"GET 500 forever: unavailable", "GET", 99, 500, nil, 2, 3, tiers.ClassUnavailable},
+		{"GET 429 forever: rate limited", "GET", 99, 429, nil, 2, 3, tiers.ClassRateLimited},
+		{"budget: one quick retry", "GET", 99, 503, &tiers.QuickRetry, 3, 2, tiers.ClassUnavailable},
+		{"budget zero: no retry", "GET", 99, 503, &tiers.RetryBudget{}, 3, 1, tiers.ClassUnavailable},
+		{"no retries configured", "GET", 99, 503, nil, -1, 1, tiers.ClassUnavailable},
+		{"PUT 500 is never resent", "PUT", 99, 500, nil, 3, 1, tiers.ClassOutcomeUnknown},
+		{"PUT 502 is never resent", "PUT", 99, 502, nil, 3, 1, tiers.ClassUnavailable},
+		{"PUT 429 is resent (Zoho refused it unapplied)", "PUT", 1, 429, nil, 3, 2, -1},
+		{"GET 400 verdict is not retried", "GET", 99, 400, nil, 3, 1, tiers.ClassVerdict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int64
+			api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				if r.Method == "PUT" && string(b) != `{"data":[{"id":"1"}]}` {
+					t.Errorf("attempt %d body %q", n.Load(), b)
+				}
+				if n.Add(1) <= int64(tt.fail) {
+					code := map[int]string{400: "INVALID_DATA", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_ERROR"}[tt.status]
+					zohoJSON(w, tt.status, `{"code":"`+code+`","details":{},"message":"m","status":"error"}`)
+					return
+				}
+				zohoJSON(w, 200, `{"data":[{"code":"SUCCESS","status":"success"}]}`)
+			})
+			c, _ := newTestClient(t, api, func(c *Config) { c.MaxRetries = tt.maxRetry })
+			ctx := context.Background()
+			if tt.budget != nil {
+				ctx = tiers.WithRetryBudget(ctx, *tt.budget)
+			}
+			req := Request{Method: tt.method, Path: "/crm/v8/Accounts"}
+			if tt.method == "PUT" {
+				req.JSON = map[string]any{"data": []map[string]any{{"id": "1"}}}
+			}
+			_, err := c.Do(ctx, req)
+			if tt.class == -1 {
+				if err != nil {
+					t.Fatalf("want success, got %v", err)
+				}
+			} else if got := class(t, err); got != tt.class {
+				t.Fatalf("class %v, want %v: %v", got, tt.class, err)
+			}
+			if h := api.hits.Load(); h != tt.wantHits {
+				t.Fatalf("server saw %d attempts, want %d", h, tt.wantHits)
+			}
+		})
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int64
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3600")
+			zohoJSON(w, 429, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"slow down","status":"error"}`)
+			return
+		}
+		zohoJSON(w, 200, `{}`)
+	})
+	c, _ := newTestClient(t, api)
+	// Retry-After beyond the longest wait: give up at once (the router fails over).
+	_, err := c.Do(context.Background(), Request{Path: "/crm/v8/org"})
+	if class(t, err) != tiers.ClassRateLimited || api.hits.Load() != 1 {
+		t.Fatalf("err %v hits %d", err, api.hits.Load())
+	}
+}
+
+// closedURL returns a loopback URL nothing listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func TestTransportFailures(t *testing.T) {
+	t.Parallel()
+	// A handler must read the body before the server notices the client
+	// going away.
+	hang := func(w http.ResponseWriter, r *http.Request) { _, _ = io.ReadAll(r.Body); <-r.Context().Done() }
+	tests := []struct {
+		name    string
+		method  string
+		handler http.HandlerFunc
+		down    bool
+		class   tiers.Class
+		hits    int64
+		want    string
+	}{
+		{"GET timeout: unavailable", "GET", hang, false, tiers.ClassUnavailable, 1, "timed out after"},
+		{"PUT timeout after sending: outcome unknown, sent once", "PUT", hang, false, tiers.ClassOutcomeUnknown, 1, "may or may not have been applied"},
+		{"GET connection refused", "GET", nil, true, tiers.ClassUnavailable, 0, "connection refused"},
+		{"PUT connection refused: never sent", "PUT", nil, true, tiers.ClassUnavailable, 0, "connection refused"},
+		{"GET malformed 200", "GET", func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{"data":[{"id":"`) }, false, tiers.ClassUnavailable, 1, "not valid JSON"},
+		{"PUT malformed 200: outcome unknown", "PUT", func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{"data":[{"id":"`) }, false, tiers.ClassOutcomeUnknown, 1, "may or may not"},
+		{"GET HTML 404: unavailable", "GET", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404); _, _ = io.WriteString(w, "<html>") }, false, tiers.ClassUnavailable, 1, "not a Zoho answer"},
+		{"reset mid-answer on PUT", "PUT", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(200)
+			_, _ = io.WriteString(w, `{"data":`)
+			panic(http.ErrAbortHandler)
+		}, false, tiers.ClassOutcomeUnknown, 1, "may or may not"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, tt.handler)
+			c, _ := newTestClient(t, api, func(c *Config) {
+				c.Timeout = 100 * time.Millisecond
+				if tt.down {
+					c.APIDomain = closedURL(t)
+				}
+			})
+			req := Request{Method: tt.method, Path: "/crm/v8/Accounts/1?x=1"}
+			if tt.method == "PUT" {
+				req.JSON = map[string]any{"data": []any{map[string]any{"Phone": "1"}}}
+			}
+			resp, err := c.Do(context.Background(), req)
+			if err == nil {
+				err = resp.Decode(&map[string]any{})
+			}
+			if got := class(t, err); got != tt.class {
+				t.Fatalf("class %v, want %v: %v", got, tt.class, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not say %q", err, tt.want)
+			}
+			if h := api.hits.Load(); h != tt.hits {
+				t.Fatalf("server saw %d requests, want %d", h, tt.hits)
+			}
+			assertNoSecrets(t, err.Error())
+		})
+	}
+}
+
+func TestCallerCancel(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		entered <- struct{}{}
+		<-r.Context().Done()
+	})
+	c, _ := newTestClient(t, api)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-entered; cancel() }()
+	_, err := c.Do(ctx, Request{Method: "PUT", Path: "/crm/v8/Accounts/1", JSON: map[string]any{}})
+	var te *tiers.Error
+	if !errors.As(err, &te) || te.Class != tiers.ClassCanceled || te.Code != "OUTCOME_UNKNOWN" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("want canceled after send, got %#v", err)
+	}
+}
+
+func TestInvalidTokenRefreshesOnceAndRetriesOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		rejections    int64
+		code          string
+		wantClass     tiers.Class // -1 success
+		wantHits      int64
+		wantRefreshes int64
+	}{
+		{"INVALID_TOKEN once: refresh, retry, success", 1, "INVALID_TOKEN", -1, 2, 2},
+		{"AUTHENTICATION_FAILURE once", 1, "AUTHENTICATION_FAILURE", -1, 2, 2},
+		{"INVALID_TOKEN twice: auth failed", 99, "INVALID_TOKEN", tiers.ClassAuth, 2, 2},
+		{"OAUTH_SCOPE_MISMATCH: no refresh", 99, "OAUTH_SCOPE_MISMATCH", tiers.ClassAuth, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int64
+			api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				if string(b) != `{"data":[{"Phone":"1"}]}` {
+					t.Errorf("body not replayed: %q", b)
+				}
+				if n.Add(1) <= tt.rejections {
+					zohoJSON(w, 401, `{"code":"`+tt.code+`","details":{},"message":"invalid oauth token","status":"error"}`)
+					return
+				}
+				zohoJSON(w, 200, `{"data":[{"code":"SUCCESS","status":"success"}]}`)
+			})
+			c, acc := newTestClient(t, api)
+			_, err := c.Do(context.Background(), Request{Method: "PUT", Path: "/crm/v8/Accounts/1",
+				JSON: map[string]any{"data": []any{map[string]any{"Phone": "1"}}}})
+			if tt.wantClass == -1 {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if got := class(t, err); got != tt.wantClass {
+				t.Fatalf("class %v, want %v: %v", got, tt.wantClass, err)
+			}
+			if api.hits.Load() != tt.wantHits || acc.refreshes.Load() != tt.wantRefreshes {
+				t.Fatalf("hits %d refreshes %d, want %d %d", api.hits.Load(), acc.refreshes.Load(), tt.wantHits, tt.wantRefreshes)
+			}
+			if tt.code == "OAUTH_SCOPE_MISMATCH" && !strings.Contains(err.Error(), "ZohoCRM.modules.accounts.UPDATE") {
+				t.Fatalf("scope error does not name the scope to grant: %v", err)
+			}
+			if h := api.authHeaders(); tt.wantHits == 2 && h[0] == h[1] {
+				t.Fatalf("retry reused the rejected token")
+			}
+		})
+	}
+}
+
+func TestConcurrentInvalidTokenOneRefresh(t *testing.T) {
+	t.Parallel()
+	// 20 callers all rejected with the same expired token cause one refresh.
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if isFirstToken(r.Header.Get("Authorization")) {
+			zohoJSON(w, 401, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
+			return
+		}
+		zohoJSON(w, 200, `{"data":[]}`)
+	})
+	c, acc := newTestClient(t, api)
+	if _, err := c.Tokens().Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			if _, err := c.Do(context.Background(), Request{Path: "/crm/v8/Accounts"}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := acc.refreshes.Load(); n != 2 {
+		t.Fatalf("refreshes = %d, want 2 (initial + one after the shared rejection)", n)
+	}
+}
+
+// isFirstToken reports whether auth carries the first token the fake
+// accounts server issues ("1000.access.b").
+func isFirstToken(auth string) bool { return strings.HasSuffix(auth, "1000.access.b") }
+
+func TestDebugLogRedacted(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{}`) })
+	logger, logs := newLogger(slog.LevelDebug)
+	c, _ := newTestClient(t, api, func(c *Config) { c.Logger = logger })
+	_, err := c.Do(context.Background(), Request{Path: "/crm/v8/org", Query: map[string][]string{
+		"refresh_token": {testRefreshToken}, "client_secret": {testClientSecret}, "fields": {"id"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "zoho http") || !strings.Contains(out, "fields=id") || !strings.Contains(out, "REDACTED") {
+		t.Fatalf("debug log missing or unredacted: %s", out)
+	}
+	assertNoSecrets(t, out)
+	if strings.Contains(out, "Zoho-oauthtoken") {
+		t.Fatalf("Authorization logged: %s", out)
+	}
+}
+
+func TestResponseWithRecordResults(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		zohoJSON(w, 400, `{"data":[{"code":"INVALID_DATA","details":{"api_name":"Phone"},"message":"bad","status":"error"}]}`)
+	})
+	c, _ := newTestClient(t, api)
+	resp, err := c.Do(context.Background(), Request{Method: "PUT", Path: "/crm/v8/Accounts", JSON: map[string]any{}})
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("a 400 with per-record results is for the caller to read: %v", err)
+	}
+}
+
+func TestNoContent(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	c, _ := newTestClient(t, api)
+	resp, err := c.Do(context.Background(), Request{Path: "/crm/v8/Accounts/1"})
+	if err != nil || !resp.Empty() {
+		t.Fatalf("204: %v %v", resp, err)
+	}
+}
+
+func TestSendStreams(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "zipbytes") })
+	c, _ := newTestClient(t, api)
+	resp, err := c.Send(context.Background(), Request{Path: "/crm/bulk/v8/read/1/result"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "zipbytes" {
+		t.Fatalf("body %q", b)
+	}
+}
+
+func TestOrgID(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		zohoJSON(w, 200, `{"org":[{"id":"111","zgid":"222"}]}`)
+	})
+	c, _ := newTestClient(t, api)
+	for range 2 {
+		id, err := c.OrgID(context.Background())
+		if err != nil || id != "222" {
+			t.Fatalf("OrgID = %q, %v", id, err)
+		}
+	}
+	if api.hits.Load() != 1 {
+		t.Fatalf("org read %d times, want once", api.hits.Load())
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	if _, err := New(Config{DC: "mars"}); err == nil {
+		t.Fatal("unknown DC accepted")
+	}
+	if _, err := New(Config{APIDomain: "not a url"}); err == nil {
+		t.Fatal("bad API domain accepted")
+	}
+}
