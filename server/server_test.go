@@ -43,7 +43,7 @@ const (
 
 func sum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 
-func testPolicy(t *testing.T) *permissions.Policy {
+func testPolicy(t testing.TB) *permissions.Policy {
 	t.Helper()
 	p, err := permissions.Parse(fmt.Appendf(nil, `
 default_profile: reader
@@ -127,7 +127,7 @@ type testServer struct {
 	once    sync.Once
 }
 
-func (ts *testServer) Stop(t *testing.T) {
+func (ts *testServer) Stop(t testing.TB) {
 	t.Helper()
 	ts.once.Do(func() {
 		ts.cancel()
@@ -139,7 +139,7 @@ func (ts *testServer) Stop(t *testing.T) {
 
 type serverOpt func(*HTTPOptions)
 
-func startHTTP(t *testing.T, policy *permissions.Policy, opts ...serverOpt) *testServer {
+func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *testServer {
 	t.Helper()
 	ts := &testServer{Logs: &syncBuffer{}, Reg: prometheus.NewRegistry(), Ready: &atomic.Bool{},
 		Release: make(chan struct{}), Started: make(chan struct{}, 4), done: make(chan error, 1)}
