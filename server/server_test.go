@@ -697,3 +697,38 @@ func TestNewLogger(t *testing.T) {
 		t.Error("bad format accepted")
 	}
 }
+
+func TestReadTimeoutDoesNotCutLongCalls(t *testing.T) {
+	ts := startHTTP(t, permissions.Default(), func(o *HTTPOptions) { o.ReadTimeout = 150 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", DisableStandaloneSSE: true}, "")
+	defer cs.Close()
+	done := make(chan error, 1)
+	go func() {
+		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
+		if err == nil && r.IsError {
+			err = fmt.Errorf("tool error: %+v", r.Content)
+		}
+		done <- err
+	}()
+	<-ts.Started
+	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
+	close(ts.Release)
+	if err := <-done; err != nil {
+		t.Errorf("a call longer than ReadTimeout failed: %v", err)
+	}
+}
+
+func TestReadTimeoutDoesNotCutSSEStreams(t *testing.T) {
+	ts := startHTTP(t, permissions.Default(), func(o *HTTPOptions) { o.ReadTimeout = 150 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := sdkSession(t, ctx, &sdk.SSEClientTransport{Endpoint: ts.URL + "/sse"}, "")
+	defer cs.Close()
+	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
+	r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "read_thing", Arguments: map[string]any{"id": "7"}})
+	if err != nil || r.IsError {
+		t.Errorf("call on an SSE stream older than ReadTimeout: %v %+v", err, r)
+	}
+}
