@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,7 @@ func BenchmarkBulkReadZip200k(b *testing.B) {
 	}
 	// One build up front to learn the CSV size for SetBytes.
 	var buf bytes.Buffer
-	if _, err := bulkWriteReadZip(&buf, "job.csv", cols, ids, store.Get); err != nil {
+	if _, err := bulkWriteReadZip(&buf, "job.csv", cols, slices.Values(ids), store.Get); err != nil {
 		b.Fatal(err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
@@ -88,7 +89,7 @@ func BenchmarkBulkReadZip200k(b *testing.B) {
 	stop := peakHeap()
 	for b.Loop() {
 		var cw countWriter
-		rows, err := bulkWriteReadZip(&cw, "job.csv", cols, ids, store.Get)
+		rows, err := bulkWriteReadZip(&cw, "job.csv", cols, slices.Values(ids), store.Get)
 		if err != nil || rows != len(ids) || cw.n != zipSize {
 			b.Fatalf("rows %d, %d bytes (want %d), err %v", rows, cw.n, zipSize, err)
 		}

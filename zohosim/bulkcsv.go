@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"time"
 )
@@ -52,7 +53,7 @@ func bulkZipWriter(w io.Writer) *zip.Writer {
 // fetched one at a time with get. Records that vanished since the snapshot
 // are left out. Nothing is buffered beyond one row and the compressor's
 // window, so a 200,000-row export never sits in memory.
-func bulkWriteReadZip(w io.Writer, name string, cols []string, ids []string, get func(id string) (Record, bool)) (rows int, err error) {
+func bulkWriteReadZip(w io.Writer, name string, cols []string, ids iter.Seq[string], get func(id string) (Record, bool)) (rows int, err error) {
 	zw := bulkZipWriter(w)
 	f, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: seedEpoch})
 	if err != nil {
@@ -63,7 +64,7 @@ func bulkWriteReadZip(w io.Writer, name string, cols []string, ids []string, get
 		return 0, err
 	}
 	row := make([]string, len(cols))
-	for _, id := range ids {
+	for id := range ids {
 		r, ok := get(id)
 		if !ok {
 			continue

@@ -2,9 +2,11 @@ package zohosim
 
 import (
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -33,8 +35,8 @@ type bulkReadJob struct {
 	id       string
 	created  time.Time
 	cols     []string
-	ids      []string // every matching id, shared by the jobs continuing this one
-	page     int      // 1-based
+	ids      *bulkIDSet // every matching id, shared by the jobs continuing this one
+	page     int        // 1-based
 	perPage  int
 	query    map[string]any // echoed in the job details
 	callback map[string]any
@@ -44,7 +46,7 @@ type bulkReadJob struct {
 // bulkPageToken says where a next_page_token continues.
 type bulkPageToken struct {
 	cols []string
-	ids  []string
+	ids  *bulkIDSet
 	page int
 }
 
@@ -149,15 +151,17 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var ids []string
+	ids := &bulkIDSet{}
 	if cont != nil {
 		cols, ids, page = cont.cols, cont.ids, cont.page
 	} else if match == nil {
-		ids = b.store.IDs()
+		for _, id := range b.store.IDs() {
+			ids.add(id)
+		}
 	} else {
 		b.store.Each(func(r Record) bool {
 			if match(r) {
-				ids = append(ids, r["id"].(string))
+				ids.add(r["id"].(string))
 			}
 			return true
 		})
@@ -191,17 +195,63 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// pageBounds returns the slice of job.ids on the job's page.
+// pageBounds returns the positions in job.ids of the job's page.
 func (j *bulkReadJob) pageBounds() (lo, hi int, more bool) {
-	lo = (j.page - 1) * j.perPage
-	if lo > len(j.ids) {
-		lo = len(j.ids)
+	n := j.ids.len()
+	lo = min((j.page-1)*j.perPage, n)
+	hi = min(lo+j.perPage, n)
+	return lo, hi, hi < n
+}
+
+// bulkIDSet is a read job's snapshot of matching ids, ascending, kept as
+// runs of consecutive ids: an export of a whole 200,000-record store holds
+// one run instead of 200,000 strings for as long as the job lives.
+type bulkIDSet struct {
+	runs  []bulkIDRun
+	total int
+}
+
+type bulkIDRun struct {
+	first int64
+	n     int
+}
+
+// add appends id; positions follow the order ids are added in.
+func (s *bulkIDSet) add(id string) {
+	v, ok := ParseID(id)
+	if !ok {
+		return
 	}
-	hi = lo + j.perPage
-	if hi > len(j.ids) {
-		hi = len(j.ids)
+	if k := len(s.runs); k > 0 && s.runs[k-1].first+int64(s.runs[k-1].n) == v {
+		s.runs[k-1].n++
+	} else {
+		s.runs = append(s.runs, bulkIDRun{first: v, n: 1})
 	}
-	return lo, hi, hi < len(j.ids)
+	s.total++
+}
+
+func (s *bulkIDSet) len() int { return s.total }
+
+// between yields the ids at positions lo (inclusive) to hi (exclusive).
+func (s *bulkIDSet) between(lo, hi int) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		pos := 0
+		for _, r := range s.runs {
+			if pos+r.n <= lo {
+				pos += r.n
+				continue
+			}
+			for i := max(lo-pos, 0); i < r.n && pos+i < hi; i++ {
+				if !yield(strconv.FormatInt(r.first+int64(i), 10)) {
+					return
+				}
+			}
+			pos += r.n
+			if pos >= hi {
+				return
+			}
+		}
+	}
 }
 
 func (b *bulkService) readStatus(w http.ResponseWriter, r *http.Request) {
@@ -289,5 +339,5 @@ func (b *bulkService) readResult(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	// The status line is out; a failure now can only cut the stream short,
 	// which the client sees as a broken zip.
-	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids[lo:hi], b.store.Get)
+	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids.between(lo, hi), b.store.Get)
 }

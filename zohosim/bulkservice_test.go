@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1081,5 +1082,44 @@ func TestStateAt(t *testing.T) {
 				t.Fatalf("%s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestBulkIDSetBetween(t *testing.T) {
+	t.Parallel()
+	ids := []string{"10", "11", "12", "20", "21", "30", "5", "6", "100"}
+	var set bulkIDSet
+	for _, id := range ids {
+		set.add(id)
+	}
+	if set.len() != len(ids) || len(set.runs) != 5 {
+		t.Fatalf("len %d, runs %v", set.len(), set.runs)
+	}
+	tests := []struct {
+		name   string
+		lo, hi int
+	}{
+		{"all", 0, 9}, {"first run", 0, 3}, {"inside a run", 1, 2}, {"across runs", 2, 7},
+		{"last", 8, 9}, {"empty", 4, 4}, {"past the end", 9, 20}, {"clipped", 7, 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := ids[min(tc.lo, len(ids)):min(tc.hi, len(ids))]
+			got := slices.Collect(set.between(tc.lo, tc.hi))
+			if !slices.Equal(got, want) {
+				t.Fatalf("between(%d, %d) = %v, want %v", tc.lo, tc.hi, got, want)
+			}
+		})
+	}
+	// Stopping early stops.
+	n := 0
+	for range set.between(0, 9) {
+		n++
+		if n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Fatalf("iterated %d after break", n)
 	}
 }
