@@ -334,8 +334,19 @@ func (f *fakeUpstream) addTools() {
 		sort.Slice(recs, func(i, j int) bool { return recs[i]["id"].(string) < recs[j]["id"].(string) })
 		q, _ := sub(a, "body")["select_query"].(string)
 		var off, n int
-		if i := strings.LastIndex(q, "limit "); i >= 0 {
-			fmt.Sscanf(q[i:], "limit %d, %d", &off, &n)
+		if i := strings.LastIndex(q, " limit "); i >= 0 {
+			fmt.Sscanf(q[i:], " limit %d", &n)
+		}
+		if i := strings.LastIndex(q, " offset "); i >= 0 {
+			fmt.Sscanf(q[i:], " offset %d", &off)
+		}
+		if i := strings.Index(q, "id > "); i >= 0 {
+			var after string
+			fmt.Sscanf(q[i:], "id > %s", &after)
+			after = strings.TrimRight(after, ")")
+			for off < len(recs) && recs[off]["id"].(string) <= after {
+				off++
+			}
 		}
 		off = min(off, len(recs))
 		end := min(len(recs), off+n)

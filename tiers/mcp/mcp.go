@@ -73,6 +73,10 @@ type Config struct {
 	// HTTPClient carries every upstream request; nil means a client with a
 	// pool sized for a proxy (see NewHTTPClient).
 	HTTPClient *http.Client
+	// DefaultFields lists the fields to request when a list asks for all of
+	// them (Zoho's list API and COQL need a field list); nil means
+	// DefaultFields.
+	DefaultFields func(module string) []string
 	// Logger receives debug lines and warnings, redacted; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -112,6 +116,46 @@ func (t *deleteTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// statusTransport records the HTTP status of each answer in the statusBox
+// the request's context carries (see callContext).
+type statusTransport struct{ next http.RoundTripper }
+
+type statusKey struct{}
+
+// statusBox holds the last non-2xx HTTP status of one upstream call.
+type statusBox struct {
+	mu     sync.Mutex
+	status int
+}
+
+func (b *statusBox) get() int {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.status
+}
+
+func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		if b, ok := r.Context().Value(statusKey{}).(*statusBox); ok {
+			b.mu.Lock()
+			b.status = resp.StatusCode
+			b.mu.Unlock()
+		}
+	}
+	return resp, err
+}
+
+// CloseIdleConnections closes the wrapped transport's idle connections.
+func (t *statusTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 type cancelBody struct {
@@ -171,16 +215,29 @@ func New(cfg Config) *Tier {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
-	t := &Tier{cfg: cfg, http: cfg.HTTPClient}
-	if t.http == nil {
-		t.http = NewHTTPClient()
+	if cfg.DefaultFields == nil {
+		cfg.DefaultFields = DefaultFields
 	}
-	t.baseR = newRedactor(cfg.Endpoint, cfg.ClientSecret)
-	base := cfg.Logger
+	base := cfg.HTTPClient
 	if base == nil {
-		base = slog.New(slog.DiscardHandler)
+		base = NewHTTPClient()
 	}
-	t.log = slog.New(&redactHandler{next: base.Handler(), r: t.baseR}).With("tier", string(tiers.MCP))
+	// The status recorder sits outermost so that every answer's HTTP status
+	// reaches the classification: mcp-go reads some non-200 answers (a 429
+	// or 500 with a JSON body) as an empty JSON-RPC response.
+	hc := *base
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc.Transport = &statusTransport{next: next}
+	t := &Tier{cfg: cfg, http: &hc}
+	t.baseR = newRedactor(cfg.Endpoint, cfg.ClientSecret)
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	t.log = slog.New(&redactHandler{next: lg.Handler(), r: t.baseR}).With("tier", string(tiers.MCP))
 	if cfg.ClientID != "" && cfg.ClientSecret != "" {
 		t.oauth = newTokenSource(cfg, t.http)
 	}
@@ -497,12 +554,25 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 	if err != nil {
 		return nil, err, true
 	}
+	box := &statusBox{}
+	hctx = context.WithValue(hctx, statusKey{}, box)
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = tl.name
 	req.Params.Arguments = args
 	start := t.cfg.Now()
 	res, err = s.c.CallTool(hctx, req)
 	t.log.Debug("tool call", "tool", tl.name, "duration_ms", t.cfg.Now().Sub(start).Milliseconds(), "error", err != nil)
+	if st := box.get(); st != 0 && st != http.StatusNotFound {
+		// The upstream answered the call with an HTTP error, whatever
+		// mcp-go made of the body. A 500 or 504 to a write may come after
+		// the tool ran (as tiers/zoho treats Zoho's own); any other status
+		// means the tool did not run.
+		if write && (st == http.StatusInternalServerError || st == http.StatusGatewayTimeout) {
+			return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassOutcomeUnknown, HTTPStatus: st,
+				Message: fmt.Sprintf("tools/call %s: upstream answered HTTP %d to the update: it may or may not have been applied; read the record before retrying", tl.name, st)}, false
+		}
+		return nil, statusErr(st, "tools/call "+tl.name), true
+	}
 	if err == nil {
 		return res, nil, false
 	}
@@ -521,6 +591,20 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 	}
 	notSent = !sent(err)
 	return nil, t.transportErr(ctx, actx, err, write && !notSent, "tools/call "+tl.name), notSent
+}
+
+// statusErr classifies a non-2xx HTTP answer to a call.
+func statusErr(st int, what string) *tiers.Error {
+	e := &tiers.Error{Tier: tiers.MCP, HTTPStatus: st}
+	switch {
+	case st == http.StatusTooManyRequests:
+		e.Class, e.Message = tiers.ClassRateLimited, what+": upstream rate limit (429)"
+	case st == http.StatusUnauthorized || st == http.StatusForbidden:
+		e.Class, e.Message = tiers.ClassAuth, fmt.Sprintf("%s: upstream refused our authorization (%d)", what, st)
+	default:
+		e.Class, e.Message = tiers.ClassUnavailable, fmt.Sprintf("%s: upstream answered HTTP %d", what, st)
+	}
+	return e
 }
 
 // isToolNotFound reports a JSON-RPC "tool not found" answer.
@@ -622,4 +706,24 @@ func (t *Tier) transportErr(parent, actx context.Context, err error, written boo
 	}
 	e.Message = what + ": " + red.Error()
 	return e
+}
+
+// accountFields is the Accounts field list of reference §11.
+var accountFields = []string{
+	"Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
+	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax",
+	"Website", "Email", "Description", "Parent_Account", "Billing_Street", "Billing_City",
+	"Billing_State", "Billing_Code", "Billing_Country", "Shipping_Street", "Shipping_City",
+	"Shipping_State", "Shipping_Code", "Shipping_Country", "Currency", "Exchange_Rate",
+	"Created_Time", "Modified_Time", "Last_Activity_Time", "Created_By", "Modified_By",
+}
+
+// DefaultFields returns the fields read when a list asks for all of them:
+// the Accounts fields of reference §11 (the list tiers/rest and tiers/bulk
+// use), and for other modules id, Created_Time and Modified_Time.
+func DefaultFields(module string) []string {
+	if strings.EqualFold(module, "Accounts") {
+		return append([]string(nil), accountFields...)
+	}
+	return []string{"id", "Created_Time", "Modified_Time"}
 }

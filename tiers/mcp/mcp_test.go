@@ -124,8 +124,18 @@ func TestOperationsAcrossVariants(t *testing.T) {
 				t.Fatalf("List filters = %d more=%v err=%v", len(p.Records), p.MoreRecords, err)
 			}
 			q, _ := sub(f.lastCall().Args, "body")["select_query"].(string)
-			if want := "select Account_Name from Accounts where Industry = 'Retail' order by id asc limit 0, 26"; q != want {
+			if want := "select id, Account_Name from Accounts where Industry = 'Retail' order by id asc limit 26"; q != want {
 				t.Errorf("COQL = %q, want %q", q, want)
+			}
+
+			p2, err = tr.List(ctx, tiers.ListRequest{Module: "Accounts", Limit: 25, Fields: []string{"Account_Name"}, PageToken: p.NextPageToken,
+				Filters: []tiers.Condition{{Field: "Industry", Op: tiers.OpEquals, Values: []any{"Retail"}}}})
+			if err != nil || len(p2.Records) != 5 || p2.MoreRecords || p2.Records[0]["id"] != "5725767000001000026" {
+				t.Fatalf("List filters page 2 = %v more=%v err=%v", p2.Records, p2.MoreRecords, err)
+			}
+			q, _ = sub(f.lastCall().Args, "body")["select_query"].(string)
+			if !strings.Contains(q, "id > 5725767000001000025") {
+				t.Errorf("page 2 COQL = %q, want keyset paging by id", q)
 			}
 
 			// search by word, second page by our own offset

@@ -2,11 +2,14 @@ package mcp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
 // Get reads one record with the upstream's getRecord tool.
@@ -21,10 +24,7 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if err != nil {
 		return nil, err
 	}
-	args := []arg{{section: secPath, name: "recordID", value: req.ID, required: true}}
-	if !perModule {
-		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
-	}
+	args := []arg{{section: secPath, name: "recordID", value: req.ID, required: true}, moduleArg(req.Module, perModule)}
 	if len(req.Fields) > 0 {
 		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
 	}
@@ -59,8 +59,21 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 			return tiers.Page{}, badInput("id %q is not a Zoho record id (1–19 digits)", id)
 		}
 	}
-	key := tiers.QueryKey("list", req.Module, req.IDs, fmt.Sprint(req.Filters), req.Fields, req.SortBy, req.SortOrder)
-	cur, err := tiers.DecodeCursor(req.PageToken, key)
+	if req.SortBy != "" && req.SortBy != "id" && req.SortBy != "Created_Time" && req.SortBy != "Modified_Time" {
+		return tiers.Page{}, badInput("sort_by must be id, Created_Time or Modified_Time")
+	}
+	if req.SortOrder != "" && req.SortOrder != "asc" && req.SortOrder != "desc" {
+		return tiers.Page{}, badInput("sort_order must be asc or desc")
+	}
+	for _, f := range req.Filters {
+		if f.Op != tiers.OpEquals {
+			return tiers.Page{}, badInput("list filters are equalities (got %s on %s); use search for other operators", f.Op, f.Field)
+		}
+	}
+	if err := checkFields(req.Fields); err != nil {
+		return tiers.Page{}, err
+	}
+	cur, err := tiers.DecodeCursor(req.PageToken, tiers.ListKey(req))
 	if err != nil {
 		return tiers.Page{}, withTier(err)
 	}
@@ -82,13 +95,13 @@ func (t *Tier) listIDs(ctx context.Context, req tiers.ListRequest, limit int, cu
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	args := []arg{{section: secQuery, name: "ids", value: strings.Join(ids, ","), required: true}}
-	if !perModule {
-		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	fields := req.Fields
+	if len(fields) == 0 {
+		fields = t.cfg.DefaultFields(req.Module) // Zoho's list API requires fields
 	}
-	if len(req.Fields) > 0 {
-		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
-	}
+	args := []arg{{section: secQuery, name: "ids", value: strings.Join(ids, ","), required: true},
+		{section: secQuery, name: "fields", value: strings.Join(fields, ",")}}
+	args = append(args, moduleArg(req.Module, perModule))
 	recs, _, err := t.read(ctx, tl, args)
 	if err != nil {
 		return tiers.Page{}, err
@@ -118,13 +131,12 @@ func (t *Tier) listAll(ctx context.Context, req tiers.ListRequest, limit int, cu
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	var args []arg
-	if !perModule {
-		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
+	args := []arg{moduleArg(req.Module, perModule)}
+	fields := req.Fields
+	if len(fields) == 0 {
+		fields = t.cfg.DefaultFields(req.Module) // Zoho's list API requires fields
 	}
-	if len(req.Fields) > 0 {
-		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
-	}
+	args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(fields, ",")})
 	if req.SortBy != "" {
 		args = append(args, arg{section: secQuery, name: "sort_by", value: req.SortBy, required: true})
 	}
@@ -141,8 +153,11 @@ func (t *Tier) listAll(ctx context.Context, req tiers.ListRequest, limit int, cu
 	case cur.Offset > 0:
 		page := cur.Offset/limit + 1
 		skip = cur.Offset % limit
-		if page*limit > 2000 {
-			return tiers.Page{}, badInput("page_token is not valid for this query (offset %d needs Zoho's page token); start again without page_token", cur.Offset)
+		if page*limit > 2000 || skip != 0 {
+			// A token from another tier (or another page size) without
+			// Zoho's page token: continue by COQL, which pages by offset or
+			// by the last id.
+			return t.listCOQL(ctx, req, limit, cur)
 		}
 		args = append(args, arg{section: secQuery, name: "page", value: page, required: true})
 	}
@@ -184,8 +199,35 @@ func pageOf(recs []tiers.Record, info zohoInfo, skip, limit int, fields []string
 	return p
 }
 
+// listCOQL reads a page with the upstream's COQL tool: equality filters,
+// the requested order, and keyset paging (id > last id) when sorted by id so
+// that a page token from any tier continues where it left off.
 func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, cur tiers.Cursor) (tiers.Page, error) {
-	q, err := coqlList(req, cur.Offset, limit+1)
+	fields := req.Fields
+	if len(fields) == 0 {
+		fields = t.cfg.DefaultFields(req.Module)
+	}
+	if !slices.Contains(fields, "id") {
+		fields = append([]string{"id"}, fields...)
+	}
+	sortBy, desc := req.SortBy, req.SortOrder == "desc"
+	if sortBy == "" {
+		sortBy = "id"
+	}
+	q := zoho.COQLQuery{Module: req.Module, Select: fields, Where: req.Filters, Limit: limit + 1,
+		OrderBy: []zoho.Order{{Field: sortBy, Desc: desc}}}
+	if sortBy != "id" {
+		q.OrderBy = append(q.OrderBy, zoho.Order{Field: "id", Desc: desc})
+	}
+	switch {
+	case sortBy == "id" && !desc && cur.LastID != "":
+		q.AfterID = cur.LastID
+	case sortBy == "id" && desc && cur.LastID != "":
+		q.Where = append(slices.Clip(q.Where), tiers.Condition{Field: "id", Op: tiers.OpLessThan, Values: []any{json.Number(cur.LastID)}})
+	default:
+		q.Offset = cur.Offset
+	}
+	text, err := zoho.COQL(q)
 	if err != nil {
 		return tiers.Page{}, withTier(err)
 	}
@@ -193,7 +235,7 @@ func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, c
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	recs, _, err := t.read(ctx, tl, []arg{{section: secBody, name: "select_query", value: q, required: true}})
+	recs, _, err := t.read(ctx, tl, []arg{{section: secBody, name: "select_query", value: text, required: true}})
 	if err != nil {
 		return tiers.Page{}, err
 	}
@@ -206,8 +248,9 @@ func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, c
 		p.Records = append(p.Records, project(r, req.Fields))
 	}
 	if more {
-		cur.Offset += len(recs)
-		p.MoreRecords, p.NextPageToken = true, cur.Encode()
+		next := tiers.Cursor{Offset: cur.Offset + len(recs), Query: cur.Query}
+		next.LastID, _ = recs[len(recs)-1]["id"].(string)
+		p.MoreRecords, p.NextPageToken = true, next.Encode()
 	}
 	return p, nil
 }
@@ -225,7 +268,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	var by arg
 	switch {
 	case len(req.Where) > 0:
-		c, err := criteria(req.Where, req.MatchAny)
+		c, err := zoho.Criteria(req.Where, req.MatchAny)
 		if err != nil {
 			return tiers.Page{}, withTier(err)
 		}
@@ -239,8 +282,10 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	default:
 		return tiers.Page{}, badInput("search needs conditions or one of word, email, phone")
 	}
-	key := tiers.QueryKey("search", req.Module, fmt.Sprint(req.Where), req.MatchAny, req.Word, req.Email, req.Phone, req.Fields)
-	cur, err := tiers.DecodeCursor(req.PageToken, key)
+	if err := checkFields(req.Fields); err != nil {
+		return tiers.Page{}, err
+	}
+	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
 	if err != nil {
 		return tiers.Page{}, withTier(err)
 	}
@@ -249,9 +294,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 		return tiers.Page{}, err
 	}
 	args := []arg{by, {section: secQuery, name: "per_page", value: limit}}
-	if !perModule {
-		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
-	}
+	args = append(args, moduleArg(req.Module, perModule))
 	if len(req.Fields) > 0 {
 		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
 	}
@@ -303,9 +346,7 @@ func (t *Tier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outco
 	if single {
 		args = append(args, arg{section: secPath, name: "recordID", value: req.ID, required: true})
 	}
-	if !perModule {
-		args = append(args, arg{section: secPath, name: "module", value: req.Module, required: true})
-	}
+	args = append(args, moduleArg(req.Module, perModule))
 	if req.Trigger != nil {
 		args = append(args, arg{section: secBody, name: "trigger", value: req.Trigger, required: true})
 	}
@@ -411,6 +452,12 @@ func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, 
 	return recs, body.Info, nil
 }
 
+// moduleArg is the module path variable: required for a generic tool,
+// passed only if the schema has a place for it on a per-module one.
+func moduleArg(module string, perModule bool) arg {
+	return arg{section: secPath, name: "module", value: module, required: !perModule}
+}
+
 // project keeps only the requested fields (and id) of a record, for tools
 // that ignore fields; empty fields keeps everything.
 func project(r tiers.Record, fields []string) tiers.Record {
@@ -441,6 +488,18 @@ func withTier(err error) error {
 		return &c
 	}
 	return err
+}
+
+func checkFields(fs []string) error {
+	if len(fs) > 50 {
+		return badInput("at most 50 fields per read (got %d)", len(fs))
+	}
+	for _, f := range fs {
+		if !zoho.ValidAPIName(f) {
+			return badInput("field %q is not a Zoho field API name", f)
+		}
+	}
+	return nil
 }
 
 func checkModule(m string) error {
