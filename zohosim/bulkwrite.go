@@ -69,7 +69,8 @@ type bulkWriteJob struct {
 	mappings    []bulkMapping
 	fileName    string
 	header      []string
-	rows        [][]string
+	rows        [][]string // the CSV records; dropped once applied
+	total       int        // len(rows) at creation
 
 	apply   sync.Once
 	added   int
@@ -433,7 +434,7 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 		fileName = file.name
 	}
 	return &bulkWriteJob{operation: op, findBy: findBy, ignoreEmpty: req.IgnoreEmpty, callback: cb, mappings: maps,
-		fileName: fileName, header: header, rows: rows}, nil
+		fileName: fileName, header: header, rows: rows, total: len(rows)}, nil
 }
 
 func (b *bulkService) findWriteJob(w http.ResponseWriter, r *http.Request, status int) (*bulkWriteJob, string, bool) {
@@ -461,7 +462,7 @@ func (b *bulkService) writeStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := map[string]any{"status": state, "name": job.fileName, "added_count": 0, "skipped_count": 0,
-		"updated_count": 0, "total_count": len(job.rows)}
+		"updated_count": 0, "total_count": job.total}
 	if state == bulkStateCompleted {
 		file["added_count"], file["skipped_count"], file["updated_count"] = job.added, job.skipped, job.updated
 	}
@@ -566,6 +567,7 @@ func (b *bulkService) applyWrite(job *bulkWriteJob) {
 		out = append(out, id, status, errs)
 		job.results = append(job.results, out)
 	}
+	job.rows = nil // the results hold what the download needs
 }
 
 // applyRow validates and applies one CSV row; it returns RECORD_ID, STATUS
