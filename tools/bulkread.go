@@ -114,8 +114,8 @@ func BulkReadAccounts(d Deps) Tool {
 			if out.Accounts == nil {
 				out.Accounts = []tiers.Record{}
 			}
-			return success(route, out, fmt.Sprintf("Read %d account%s inline (strategy %s, %d Zoho calls, ~%d credits, served by %s).",
-				got, plural(got), orNone(r.Strategy), r.Calls, r.Credits, route.Tier)), nil
+			return success(route, out, fmt.Sprintf("Read %d account%s inline (%s, served by %s).",
+				got, plural(got), costs(r.Strategy, r.Calls, r.Credits), route.Tier)), nil
 		}
 		id, expires, err := sink.commit()
 		if err != nil {
@@ -125,11 +125,11 @@ func BulkReadAccounts(d Deps) Tool {
 		out.ResourceURI = BulkURIPrefix + id
 		out.Pages = max(1, (got+BulkPageSize-1)/BulkPageSize)
 		out.ExpiresAt = expires.UTC().Format(time.RFC3339)
-		summary := fmt.Sprintf("Read %d accounts (strategy %s, %d Zoho calls, ~%d credits, served by %s). Too many to inline: read %s with resources/read (%d pages of %d, follow next_page_uri); it expires at %s.",
-			got, orNone(r.Strategy), r.Calls, r.Credits, route.Tier, out.ResourceURI, out.Pages, BulkPageSize, out.ExpiresAt)
+		summary := fmt.Sprintf("Read %d accounts (%s, served by %s). Too many to inline: read %s with resources/read (%d page%s of up to %d records; follow next_page_uri); it expires at %s.",
+			got, costs(r.Strategy, r.Calls, r.Credits), route.Tier, out.ResourceURI, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt)
 		result := structuredResult(out, summary, false)
 		link := mcp.NewResourceLink(out.ResourceURI, "bulk_read_result",
-			fmt.Sprintf("%d accounts in %d pages of %d records (application/json); expires %s", got, out.Pages, BulkPageSize, out.ExpiresAt),
+			fmt.Sprintf("%d accounts in %d page%s of up to %d records (application/json); expires %s", got, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt),
 			"application/json")
 		result.Content = append(result.Content, link)
 		return withRoute(result, route), nil

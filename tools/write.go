@@ -249,8 +249,8 @@ func BulkUpdateAccounts(d Deps) Tool {
 		}
 		out := bulkWriteOutput{writeOutput: tally(results), Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
 		if err == nil && out.Failed == 0 {
-			return success(route, out, fmt.Sprintf("Updated all %d accounts (strategy %s, %d Zoho calls, ~%d credits, served by %s).",
-				out.Total, orNone(out.Strategy), out.Calls, out.Credits, route.Tier)), nil
+			return success(route, out, fmt.Sprintf("Updated all %d accounts (%s, served by %s).",
+				out.Total, costs(out.Strategy, out.Calls, out.Credits), route.Tier)), nil
 		}
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Bulk update incomplete: %d of %d accounts updated, %d failed", out.Succeeded, out.Total, out.Failed)
@@ -268,9 +268,11 @@ func BulkUpdateAccounts(d Deps) Tool {
 	}}
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "none"
+// costs renders how a bulk tool did its work: "strategy coql, 1 Zoho call,
+// ~3 credits".
+func costs(strategy string, calls, credits int) string {
+	if strategy == "" {
+		strategy = "none"
 	}
-	return s
+	return fmt.Sprintf("strategy %s, %d Zoho call%s, ~%d credit%s", strategy, calls, plural(calls), credits, plural(credits))
 }
