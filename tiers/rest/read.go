@@ -1,0 +1,477 @@
+package rest
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
+)
+
+// Zoho's paging limits (reference §4.3, §5).
+const (
+	maxPerPage     = 200
+	discreteCap    = 2000   // rows reachable with page/per_page (and search's total cap)
+	pageTokenCap   = 100000 // rows reachable with page_token chains
+	maxIDsPerList  = 100
+	defaultLimit   = 200
+	searchMinWord  = 2
+	searchMinPhone = 3
+)
+
+// listBody is a list/search answer.
+type listBody struct {
+	Data []tiers.Record `json:"data"`
+	Info struct {
+		MoreRecords   bool   `json:"more_records"`
+		NextPageToken string `json:"next_page_token"`
+		Count         int    `json:"count"`
+	} `json:"info"`
+}
+
+// Get reads one record: GET /crm/v8/{module}/{id}[?fields=…]. Zoho's 204
+// (no such record) is the tiers.NotFound verdict.
+func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
+	if err := t.ready(); err != nil {
+		return nil, err
+	}
+	if err := firstErr(checkModule(req.Module), checkID(req.ID), checkFields(req.Fields)); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if len(req.Fields) > 0 {
+		q.Set("fields", strings.Join(req.Fields, ","))
+	}
+	resp, err := t.zc.Do(ctx, zoho.Request{Path: "/crm/v8/" + req.Module + "/" + req.ID, Query: q})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Empty() {
+		return nil, tiers.NotFound(tiers.REST, req.Module, req.ID)
+	}
+	var body listBody
+	if err := resp.Decode(&body); err != nil {
+		return nil, err
+	}
+	if len(body.Data) == 0 {
+		return nil, tiers.NotFound(tiers.REST, req.Module, req.ID)
+	}
+	return body.Data[0], nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func checkLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return defaultLimit, nil
+	case n < 1 || n > maxPerPage:
+		return 0, badInput("INVALID_DATA", "limit must be 1–200, got "+strconv.Itoa(n))
+	}
+	return n, nil
+}
+
+// List reads a page of records: by ids (GET ?ids=, ≤100), by equality
+// filters (the search API with compiled criteria), or the whole module (GET
+// list with page/per_page, then Zoho's page_token past 2,000 rows).
+func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, error) {
+	if err := t.ready(); err != nil {
+		return tiers.Page{}, err
+	}
+	limit, err := checkLimit(req.Limit)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+		return tiers.Page{}, err
+	}
+	if len(req.IDs) > maxIDsPerList {
+		return tiers.Page{}, badInput("LIMIT_EXCEEDED", "at most 100 ids per list, got "+strconv.Itoa(len(req.IDs)))
+	}
+	if len(req.IDs) > 0 && len(req.Filters) > 0 {
+		return tiers.Page{}, badInput("INVALID_DATA", "give ids or filters, not both")
+	}
+	for _, id := range req.IDs {
+		if err := checkID(id); err != nil {
+			return tiers.Page{}, err
+		}
+	}
+	sortBy, sortOrder, err := checkSort(req.SortBy, req.SortOrder)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	for _, f := range req.Filters {
+		if f.Op != tiers.OpEquals {
+			return tiers.Page{}, badInput("INVALID_DATA", "list filters are equality filters; use search for operator "+string(f.Op))
+		}
+	}
+	cur, err := tiers.DecodeCursor(req.PageToken, tiers.ListKey(req))
+	if err != nil {
+		return tiers.Page{}, label(err)
+	}
+	fields := req.Fields
+	if len(fields) == 0 {
+		fields = t.cfg.DefaultFields(req.Module)
+	}
+	switch {
+	case len(req.IDs) > 0:
+		return t.listIDs(ctx, req.Module, req.IDs, fields, limit, cur)
+	case len(req.Filters) > 0:
+		crit, err := zoho.Criteria(req.Filters, false)
+		if err != nil {
+			return tiers.Page{}, label(err)
+		}
+		q := url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
+		return t.pageByNumber(ctx, "/crm/v8/"+req.Module+"/search", q, limit, cur, true)
+	}
+	q := url.Values{"fields": {strings.Join(fields, ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
+	return t.pageByNumber(ctx, "/crm/v8/"+req.Module, q, limit, cur, false)
+}
+
+func checkSort(by, order string) (string, string, error) {
+	switch by {
+	case "":
+		by = "id"
+	case "id", "Created_Time", "Modified_Time":
+	default:
+		return "", "", badInput("INVALID_DATA", "sort_by must be id, Created_Time or Modified_Time")
+	}
+	switch order {
+	case "":
+		order = "asc"
+	case "asc", "desc":
+	default:
+		return "", "", badInput("INVALID_DATA", "sort_order must be asc or desc")
+	}
+	return by, order, nil
+}
+
+// listIDs pages through the requested ids themselves: the cursor offset
+// indexes req.IDs, so a page is exact whatever Zoho's order, and records
+// come back in the order the ids were given (SortBy does not apply).
+func (t *Tier) listIDs(ctx context.Context, module string, ids, fields []string, limit int, cur tiers.Cursor) (tiers.Page, error) {
+	if cur.Offset >= len(ids) {
+		return tiers.Page{Records: []tiers.Record{}}, nil
+	}
+	end := min(len(ids), cur.Offset+limit)
+	q := url.Values{"ids": {strings.Join(ids[cur.Offset:end], ",")}, "fields": {strings.Join(fields, ",")}}
+	resp, err := t.zc.Do(ctx, zoho.Request{Path: "/crm/v8/" + module, Query: q})
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	page := tiers.Page{Records: []tiers.Record{}}
+	if !resp.Empty() {
+		var body listBody
+		if err := resp.Decode(&body); err != nil {
+			return tiers.Page{}, err
+		}
+		page.Records = inIDOrder(body.Data, ids[cur.Offset:end])
+	}
+	if end < len(ids) {
+		page.MoreRecords = true
+		page.NextPageToken = tiers.Cursor{Offset: end, Query: cur.Query}.Encode()
+	}
+	return page, nil
+}
+
+// inIDOrder returns recs in the order of ids (the caller's order); ids Zoho
+// did not return are skipped.
+func inIDOrder(recs []tiers.Record, ids []string) []tiers.Record {
+	byID := make(map[string]tiers.Record, len(recs))
+	for _, r := range recs {
+		if id, ok := r["id"].(string); ok {
+			byID[id] = r
+		}
+	}
+	out := make([]tiers.Record, 0, len(recs))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+			delete(byID, id)
+		}
+	}
+	return out
+}
+
+// plan is how to fetch rows [offset, offset+limit) with page/per_page:
+// per_page p ≥ limit, pages first..last (at most two).
+type plan struct{ perPage, first, last int }
+
+// planPages finds per_page and pages covering [offset, offset+limit) within
+// the first 2,000 rows: one call when some per_page ≥ limit divides offset,
+// else two consecutive pages of per_page = limit.
+func planPages(offset, limit int) (plan, bool) {
+	for p := limit; p <= maxPerPage; p++ {
+		if offset%p == 0 && offset+p <= discreteCap {
+			return plan{p, offset/p + 1, offset/p + 1}, true
+		}
+	}
+	p := limit
+	first, last := offset/p+1, (offset+limit-1)/p+1
+	if last*p > discreteCap {
+		return plan{}, false
+	}
+	return plan{p, first, last}, true
+}
+
+// pageByNumber serves a list or search page from cur.Offset. Rows within the
+// first 2,000 are read with page/per_page; past that a list continues with
+// the Zoho page_token kept in the cursor (search cannot: Zoho caps it at
+// 2,000, LIMIT_REACHED).
+func (t *Tier) pageByNumber(ctx context.Context, path string, q url.Values, limit int, cur tiers.Cursor, search bool) (tiers.Page, error) {
+	offset := cur.Offset
+	if offset+limit > discreteCap {
+		switch {
+		case offset < discreteCap:
+			limit = discreteCap - offset // a short page up to the 2,000-row boundary
+		case search:
+			return tiers.Page{}, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassVerdict, Code: "LIMIT_REACHED",
+				Details: map[string]any{"limit": strconv.Itoa(discreteCap)},
+				Message: "Zoho search returns at most 2,000 records: narrow the conditions, or use bulk_read_accounts for larger sets"}
+		case cur.Zoho != "" && offset < pageTokenCap:
+			return t.pageByToken(ctx, path, q, limit, cur)
+		default:
+			return tiers.Page{}, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnsupported, Code: "CURSOR_UNSUPPORTED",
+				Message: "the REST tier cannot continue this page token past Zoho's 2,000-row page limit (it holds no Zoho page_token); another tier can, or list again from the start"}
+		}
+	}
+	pl, ok := planPages(offset, limit)
+	if !ok {
+		return tiers.Page{}, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnsupported, Code: "CURSOR_UNSUPPORTED",
+			Message: "the REST tier cannot serve rows " + strconv.Itoa(offset) + "–" + strconv.Itoa(offset+limit) + " with Zoho's page numbers; another tier can"}
+	}
+	var rows []tiers.Record
+	var last listBody
+	for pg := pl.first; pg <= pl.last; pg++ {
+		qq := cloneValues(q)
+		qq.Set("per_page", strconv.Itoa(pl.perPage))
+		qq.Set("page", strconv.Itoa(pg))
+		body, empty, err := t.fetchList(ctx, path, qq)
+		if err != nil {
+			return tiers.Page{}, err
+		}
+		if empty {
+			last = listBody{}
+			break
+		}
+		rows = append(rows, body.Data...)
+		last = body
+		if !body.Info.MoreRecords {
+			break
+		}
+	}
+	skip := offset - (pl.first-1)*pl.perPage
+	page := tiers.Page{Records: []tiers.Record{}}
+	if skip < len(rows) {
+		page.Records = rows[skip:min(len(rows), skip+limit)]
+	}
+	more := last.Info.MoreRecords || skip+limit < len(rows)
+	if !more || len(page.Records) == 0 {
+		return page, nil
+	}
+	next := tiers.Cursor{Offset: offset + len(page.Records), Query: cur.Query}
+	// Zoho's page_token continues exactly after the last page fetched; keep
+	// it when that is where this page ends (needed to go past 2,000 rows).
+	if !search && last.Info.NextPageToken != "" && skip+limit == len(rows) {
+		next.Zoho = last.Info.NextPageToken
+	}
+	page.MoreRecords = true
+	page.NextPageToken = next.Encode()
+	return page, nil
+}
+
+// pageByToken continues a list with Zoho's page_token (rows past 2,000).
+func (t *Tier) pageByToken(ctx context.Context, path string, q url.Values, limit int, cur tiers.Cursor) (tiers.Page, error) {
+	qq := cloneValues(q)
+	qq.Set("per_page", strconv.Itoa(limit))
+	qq.Set("page_token", cur.Zoho)
+	body, empty, err := t.fetchList(ctx, path, qq)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	page := tiers.Page{Records: []tiers.Record{}}
+	if empty {
+		return page, nil
+	}
+	page.Records = body.Data
+	if body.Info.MoreRecords && body.Info.NextPageToken != "" && len(body.Data) > 0 {
+		page.MoreRecords = true
+		page.NextPageToken = tiers.Cursor{Offset: cur.Offset + len(body.Data), Zoho: body.Info.NextPageToken, Query: cur.Query}.Encode()
+	}
+	return page, nil
+}
+
+func (t *Tier) fetchList(ctx context.Context, path string, q url.Values) (listBody, bool, error) {
+	resp, err := t.zc.Do(ctx, zoho.Request{Path: path, Query: q})
+	if err != nil {
+		return listBody{}, false, err
+	}
+	if resp.Empty() {
+		return listBody{}, true, nil
+	}
+	var body listBody
+	if err := resp.Decode(&body); err != nil {
+		return listBody{}, false, err
+	}
+	return body, false, nil
+}
+
+func cloneValues(q url.Values) url.Values {
+	c := make(url.Values, len(q)+2)
+	for k, v := range q {
+		c[k] = append([]string(nil), v...)
+	}
+	return c
+}
+
+// Search finds records: criteria compiled from Where (MatchAny: or), or one
+// of word / email / phone. Pages use page/per_page from the cursor offset;
+// Zoho caps a search at 2,000 records (LIMIT_REACHED).
+func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
+	if err := t.ready(); err != nil {
+		return tiers.Page{}, err
+	}
+	limit, err := checkLimit(req.Limit)
+	if err != nil {
+		return tiers.Page{}, err
+	}
+	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+		return tiers.Page{}, err
+	}
+	q := url.Values{}
+	n := 0
+	for _, s := range []string{req.Word, req.Email, req.Phone} {
+		if s != "" {
+			n++
+		}
+	}
+	switch {
+	case len(req.Where) > 0 && n > 0:
+		return tiers.Page{}, badInput("INVALID_DATA", "give where conditions or one of word, email, phone — not both")
+	case len(req.Where) > 0:
+		crit, err := zoho.Criteria(req.Where, req.MatchAny)
+		if err != nil {
+			return tiers.Page{}, label(err)
+		}
+		q.Set("criteria", crit)
+	case n != 1:
+		return tiers.Page{}, badInput("EXPECTED_PARAM_MISSING", "search needs where conditions or exactly one of word, email, phone")
+	case req.Word != "":
+		if len([]rune(req.Word)) < searchMinWord {
+			return tiers.Page{}, badInput("INVALID_DATA", "word must be at least 2 characters")
+		}
+		q.Set("word", req.Word)
+	case req.Email != "":
+		q.Set("email", req.Email)
+	default:
+		if len(req.Phone) < searchMinPhone || strings.Trim(req.Phone, "0123456789 -()+.") != "" {
+			return tiers.Page{}, badInput("INVALID_DATA", "phone must be at least 3 characters of digits, spaces, - ( ) + .")
+		}
+		q.Set("phone", req.Phone)
+	}
+	if len(req.Fields) > 0 {
+		q.Set("fields", strings.Join(req.Fields, ","))
+	}
+	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
+	if err != nil {
+		return tiers.Page{}, label(err)
+	}
+	return t.pageByNumber(ctx, "/crm/v8/"+req.Module+"/search", q, limit, cur, true)
+}
+
+// BulkRead streams records into sink with ordinary list/search pages — REST
+// is the emergency fallback for exports: ids in chunks of 100, conditions
+// through search (at most 2,000 records), everything else through list
+// pages (page_token up to 100,000 rows).
+func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (res tiers.BulkReadResult, err error) {
+	res = tiers.BulkReadResult{Strategy: "rest-pages"}
+	if err := t.ready(); err != nil {
+		return res, err
+	}
+	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+		return res, err
+	}
+	if len(req.IDs) > 0 && len(req.Where) > 0 {
+		return res, badInput("INVALID_DATA", "give ids or where conditions, not both")
+	}
+	for _, id := range req.IDs {
+		if err := checkID(id); err != nil {
+			return res, err
+		}
+	}
+	fields := req.Fields
+	if len(fields) == 0 {
+		fields = t.cfg.DefaultFields(req.Module)
+	}
+	before := t.zc.Calls()
+	defer func() {
+		res.Calls = t.zc.Calls() - before
+		res.Credits = res.Calls
+	}()
+	write := func(recs []tiers.Record) error {
+		for _, r := range recs {
+			if err := sink.Write(r); err != nil {
+				return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnavailable, Code: "SINK_FAILED", Message: "storing the records failed: " + err.Error(), Err: err}
+			}
+			res.Count++
+		}
+		return nil
+	}
+	if len(req.IDs) > 0 {
+		for i := 0; i < len(req.IDs); i += maxIDsPerList {
+			chunk := req.IDs[i:min(len(req.IDs), i+maxIDsPerList)]
+			p, err := t.listIDs(ctx, req.Module, chunk, fields, maxIDsPerList, tiers.Cursor{})
+			if err != nil {
+				return res, err
+			}
+			if err := write(p.Records); err != nil {
+				return res, err
+			}
+		}
+		return res, nil
+	}
+	var q url.Values
+	path := "/crm/v8/" + req.Module
+	search := len(req.Where) > 0
+	if search {
+		crit, err := zoho.Criteria(req.Where, false)
+		if err != nil {
+			return res, label(err)
+		}
+		q = url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}}
+		path += "/search"
+	} else {
+		q = url.Values{"fields": {strings.Join(fields, ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}
+	}
+	cur := tiers.Cursor{}
+	for {
+		if search && cur.Offset >= discreteCap {
+			return res, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnsupported, Code: "LIMIT_REACHED",
+				Message: "the REST tier can read at most 2,000 records matching conditions (Zoho's search cap); the BULK tier is needed for more"}
+		}
+		p, err := t.pageByNumber(ctx, path, q, maxPerPage, cur, search)
+		if err != nil {
+			return res, err
+		}
+		if err := write(p.Records); err != nil {
+			return res, err
+		}
+		if !p.MoreRecords {
+			return res, nil
+		}
+		next, err := tiers.DecodeCursor(p.NextPageToken, "")
+		if err != nil {
+			return res, err
+		}
+		cur = next
+	}
+}

@@ -1,0 +1,230 @@
+// Package rest is tier 3: plain Zoho CRM REST API v8 calls, one per
+// operation (the emergency fallback and simplest path).
+package rest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	retryablehttp "github.com/hashicorp/go-retryablehttp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
+)
+
+// Defaults of Config (SPEC §3: REST timeout 45s, max_retries 2).
+const (
+	DefaultTimeout      = 45 * time.Second
+	DefaultMaxRetries   = 2
+	DefaultProbeTimeout = 5 * time.Second
+)
+
+// Config configures the REST tier. Zero values mean the documented defaults.
+type Config struct {
+	// Credential is this tier's OAuth self-client. Without it the tier is
+	// not configured.
+	Credential zoho.Credential
+	// DC ("us" when empty) and the host overrides: see zoho.Config.
+	DC          string
+	AccountsURL string
+	APIDomain   string
+	ContentURL  string
+	// OrgID is the org's zgid; empty means read from GET /crm/v8/org if needed.
+	OrgID string
+	// Timeout bounds each Zoho call, retries included. Zero: DefaultTimeout.
+	Timeout time.Duration
+	// MaxRetries after the first attempt. Zero: DefaultMaxRetries; negative:
+	// none. A tiers.RetryBudget in the context lowers it.
+	MaxRetries int
+	// RetryWaitMin, RetryWaitMax and Backoff shape the waits between retries;
+	// zero/nil mean zoho's defaults (full jitter). Tests pass a zero backoff.
+	RetryWaitMin time.Duration
+	RetryWaitMax time.Duration
+	Backoff      retryablehttp.Backoff
+	// ProbeTimeout bounds Probe. Zero: DefaultProbeTimeout.
+	ProbeTimeout time.Duration
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock of token expiry; nil means time.Now.
+	Now func() time.Time
+	// CacheDir for access tokens: "" the user cache dir, "-" disabled.
+	CacheDir string
+	// Transport is the innermost HTTP transport; nil means zoho.DefaultTransport().
+	Transport http.RoundTripper
+	// UserAgent; empty means zoho.DefaultUserAgent.
+	UserAgent string
+	// OnCredits receives X-API-CREDITS-REMAINING; nil ignores it.
+	OnCredits func(remaining int)
+	// DefaultFields returns the fields to request when a list asks for "all
+	// fields" (Zoho's list API requires a field list). nil means
+	// DefaultFields.
+	DefaultFields func(module string) []string
+}
+
+// Tier is the REST tier. It is safe for concurrent use.
+type Tier struct {
+	cfg     Config
+	zc      *zoho.Client
+	initErr error
+}
+
+var _ tiers.Tier = (*Tier)(nil)
+
+// New returns the REST tier for cfg. A configuration error (an unknown data
+// centre, a malformed override URL) makes the tier report itself as not
+// configured, and every call returns that error.
+func New(cfg Config) *Tier {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = DefaultMaxRetries
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = DefaultProbeTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DefaultFields == nil {
+		cfg.DefaultFields = DefaultFields
+	}
+	zc, err := zoho.New(zoho.Config{
+		Tier: tiers.REST, Credential: cfg.Credential, DC: cfg.DC,
+		AccountsURL: cfg.AccountsURL, APIDomain: cfg.APIDomain, ContentURL: cfg.ContentURL, OrgID: cfg.OrgID,
+		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
+		Backoff: cfg.Backoff, UserAgent: cfg.UserAgent, Now: cfg.Now, Logger: cfg.Logger.With("tier", string(tiers.REST)),
+		CacheDir: cfg.CacheDir, Transport: cfg.Transport, OnCredits: cfg.OnCredits,
+	})
+	return &Tier{cfg: cfg, zc: zc, initErr: err}
+}
+
+// Client returns the underlying Zoho client (nil if the configuration was
+// invalid); tests use it to read call counts.
+func (t *Tier) Client() *zoho.Client { return t.zc }
+
+// Name returns tiers.REST.
+func (t *Tier) Name() tiers.Name { return tiers.REST }
+
+// Configured reports whether credentials are present and the configuration
+// is valid.
+func (t *Tier) Configured() bool { return t.initErr == nil && t.cfg.Credential.Configured() }
+
+// Supports reports true for every operation: REST can do them all, slowly.
+func (t *Tier) Supports(op tiers.OpKind) bool {
+	switch op {
+	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate:
+		return true
+	}
+	return false
+}
+
+// ready returns the error every call returns when the tier cannot work.
+func (t *Tier) ready() error {
+	if t.initErr != nil {
+		return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnavailable, Code: "NOT_CONFIGURED", Message: t.initErr.Error()}
+	}
+	if !t.cfg.Credential.Configured() {
+		return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassAuth, Code: "NOT_CONFIGURED",
+			Message: "REST tier has no Zoho credentials: set ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN (or the ZOHO_REST_* overrides)"}
+	}
+	return nil
+}
+
+// Probe checks that Zoho answers this tier's credentials: GET /crm/v8/org
+// within ProbeTimeout.
+func (t *Tier) Probe(ctx context.Context) error {
+	if err := t.ready(); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, t.cfg.ProbeTimeout)
+	defer cancel()
+	_, err := t.zc.Do(tiers.WithRetryBudget(pctx, tiers.RetryBudget{}), zoho.Request{Path: "/crm/v8/org"})
+	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
+		// The probe's own deadline, not the caller's: Zoho is not answering.
+		return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnavailable, Code: "PROBE_TIMEOUT",
+			Message: "Zoho did not answer GET /crm/v8/org within " + t.cfg.ProbeTimeout.String(), Err: err}
+	}
+	return err
+}
+
+var idRE = regexp.MustCompile(`^[0-9]{1,19}$`)
+
+// badInput is the verdict for a request Zoho would refuse, caught before
+// anything is sent.
+func badInput(code, msg string) *tiers.Error {
+	return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassVerdict, Code: code, Message: msg}
+}
+
+// label stamps the REST tier on errors made without one (compiler verdicts).
+func label(err error) error {
+	var te *tiers.Error
+	if errors.As(err, &te) && te.Tier == "" {
+		c := *te
+		c.Tier = tiers.REST
+		return &c
+	}
+	return err
+}
+
+func checkModule(m string) error {
+	if !zoho.ValidAPIName(m) {
+		return badInput("INVALID_MODULE", "module "+quote(m)+" is not a module API name")
+	}
+	return nil
+}
+
+func checkID(id string) error {
+	if !idRE.MatchString(id) {
+		return badInput("INVALID_DATA", "id "+quote(id)+" is not a Zoho record id (1–19 digits)")
+	}
+	return nil
+}
+
+// maxListFields is Zoho's cap on the fields of a list call.
+const maxListFields = 50
+
+func checkFields(fields []string) error {
+	if len(fields) > maxListFields {
+		return badInput("LIMIT_EXCEEDED", "at most 50 fields per call")
+	}
+	for _, f := range fields {
+		if !zoho.ValidAPIName(f) {
+			return badInput("INVALID_DATA", "field "+quote(f)+" is not a field API name")
+		}
+	}
+	return nil
+}
+
+func quote(s string) string {
+	if len(s) > 60 {
+		s = s[:60] + "…"
+	}
+	return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\""
+}
+
+// accountFields are the Accounts module's standard fields (reference §11)
+// requested when a list asks for all fields.
+var accountFields = []string{
+	"id", "Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
+	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax", "Website",
+	"Description", "Parent_Account", "Billing_Street", "Billing_City", "Billing_State", "Billing_Code",
+	"Billing_Country", "Shipping_Street", "Shipping_City", "Shipping_State", "Shipping_Code",
+	"Shipping_Country", "Currency", "Exchange_Rate", "Created_Time", "Modified_Time",
+	"Last_Activity_Time", "Created_By", "Modified_By",
+}
+
+// DefaultFields returns the standard field API names of module for list
+// calls that ask for all fields: the Accounts fields of reference §11, and
+// for other modules just id, Created_Time and Modified_Time.
+func DefaultFields(module string) []string {
+	if strings.EqualFold(module, "Accounts") {
+		return append([]string(nil), accountFields...)
+	}
+	return []string{"id", "Created_Time", "Modified_Time"}
+}
