@@ -62,6 +62,5 @@ func (s *Sim) handleCOQL(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": rows,
-		"info": map[string]any{"count": len(rows), "more_records": more}})
+	writeRecords(w, http.StatusOK, rows, map[string]any{"count": len(rows), "more_records": more})
 }

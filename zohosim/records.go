@@ -154,7 +154,7 @@ func (s *Sim) handleGetOne(w http.ResponseWriter, r *http.Request, id string) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": []Record{project(rec, fields)}})
+	writeRecords(w, http.StatusOK, []Record{project(rec, fields)}, nil)
 }
 
 // listInfo is the list response's info object, keys exactly as Zoho's.
@@ -307,7 +307,7 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 	if offset > 0 {
 		info.PreviousPageToken = mk(max(0, offset-perPage))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "info": info})
+	writeRecords(w, http.StatusOK, data, info)
 }
 
 // updateResult is one element of a write response's data array.

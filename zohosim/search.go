@@ -81,8 +81,8 @@ func (s *Sim) handleSearch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "info": searchInfo{PerPage: perPage, Count: len(data),
-		Page: page, SortBy: sortBy, SortOrder: map[bool]string{true: "desc", false: "asc"}[desc], MoreRecords: more}})
+	writeRecords(w, http.StatusOK, data, searchInfo{PerPage: perPage, Count: len(data),
+		Page: page, SortBy: sortBy, SortOrder: map[bool]string{true: "desc", false: "asc"}[desc], MoreRecords: more})
 }
 
 // searchMatcher builds the record filter from the search params, in Zoho's
