@@ -2,6 +2,7 @@ package zohosim
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -159,8 +160,18 @@ func bulkDecodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		writeError(w, http.StatusBadRequest, "REQUEST_BODY_NOT_SUPPORTED",
-			"the request body is not a valid JSON object of the expected shape: "+err.Error(), nil)
+		msg := "the request body is not valid JSON"
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			msg = "the request body has the wrong shape: a JSON " + ute.Value + " is not allowed"
+			if ute.Field != "" {
+				msg += " at " + ute.Field
+				details := map[string]any{"json_path": "$." + ute.Field}
+				writeError(w, http.StatusBadRequest, "REQUEST_BODY_NOT_SUPPORTED", msg, details)
+				return false
+			}
+		}
+		writeError(w, http.StatusBadRequest, "REQUEST_BODY_NOT_SUPPORTED", msg, nil)
 		return false
 	}
 	return true

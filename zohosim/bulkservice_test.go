@@ -474,6 +474,8 @@ func TestBulkReadErrors(t *testing.T) {
 		details    map[string]any
 	}{
 		{"not json", `{"query":`, 400, "REQUEST_BODY_NOT_SUPPORTED", map[string]any{}},
+		{"wrong type", q(`,"page":"two"`), 400, "REQUEST_BODY_NOT_SUPPORTED", map[string]any{"json_path": "$.query.page"}},
+		{"not an object", `[1]`, 400, "REQUEST_BODY_NOT_SUPPORTED", map[string]any{}},
 		{"empty body", ``, 400, "INVALID_REQUEST", map[string]any{}},
 		{"no query", `{}`, 400, "MANDATORY_NOT_FOUND", map[string]any{"api_name": "module", "json_path": "$.query.module.api_name"}},
 		{"no module name", `{"query":{"module":{}}}`, 400, "MANDATORY_NOT_FOUND", map[string]any{"api_name": "module", "json_path": "$.query.module.api_name"}},
