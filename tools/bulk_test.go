@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -364,5 +365,32 @@ func TestParseBulkURI(t *testing.T) {
 				t.Errorf("parseBulkURI(%q) = %q, %d, %v", tc.uri, gotID, page, err)
 			}
 		})
+	}
+}
+
+func TestBulkResultsPut(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	b := NewBulkResults(t.TempDir(), time.Minute, clock.Now)
+	defer b.Close()
+	recs := make([]tiers.Record, BulkPageSize+1)
+	for i := range recs {
+		recs[i] = tiers.Record{"id": fmt.Sprint(i)}
+	}
+	id, exp, err := b.Put("ops", recs)
+	if err != nil || !exp.Equal(clock.Now().Add(time.Minute)) {
+		t.Fatalf("Put = %q, %v, %v", id, exp, err)
+	}
+	pg, err := b.Read("ops", id, 2)
+	if err != nil || len(pg.Records) != 1 || string(pg.Records[0]) != `{"id":"500"}` || pg.NextURI != "" {
+		t.Fatalf("page 2 = %+v, %v", pg, err)
+	}
+	empty, _, err := b.Put("ops", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err = b.Read("ops", empty, 1)
+	if err != nil || pg.Total != 0 || pg.Pages != 1 || len(pg.Records) != 0 {
+		t.Fatalf("empty result page = %+v, %v", pg, err)
 	}
 }

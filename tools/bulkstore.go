@@ -152,6 +152,13 @@ func (s *bulkSink) Write(rec tiers.Record) error {
 	return s.append(rec)
 }
 
+// spillLocked spills an empty sink (for Put of no records).
+func (s *bulkSink) spillLocked() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spill()
+}
+
 // spill opens the temp file and moves the in-memory records into it.
 func (s *bulkSink) spill() error {
 	dir, err := s.store.ensureDir()
@@ -285,6 +292,25 @@ func (b *BulkResults) put(e *bulkEntry) error {
 	}
 	b.entries[e.id] = e
 	return nil
+}
+
+// Put stores recs as a new result readable by profile and returns its id
+// and expiry. Bulk reads stream into the store instead; Put is for callers
+// that already hold the records.
+func (b *BulkResults) Put(profile string, recs []tiers.Record) (id string, expires time.Time, err error) {
+	s := newBulkSink(b, &permissions.Profile{Name: profile}, 0)
+	for _, r := range recs {
+		if err := s.Write(r); err != nil {
+			s.discard()
+			return "", time.Time{}, err
+		}
+	}
+	if len(recs) == 0 {
+		if err := s.spillLocked(); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	return s.commit()
 }
 
 // BulkPage is one page of a bulk result.

@@ -50,7 +50,8 @@ type Deps struct {
 	// means larger results are refused with an isError result asking the
 	// agent to narrow the read.
 	Bulk *BulkResults
-	// Now is the clock; nil means time.Now.
+	// Now is the tools' clock; nil means time.Now. Bulk results expire by
+	// the BulkResults' own clock (NewBulkResults).
 	Now func() time.Time
 }
 
