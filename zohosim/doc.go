@@ -3,4 +3,33 @@
 // concurrency limits, fault injection and a request log. It follows the Zoho
 // reference, not the proxy's client code, and imports none of the proxy's
 // packages, so that a misreading of Zoho on one side cannot hide in both.
+//
+// Start runs one 127.0.0.1 listener per surface (Surface): the accounts
+// server (AccountsURL), two API domains serving the same API (RESTURL and
+// BulkURL, the api_domain of RESTCredential's and BulkCredential's tokens),
+// the MCP look-alike (MCPEndpoint) and an admin API (AdminURL). A test
+// typically does:
+//
+//	sim, err := zohosim.Start(zohosim.Options{Now: clock.Now})
+//	defer sim.Close()
+//	cred := sim.RESTCredential() // refresh it at sim.AccountsURL()+"/oauth/v2/token"
+//	sim.SetFault(zohosim.SurfaceREST, zohosim.Fault{Mode: zohosim.Fault5xx, Times: 1})
+//	… drive the client …
+//	sim.Requests(); sim.RecordWrites(id); sim.RefreshCount()
+//
+// Faults are per surface: FaultDown closes the listener (connection refused)
+// and clearing it listens again on the same port; the others shape answers
+// (5xx, 429, latency, hang, hang_after_apply, malformed, expired_tokens,
+// refresh_cap). The admin API does the same over HTTP:
+//
+//	POST   /admin/faults         {"surface":"rest","mode":"5xx","latency_ms":0,"times":1}
+//	DELETE /admin/faults         clear every fault
+//	GET    /admin/requests       the request log (DELETE resets it and the counters)
+//	GET    /admin/stats          requests per surface, refreshes, credits
+//	POST   /admin/expire-tokens  invalidate every access token
+//	POST   /admin/clock          {"advance_ms":3600000}
+//
+// Behaviour the reference leaves open is decided once and documented where
+// it is implemented (e.g. 204 for an unknown record id, page tokens bound to
+// sort_by/sort_order/ids and valid for 24 hours).
 package zohosim

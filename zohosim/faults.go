@@ -26,7 +26,8 @@ const (
 	// away, the surface goes down or the emulator closes.
 	FaultHang FaultMode = "hang"
 	// FaultHangAfterApply processes the request (a write is applied and
-	// counted) and then hangs like FaultHang instead of answering.
+	// counted) and then hangs like FaultHang instead of answering; GET
+	// requests just hang.
 	FaultHangAfterApply FaultMode = "hang_after_apply"
 	// FaultMalformed processes the request and answers HTTP 200 with a
 	// truncated JSON body.
@@ -193,7 +194,9 @@ func (s *Sim) applyFault(f Fault, w *statusWriter, r *http.Request, next http.Ha
 	case FaultHang:
 		s.hang(r)
 	case FaultHangAfterApply:
-		next.ServeHTTP(newBufferWriter(), r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			next.ServeHTTP(newBufferWriter(), r) // apply, then never answer
+		}
 		s.hang(r)
 	case FaultMalformed:
 		bw := newBufferWriter()

@@ -288,3 +288,18 @@ func TestPanicBecomesInternalError(t *testing.T) {
 		t.Fatalf("logged status %d, want 500", reqs[len(reqs)-1].Status)
 	}
 }
+
+func TestFaultHangAfterApplyReadsJustHang(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	e.s.SetFault(SurfaceREST, Fault{Mode: FaultHangAfterApply})
+	before := e.s.CreditsUsed()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := tryCall(ctx, "GET", e.s.RESTURL()+"/crm/v8/Accounts/"+id(1), e.tok, ""); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want deadline exceeded", err)
+	}
+	if e.s.CreditsUsed() != before {
+		t.Fatal("a hung read was processed (credits spent)")
+	}
+}
