@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -25,7 +26,8 @@ import (
 // exactly as the API wrote it. A status of 400 or above gives a result with
 // isError set and Zoho's error JSON as its text. A 204 (nothing found) gives
 // an empty text: the look-alike passes Zoho's answer through rather than
-// inventing a body Zoho never sent.
+// inventing a body Zoho never sent. Sim.SetMCPWrapResult switches to the
+// re-wrapped {"data": …, "status": …} shape some live servers send.
 //
 // Arguments are checked strictly against the offered schema: a missing
 // required argument or an unknown key (for example "module" when the variant
@@ -211,6 +213,7 @@ func (n mcpNaming) inputSchema(spec mcpToolSpec) json.RawMessage {
 // for s, with the tools and argument names of s's Options.MCPVariant. The
 // caller mounts it at /mcp/{key}/message after checking the key.
 func newMCPHandler(s *Sim) http.Handler {
+	h := &mcpLookalike{}
 	naming := mcpNaming{v: s.opts.MCPVariant}
 	srv := server.NewMCPServer("zoho-crm-data-operations", "1.0.0",
 		server.WithToolCapabilities(false), server.WithRecovery())
@@ -219,9 +222,50 @@ func newMCPHandler(s *Sim) http.Handler {
 			continue
 		}
 		tool := mcp.NewToolWithRawSchema(naming.tool(spec.name), spec.description, naming.inputSchema(spec))
-		srv.AddTool(tool, mcpToolHandler(s, naming, spec))
+		srv.AddTool(tool, h.toolHandler(s, naming, spec))
 	}
-	return server.NewStreamableHTTPServer(srv)
+	h.Handler = server.NewStreamableHTTPServer(srv)
+	return h
+}
+
+// mcpLookalike is the look-alike's handler with its run-time switches.
+type mcpLookalike struct {
+	http.Handler
+	wrap atomic.Bool // re-wrap results as {"data": …, "status": …}
+}
+
+// SetMCPWrapResult makes the hosted-MCP look-alike re-wrap every tool
+// result's text as {"data": <Zoho JSON>, "status": "success"} (or "error"
+// for an isError result), as a live Zoho MCP server was seen to do
+// (zoho-mcp-anchors §1.9); an empty Zoho body (204) becomes "data": null.
+// false, the default, passes Zoho's JSON through unchanged. It takes effect
+// for the next tool call.
+func (s *Sim) SetMCPWrapResult(on bool) {
+	if h, ok := s.mcpHandler.(*mcpLookalike); ok {
+		h.wrap.Store(on)
+	}
+}
+
+// result builds the tool result for a Zoho answer.
+func (h *mcpLookalike) result(status int, body []byte) *mcp.CallToolResult {
+	isErr := status >= 400
+	text := string(body)
+	if h.wrap.Load() {
+		data := json.RawMessage(body)
+		if len(body) == 0 || !json.Valid(body) {
+			data = json.RawMessage("null")
+		}
+		st := "success"
+		if isErr {
+			st = "error"
+		}
+		b, _ := json.Marshal(map[string]any{"data": data, "status": st})
+		text = string(b)
+	}
+	if isErr {
+		return mcp.NewToolResultError(text)
+	}
+	return mcp.NewToolResultText(text)
 }
 
 // mcpArgError is the isError result for a bad argument: a Zoho-style
@@ -232,7 +276,7 @@ func mcpArgError(code, message, path string) *mcp.CallToolResult {
 }
 
 // mcpToolHandler turns a tool call into one CRM API request.
-func mcpToolHandler(s *Sim, n mcpNaming, spec mcpToolSpec) server.ToolHandlerFunc {
+func (h *mcpLookalike) toolHandler(s *Sim, n mcpNaming, spec mcpToolSpec) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		args, _ := req.Params.Arguments.(map[string]any)
 		if req.Params.Arguments != nil && args == nil {
@@ -313,11 +357,7 @@ func mcpToolHandler(s *Sim, n mcpNaming, spec mcpToolSpec) server.ToolHandlerFun
 		}
 
 		status, _, resp := s.callAPI(ctx, spec.method, target, body)
-		text := string(resp)
-		if status >= 400 {
-			return mcp.NewToolResultError(text), nil
-		}
-		return mcp.NewToolResultText(text), nil
+		return h.result(status, resp), nil
 	}
 }
 

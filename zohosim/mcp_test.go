@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strconv"
@@ -17,8 +16,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// mcpSim starts an emulator with opts and serves newMCPHandler on its own
-// loopback test server, returning the sim and the MCP URL.
+// mcpSim starts an emulator with opts and returns it and its MCP endpoint
+// (the look-alike behind the emulator's own listener and key check).
 func mcpSim(t *testing.T, opts Options) (*Sim, string) {
 	t.Helper()
 	if opts.Accounts == 0 {
@@ -29,9 +28,7 @@ func mcpSim(t *testing.T, opts Options) (*Sim, string) {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	ts := httptest.NewServer(newMCPHandler(s))
-	t.Cleanup(ts.Close)
-	return s, ts.URL + "/mcp/test/message"
+	return s, s.MCPEndpoint()
 }
 
 // mcpClient connects an mcp-go Streamable HTTP client to url and
@@ -497,5 +494,44 @@ func BenchmarkMCPGetRecord(b *testing.B) {
 		if err != nil || res.IsError {
 			b.Fatalf("%v %+v", err, res)
 		}
+	}
+}
+
+func TestMCPWrapResult(t *testing.T) {
+	t.Parallel()
+	s, url := mcpSim(t, Options{})
+	c := mcpClient(t, url, "2025-06-18")
+	get := func(recordID string) (map[string]any, string, bool) {
+		text, isErr := callTool(t, c, "ZohoCRM_getRecord", map[string]any{
+			"path_variables": map[string]any{"module": "Accounts", "recordID": recordID}})
+		if text == "" {
+			return nil, text, isErr
+		}
+		return jsonOf(t, text), text, isErr
+	}
+	s.SetMCPWrapResult(true)
+	tests := []struct {
+		name     string
+		recordID string
+		status   string
+		isErr    bool
+		check    func(data any) bool
+	}{
+		{name: "record", recordID: mcpID(3), status: "success",
+			check: func(d any) bool { return d.(map[string]any)["data"].([]any)[0].(map[string]any)["id"] == mcpID(3) }},
+		{name: "204 becomes null data", recordID: "1234567890123456789", status: "success",
+			check: func(d any) bool { return d == nil }},
+		{name: "error wrapped with status error", recordID: "12x", status: "error", isErr: true,
+			check: func(d any) bool { return d.(map[string]any)["code"] == "INVALID_DATA" }},
+	}
+	for _, tc := range tests {
+		m, text, isErr := get(tc.recordID)
+		if m == nil || isErr != tc.isErr || m["status"] != tc.status || len(m) != 2 || !tc.check(m["data"]) {
+			t.Errorf("%s: %s isError=%v", tc.name, text, isErr)
+		}
+	}
+	s.SetMCPWrapResult(false)
+	if m, text, _ := get(mcpID(3)); m == nil || m["status"] != nil || m["data"].([]any)[0].(map[string]any)["id"] != mcpID(3) {
+		t.Errorf("unwrapped again: %s", text)
 	}
 }
