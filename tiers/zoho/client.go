@@ -320,8 +320,13 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 	if method == "" {
 		method = http.MethodGet
 	}
-	u, err := c.url(ctx, r)
+	callCtx, cancel := ctx, context.CancelFunc(func() {})
+	if c.cfg.Timeout > 0 {
+		callCtx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+	}
+	u, err := c.url(callCtx, r)
 	if err != nil {
+		cancel()
 		return nil, nil, nil, c.preSendError(ctx, err)
 	}
 	var body []byte
@@ -329,16 +334,13 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 	if r.JSON != nil {
 		body, err = json.Marshal(r.JSON)
 		if err != nil {
+			cancel()
 			return nil, nil, nil, &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassVerdict, Code: "INVALID_DATA",
 				Message: "the request body cannot be encoded as JSON: " + err.Error()}
 		}
 		ctype = "application/json"
 	} else if r.Body != nil {
 		body = r.Body
-	}
-	callCtx, cancel := ctx, context.CancelFunc(func() {})
-	if c.cfg.Timeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 	}
 	sent := new(atomic.Bool)
 	callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{
@@ -429,11 +431,19 @@ func (c *Client) url(ctx context.Context, r Request) (string, error) {
 }
 
 // preSendError classifies a failure before anything was sent (token, URL).
+// ctx is the caller's context.
 func (c *Client) preSendError(ctx context.Context, err error) error {
 	var te *tiers.Error
 	if errors.As(err, &te) {
-		if ctx.Err() != nil && te.Class != tiers.ClassCanceled {
-			return c.canceled(ctx, false, "")
+		switch {
+		case ctx.Err() != nil:
+			if te.Class != tiers.ClassCanceled {
+				return c.canceled(ctx, false, "")
+			}
+		case te.Class == tiers.ClassCanceled:
+			// Our own Timeout expired while waiting for a token.
+			return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "ACCOUNTS_UNREACHABLE",
+				Message: "timed out after " + c.cfg.Timeout.String() + " waiting for a Zoho access token", Err: te.Err}
 		}
 		return te
 	}
@@ -463,6 +473,10 @@ func (c *Client) canceled(ctx context.Context, maybeApplied bool, what string) *
 func (c *Client) transportError(ctx context.Context, method, path string, sent bool, err error) *tiers.Error {
 	var te *tiers.Error
 	if errors.As(err, &te) && ctx.Err() == nil {
+		if te.Class == tiers.ClassCanceled { // our Timeout, while waiting for a token
+			return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "ACCOUNTS_UNREACHABLE",
+				Message: "timed out after " + c.cfg.Timeout.String() + " waiting for a Zoho access token", Err: te.Err}
+		}
 		return te // token source failure
 	}
 	what := method + " " + path

@@ -468,3 +468,59 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatal("bad API domain accepted")
 	}
 }
+
+func TestAccountsHangTimesOutAsUnavailable(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{}`) })
+	c, acc := newTestClient(t, api, func(c *Config) { c.Timeout = 50 * time.Millisecond })
+	gate := make(chan struct{})
+	acc.set(func(a *fakeAccounts) { a.gate = gate })
+	defer close(gate)
+	_, err := c.Do(context.Background(), Request{Path: "/crm/v8/org"})
+	if class(t, err) != tiers.ClassUnavailable || !strings.Contains(err.Error(), "waiting for a Zoho access token") {
+		t.Fatalf("hung accounts server: %v", err)
+	}
+}
+
+func TestConnectionReuse(t *testing.T) {
+	t.Parallel()
+	// Go's default transport keeps 2 idle connections per host, so 20
+	// concurrent callers open a new connection for most calls. The tuned
+	// pool must reuse them.
+	var newConns atomic.Int64
+	api := &fakeAPI{h: func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{"data":[]}`) }}
+	api.srv = httptest.NewUnstartedServer(api.h)
+	api.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			newConns.Add(1)
+		}
+	}
+	api.srv.Start()
+	t.Cleanup(api.srv.Close)
+	c, _ := newTestClient(t, api)
+	if _, err := c.Tokens().Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const workers, calls = 20, 50
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range calls {
+				if _, err := c.Do(context.Background(), Request{Path: "/crm/v8/Accounts"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Go's transport may dial while waiting for a busy connection to come
+	// back, so allow some slack over one per worker; the default pool of 2
+	// idle connections per host opens hundreds here.
+	if n := newConns.Load(); n > 2*workers {
+		t.Fatalf("%d new connections for %d calls from %d workers; the pool is not reused", n, workers*calls, workers)
+	}
+	if tr := DefaultTransport(); tr.MaxIdleConnsPerHost < 64 || !tr.ForceAttemptHTTP2 || tr.IdleConnTimeout == 0 {
+		t.Fatalf("transport not tuned: %+v", tr)
+	}
+}
