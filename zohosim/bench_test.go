@@ -46,3 +46,14 @@ func BenchmarkGetOneHandler(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStoreGet measures generating one seeded record.
+func BenchmarkStoreGet(b *testing.B) {
+	st := NewStore(200_000, 1, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := st.Get("5725767000001123456"); !ok {
+			b.Fatal("missing")
+		}
+	}
+}

@@ -307,17 +307,16 @@ func (s *Store) generate(i int) Record {
 	rng := rand.New(rand.NewPCG(s.seed, uint64(i)))
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	id := strconv.FormatInt(int64(idBase+i), 10)
-	name := fmt.Sprintf("%s %s %d", nameStems[i%len(nameStems)], nameSuffix[(i/len(nameStems))%len(nameSuffix)], i)
+	name := seedName(i)
 	city := rng.IntN(len(cities))
 	owner := owners[rng.IntN(len(owners))]
 	created := seedEpoch.Add(time.Duration(i) * 37 * time.Minute)
 	modified := created.Add(time.Duration(rng.IntN(90*24)) * time.Hour) // keep in step with seedModified
-	slug := fmt.Sprintf("acct%d", i)
+	slug := "acct" + strconv.Itoa(i)
 	var parent any
 	if i > 10 && i%7 == 0 {
 		p := i / 7
-		parent = Record{"name": fmt.Sprintf("%s %s %d", nameStems[p%len(nameStems)], nameSuffix[(p/len(nameStems))%len(nameSuffix)], p),
-			"id": strconv.FormatInt(int64(idBase+p), 10)}
+		parent = Record{"name": seedName(p), "id": strconv.FormatInt(int64(idBase+p), 10)}
 	}
 	var desc any
 	if rng.IntN(3) == 0 {
@@ -336,17 +335,17 @@ func (s *Store) generate(i int) Record {
 		"Ownership":          pick(AccountFields[9].Values[1:]),
 		"Rating":             pick(AccountFields[10].Values[1:]),
 		"SIC_Code":           int64(1000 + rng.IntN(8999)),
-		"Ticker_Symbol":      fmt.Sprintf("T%04d", i%10000),
-		"Phone":              fmt.Sprintf("+1 555 %04d", i%10000),
+		"Ticker_Symbol":      "T" + zeroPad(i%10000, 4),
+		"Phone":              "+1 555 " + zeroPad(i%10000, 4),
 		"Fax":                nil,
 		"Website":            "https://" + slug + ".example.com",
 		"Email":              "contact@" + slug + ".example.com",
 		"Description":        desc,
 		"Parent_Account":     parent,
-		"Billing_Street":     fmt.Sprintf("%d Main Street", 1+rng.IntN(999)),
+		"Billing_Street":     strconv.Itoa(1+rng.IntN(999)) + " Main Street",
 		"Billing_City":       cities[city],
 		"Billing_State":      states[city],
-		"Billing_Code":       fmt.Sprintf("%05d", rng.IntN(99999)),
+		"Billing_Code":       zeroPad(rng.IntN(99999), 5),
 		"Billing_Country":    countries[city],
 		"Shipping_Street":    nil,
 		"Shipping_City":      cities[city],
@@ -435,4 +434,18 @@ func (s *Store) order(sortBy string, desc bool) []int64 {
 	}
 	s.orders[k] = orderVal{ver: ver, ids: ids}
 	return ids
+}
+
+// seedName is seeded record i's Account_Name.
+func seedName(i int) string {
+	return nameStems[i%len(nameStems)] + " " + nameSuffix[(i/len(nameStems))%len(nameSuffix)] + " " + strconv.Itoa(i)
+}
+
+// zeroPad formats a non-negative n with at least width digits.
+func zeroPad(n, width int) string {
+	d := strconv.Itoa(n)
+	for len(d) < width {
+		d = "0" + d
+	}
+	return d
 }
