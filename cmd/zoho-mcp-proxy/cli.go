@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
+)
+
+// Exit codes (SPEC §2).
+const (
+	exitOK    = 0
+	exitError = 1 // runtime or configuration error
+	exitUsage = 2 // usage error
+)
+
+const usage = `zoho-mcp-proxy: permissioned, resilient Zoho CRM access for AI agents over MCP.
+
+Usage:
+  zoho-mcp-proxy [serve] [--transport stdio|http] [--addr 127.0.0.1:8765] [--config FILE]
+                 [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format auto|text|json]
+  zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
+  zoho-mcp-proxy demo
+  zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
+  zoho-mcp-proxy version
+
+Commands:
+  serve    serve MCP over stdio (default) or HTTP (/mcp, /sse, /healthz, /readyz, /metrics)
+  sandbox  run only the built-in Zoho emulator and print the settings that point a proxy at it
+  demo     a self-contained tour: emulator + proxy + MCP client, failover included
+  check    validate the config and permissions files and probe each enabled tier
+  version  print the version
+
+Secrets (ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN, ZOHO_MCP_ENDPOINT, ...) come from the
+environment or the config file, never from flags. Run "zoho-mcp-proxy <command> -h" for flags.
+`
+
+// usageError is a command-line mistake: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// env bundles what a command reads and writes, so tests can run it in
+// process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         config.Getenv
+}
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv config.Getenv) int {
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = e.serve(ctx, args)
+	case "sandbox":
+		err = e.sandbox(ctx, args)
+	case "check":
+		err = e.check(ctx, args)
+	case "version":
+		err = e.version(args)
+	case "demo":
+		err = e.demo(args)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		err = usageError{fmt.Sprintf("unknown command %q: use serve, sandbox, demo, check or version (see zoho-mcp-proxy help)", cmd)}
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "zoho-mcp-proxy:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "zoho-mcp-proxy:", err)
+		return exitError
+	}
+}
+
+// newFlagSet returns a FlagSet that reports errors as usage errors.
+func (e env) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: zoho-mcp-proxy %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, turning mistakes and stray arguments into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q (flags start with --)", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}
+
+// configFlags registers the flags that feed config.Flags; after parsing,
+// flags() returns only those given on the command line.
+type configFlags struct {
+	fs                                                              *flag.FlagSet
+	transport, addr, cfg, permissions, profile, logLevel, logFormat *string
+	sandbox                                                         *bool
+}
+
+func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
+	c := &configFlags{fs: fs}
+	c.cfg = fs.String("config", "", "YAML config file (env "+config.EnvConfig+")")
+	c.permissions = fs.String("permissions", "", "permissions YAML file (env "+config.EnvPermissions+"); none = read, write, bulk, monitor for every caller")
+	if full {
+		c.transport = fs.String("transport", "stdio", "stdio or http")
+		c.addr = fs.String("addr", config.DefaultAddr, "HTTP listen address (env "+config.EnvAddr+")")
+		c.profile = fs.String("profile", "", "stdio caller's profile (env "+config.EnvProfile+"); default: the file's default_profile")
+		c.sandbox = fs.Bool("sandbox", false, "run the built-in Zoho emulator in-process and point every tier at it")
+		c.logLevel = fs.String("log-level", "info", "debug, info, warn or error (env "+config.EnvLogLevel+")")
+		c.logFormat = fs.String("log-format", "auto", "auto (tint on a terminal, JSON otherwise), text or json")
+	}
+	return c
+}
+
+func (c *configFlags) flags() config.Flags {
+	var f config.Flags
+	c.fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "transport":
+			f.Transport = c.transport
+		case "addr":
+			f.Addr = c.addr
+		case "config":
+			f.Config = c.cfg
+		case "permissions":
+			f.Permissions = c.permissions
+		case "profile":
+			f.Profile = c.profile
+		case "sandbox":
+			f.Sandbox = c.sandbox
+		case "log-level":
+			f.LogLevel = c.logLevel
+		case "log-format":
+			f.LogFormat = c.logFormat
+		}
+	})
+	return f
+}
+
+// logger builds the logger for cfg, falling back to info/auto when the
+// settings are invalid (Validate reports them).
+func (e env) logger(cfg *config.Config) *slog.Logger {
+	l, err := server.NewLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		l, _ = server.NewLogger(e.stderr, "info", "auto")
+	}
+	return l
+}
+
+// loadPolicy loads the permissions file of cfg, or the default policy.
+func loadPolicy(cfg *config.Config) (*permissions.Policy, error) {
+	if cfg.Permissions == "" {
+		return permissions.Default(), nil
+	}
+	p, err := permissions.Load(cfg.Permissions)
+	if err != nil {
+		return nil, fmt.Errorf("permissions file: %w", err)
+	}
+	return p, nil
+}
+
+// stdioProfile picks the stdio caller's profile: --profile, else the
+// policy's default profile.
+func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profile, error) {
+	if cfg.Profile == "" {
+		return p.DefaultProfile(), nil
+	}
+	pr, ok := p.Profile(cfg.Profile)
+	if !ok {
+		var names []string
+		for _, x := range p.Profiles() {
+			names = append(names, x.Name)
+		}
+		return nil, fmt.Errorf("profile %q is not in the permissions file: use --profile with one of %s", cfg.Profile, strings.Join(names, ", "))
+	}
+	return pr, nil
+}
+
+func (e env) serve(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F]")
+	cf := newConfigFlags(fs, true)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(cf.flags(), e.getenv)
+	if err != nil {
+		return err
+	}
+	log := e.logger(cfg)
+	if cfg.Sandbox {
+		start := time.Now()
+		sim, err := zohosim.Start(zohosim.Options{})
+		if err != nil {
+			return fmt.Errorf("start the sandbox emulator: %w", err)
+		}
+		defer sim.Close()
+		cfg.UseSandbox(sim.Env())
+		log.Info("sandbox emulator running", "admin_url", sim.AdminURL(), "startup_ms", time.Since(start).Milliseconds())
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	policy, err := loadPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	var profile *permissions.Profile
+	if cfg.Transport == "stdio" {
+		if profile, err = stdioProfile(cfg, policy); err != nil {
+			return err
+		}
+	} else if err := server.CheckBind(cfg.Addr, policy); err != nil {
+		return err
+	}
+	app, err := server.Build(cfg, server.BuildOptions{Policy: policy, Logger: log, Version: versionString()})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	log.Debug("configuration", "config", cfg)
+	if cfg.Transport == "stdio" {
+		log.Info("serving MCP over stdio", "profile", profile.Name, "version", versionString())
+		return app.ServeStdio(ctx, e.stdin, e.stdout, profile)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (pick a free port with --addr)", cfg.Addr, err)
+	}
+	return app.ServeHTTP(ctx, ln)
+}
+
+func (e env) sandbox(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("sandbox", "[--addr 127.0.0.1:0] [--accounts N] [--seed S]")
+	addr := fs.String("addr", "127.0.0.1:0", "listen host; the emulator takes one free port per surface (port must be 0)")
+	accounts := fs.Int("accounts", 500, "number of seeded accounts")
+	seed := fs.Uint64("seed", 1, "seed of the generated data")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(*addr)
+	if err != nil || !server.IsLoopbackAddr(*addr) {
+		return usageError{fmt.Sprintf("sandbox: --addr %q must be a loopback host:port such as 127.0.0.1:0", *addr)}
+	}
+	if p, _ := strconv.Atoi(port); p != 0 || host != "127.0.0.1" {
+		return usageError{fmt.Sprintf("sandbox: --addr %q: the emulator listens on 127.0.0.1 with one free port per surface; use --addr 127.0.0.1:0", *addr)}
+	}
+	if *accounts < 1 {
+		return usageError{"sandbox: --accounts must be at least 1"}
+	}
+	sim, err := zohosim.Start(zohosim.Options{Accounts: *accounts, Seed: *seed})
+	if err != nil {
+		return fmt.Errorf("start the emulator: %w", err)
+	}
+	defer sim.Close()
+	for _, kv := range sim.Env() {
+		fmt.Fprintln(e.stdout, kv)
+	}
+	fmt.Fprintf(e.stderr, "zoho-mcp-proxy sandbox: emulator running (%d accounts, admin API %s); press Ctrl-C to stop\n", *accounts, sim.AdminURL())
+	<-ctx.Done()
+	fmt.Fprintln(e.stderr, "zoho-mcp-proxy sandbox: stopped")
+	return nil
+}
+
+// probeTimeout bounds each tier probe of check.
+const probeTimeout = 5 * time.Second
+
+func (e env) check(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE]")
+	cf := newConfigFlags(fs, false)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(cf.flags(), e.getenv)
+	if err != nil {
+		fmt.Fprintln(e.stdout, config.Finding{Level: config.LevelError, Subject: "config", Message: err.Error()})
+		return errors.New("check found 1 error")
+	}
+	findings := cfg.Findings()
+	if cfg.Permissions == "" {
+		findings = append(findings, config.Finding{Level: config.LevelOK, Subject: "permissions", Message: "no file: every caller gets read, write, bulk, monitor; HTTP stays on loopback"})
+	} else if p, err := loadPolicy(cfg); err != nil {
+		findings = append(findings, config.Finding{Level: config.LevelError, Subject: "permissions", Message: err.Error()})
+	} else {
+		findings = append(findings, config.Finding{Level: config.LevelOK, Subject: "permissions",
+			Message: fmt.Sprintf("%s: %d profile(s), default %q, tokens %t", cfg.Permissions, len(p.Profiles()), p.DefaultProfile().Name, p.HasTokens())})
+		if cfg.Profile != "" {
+			if _, err := stdioProfile(cfg, p); err != nil {
+				findings = append(findings, config.Finding{Level: config.LevelError, Subject: "permissions", Message: err.Error()})
+			}
+		}
+	}
+	if cfg.Validate() == nil {
+		quiet := slog.New(slog.DiscardHandler)
+		app, err := server.Build(cfg, server.BuildOptions{Logger: quiet, Version: versionString()})
+		if err != nil {
+			findings = append(findings, config.Finding{Level: config.LevelError, Subject: "wiring", Message: err.Error()})
+		} else {
+			findings = append(findings, app.Probe(ctx, probeTimeout)...)
+			_ = app.Close()
+		}
+	}
+	errs := 0
+	for _, f := range findings {
+		fmt.Fprintln(e.stdout, f)
+		if f.Level == config.LevelError {
+			errs++
+		}
+	}
+	if errs > 0 {
+		return fmt.Errorf("check found %d error(s); fix the lines marked error above", errs)
+	}
+	return nil
+}
+
+func (e env) demo(args []string) error {
+	fs := e.newFlagSet("demo", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return usageError{"demo: not implemented yet; meanwhile run: zoho-mcp-proxy serve --sandbox"}
+}
+
+// versionString is the version with the VCS revision when known.
+func versionString() string {
+	c := commit
+	if c == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					c = s.Value[:12]
+				}
+			}
+		}
+	}
+	if c == "" {
+		return version
+	}
+	return version + "+" + c
+}
+
+func (e env) version(args []string) error {
+	fs := e.newFlagSet("version", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c := commit
+	if c == "" {
+		c = "unknown"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" {
+					c = s.Value
+				}
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "zoho-mcp-proxy %s (commit %s, %s %s/%s)\n", version, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}

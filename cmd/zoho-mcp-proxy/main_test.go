@@ -1,0 +1,496 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
+)
+
+// binary is the proxy built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "zoho-mcp-proxy-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "zoho-mcp-proxy")
+	if runtime.GOOS == "windows" {
+		binary += ".exe"
+	}
+	build := exec.Command("go", "build", "-o", binary, "-ldflags", "-X main.version=1.2.3-test -X main.commit=abc123", ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := 0
+	func() {
+		defer func() { _ = os.RemoveAll(dir) }()
+		// goleak: VerifyTestMain would exit; check by hand so the temp dir goes.
+		code = m.Run()
+		if code == 0 {
+			if err := goleak.Find(
+				goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+				goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+				goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			); err != nil {
+				fmt.Fprintln(os.Stderr, "goleak:", err)
+				code = 1
+			}
+		}
+	}()
+	os.Exit(code)
+}
+
+// runInProcess runs the CLI in this process with the given environment.
+func runInProcess(t *testing.T, ctx context.Context, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(ctx, args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+func simEnv(t *testing.T, opts zohosim.Options) (*zohosim.Sim, map[string]string) {
+	t.Helper()
+	sim, err := zohosim.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	env := map[string]string{}
+	for _, kv := range sim.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return sim, env
+}
+
+func TestUsageAndVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "version", args: []string{"version"}, wantCode: 0, wantStdout: "zoho-mcp-proxy dev (commit"},
+		{name: "version go", args: []string{"version"}, wantCode: 0, wantStdout: runtime.Version()},
+		{name: "help", args: []string{"help"}, wantCode: 0, wantStdout: "Usage:"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2, wantStderr: "unknown command \"frobnicate\""},
+		{name: "unknown flag", args: []string{"serve", "--nope"}, wantCode: 2, wantStderr: "flag provided but not defined"},
+		{name: "default command takes flags", args: []string{"--nope"}, wantCode: 2, wantStderr: "serve:"},
+		{name: "stray argument", args: []string{"check", "extra"}, wantCode: 2, wantStderr: "unexpected argument \"extra\""},
+		{name: "secrets have no flags", args: []string{"serve", "--client-secret", "x"}, wantCode: 2, wantStderr: "not defined"},
+		{name: "demo not yet", args: []string{"demo"}, wantCode: 2, wantStderr: "not implemented yet"},
+		{name: "flag help", args: []string{"serve", "-h"}, wantCode: 0, wantStderr: "--transport"},
+		{name: "sandbox fixed port", args: []string{"sandbox", "--addr", "127.0.0.1:9999"}, wantCode: 2, wantStderr: "127.0.0.1:0"},
+		{name: "sandbox non-loopback", args: []string{"sandbox", "--addr", "0.0.0.0:0"}, wantCode: 2, wantStderr: "loopback"},
+		{name: "sandbox bad accounts", args: []string{"sandbox", "--accounts", "0"}, wantCode: 2, wantStderr: "--accounts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errs := runInProcess(t, context.Background(), nil, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errs)
+			}
+			if !strings.Contains(out, tt.wantStdout) {
+				t.Errorf("stdout %q lacks %q", out, tt.wantStdout)
+			}
+			if !strings.Contains(errs, tt.wantStderr) {
+				t.Errorf("stderr %q lacks %q", errs, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestVersionLdflags(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(binary, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "zoho-mcp-proxy 1.2.3-test (commit abc123, go") {
+		t.Errorf("version = %q", out)
+	}
+}
+
+func TestServeConfigErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantCode int
+		want     []string
+	}{
+		{name: "nothing configured", args: []string{"serve"}, wantCode: 1, want: []string{"no enabled tier is configured", "--sandbox"}},
+		{name: "all problems at once", args: []string{"serve", "--transport", "smoke", "--log-level", "loud"},
+			env:      map[string]string{"ZOHO_DC": "mars", "ZOHO_CLIENT_ID": "x", "CIRCUIT_BREAKER_THRESHOLD": "lots"},
+			wantCode: 1, want: []string{"transport \"smoke\"", "--log-level", "ZOHO_DC=\"mars\"", "ZOHO_CLIENT_SECRET", "CIRCUIT_BREAKER_THRESHOLD"}},
+		{name: "non-loopback without tokens", args: []string{"serve", "--sandbox", "--transport", "http", "--addr", "0.0.0.0:0"},
+			wantCode: 1, want: []string{"refusing to listen", "127.0.0.1"}},
+		{name: "unknown profile", args: []string{"serve", "--sandbox", "--profile", "ghost"}, wantCode: 1, want: []string{"profile \"ghost\"", "default"}},
+		{name: "missing permissions file", args: []string{"serve", "--sandbox", "--permissions", "/nonexistent/perms.yaml"}, wantCode: 1, want: []string{"permissions file"}},
+		{name: "missing config file", args: []string{"serve", "--config", "/nonexistent/c.yaml"}, wantCode: 1, want: []string{"--config"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, errs := runInProcess(t, context.Background(), tt.env, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit = %d, want %d; stderr: %s", code, tt.wantCode, errs)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, zohosim.Options{Accounts: 20})
+	perms := filepath.Join(t.TempDir(), "perms.yaml")
+	if err := os.WriteFile(perms, []byte("default_profile: reader\nprofiles:\n  reader: { scopes: [read, monitor] }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badPerms := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badPerms, []byte("profiles:\n  x: { scopes: [fly] }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("healthy emulator", func(t *testing.T) {
+		code, out, errs := runInProcess(t, context.Background(), env, "check", "--permissions", perms)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		for _, w := range []string{"ok    config: valid", "ok    permissions:", "ok    probe MCP: reachable", "ok    probe BULK: reachable", "ok    probe REST: reachable"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("check output lacks %q:\n%s", w, out)
+			}
+		}
+	})
+	t.Run("bad permissions and a bad setting", func(t *testing.T) {
+		bad := map[string]string{}
+		for k, v := range env {
+			bad[k] = v
+		}
+		bad["ENABLE_FAILOVER"] = "perhaps"
+		code, out, _ := runInProcess(t, context.Background(), bad, "check", "--permissions", badPerms)
+		if code != 1 {
+			t.Errorf("exit = %d, want 1", code)
+		}
+		for _, w := range []string{"error config: ENABLE_FAILOVER", "error permissions:"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("check output lacks %q:\n%s", w, out)
+			}
+		}
+	})
+	t.Run("MCP tier down", func(t *testing.T) {
+		sim.SetFault(zohosim.SurfaceMCP, zohosim.Fault{Mode: zohosim.FaultDown})
+		defer sim.ClearFaults()
+		code, out, _ := runInProcess(t, context.Background(), env, "check")
+		if code != 1 || !strings.Contains(out, "error probe MCP: cannot reach Zoho") || !strings.Contains(out, "ok    probe REST") {
+			t.Errorf("exit %d, output:\n%s", code, out)
+		}
+		if strings.Contains(out, sim.MCPEndpoint()) {
+			t.Errorf("check printed the MCP endpoint with its key:\n%s", out)
+		}
+	})
+	t.Run("not configured is a warning", func(t *testing.T) {
+		only := map[string]string{"ZOHO_CLIENT_ID": env["ZOHO_CLIENT_ID"], "ZOHO_CLIENT_SECRET": env["ZOHO_CLIENT_SECRET"],
+			"ZOHO_REFRESH_TOKEN": env["ZOHO_REFRESH_TOKEN"], "ZOHO_ACCOUNTS_URL": env["ZOHO_ACCOUNTS_URL"], "ENABLE_TIER2_BULK": "false"}
+		code, out, _ := runInProcess(t, context.Background(), only, "check")
+		if code != 0 || !strings.Contains(out, "warn  tier MCP: not configured") || !strings.Contains(out, "ok    tier BULK: disabled") {
+			t.Errorf("exit %d, output:\n%s", code, out)
+		}
+	})
+}
+
+// startBinary runs the built binary with env (plus PATH/HOME) and returns
+// the command, its stdout reader and a stderr buffer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func baseEnv(extra map[string]string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+func TestSandboxCommand(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(binary, "sandbox", "--accounts", "7", "--seed", "3")
+	cmd.Env = baseEnv(nil)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	kv := map[string]string{}
+	for sc.Scan() {
+		line := sc.Text()
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" || strings.ToUpper(k) != k {
+			t.Errorf("stdout line %q is not KEY=value", line)
+		}
+		kv[k] = v
+		if k == "ZOHO_ORG_ID" {
+			break
+		}
+	}
+	for _, k := range []string{"ZOHO_MCP_ENDPOINT", "ZOHO_ACCOUNTS_URL", "ZOHO_CLIENT_ID", "ZOHO_CLIENT_SECRET", "ZOHO_REFRESH_TOKEN"} {
+		if kv[k] == "" {
+			t.Errorf("sandbox did not print %s", k)
+		}
+	}
+	// The printed settings really point a proxy at a live emulator.
+	code, out, _ := runInProcess(t, context.Background(), kv, "check")
+	if code != 0 {
+		t.Errorf("check against the printed sandbox settings: exit %d\n%s", code, out)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("sandbox after SIGINT: %v\nstderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "Ctrl-C") {
+		t.Errorf("stderr = %q", stderr.String())
+	}
+}
+
+// rawStdio sends lines to a stdio proxy, closes stdin once every request has
+// an answer, and returns stdout's lines.
+func rawStdio(t *testing.T, env []string, args []string, lines []string, wantResponses int) (stdout []string, stderr string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	var eb lockedBuffer
+	cmd.Stderr = &eb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if _, err := io.WriteString(in, l+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	got := 0
+	for got < wantResponses && sc.Scan() {
+		stdout = append(stdout, sc.Text())
+		if strings.Contains(sc.Text(), `"id"`) {
+			got++
+		}
+	}
+	_ = in.Close()
+	for sc.Scan() {
+		stdout = append(stdout, sc.Text())
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("proxy exit: %v\nstderr: %s", err, eb.String())
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("proxy did not exit after stdin closed\nstderr: %s", eb.String())
+	}
+	return stdout, eb.String()
+}
+
+func TestStdioStdoutIsOnlyJSONRPCAndLogsHoldNoSecrets(t *testing.T) {
+	t.Parallel()
+	const key = "5ec7e7c0ffee5ec7e7c0ffee5ec7e7aa"
+	sim, env := simEnv(t, zohosim.Options{Accounts: 30, MCPKey: key})
+	env["ZOHO_MCP_PROXY_LOG_LEVEL"] = "debug"
+	id := sim.Store().IDs()[0]
+	lines := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
+		fmt.Sprintf(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_account","arguments":{"account_id":%q}}}`, id),
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"update_account","arguments":{"account_id":"1","data":{"Account_Name":"UNIQUE-ARG-VALUE-77"}}}}`,
+		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get_tier_health","arguments":{}}}`,
+	}
+	stdout, stderr := rawStdio(t, baseEnv(env), []string{"serve"}, lines, 5)
+	if len(stdout) < 5 {
+		t.Fatalf("got %d stdout lines, want ≥ 5:\n%s\nstderr: %s", len(stdout), strings.Join(stdout, "\n"), stderr)
+	}
+	for _, l := range stdout {
+		var msg map[string]any
+		if err := json.Unmarshal([]byte(l), &msg); err != nil || msg["jsonrpc"] != "2.0" {
+			t.Errorf("stdout line is not JSON-RPC: %q", l)
+		}
+	}
+	all := strings.Join(stdout, "\n")
+	if !strings.Contains(all, `"get_account"`) || !strings.Contains(all, `"bulk_update_accounts"`) {
+		t.Errorf("tools/list lacks tools:\n%s", all)
+	}
+	if !strings.Contains(stderr, `"tool":"get_account"`) || !strings.Contains(stderr, `"profile":"default"`) {
+		t.Errorf("no call log line on stderr:\n%s", stderr)
+	}
+	secrets := map[string]string{
+		"client secret": env["ZOHO_CLIENT_SECRET"], "refresh token": env["ZOHO_REFRESH_TOKEN"],
+		"bulk secret": env["ZOHO_BULK_CLIENT_SECRET"], "bulk refresh token": env["ZOHO_BULK_REFRESH_TOKEN"],
+		"MCP key": key, "argument value": "UNIQUE-ARG-VALUE-77",
+	}
+	for name, s := range secrets {
+		if s == "" {
+			t.Fatalf("%s empty in the emulator's env", name)
+		}
+		if strings.Contains(stderr, s) {
+			t.Errorf("logs contain the %s %q", name, s)
+		}
+		if strings.Contains(all, s) && name != "argument value" {
+			t.Errorf("stdout contains the %s", name)
+		}
+	}
+}
+
+func TestStdioWithGoSDKAgainstSandbox(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.Command(binary, "serve", "--sandbox")
+	cmd.Env = baseEnv(nil)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	c := sdk.NewClient(&sdk.Implementation{Name: "go-sdk-stdio", Version: "1"}, nil)
+	cs, err := c.Connect(ctx, &sdk.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\nstderr: %s", err, stderr.String())
+	}
+	defer cs.Close()
+	lt, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("start → tools/list in %s", time.Since(start))
+	var names []string
+	for _, tl := range lt.Tools {
+		names = append(names, tl.Name)
+	}
+	// The default profile has no admin scope.
+	if len(names) != 8 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
+		t.Errorf("tools = %v, want the eight non-admin tools", names)
+	}
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2, "fields": []string{"Account_Name"}}})
+	if err != nil || res.IsError {
+		t.Fatalf("get_accounts: %v %+v", err, res)
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	var page struct {
+		Accounts []map[string]any `json:"accounts"`
+	}
+	if err := json.Unmarshal(b, &page); err != nil || len(page.Accounts) != 2 {
+		t.Fatalf("get_accounts structured content = %s", b)
+	}
+	id, _ := page.Accounts[0]["id"].(string)
+	res, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": id}})
+	if err != nil || res.IsError {
+		t.Fatalf("get_account: %v %+v", err, res)
+	}
+	if res.Meta == nil || res.Meta["zoho-mcp-proxy/route"] == nil {
+		t.Errorf("result lacks routing provenance: %+v", res.Meta)
+	}
+}
+
+func TestSignalFinishesInFlightCall(t *testing.T) {
+	t.Parallel()
+	sim, env := simEnv(t, zohosim.Options{Accounts: 10})
+	id := sim.Store().IDs()[0]
+	env["ENABLE_TIER1_MCP"] = "false"
+	env["ENABLE_TIER2_BULK"] = "false"
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = baseEnv(env)
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	var eb lockedBuffer
+	cmd.Stderr = &eb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	sc := bufio.NewScanner(out)
+	send := func(s string) {
+		if _, err := io.WriteString(in, s+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	if !sc.Scan() {
+		t.Fatalf("no initialize answer; stderr %s", eb.String())
+	}
+	// The REST surface answers after 300 ms: the call is in flight when the
+	// signal arrives and must still complete.
+	sim.SetFault(zohosim.SurfaceREST, zohosim.Fault{Mode: zohosim.FaultLatency, Latency: 300 * time.Millisecond})
+	send(fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_account","arguments":{"account_id":%q}}}`, id))
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(eb.String(), "serving MCP over stdio") || len(sim.Requests()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("call never reached the emulator; stderr %s", eb.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if !sc.Scan() {
+		t.Fatalf("no answer to the in-flight call; stderr %s", eb.String())
+	}
+	var resp struct {
+		ID     int `json:"id"`
+		Result struct {
+			IsError bool `json:"isError"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(sc.Bytes(), &resp); err != nil || resp.ID != 2 || resp.Result.IsError {
+		t.Errorf("in-flight call answer = %s", sc.Text())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\nstderr: %s", err, eb.String())
+	}
+}

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
+)
+
+// startApp wires the real proxy against a fresh emulator and serves it on
+// loopback HTTP.
+func startApp(t *testing.T, tweak func(*config.Config)) (*App, *zohosim.Sim, string, *syncBuffer) {
+	t.Helper()
+	start := time.Now()
+	sim, err := zohosim.Start(zohosim.Options{Accounts: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	cfg := config.Default()
+	cfg.UseSandbox(sim.Env())
+	cfg.Transport = "http"
+	if tweak != nil {
+		tweak(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	app, err := Build(cfg, BuildOptions{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test", TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.ServeHTTP(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeHTTP: %v", err)
+		}
+	})
+	t.Logf("emulator + wiring + listen in %s", time.Since(start))
+	return app, sim, "http://" + ln.Addr().String(), logs
+}
+
+func TestAppEndToEndOverHTTP(t *testing.T) {
+	app, sim, url, logs := startApp(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	for _, tier := range app.Probe(ctx, 2*time.Second) {
+		if tier.Level != config.LevelOK {
+			t.Errorf("probe: %s", tier)
+		}
+	}
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true}, "")
+	defer cs.Close()
+	id := sim.Store().IDs()[3]
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": id}})
+	if err != nil || res.IsError {
+		t.Fatalf("get_account: %v %+v", err, res)
+	}
+	route, _ := json.Marshal(res.Meta["zoho-mcp-proxy/route"])
+	if !strings.Contains(string(route), `"tier":"MCP"`) {
+		t.Errorf("route = %s, want MCP for an agent call", route)
+	}
+	lt, err := cs.ListTools(ctx, nil)
+	if err != nil || len(lt.Tools) != 8 {
+		t.Errorf("default profile tools = %d (%v), want 8 (no admin)", len(lt.Tools), err)
+	}
+
+	code, body := get(t, url+"/readyz")
+	if code != 200 || !strings.Contains(body, `"configured":true`) {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
+	_, body = get(t, url+"/metrics")
+	for _, want := range []string{
+		`zoho_mcp_proxy_tool_calls_total{outcome="ok",tool="get_account"} 1`,
+		`zoho_mcp_proxy_tier_requests_total{`,
+		`zoho_mcp_proxy_circuit_breaker_state{`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if !strings.Contains(logs.String(), `"tool":"get_account"`) || strings.Contains(logs.String(), id) {
+		t.Errorf("call log line missing, or the account id (an argument value) logged:\n%s", logs)
+	}
+}
+
+func TestReadyzWhenEveryTierIsDown(t *testing.T) {
+	app, sim, url, _ := startApp(t, func(c *config.Config) {
+		c.BreakerThreshold = 1
+		c.CallTimeout = 3 * time.Second
+		c.Tiers.MCP.MaxRetries, c.Tiers.Bulk.MaxRetries, c.Tiers.REST.MaxRetries = 0, 0, 0
+	})
+	for _, s := range []zohosim.Surface{zohosim.SurfaceMCP, zohosim.SurfaceBulk, zohosim.SurfaceREST, zohosim.SurfaceOAuth} {
+		sim.SetFault(s, zohosim.Fault{Mode: zohosim.FaultDown})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true}, "")
+	defer cs.Close()
+	for i := 0; i < 3 && app.Router.Ready(); i++ {
+		res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": sim.Store().IDs()[0]}})
+		if err != nil || !res.IsError {
+			t.Fatalf("call with every tier down = %+v, %v; want an isError result", res, err)
+		}
+	}
+	code, body := get(t, url+"/readyz")
+	if code != 503 || !strings.Contains(body, `"ready":false`) || !strings.Contains(body, `"state":"open"`) {
+		t.Errorf("/readyz = %d %s, want 503 with open breakers", code, body)
+	}
+	_, metrics := get(t, url+"/metrics")
+	if !strings.Contains(metrics, `zoho_mcp_proxy_tool_calls_total{outcome="tool_error",tool="get_account"}`) {
+		t.Errorf("failed calls not counted:\n%s", metrics)
+	}
+}
+
+func TestAppRefusesNonLoopbackWithoutTokens(t *testing.T) {
+	t.Parallel()
+	app := &App{Policy: permissions.Default()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fake := fakeAddrListener{Listener: ln, addr: &net.TCPAddr{IP: net.IPv4zero, Port: 8765}}
+	if err := app.ServeHTTP(context.Background(), fake); err == nil || !strings.Contains(err.Error(), "refusing") {
+		t.Errorf("ServeHTTP on 0.0.0.0 without tokens = %v", err)
+	}
+}
+
+type fakeAddrListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (f fakeAddrListener) Addr() net.Addr { return f.addr }
