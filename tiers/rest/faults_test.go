@@ -248,3 +248,37 @@ func BenchmarkRESTGet(b *testing.B) {
 		b.ReportMetric(float64(tierDur)/float64(bareDur), "tier/bare")
 	})
 }
+
+func TestBadCredentialsAtTheEmulator(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, zohosim.Options{Accounts: 5})
+	good := sim.RESTCredential()
+	tests := []struct {
+		name string
+		cred zoho.Credential
+		want string
+	}{
+		{"revoked or unknown refresh token", zoho.Credential{ClientID: good.ClientID, ClientSecret: good.ClientSecret, RefreshToken: "1000.nope.nope"},
+			"refresh token revoked or wrong data centre — generate a new one in the API console for the DC of your org"},
+		{"client of another DC", zoho.Credential{ClientID: "1000.OTHERDC", ClientSecret: good.ClientSecret, RefreshToken: good.RefreshToken},
+			"wrong data centre"},
+		{"wrong secret", zoho.Credential{ClientID: good.ClientID, ClientSecret: "wrong-secret", RefreshToken: good.RefreshToken},
+			"client secret does not match"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tier := newTier(t, sim, func(c *Config) { c.Credential = tt.cred })
+			_, err := tier.Get(ctx(), tiers.GetRequest{Module: "Accounts", ID: sim.Store().IDs()[0]})
+			te := tierErr(t, err)
+			if te.Class != tiers.ClassAuth || !strings.Contains(te.Message, tt.want) {
+				t.Fatalf("got %v (class %v), want auth failure saying %q", err, te.Class, tt.want)
+			}
+			for _, s := range []string{good.ClientSecret, good.RefreshToken, "wrong-secret", "1000.nope.nope"} {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("error leaks %q", s)
+				}
+			}
+		})
+	}
+}
