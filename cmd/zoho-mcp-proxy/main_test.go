@@ -419,7 +419,7 @@ func TestStdioWithGoSDKAgainstSandbox(t *testing.T) {
 	if len(names) != 8 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
 		t.Errorf("tools = %v, want the eight non-admin tools", names)
 	}
-	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2, "fields": []string{"Account_Name"}}})
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2}})
 	if err != nil || res.IsError {
 		t.Fatalf("get_accounts: %v %+v", err, res)
 	}
