@@ -111,10 +111,12 @@ func (s *Sim) syncListener(sf Surface, down bool) {
 	if l == nil {
 		return
 	}
-	select {
-	case <-s.closing:
+	// Hold closeMu so Close cannot slip in between the check and a re-listen
+	// (which would leave a listener serving after Close).
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
 		return
-	default:
 	}
 	if down {
 		l.down()

@@ -303,3 +303,30 @@ func TestFaultHangAfterApplyReadsJustHang(t *testing.T) {
 		t.Fatal("a hung read was processed (credits spent)")
 	}
 }
+
+func TestFaultTogglingRacesClose(t *testing.T) {
+	t.Parallel()
+	for range 5 {
+		s, err := Start(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 20 {
+				if i%2 == 0 {
+					s.SetFault(SurfaceREST, Fault{Mode: FaultDown})
+				} else {
+					s.ClearFaults()
+				}
+			}
+		}()
+		_ = s.Close()
+		<-done
+		// goleak (TestMain) fails the package if a listener outlived Close.
+		if _, err := tryCall(context.Background(), "GET", s.RESTURL()+"/", "", ""); err == nil {
+			t.Fatal("REST listener serves after Close")
+		}
+	}
+}
