@@ -732,3 +732,36 @@ func TestReadTimeoutDoesNotCutSSEStreams(t *testing.T) {
 		t.Errorf("call on an SSE stream older than ReadTimeout: %v %+v", err, r)
 	}
 }
+
+func TestGracefulShutdownFinishesInFlightSSECall(t *testing.T) {
+	ts := startHTTP(t, permissions.Default())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := sdkSession(t, ctx, &sdk.SSEClientTransport{Endpoint: ts.URL + "/sse"}, "")
+	defer cs.Close()
+	done := make(chan *sdk.CallToolResult, 1)
+	go func() {
+		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
+		if err != nil {
+			t.Errorf("in-flight SSE call: %v", err)
+		}
+		done <- r
+	}()
+	<-ts.Started
+	ts.cancel()
+	for !ts.MCP.drainClosing() {
+		time.Sleep(time.Millisecond)
+	}
+	close(ts.Release)
+	if r := <-done; r == nil || r.IsError || r.Content[0].(*sdk.TextContent).Text != "finished" {
+		t.Errorf("in-flight SSE call result = %+v", r)
+	}
+	ts.Stop(t)
+}
+
+// drainClosing reports whether Drain has begun.
+func (m *MCP) drainClosing() bool {
+	m.drain.mu.Lock()
+	defer m.drain.mu.Unlock()
+	return m.drain.closing
+}
