@@ -29,7 +29,7 @@ type call struct {
 	served   tiers.Name
 
 	prev        *tierState // tier whose failure moved the call on
-	prevOutcome string
+	prevOutcome outcome
 	lastErr     error
 }
 
@@ -146,20 +146,22 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		r.noteFailover(c.op, c.prev, ts, c.prevOutcome)
 	}
 
-	budget := tiers.QuickRetry
-	if c.isLast(i) {
-		budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
-	}
-	d, tierBound := c.deadline, false
-	if td := now.Add(ts.timeout); td.Before(d) {
-		d, tierBound = td, true
-	}
-	actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, budget), d)
 	called := false
 	var err error
 	var t0 time.Time
 	_, berr := ts.br.get().Execute(func() (struct{}, error) {
+		// Admitted by the breaker: build the attempt's context.
 		called = true
+		budget := tiers.QuickRetry
+		if c.isLast(i) {
+			budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
+		}
+		d, tierBound := c.deadline, false
+		if td := now.Add(ts.timeout); td.Before(d) {
+			d, tierBound = td, true
+		}
+		actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, budget), d)
+		defer cancel()
 		t0 = r.now()
 		err = fn(actx, ts.impl)
 		if err == nil {
@@ -169,17 +171,16 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		err, forBreaker = c.reclassify(ts, op, err, actx, tierBound)
 		return struct{}{}, forBreaker
 	})
-	cancel()
 
 	if !called {
 		// gobreaker refused: open, or half-open with its trial calls in use.
+		e := ts.openErr
 		if !errors.Is(berr, gobreaker.ErrOpenState) && !errors.Is(berr, gobreaker.ErrTooManyRequests) {
-			berr = fmt.Errorf("circuit breaker refused the call: %w", berr)
+			e = &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable, Message: "circuit breaker refused the call: " + berr.Error(), Err: berr}
 		}
-		e := &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: berr}
-		c.add(ts, OutcomeBreakerOpen, e)
+		c.attempts = append(c.attempts, Attempt{Tier: ts.name, Outcome: OutcomeBreakerOpen, Error: ts.openText})
 		ts.prom.count(op, outBreakerOpen)
-		c.prev, c.prevOutcome, c.lastErr = ts, OutcomeBreakerOpen, e
+		c.prev, c.prevOutcome, c.lastErr = ts, outBreakerOpen, e
 		return stepNext, e
 	}
 	dur := r.now().Sub(t0)
@@ -202,7 +203,7 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		}
 		return stepStop, err
 	}
-	c.prev, c.prevOutcome, c.lastErr = ts, o.String(), err
+	c.prev, c.prevOutcome, c.lastErr = ts, o, err
 	return stepNext, err
 }
 

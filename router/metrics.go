@@ -1,8 +1,10 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"sync"
@@ -137,11 +139,12 @@ func newPromMetrics(reg prometheus.Registerer) (*promMetrics, error) {
 // tierProm caches one tier's metric children so that a call looks them up
 // without allocating.
 type tierProm struct {
-	m        *promMetrics
-	tier     string
-	state    prometheus.Gauge
-	requests [numOps][numOutcomes]atomic.Pointer[prometheus.Counter]
-	duration [numOps]atomic.Pointer[prometheus.Observer]
+	m         *promMetrics
+	tier      string
+	state     prometheus.Gauge
+	requests  [numOps][numOutcomes]atomic.Pointer[prometheus.Counter]
+	failovers [maxTiers][numOutcomes]atomic.Pointer[prometheus.Counter] // by the next tier's index
+	duration  [numOps]atomic.Pointer[prometheus.Observer]
 }
 
 func (p *tierProm) init(m *promMetrics, name tiers.Name) {
@@ -177,9 +180,17 @@ func (p *tierProm) transition(from, to gobreaker.State) {
 	p.state.Set(float64(to)) // gobreaker: 0 closed, 1 half-open, 2 open
 }
 
-func (r *Router) noteFailover(op tiers.OpKind, from, to *tierState, reason string) {
-	r.prom.failovers.WithLabelValues(string(from.name), string(to.name), reason).Inc()
-	r.log.Debug("failing over", "operation", string(op), "from", string(from.name), "to", string(to.name), "reason", reason)
+func (r *Router) noteFailover(op tiers.OpKind, from, to *tierState, reason outcome) {
+	c := from.prom.failovers[to.idx][reason].Load()
+	if c == nil {
+		v := r.prom.failovers.WithLabelValues(string(from.name), string(to.name), reason.String())
+		c = &v
+		from.prom.failovers[to.idx][reason].Store(c)
+	}
+	(*c).Inc()
+	if r.log.Enabled(context.Background(), slog.LevelDebug) {
+		r.log.Debug("failing over", "operation", string(op), "from", string(from.name), "to", string(to.name), "reason", reason.String())
+	}
 }
 
 // window is how many recent durations per tier the percentiles are over.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
@@ -146,12 +147,16 @@ type Router struct {
 // tierState is everything the router holds for one tier.
 type tierState struct {
 	name    tiers.Name
+	idx     int // position in Router.tiers
 	cfg     TierConfig
 	impl    tiers.Tier // nil: no implementation (not configured)
 	timeout time.Duration
 	br      breakerBox
 	stats   tierStats
 	prom    tierProm
+
+	openErr  *tiers.Error // the error of a call its open breaker refused; shared, never changed
+	openText string       // openErr.Error()
 }
 
 // New builds a Router over the tier implementations ts. Every implementation
@@ -223,7 +228,9 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 			return nil, fmt.Errorf("router: tier %s max_retries is %d; it must be 0 or more", tc.Name, tc.MaxRetries)
 		}
 		seen[tc.Name] = true
-		ts := &tierState{name: tc.Name, cfg: tc, impl: impls[tc.Name], timeout: tc.Timeout}
+		ts := &tierState{name: tc.Name, cfg: tc, impl: impls[tc.Name], timeout: tc.Timeout,
+			openErr: &tiers.Error{Tier: tc.Name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: gobreaker.ErrOpenState}}
+		ts.openText = ts.openErr.Error()
 		if ts.timeout == 0 {
 			ts.timeout = defaultTimeout(tc.Name)
 		}
@@ -243,7 +250,8 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		return nil, err
 	}
 	r.prom = prom
-	for _, ts := range r.tiers {
+	for i, ts := range r.tiers {
+		ts.idx = i
 		ts.prom.init(prom, ts.name)
 		ts.stats.init()
 		r.newBreaker(ts)

@@ -215,7 +215,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 			e := &tiers.Error{Tier: ts.name, Class: tiers.ClassOutcomeUnknown,
 				Message: fmt.Sprintf("%d records were left without an outcome", len(todo))}
 			c.attempts[len(c.attempts)-1] = Attempt{Tier: ts.name, Outcome: OutcomeOutcomeUnknown, Error: e.Error()}
-			c.prev, c.prevOutcome, c.lastErr = ts, OutcomeOutcomeUnknown, e
+			c.prev, c.prevOutcome, c.lastErr = ts, outUnknown, e
 		}
 	}
 	c.served = served
