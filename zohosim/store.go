@@ -175,16 +175,18 @@ func (s *Store) getLocked(n int64) (Record, bool) {
 	if s.deleted[n] {
 		return nil, false
 	}
-	if r, ok := s.extra[n]; ok {
-		return copyRecord(r), true
-	}
-	i := n - idBase
-	if i < 0 || i >= int64(s.n) {
-		return nil, false
-	}
-	r := s.generate(int(i))
-	for k, v := range s.overrides[n] {
-		r[k] = v
+	var r Record
+	if x, ok := s.extra[n]; ok {
+		r = copyRecord(x)
+	} else {
+		i := n - idBase
+		if i < 0 || i >= int64(s.n) {
+			return nil, false
+		}
+		r = s.generate(int(i))
+		for k, v := range s.overrides[n] {
+			r[k] = v
+		}
 	}
 	if m, ok := s.modified[n]; ok {
 		r["Modified_Time"] = formatTime(time.Unix(m, 0))
