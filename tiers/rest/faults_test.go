@@ -17,7 +17,9 @@ import (
 // write and asserts the error class and what reached the emulator.
 func TestFaultModes(t *testing.T) {
 	t.Parallel()
-	const timeout = 250 * time.Millisecond
+	// Cases that expect a timeout use a short one; the others a long one, so
+	// that a loaded machine cannot turn a success into a timeout.
+	const short, long = 300 * time.Millisecond, 20 * time.Second
 	tests := []struct {
 		name     string
 		surface  zohosim.Surface
@@ -51,6 +53,15 @@ func TestFaultModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sim := startSim(t, zohosim.Options{Accounts: 10})
+			timeout := long
+			switch tt.fault.Mode {
+			case zohosim.FaultHang, zohosim.FaultHangAfterApply:
+				timeout = short
+			case zohosim.FaultLatency:
+				if tt.fault.Latency > short {
+					timeout = short
+				}
+			}
 			tier := newTier(t, sim, func(c *Config) { c.Timeout = timeout })
 			id := sim.Store().IDs()[3]
 			if tt.surface != zohosim.SurfaceOAuth {

@@ -447,7 +447,7 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 		if err != nil {
 			return res, label(err)
 		}
-		q = url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}}
+		q = url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}
 		path += "/search"
 	} else {
 		q = url.Values{"fields": {strings.Join(fields, ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}

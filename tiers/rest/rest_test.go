@@ -42,7 +42,7 @@ func newTier(t testing.TB, sim *zohosim.Sim, mod ...func(*Config)) *Tier {
 	c := sim.RESTCredential()
 	cfg := Config{
 		Credential:  zoho.Credential{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken},
-		AccountsURL: sim.AccountsURL(), CacheDir: "-", Backoff: zeroBackoff, Timeout: 5 * time.Second,
+		AccountsURL: sim.AccountsURL(), CacheDir: "-", Backoff: zeroBackoff, Timeout: 20 * time.Second,
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, m := range mod {
@@ -494,7 +494,11 @@ func TestBulkUpdateStopsOnFailureWithoutDroppingRecords(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sim := startSim(t, zohosim.Options{Accounts: 250})
-			tier := newTier(t, sim, func(c *Config) { c.Timeout = 300 * time.Millisecond })
+			tier := newTier(t, sim, func(c *Config) {
+				if tt.fault.Mode == zohosim.FaultHangAfterApply {
+					c.Timeout = 300 * time.Millisecond
+				}
+			})
 			if _, err := tier.Client().Tokens().Token(ctx()); err != nil {
 				t.Fatal(err)
 			}
@@ -588,7 +592,10 @@ func (s *memSink) Reset() error {
 func TestProbe(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, zohosim.Options{Accounts: 5})
-	tier := newTier(t, sim, func(c *Config) { c.ProbeTimeout = 200 * time.Millisecond })
+	tier := newTier(t, sim, func(c *Config) { c.ProbeTimeout = 300 * time.Millisecond })
+	if _, err := tier.Client().Tokens().Token(ctx()); err != nil {
+		t.Fatal(err)
+	}
 	if err := tier.Probe(ctx()); err != nil {
 		t.Fatal(err)
 	}

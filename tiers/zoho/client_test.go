@@ -60,7 +60,7 @@ func newTestClient(t *testing.T, api *fakeAPI, mod ...func(*Config)) (*Client, *
 	acc := newFakeAccounts(t)
 	acc.set(func(a *fakeAccounts) { a.apiDomain = api.srv.URL })
 	cfg := Config{Tier: tiers.REST, Credential: testCred(), AccountsURL: acc.srv.URL, CacheDir: "-",
-		Backoff: zeroBackoff, Logger: slog.New(slog.DiscardHandler), Timeout: 5 * time.Second}
+		Backoff: zeroBackoff, Logger: slog.New(slog.DiscardHandler), Timeout: 20 * time.Second}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -250,7 +250,10 @@ func TestTransportFailures(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t, tt.handler)
 			c, _ := newTestClient(t, api, func(c *Config) {
-				c.Timeout = 100 * time.Millisecond
+				c.Timeout = 20 * time.Second
+				if strings.Contains(tt.name, "timeout") {
+					c.Timeout = 100 * time.Millisecond
+				}
 				if tt.down {
 					c.APIDomain = closedURL(t)
 				}
