@@ -46,7 +46,7 @@ func TestFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOpts{accounts: 200, timeout: time.Second})
+			e := newEnv(t, envOpts{accounts: 200, timeout: 3 * time.Second})
 			ctx := context.Background()
 			cred := e.sim.BulkCredential()
 			if tt.surface != zohosim.SurfaceOAuth {
@@ -132,5 +132,35 @@ func TestDownloadWaitsOut429(t *testing.T) {
 	}
 	if clock.slept < DefaultDownloadWait {
 		t.Errorf("waited %s after 429, want at least %s", clock.slept, DefaultDownloadWait)
+	}
+}
+
+// TestBulkUpdateStopsAfterFailure: with one batch in flight at a time, a 500
+// to the first PUT leaves its 100 records unknown (Zoho may have applied
+// them) and the other 200 not sent — no record dropped, none sent twice.
+func TestBulkUpdateStopsAfterFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{accounts: 310, tier: func(c *Config) { c.Concurrency = 1 }})
+	ctx := context.Background()
+	if err := e.tier.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SetFault(zohosim.SurfaceBulk, zohosim.Fault{Mode: zohosim.Fault5xx, Times: 1})
+	ups := updates(300, 0, "s")
+	res, err := e.tier.BulkUpdate(ctx, tiers.BulkUpdateRequest{Module: "Accounts", Updates: ups})
+	if classOf(err) != "outcome_unknown" || !strings.Contains(err.Error(), "200 were not sent") {
+		t.Fatalf("err = %v", err)
+	}
+	for i, o := range res.Outcomes {
+		want := tiers.StatusNotSent
+		if i < 100 {
+			want = tiers.StatusUnknown
+		}
+		if o.Status != want || o.ID != ups[i].ID {
+			t.Fatalf("outcome %d = %+v, want %s", i, o, want)
+		}
+	}
+	if n := len(requests(e.sim, "PUT", "/crm/v8/Accounts")); n != 1 {
+		t.Fatalf("%d PUTs after the failure, want 1", n)
 	}
 }

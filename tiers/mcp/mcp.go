@@ -445,40 +445,40 @@ func (t *Tier) catalogOf(s *session) catalog {
 
 // resolve finds the tool for action on module, reading tools/list again if
 // it is missing. It returns ClassUnsupported when the upstream lacks it.
+// Connecting is retried like a read.
 func (t *Tier) resolve(ctx context.Context, action, module string) (*tool, bool, error) {
-	var last error
+	var s *session
 	for attempt := 0; ; attempt++ {
-		s, err := t.session(ctx)
-		if err != nil {
-			if attempt < t.retries(ctx, false) && retryable(err) {
-				if werr := t.backoff(ctx, attempt); werr != nil {
-					return nil, false, werr
-				}
-				last = err
-				continue
-			}
+		var err error
+		s, err = t.session(ctx)
+		if err == nil {
+			break
+		}
+		if attempt >= t.retries(ctx) || !retryable(err) {
 			return nil, false, err
 		}
-		names := candidates(action, module)
-		if tl, perModule := t.catalogOf(s).find(names); tl != nil {
-			return tl, perModule, nil
+		if werr := t.backoff(ctx, attempt); werr != nil {
+			return nil, false, werr
 		}
-		c, err := t.relist(ctx, s, false)
-		if err != nil {
-			return nil, false, err
-		}
-		if tl, perModule := c.find(names); tl != nil {
-			return tl, perModule, nil
-		}
-		_ = last
-		return nil, false, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnsupported,
-			Message: fmt.Sprintf("the upstream MCP server has no %s tool (looked for %s)", action, strings.Join(names, ", "))}
 	}
+	names := candidates(action, module)
+	if tl, perModule := t.catalogOf(s).find(names); tl != nil {
+		return tl, perModule, nil
+	}
+	c, err := t.relist(ctx, s, false)
+	if err != nil {
+		return nil, false, err
+	}
+	if tl, perModule := c.find(names); tl != nil {
+		return tl, perModule, nil
+	}
+	return nil, false, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnsupported,
+		Message: fmt.Sprintf("the upstream MCP server has no %s tool (looked for %s)", action, strings.Join(names, ", "))}
 }
 
 // retries is the retry count for this call: the router's budget if set, else
 // the configured policy.
-func (t *Tier) retries(ctx context.Context, _ bool) int {
+func (t *Tier) retries(ctx context.Context) int {
 	if b, ok := tiers.RetryBudgetFrom(ctx); ok {
 		return b.MaxRetries
 	}
@@ -531,9 +531,9 @@ func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bo
 		if write && !notSent {
 			return nil, err
 		}
-		if attempt < t.retries(ctx, write) && retryable(err) {
+		if attempt < t.retries(ctx) && retryable(err) {
 			if werr := t.backoff(ctx, attempt); werr != nil {
-				return nil, err
+				return nil, werr
 			}
 			continue
 		}

@@ -289,7 +289,7 @@ func TestFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, defaultVariant)
-			tr := newTier(t, f.endpoint(), func(c *Config) { c.Timeout = time.Second })
+			tr := newTier(t, f.endpoint(), func(c *Config) { c.Timeout = 3 * time.Second })
 			ctx := context.Background()
 			if err := tr.Probe(ctx); err != nil {
 				t.Fatal(err)

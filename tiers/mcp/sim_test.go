@@ -180,7 +180,7 @@ func TestSimFaults(t *testing.T) {
 			sim := startSim(t, zohosim.MCPVariant{})
 			cred := sim.BulkCredential()
 			tr := newTier(t, sim.MCPEndpoint(), func(c *Config) {
-				c.Timeout = time.Second
+				c.Timeout = 3 * time.Second
 				if tt.surface == zohosim.SurfaceOAuth {
 					// The optional OAuth client: its grant meets the fault.
 					c.ClientID, c.ClientSecret, c.AccountsURL = cred.ClientID, cred.ClientSecret, sim.AccountsURL()
@@ -212,6 +212,49 @@ func TestSimFaults(t *testing.T) {
 			for _, err := range []error{rerr, werr} {
 				if err != nil && (strings.Contains(err.Error(), testKey) || strings.Contains(err.Error(), cred.ClientSecret)) {
 					t.Errorf("error text holds a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestSimRetryBudget: a read that meets one 5xx succeeds on its retry when
+// the budget allows one, and fails over (unavailable) at once when the
+// router's budget allows none.
+func TestSimRetryBudget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		retries int
+		want    string
+	}{
+		{"one retry", 1, "ok"},
+		{"no retry", 0, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, zohosim.MCPVariant{})
+			var slept []time.Duration
+			tr := newTier(t, sim.MCPEndpoint(), func(c *Config) {
+				c.MaxRetries = 5
+				c.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+			})
+			ctx := tiers.WithRetryBudget(context.Background(), tiers.RetryBudget{MaxRetries: tt.retries, MaxBackoff: 250 * time.Millisecond})
+			if err := tr.Probe(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sim.SetFault(zohosim.SurfaceMCP, zohosim.Fault{Mode: zohosim.Fault5xx, Times: 1})
+			_, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: simID(2)})
+			if got := classOf(err); got != tt.want {
+				t.Fatalf("class %s (%v), want %s", got, err, tt.want)
+			}
+			if len(slept) != tt.retries {
+				t.Fatalf("waited %d times, want %d", len(slept), tt.retries)
+			}
+			for _, d := range slept {
+				if d > 250*time.Millisecond {
+					t.Errorf("waited %s, more than the budget's 250ms", d)
 				}
 			}
 		})
