@@ -49,6 +49,12 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock for call durations. Nil means time.Now.
 	Now func() time.Time
+	// ValidateInput makes mcp-go check arguments against each tool's input
+	// schema before the handler runs. Off by default: the tools validate
+	// their own arguments with messages written for an agent ("account_id
+	// must be 1–19 digits"), which mcp-go's generic schema errors would
+	// pre-empt.
+	ValidateInput bool
 }
 
 // MCP is the assembled MCP server plus what the transports need to drain it.
@@ -144,7 +150,6 @@ func NewMCP(o Options) (*MCP, error) {
 	}
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
-		mcpserver.WithInputSchemaValidation(),
 		mcpserver.WithToolFilter(m.filter),
 		// Outermost first: observe (log, count, drain), then refuse out of
 		// scope, then recover panics around the handler.
@@ -154,6 +159,9 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithInstructions("Zoho CRM accounts through a permissioned, failover-capable proxy. " +
 			"Read with get_account, get_accounts, search_accounts; change with update_account; " +
 			"use the bulk_* tools for many records. Every result's _meta[\"" + RouteMetaKey + "\"] says which tier served it."),
+	}
+	if o.ValidateInput {
+		opts = append(opts, mcpserver.WithInputSchemaValidation())
 	}
 	if len(o.ResourceTemplates) > 0 {
 		opts = append(opts, mcpserver.WithResourceCapabilities(false, false), mcpserver.WithResourceRecovery())

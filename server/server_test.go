@@ -145,7 +145,7 @@ func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *tes
 		Release: make(chan struct{}), Started: make(chan struct{}, 4), done: make(chan error, 1)}
 	ts.Ready.Store(true)
 	log := slog.New(slog.NewJSONHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := NewMCP(Options{Tools: fakeTools(ts.Started, ts.Release), Logger: log, Registerer: ts.Reg})
+	m, err := NewMCP(Options{Tools: fakeTools(ts.Started, ts.Release), Logger: log, Registerer: ts.Reg, ValidateInput: true})
 	if err != nil {
 		t.Fatal(err)
 	}
