@@ -150,6 +150,9 @@ func NewMCP(o Options) (*MCP, error) {
 	}
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
+		// logging/setLevel is answered (clients and the conformance suite
+		// send it); the proxy logs to stderr, not to clients.
+		mcpserver.WithLogging(),
 		mcpserver.WithToolFilter(m.filter),
 		// Outermost first: observe (log, count, drain), then refuse out of
 		// scope, then recover panics around the handler.
