@@ -42,14 +42,22 @@ type BuildOptions struct {
 // App is the wired proxy: tiers, router, tools and the MCP server, with one
 // Prometheus registry for all of them.
 type App struct {
-	Config   *config.Config
-	Policy   *permissions.Policy
-	Tiers    []tiers.Tier
-	Router   *router.Router
-	MCP      *MCP
+	// Config is the configuration the app was built from.
+	Config *config.Config
+	// Policy authenticates HTTP callers and gives profiles.
+	Policy *permissions.Policy
+	// Tiers are MCP, BULK and REST, configured or not.
+	Tiers []tiers.Tier
+	// Router routes every tool call over Tiers.
+	Router *router.Router
+	// MCP is the MCP server with the nine tools.
+	MCP *MCP
+	// Registry holds every metric (Go runtime, process, router, tools);
+	// /metrics exposes it.
 	Registry *prometheus.Registry
-	Results  *tools.BulkResults // large bulk_read results, served as MCP resources
-	log      *slog.Logger
+	// Results keeps large bulk_read results, served as MCP resources.
+	Results *tools.BulkResults
+	log     *slog.Logger
 }
 
 // retries maps a config max_retries (0 = none) to the tiers' convention
