@@ -120,6 +120,16 @@ func (f *fakeUpstream) faults(next http.Handler) http.Handler {
 		f.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		mode, _ := f.fault.Load().(string)
+		switch mode {
+		case "401-init":
+			http.Error(w, `{"error":"unauthorized: invalid MCP endpoint key"}`, http.StatusUnauthorized)
+			return
+		case "429-init":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"code":"TOO_MANY_REQUESTS","details":{},"message":"slow down","status":"error"}`))
+			return
+		}
 		if !isCall && mode != "terminate" && mode != "401" {
 			next.ServeHTTP(w, r)
 			return

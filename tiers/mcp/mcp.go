@@ -307,14 +307,12 @@ func (t *Tier) Probe(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.ProbeTimeout)
 	defer cancel()
-	s, err := t.session(ctx)
-	if err != nil {
-		return err
+	s, fresh, err := t.connect(ctx)
+	if err != nil || fresh {
+		return err // a fresh session has just read tools/list
 	}
-	if _, err := t.relist(ctx, s, true); err != nil {
-		return err
-	}
-	return nil
+	_, err = t.relist(ctx, s, true)
+	return err
 }
 
 // headerKey carries per-call headers (scopes, bearer) from the call's context
@@ -346,23 +344,41 @@ func (t *Tier) callContext(ctx context.Context) (context.Context, error) {
 
 // session returns the live session, connecting and initializing if needed.
 func (t *Tier) session(ctx context.Context) (*session, error) {
+	s, _, err := t.connect(ctx)
+	return s, err
+}
+
+// connect is session; fresh reports a session made by this call.
+func (t *Tier) connect(ctx context.Context) (s *session, fresh bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "tier is closed"}
+		return nil, false, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "tier is closed"}
 	}
 	if t.sess != nil {
-		return t.sess, nil
+		return t.sess, false, nil
 	}
 	if !t.Configured() {
-		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "not configured (ZOHO_MCP_ENDPOINT is empty)"}
+		return nil, false, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "not configured (ZOHO_MCP_ENDPOINT is empty)"}
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
 	hctx, err := t.callContext(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	box := &statusBox{}
+	hctx = context.WithValue(hctx, statusKey{}, box)
+	fail := func(c *client.Client, err error, what string) (*session, bool, error) {
+		_ = c.Close()
+		// mcp-go reports any 4xx to initialize as "a legacy SSE server":
+		// the recorded status says what really happened (401: our key or
+		// token; 429: rate limited; 404: a wrong endpoint URL).
+		if st := box.get(); st != 0 {
+			return nil, false, statusErr(st, what)
+		}
+		return nil, false, t.transportErr(parent, hctx, err, false, what)
 	}
 	c, err := client.NewStreamableHttpClient(t.cfg.Endpoint,
 		transport.WithHTTPBasicClient(t.http),
@@ -370,31 +386,27 @@ func (t *Tier) session(ctx context.Context) (*session, error) {
 		transport.WithHTTPLogger(t.log),
 	)
 	if err != nil {
-		return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable,
+		return nil, false, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable,
 			Message: "invalid ZOHO_MCP_ENDPOINT: " + t.red().String(err.Error())}
 	}
 	if err := c.Start(hctx); err != nil {
-		_ = c.Close()
-		return nil, t.transportErr(parent, hctx, err, false, "connect")
+		return fail(c, err, "connect")
 	}
 	init := mcpgo.InitializeRequest{}
 	init.Params.ProtocolVersion = t.cfg.ProtocolVersion
 	init.Params.ClientInfo = mcpgo.Implementation{Name: "zoho-mcp-proxy", Version: "1"}
 	if _, err := c.Initialize(hctx, init); err != nil {
-		_ = c.Close()
-		return nil, t.transportErr(parent, hctx, err, false, "initialize")
+		return fail(c, err, "initialize")
 	}
-	s := &session{c: c}
 	res, err := c.ListTools(hctx, mcpgo.ListToolsRequest{})
 	if err != nil {
-		_ = c.Close()
-		return nil, t.transportErr(parent, hctx, err, false, "tools/list")
+		return fail(c, err, "tools/list")
 	}
-	s.tools = newCatalog(res.Tools)
+	s = &session{c: c, tools: newCatalog(res.Tools)}
 	t.lastListed = t.cfg.Now()
 	t.sess = s
 	t.log.Debug("connected upstream", "tools", len(s.tools))
-	return s, nil
+	return s, true, nil
 }
 
 // drop forgets s if it is still the live session and closes it.

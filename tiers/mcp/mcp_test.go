@@ -346,6 +346,16 @@ func TestProbe(t *testing.T) {
 	if err := tr2.Probe(context.Background()); classOf(err) != "auth_failed" || strings.Contains(err.Error(), testKey) {
 		t.Fatalf("Probe with rejected auth = %v, want auth_failed without the key", err)
 	}
+	// A wrong key (the emulator answers 401) and a rate-limited initialize
+	// are told apart, though mcp-go reports both as "a legacy SSE server".
+	for _, tc := range []struct{ fault, want string }{{"401-init", "auth_failed"}, {"429-init", "rate_limited"}} {
+		f3 := newFake(t, defaultVariant)
+		f3.setFault(tc.fault)
+		tr3 := newTier(t, f3.endpoint(), nil)
+		if err := tr3.Probe(context.Background()); classOf(err) != tc.want {
+			t.Errorf("Probe with %s = %v, want %s", tc.fault, err, tc.want)
+		}
+	}
 	unconf := New(Config{})
 	if unconf.Configured() || unconf.Probe(context.Background()) == nil {
 		t.Fatal("a tier without endpoint must be unconfigured and fail its probe")
