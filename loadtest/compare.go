@@ -1,0 +1,523 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mcpclient "github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
+)
+
+// Caller makes one get-account call; it returns an error for anything but a
+// correct answer.
+type Caller func(ctx context.Context, id string) error
+
+// Bench is one path's figures: p50 at concurrency 1 and throughput at
+// concurrency Conc.
+type Bench struct {
+	Path      string  `json:"path"`
+	P50C1     float64 `json:"p50_c1_us"`
+	P99C1     float64 `json:"p99_c1_us"`
+	Conc      int     `json:"concurrency"`
+	PerSecCN  float64 `json:"calls_per_s_cN"`
+	P50CN     float64 `json:"p50_cN_us"`
+	Errors    int     `json:"errors"`
+	ErrorText string  `json:"error_example,omitempty"`
+}
+
+// BenchOptions size the measurement. Zero values pick the defaults named.
+type BenchOptions struct {
+	// Warmup calls before measuring; 0 means 200.
+	Warmup int
+	// Calls at concurrency 1; 0 means 2,000.
+	Calls int
+	// Conc is the concurrency of the throughput phase; 0 means 16.
+	Conc int
+	// For is the length of the throughput phase; 0 means 5s.
+	For time.Duration
+}
+
+func (o *BenchOptions) defaults() {
+	if o.Warmup == 0 {
+		o.Warmup = 200
+	}
+	if o.Calls == 0 {
+		o.Calls = 2000
+	}
+	if o.Conc == 0 {
+		o.Conc = 16
+	}
+	if o.For == 0 {
+		o.For = 5 * time.Second
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()/100) / 10 }
+
+// Measure runs call sequentially (p50/p99 at c=1), then with o.Conc workers
+// for o.For (throughput), over ids in turn.
+func Measure(ctx context.Context, path string, call Caller, ids []string, o BenchOptions) Bench {
+	o.defaults()
+	b := Bench{Path: path, Conc: o.Conc}
+	var errMu sync.Mutex
+	fail := func(err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		b.Errors++
+		if b.ErrorText == "" {
+			b.ErrorText = err.Error()
+		}
+	}
+	for i := 0; i < o.Warmup; i++ {
+		if err := call(ctx, ids[i%len(ids)]); err != nil {
+			fail(err)
+		}
+	}
+	ds := make([]time.Duration, 0, o.Calls)
+	for i := 0; i < o.Calls && ctx.Err() == nil; i++ {
+		start := time.Now()
+		err := call(ctx, ids[i%len(ids)])
+		ds = append(ds, time.Since(start))
+		if err != nil {
+			fail(err)
+		}
+	}
+	slices.Sort(ds)
+	b.P50C1, b.P99C1 = us(Percentile(ds, 0.5)), us(Percentile(ds, 0.99))
+
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	lat := make([][]time.Duration, o.Conc)
+	deadline := time.Now().Add(o.For)
+	start := time.Now()
+	for w := 0; w < o.Conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; time.Now().Before(deadline) && ctx.Err() == nil; i += o.Conc {
+				t := time.Now()
+				if err := call(ctx, ids[i%len(ids)]); err != nil {
+					fail(err)
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t))
+				n.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.PerSecCN = float64(int(float64(n.Load())/el.Seconds()*10)) / 10
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	b.P50CN = us(Percentile(all, 0.5))
+	return b
+}
+
+// ProxyGetAccount calls get_account through the proxy with c and checks
+// the answer is the account asked for.
+func ProxyGetAccount(c *mcpclient.Client) Caller {
+	return func(ctx context.Context, id string) error {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "get_account"
+		req.Params.Arguments = map[string]any{"account_id": id}
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			return err
+		}
+		if res.IsError {
+			return fmt.Errorf("isError: %s", truncate(resultText(res), 200))
+		}
+		m, _ := res.StructuredContent.(map[string]any)
+		acc, _ := m["account"].(map[string]any)
+		if acc["id"] != id {
+			return fmt.Errorf("get_account %s answered another record", id)
+		}
+		return nil
+	}
+}
+
+// DirectMCPGetRecord calls the emulator's hosted-MCP look-alike
+// ZohoCRM_getRecord with the path_variables envelope, as tier 1 does.
+func DirectMCPGetRecord(c *mcpclient.Client) Caller {
+	return func(ctx context.Context, id string) error {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "ZohoCRM_getRecord"
+		req.Params.Arguments = map[string]any{"path_variables": map[string]any{"module": "Accounts", "recordID": id}}
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			return err
+		}
+		text := resultText(res)
+		if res.IsError {
+			return fmt.Errorf("isError: %s", truncate(text, 200))
+		}
+		return checkZohoRecord([]byte(text), id)
+	}
+}
+
+func checkZohoRecord(body []byte, id string) error {
+	var z struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &z); err != nil {
+		return fmt.Errorf("decode Zoho body: %w", err)
+	}
+	if len(z.Data) != 1 || z.Data[0].ID != id {
+		return fmt.Errorf("Zoho answered another record for %s", id)
+	}
+	return nil
+}
+
+// FetchToken refreshes cred once at sim's accounts server and returns the
+// access token and api_domain.
+func FetchToken(ctx context.Context, hc *http.Client, accountsURL string, cred zohosim.Credential) (token, apiDomain string, err error) {
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {cred.ClientID},
+		"client_secret": {cred.ClientSecret}, "refresh_token": {cred.RefreshToken}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, accountsURL+"/oauth/v2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+		APIDomain   string `json:"api_domain"`
+		Error       string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil {
+		return "", "", err
+	}
+	if t.AccessToken == "" {
+		return "", "", fmt.Errorf("token refresh refused: %q", t.Error)
+	}
+	return t.AccessToken, t.APIDomain, nil
+}
+
+// DirectRESTGet is GET {apiDomain}/crm/v8/Accounts/{id} with a fixed token.
+func DirectRESTGet(hc *http.Client, apiDomain, token string) Caller {
+	return func(ctx context.Context, id string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, apiDomain+"/crm/v8/Accounts/"+id, nil)
+		req.Header.Set("Authorization", "Zoho-oauthtoken "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET Accounts/%s: %s", id, resp.Status)
+		}
+		return checkZohoRecord(body, id)
+	}
+}
+
+// CompareResult is one era's proxy-vs-direct figures.
+type CompareResult struct {
+	Era         string `json:"protocol_version"`
+	ProxyMCP    Bench  `json:"proxy_mcp_tier"`
+	DirectMCP   Bench  `json:"direct_mcp"`
+	ProxyREST   Bench  `json:"proxy_rest_tier"`
+	DirectREST  Bench  `json:"direct_rest"`
+	ProxyMCPRSS int64  `json:"proxy_mcp_rss_bytes_after"`
+}
+
+// AddedP50 is proxy p50 − direct p50 at c=1 in µs.
+func AddedP50(proxy, direct Bench) float64 { return proxy.P50C1 - direct.P50C1 }
+
+// Ratio is proxy throughput / direct throughput at c=N.
+func Ratio(proxy, direct Bench) float64 {
+	if direct.PerSecCN == 0 {
+		return 0
+	}
+	return proxy.PerSecCN / direct.PerSecCN
+}
+
+// CompareOptions configure Compare.
+type CompareOptions struct {
+	Bench BenchOptions
+	// Eras to measure; nil means both, 2025-11-25 then 2026-07-28.
+	Eras []string
+	// Binary is the proxy to spawn; "" runs it in process.
+	Binary string
+	// LogLevel of the proxies; "" means info.
+	LogLevel string
+	// Logf receives progress; nil discards it.
+	Logf func(format string, args ...any)
+}
+
+// Compare measures, per era, get_account through a proxy on the MCP tier vs
+// ZohoCRM_getRecord straight to the emulator, and through a REST-only proxy
+// vs a direct REST GET, all against one emulator in this process.
+func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
+	if o.Eras == nil {
+		o.Eras = []string{EraLegacy, EraModern}
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	sim, err := StartEmulator(EmulatorOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	ids := sim.Store().IDs()[:200]
+	mcpProxy, err := StartProxy(ctx, sim, ProxyOptions{Binary: o.Binary, LogLevel: o.LogLevel})
+	if err != nil {
+		return nil, fmt.Errorf("proxy (all tiers): %w", err)
+	}
+	defer mcpProxy.Close()
+	restProxy, err := StartProxy(ctx, sim, ProxyOptions{Binary: o.Binary, LogLevel: o.LogLevel,
+		Env: []string{"ENABLE_TIER1_MCP=false", "ENABLE_TIER2_BULK=false"}})
+	if err != nil {
+		return nil, fmt.Errorf("proxy (REST tier only): %w", err)
+	}
+	defer restProxy.Close()
+
+	hc := NewHTTPClient(64)
+	defer hc.CloseIdleConnections()
+	token, apiDomain, err := FetchToken(ctx, hc, sim.AccountsURL(), sim.RESTCredential())
+	if err != nil {
+		return nil, err
+	}
+	var out []CompareResult
+	for _, era := range o.Eras {
+		r := CompareResult{Era: era}
+		clients := map[string]*mcpclient.Client{}
+		for name, ep := range map[string]string{"proxy-mcp": mcpProxy.Endpoint(), "proxy-rest": restProxy.Endpoint(), "direct-mcp": sim.MCPEndpoint()} {
+			c, err := Connect(ctx, ep, era, hc)
+			if err != nil {
+				return nil, fmt.Errorf("connect %s (%s): %w", name, era, err)
+			}
+			defer c.Close()
+			clients[name] = c
+		}
+		o.Logf("%s: proxy, MCP tier", era)
+		r.ProxyMCP = Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, o.Bench)
+		o.Logf("%s: direct MCP", era)
+		r.DirectMCP = Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, o.Bench)
+		o.Logf("%s: proxy, REST tier", era)
+		r.ProxyREST = Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, o.Bench)
+		o.Logf("%s: direct REST", era)
+		r.DirectREST = Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, o.Bench)
+		if s, err := mcpProxy.Sample(ctx); err == nil {
+			r.ProxyMCPRSS = s.RSSBytes
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// WriteCompareMarkdown renders Compare's results with the goals of issue 5.
+func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
+	fmt.Fprintf(w, "| protocol | path | p50 c=1 µs | p99 c=1 µs | calls/s c=%d | p50 c=%d µs | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
+		conc(rs), conc(rs))
+	for _, r := range rs {
+		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %d |\n", r.Era, b.Path, b.P50C1, b.P99C1, b.PerSecCN, b.P50CN, b.Errors)
+		}
+	}
+	fmt.Fprintf(w, "\n| protocol | comparison | added p50 c=1 | throughput ratio c=%d | goal | met |\n|---|---|---:|---:|---|---|\n", conc(rs))
+	for _, r := range rs {
+		add, ratio := AddedP50(r.ProxyMCP, r.DirectMCP), Ratio(r.ProxyMCP, r.DirectMCP)
+		fmt.Fprintf(w, "| %s | (a) proxy MCP tier vs direct MCP | %.0f µs | %.2f× | ≤ 160 µs, ≥ 0.60× | %s |\n", r.Era, add, ratio,
+			met(add <= 160 && ratio >= 0.6))
+		add, ratio = AddedP50(r.ProxyREST, r.DirectREST), Ratio(r.ProxyREST, r.DirectREST)
+		fmt.Fprintf(w, "| %s | (b) proxy REST tier vs direct REST | %.0f µs | %.2f× | (none set) | — |\n", r.Era, add, ratio)
+	}
+	for _, r := range rs {
+		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
+			if b.Errors > 0 {
+				fmt.Fprintf(w, "\n%s %s: %d errors, e.g. %s\n", r.Era, b.Path, b.Errors, cell(b.ErrorText))
+			}
+		}
+	}
+}
+
+func conc(rs []CompareResult) int {
+	if len(rs) == 0 {
+		return 16
+	}
+	return rs[0].ProxyMCP.Conc
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
+}
+
+// ColdStart is the time from spawning `serve --sandbox` (stdio) to the
+// answer of the first tools/list, per run.
+type ColdStart struct {
+	Era     string    `json:"protocol_version"`
+	Runs    []float64 `json:"runs_ms"`
+	Median  float64   `json:"median_ms"`
+	Min     float64   `json:"min_ms"`
+	Max     float64   `json:"max_ms"`
+	ToolsN  int       `json:"tools"`
+	Command string    `json:"command"`
+}
+
+// MeasureColdStart spawns binary n times over stdio with era and times each
+// until tools/list answers.
+func MeasureColdStart(ctx context.Context, binary, era string, n int) (ColdStart, error) {
+	cs := ColdStart{Era: era, Command: binary + " serve --sandbox"}
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		d, tools, err := coldStartOnce(ctx, binary, era)
+		if err != nil {
+			return cs, fmt.Errorf("run %d: %w", i+1, err)
+		}
+		ds = append(ds, d)
+		cs.Runs = append(cs.Runs, ms(d))
+		cs.ToolsN = tools
+	}
+	slices.Sort(ds)
+	cs.Median, cs.Min, cs.Max = ms(Percentile(ds, 0.5)), ms(ds[0]), ms(ds[len(ds)-1])
+	return cs, nil
+}
+
+func coldStartOnce(ctx context.Context, binary, era string) (time.Duration, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmdFunc := func(ctx context.Context, command string, _ []string, args []string) (*exec.Cmd, error) {
+		cmd := exec.CommandContext(ctx, command, args...)
+		cmd.Env = append(BaseEnv(), "ZOHO_MCP_PROXY_LOG_LEVEL=warn")
+		return cmd, nil
+	}
+	start := time.Now()
+	tr := transport.NewStdioWithOptions(binary, nil, []string{"serve", "--sandbox"}, transport.WithCommandFunc(cmdFunc))
+	if err := tr.Start(ctx); err != nil {
+		return 0, 0, err
+	}
+	c := mcpclient.NewClient(tr, mcpclient.WithProtocolVersion(era))
+	defer c.Close()
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = era
+	init.Params.ClientInfo = mcp.Implementation{Name: "zmp-load", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		return 0, 0, err
+	}
+	res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	d := time.Since(start)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(res.Tools) == 0 {
+		return 0, 0, errors.New("tools/list answered no tools")
+	}
+	return d, len(res.Tools), nil
+}
+
+// IdleRSS is the resident memory of an idle `serve --transport http`.
+type IdleRSS struct {
+	Name       string  `json:"name"`
+	Command    string  `json:"command"`
+	AfterStart float64 `json:"after_start_mib"` // 1 s after /healthz answered
+	AfterCalls float64 `json:"after_calls_mib"` // after N get_account calls, then 1 s idle
+	Calls      int     `json:"calls"`
+}
+
+// MeasureIdleRSS spawns `serve --transport http --sandbox` (the emulator
+// inside the proxy, as a newcomer runs it) and reads /proc/PID/status VmRSS
+// after start and after calls get_account calls; then the same for a proxy
+// pointed at an external emulator (the proxy alone).
+func MeasureIdleRSS(ctx context.Context, binary string, calls int) ([]IdleRSS, error) {
+	var out []IdleRSS
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--transport", "http", "--sandbox", "--addr", addr, "--log-level", "warn"}
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = BaseEnv()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Proxy{URL: "http://" + addr, PID: cmd.Process.Pid, hc: &http.Client{Timeout: 5 * time.Second}, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	p.stop = func() error { _ = cmd.Process.Kill(); <-p.done; return nil }
+	r, err := idleRSS(ctx, p, "serve --transport http --sandbox (emulator in process, 500 accounts)",
+		binary+" "+strings.Join(args, " "), calls, sandboxFirstID)
+	_ = p.Close()
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, r)
+
+	sim, err := StartEmulator(EmulatorOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	p2, err := StartProxy(ctx, sim, ProxyOptions{Binary: binary, LogLevel: "warn"})
+	if err != nil {
+		return nil, err
+	}
+	defer p2.Close()
+	r, err = idleRSS(ctx, p2, "serve --transport http (proxy alone, external emulator)",
+		binary+" serve --transport http --addr 127.0.0.1:PORT --log-level warn  # env from `zoho-mcp-proxy sandbox`", calls, sim.Store().IDs()[0])
+	if err != nil {
+		return nil, err
+	}
+	return append(out, r), nil
+}
+
+// sandboxFirstID is the first seeded account of the default emulator.
+const sandboxFirstID = "5725767000001000000"
+
+func idleRSS(ctx context.Context, p *Proxy, name, command string, calls int, id string) (IdleRSS, error) {
+	r := IdleRSS{Name: name, Command: command, Calls: calls}
+	if err := p.waitHealthy(ctx, 15*time.Second); err != nil {
+		return r, err
+	}
+	pid := fmt.Sprint(p.PID)
+	time.Sleep(time.Second)
+	b, err := ReadVmRSS(pid)
+	if err != nil {
+		return r, err
+	}
+	r.AfterStart = mib(b)
+	hc := NewHTTPClient(1)
+	defer hc.CloseIdleConnections()
+	c, err := Connect(ctx, p.Endpoint(), EraModern, hc)
+	if err != nil {
+		return r, err
+	}
+	call := ProxyGetAccount(c)
+	for i := 0; i < calls; i++ {
+		if err := call(ctx, id); err != nil {
+			_ = c.Close()
+			return r, err
+		}
+	}
+	_ = c.Close()
+	time.Sleep(time.Second)
+	if b, err = ReadVmRSS(pid); err != nil {
+		return r, err
+	}
+	r.AfterCalls = mib(b)
+	return r, nil
+}
