@@ -87,6 +87,10 @@ func NewHTTP(o HTTPOptions) *HTTP {
 	if o.Security.Logger == nil {
 		o.Security.Logger = o.Logger
 	}
+	if o.Security.OnRefuse == nil {
+		refused := o.MCP.metrics.HTTPRefused
+		o.Security.OnRefuse = func(reason string) { refused.WithLabelValues(reason).Inc() }
+	}
 	h := &HTTP{o: o}
 	// The default session manager (stateless-generating) mints legacy
 	// session ids without keeping state, so replicas behind a load balancer

@@ -77,6 +77,8 @@ type Metrics struct {
 	ToolDuration *prometheus.HistogramVec
 	// Credits is the last X-API-CREDITS-REMAINING Zoho reported, by tier.
 	Credits *prometheus.GaugeVec
+	// HTTPRefused counts HTTP requests the front door refused, by reason.
+	HTTPRefused *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
@@ -94,9 +96,13 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "zoho_mcp_proxy_zoho_api_credits_remaining",
 			Help: "Zoho API credits remaining, as last reported by Zoho (X-API-CREDITS-REMAINING), by tier.",
 		}, []string{"tier"}),
+		HTTPRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zoho_mcp_proxy_http_refused_total",
+			Help: "HTTP requests refused before reaching MCP, by reason (host, origin, body, auth, busy).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.Credits} {
+		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.Credits, m.HTTPRefused} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}

@@ -45,6 +45,9 @@ type Security struct {
 	// Logger receives one line per refused request (never the token). Nil
 	// means none.
 	Logger *slog.Logger
+	// OnRefuse is called with the reason (host, origin, body, auth, busy) of
+	// every refused request, e.g. to count it. Nil means nothing is called.
+	OnRefuse func(reason string)
 }
 
 // Realm is the realm of the WWW-Authenticate challenge.
@@ -106,6 +109,9 @@ func (s *Security) originAllowed(origin string) bool {
 }
 
 func (s *Security) refuse(w http.ResponseWriter, r *http.Request, status int, reason, msg string) {
+	if s.OnRefuse != nil {
+		s.OnRefuse(reason)
+	}
 	if s.Logger != nil {
 		s.Logger.Warn("http request refused", "status", status, "reason", reason, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 	}

@@ -218,47 +218,57 @@ func TestHTTPSecurity(t *testing.T) {
 		{name: "healthz needs no token", path: "/healthz", wantStatus: 200, wantBody: `"ok"`},
 		{name: "unknown path", path: "/nope", wantStatus: 404, wantBody: "/mcp"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			method := http.MethodPost
-			var body io.Reader = strings.NewReader(tt.body)
-			if tt.body == "" {
-				method, body = http.MethodGet, nil
-			} else if tt.chunked {
-				body = io.MultiReader(strings.NewReader(tt.body)) // unknown length → chunked
-			}
-			if tt.method != "" {
-				method = tt.method
-			}
-			req, _ := http.NewRequest(method, ts.URL+tt.path, body)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
-			for k, v := range tt.header {
-				req.Header.Set(k, v)
-			}
-			if tt.host != "" {
-				req.Host = tt.host
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantStatus {
-				t.Errorf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, b)
-			}
-			if !strings.Contains(string(b), tt.wantBody) {
-				t.Errorf("body %s lacks %q", b, tt.wantBody)
-			}
-			for k, v := range tt.wantHeader {
-				if got := resp.Header.Get(k); got != v {
-					t.Errorf("%s = %q, want %q", k, got, v)
+	t.Run("requests", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				method := http.MethodPost
+				var body io.Reader = strings.NewReader(tt.body)
+				if tt.body == "" {
+					method, body = http.MethodGet, nil
+				} else if tt.chunked {
+					body = io.MultiReader(strings.NewReader(tt.body)) // unknown length → chunked
 				}
+				if tt.method != "" {
+					method = tt.method
+				}
+				req, _ := http.NewRequest(method, ts.URL+tt.path, body)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", "application/json, text/event-stream")
+				for k, v := range tt.header {
+					req.Header.Set(k, v)
+				}
+				if tt.host != "" {
+					req.Host = tt.host
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != tt.wantStatus {
+					t.Errorf("status = %d, want %d; body %s", resp.StatusCode, tt.wantStatus, b)
+				}
+				if !strings.Contains(string(b), tt.wantBody) {
+					t.Errorf("body %s lacks %q", b, tt.wantBody)
+				}
+				for k, v := range tt.wantHeader {
+					if got := resp.Header.Get(k); got != v {
+						t.Errorf("%s = %q, want %q", k, got, v)
+					}
+				}
+			})
+		}
+	})
+	t.Run("refusals counted", func(t *testing.T) {
+		_, body := get(t, ts.URL+"/metrics")
+		for _, reason := range []string{"auth", "origin", "host", "body"} {
+			if !strings.Contains(body, `zoho_mcp_proxy_http_refused_total{reason="`+reason+`"}`) {
+				t.Errorf("/metrics lacks refusals for %s", reason)
 			}
-		})
-	}
+		}
+	})
 	t.Run("no token ever logged", func(t *testing.T) {
 		for _, s := range []string{readerToken, writerToken, "nope"} {
 			if strings.Contains(ts.Logs.String(), s) {
