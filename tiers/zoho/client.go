@@ -267,14 +267,18 @@ func MalformedError(tier tiers.Name, method, path string, status int, err error)
 // Send makes the call and returns the open response for a success (2xx, or
 // 4xx with per-record results) for the caller to stream and close. Every
 // failure is a *tiers.Error (see ClassifyResponse and the transport
-// classification in the package doc). The caller must close the body; the
-// call's Timeout stays in force until then.
+// classification in the package doc), and so is an error reading the body.
+// The caller must close the body; the call's Timeout stays in force until
+// then.
 func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 	resp, cancel, sent, err := c.send(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, sent: sent}
+	method, path := resp.Request.Method, resp.Request.URL.Path
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, classify: func(err error) error {
+		return c.transportError(ctx, method, path, sent.Load(), err)
+	}}
 	return resp, nil
 }
 
@@ -300,10 +304,20 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		method: resp.Request.Method, path: resp.Request.URL.Path, tier: c.cfg.Tier}, nil
 }
 
+// cancelBody ends the call's context when the body is closed and turns
+// read failures (a reset, the Timeout) into classified errors.
 type cancelBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
-	sent   *atomic.Bool
+	cancel   context.CancelFunc
+	classify func(error) error
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.classify(err)
+	}
+	return n, err
 }
 
 func (b *cancelBody) Close() error {

@@ -527,3 +527,24 @@ func TestConnectionReuse(t *testing.T) {
 		t.Fatalf("transport not tuned: %+v", tr)
 	}
 }
+
+func TestSendClassifiesBodyErrors(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(200)
+		_, _ = io.WriteString(w, "PK partial zip")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	c, _ := newTestClient(t, api)
+	resp, err := c.Send(context.Background(), Request{Path: "/crm/bulk/v8/read/1/result"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	if class(t, err) != tiers.ClassUnavailable || !strings.Contains(err.Error(), "/crm/bulk/v8/read/1/result") {
+		t.Fatalf("read error %v", err)
+	}
+}
