@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -245,26 +246,39 @@ func (a *App) Probe(ctx context.Context, timeout time.Duration) []config.Finding
 	for _, tc := range routerTiers(a.Config, a.Tiers) {
 		enabled[tc.Name] = tc.Enabled
 	}
-	var fs []config.Finding
-	for _, t := range a.Tiers {
+	// Probe the tiers concurrently: check should take one probe timeout at
+	// most, not one per tier.
+	fs := make([]config.Finding, len(a.Tiers))
+	var wg sync.WaitGroup
+	for i, t := range a.Tiers {
 		subject := "probe " + string(t.Name())
 		switch {
 		case !enabled[t.Name()]:
 			continue
 		case !t.Configured():
-			fs = append(fs, config.Finding{Level: config.LevelWarn, Subject: subject, Message: "skipped: tier not configured"})
+			fs[i] = config.Finding{Level: config.LevelWarn, Subject: subject, Message: "skipped: tier not configured"}
 			continue
 		}
-		pctx, cancel := context.WithTimeout(ctx, timeout)
-		start := time.Now()
-		err := t.Probe(pctx)
-		cancel()
-		if err != nil {
-			fs = append(fs, config.Finding{Level: config.LevelError, Subject: subject,
-				Message: "cannot reach Zoho: " + err.Error() + " (check the tier's credentials, ZOHO_DC and the URL overrides)"})
-			continue
-		}
-		fs = append(fs, config.Finding{Level: config.LevelOK, Subject: subject, Message: fmt.Sprintf("reachable (%d ms)", time.Since(start).Milliseconds())})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			start := time.Now()
+			if err := t.Probe(pctx); err != nil {
+				fs[i] = config.Finding{Level: config.LevelError, Subject: subject,
+					Message: "cannot reach Zoho: " + err.Error() + " (check the tier's credentials, ZOHO_DC and the URL overrides)"}
+				return
+			}
+			fs[i] = config.Finding{Level: config.LevelOK, Subject: subject, Message: fmt.Sprintf("reachable (%d ms)", time.Since(start).Milliseconds())}
+		}()
 	}
-	return fs
+	wg.Wait()
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Level != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
