@@ -98,7 +98,7 @@ func New(cfg Config) *Tier {
 		Tier: tiers.REST, Credential: cfg.Credential, DC: cfg.DC,
 		AccountsURL: cfg.AccountsURL, APIDomain: cfg.APIDomain, ContentURL: cfg.ContentURL, OrgID: cfg.OrgID,
 		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-		Backoff: cfg.Backoff, UserAgent: cfg.UserAgent, Now: cfg.Now, Logger: cfg.Logger.With("tier", string(tiers.REST)),
+		Backoff: cfg.Backoff, UserAgent: cfg.UserAgent, Now: cfg.Now, Logger: cfg.Logger,
 		CacheDir: cfg.CacheDir, Transport: cfg.Transport, OnCredits: cfg.OnCredits,
 	})
 	return &Tier{cfg: cfg, zc: zc, initErr: err}
