@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/demo"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
@@ -33,7 +34,7 @@ Usage:
   zoho-mcp-proxy [serve] [--transport stdio|http] [--addr 127.0.0.1:8765] [--config FILE]
                  [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format auto|text|json]
   zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
-  zoho-mcp-proxy demo
+  zoho-mcp-proxy demo    [--json]
   zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
   zoho-mcp-proxy version
 
@@ -79,7 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "version":
 		err = e.version(args)
 	case "demo":
-		err = e.demo(args)
+		err = e.demo(ctx, args)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -349,12 +350,25 @@ func (e env) check(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (e env) demo(args []string) error {
-	fs := e.newFlagSet("demo", "")
+func (e env) demo(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("demo", "[--json]")
+	asJSON := fs.Bool("json", false, "print the tour as JSON instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return usageError{"demo: not implemented yet; meanwhile run: zoho-mcp-proxy serve --sandbox"}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	rep, err := demo.Run(ctx, demo.Options{})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := demo.Write(e.stdout, rep, *asJSON); err != nil {
+		return err
+	}
+	if !rep.OK {
+		return demo.ErrFailed
+	}
+	return nil
 }
 
 // versionString is the version with the VCS revision when known.

@@ -101,7 +101,7 @@ func TestUsageAndVersion(t *testing.T) {
 		{name: "default command takes flags", args: []string{"--nope"}, wantCode: 2, wantStderr: "serve:"},
 		{name: "stray argument", args: []string{"check", "extra"}, wantCode: 2, wantStderr: "unexpected argument \"extra\""},
 		{name: "secrets have no flags", args: []string{"serve", "--client-secret", "x"}, wantCode: 2, wantStderr: "not defined"},
-		{name: "demo not yet", args: []string{"demo"}, wantCode: 2, wantStderr: "not implemented yet"},
+		{name: "demo stray argument", args: []string{"demo", "now"}, wantCode: 2, wantStderr: "unexpected argument"},
 		{name: "flag help", args: []string{"serve", "-h"}, wantCode: 0, wantStderr: "--transport"},
 		{name: "sandbox fixed port", args: []string{"sandbox", "--addr", "127.0.0.1:9999"}, wantCode: 2, wantStderr: "127.0.0.1:0"},
 		{name: "sandbox non-loopback", args: []string{"sandbox", "--addr", "0.0.0.0:0"}, wantCode: 2, wantStderr: "loopback"},
