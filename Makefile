@@ -33,8 +33,11 @@ node-deps: ## Install the independent MCP clients and validators (npm ci, lockfi
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: test
-test: lint node-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest.
-	$(GO) test -race -count=1 -timeout 15m ./...
+test: lint node-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest, README quickstart.
+	$(GO) test -race -count=1 -timeout 20m ./...
+	./scripts/conformance.sh
+	./scripts/validate-manifest.sh
+	./scripts/readme-quickstart.sh
 
 .PHONY: bench
 bench: ## Go benchmarks (see docs/BENCHMARKS.md for the figures and how to read them).
