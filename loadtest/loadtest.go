@@ -73,12 +73,14 @@ type Options struct {
 	// between faults; 0 means 2s and 3s.
 	FaultOn, FaultOff time.Duration
 	// FaultGrace extends each fault window for attributing errors to it
-	// (retries, breakers and reconnects settle); 0 means 2s.
+	// (retries, reconnects, and breakers that stay open for the proxy's
+	// CIRCUIT_BREAKER_TIMEOUT after the fault clears); 0 means 2s.
 	FaultGrace time.Duration
 	// Era is the protocol version; "" means EraModern.
 	Era string
 	// Think is each session's pause between calls (±50 % jitter); 0 means
-	// 100ms, negative means none.
+	// 100ms, negative means none. Sessions start staggered over one Think,
+	// not all at once.
 	Think time.Duration
 	// CallTimeout is the client's deadline per call; 0 means 40s (above the
 	// proxy's 30 s call deadline).
@@ -213,6 +215,8 @@ type ErrorCount struct {
 	Class    string `json:"class"`
 	Injected bool   `json:"injected"` // inside a fault window (+ grace)
 	Count    int    `json:"count"`
+	FirstMS  int64  `json:"first_at_ms"` // when the first one started, from the run's start
+	LastMS   int64  `json:"last_at_ms"`
 	Example  string `json:"example,omitempty"`
 }
 
@@ -232,6 +236,7 @@ type Report struct {
 	DurationS   float64 `json:"duration_s"`
 	Faults      bool    `json:"faults"`
 	ThinkMS     float64 `json:"think_ms"`
+	GraceS      float64 `json:"fault_grace_s"`
 	Connected   int     `json:"sessions_connected"`
 	ConnectErrs int     `json:"connect_errors"`
 	ConnectErr  string  `json:"connect_error_example,omitempty"`
@@ -316,7 +321,7 @@ func Run(ctx context.Context, sim *zohosim.Sim, proxy *Proxy, o Options) (*Repor
 		return nil, errors.New("the emulator needs at least 10 accounts")
 	}
 	rep := &Report{Mode: "subprocess", Era: o.Era, Sessions: o.Sessions, DurationS: o.Duration.Seconds(),
-		Faults: o.Faults, ThinkMS: ms(max(o.Think, 0)), ServedBy: map[string]int{}}
+		Faults: o.Faults, ThinkMS: ms(max(o.Think, 0)), GraceS: o.FaultGrace.Seconds(), ServedBy: map[string]int{}}
 	if proxy.PID == 0 {
 		rep.Mode = "in-process"
 	}
@@ -450,6 +455,12 @@ func Run(ctx context.Context, sim *zohosim.Sim, proxy *Proxy, o Options) (*Repor
 		wg.Add(1)
 		go func(s *session) {
 			defer wg.Done()
+			if o.Think > 0 { // stagger the first calls like independent agents
+				select {
+				case <-runCtx.Done():
+				case <-time.After(time.Duration(s.rng.Int64N(int64(o.Think)))):
+				}
+			}
 			for runCtx.Err() == nil {
 				s.log = append(s.log, s.call(ctx, ids, o.CallTimeout, since))
 				if o.Think > 0 {
@@ -626,10 +637,12 @@ func (r *Report) aggregate(sessions []*session, windows []Window, elapsed time.D
 			k := key{c.class, inj}
 			e := errs[k]
 			if e == nil {
-				e = &ErrorCount{Class: c.class, Injected: inj, Example: truncate(c.errExample, 240)}
+				e = &ErrorCount{Class: c.class, Injected: inj, Example: truncate(c.errExample, 240), FirstMS: c.from.Milliseconds()}
 				errs[k] = e
 			}
 			e.Count++
+			e.FirstMS = min(e.FirstMS, c.from.Milliseconds())
+			e.LastMS = max(e.LastMS, c.from.Milliseconds())
 			if inj {
 				r.Injected++
 			} else {

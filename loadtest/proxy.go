@@ -34,7 +34,7 @@ func BuildBinary(ctx context.Context, dir string) (string, error) {
 	if runtime.GOOS == "windows" {
 		out += ".exe"
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, binaryPackage)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, binaryPackage)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", binaryPackage, err, b)
 	}

@@ -17,7 +17,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if r.ConnectErrs > 0 {
 		fmt.Fprintf(w, "| connect errors | %d (e.g. %s) |\n", r.ConnectErrs, cell(r.ConnectErr))
 	}
-	fmt.Fprintf(w, "| think time per session | %.0f ms ±50 %% |\n", r.ThinkMS)
+	fmt.Fprintf(w, "| think time per session | %.0f ms ±50 %% (first calls staggered over it) |\n", r.ThinkMS)
+	if r.Faults {
+		fmt.Fprintf(w, "| fault window grace | %.1f s after each fault clears |\n", r.GraceS)
+	}
 	fmt.Fprintf(w, "| calls | %d |\n| calls/s | %.1f |\n", r.Calls, r.CallsPerSec)
 	fmt.Fprintf(w, "| latency p50 / p90 / p99 / max | %.2f / %.2f / %.2f / %.1f ms |\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
 	fmt.Fprintf(w, "| errors not injected | %d |\n| errors in fault windows | %d |\n", r.Uninjected, r.Injected)
@@ -36,9 +39,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %d | %d | %.2f | %.2f | %.2f | %.1f |\n", t.Tool, t.Calls, t.Errors, t.P50, t.P90, t.P99, t.Max)
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(w, "\n| error class | injected | count | example |\n|---|---|---:|---|\n")
+		fmt.Fprintf(w, "\n| error class | injected | count | first–last (s) | example |\n|---|---|---:|---|---|\n")
 		for _, e := range r.Errors {
-			fmt.Fprintf(w, "| %s | %v | %d | %s |\n", e.Class, e.Injected, e.Count, cell(e.Example))
+			fmt.Fprintf(w, "| %s | %v | %d | %.1f–%.1f | %s |\n", e.Class, e.Injected, e.Count, float64(e.FirstMS)/1000, float64(e.LastMS)/1000, cell(e.Example))
 		}
 	}
 	if len(r.FaultEvents) > 0 {

@@ -163,7 +163,8 @@ func runLoad(ctx context.Context, args []string) error {
 	maxInFlight := fs.Int("max-in-flight", 0, "proxy http.max_in_flight (0 = the proxy's default, 256)")
 	logLevel := fs.String("log-level", "info", "proxy --log-level (info logs one line per tool call)")
 	breaker := fs.Duration("breaker-timeout", 5*time.Second, "proxy CIRCUIT_BREAKER_TIMEOUT, so tiers recover within the run")
-	accounts := fs.Int("accounts", 2000, "accounts seeded in the emulator")
+	grace := fs.Duration("fault-grace", 0, "errors this long after a fault clears count as injected (0 = breaker-timeout + 2s: breakers stay open that long)")
+	accounts := fs.Int("accounts", 500, "accounts seeded in the emulator (its search scans them all: more accounts make the emulator, not the proxy, the bottleneck)")
 	zohoConc := fs.Int("zoho-concurrency", 0, "the emulator's in-flight limit (0 = 100,000, i.e. no Zoho 429s unless injected)")
 	cpuprofile := fs.String("cpuprofile", "", "with -inprocess: write a CPU profile of this process (proxy + emulator + clients) to FILE")
 	if err := parse(fs, args); err != nil {
@@ -180,6 +181,9 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 	if *think == 0 {
 		*think = -1
+	}
+	if *grace == 0 {
+		*grace = *breaker + 2*time.Second
 	}
 	bin, cleanup, err := c.binary(ctx)
 	if err != nil {
@@ -210,7 +214,7 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 	rep, err := loadtest.Run(ctx, sim, proxy, loadtest.Options{
 		Sessions: *sessions, Duration: *duration, Faults: *faults == "on", Era: *era, Think: *think,
-		FaultOn: *faultOn, FaultOff: *faultOff, Logf: logf,
+		FaultOn: *faultOn, FaultOff: *faultOff, FaultGrace: *grace, Logf: logf,
 	})
 	if err != nil {
 		return err
