@@ -297,13 +297,14 @@ func TestFaults(t *testing.T) {
 			switch tt.fault {
 			case "down":
 				// Down for a while: the listener is gone and the pooled
-				// connections have been noticed dead. (A write on a pooled
-				// connection the server closed meanwhile is, honestly,
-				// of unknown outcome.)
+				// connection has been found dead (by a read that failed on
+				// it). A write on a pooled connection the server closed
+				// meanwhile is, honestly, of unknown outcome.
 				f.srv.Listener.Close()
 				f.srv.CloseClientConnections()
-				time.Sleep(20 * time.Millisecond) // let the pool see the closed sockets
-				tr.http.CloseIdleConnections()
+				if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID}); classOf(err) != "unavailable" {
+					t.Fatalf("read while down: %v", err)
+				}
 			case "latency":
 			default:
 				f.setFault(tt.fault)
