@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
@@ -35,7 +36,11 @@ const maxMessage = 500
 
 func clip(s string) string {
 	if len(s) > maxMessage {
-		return s[:maxMessage] + "…"
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // never split a character: agents and logs get valid UTF-8
+		}
+		return s[:cut] + "…"
 	}
 	return s
 }
