@@ -415,3 +415,32 @@ func TestBulkReadJobLifecycle(t *testing.T) {
 		t.Errorf("waited %d times for %s with %d GETs", e.clock.waits, e.clock.slept, len(polls))
 	}
 }
+
+// TestListPastOffsetCap continues a list from a page token deep past COQL's
+// 100,000-row offset cap: sorted by id it pages by keyset (id > last id) and
+// works; sorted by another field it cannot, and says so before sending.
+func TestListPastOffsetCap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{accounts: 300})
+	ctx := context.Background()
+	req := tiers.ListRequest{Module: "Accounts", Fields: []string{"Account_Name"}, Limit: 10}
+	req.PageToken = tiers.Cursor{Offset: 150_000, LastID: seededID(250), Query: tiers.ListKey(req)}.Encode()
+	p, err := e.tier.List(ctx, req)
+	if err != nil || len(p.Records) != 10 || p.Records[0]["id"] != seededID(251) {
+		t.Fatalf("deep keyset page = %v, %v", p.Records, err)
+	}
+	var next tiers.Cursor
+	next, err = tiers.DecodeCursor(p.NextPageToken, tiers.ListKey(tiers.ListRequest{Module: "Accounts", Fields: []string{"Account_Name"}, Limit: 10}))
+	if err != nil || next.Offset != 150_010 || next.LastID != seededID(260) {
+		t.Fatalf("next cursor = %+v, %v", next, err)
+	}
+	byTime := tiers.ListRequest{Module: "Accounts", Fields: []string{"Account_Name"}, Limit: 10, SortBy: "Modified_Time"}
+	byTime.PageToken = tiers.Cursor{Offset: 150_000, LastID: seededID(250), Query: tiers.ListKey(byTime)}.Encode()
+	e.sim.ResetLog()
+	if _, err := e.tier.List(ctx, byTime); classOf(err) != "verdict" || !strings.Contains(err.Error(), "sort by id") {
+		t.Fatalf("deep offset by Modified_Time = %v, want a verdict telling to sort by id", err)
+	}
+	if n := len(requests(e.sim, "", "/crm/v8/coql")); n != 0 {
+		t.Fatalf("%d COQL calls for a page that cannot be served", n)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,5 +166,68 @@ func TestBulkUpdateStopsAfterFailure(t *testing.T) {
 	}
 	if n := len(requests(e.sim, "PUT", "/crm/v8/Accounts")); n != 1 {
 		t.Fatalf("%d PUTs after the failure, want 1", n)
+	}
+}
+
+// TestReadJobPages follows a Bulk Read export over two job pages: the second
+// job is created with the first one's next_page_token, and both pages'
+// rows reach the sink.
+func TestReadJobPages(t *testing.T) {
+	t.Parallel()
+	zipOf := func(csvText string) []byte {
+		var b bytes.Buffer
+		zw := zip.NewWriter(&b)
+		w, _ := zw.Create("job.csv")
+		_, _ = w.Write([]byte(csvText))
+		_ = zw.Close()
+		return b.Bytes()
+	}
+	var creates []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/crm/bulk/v8/read":
+			body, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			creates = append(creates, string(body))
+			n := len(creates)
+			mu.Unlock()
+			w.WriteHeader(http.StatusCreated)
+			_, _ = fmt.Fprintf(w, `{"data":[{"status":"success","code":"ADDED_SUCCESSFULLY","details":{"id":"%d","state":"ADDED"}}],"info":{}}`, 900+n)
+		case r.URL.Path == "/crm/bulk/v8/read/901":
+			_, _ = w.Write([]byte(`{"data":[{"id":"901","state":"COMPLETED","result":{"page":1,"count":2,"more_records":true,"next_page_token":"tok-2","download_url":"/crm/bulk/v8/read/901/result"}}]}`))
+		case r.URL.Path == "/crm/bulk/v8/read/902":
+			_, _ = w.Write([]byte(`{"data":[{"id":"902","state":"COMPLETED","result":{"page":2,"count":1,"more_records":false,"download_url":"/crm/bulk/v8/read/902/result"}}]}`))
+		case r.URL.Path == "/crm/bulk/v8/read/901/result":
+			w.Header().Set("Content-Type", "application/zip")
+			_, _ = w.Write(zipOf("id,Phone\n1,a\n2,b\n"))
+		case r.URL.Path == "/crm/bulk/v8/read/902/result":
+			w.Header().Set("Content-Type", "application/zip")
+			_, _ = w.Write(zipOf("id,Phone\n3,c\n"))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"code":"INVALID_URL_PATTERN","details":{},"message":"no","status":"error"}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	zc, err := zoho.New(zoho.Config{Tier: tiers.Bulk, Credential: zoho.Credential{AccessToken: "1000.static"}, APIDomain: srv.URL,
+		CacheDir: "-", Transport: testTransport(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newClock()
+	tr := New(Config{Client: zc, Sleep: clock.Sleep, Now: clock.Now, TempDir: t.TempDir()})
+	var s sink
+	res, err := tr.readJob(context.Background(), tiers.BulkReadRequest{Module: "Accounts", Fields: []string{"Phone"},
+		Where: []tiers.Condition{{Field: "Phone", Op: tiers.OpStartsWith, Values: []any{"5"}}}}, []string{"Phone"}, "", &s, tiers.BulkReadResult{})
+	if err != nil || res.Count != 3 || len(s.recs) != 3 || s.recs[2]["Phone"] != "c" {
+		t.Fatalf("readJob = %+v, %v (%v)", res, err, s.recs)
+	}
+	if res.Credits < 2*CreditsBulkRead || len(creates) != 2 {
+		t.Fatalf("credits %d, %d jobs", res.Credits, len(creates))
+	}
+	if !strings.Contains(creates[0], `"comparator":"starts_with"`) || !strings.Contains(creates[1], `"page_token":"tok-2"`) || strings.Contains(creates[1], "criteria") {
+		t.Fatalf("job bodies = %s / %s", creates[0], creates[1])
 	}
 }

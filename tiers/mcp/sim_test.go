@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -258,5 +259,45 @@ func TestSimRetryBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSimConnectsOnce: twenty concurrent first calls share one lazily
+// made session: one initialize, one tools/list.
+func TestSimConnectsOnce(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, zohosim.MCPVariant{})
+	tr := newTier(t, sim.MCPEndpoint(), nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := tr.Get(context.Background(), tiers.GetRequest{Module: "Accounts", ID: simID(i)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var inits, lists int
+	for _, r := range sim.Requests() {
+		if r.Surface != zohosim.SurfaceMCP {
+			continue
+		}
+		if strings.Contains(string(r.Body), `"method":"initialize"`) {
+			inits++
+		}
+		if strings.Contains(string(r.Body), `"method":"tools/list"`) {
+			lists++
+		}
+	}
+	if inits != 1 || lists != 1 {
+		t.Fatalf("initialize %d times and tools/list %d times, want 1 and 1", inits, lists)
 	}
 }
