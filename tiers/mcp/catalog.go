@@ -166,16 +166,6 @@ func (t *tool) place(a arg) (section, key string, ok bool) {
 	return "", "", false
 }
 
-// takes reports whether the tool has a place for the logical argument name.
-func (t *tool) takes(name string) bool {
-	_, _, ok := t.place(arg{section: secQuery, name: name})
-	if ok {
-		return true
-	}
-	_, _, ok = t.place(arg{section: secPath, name: name})
-	return ok
-}
-
 // catalog is the upstream's tools by name.
 type catalog map[string]*tool
 
