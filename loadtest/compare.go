@@ -35,8 +35,11 @@ type Bench struct {
 	Conc      int     `json:"concurrency"`
 	PerSecCN  float64 `json:"calls_per_s_cN"`
 	P50CN     float64 `json:"p50_cN_us"`
+	P99CN     float64 `json:"p99_cN_us"`
+	MaxCN     float64 `json:"max_cN_us"`
 	Errors    int     `json:"errors"`
 	ErrorText string  `json:"error_example,omitempty"`
+	Rounds    int     `json:"rounds,omitempty"` // medians over this many rounds
 }
 
 // BenchOptions size the measurement. Zero values pick the defaults named.
@@ -124,7 +127,10 @@ func Measure(ctx context.Context, path string, call Caller, ids []string, o Benc
 	b.PerSecCN = float64(int(float64(n.Load())/el.Seconds()*10)) / 10
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	b.P50CN = us(Percentile(all, 0.5))
+	b.P50CN, b.P99CN = us(Percentile(all, 0.5)), us(Percentile(all, 0.99))
+	if len(all) > 0 {
+		b.MaxCN = us(all[len(all)-1])
+	}
 	return b
 }
 
@@ -262,8 +268,43 @@ type CompareOptions struct {
 	Binary string
 	// LogLevel of the proxies; "" means info.
 	LogLevel string
+	// Rounds of the four measurements, interleaved so that load from
+	// elsewhere on a shared machine hits every path alike; each figure is
+	// the median over rounds. 0 means 3.
+	Rounds int
 	// Logf receives progress; nil discards it.
 	Logf func(format string, args ...any)
+}
+
+// medianBench is the per-field median of bs (errors summed).
+func medianBench(bs []Bench) Bench {
+	if len(bs) == 0 {
+		return Bench{}
+	}
+	med := func(f func(Bench) float64) float64 {
+		xs := make([]float64, len(bs))
+		for i, b := range bs {
+			xs[i] = f(b)
+		}
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	out := bs[0]
+	out.P50C1 = med(func(b Bench) float64 { return b.P50C1 })
+	out.P99C1 = med(func(b Bench) float64 { return b.P99C1 })
+	out.PerSecCN = med(func(b Bench) float64 { return b.PerSecCN })
+	out.P50CN = med(func(b Bench) float64 { return b.P50CN })
+	out.P99CN = med(func(b Bench) float64 { return b.P99CN })
+	out.MaxCN = med(func(b Bench) float64 { return b.MaxCN })
+	out.Errors, out.ErrorText = 0, ""
+	for _, b := range bs {
+		out.Errors += b.Errors
+		if out.ErrorText == "" {
+			out.ErrorText = b.ErrorText
+		}
+	}
+	out.Rounds = len(bs)
+	return out
 }
 
 // Compare measures, per era, get_account through a proxy on the MCP tier vs
@@ -275,6 +316,9 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
 	}
 	sim, err := StartEmulator(EmulatorOptions{})
 	if err != nil {
@@ -312,14 +356,15 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 			defer c.Close()
 			clients[name] = c
 		}
-		o.Logf("%s: proxy, MCP tier", era)
-		r.ProxyMCP = Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, o.Bench)
-		o.Logf("%s: direct MCP", era)
-		r.DirectMCP = Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, o.Bench)
-		o.Logf("%s: proxy, REST tier", era)
-		r.ProxyREST = Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, o.Bench)
-		o.Logf("%s: direct REST", era)
-		r.DirectREST = Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, o.Bench)
+		var pm, dm, pr, dr []Bench
+		for round := 1; round <= o.Rounds; round++ {
+			o.Logf("%s round %d/%d: proxy MCP tier, direct MCP, proxy REST tier, direct REST", era, round, o.Rounds)
+			pm = append(pm, Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, o.Bench))
+			dm = append(dm, Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, o.Bench))
+			pr = append(pr, Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, o.Bench))
+			dr = append(dr, Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, o.Bench))
+		}
+		r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST = medianBench(pm), medianBench(dm), medianBench(pr), medianBench(dr)
 		if s, err := mcpProxy.Sample(ctx); err == nil {
 			r.ProxyMCPRSS = s.RSSBytes
 		}
@@ -330,12 +375,16 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 
 // WriteCompareMarkdown renders Compare's results with the goals of issue 5.
 func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
-	fmt.Fprintf(w, "| protocol | path | p50 c=1 µs | p99 c=1 µs | calls/s c=%d | p50 c=%d µs | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
-		conc(rs), conc(rs))
+	n := conc(rs)
+	fmt.Fprintf(w, "| protocol | path | p50 c=1 µs | p99 c=1 µs | calls/s c=%d | p50 c=%d µs | p99 c=%d µs | max c=%d ms | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+		n, n, n, n)
 	for _, r := range rs {
 		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %d |\n", r.Era, b.Path, b.P50C1, b.P99C1, b.PerSecCN, b.P50CN, b.Errors)
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %d |\n", r.Era, b.Path, b.P50C1, b.P99C1, b.PerSecCN, b.P50CN, b.P99CN, b.MaxCN/1000, b.Errors)
 		}
+	}
+	if len(rs) > 0 && rs[0].ProxyMCP.Rounds > 1 {
+		fmt.Fprintf(w, "\nEach figure is the median of %d interleaved rounds.\n", rs[0].ProxyMCP.Rounds)
 	}
 	fmt.Fprintf(w, "\n| protocol | comparison | added p50 c=1 | throughput ratio c=%d | goal | met |\n|---|---|---:|---:|---|---|\n", conc(rs))
 	for _, r := range rs {

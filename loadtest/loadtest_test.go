@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -396,5 +397,92 @@ func TestLoadShort(t *testing.T) {
 	}
 	if rep.RSS.Percent > 60 {
 		t.Errorf("RSS grew %.1f %% between the early and late parts of the run", rep.RSS.Percent)
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	t.Parallel()
+	bad := errors.New("wrong record")
+	var calls atomic.Int64
+	call := func(_ context.Context, id string) error {
+		calls.Add(1)
+		if id == "2" {
+			return bad
+		}
+		return nil
+	}
+	b := Measure(context.Background(), "fake", call, []string{"1", "2", "3", "4"}, BenchOptions{Warmup: 4, Calls: 8, Conc: 3, For: 30 * time.Millisecond})
+	if b.Conc != 3 || b.Path != "fake" {
+		t.Errorf("bench = %+v", b)
+	}
+	// Warm-up and sequential phases hit id "2" once per 4 calls: 1 + 2.
+	if b.Errors < 3 || b.ErrorText != bad.Error() {
+		t.Errorf("errors = %d (%q), want at least 3 counted with their text", b.Errors, b.ErrorText)
+	}
+	if b.PerSecCN <= 0 || int64(b.Errors) >= calls.Load() {
+		t.Errorf("throughput %v with %d calls, %d errors", b.PerSecCN, calls.Load(), b.Errors)
+	}
+}
+
+func TestMedianBench(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   []Bench
+		want Bench
+	}{
+		{"empty", nil, Bench{}},
+		{"one", []Bench{{Path: "p", P50C1: 5, PerSecCN: 10, Errors: 1, ErrorText: "x"}}, Bench{Path: "p", P50C1: 5, PerSecCN: 10, Errors: 1, ErrorText: "x", Rounds: 1}},
+		{"three: medians per field, errors summed", []Bench{
+			{Path: "p", P50C1: 9, PerSecCN: 100, Errors: 1},
+			{Path: "p", P50C1: 1, PerSecCN: 300, Errors: 0},
+			{Path: "p", P50C1: 5, PerSecCN: 200, Errors: 2, ErrorText: "late"},
+		}, Bench{Path: "p", P50C1: 5, PerSecCN: 200, Errors: 3, ErrorText: "late", Rounds: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := medianBench(tt.in); got != tt.want {
+				t.Errorf("medianBench = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompareVerdicts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		proxy, direct Bench
+		wantAdded     float64
+		wantRatio     float64
+		wantMet       bool
+	}{
+		{"fast enough", Bench{P50C1: 500, PerSecCN: 700}, Bench{P50C1: 400, PerSecCN: 1000}, 100, 0.7, true},
+		{"too slow per call", Bench{P50C1: 600, PerSecCN: 700}, Bench{P50C1: 400, PerSecCN: 1000}, 200, 0.7, false},
+		{"too little throughput", Bench{P50C1: 500, PerSecCN: 500}, Bench{P50C1: 400, PerSecCN: 1000}, 100, 0.5, false},
+		{"no direct figure", Bench{P50C1: 500, PerSecCN: 500}, Bench{}, 500, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := AddedP50(tt.proxy, tt.direct); got != tt.wantAdded {
+				t.Errorf("AddedP50 = %v, want %v", got, tt.wantAdded)
+			}
+			if got := Ratio(tt.proxy, tt.direct); got != tt.wantRatio {
+				t.Errorf("Ratio = %v, want %v", got, tt.wantRatio)
+			}
+			var md strings.Builder
+			WriteCompareMarkdown(&md, []CompareResult{{Era: EraModern, ProxyMCP: tt.proxy, DirectMCP: tt.direct}})
+			row := ""
+			for _, l := range strings.Split(md.String(), "\n") {
+				if strings.Contains(l, "(a) proxy MCP tier") {
+					row = l
+				}
+			}
+			if got := strings.HasSuffix(row, "| met |"); got != tt.wantMet {
+				t.Errorf("verdict row %q, want met=%v", row, tt.wantMet)
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,13 +154,25 @@ func (p *Proxy) startInProcess(sim *zohosim.Sim, env []string, o ProxyOptions) e
 		_ = app.Close()
 		return err
 	}
-	sctx, cancel := context.WithCancel(context.Background())
+	// The proxy's handler, served here so that every request runs under the
+	// pprof label side=proxy: a CPU profile of this process then separates
+	// the proxy (-tagfocus side=proxy) from the emulator and the clients.
+	h := app.HTTP().Handler(true)
+	labels := pprof.Labels("side", "proxy")
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pprof.Do(r.Context(), labels, func(context.Context) { h.ServeHTTP(w, r) })
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
 	p.done = make(chan error, 1)
-	go func() { p.done <- app.ServeHTTP(sctx, ln) }()
+	go func() { p.done <- srv.Serve(ln) }()
 	p.URL = "http://" + ln.Addr().String()
 	p.stop = func() error {
-		cancel()
-		err := <-p.done
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := srv.Shutdown(ctx)
+		<-p.done
 		return errors.Join(err, app.Close())
 	}
 	return nil

@@ -166,7 +166,7 @@ func runLoad(ctx context.Context, args []string) error {
 	grace := fs.Duration("fault-grace", 0, "errors this long after a fault clears count as injected (0 = breaker-timeout + 2s: breakers stay open that long)")
 	accounts := fs.Int("accounts", 500, "accounts seeded in the emulator (its search scans them all: more accounts make the emulator, not the proxy, the bottleneck)")
 	zohoConc := fs.Int("zoho-concurrency", 0, "the emulator's in-flight limit (0 = 100,000, i.e. no Zoho 429s unless injected)")
-	cpuprofile := fs.String("cpuprofile", "", "with -inprocess: write a CPU profile of this process (proxy + emulator + clients) to FILE")
+	cpuprofile := fs.String("cpuprofile", "", cpuprofileUsage)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func runLoad(ctx context.Context, args []string) error {
 		return fmt.Errorf("-era %q: use %s or %s", *era, loadtest.EraModern, loadtest.EraLegacy)
 	}
 	if *cpuprofile != "" && !c.inproc {
-		return errors.New("-cpuprofile needs -inprocess (a subprocess proxy has no profiling endpoint)")
+		return errNeedsInProcess
 	}
 	if *think == 0 {
 		*think = -1
@@ -201,17 +201,11 @@ func runLoad(ctx context.Context, args []string) error {
 		return err
 	}
 	defer proxy.Close()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	rep, err := loadtest.Run(ctx, sim, proxy, loadtest.Options{
 		Sessions: *sessions, Duration: *duration, Faults: *faults == "on", Era: *era, Think: *think,
 		FaultOn: *faultOn, FaultOff: *faultOff, FaultGrace: *grace, Logf: logf,
@@ -222,17 +216,43 @@ func runLoad(ctx context.Context, args []string) error {
 	return c.emit(rep, rep.WriteMarkdown)
 }
 
+const cpuprofileUsage = "with -inprocess: write a CPU profile of this process to FILE; the proxy's requests carry the label side=proxy (go tool pprof -tagfocus side=proxy)"
+
+var errNeedsInProcess = errors.New("-cpuprofile needs -inprocess (a subprocess proxy has no profiling endpoint)")
+
+// startProfile starts a CPU profile into path ("" = none) and returns its
+// stop function.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
+}
+
 func runCompare(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	var c common
 	c.register(fs, true)
 	era := fs.String("era", "both", "protocol version(s): both, "+loadtest.EraModern+" or "+loadtest.EraLegacy)
 	conc := fs.Int("c", 16, "concurrency of the throughput phase")
-	calls := fs.Int("calls", 2000, "sequential calls for the c=1 latency")
-	dur := fs.Duration("for", 5*time.Second, "length of the throughput phase")
+	calls := fs.Int("calls", 1000, "sequential calls for the c=1 latency, per round")
+	dur := fs.Duration("for", 3*time.Second, "length of the throughput phase, per round")
+	rounds := fs.Int("rounds", 3, "interleaved rounds; each figure is the median over rounds")
 	logLevel := fs.String("log-level", "info", "proxy --log-level (info logs one line per tool call)")
+	cpuprofile := fs.String("cpuprofile", "", cpuprofileUsage)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" && !c.inproc {
+		return errNeedsInProcess
 	}
 	es, err := eras(*era)
 	if err != nil {
@@ -243,7 +263,12 @@ func runCompare(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cleanup()
-	rs, err := loadtest.Compare(ctx, loadtest.CompareOptions{Eras: es, Binary: bin, LogLevel: *logLevel, Logf: logf,
+	stopProfile, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	rs, err := loadtest.Compare(ctx, loadtest.CompareOptions{Eras: es, Binary: bin, LogLevel: *logLevel, Logf: logf, Rounds: *rounds,
 		Bench: loadtest.BenchOptions{Calls: *calls, Conc: *conc, For: *dur}})
 	if err != nil {
 		return err
