@@ -349,38 +349,37 @@ func (r *Router) Plan(rc RoutingContext) []tiers.Name {
 
 // Get reads one record.
 func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, Route, error) {
-	var c call
-	r.start(&c, ctx, rc, tiers.OpGet)
-	var rec tiers.Record
-	err := c.run(func(ctx context.Context, t tiers.Tier) (err error) {
-		rec, err = t.Get(ctx, req)
-		return err
+	return runOp(r, ctx, rc, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (tiers.Record, error) {
+		return t.Get(ctx, req)
 	})
-	return rec, c.finish(), err
 }
 
 // List reads a page of records by IDs or filters.
 func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, Route, error) {
-	var c call
-	r.start(&c, ctx, rc, tiers.OpList)
-	var p tiers.Page
-	err := c.run(func(ctx context.Context, t tiers.Tier) (err error) {
-		p, err = t.List(ctx, req)
-		return err
+	return runOp(r, ctx, rc, tiers.OpList, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
+		return t.List(ctx, req)
 	})
-	return p, c.finish(), err
 }
 
 // Search reads a page of records matching a structured search.
 func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, Route, error) {
+	return runOp(r, ctx, rc, tiers.OpSearch, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
+		return t.Search(ctx, req)
+	})
+}
+
+// runOp runs one operation op over the failover chain of rc: do is called
+// with each tier in turn until one serves or the chain is exhausted, and the
+// value of the last call is returned with the call's route.
+func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, Route, error) {
 	var c call
-	r.start(&c, ctx, rc, tiers.OpSearch)
-	var p tiers.Page
+	r.start(&c, ctx, rc, op)
+	var v T
 	err := c.run(func(ctx context.Context, t tiers.Tier) (err error) {
-		p, err = t.Search(ctx, req)
+		v, err = do(ctx, t)
 		return err
 	})
-	return p, c.finish(), err
+	return v, c.finish(), err
 }
 
 // BulkRead streams many records into sink. Before the read moves to another
