@@ -81,15 +81,7 @@ func BulkReadAccounts(d Deps) Tool {
 			"credits":      integer("Zoho API credits spent (estimate).", 0, 0),
 		}, "count", "inline", "strategy", "calls", "credits")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parseBulkRead(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseBulkRead, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
 		count := len(in.AccountIDs)
 		if count == 0 {
 			count = d.InlineLimit + 1 // unknown, and likely many
@@ -99,7 +91,7 @@ func BulkReadAccounts(d Deps) Tool {
 			tiers.BulkReadRequest{Module: Module, IDs: in.AccountIDs, Where: in.Where, Fields: in.Fields}, sink)
 		if err != nil {
 			sink.discard()
-			return failure(ctx, d.Logger, name, route, "the bulk read", err), nil
+			return failure(ctx, d.Logger, name, route, "the bulk read", err)
 		}
 		sink.mu.Lock()
 		got, recs := sink.count, sink.inline
@@ -107,7 +99,7 @@ func BulkReadAccounts(d Deps) Tool {
 		out := bulkReadOutput{Count: got, Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
 		if !sink.spilled() {
 			if got > d.InlineLimit { // no store to keep them in
-				return errorResult(route, "the bulk read found %d accounts, more than the %d this proxy returns inline, and it keeps no larger results; narrow where or fields, or split account_ids", got, d.InlineLimit), nil
+				return errorResult(route, "the bulk read found %d accounts, more than the %d this proxy returns inline, and it keeps no larger results; narrow where or fields, or split account_ids", got, d.InlineLimit)
 			}
 			out.Inline = true
 			out.Accounts = recs
@@ -115,12 +107,12 @@ func BulkReadAccounts(d Deps) Tool {
 				out.Accounts = []tiers.Record{}
 			}
 			return success(route, out, fmt.Sprintf("Read %d account%s inline (%s, served by %s).",
-				got, plural(got), costs(r.Strategy, r.Calls, r.Credits), route.Tier)), nil
+				got, plural(got), costs(r.Strategy, r.Calls, r.Credits), route.Tier))
 		}
 		id, expires, err := sink.commit()
 		if err != nil {
 			d.Logger.ErrorContext(ctx, "bulk result not kept", "tool", name, "err", err)
-			return errorResult(route, "the bulk read found %d accounts but the proxy could not keep the result; retry, or narrow the read to at most %d accounts to get them inline", got, d.InlineLimit), nil
+			return errorResult(route, "the bulk read found %d accounts but the proxy could not keep the result; retry, or narrow the read to at most %d accounts to get them inline", got, d.InlineLimit)
 		}
 		out.ResourceURI = BulkURIPrefix + id
 		out.Pages = max(1, (got+BulkPageSize-1)/BulkPageSize)
@@ -132,6 +124,6 @@ func BulkReadAccounts(d Deps) Tool {
 			fmt.Sprintf("%d accounts in %d page%s of up to %d records (application/json); expires %s", got, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt),
 			"application/json")
 		result.Content = append(result.Content, link)
-		return withRoute(result, route), nil
-	}}
+		return withRoute(result, route)
+	})}
 }

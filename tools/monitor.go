@@ -78,17 +78,10 @@ func GetTierHealth(d Deps) Tool {
 		rawInput(noArgs()),
 		rawOutput(healthSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		if _, err := parseArgs(rawArguments(req), prof); err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, _ *permissions.Profile) *mcp.CallToolResult {
 		out := health(d.Router)
-		return success(router.Route{}, out, healthSummary(out)), nil
-	}}
+		return success(router.Route{}, out, healthSummary(out))
+	})}
 }
 
 // metricsOutput mirrors router.TierMetrics with the guarantees the output
@@ -136,14 +129,7 @@ func GetTierMetrics(d Deps) Tool {
 				"p50_duration_ms", "p95_duration_ms", "p99_duration_ms", "error_count", "top_errors"), 0, 0),
 		}, "tiers")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		if _, err := parseArgs(rawArguments(req), prof); err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, _ *permissions.Profile) *mcp.CallToolResult {
 		ms := d.Router.Metrics()
 		out := metricsOutput{Tiers: make([]router.TierMetrics, 0, len(ms))}
 		var parts []string
@@ -156,8 +142,8 @@ func GetTierMetrics(d Deps) Tool {
 			out.Tiers = append(out.Tiers, m)
 			parts = append(parts, fmt.Sprintf("%s %d requests, %.1f%% ok, p95 %.1f ms", m.Tier, m.TotalRequests, m.SuccessRate, m.P95DurationMS))
 		}
-		return success(router.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+"."), nil
-	}}
+		return success(router.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
+	})}
 }
 
 // ResetCircuitBreakers is reset_circuit_breakers.
@@ -174,17 +160,10 @@ func ResetCircuitBreakers(d Deps) Tool {
 		rawInput(noArgs()),
 		rawOutput(healthSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		if _, err := parseArgs(rawArguments(req), prof); err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, prof *permissions.Profile) *mcp.CallToolResult {
 		d.Router.ResetBreakers()
 		d.Logger.InfoContext(ctx, "circuit breakers reset", "profile", prof.Name)
 		out := health(d.Router)
-		return success(router.Route{}, out, "All circuit breakers closed. "+healthSummary(out)), nil
-	}}
+		return success(router.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
+	})}
 }

@@ -49,25 +49,17 @@ func GetAccount(d Deps) Tool {
 		}, "account_id")),
 		rawOutput(object("", schema{"account": recordSchema()}, "account")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parseGetAccount(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseGetAccount, func(ctx context.Context, in getAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
 		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof),
 			tiers.GetRequest{Module: Module, ID: in.AccountID, Fields: in.Fields})
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "account "+in.AccountID, err), nil
+			return failure(ctx, d.Logger, name, route, "account "+in.AccountID, err)
 		}
 		out := struct {
 			Account tiers.Record `json:"account"`
 		}{redact(rec, prof)}
-		return success(route, out, fmt.Sprintf("Account %s (served by %s).", label(out.Account), route.Tier)), nil
-	}}
+		return success(route, out, fmt.Sprintf("Account %s (served by %s).", label(out.Account), route.Tier))
+	})}
 }
 
 // getAccountsParams are the arguments of get_accounts.
@@ -176,15 +168,7 @@ func GetAccounts(d Deps) Tool {
 		})),
 		rawOutput(listOutputSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parseGetAccounts(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseGetAccounts, func(ctx context.Context, in getAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
 		count := in.Limit
 		if in.IDs != nil {
 			count = len(in.IDs)
@@ -194,15 +178,15 @@ func GetAccounts(d Deps) Tool {
 			PageToken: in.PageToken, SortBy: in.SortBy, SortOrder: in.SortOrder,
 		})
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "the account list", err), nil
+			return failure(ctx, d.Logger, name, route, "the account list", err)
 		}
 		out := pageOutput(pg, prof)
 		summary := pageSummary(out, route.Tier)
 		if missing := missingIDs(in.IDs, pg.Records); len(missing) > 0 {
 			summary += fmt.Sprintf(" %d of the %d ids matched no account: %s.", len(missing), len(in.IDs), strings.Join(missing, ", "))
 		}
-		return success(route, out, summary), nil
-	}}
+		return success(route, out, summary)
+	})}
 }
 
 // missingIDs returns the ids with no record in recs, in request order.
@@ -318,23 +302,15 @@ func SearchAccounts(d Deps) Tool {
 		})),
 		rawOutput(listOutputSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parseSearchAccounts(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseSearchAccounts, func(ctx context.Context, in searchAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
 		pg, route, err := d.Router.Search(ctx, routing(tiers.OpSearch, in.Limit, prof), tiers.SearchRequest{
 			Module: Module, Where: in.Where, MatchAny: in.Match == "any", Word: in.Word, Email: in.Email, Phone: in.Phone,
 			Fields: in.Fields, Limit: in.Limit, PageToken: in.PageToken,
 		})
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "the search", err), nil
+			return failure(ctx, d.Logger, name, route, "the search", err)
 		}
 		out := pageOutput(pg, prof)
-		return success(route, out, pageSummary(out, route.Tier)), nil
-	}}
+		return success(route, out, pageSummary(out, route.Tier))
+	})}
 }

@@ -101,15 +101,7 @@ func UpdateAccount(d Deps) Tool {
 		}, "account_id", "data")),
 		rawOutput(writeOutputSchema(false)),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parseUpdateAccount(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseUpdateAccount, func(ctx context.Context, in updateAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
 		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof),
 			tiers.UpdateRequest{Module: Module, ID: in.AccountID, Data: in.Data, Trigger: in.Trigger})
 		if o.ID == "" || (err != nil && o.Status == tiers.StatusSuccess) {
@@ -118,14 +110,14 @@ func UpdateAccount(d Deps) Tool {
 		out := tally([]writeResult{fromOutcome(o)})
 		if err == nil && out.Failed == 0 {
 			return success(route, out, fmt.Sprintf("Updated account %s (%d field%s, served by %s).",
-				in.AccountID, len(in.Data), plural(len(in.Data)), route.Tier)), nil
+				in.AccountID, len(in.Data), plural(len(in.Data)), route.Tier))
 		}
 		text := "Account " + in.AccountID + " was not updated: " + failedSummary(out.Results, 1)
 		if err != nil {
 			text = describe(ctx, d.Logger, name, "account "+in.AccountID, err)
 		}
-		return withRoute(structuredResult(out, text, true), route), nil
-	}}
+		return withRoute(structuredResult(out, text, true), route)
+	})}
 }
 
 // bulkUpdateParams are the arguments of bulk_update_accounts.
@@ -222,15 +214,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 		}, "updates")),
 		rawOutput(writeOutputSchema(true)),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parseBulkUpdate(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
+	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseBulkUpdate, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
 		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof),
 			tiers.BulkUpdateRequest{Module: Module, Updates: in.Updates, Trigger: in.Trigger})
 		results := make([]writeResult, len(in.Updates))
@@ -250,7 +234,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 		out := bulkWriteOutput{writeOutput: tally(results), Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
 		if err == nil && out.Failed == 0 {
 			return success(route, out, fmt.Sprintf("Updated all %d accounts (%s, served by %s).",
-				out.Total, costs(out.Strategy, out.Calls, out.Credits), route.Tier)), nil
+				out.Total, costs(out.Strategy, out.Calls, out.Credits), route.Tier))
 		}
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Bulk update incomplete: %d of %d accounts updated, %d failed", out.Succeeded, out.Total, out.Failed)
@@ -264,8 +248,8 @@ func BulkUpdateAccounts(d Deps) Tool {
 			sb.WriteString(" Cause: ")
 			sb.WriteString(describe(ctx, d.Logger, name, "the bulk update", err))
 		}
-		return withRoute(structuredResult(out, sb.String(), true), route), nil
-	}}
+		return withRoute(structuredResult(out, sb.String(), true), route)
+	})}
 }
 
 // costs renders how a bulk tool did its work: "strategy coql, 1 Zoho call,
