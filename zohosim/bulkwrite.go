@@ -115,6 +115,16 @@ func (b *bulkService) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "FILE_TOO_LARGE", "the file exceeds the maximum size of 25 MB",
 			map[string]any{"max_size": bulkUploadMaxBytes})
 	}
+	// unreadable answers a part that could not be read: too large when the
+	// body went past its byte limit, malformed otherwise.
+	unreadable := func(err error) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			tooLarge()
+			return
+		}
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "the multipart body is malformed", map[string]any{})
+	}
 	var data []byte
 	var name string
 	for {
@@ -123,12 +133,7 @@ func (b *bulkService) upload(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				tooLarge()
-				return
-			}
-			writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "the multipart body is malformed", map[string]any{})
+			unreadable(err)
 			return
 		}
 		if part.FormName() != "file" {
@@ -138,12 +143,7 @@ func (b *bulkService) upload(w http.ResponseWriter, r *http.Request) {
 		name = part.FileName()
 		data, err = io.ReadAll(io.LimitReader(part, bulkUploadMaxBytes+1))
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				tooLarge()
-				return
-			}
-			writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "the multipart body is malformed", map[string]any{})
+			unreadable(err)
 			return
 		}
 		if len(data) > bulkUploadMaxBytes {

@@ -231,6 +231,10 @@ func syntaxErrorAt(q string, pos int, near string) *zohoError {
 	return coqlErr("SYNTAX_ERROR", coqlSyntaxMsg, map[string]any{"line": 1, "column": pos + 1, "near": near})
 }
 
+// punctKind is the token kind of each one-character token that stands for
+// itself; tokEOF (the zero kind) for every other byte.
+var punctKind = [256]coqlTokKind{',': tokComma, '(': tokLParen, ')': tokRParen, '*': tokStar, ';': tokSemicolon}
+
 func lexCOQL(q string) ([]coqlTok, *zohoError) {
 	var toks []coqlTok
 	i := 0
@@ -301,20 +305,8 @@ func lexCOQL(q string) ([]coqlTok, *zohoError) {
 			}
 			toks = append(toks, coqlTok{kind: tokOp, text: op, pos: i})
 			i = j
-		case c == ',':
-			toks = append(toks, coqlTok{kind: tokComma, text: ",", pos: i})
-			i++
-		case c == '(':
-			toks = append(toks, coqlTok{kind: tokLParen, text: "(", pos: i})
-			i++
-		case c == ')':
-			toks = append(toks, coqlTok{kind: tokRParen, text: ")", pos: i})
-			i++
-		case c == '*':
-			toks = append(toks, coqlTok{kind: tokStar, text: "*", pos: i})
-			i++
-		case c == ';':
-			toks = append(toks, coqlTok{kind: tokSemicolon, text: ";", pos: i})
+		case punctKind[c] != tokEOF:
+			toks = append(toks, coqlTok{kind: punctKind[c], text: q[i : i+1], pos: i})
 			i++
 		default:
 			end := i + 1

@@ -166,44 +166,32 @@ func (p *criteriaParser) keyword(kw string) bool {
 }
 
 func (p *criteriaParser) parseOr() (criteriaExpr, *zohoError) {
-	first, zerr := p.parseAnd()
-	if zerr != nil {
-		return nil, zerr
-	}
-	parts := criteriaOr{first}
-	for {
-		save := p.pos
-		p.skipSpace()
-		if !p.keyword("or") {
-			p.pos = save
-			break
-		}
-		next, zerr := p.parseAnd()
-		if zerr != nil {
-			return nil, zerr
-		}
-		parts = append(parts, next)
-	}
-	if len(parts) == 1 {
-		return first, nil
-	}
-	return parts, nil
+	return parseChain[criteriaOr](p, "or", p.parseAnd)
 }
 
 func (p *criteriaParser) parseAnd() (criteriaExpr, *zohoError) {
-	first, zerr := p.parsePrimary()
+	return parseChain[criteriaAnd](p, "and", p.parsePrimary)
+}
+
+// parseChain parses operands joined by keyword (and, or): one operand alone
+// is returned as it is, two or more as a list L of them.
+func parseChain[L interface {
+	~[]criteriaExpr
+	criteriaExpr
+}](p *criteriaParser, keyword string, operand func() (criteriaExpr, *zohoError)) (criteriaExpr, *zohoError) {
+	first, zerr := operand()
 	if zerr != nil {
 		return nil, zerr
 	}
-	parts := criteriaAnd{first}
+	parts := L{first}
 	for {
 		save := p.pos
 		p.skipSpace()
-		if !p.keyword("and") {
+		if !p.keyword(keyword) {
 			p.pos = save
 			break
 		}
-		next, zerr := p.parsePrimary()
+		next, zerr := operand()
 		if zerr != nil {
 			return nil, zerr
 		}
