@@ -69,15 +69,17 @@ func run(ctx context.Context, args []string) error {
 
 // common are the flags every command shares.
 type common struct {
-	asJSON bool
-	out    string
-	bin    string
-	inproc bool
+	asJSON  bool
+	out     string
+	jsonOut string
+	bin     string
+	inproc  bool
 }
 
 func (c *common) register(fs *flag.FlagSet, inproc bool) {
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of markdown")
 	fs.StringVar(&c.out, "out", "", "write the result to FILE (default stdout)")
+	fs.StringVar(&c.jsonOut, "json-out", "", "also write the JSON result to FILE")
 	fs.StringVar(&c.bin, "bin", "", "zoho-mcp-proxy binary (default: go build it into a temp dir)")
 	if inproc {
 		fs.BoolVar(&c.inproc, "inprocess", false, "run the proxy inside this process (quick runs; resource figures then include the load generator)")
@@ -107,6 +109,15 @@ func (c *common) binary(ctx context.Context) (string, func(), error) {
 
 // emit writes v as JSON or calls md, to -out or stdout.
 func (c *common) emit(v any, md func(io.Writer)) error {
+	if c.jsonOut != "" {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(c.jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
 	w := io.Writer(os.Stdout)
 	if c.out != "" {
 		f, err := os.Create(c.out)
