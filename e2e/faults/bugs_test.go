@@ -45,6 +45,16 @@ var (
 			"and retried after a refresh",
 		applies: func(c *mcase) bool { return c.sf == zohosim.SurfaceOAuth },
 	}
+
+	bugHungRefreshStalls = knownBug{
+		id:    "hung-refresh-stalls-tiers",
+		where: "tiers/zoho/token.go (*TokenSource) single-flight refresh (DefaultRefreshTimeout 15s; server/app.go NewTiers sets no RefreshTimeout)",
+		symptom: "one refresh grant whose answer never comes holds the credential's single flight for the full 15s " +
+			"RefreshTimeout, far beyond the tier timeout: every call on BULK and REST joins it and times out \"waiting for a Zoho " +
+			"access token\", and keeps doing so after the accounts server has recovered and the breakers were reset, " +
+			"until the 15s pass. Fix: bound a refresh by the tier timeout (or a configured refresh timeout no longer than it) " +
+			"so a caller after a hung refresh starts a new one (the cap of 10 per 10 minutes still holds)",
+	}
 )
 
 // bugsOn reports whether known bugs must fail tests (FAULTS_BUGS=1).
@@ -134,5 +144,30 @@ func TestBugWriteUnknownThoughNotSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBugHungRefreshStallsTiers: the accounts server hangs once while every
+// token must be refreshed, then recovers; after reset_circuit_breakers the
+// next bulk read must be served by BULK or REST, not wait for the hung
+// refresh.
+func TestBugHungRefreshStallsTiers(t *testing.T) {
+	skipBug(t, bugHungRefreshStalls)
+	t.Parallel()
+	h := start(t, opts{})
+	h.warmUp()
+	h.sim.Advance(2 * time.Hour)
+	h.sim.SetFault(zohosim.SurfaceOAuth, zohosim.Fault{Mode: zohosim.FaultHang})
+	ids := h.ids(0, 3)
+	if r := h.call(profOps, "bulk_read_accounts", map[string]any{"account_ids": ids}); !r.isErr {
+		t.Fatalf("served with the accounts server hung and every token expired: %s", r.dump)
+	}
+	h.sim.ClearFaults()
+	if r := h.call(profOps, "reset_circuit_breakers", map[string]any{}); r.isErr {
+		t.Fatal(r.dump)
+	}
+	r := h.call(profOps, "bulk_read_accounts", map[string]any{"account_ids": ids})
+	if r.isErr {
+		t.Errorf("the accounts server is back, yet: %s", r.dump)
 	}
 }

@@ -32,10 +32,11 @@ import (
 // a tool result (the emulator's OAuth client secrets and refresh tokens are
 // read from the emulator and checked the same way).
 const (
-	mcpKey      = "5ecretMcpEndpointKey0f1e2d3c4b5a"
-	tokenOps    = "tok-ops-5ecretBearer-9f8e7d6c5b4a3921"
-	tokenReader = "tok-reader-5ecretBearer-1a2b3c4d5e6f"
-	tokenSales  = "tok-sales-5ecretBearer-a9b8c7d6e5f4"
+	mcpKey       = "5ecretMcpEndpointKey0f1e2d3c4b5a"
+	tokenOps     = "tok-ops-5ecretBearer-9f8e7d6c5b4a3921"
+	tokenReader  = "tok-reader-5ecretBearer-1a2b3c4d5e6f"
+	tokenSales   = "tok-sales-5ecretBearer-a9b8c7d6e5f4"
+	tokenAnalyst = "tok-analyst-5ecretBearer-77e6d5c4b3a2"
 )
 
 // zohoToken matches the emulator's access and refresh tokens (Zoho's shape).
@@ -43,12 +44,13 @@ var zohoToken = regexp.MustCompile(`1000\.[0-9a-f]{32}\.[0-9a-f]{32}`)
 
 // The profiles of the test policy.
 const (
-	profOps    = "ops"    // every scope, admin included
-	profReader = "reader" // read and monitor
-	profSales  = "sales"  // read and write; Annual_Revenue denied
+	profOps     = "ops"     // every scope, admin included
+	profReader  = "reader"  // read and monitor
+	profSales   = "sales"   // read and write; Annual_Revenue denied
+	profAnalyst = "analyst" // read, write, bulk, monitor; Annual_Revenue denied
 )
 
-var profileTokens = map[string]string{profOps: tokenOps, profReader: tokenReader, profSales: tokenSales}
+var profileTokens = map[string]string{profOps: tokenOps, profReader: tokenReader, profSales: tokenSales, profAnalyst: tokenAnalyst}
 
 func sum(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
 
@@ -58,11 +60,13 @@ profiles:
   reader: { scopes: [read, monitor] }
   sales:  { scopes: [read, write], fields: { deny: [Annual_Revenue] } }
   ops:    { scopes: [read, write, bulk, monitor, admin] }
+  analyst: { scopes: [read, write, bulk, monitor], fields: { deny: [Annual_Revenue] } }
 tokens:
   - { profile: ops,    sha256: %q }
   - { profile: reader, sha256: %q }
   - { profile: sales,  sha256: %q }
-`, sum(tokenOps), sum(tokenReader), sum(tokenSales))
+  - { profile: analyst, sha256: %q }
+`, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst))
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
@@ -150,7 +154,7 @@ func start(t testing.TB, o opts) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, o: o, sim: sim, logs: &syncBuffer{}, clients: map[string]*mcpclient.Client{}}
-	h.secrets = []string{mcpKey, tokenOps, tokenReader, tokenSales}
+	h.secrets = []string{mcpKey, tokenOps, tokenReader, tokenSales, tokenAnalyst}
 	for _, c := range []zohosim.Credential{sim.RESTCredential(), sim.BulkCredential()} {
 		h.secrets = append(h.secrets, c.ClientSecret, c.RefreshToken)
 	}
