@@ -6,10 +6,8 @@ package bulk
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,7 +49,7 @@ type Config struct {
 	Plan func(kind Kind, n int) Strategy
 	// DefaultFields lists the fields to request when a read asks for all of
 	// them and Zoho's API needs a list (ids= reads, COQL); nil means
-	// DefaultFields.
+	// zoho.DefaultFields.
 	DefaultFields func(module string) []string
 	// TempDir holds downloaded zips while they are read; "" means os.TempDir.
 	TempDir string
@@ -93,7 +91,7 @@ func New(cfg Config) *Tier {
 		cfg.Plan = Plan
 	}
 	if cfg.DefaultFields == nil {
-		cfg.DefaultFields = DefaultFields
+		cfg.DefaultFields = zoho.DefaultFields
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -149,29 +147,9 @@ func notConfigured() error {
 		Message: "not configured: set ZOHO_BULK_CLIENT_ID/_SECRET/_REFRESH_TOKEN (or ZOHO_CLIENT_ID/…)"}
 }
 
-// accountFields is the Accounts field list of reference §11.
-var accountFields = []string{
-	"Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
-	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax",
-	"Website", "Email", "Description", "Parent_Account", "Billing_Street", "Billing_City",
-	"Billing_State", "Billing_Code", "Billing_Country", "Shipping_Street", "Shipping_City",
-	"Shipping_State", "Shipping_Code", "Shipping_Country", "Currency", "Exchange_Rate",
-	"Created_Time", "Modified_Time", "Last_Activity_Time", "Created_By", "Modified_By",
-}
-
-// DefaultFields returns the fields read when a request asks for all of them:
-// the Accounts fields of reference §11 (the same list as tiers/rest), and
-// for other modules id, Created_Time and Modified_Time.
-func DefaultFields(module string) []string {
-	if strings.EqualFold(module, "Accounts") {
-		return append([]string(nil), accountFields...)
-	}
-	return []string{"id", "Created_Time", "Modified_Time"}
-}
-
 // badInput is the verdict for a request Zoho would refuse; nothing is sent.
 func badInput(format string, args ...any) *tiers.Error {
-	return &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
+	return zoho.InvalidData(tiers.Bulk, format, args...)
 }
 
 // label stamps tier 2 on an error from shared code that has no tier.
@@ -207,36 +185,6 @@ func checkModule(m string) error {
 		return badInput("module %q is not a Zoho module API name such as Accounts", m)
 	}
 	return nil
-}
-
-func checkFields(fs []string) error {
-	if len(fs) > 50 {
-		return badInput("at most 50 fields per read (got %d)", len(fs))
-	}
-	for _, f := range fs {
-		if !zoho.ValidAPIName(f) {
-			return badInput("field %q is not a Zoho field API name", f)
-		}
-	}
-	return nil
-}
-
-func isID(s string) bool {
-	if len(s) == 0 || len(s) > 19 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
-}
-
-func checkLimit(n int) (int, error) {
-	if n == 0 {
-		return 200, nil
-	}
-	if n < 1 || n > 200 {
-		return 0, badInput("limit must be 1–200 (got %d)", n)
-	}
-	return n, nil
 }
 
 // backoff returns the wait before poll attempt i: PollInterval doubling to

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -405,7 +406,7 @@ func TestBulkReadJobLifecycle(t *testing.T) {
 	if first["id"] != seededID(1) || first["Account_Name"] == nil {
 		t.Errorf("first row = %v", first)
 	}
-	if o, ok := first["Owner"].(string); !ok || !isID(o) {
+	if o, ok := first["Owner"].(string); !ok || !zoho.IsRecordID(o) {
 		t.Errorf("Owner = %#v, want the lookup's id as CSV text", first["Owner"])
 	}
 	// 3 states of 1 s each: the job completes at t+3s; waits of 0.5, 1, 2 s

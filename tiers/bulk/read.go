@@ -31,10 +31,10 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if !t.Configured() {
 		return nil, notConfigured()
 	}
-	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return nil, err
 	}
-	if !isID(req.ID) {
+	if !zoho.IsRecordID(req.ID) {
 		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
 	}
 	r := zoho.Request{Path: "/crm/v8/" + req.Module + "/" + req.ID}
@@ -78,25 +78,18 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	if !t.Configured() {
 		return tiers.Page{}, notConfigured()
 	}
-	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return tiers.Page{}, err
 	}
-	limit, err := checkLimit(req.Limit)
+	limit, err := zoho.CheckLimit(tiers.Bulk, req.Limit)
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	if len(req.IDs) > 100 {
-		return tiers.Page{}, badInput("at most 100 ids per list (got %d)", len(req.IDs))
+	if err := zoho.CheckListIDs(tiers.Bulk, req.IDs); err != nil {
+		return tiers.Page{}, err
 	}
-	for _, id := range req.IDs {
-		if !isID(id) {
-			return tiers.Page{}, badInput("id %q is not a Zoho record id (1–19 digits)", id)
-		}
-	}
-	for _, f := range req.Filters {
-		if f.Op != tiers.OpEquals {
-			return tiers.Page{}, badInput("list filters are equalities (got %s on %s); use search for other operators", f.Op, f.Field)
-		}
+	if err := zoho.CheckListFilters(tiers.Bulk, req.Filters); err != nil {
+		return tiers.Page{}, err
 	}
 	sortBy, desc, err := checkSort(req.SortBy, req.SortOrder)
 	if err != nil {
@@ -228,10 +221,10 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	if !t.Configured() {
 		return tiers.Page{}, notConfigured()
 	}
-	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return tiers.Page{}, err
 	}
-	limit, err := checkLimit(req.Limit)
+	limit, err := zoho.CheckLimit(tiers.Bulk, req.Limit)
 	if err != nil {
 		return tiers.Page{}, err
 	}
@@ -300,14 +293,14 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 	if sink == nil {
 		return res, badInput("no record sink")
 	}
-	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
+	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return res, err
 	}
 	if len(req.Where) > zoho.MaxCOQLConditions-1 {
 		return res, badInput("at most %d conditions for a bulk read (got %d)", zoho.MaxCOQLConditions-1, len(req.Where))
 	}
 	for _, id := range req.IDs {
-		if !isID(id) {
+		if !zoho.IsRecordID(id) {
 			return res, badInput("id %q is not a Zoho record id (1–19 digits)", id)
 		}
 	}
@@ -394,7 +387,7 @@ func (t *Tier) bulkReadQuery(ctx context.Context, req tiers.BulkReadRequest, fie
 			return res, nil
 		}
 		id, _ := recs[len(recs)-1]["id"].(string)
-		if !isID(id) {
+		if !zoho.IsRecordID(id) {
 			return res, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassUnavailable, Code: "MALFORMED_RESPONSE",
 				Message: "COQL answered a row without an id; cannot continue the read"}
 		}

@@ -96,7 +96,7 @@ func (t *Tier) checkUpdates(req tiers.BulkUpdateRequest) error {
 		return err
 	}
 	for i, u := range req.Updates {
-		if !isID(u.ID) {
+		if !zoho.IsRecordID(u.ID) {
 			return badInput("update %d: id %q is not a Zoho record id (1–19 digits)", i, u.ID)
 		}
 		if len(u.Data) == 0 {
@@ -372,7 +372,7 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 			FileID json.Number `json:"file_id"`
 		} `json:"details"`
 	}
-	if err := resp.Decode(&up); err != nil || !isID(up.Details.FileID.String()) {
+	if err := resp.Decode(&up); err != nil || !zoho.IsRecordID(up.Details.FileID.String()) {
 		return malformed("the bulk write upload answered without a file_id")
 	}
 	maps := make([]map[string]any, 0, len(cols)+1)
@@ -405,7 +405,7 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 			ID json.Number `json:"id"`
 		} `json:"details"`
 	}
-	if err := resp.Decode(&created); err != nil || !isID(created.Details.ID.String()) {
+	if err := resp.Decode(&created); err != nil || !zoho.IsRecordID(created.Details.ID.String()) {
 		setAll(tiers.StatusUnknown, "", "the bulk write job was created without an id")
 		return &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "MALFORMED_RESPONSE",
 			Message: "Zoho accepted the bulk write job but its answer has no job id"}

@@ -22,6 +22,7 @@ import (
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
 var _ tiers.Tier = (*Tier)(nil)
@@ -75,7 +76,7 @@ type Config struct {
 	HTTPClient *http.Client
 	// DefaultFields lists the fields to request when a list asks for all of
 	// them (Zoho's list API and COQL need a field list); nil means
-	// DefaultFields.
+	// zoho.DefaultFields.
 	DefaultFields func(module string) []string
 	// Logger receives debug lines and warnings, redacted; nil discards.
 	Logger *slog.Logger
@@ -216,7 +217,7 @@ func New(cfg Config) *Tier {
 		cfg.Sleep = sleepCtx
 	}
 	if cfg.DefaultFields == nil {
-		cfg.DefaultFields = DefaultFields
+		cfg.DefaultFields = zoho.DefaultFields
 	}
 	base := cfg.HTTPClient
 	if base == nil {
@@ -718,24 +719,4 @@ func (t *Tier) transportErr(parent, actx context.Context, err error, written boo
 	}
 	e.Message = what + ": " + red.Error()
 	return e
-}
-
-// accountFields is the Accounts field list of reference §11.
-var accountFields = []string{
-	"Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
-	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax",
-	"Website", "Email", "Description", "Parent_Account", "Billing_Street", "Billing_City",
-	"Billing_State", "Billing_Code", "Billing_Country", "Shipping_Street", "Shipping_City",
-	"Shipping_State", "Shipping_Code", "Shipping_Country", "Currency", "Exchange_Rate",
-	"Created_Time", "Modified_Time", "Last_Activity_Time", "Created_By", "Modified_By",
-}
-
-// DefaultFields returns the fields read when a list asks for all of them:
-// the Accounts fields of reference §11 (the list tiers/rest and tiers/bulk
-// use), and for other modules id, Created_Time and Modified_Time.
-func DefaultFields(module string) []string {
-	if strings.EqualFold(module, "Accounts") {
-		return append([]string(nil), accountFields...)
-	}
-	return []string{"id", "Created_Time", "Modified_Time"}
 }

@@ -3,9 +3,7 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -17,7 +15,7 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if err := checkModule(req.Module); err != nil {
 		return nil, err
 	}
-	if !isID(req.ID) {
+	if !zoho.IsRecordID(req.ID) {
 		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
 	}
 	tl, perModule, err := t.resolve(ctx, actGetRecord, req.Module)
@@ -47,17 +45,12 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	if err := checkModule(req.Module); err != nil {
 		return tiers.Page{}, err
 	}
-	limit, err := checkLimit(req.Limit)
+	limit, err := zoho.CheckLimit(tiers.MCP, req.Limit)
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	if len(req.IDs) > 100 {
-		return tiers.Page{}, badInput("at most 100 ids per list (got %d)", len(req.IDs))
-	}
-	for _, id := range req.IDs {
-		if !isID(id) {
-			return tiers.Page{}, badInput("id %q is not a Zoho record id (1–19 digits)", id)
-		}
+	if err := zoho.CheckListIDs(tiers.MCP, req.IDs); err != nil {
+		return tiers.Page{}, err
 	}
 	if req.SortBy != "" && req.SortBy != "id" && req.SortBy != "Created_Time" && req.SortBy != "Modified_Time" {
 		return tiers.Page{}, badInput("sort_by must be id, Created_Time or Modified_Time")
@@ -65,12 +58,10 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	if req.SortOrder != "" && req.SortOrder != "asc" && req.SortOrder != "desc" {
 		return tiers.Page{}, badInput("sort_order must be asc or desc")
 	}
-	for _, f := range req.Filters {
-		if f.Op != tiers.OpEquals {
-			return tiers.Page{}, badInput("list filters are equalities (got %s on %s); use search for other operators", f.Op, f.Field)
-		}
+	if err := zoho.CheckListFilters(tiers.MCP, req.Filters); err != nil {
+		return tiers.Page{}, err
 	}
-	if err := checkFields(req.Fields); err != nil {
+	if err := zoho.CheckFields(tiers.MCP, req.Fields); err != nil {
 		return tiers.Page{}, err
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.ListKey(req))
@@ -261,7 +252,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	if err := checkModule(req.Module); err != nil {
 		return tiers.Page{}, err
 	}
-	limit, err := checkLimit(req.Limit)
+	limit, err := zoho.CheckLimit(tiers.MCP, req.Limit)
 	if err != nil {
 		return tiers.Page{}, err
 	}
@@ -282,7 +273,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	default:
 		return tiers.Page{}, badInput("search needs conditions or one of word, email, phone")
 	}
-	if err := checkFields(req.Fields); err != nil {
+	if err := zoho.CheckFields(tiers.MCP, req.Fields); err != nil {
 		return tiers.Page{}, err
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
@@ -319,7 +310,7 @@ func (t *Tier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outco
 	if err := checkModule(req.Module); err != nil {
 		return out, err
 	}
-	if !isID(req.ID) {
+	if !zoho.IsRecordID(req.ID) {
 		return out, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
 	}
 	if len(req.Data) == 0 {
@@ -477,7 +468,7 @@ func project(r tiers.Record, fields []string) tiers.Record {
 }
 
 func badInput(format string, args ...any) *tiers.Error {
-	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
+	return zoho.InvalidData(tiers.MCP, format, args...)
 }
 
 // withTier stamps tier 1 on a classified error from shared code.
@@ -490,18 +481,6 @@ func withTier(err error) error {
 	return err
 }
 
-func checkFields(fs []string) error {
-	if len(fs) > 50 {
-		return badInput("at most 50 fields per read (got %d)", len(fs))
-	}
-	for _, f := range fs {
-		if !zoho.ValidAPIName(f) {
-			return badInput("field %q is not a Zoho field API name", f)
-		}
-	}
-	return nil
-}
-
 func checkModule(m string) error {
 	if m == "" || len(m) > 100 {
 		return badInput("module must be a Zoho module API name such as Accounts")
@@ -512,22 +491,4 @@ func checkModule(m string) error {
 		}
 	}
 	return nil
-}
-
-func checkLimit(n int) (int, error) {
-	if n == 0 {
-		return 200, nil
-	}
-	if n < 1 || n > 200 {
-		return 0, badInput("limit must be 1–200 (got %d)", n)
-	}
-	return n, nil
-}
-
-func isID(s string) bool {
-	if len(s) == 0 || len(s) > 19 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }

@@ -221,7 +221,9 @@ var accountFields = []string{
 
 // DefaultFields returns the standard field API names of module for list
 // calls that ask for all fields: the Accounts fields of reference §11, and
-// for other modules just id, Created_Time and Modified_Time.
+// for other modules just id, Created_Time and Modified_Time. Its Accounts
+// list is not zoho.DefaultFields (tiers 1 and 2): it names id and leaves out
+// Email, so the tiers answer a no-fields list with different columns.
 func DefaultFields(module string) []string {
 	if strings.EqualFold(module, "Accounts") {
 		return append([]string(nil), accountFields...)

@@ -40,4 +40,15 @@
 //
 //	func Criteria(conds []tiers.Condition, any bool) (string, error)
 //	func COQL(q COQLQuery) (string, error)
+//
+// Request checks shared by tiers 1 and 2 (their messages are the agent's), and
+// the field list they read when a request asks for all fields:
+//
+//	func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error
+//	func IsRecordID(s string) bool
+//	func CheckFields(tier tiers.Name, fs []string) error
+//	func CheckLimit(tier tiers.Name, n int) (int, error)
+//	func CheckListIDs(tier tiers.Name, ids []string) error
+//	func CheckListFilters(tier tiers.Name, filters []tiers.Condition) error
+//	func DefaultFields(module string) []string
 package zoho

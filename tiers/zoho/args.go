@@ -1,0 +1,108 @@
+package zoho
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// Request limits the tiers check before sending anything (reference §4.3).
+const (
+	// MaxFields is the most fields one read may ask for.
+	MaxFields = 50
+	// MaxListIDs is the most record ids one list may ask for.
+	MaxListIDs = 100
+	// DefaultLimit is the page size of a list or search that gives none.
+	DefaultLimit = 200
+)
+
+// InvalidData is the verdict of tier on a request Zoho would refuse, found
+// before anything is sent: ClassVerdict with code INVALID_DATA.
+func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error {
+	return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
+}
+
+// IsRecordID reports whether s is a Zoho record id: 1–19 decimal digits.
+func IsRecordID(s string) bool {
+	if len(s) == 0 || len(s) > 19 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+// CheckFields returns tier's InvalidData verdict when fs holds more than
+// MaxFields names or one that is not a field API name; nil (and empty fs)
+// is fine.
+func CheckFields(tier tiers.Name, fs []string) error {
+	if len(fs) > MaxFields {
+		return InvalidData(tier, "at most 50 fields per read (got %d)", len(fs))
+	}
+	for _, f := range fs {
+		if !ValidAPIName(f) {
+			return InvalidData(tier, "field %q is not a Zoho field API name", f)
+		}
+	}
+	return nil
+}
+
+// CheckLimit returns the page size a list or search asks for: DefaultLimit
+// when n is zero, n when it is 1–200, otherwise tier's InvalidData verdict.
+func CheckLimit(tier tiers.Name, n int) (int, error) {
+	if n == 0 {
+		return DefaultLimit, nil
+	}
+	if n < 1 || n > 200 {
+		return 0, InvalidData(tier, "limit must be 1–200 (got %d)", n)
+	}
+	return n, nil
+}
+
+// CheckListIDs returns tier's InvalidData verdict when a list asks for more
+// than MaxListIDs ids or for one that is not a record id; nil ids are fine.
+func CheckListIDs(tier tiers.Name, ids []string) error {
+	if len(ids) > MaxListIDs {
+		return InvalidData(tier, "at most 100 ids per list (got %d)", len(ids))
+	}
+	for _, id := range ids {
+		if !IsRecordID(id) {
+			return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", id)
+		}
+	}
+	return nil
+}
+
+// CheckListFilters returns tier's InvalidData verdict when a list filter is
+// not an equality (other operators are the search's).
+func CheckListFilters(tier tiers.Name, filters []tiers.Condition) error {
+	for _, f := range filters {
+		if f.Op != tiers.OpEquals {
+			return InvalidData(tier, "list filters are equalities (got %s on %s); use search for other operators", f.Op, f.Field)
+		}
+	}
+	return nil
+}
+
+// accountFields is the Accounts field list DefaultFields gives: the
+// fields of reference §11 without id (every read returns it) and with Email.
+var accountFields = []string{
+	"Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
+	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax",
+	"Website", "Email", "Description", "Parent_Account", "Billing_Street", "Billing_City",
+	"Billing_State", "Billing_Code", "Billing_Country", "Shipping_Street", "Shipping_City",
+	"Shipping_State", "Shipping_Code", "Shipping_Country", "Currency", "Exchange_Rate",
+	"Created_Time", "Modified_Time", "Last_Activity_Time", "Created_By", "Modified_By",
+}
+
+// DefaultFields returns the fields tiers 1 and 2 ask for when a read wants
+// all of them and Zoho's API needs a list (GET ?ids=, COQL, a bulk read
+// job): accountFields for Accounts (any case), and id, Created_Time and
+// Modified_Time for other modules. The slice is the caller's to change.
+func DefaultFields(module string) []string {
+	if strings.EqualFold(module, "Accounts") {
+		return append([]string(nil), accountFields...)
+	}
+	return []string{"id", "Created_Time", "Modified_Time"}
+}

@@ -1,0 +1,116 @@
+package zoho
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+func TestRequestChecks(t *testing.T) {
+	t.Parallel()
+	many := func(n int, s string) []string { return slices.Repeat([]string{s}, n) }
+	tests := []struct {
+		name string
+		err  error
+		want string // "" means no error
+	}{
+		{"fields nil", CheckFields(tiers.Bulk, nil), ""},
+		{"fields 50", CheckFields(tiers.Bulk, many(50, "Phone")), ""},
+		{"fields 51", CheckFields(tiers.Bulk, many(51, "Phone")), "at most 50 fields per read (got 51)"},
+		{"field name", CheckFields(tiers.MCP, []string{"Phone", "a b"}), `field "a b" is not a Zoho field API name`},
+		{"ids 100", CheckListIDs(tiers.Bulk, many(100, "1")), ""},
+		{"ids 101", CheckListIDs(tiers.Bulk, many(101, "1")), "at most 100 ids per list (got 101)"},
+		{"id 20 digits", CheckListIDs(tiers.MCP, []string{"12345678901234567890"}), `id "12345678901234567890" is not a Zoho record id (1–19 digits)`},
+		{"filters equal", CheckListFilters(tiers.Bulk, []tiers.Condition{{Field: "Phone", Op: tiers.OpEquals}}), ""},
+		{"filters other", CheckListFilters(tiers.Bulk, []tiers.Condition{{Field: "Phone", Op: tiers.OpStartsWith}}), "list filters are equalities (got starts_with on Phone); use search for other operators"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.want == "" {
+				if tt.err != nil {
+					t.Fatalf("err = %v, want nil", tt.err)
+				}
+				return
+			}
+			var te *tiers.Error
+			if !errors.As(tt.err, &te) || te.Class != tiers.ClassVerdict || te.Code != "INVALID_DATA" || te.Tier == "" {
+				t.Fatalf("err = %#v, want a tier-labelled INVALID_DATA verdict", tt.err)
+			}
+			if te.Message != tt.want {
+				t.Errorf("message = %q, want %q", te.Message, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		n    int
+		want int
+		bad  bool
+	}{
+		{"zero is the default", 0, DefaultLimit, false},
+		{"one", 1, 1, false},
+		{"max", 200, 200, false},
+		{"over", 201, 0, true},
+		{"negative", -1, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := CheckLimit(tiers.REST, tt.n)
+			if got != tt.want || (err != nil) != tt.bad {
+				t.Fatalf("CheckLimit(%d) = %d, %v; want %d, error %v", tt.n, got, err, tt.want, tt.bad)
+			}
+			if tt.bad && !strings.Contains(err.Error(), "limit must be 1–200") {
+				t.Errorf("error %q does not say the bound", err)
+			}
+		})
+	}
+}
+
+func TestIsRecordID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		s    string
+		want bool
+	}{
+		{"digits", "3652397000000624001", true},
+		{"one digit", "7", true},
+		{"empty", "", false},
+		{"twenty digits", "12345678901234567890", false},
+		{"sign", "+1", false},
+		{"letter", "12a", false},
+		{"underscore", "1_000", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := IsRecordID(tt.s); got != tt.want {
+				t.Errorf("IsRecordID(%q) = %v, want %v", tt.s, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultFields(t *testing.T) {
+	t.Parallel()
+	a := DefaultFields("accounts")
+	if len(a) != len(accountFields) || a[0] != "Account_Name" || !slices.Contains(a, "Email") {
+		t.Fatalf("DefaultFields(accounts) = %v", a)
+	}
+	a[0] = "changed"
+	if accountFields[0] != "Account_Name" {
+		t.Fatal("DefaultFields returned the shared slice")
+	}
+	if got := DefaultFields("Leads"); !slices.Equal(got, []string{"id", "Created_Time", "Modified_Time"}) {
+		t.Errorf("DefaultFields(Leads) = %v", got)
+	}
+}
