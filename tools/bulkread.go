@@ -62,7 +62,6 @@ func BulkReadAccounts(d Deps) Tool {
 			fmt.Sprintf("Read many Zoho CRM accounts at once: by account_ids (at most %d, each once), by where conditions (at most %d, all must match; operators as in search_accounts), or every account when neither is given. fields limits the columns (at most %d).", MaxBulkIDs, MaxBulkReadConds, MaxFields),
 			fmt.Sprintf("Up to %d accounts come back inline in accounts. Larger results are kept as an MCP resource: the result has inline=false, resource_uri and a resource_link; read it with resources/read, %d records per page, following next_page_uri. The resource expires and only the caller that made it can read it.", d.InlineLimit, BulkPageSize),
 			"Large reads run as a Zoho bulk-read job and may take a while. Read-only.")),
-		mcp.WithToolTitle("Bulk read accounts"),
 		annotate(hints{title: "Bulk read accounts", readOnly: true, idempotent: true}),
 		rawInput(object("", schema{
 			"account_ids": array("Account ids (1–19 digits each), each once.", idSchema("An account id."), 1, MaxBulkIDs),

@@ -17,18 +17,24 @@ type hints struct {
 	readOnly, destructive, idempotent bool
 }
 
-// annotate sets every annotation explicitly. openWorldHint is false for all
+// annotate sets the tool's title (both the tool's own and the annotation's)
+// and every annotation explicitly. openWorldHint is false for all
 // our tools: they act on one known CRM org, a closed domain, not on an open
 // world of external entities like a web search.
 func annotate(h hints) mcp.ToolOption {
 	ro, de, id, ow := h.readOnly, h.destructive, h.idempotent, false
-	return mcp.WithToolAnnotation(mcp.ToolAnnotation{
+	title := mcp.WithToolTitle(h.title)
+	annotation := mcp.WithToolAnnotation(mcp.ToolAnnotation{
 		Title:           h.title,
 		ReadOnlyHint:    &ro,
 		DestructiveHint: &de,
 		IdempotentHint:  &id,
 		OpenWorldHint:   &ow,
 	})
+	return func(t *mcp.Tool) {
+		title(t)
+		annotation(t)
+	}
 }
 
 // redact returns rec without the fields p may not see. It copies rec so a

@@ -73,7 +73,6 @@ func GetTierHealth(d Deps) Tool {
 		mcp.WithDescription(lines(
 			"Show each tier (MCP = Zoho's hosted MCP, BULK = multi-record and bulk APIs, REST = plain REST) in priority order: enabled, configured, and its circuit breaker (state closed|open|half_open, counts, thresholds, open timeout).",
 			"Use it when calls fail with \"no tier could serve\". Read-only; takes no arguments.")),
-		mcp.WithToolTitle("Tier health"),
 		annotate(hints{title: "Tier health", readOnly: true, idempotent: true}),
 		rawInput(noArgs()),
 		rawOutput(healthSchema()),
@@ -108,7 +107,6 @@ func GetTierMetrics(d Deps) Tool {
 		mcp.WithDescription(lines(
 			"Show request statistics per tier since the proxy started: total, successful and failed requests, success_rate (percent), average and p50/p95/p99 durations in milliseconds, error_count and top_errors (error text → count).",
 			"Read-only; takes no arguments.")),
-		mcp.WithToolTitle("Tier metrics"),
 		annotate(hints{title: "Tier metrics", readOnly: true, idempotent: true}),
 		rawInput(noArgs()),
 		rawOutput(object("", schema{
@@ -155,7 +153,6 @@ func ResetCircuitBreakers(d Deps) Tool {
 		mcp.WithDescription(lines(
 			"Close every tier's circuit breaker so the next calls try all tiers again, and return the tiers' health afterwards.",
 			"An operator action (admin scope): use it after fixing a tier that is still marked open. Resetting twice has the same effect as once. No Zoho data changes.")),
-		mcp.WithToolTitle("Reset circuit breakers"),
 		annotate(hints{title: "Reset circuit breakers", readOnly: false, destructive: false, idempotent: true}),
 		rawInput(noArgs()),
 		rawOutput(healthSchema()),

@@ -41,7 +41,6 @@ func GetAccount(d Deps) Tool {
 			"Get one Zoho CRM account by its id.",
 			"account_id is the record id, a string of 1–19 digits (from search_accounts or get_accounts). fields limits the answer to those field API names (at most 50); omit it for every field the caller may see.",
 			"Read-only. An unknown id returns an error saying no account has that id.")),
-		mcp.WithToolTitle("Get account"),
 		annotate(hints{title: "Get account", readOnly: true, idempotent: true}),
 		rawInput(object("", schema{
 			"account_id": idSchema("The account's id: 1–19 digits, e.g. \"3652397000000624001\"."),
@@ -148,7 +147,6 @@ func GetAccounts(d Deps) Tool {
 			"List Zoho CRM accounts, one page at a time: by ids (at most 100), by equality filters ({\"Industry\": \"Retail\"}: every field must equal its value), or all accounts when neither is given.",
 			"limit is 1–200 (default 20); sort_by is id, Created_Time or Modified_Time, sort_order asc or desc. When more_records is true, call again with the same arguments and page_token set to next_page_token.",
 			"For conditions other than equality, use search_accounts; for thousands of records, bulk_read_accounts. Read-only.")),
-		mcp.WithToolTitle("List accounts"),
 		annotate(hints{title: "List accounts", readOnly: true, idempotent: true}),
 		rawInput(object("", schema{
 			"ids": array("Account ids (1–19 digits each), at most 100, each once.", idSchema("An account id."), 1, MaxListIDs),
@@ -288,7 +286,6 @@ func SearchAccounts(d Deps) Tool {
 			"Search Zoho CRM accounts. Give exactly one of: where (a list of {field, op, value} conditions combined by match all|any), word (full-text), email, or phone.",
 			"Operators: equals, not_equal, starts_with, in (value is an array of 1–100 values), greater_than, greater_equal, less_than, less_equal, between (value is [low, high]). At most 10 conditions. Field names are Zoho API names such as Account_Name, Industry, Annual_Revenue.",
 			"There is no raw criteria or COQL input: the proxy builds and escapes the query itself. limit is 1–200 (default 20); when more_records is true, call again with page_token = next_page_token. Zoho searches cover at most 2,000 records; narrow the query or use bulk_read_accounts beyond that. Read-only.")),
-		mcp.WithToolTitle("Search accounts"),
 		annotate(hints{title: "Search accounts", readOnly: true, idempotent: true}),
 		rawInput(object("", schema{
 			"where":      array("Conditions, at most 10.", conditionSchema(), 1, MaxSearchConds),

@@ -92,7 +92,6 @@ func UpdateAccount(d Deps) Tool {
 			"Update fields of one Zoho CRM account. account_id is the record id (1–19 digits); data is a non-empty object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\", \"Industry\": \"Retail\"}.",
 			"Fields not in data are left as they are. The old values are overwritten (destructive). Sending the same data twice leaves the same state (idempotent), though Zoho workflows may run again: pass trigger: [] to run none.",
 			"The result lists the outcome with Zoho's code and message on failure. If the outcome is OUTCOME_UNKNOWN, read the account with get_account before sending again.")),
-		mcp.WithToolTitle("Update account"),
 		annotate(hints{title: "Update account", destructive: true, idempotent: true}),
 		rawInput(object("", schema{
 			"account_id": idSchema("The account's id: 1–19 digits."),
@@ -203,7 +202,6 @@ func BulkUpdateAccounts(d Deps) Tool {
 			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", MaxBulkUpdates),
 			"Every account gets its own outcome (success or error with Zoho's code); the call is an error if any account failed, and no account is left out. Re-send only the failed ones; for OUTCOME_UNKNOWN read them back first.",
 			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
-		mcp.WithToolTitle("Bulk update accounts"),
 		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),
 		rawInput(object("", schema{
 			"updates": array("The updates, each {id, data}.", object("One account's update.", schema{
