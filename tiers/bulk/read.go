@@ -69,19 +69,26 @@ func (t *Tier) getPage(ctx context.Context, r zoho.Request) (zohoPage, error) {
 	return p, nil
 }
 
+// checkPage is how List and Search start: the tier is configured, module
+// and fields are API names, and limit is a page size (see zoho.CheckLimit),
+// which it returns.
+func (t *Tier) checkPage(module string, fields []string, limit int) (int, error) {
+	if !t.Configured() {
+		return 0, notConfigured()
+	}
+	if err := firstErr(checkModule(module), zoho.CheckFields(tiers.Bulk, fields)); err != nil {
+		return 0, err
+	}
+	return zoho.CheckLimit(tiers.Bulk, limit)
+}
+
 // List reads a page: by ids with GET ?ids= (the page is a slice of the
 // caller's ids, in the caller's order), otherwise with COQL: filters become
 // a WHERE of equalities, sorted by the requested field (id by default) and
 // paged by offset — or, sorted by id, by keyset (id > last id) so that paging
 // goes on past COQL's 100,000-row offset cap.
 func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, error) {
-	if !t.Configured() {
-		return tiers.Page{}, notConfigured()
-	}
-	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
-		return tiers.Page{}, err
-	}
-	limit, err := zoho.CheckLimit(tiers.Bulk, req.Limit)
+	limit, err := t.checkPage(req.Module, req.Fields, req.Limit)
 	if err != nil {
 		return tiers.Page{}, err
 	}
@@ -218,13 +225,7 @@ func (t *Tier) coql(ctx context.Context, q zoho.COQLQuery) ([]tiers.Record, bool
 // word, email or phone with Zoho's search API (COQL has no full-text
 // search), paged by page number within the search API's 2,000-record cap.
 func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
-	if !t.Configured() {
-		return tiers.Page{}, notConfigured()
-	}
-	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
-		return tiers.Page{}, err
-	}
-	limit, err := zoho.CheckLimit(tiers.Bulk, req.Limit)
+	limit, err := t.checkPage(req.Module, req.Fields, req.Limit)
 	if err != nil {
 		return tiers.Page{}, err
 	}

@@ -80,18 +80,29 @@ func checkLimit(n int) (int, error) {
 	return n, nil
 }
 
+// checkPage is how List and Search start: the tier is ready, limit is a
+// page size (checkLimit), which it returns, and module and fields are API
+// names.
+func (t *Tier) checkPage(module string, fields []string, limit int) (int, error) {
+	if err := t.ready(); err != nil {
+		return 0, err
+	}
+	limit, err := checkLimit(limit)
+	if err != nil {
+		return 0, err
+	}
+	if err := firstErr(checkModule(module), checkFields(fields)); err != nil {
+		return 0, err
+	}
+	return limit, nil
+}
+
 // List reads a page of records: by ids (GET ?ids=, ≤100), by equality
 // filters (the search API with compiled criteria), or the whole module (GET
 // list with page/per_page, then Zoho's page_token past 2,000 rows).
 func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, error) {
-	if err := t.ready(); err != nil {
-		return tiers.Page{}, err
-	}
-	limit, err := checkLimit(req.Limit)
+	limit, err := t.checkPage(req.Module, req.Fields, req.Limit)
 	if err != nil {
-		return tiers.Page{}, err
-	}
-	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
 		return tiers.Page{}, err
 	}
 	if len(req.IDs) > maxIDsPerList {
@@ -337,14 +348,8 @@ func cloneValues(q url.Values) url.Values {
 // of word / email / phone. Pages use page/per_page from the cursor offset;
 // Zoho caps a search at 2,000 records (LIMIT_REACHED).
 func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
-	if err := t.ready(); err != nil {
-		return tiers.Page{}, err
-	}
-	limit, err := checkLimit(req.Limit)
+	limit, err := t.checkPage(req.Module, req.Fields, req.Limit)
 	if err != nil {
-		return tiers.Page{}, err
-	}
-	if err := firstErr(checkModule(req.Module), checkFields(req.Fields)); err != nil {
 		return tiers.Page{}, err
 	}
 	q := url.Values{}
