@@ -55,7 +55,7 @@ type Config struct {
 	TempDir string
 	// Now is the clock of job timeouts; nil means time.Now.
 	Now func() time.Time
-	// Sleep waits between polls; nil means a timer that honours ctx. Tests
+	// Sleep waits between polls; nil means zoho.Sleep. Tests
 	// pass one that advances a fake clock.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger; nil discards.
@@ -97,24 +97,13 @@ func New(cfg Config) *Tier {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = zoho.Sleep
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Tier{cfg: cfg, zc: cfg.Client, log: log.With("tier", string(tiers.Bulk))}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Name returns tiers.Bulk.

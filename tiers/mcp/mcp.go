@@ -82,7 +82,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Sleep waits between retries; nil means a timer that honours ctx.
+	// Sleep waits between retries; nil means zoho.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -214,7 +214,7 @@ func New(cfg Config) *Tier {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = zoho.Sleep
 	}
 	if cfg.DefaultFields == nil {
 		cfg.DefaultFields = zoho.DefaultFields
@@ -254,17 +254,6 @@ func (t *Tier) red() *redactor {
 		}
 	}
 	return t.baseR
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Name returns tiers.MCP.

@@ -1,10 +1,12 @@
 package zoho
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
@@ -112,5 +114,21 @@ func TestDefaultFields(t *testing.T) {
 	}
 	if got := DefaultFields("Leads"); !slices.Equal(got, []string{"id", "Created_Time", "Modified_Time"}) {
 		t.Errorf("DefaultFields(Leads) = %v", got)
+	}
+}
+
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("Sleep(1ms) = %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep on a canceled context = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Fatalf("Sleep on a canceled context waited %v", d)
 	}
 }

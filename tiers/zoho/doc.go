@@ -51,4 +51,5 @@
 //	func CheckListIDs(tier tiers.Name, ids []string) error
 //	func CheckListFilters(tier tiers.Name, filters []tiers.Condition) error
 //	func DefaultFields(module string) []string
+//	func Sleep(ctx context.Context, d time.Duration) error // default wait of tiers 1 and 2
 package zoho
