@@ -204,9 +204,6 @@ func (m *MCP) filter(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
 	return out
 }
 
-// errDenied marks a call refused by enforce.
-var errDenied = errors.New("denied")
-
 type outcomeKey struct{}
 
 // enforce refuses a call outside the caller's scopes even if the filter was

@@ -214,11 +214,6 @@ func (t coqlTok) near() string {
 	return t.text
 }
 
-type coqlLexer struct {
-	q    string
-	toks []coqlTok
-}
-
 func isIdentStart(c byte) bool {
 	return c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }

@@ -104,13 +104,6 @@ func (l *limits) release(sub bool) {
 	}
 }
 
-// charge spends n credits of the org's budget; false means the budget is
-// exhausted and nothing was spent (answer 429 TOO_MANY_REQUESTS).
-func (s *Sim) charge(n int) bool {
-	ok, _, _ := s.limits.charge(n)
-	return ok
-}
-
 // spend charges n credits for the request being answered on w: it sets
 // X-API-CREDITS-REMAINING once half the budget is used, and answers 429
 // TOO_MANY_REQUESTS (returning false) when the budget is exhausted.

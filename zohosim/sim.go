@@ -348,12 +348,6 @@ func (l *listener) down() {
 	<-done
 }
 
-func (l *listener) isUp() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.srv != nil
-}
-
 // ctxKey keys the request context values the emulator sets.
 type ctxKey int
 
