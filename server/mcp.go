@@ -117,9 +117,6 @@ func (m *MCP) CreditsHook() func(tier string, remaining int) {
 	return func(tier string, remaining int) { m.metrics.Credits.WithLabelValues(tier).Set(float64(remaining)) }
 }
 
-// Metrics returns the server's collectors.
-func (m *MCP) Metrics() *Metrics { return m.metrics }
-
 // NewMCP builds the MCP server: every tool, a tool filter that hides tools
 // outside the caller's profile (from the request context, so it works with
 // and without sessions), middleware that refuses them again on call, logs and

@@ -873,10 +873,10 @@ func (c *coqlCond) comparer(raw any) (func(i int) int, bool) {
 	switch c.col.kind {
 	case ckInt:
 		n, ok := toInt(raw)
-		return func(i int) int { return cmpInt(n, c.vals[i].i) }, ok
+		return func(i int) int { return compareNum(n, c.vals[i].i) }, ok
 	case ckFloat:
 		f, ok := toFloat(raw)
-		return func(i int) int { return cmpFloat(f, c.vals[i].f) }, ok
+		return func(i int) int { return compareNum(f, c.vals[i].f) }, ok
 	case ckTime:
 		s, _ := raw.(string)
 		tm, err := time.Parse(time.RFC3339, s)
@@ -1058,11 +1058,11 @@ func compareColumn(col coqlColumn, a, b any) int {
 	case ckInt:
 		x, _ := toInt(a)
 		y, _ := toInt(b)
-		return cmpInt(x, y)
+		return compareNum(x, y)
 	case ckFloat:
 		x, _ := toFloat(a)
 		y, _ := toFloat(b)
-		return cmpFloat(x, y)
+		return compareNum(x, y)
 	case ckTime:
 		sa, _ := a.(string)
 		sb, _ := b.(string)

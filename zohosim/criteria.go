@@ -384,13 +384,13 @@ func (c *criteriaCond) match(r Record) bool {
 		if !ok {
 			return c.op == "not_equal"
 		}
-		return compareOrdered(c.op, len(c.ints), func(i int) int { return cmpInt(n, c.ints[i]) })
+		return compareOrdered(c.op, len(c.ints), func(i int) int { return compareNum(n, c.ints[i]) })
 	case TypeCurrency, TypeDecimal:
 		n, ok := toFloat(v)
 		if !ok {
 			return c.op == "not_equal"
 		}
-		return compareOrdered(c.op, len(c.nums), func(i int) int { return cmpFloat(n, c.nums[i]) })
+		return compareOrdered(c.op, len(c.nums), func(i int) int { return compareNum(n, c.nums[i]) })
 	case TypeDatetime:
 		s, _ := v.(string)
 		t, err := time.Parse(time.RFC3339, s)
@@ -485,17 +485,9 @@ func compareOrdered(op string, n int, cmp func(i int) int) bool {
 	return false
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
+// compareNum returns -1, 0 or +1 as a is less than, equal to or greater
+// than b. Unlike cmp.Compare, a NaN compares equal to anything.
+func compareNum[T int64 | float64](a, b T) int {
 	switch {
 	case a < b:
 		return -1
