@@ -179,6 +179,21 @@ func resolveColumn(name string) (coqlColumn, *zohoError) {
 	return c, nil
 }
 
+// resolveOnce resolves column name like resolveColumn, and answers
+// DUPLICATE_DATA with message dup when seen already holds name (a clause
+// names each column once); otherwise it adds name to seen.
+func resolveOnce(name string, seen map[string]bool, dup string) (coqlColumn, *zohoError) {
+	col, zerr := resolveColumn(name)
+	if zerr != nil {
+		return col, zerr
+	}
+	if seen[name] {
+		return col, coqlErr("DUPLICATE_DATA", dup, map[string]any{"column_name": name})
+	}
+	seen[name] = true
+	return col, nil
+}
+
 // ---- lexer ----
 
 type coqlTokKind int
@@ -384,14 +399,10 @@ func parseCOQL(q string) (*coqlQuery, *zohoError) {
 			return nil, coqlErr("INVALID_QUERY", "Invalid query formed",
 				map[string]any{"reason": "aggregate functions are not supported by the emulator", "near": t.text})
 		}
-		col, zerr := resolveColumn(t.text)
+		col, zerr := resolveOnce(t.text, seen, "duplicate column found")
 		if zerr != nil {
 			return nil, zerr
 		}
-		if seen[t.text] {
-			return nil, coqlErr("DUPLICATE_DATA", "duplicate column found", map[string]any{"column_name": t.text})
-		}
-		seen[t.text] = true
 		query.columns = append(query.columns, col)
 		if p.peek().kind != tokComma {
 			break
@@ -432,14 +443,10 @@ func parseCOQL(q string) (*coqlQuery, *zohoError) {
 			if t.kind != tokIdent || isCOQLKeyword(t.text) {
 				return nil, p.syntax(t)
 			}
-			col, zerr := resolveColumn(t.text)
+			col, zerr := resolveOnce(t.text, seenOrder, "duplicate order by field found")
 			if zerr != nil {
 				return nil, zerr
 			}
-			if seenOrder[t.text] {
-				return nil, coqlErr("DUPLICATE_DATA", "duplicate order by field found", map[string]any{"column_name": t.text})
-			}
-			seenOrder[t.text] = true
 			o := coqlOrder{col: col}
 			if p.peek().is("asc") {
 				p.next()
