@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -153,8 +152,6 @@ func (t *Tier) Probe(ctx context.Context) error {
 	return err
 }
 
-var idRE = regexp.MustCompile(`^[0-9]{1,19}$`)
-
 // badInput is the verdict for a request Zoho would refuse, caught before
 // anything is sent.
 func badInput(code, msg string) *tiers.Error {
@@ -180,7 +177,7 @@ func checkModule(m string) error {
 }
 
 func checkID(id string) error {
-	if !idRE.MatchString(id) {
+	if !zoho.IsRecordID(id) {
 		return badInput("INVALID_DATA", "id "+quote(id)+" is not a Zoho record id (1–19 digits)")
 	}
 	return nil
