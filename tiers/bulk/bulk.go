@@ -141,17 +141,6 @@ func badInput(format string, args ...any) *tiers.Error {
 	return zoho.InvalidData(tiers.Bulk, format, args...)
 }
 
-// label stamps tier 2 on an error from shared code that has no tier.
-func label(err error) error {
-	var te *tiers.Error
-	if errors.As(err, &te) && te.Tier == "" {
-		c := *te
-		c.Tier = tiers.Bulk
-		return &c
-	}
-	return err
-}
-
 // asRead turns the outcome-unknown class tiers/zoho gives any POST sent
 // without an answer into unavailable when the POST only reads (COQL, a bulk
 // read job): nothing was written, so the router may simply fail over.

@@ -104,7 +104,7 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.ListKey(req))
 	if err != nil {
-		return tiers.Page{}, label(err)
+		return tiers.Page{}, zoho.WithTier(tiers.Bulk, err)
 	}
 	fields := req.Fields
 	if len(fields) == 0 {
@@ -211,7 +211,7 @@ func (t *Tier) pageCOQL(ctx context.Context, q zoho.COQLQuery, sortBy string, de
 func (t *Tier) coql(ctx context.Context, q zoho.COQLQuery) ([]tiers.Record, bool, error) {
 	text, err := zoho.COQL(q)
 	if err != nil {
-		return nil, false, label(err)
+		return nil, false, zoho.WithTier(tiers.Bulk, err)
 	}
 	p, err := t.getPage(ctx, zoho.Request{Method: "POST", Path: "/crm/v8/coql", JSON: map[string]any{"select_query": text}})
 	if err != nil {
@@ -231,7 +231,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
 	if err != nil {
-		return tiers.Page{}, label(err)
+		return tiers.Page{}, zoho.WithTier(tiers.Bulk, err)
 	}
 	if len(req.Where) > 0 {
 		fields := req.Fields

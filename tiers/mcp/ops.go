@@ -66,7 +66,7 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.ListKey(req))
 	if err != nil {
-		return tiers.Page{}, withTier(err)
+		return tiers.Page{}, zoho.WithTier(tiers.MCP, err)
 	}
 	switch {
 	case len(req.IDs) > 0:
@@ -220,7 +220,7 @@ func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, c
 	}
 	text, err := zoho.COQL(q)
 	if err != nil {
-		return tiers.Page{}, withTier(err)
+		return tiers.Page{}, zoho.WithTier(tiers.MCP, err)
 	}
 	tl, _, err := t.resolve(ctx, actCOQL, "")
 	if err != nil {
@@ -261,7 +261,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	case len(req.Where) > 0:
 		c, err := zoho.Criteria(req.Where, req.MatchAny)
 		if err != nil {
-			return tiers.Page{}, withTier(err)
+			return tiers.Page{}, zoho.WithTier(tiers.MCP, err)
 		}
 		by = arg{section: secQuery, name: "criteria", value: c, required: true}
 	case req.Word != "":
@@ -278,7 +278,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
 	if err != nil {
-		return tiers.Page{}, withTier(err)
+		return tiers.Page{}, zoho.WithTier(tiers.MCP, err)
 	}
 	tl, perModule, err := t.resolve(ctx, actSearchRecords, req.Module)
 	if err != nil {
@@ -469,16 +469,6 @@ func project(r tiers.Record, fields []string) tiers.Record {
 
 func badInput(format string, args ...any) *tiers.Error {
 	return zoho.InvalidData(tiers.MCP, format, args...)
-}
-
-// withTier stamps tier 1 on a classified error from shared code.
-func withTier(err error) error {
-	if te, ok := err.(*tiers.Error); ok && te.Tier == "" {
-		c := *te
-		c.Tier = tiers.MCP
-		return &c
-	}
-	return err
 }
 
 func checkModule(m string) error {

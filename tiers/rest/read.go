@@ -127,7 +127,7 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.ListKey(req))
 	if err != nil {
-		return tiers.Page{}, label(err)
+		return tiers.Page{}, zoho.WithTier(tiers.REST, err)
 	}
 	fields := req.Fields
 	if len(fields) == 0 {
@@ -139,7 +139,7 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	case len(req.Filters) > 0:
 		crit, err := zoho.Criteria(req.Filters, false)
 		if err != nil {
-			return tiers.Page{}, label(err)
+			return tiers.Page{}, zoho.WithTier(tiers.REST, err)
 		}
 		q := url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
 		return t.pageByNumber(ctx, "/crm/v8/"+req.Module+"/search", q, limit, cur, true)
@@ -365,7 +365,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	case len(req.Where) > 0:
 		crit, err := zoho.Criteria(req.Where, req.MatchAny)
 		if err != nil {
-			return tiers.Page{}, label(err)
+			return tiers.Page{}, zoho.WithTier(tiers.REST, err)
 		}
 		q.Set("criteria", crit)
 	case n != 1:
@@ -388,7 +388,7 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	}
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
 	if err != nil {
-		return tiers.Page{}, label(err)
+		return tiers.Page{}, zoho.WithTier(tiers.REST, err)
 	}
 	return t.pageByNumber(ctx, "/crm/v8/"+req.Module+"/search", q, limit, cur, true)
 }
@@ -450,7 +450,7 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 	if search {
 		crit, err := zoho.Criteria(req.Where, false)
 		if err != nil {
-			return res, label(err)
+			return res, zoho.WithTier(tiers.REST, err)
 		}
 		q = url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}
 		path += "/search"

@@ -4,7 +4,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -156,17 +155,6 @@ func (t *Tier) Probe(ctx context.Context) error {
 // anything is sent.
 func badInput(code, msg string) *tiers.Error {
 	return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassVerdict, Code: code, Message: msg}
-}
-
-// label stamps the REST tier on errors made without one (compiler verdicts).
-func label(err error) error {
-	var te *tiers.Error
-	if errors.As(err, &te) && te.Tier == "" {
-		c := *te
-		c.Tier = tiers.REST
-		return &c
-	}
-	return err
 }
 
 func checkModule(m string) error {

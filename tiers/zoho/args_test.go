@@ -3,6 +3,7 @@ package zoho
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -130,5 +131,41 @@ func TestSleep(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Minute {
 		t.Fatalf("Sleep on a canceled context waited %v", d)
+	}
+}
+
+func TestWithTier(t *testing.T) {
+	t.Parallel()
+	bare := &tiers.Error{Class: tiers.ClassVerdict, Code: "INVALID_QUERY", Message: "m"}
+	tiered := &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassVerdict}
+	plain := errors.New("plain")
+	tests := []struct {
+		name string
+		err  error
+		want tiers.Name // "" means err comes back as it is
+	}{
+		{"untiered is labelled", bare, tiers.REST},
+		{"wrapped untiered is labelled", fmt.Errorf("ctx: %w", bare), tiers.REST},
+		{"tiered is kept", tiered, ""},
+		{"not a tiers.Error", plain, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := WithTier(tiers.REST, tt.err)
+			if bare.Tier != "" {
+				t.Fatal("WithTier changed the error it was given")
+			}
+			if tt.want == "" {
+				if got != tt.err {
+					t.Fatalf("WithTier changed %v into %v", tt.err, got)
+				}
+				return
+			}
+			te, ok := got.(*tiers.Error)
+			if !ok || te.Tier != tt.want || te.Code != bare.Code || te.Message != bare.Message {
+				t.Fatalf("WithTier = %#v, want a copy of %#v with Tier %s", got, bare, tt.want)
+			}
+		})
 	}
 }

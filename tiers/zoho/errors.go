@@ -3,6 +3,7 @@ package zoho
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -179,4 +180,18 @@ func ScopeHint(method, path string) string {
 		return fmt.Sprintf("ZohoCRM.modules.%s.%s (or ZohoCRM.modules.%s.ALL)", mod, op, mod)
 	}
 	return "the scope this API documents"
+}
+
+// WithTier returns err labelled with tier when the *tiers.Error in its chain
+// has no tier yet (the verdicts of this package's compilers and of
+// tiers.DecodeCursor): a copy of that error with Tier set. Any other err is
+// returned as it is.
+func WithTier(tier tiers.Name, err error) error {
+	var te *tiers.Error
+	if errors.As(err, &te) && te.Tier == "" {
+		c := *te
+		c.Tier = tier
+		return &c
+	}
+	return err
 }
