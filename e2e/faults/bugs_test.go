@@ -58,6 +58,16 @@ var (
 	}
 )
 
+var bugJobLandsAfterResend = knownBug{
+	id:    "bulk-write-job-lands-after-resend",
+	where: "router/writes.go (*Router).BulkUpdate with tiers/bulk/write.go (job path)",
+	symptom: "when BULK times out after creating a Bulk Write job, it reports every record OUTCOME_UNKNOWN and the router " +
+		"reads them back through REST and re-sends the unapplied ones; but the job exists and Zoho runs it anyway, so " +
+		"each record is written twice (workflows twice; a change made in between is overwritten by the job's stale row). " +
+		"Fix: once a job id is known, treat the records as pending on that job (poll it to a terminal state within the " +
+		"call's deadline, or report OUTCOME_UNKNOWN with the job id) instead of re-sending them through another tier",
+}
+
 var bugDupLogKeys = knownBug{
 	id:    "duplicate-log-keys",
 	where: "server/app.go NewTiers (Logger: log.With(\"tier\", …)) together with the tiers' own \"tier\" attribute (tiers/mcp, tiers/zoho)",
