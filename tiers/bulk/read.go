@@ -98,7 +98,7 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	if err := zoho.CheckListFilters(tiers.Bulk, req.Filters); err != nil {
 		return tiers.Page{}, err
 	}
-	sortBy, desc, err := checkSort(req.SortBy, req.SortOrder)
+	sortBy, desc, err := zoho.CheckSort(tiers.Bulk, req.SortBy, req.SortOrder)
 	if err != nil {
 		return tiers.Page{}, err
 	}
@@ -114,23 +114,6 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 		return t.listIDs(ctx, req.Module, req.IDs, fields, limit, cur)
 	}
 	return t.pageCOQL(ctx, zoho.COQLQuery{Module: req.Module, Select: fields, Where: req.Filters}, sortBy, desc, limit, cur)
-}
-
-func checkSort(by, order string) (string, bool, error) {
-	switch by {
-	case "":
-		by = "id"
-	case "id", "Created_Time", "Modified_Time":
-	default:
-		return "", false, badInput("sort_by must be id, Created_Time or Modified_Time")
-	}
-	switch order {
-	case "", "asc":
-		return by, false, nil
-	case "desc":
-		return by, true, nil
-	}
-	return "", false, badInput("sort_order must be asc or desc")
 }
 
 func (t *Tier) listIDs(ctx context.Context, module string, ids, fields []string, limit int, cur tiers.Cursor) (tiers.Page, error) {

@@ -52,11 +52,8 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	if err := zoho.CheckListIDs(tiers.MCP, req.IDs); err != nil {
 		return tiers.Page{}, err
 	}
-	if req.SortBy != "" && req.SortBy != "id" && req.SortBy != "Created_Time" && req.SortBy != "Modified_Time" {
-		return tiers.Page{}, badInput("sort_by must be id, Created_Time or Modified_Time")
-	}
-	if req.SortOrder != "" && req.SortOrder != "asc" && req.SortOrder != "desc" {
-		return tiers.Page{}, badInput("sort_order must be asc or desc")
+	if _, _, err := zoho.CheckSort(tiers.MCP, req.SortBy, req.SortOrder); err != nil {
+		return tiers.Page{}, err
 	}
 	if err := zoho.CheckListFilters(tiers.MCP, req.Filters); err != nil {
 		return tiers.Page{}, err

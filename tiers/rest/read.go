@@ -116,9 +116,13 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 			return tiers.Page{}, err
 		}
 	}
-	sortBy, sortOrder, err := checkSort(req.SortBy, req.SortOrder)
+	sortBy, desc, err := zoho.CheckSort(tiers.REST, req.SortBy, req.SortOrder)
 	if err != nil {
 		return tiers.Page{}, err
+	}
+	sortOrder := "asc"
+	if desc {
+		sortOrder = "desc"
 	}
 	for _, f := range req.Filters {
 		if f.Op != tiers.OpEquals {
@@ -146,24 +150,6 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	}
 	q := url.Values{"fields": {strings.Join(fields, ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
 	return t.pageByNumber(ctx, "/crm/v8/"+req.Module, q, limit, cur, false)
-}
-
-func checkSort(by, order string) (string, string, error) {
-	switch by {
-	case "":
-		by = "id"
-	case "id", "Created_Time", "Modified_Time":
-	default:
-		return "", "", badInput("INVALID_DATA", "sort_by must be id, Created_Time or Modified_Time")
-	}
-	switch order {
-	case "":
-		order = "asc"
-	case "asc", "desc":
-	default:
-		return "", "", badInput("INVALID_DATA", "sort_order must be asc or desc")
-	}
-	return by, order, nil
 }
 
 // listIDs pages through the requested ids themselves: the cursor offset

@@ -85,6 +85,26 @@ func CheckListFilters(tier tiers.Name, filters []tiers.Condition) error {
 	return nil
 }
 
+// CheckSort returns the sort field and direction of a list: by is id,
+// Created_Time or Modified_Time ("" means id), order asc or desc ("" means
+// asc); anything else is tier's InvalidData verdict.
+func CheckSort(tier tiers.Name, by, order string) (field string, desc bool, err error) {
+	switch by {
+	case "":
+		by = "id"
+	case "id", "Created_Time", "Modified_Time":
+	default:
+		return "", false, InvalidData(tier, "sort_by must be id, Created_Time or Modified_Time")
+	}
+	switch order {
+	case "", "asc":
+		return by, false, nil
+	case "desc":
+		return by, true, nil
+	}
+	return "", false, InvalidData(tier, "sort_order must be asc or desc")
+}
+
 // accountFields is the Accounts field list DefaultFields gives: the
 // fields of reference §11 without id (every read returns it) and with Email.
 var accountFields = []string{

@@ -169,3 +169,36 @@ func TestWithTier(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckSort(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, by, order string
+		field           string
+		desc            bool
+		bad             string // the verdict's message; "" means none
+	}{
+		{"defaults", "", "", "id", false, ""},
+		{"modified desc", "Modified_Time", "desc", "Modified_Time", true, ""},
+		{"created asc", "Created_Time", "asc", "Created_Time", false, ""},
+		{"other field", "Phone", "", "", false, "sort_by must be id, Created_Time or Modified_Time"},
+		{"case matters", "ID", "", "", false, "sort_by must be id, Created_Time or Modified_Time"},
+		{"bad order", "id", "DESC", "", false, "sort_order must be asc or desc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			field, desc, err := CheckSort(tiers.MCP, tt.by, tt.order)
+			if tt.bad != "" {
+				var te *tiers.Error
+				if !errors.As(err, &te) || te.Tier != tiers.MCP || te.Code != "INVALID_DATA" || te.Message != tt.bad {
+					t.Fatalf("CheckSort(%q, %q) error = %#v, want MCP INVALID_DATA %q", tt.by, tt.order, err, tt.bad)
+				}
+				return
+			}
+			if err != nil || field != tt.field || desc != tt.desc {
+				t.Fatalf("CheckSort(%q, %q) = %q, %v, %v; want %q, %v, nil", tt.by, tt.order, field, desc, err, tt.field, tt.desc)
+			}
+		})
+	}
+}

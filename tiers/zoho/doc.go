@@ -51,6 +51,7 @@
 //	func CheckLimit(tier tiers.Name, n int) (int, error)
 //	func CheckListIDs(tier tiers.Name, ids []string) error
 //	func CheckListFilters(tier tiers.Name, filters []tiers.Condition) error
+//	func CheckSort(tier tiers.Name, by, order string) (field string, desc bool, err error)
 //	func DefaultFields(module string) []string
 //	func Sleep(ctx context.Context, d time.Duration) error // default wait of tiers 1 and 2
 package zoho
