@@ -54,12 +54,15 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // fakeAccounts is an httptest OAuth server following reference §2.3/§2.4:
 // HTTP 200 always, errors as {"error":…}. body, when set, overrides the
-// answer; gate, when set, holds every request until closed.
+// answer; status, when set, is its HTTP status (with a Retry-After header
+// when retryAfter is set); gate, when set, holds every request until closed.
 type fakeAccounts struct {
 	srv       *httptest.Server
 	refreshes atomic.Int64
 	mu        sync.Mutex
 	body      string // answer override
+	status    int    // HTTP status of the answer; 0 means 200
+	retry     string // Retry-After header; "" means none
 	apiDomain string
 	gate      chan struct{}
 	entered   chan struct{}
@@ -77,7 +80,7 @@ func newFakeAccounts(t *testing.T) *fakeAccounts {
 		_ = r.ParseForm()
 		fa.refreshes.Add(1)
 		fa.mu.Lock()
-		body, gate, entered, apiDomain := fa.body, fa.gate, fa.entered, fa.apiDomain
+		body, gate, entered, apiDomain, status, retry := fa.body, fa.gate, fa.entered, fa.apiDomain, fa.status, fa.retry
 		fa.mu.Unlock()
 		if entered != nil {
 			select {
@@ -89,6 +92,12 @@ func newFakeAccounts(t *testing.T) *fakeAccounts {
 			<-gate
 		}
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		if retry != "" {
+			w.Header().Set("Retry-After", retry)
+		}
+		if status != 0 {
+			w.WriteHeader(status)
+		}
 		if body != "" {
 			_, _ = w.Write([]byte(body))
 			return

@@ -189,7 +189,8 @@ func (ts *TokenSource) valid(t Token, now time.Time) bool {
 
 // Token returns a usable access token, refreshing it if it expires within
 // the margin. Concurrent callers share one refresh. Errors are *tiers.Error:
-// ClassAuth (credentials refused), ClassRateLimited (refresh cap),
+// ClassAuth (credentials refused), ClassRateLimited (refresh cap, or the
+// accounts server answered HTTP 429),
 // ClassUnavailable (accounts server unreachable) or ClassCanceled.
 func (ts *TokenSource) Token(ctx context.Context) (Token, error) {
 	ts.mu.Lock()
@@ -387,6 +388,16 @@ func (ts *TokenSource) grant(ctx context.Context, now time.Time) (Token, bool, e
 	if err != nil {
 		return Token{}, true, &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassUnavailable, Code: "ACCOUNTS_UNREACHABLE",
 			Message: "the Zoho accounts server " + host + " broke off its answer: " + describeNetErr(err)}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// Whatever the body says (Zoho's 429 envelope carries no token and
+		// no OAuth error), Zoho refused the refresh for its rate: say so.
+		msg := fmt.Sprintf("the Zoho accounts server %s rate-limited the token refresh (HTTP 429)", host)
+		if d, ok := retryAfter(resp); ok {
+			msg += "; retry after " + d.Round(time.Second).String()
+		}
+		return Token{}, true, &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassRateLimited, Code: "TOO_MANY_REQUESTS",
+			HTTPStatus: resp.StatusCode, Message: msg}
 	}
 	if resp.StatusCode >= 500 {
 		return Token{}, true, &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassUnavailable, HTTPStatus: resp.StatusCode,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,6 +173,50 @@ func TestTokenErrorBodies(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q does not say %q", err, tt.want)
+			}
+			assertNoSecrets(t, err.Error())
+		})
+	}
+}
+
+// TestTokenRateLimited: an accounts server that answers HTTP 429 has
+// rate-limited the refresh; whatever its body says, the error must be
+// ClassRateLimited and name HTTP 429 (and Retry-After when given), so that
+// the agent learns why no token could be had.
+func TestTokenRateLimited(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		body  string
+		retry string
+		want  []string // substrings of the message
+	}{
+		{"zoho envelope", `{"code":"TOO_MANY_REQUESTS","status":"error","message":"too many requests"}`, "", []string{"HTTP 429", "rate-limited"}},
+		{"blank body", " ", "", []string{"HTTP 429", "rate-limited"}},
+		{"not json", "<html>slow down</html>", "", []string{"HTTP 429"}},
+		{"retry after seconds", `{}`, "30", []string{"HTTP 429", "retry after 30s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fa := newFakeAccounts(t)
+			fa.set(func(fa *fakeAccounts) { fa.status, fa.body, fa.retry = http.StatusTooManyRequests, tt.body, tt.retry })
+			ts := newTS(fa, newFakeClock(), "-")
+			_, err := ts.Token(context.Background())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if c := class(t, err); c != tiers.ClassRateLimited {
+				t.Fatalf("class %v, want rate_limited (%v)", c, err)
+			}
+			var te *tiers.Error
+			if errors.As(err, &te); te.HTTPStatus != http.StatusTooManyRequests {
+				t.Fatalf("HTTPStatus %d, want 429", te.HTTPStatus)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Fatalf("error %q does not say %q", err, w)
+				}
 			}
 			assertNoSecrets(t, err.Error())
 		})
