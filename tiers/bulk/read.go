@@ -141,19 +141,7 @@ func (t *Tier) readIDs(ctx context.Context, module string, ids, fields []string)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]tiers.Record, len(p.Data))
-	for _, r := range p.Data {
-		if id, ok := r["id"].(string); ok {
-			byID[id] = r
-		}
-	}
-	out := make([]tiers.Record, 0, len(ids))
-	for _, id := range ids {
-		if r, ok := byID[id]; ok {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return zoho.InIDOrder(p.Data, ids), nil
 }
 
 // pageCOQL reads one page of a COQL query continuing from cur.

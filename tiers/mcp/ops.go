@@ -94,18 +94,9 @@ func (t *Tier) listIDs(ctx context.Context, req tiers.ListRequest, limit int, cu
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	// Keep the caller's order; an id Zoho did not return does not exist.
-	byID := make(map[string]tiers.Record, len(recs))
-	for _, r := range recs {
-		if id, ok := r["id"].(string); ok {
-			byID[id] = r
-		}
-	}
 	var p tiers.Page
-	for _, id := range ids {
-		if r, ok := byID[id]; ok {
-			p.Records = append(p.Records, project(r, req.Fields))
-		}
+	for _, r := range zoho.InIDOrder(recs, ids) { // an id Zoho did not return does not exist
+		p.Records = append(p.Records, project(r, req.Fields))
 	}
 	if next := cur.Offset + len(ids); next < len(req.IDs) {
 		cur.Offset = next

@@ -181,7 +181,8 @@ func (t *Tier) listIDs(ctx context.Context, module string, ids, fields []string,
 }
 
 // inIDOrder returns recs in the order of ids (the caller's order); ids Zoho
-// did not return are skipped.
+// did not return are skipped. Unlike zoho.InIDOrder (tiers 1 and 2) it gives
+// an id asked for twice only once.
 func inIDOrder(recs []tiers.Record, ids []string) []tiers.Record {
 	byID := make(map[string]tiers.Record, len(recs))
 	for _, r := range recs {

@@ -202,3 +202,36 @@ func TestCheckSort(t *testing.T) {
 		})
 	}
 }
+
+func TestInIDOrder(t *testing.T) {
+	t.Parallel()
+	rec := func(id string) tiers.Record { return tiers.Record{"id": id} }
+	ids := func(rs []tiers.Record) []string {
+		out := []string{}
+		for _, r := range rs {
+			out = append(out, r["id"].(string))
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		recs []tiers.Record
+		ids  []string
+		want []string
+	}{
+		{"caller's order", []tiers.Record{rec("1"), rec("2"), rec("3")}, []string{"3", "1", "2"}, []string{"3", "1", "2"}},
+		{"missing left out", []tiers.Record{rec("2")}, []string{"1", "2", "3"}, []string{"2"}},
+		{"twice given twice", []tiers.Record{rec("1")}, []string{"1", "1"}, []string{"1", "1"}},
+		{"none", nil, []string{"1"}, []string{}},
+		{"record without id ignored", []tiers.Record{{"Phone": "1"}, rec("1")}, []string{"1"}, []string{"1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := InIDOrder(tt.recs, tt.ids)
+			if got == nil || !slices.Equal(ids(got), tt.want) {
+				t.Fatalf("InIDOrder = %v, want ids %v (never nil)", got, tt.want)
+			}
+		})
+	}
+}

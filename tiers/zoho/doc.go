@@ -53,5 +53,6 @@
 //	func CheckListFilters(tier tiers.Name, filters []tiers.Condition) error
 //	func CheckSort(tier tiers.Name, by, order string) (field string, desc bool, err error)
 //	func DefaultFields(module string) []string
+//	func InIDOrder(recs []tiers.Record, ids []string) []tiers.Record
 //	func Sleep(ctx context.Context, d time.Duration) error // default wait of tiers 1 and 2
 package zoho
