@@ -1,8 +1,32 @@
 // Package faults proves, from outside the proxy, that an agent keeps working
-// while Zoho's surfaces fail: a fault matrix (surface × fault × tool family)
-// driven through a real MCP client against the real server wired to the
-// emulator, write safety with the emulator's request log as the witness, and
-// security probes (permission bypasses, HTTP attacks, secret scraping).
+// while Zoho's surfaces fail and that no write is lost, duplicated or
+// misreported. Every test wires the real server (server.Build, as demo does)
+// to a fresh emulator (zohosim) with short tier timeouts, serves it over HTTP
+// on 127.0.0.1 and drives it with mcp-go's Streamable HTTP client; the
+// emulator's store, request log and write counter are the witness.
+//
+//   - TestFaultMatrix: surface (zohosim.Surfaces) × fault (zohosim.FaultModes,
+//     latency split above and below the tier timeout) × tool family, plus a
+//     "behind" variant wherever the faulted tier would not be reached (the
+//     tier ahead of it is down). Each cell checks the answer against the
+//     store or an honest isError naming the cause, the call's deadline, the
+//     _meta route, the breakers (get_tier_health) and, for writes, the
+//     per-record write invariant.
+//   - TestRandomizedWriteSafety: 10,000 updates under faults switched on and
+//     off at random; seeded (printed; FAULTS_SEED reproduces it).
+//   - TestBreakersOpenSkipAndReset, TestBulkWriteJobLandsAfterFailover.
+//   - Security: hidden tools, denied fields and Unicode look-alikes in every
+//     parameter and in results, malformed and oversized arguments, the HTTP
+//     front door, slow headers; every harness scrapes its logs, tool results
+//     and HTTP answers for secrets (endpoint key, client secrets, refresh and
+//     access tokens, bearer tokens) and checks its JSON log lines.
+//   - TestBug*: product bugs found here, skipped until fixed (bugs_test.go).
+//
+// Environment knobs: FAULTS_PARALLEL (matrix groups run at once, default 4),
+// FAULTS_ONLY (run matrix cells whose name contains it), FAULTS_TIER_TIMEOUT
+// (per-attempt tier timeout, default 1s, 2s under -race), FAULTS_SEED,
+// FAULTS_DEBUG (log every randomized batch), FAULTS_BUGS=1 (run the bug
+// tests and fail the matrix on known bugs).
 package faults
 
 import (

@@ -42,9 +42,8 @@ func (h *harness) quiet(t *testing.T, what string, ids ...string) {
 	}
 }
 
-// refused asserts the call was refused: a tool error (or a JSON-RPC error
-// for a tool the caller cannot see) that does not echo a denied field's
-// value.
+// refused asserts the call was refused: a tool error, or a JSON-RPC error
+// for a tool the caller cannot see.
 func refused(t *testing.T, what string, r result) {
 	t.Helper()
 	if r.err == nil && !r.isErr {
@@ -375,7 +374,7 @@ func TestMalformedArgumentsRefused(t *testing.T) {
 		call{"updates_duplicate_id", "bulk_update_accounts", map[string]any{"updates": []any{
 			map[string]any{"id": good, "data": map[string]any{"Description": "x"}}, map[string]any{"id": good, "data": map[string]any{"Description": "y"}}}}},
 		call{"trigger_unknown", "update_account", map[string]any{"account_id": good, "data": map[string]any{"Description": "x"}, "trigger": []any{"delete"}}},
-		call{"arguments_array", "get_account", map[string]any{"": []any{1}}},
+		call{"empty_argument_name", "get_account", map[string]any{"": []any{1}}},
 	)
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
@@ -424,7 +423,7 @@ func (h *harness) rawPost(t *testing.T, hdr map[string]string, body io.Reader, l
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-const listTools = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update_account","arguments":{"account_id":"5725767000001000000","data":{"Description":"unauthenticated"}}}}`
+const unauthWrite = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"update_account","arguments":{"account_id":"5725767000001000000","data":{"Description":"unauthenticated"}}}}`
 
 // TestHTTPFrontDoor attacks the HTTP transport: no or wrong bearer, foreign
 // Origin and Host, oversized bodies. Every refusal happens before MCP, so
@@ -459,7 +458,7 @@ func TestHTTPFrontDoor(t *testing.T) {
 			return bytes.NewReader(bytes.Repeat([]byte(" "), int(big))), big
 		}, http.StatusRequestEntityTooLarge},
 		{"oversized_chunked", map[string]string{"Authorization": auth}, func() (io.Reader, int64) {
-			return io.MultiReader(strings.NewReader(listTools), bytes.NewReader(bytes.Repeat([]byte(" "), int(big)))), -1
+			return io.MultiReader(strings.NewReader(unauthWrite), bytes.NewReader(bytes.Repeat([]byte(" "), int(big)))), -1
 		}, http.StatusRequestEntityTooLarge},
 		{"oversized_unauthenticated", nil, func() (io.Reader, int64) {
 			return bytes.NewReader(bytes.Repeat([]byte(" "), int(big))), big
@@ -468,8 +467,8 @@ func TestHTTPFrontDoor(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h.sim.ResetLog()
-			var body io.Reader = strings.NewReader(listTools)
-			n := int64(len(listTools))
+			var body io.Reader = strings.NewReader(unauthWrite)
+			n := int64(len(unauthWrite))
 			if c.body != nil {
 				body, n = c.body()
 			}
