@@ -85,6 +85,19 @@ func invalidMethod(w http.ResponseWriter, index int) {
 		"The http request method type is not a valid one", map[string]any{"resource_path_index": index})
 }
 
+// serveOne serves a path of one segment (org, coql) that takes one method
+// with h: a longer path is an invalid URL, another method an invalid one.
+func serveOne(w http.ResponseWriter, r *http.Request, segs []string, method string, h http.HandlerFunc) {
+	switch {
+	case len(segs) != 1:
+		invalidURL(w)
+	case r.Method != method:
+		invalidMethod(w, 0)
+	default:
+		h(w, r)
+	}
+}
+
 // serveCRM routes /crm/v8/... (everything the bulk routes do not serve).
 func (s *Sim) serveCRM(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
@@ -111,22 +124,10 @@ func (s *Sim) serveCRM(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(rest, "/")
 	switch segs[0] {
 	case "org":
-		if len(segs) != 1 {
-			invalidURL(w)
-		} else if r.Method != http.MethodGet {
-			invalidMethod(w, 0)
-		} else {
-			s.handleOrg(w, r)
-		}
+		serveOne(w, r, segs, http.MethodGet, s.handleOrg)
 		return
 	case "coql":
-		if len(segs) != 1 {
-			invalidURL(w)
-		} else if r.Method != http.MethodPost {
-			invalidMethod(w, 0)
-		} else {
-			s.handleCOQL(w, r)
-		}
+		serveOne(w, r, segs, http.MethodPost, s.handleCOQL)
 		return
 	}
 	if segs[0] != accountsModule {
