@@ -70,8 +70,9 @@ func retries(n int) int {
 	return n
 }
 
-// NewTiers constructs the three tiers from cfg. onCredits receives Zoho's
-// X-API-CREDITS-REMAINING per tier; nil ignores it.
+// NewTiers constructs the three tiers from cfg. Each tier labels its own
+// log lines with "tier" (adding it here too would repeat the key). onCredits
+// receives Zoho's X-API-CREDITS-REMAINING per tier; nil ignores it.
 func NewTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCredits func(tier string, remaining int)) []tiers.Tier {
 	if onCredits == nil {
 		onCredits = func(string, int) {}
@@ -94,7 +95,7 @@ func NewTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 		AccountsURL:  accounts,
 		Timeout:      m.Timeout,
 		MaxRetries:   retries(m.MaxRetries),
-		Logger:       log.With("tier", string(tiers.MCP)),
+		Logger:       log, // the tier adds "tier" itself
 		Now:          now,
 	})
 	k := cfg.Tiers.Bulk
@@ -108,7 +109,7 @@ func NewTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 			Timeout:    k.Timeout,
 			MaxRetries: retries(k.MaxRetries),
 			Now:        now,
-			Logger:     log.With("tier", string(tiers.Bulk)),
+			Logger:     log, // the tier adds "tier" itself
 			CacheDir:   cacheDir,
 			OnCredits:  func(n int) { onCredits(string(tiers.Bulk), n) },
 		})
@@ -129,7 +130,7 @@ func NewTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 		ContentURL: cfg.Zoho.ContentURL, OrgID: cfg.Zoho.OrgID,
 		Timeout:    r.Timeout,
 		MaxRetries: retries(r.MaxRetries),
-		Logger:     log.With("tier", string(tiers.REST)),
+		Logger:     log, // the tier adds "tier" itself
 		Now:        now,
 		CacheDir:   cacheDir,
 		OnCredits:  func(n int) { onCredits(string(tiers.REST), n) },

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -102,6 +103,51 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 	if !strings.Contains(logs.String(), `"tool":"get_account"`) || strings.Contains(logs.String(), id) {
 		t.Errorf("call log line missing, or the account id (an argument value) logged:\n%s", logs)
 	}
+	// The probe refreshed BULK's and REST's tokens and get_account ran on
+	// MCP: each tier logged, and no line may name a key twice.
+	tiered := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		keys, vals := logKeys(t, line)
+		seen := map[string]bool{}
+		for i, k := range keys {
+			if seen[k] {
+				t.Errorf("key %q repeated: %s", k, line)
+			}
+			seen[k] = true
+			if k == "tier" {
+				tiered[fmt.Sprint(vals[i])] = true
+			}
+		}
+	}
+	for _, tier := range []string{"MCP", "BULK", "REST"} {
+		if !tiered[tier] {
+			t.Errorf("no log line names tier %s", tier)
+		}
+	}
+}
+
+// logKeys returns the top-level keys of one JSON log line, in order, with
+// their values.
+func logKeys(t *testing.T, line string) ([]string, []any) {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(line))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("log line is not a JSON object: %s", line)
+	}
+	var keys []string
+	var vals []any
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		keys, vals = append(keys, k.(string)), append(vals, v)
+	}
+	return keys, vals
 }
 
 func TestReadyzWhenEveryTierIsDown(t *testing.T) {

@@ -53,7 +53,8 @@ type Config struct {
 	UserAgent string
 	// Now is the clock of token expiry and the refresh cap. nil: time.Now.
 	Now func() time.Time
-	// Logger; nil means slog.Default().
+	// Logger; nil means slog.Default(). The client adds the "tier" attribute
+	// (Tier) to every line itself: pass a logger without one.
 	Logger *slog.Logger
 	// CacheDir for access tokens: "" the user cache dir, "-" disabled.
 	CacheDir string
@@ -102,6 +103,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	raw := cfg.Logger // the token source labels its own lines
+	cfg.Logger = withTierAttr(cfg.Logger, cfg.Tier)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -119,7 +122,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, dc: dc, orgID: cfg.OrgID}
 	c.tokens = NewTokenSource(TokenSourceConfig{
 		Credential: cfg.Credential, AccountsURL: dc.AccountsURL, HTTPClient: tokHTTP, Now: cfg.Now,
-		Margin: cfg.TokenMargin, CacheDir: cfg.CacheDir, Logger: cfg.Logger, Tier: cfg.Tier,
+		Margin: cfg.TokenMargin, CacheDir: cfg.CacheDir, Logger: raw, Tier: cfg.Tier,
 	})
 	c.http = NewHTTPClient(HTTPOptions{
 		Base: base, Tokens: c.tokens, AuthHosts: c.isZohoHost, UserAgent: cfg.UserAgent,

@@ -2,7 +2,9 @@ package zoho
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -405,6 +407,53 @@ func TestDebugLogRedacted(t *testing.T) {
 	assertNoSecrets(t, out)
 	if strings.Contains(out, "Zoho-oauthtoken") {
 		t.Fatalf("Authorization logged: %s", out)
+	}
+}
+
+// TestLogLinesNameTierOnce: every line the client and its token source log
+// carries "tier" exactly once, with the client's tier (a duplicate key is
+// undefined JSON; a missing one hides which tier spoke).
+func TestLogLinesNameTierOnce(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{}`) })
+	lb := &logBuffer{}
+	logger := slog.New(slog.NewJSONHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _ := newTestClient(t, api, func(c *Config) { c.Logger = logger })
+	if _, err := c.Do(context.Background(), Request{Path: "/crm/v8/org"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(lb.String()), "\n")
+	msgs := map[string]bool{}
+	for _, line := range lines {
+		d := json.NewDecoder(strings.NewReader(line))
+		if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("not a JSON object: %s", line)
+		}
+		var tiersSeen []string
+		for d.More() {
+			k, err := d.Token()
+			if err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			var v any
+			if err := d.Decode(&v); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			switch k {
+			case "tier":
+				tiersSeen = append(tiersSeen, fmt.Sprint(v))
+			case "msg":
+				msgs[fmt.Sprint(v)] = true
+			}
+		}
+		if len(tiersSeen) != 1 || tiersSeen[0] != string(tiers.REST) {
+			t.Errorf("tier attributes %q, want exactly [REST]: %s", tiersSeen, line)
+		}
+	}
+	for _, m := range []string{"zoho http", "zoho access token refreshed"} {
+		if !msgs[m] {
+			t.Errorf("no %q line logged: %s", m, lb)
+		}
 	}
 }
 

@@ -97,9 +97,10 @@ type TokenSourceConfig struct {
 	// DefaultThrottlePause.
 	ThrottlePause time.Duration
 	// Logger receives warnings (unusable cache files) and debug lines. nil
-	// means slog.Default().
+	// means slog.Default(). The source adds the "tier" attribute itself
+	// (when Tier is set): pass a logger without one.
 	Logger *slog.Logger
-	// Tier labels errors. Empty is allowed.
+	// Tier labels errors and log lines. Empty is allowed.
 	Tier tiers.Name
 }
 
@@ -154,6 +155,7 @@ func NewTokenSource(cfg TokenSourceConfig) *TokenSource {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = withTierAttr(cfg.Logger, cfg.Tier)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: &LoggingTransport{Next: DefaultTransport(), Logger: cfg.Logger}}
 	}
@@ -414,7 +416,7 @@ func (ts *TokenSource) grant(ctx context.Context, now time.Time) (Token, bool, e
 	life := tr.lifetime()
 	margin := min(ts.cfg.Margin, life/2)
 	t := Token{AccessToken: tr.AccessToken, APIDomain: strings.TrimRight(tr.APIDomain, "/"), Expiry: now.Add(life - margin)}
-	ts.cfg.Logger.Debug("zoho access token refreshed", "tier", ts.cfg.Tier, "client_id", cred.ClientID,
+	ts.cfg.Logger.Debug("zoho access token refreshed", "client_id", cred.ClientID,
 		"api_domain", t.APIDomain, "valid_for", life-margin)
 	return t, true, nil
 }
@@ -481,4 +483,15 @@ func mergeTimes(a, b []time.Time) []time.Time {
 		}
 	}
 	return dedup
+}
+
+// withTierAttr returns l with the "tier" attribute tier, or l itself when
+// tier is empty. Each component that knows its tier labels its own logger
+// with it exactly once, so that no line carries the key twice (RFC 8259
+// leaves duplicate names undefined): callers pass loggers without "tier".
+func withTierAttr(l *slog.Logger, tier tiers.Name) *slog.Logger {
+	if tier == "" {
+		return l
+	}
+	return l.With("tier", string(tier))
 }
