@@ -152,27 +152,33 @@ func (p *tierProm) init(m *promMetrics, name tiers.Name) {
 	p.state = m.state.WithLabelValues(p.tier)
 }
 
+// cached returns the metric child kept in slot, made by child on first use
+// only, so that later calls neither allocate nor build labels. Two calls
+// racing on first use may both make it: WithLabelValues returns the same
+// child, so either store is right.
+func cached[T any](slot *atomic.Pointer[T], child func() T) T {
+	c := slot.Load()
+	if c == nil {
+		v := child()
+		c = &v
+		slot.Store(c)
+	}
+	return *c
+}
+
 func (p *tierProm) count(op tiers.OpKind, o outcome) {
 	i := opIndex(op)
-	c := p.requests[i][o].Load()
-	if c == nil {
-		v := p.m.requests.WithLabelValues(p.tier, opName(i), o.String())
-		c = &v
-		p.requests[i][o].Store(c)
-	}
-	(*c).Inc()
+	cached(&p.requests[i][o], func() prometheus.Counter {
+		return p.m.requests.WithLabelValues(p.tier, opName(i), o.String())
+	}).Inc()
 }
 
 func (p *tierProm) observe(op tiers.OpKind, o outcome, d time.Duration) {
 	p.count(op, o)
 	i := opIndex(op)
-	h := p.duration[i].Load()
-	if h == nil {
-		v := p.m.duration.WithLabelValues(p.tier, opName(i))
-		h = &v
-		p.duration[i].Store(h)
-	}
-	(*h).Observe(d.Seconds())
+	cached(&p.duration[i], func() prometheus.Observer {
+		return p.m.duration.WithLabelValues(p.tier, opName(i))
+	}).Observe(d.Seconds())
 }
 
 func (p *tierProm) transition(from, to gobreaker.State) {
@@ -181,13 +187,9 @@ func (p *tierProm) transition(from, to gobreaker.State) {
 }
 
 func (r *Router) noteFailover(op tiers.OpKind, from, to *tierState, reason outcome) {
-	c := from.prom.failovers[to.idx][reason].Load()
-	if c == nil {
-		v := r.prom.failovers.WithLabelValues(string(from.name), string(to.name), reason.String())
-		c = &v
-		from.prom.failovers[to.idx][reason].Store(c)
-	}
-	(*c).Inc()
+	cached(&from.prom.failovers[to.idx][reason], func() prometheus.Counter {
+		return r.prom.failovers.WithLabelValues(string(from.name), string(to.name), reason.String())
+	}).Inc()
 	if r.log.Enabled(context.Background(), slog.LevelDebug) {
 		r.log.Debug("failing over", "operation", string(op), "from", string(from.name), "to", string(to.name), "reason", reason.String())
 	}
