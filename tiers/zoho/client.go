@@ -41,8 +41,9 @@ type Config struct {
 	// OrgID is the org's zgid for X-CRM-ORG. Empty means read once from
 	// GET /crm/v8/org when first needed.
 	OrgID string
-	// Timeout bounds one call (all its retries included). Zero means only the
-	// caller's context bounds it.
+	// Timeout bounds one call (all its retries included), and each refresh
+	// grant of the client's token source. Zero means only the caller's
+	// context bounds a call (and DefaultRefreshTimeout a refresh).
 	Timeout time.Duration
 	// MaxRetries, RetryWaitMin, RetryWaitMax and Backoff: see HTTPOptions.
 	MaxRetries   int
@@ -123,6 +124,7 @@ func New(cfg Config) (*Client, error) {
 	c.tokens = NewTokenSource(TokenSourceConfig{
 		Credential: cfg.Credential, AccountsURL: dc.AccountsURL, HTTPClient: tokHTTP, Now: cfg.Now,
 		Margin: cfg.TokenMargin, CacheDir: cfg.CacheDir, Logger: raw, Tier: cfg.Tier,
+		RefreshTimeout: refreshTimeout(cfg.Timeout),
 	})
 	c.http = NewHTTPClient(HTTPOptions{
 		Base: base, Tokens: c.tokens, AuthHosts: c.isZohoHost, UserAgent: cfg.UserAgent,
@@ -130,6 +132,19 @@ func New(cfg Config) (*Client, error) {
 		Backoff: cfg.Backoff, Logger: cfg.Logger,
 	})
 	return c, nil
+}
+
+// refreshTimeout bounds the client's refresh grants by its call Timeout:
+// every caller of the credential joins one refresh, and none waits longer
+// than Timeout for it, so a refresh whose answer never comes must end by
+// then too. Otherwise it holds the single flight for DefaultRefreshTimeout
+// and every later call joins it and times out, even after the accounts
+// server has recovered. Zero (no Timeout) keeps the default.
+func refreshTimeout(timeout time.Duration) time.Duration {
+	if timeout > 0 && timeout < DefaultRefreshTimeout {
+		return timeout
+	}
+	return 0
 }
 
 func orDefault(s, d string) string {

@@ -534,6 +534,44 @@ func TestAccountsHangTimesOutAsUnavailable(t *testing.T) {
 	}
 }
 
+// TestHungRefreshBoundedByTimeout: one refresh grant that is never answered
+// must not hold the credential's single flight beyond the client's Timeout:
+// once the accounts server answers again, the next call starts a new
+// refresh and is served, instead of joining the hung one until it fails.
+func TestHungRefreshBoundedByTimeout(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, 200, `{}`) })
+	const timeout = 100 * time.Millisecond
+	c, acc := newTestClient(t, api, func(c *Config) { c.Timeout = timeout })
+	gate := make(chan struct{})
+	t.Cleanup(func() { close(gate) }) // before the server closes
+	acc.set(func(a *fakeAccounts) { a.gate = gate })
+	if _, err := c.Do(context.Background(), Request{Path: "/crm/v8/org"}); class(t, err) != tiers.ClassUnavailable {
+		t.Fatalf("hung accounts server: %v", err)
+	}
+	acc.set(func(a *fakeAccounts) { a.gate = nil }) // the accounts server recovers
+	// The hung refresh may outlive the first call by scheduling slack, but
+	// must end within the Timeout it is bounded by (not 15 s later).
+	ts := c.Tokens()
+	for end := time.Now().Add(timeout); ; time.Sleep(time.Millisecond) {
+		ts.mu.Lock()
+		busy := ts.inflight != nil
+		ts.mu.Unlock()
+		if !busy {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the hung refresh still holds the single flight %s after the call that started it gave up", timeout)
+		}
+	}
+	if _, err := c.Do(context.Background(), Request{Path: "/crm/v8/org"}); err != nil {
+		t.Fatalf("the accounts server is back, yet: %v", err)
+	}
+	if n := acc.refreshes.Load(); n != 2 {
+		t.Errorf("%d refresh grants, want 2 (the hung one and one new)", n)
+	}
+}
+
 func TestConnectionReuse(t *testing.T) {
 	t.Parallel()
 	// Go's default transport keeps 2 idle connections per host, so 20
