@@ -374,7 +374,13 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 	} else if r.Body != nil {
 		body = r.Body
 	}
+	// sent: the latest round trip wrote its request. The transports clear it
+	// (markUnsent) when Zoho answers a round trip with proof that it was not
+	// applied and the request is to be sent again (401 INVALID_TOKEN before
+	// a refresh, 429 before a retry): a write that then never goes out again
+	// was not applied, whatever the first round trip wrote.
 	sent := new(atomic.Bool)
+	callCtx = context.WithValue(callCtx, sentKey{}, sent)
 	callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{
 		WroteHeaders: func() { sent.Store(true) },
 	})

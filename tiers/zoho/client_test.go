@@ -353,6 +353,67 @@ func TestInvalidTokenRefreshesOnceAndRetriesOnce(t *testing.T) {
 	}
 }
 
+// TestWriteRefusedThenStuckIsNotSent: a PUT that Zoho answered with proof
+// that it was not applied (401 INVALID_TOKEN, 429), and that the client then
+// could not send again before the deadline (the refresh hangs, the retry
+// waits), was never applied: the error must not say the write may have been
+// (ClassOutcomeUnknown or Code OUTCOME_UNKNOWN), which would send the router
+// and the agent to read back a write that never happened.
+func TestWriteRefusedThenStuckIsNotSent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		deadline bool // the caller's deadline ends the call (else the client's Timeout)
+	}{
+		{"401 then hung refresh, caller deadline", 401, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`, true},
+		{"401 then hung refresh, client timeout", 401, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`, false},
+		{"429 then retry wait, caller deadline", 429, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many requests","status":"error"}`, true},
+		{"429 then retry wait, client timeout", 429, `{"code":"TOO_MANY_REQUESTS","details":{},"message":"too many requests","status":"error"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { zohoJSON(w, tt.status, tt.body) })
+			const timeout = 100 * time.Millisecond
+			c, acc := newTestClient(t, api, func(c *Config) {
+				c.Timeout = 2 * timeout
+				if tt.deadline {
+					c.Timeout = 20 * time.Second
+				}
+				// A retry waits longer than the call may last.
+				c.Backoff = func(time.Duration, time.Duration, int, *http.Response) time.Duration { return time.Hour }
+				c.RetryWaitMax = time.Hour
+			})
+			if _, err := c.Tokens().Token(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			gate := make(chan struct{})
+			t.Cleanup(func() { close(gate) })
+			acc.set(func(a *fakeAccounts) { a.gate = gate }) // every later refresh hangs
+			ctx := context.Background()
+			if tt.deadline {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			_, err := c.Do(ctx, Request{Method: "PUT", Path: "/crm/v8/Accounts/1",
+				JSON: map[string]any{"data": []any{map[string]any{"Phone": "1"}}}})
+			var te *tiers.Error
+			if !errors.As(err, &te) {
+				t.Fatalf("error %v (%T) is not a *tiers.Error", err, err)
+			}
+			if te.Class == tiers.ClassOutcomeUnknown || te.Code == "OUTCOME_UNKNOWN" || strings.Contains(te.Message, "may or may not") {
+				t.Fatalf("a write Zoho refused unapplied is reported as possibly applied: %v (class %v)", err, te.Class)
+			}
+			if api.hits.Load() != 1 {
+				t.Fatalf("%d PUTs reached Zoho, want 1 (the refused one)", api.hits.Load())
+			}
+		})
+	}
+}
+
 func TestConcurrentInvalidTokenOneRefresh(t *testing.T) {
 	t.Parallel()
 	// 20 callers all rejected with the same expired token cause one refresh.

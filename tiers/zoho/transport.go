@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -222,6 +223,9 @@ func (t *AuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil && req.GetBody == nil {
 		return resp, nil // cannot replay the body; report the 401
 	}
+	// The 401 proves the request was not applied: if no new one goes out
+	// (the refresh fails or hangs), nothing was sent.
+	markUnsent(req.Context())
 	t.Tokens.Invalidate(tok.AccessToken)
 	tok2, err := t.Tokens.Token(req.Context())
 	if err != nil {
@@ -335,7 +339,14 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return min(backoff(lo, hi, n, resp), hi)
 		},
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-			return checkRetry(ctx, resp, err, write, waitMax)
+			retry, cerr := checkRetry(ctx, resp, err, write, waitMax)
+			if retry && cerr == nil && resp != nil {
+				// An answered round trip is retried only when Zoho refused
+				// it unapplied (a write: 429) or it only read: until the
+				// retry writes, nothing is sent.
+				markUnsent(ctx)
+			}
+			return retry, cerr
 		},
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, n int) {
@@ -416,6 +427,20 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 		return max(0, time.Until(t)), true
 	}
 	return 0, false
+}
+
+// sentKey is the context key of the *atomic.Bool in which Client.send
+// records whether the latest round trip of a call wrote its request.
+type sentKey struct{}
+
+// markUnsent records that the call's latest round trip was answered with
+// proof that it was not applied (401 INVALID_TOKEN, 429), so that a write
+// whose resend never goes out is reported not sent rather than outcome
+// unknown. It does nothing for a request not made by Client.send.
+func markUnsent(ctx context.Context) {
+	if s, ok := ctx.Value(sentKey{}).(*atomic.Bool); ok {
+		s.Store(false)
+	}
 }
 
 type noCloseIdle struct{ rt http.RoundTripper }
