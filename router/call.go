@@ -211,7 +211,8 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 // cancellation wins over anything the tier said (except a verdict). A context
 // error that is not the caller's is a timeout: the tier's own (a breaker
 // failure) or the call's deadline (not the tier's fault: excluded from the
-// breaker). A timed-out write may have been applied: outcome unknown.
+// breaker). A timed-out write may have been applied: outcome unknown,
+// unless the tier said it was not sent (see maybeSent).
 // It returns the error for the caller and the one for the breaker.
 func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx context.Context, tierBound bool) (error, error) {
 	cls := tiers.Classify(err)
@@ -224,7 +225,7 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 	if cls != tiers.ClassCanceled {
 		return err, err
 	}
-	write := op == tiers.OpUpdate || op == tiers.OpBulkUpdate
+	write := (op == tiers.OpUpdate || op == tiers.OpBulkUpdate) && maybeSent(err)
 	class := tiers.ClassUnavailable
 	if write {
 		class = tiers.ClassOutcomeUnknown
@@ -246,4 +247,21 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 		return e, excluded{e}
 	}
 	return e, e
+}
+
+// maybeSent reports whether a canceled write attempt may have reached Zoho.
+// The tiers mark a write canceled after it was sent with the code
+// OUTCOME_UNKNOWN (tiers/zoho) or report it as ClassOutcomeUnknown (tiers
+// 1 and 2), so a *tiers.Error of ClassCanceled without that code is a write
+// that was never sent or that Zoho refused unapplied (e.g. canceled while
+// waiting for an access token, or after a 401): reading it back would be
+// needless, and telling the agent it may have been applied, false. An
+// error the tier did not classify (a bare context error) proves nothing:
+// it may have been sent.
+func maybeSent(err error) bool {
+	var te *tiers.Error
+	if !errors.As(err, &te) || te.Class != tiers.ClassCanceled {
+		return true
+	}
+	return te.Code == "OUTCOME_UNKNOWN"
 }

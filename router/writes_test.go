@@ -63,6 +63,7 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		wantMsg      string
 		wantClass    tiers.Class // of the error, when wantErr
 		wantErr      bool
+		wantNotSent  bool // the error says no tier could serve it (nothing sent unanswered)
 	}{
 		{
 			name: "partly applied: only the missing fields are re-sent",
@@ -95,6 +96,58 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.Bulk: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
 			wantStatus:   tiers.StatusSuccess,
 			wantMsg:      "re-sent the 4 of 4 fields",
+		},
+		{
+			name: "a write that timed out before it was sent is unavailable, not unknown",
+			setup: func(cfg *Config, _ *crm, mcp, _, _ *fakeTier) {
+				cfg.Tiers = DefaultTierConfigs()
+				cfg.Tiers[0].Timeout = 30 * time.Millisecond
+				// As tiers/zoho says it: canceled, and no OUTCOME_UNKNOWN
+				// code (waiting for a token, or refused 401 before).
+				mcp.behave = func(ctx context.Context, _ int, _ fakeCall) error {
+					<-ctx.Done()
+					return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassCanceled, Message: "canceled while waiting for a Zoho access token", Err: ctx.Err()}
+				}
+			},
+			wantAttempts: []string{"MCP:unavailable", "BULK:success"},
+			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.Bulk: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
+			wantStatus:   tiers.StatusSuccess,
+		},
+		{
+			name: "a write the tier marks possibly sent when it timed out is unknown",
+			setup: func(cfg *Config, _ *crm, mcp, _, _ *fakeTier) {
+				cfg.Tiers = DefaultTierConfigs()
+				cfg.Tiers[0].Timeout = 30 * time.Millisecond
+				mcp.behave = func(ctx context.Context, _ int, _ fakeCall) error {
+					<-ctx.Done()
+					return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassCanceled, Code: "OUTCOME_UNKNOWN",
+						Message: "the caller's deadline passed after PUT was sent: it may or may not have been applied", Err: ctx.Err()}
+				}
+			},
+			wantAttempts: []string{"MCP:outcome_unknown", "BULK:reconciled", "BULK:success"},
+			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.Bulk: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
+			wantStatus:   tiers.StatusSuccess,
+			wantMsg:      "re-sent the 4 of 4 fields",
+		},
+		{
+			name: "no tier could send it before timing out: not sent",
+			setup: func(cfg *Config, _ *crm, mcp, bulk, rest *fakeTier) {
+				cfg.Tiers = DefaultTierConfigs()
+				for i := range cfg.Tiers {
+					cfg.Tiers[i].Timeout = 30 * time.Millisecond
+				}
+				notSent := func(ctx context.Context, _ int, c fakeCall) error {
+					<-ctx.Done()
+					return &tiers.Error{Class: tiers.ClassCanceled, Message: "canceled while waiting for a Zoho access token", Err: ctx.Err()}
+				}
+				mcp.behave, bulk.behave, rest.behave = notSent, notSent, notSent
+			},
+			wantAttempts: []string{"MCP:unavailable", "BULK:unavailable", "REST:unavailable"},
+			wantResent: map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"},
+				tiers.Bulk: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.REST: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
+			wantStatus:  tiers.StatusNotSent,
+			wantMsg:     "not sent",
+			wantNotSent: true,
 		},
 		{
 			name: "read-back fails on BULK: REST reads back and re-sends",
@@ -176,6 +229,13 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 			}
 			if out.Status != tt.wantStatus || out.ID != "1001" || !strings.Contains(out.Message, tt.wantMsg) {
 				t.Errorf("outcome = %+v, want status %s and message with %q", out, tt.wantStatus, tt.wantMsg)
+			}
+			if tt.wantNotSent {
+				var ue *UnavailableError
+				if !errors.As(err, &ue) || tiers.Classify(err) == tiers.ClassOutcomeUnknown || strings.Contains(err.Error(), "may or may not") {
+					t.Fatalf("err = %v, want an UnavailableError (nothing was sent without an answer)", err)
+				}
+				return
 			}
 			if tt.wantErr {
 				var te *tiers.Error
