@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mcpclient "github.com/mark3labs/mcp-go/client"
@@ -259,6 +260,7 @@ type Report struct {
 	Peak       Sample   `json:"peak"`
 	Goroutines Growth   `json:"goroutine_growth"`
 	RSS        Growth   `json:"rss_growth"`
+	InFlight   Growth   `json:"in_flight_growth"` // the load side of goroutine growth
 	SampleErrs int      `json:"sample_errors"`
 }
 
@@ -385,7 +387,9 @@ func Run(ctx context.Context, sim *zohosim.Sim, proxy *Proxy, o Options) (*Repor
 	runCtx, stopRun := context.WithTimeout(ctx, o.Duration)
 	defer stopRun()
 
-	// Sampler.
+	// Sampler. Goroutines follow the calls in flight (each holds a few in
+	// the proxy), so the sample records those too.
+	var inFlight atomic.Int64
 	var bg sync.WaitGroup
 	bg.Add(1)
 	go func() {
@@ -406,6 +410,7 @@ func Run(ctx context.Context, sim *zohosim.Sim, proxy *Proxy, o Options) (*Repor
 				} else {
 					s.At = since()
 					s.AtMS = s.At.Milliseconds()
+					s.InFlight = int(inFlight.Load())
 					rep.Samples = append(rep.Samples, s)
 				}
 				mu.Unlock()
@@ -462,7 +467,9 @@ func Run(ctx context.Context, sim *zohosim.Sim, proxy *Proxy, o Options) (*Repor
 				}
 			}
 			for runCtx.Err() == nil {
+				inFlight.Add(1)
 				s.log = append(s.log, s.call(ctx, ids, o.CallTimeout, since))
+				inFlight.Add(-1)
 				if o.Think > 0 {
 					pause := o.Think/2 + time.Duration(s.rng.Int64N(int64(o.Think)))
 					select {
@@ -673,14 +680,15 @@ func (r *Report) aggregate(sessions []*session, windows []Window, elapsed time.D
 		}
 		return a.Class < b.Class
 	})
-	var gs, rs []float64
+	var gs, rs, fs []float64
 	for _, s := range r.Samples {
 		gs = append(gs, float64(s.Goroutines))
 		rs = append(rs, float64(s.RSSBytes))
+		fs = append(fs, float64(s.InFlight))
 		r.Peak.Goroutines = max(r.Peak.Goroutines, s.Goroutines)
 		r.Peak.RSSBytes = max(r.Peak.RSSBytes, s.RSSBytes)
 	}
-	r.Goroutines, r.RSS = growth(gs), growth(rs)
+	r.Goroutines, r.RSS, r.InFlight = growth(gs), growth(rs), growth(fs)
 }
 
 func truncate(s string, n int) string {

@@ -313,6 +313,7 @@ type Sample struct {
 	AtMS       int64         `json:"at_ms"` // At in milliseconds
 	Goroutines int           `json:"goroutines"`
 	RSSBytes   int64         `json:"rss_bytes"`
+	InFlight   int           `json:"in_flight"` // calls the load generator had open (set by Run)
 }
 
 // Sample reads goroutines and resident memory: from /metrics (go_goroutines,

@@ -31,6 +31,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		mib(r.Baseline.RSSBytes), mib(r.Peak.RSSBytes), mib(r.AfterClose.RSSBytes), mib(r.AfterDrain.RSSBytes))
 	fmt.Fprintf(w, "| goroutines early → late (growth) | %.0f → %.0f (%+.1f %%) |\n", r.Goroutines.Early, r.Goroutines.Late, r.Goroutines.Percent)
 	fmt.Fprintf(w, "| RSS MiB early → late (growth) | %.1f → %.1f (%+.1f %%) |\n", r.RSS.Early/(1<<20), r.RSS.Late/(1<<20), r.RSS.Percent)
+	fmt.Fprintf(w, "| calls in flight early → late | %.0f → %.0f |\n", r.InFlight.Early, r.InFlight.Late)
+	fmt.Fprintf(w, "| (early = median of samples in 10–25 %% of the run, late = last 15 %%) | |\n")
 	if r.SampleErrs > 0 {
 		fmt.Fprintf(w, "| failed samples | %d |\n", r.SampleErrs)
 	}
@@ -53,15 +55,15 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "\nFaults switched on (each for the fault-on time, then cleared): %s\n", strings.Join(on, "; "))
 	}
-	fmt.Fprintf(w, "\n| t (s) | goroutines | RSS MiB |\n|---:|---:|---:|\n")
+	fmt.Fprintf(w, "\n| t (s) | goroutines | RSS MiB | calls in flight |\n|---:|---:|---:|---:|\n")
 	step := max(1, len(r.Samples)/20) // at most ~20 rows
 	for i := 0; i < len(r.Samples); i += step {
 		s := r.Samples[i]
-		fmt.Fprintf(w, "| %.1f | %d | %.1f |\n", s.At.Seconds(), s.Goroutines, mib(s.RSSBytes))
+		fmt.Fprintf(w, "| %.1f | %d | %.1f | %d |\n", s.At.Seconds(), s.Goroutines, mib(s.RSSBytes), s.InFlight)
 	}
 	if n := len(r.Samples); n > 0 && (n-1)%step != 0 {
 		s := r.Samples[n-1]
-		fmt.Fprintf(w, "| %.1f | %d | %.1f |\n", s.At.Seconds(), s.Goroutines, mib(s.RSSBytes))
+		fmt.Fprintf(w, "| %.1f | %d | %.1f | %d |\n", s.At.Seconds(), s.Goroutines, mib(s.RSSBytes), s.InFlight)
 	}
 }
 
