@@ -60,7 +60,7 @@ type Config struct {
 	OnCredits func(remaining int)
 	// DefaultFields returns the fields to request when a list asks for "all
 	// fields" (Zoho's list API requires a field list). nil means
-	// DefaultFields.
+	// zoho.DefaultFields, the list every tier uses.
 	DefaultFields func(module string) []string
 }
 
@@ -90,7 +90,7 @@ func New(cfg Config) *Tier {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.DefaultFields == nil {
-		cfg.DefaultFields = DefaultFields
+		cfg.DefaultFields = zoho.DefaultFields
 	}
 	zc, err := zoho.New(zoho.Config{
 		Tier: tiers.REST, Credential: cfg.Credential, DC: cfg.DC,
@@ -193,25 +193,3 @@ func quote(s string) string {
 	return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\""
 }
 
-// accountFields are the Accounts module's standard fields (reference §11)
-// requested when a list asks for all fields.
-var accountFields = []string{
-	"id", "Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
-	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax", "Website",
-	"Description", "Parent_Account", "Billing_Street", "Billing_City", "Billing_State", "Billing_Code",
-	"Billing_Country", "Shipping_Street", "Shipping_City", "Shipping_State", "Shipping_Code",
-	"Shipping_Country", "Currency", "Exchange_Rate", "Created_Time", "Modified_Time",
-	"Last_Activity_Time", "Created_By", "Modified_By",
-}
-
-// DefaultFields returns the standard field API names of module for list
-// calls that ask for all fields: the Accounts fields of reference §11, and
-// for other modules just id, Created_Time and Modified_Time. Its Accounts
-// list is not zoho.DefaultFields (tiers 1 and 2): it names id and leaves out
-// Email, so the tiers answer a no-fields list with different columns.
-func DefaultFields(module string) []string {
-	if strings.EqualFold(module, "Accounts") {
-		return append([]string(nil), accountFields...)
-	}
-	return []string{"id", "Created_Time", "Modified_Time"}
-}

@@ -110,16 +110,19 @@ func CheckSort(tier tiers.Name, by, order string) (field string, desc bool, err 
 var accountFields = []string{
 	"Account_Name", "Owner", "Account_Number", "Account_Site", "Account_Type", "Annual_Revenue",
 	"Employees", "Industry", "Ownership", "Rating", "SIC_Code", "Ticker_Symbol", "Phone", "Fax",
-	"Website", "Email", "Description", "Parent_Account", "Billing_Street", "Billing_City",
+	"Website", "Description", "Parent_Account", "Billing_Street", "Billing_City",
 	"Billing_State", "Billing_Code", "Billing_Country", "Shipping_Street", "Shipping_City",
 	"Shipping_State", "Shipping_Code", "Shipping_Country", "Currency", "Exchange_Rate",
 	"Created_Time", "Modified_Time", "Last_Activity_Time", "Created_By", "Modified_By",
 }
 
-// DefaultFields returns the fields tiers 1 and 2 ask for when a read wants
-// all of them and Zoho's API needs a list (GET ?ids=, COQL, a bulk read
-// job): accountFields for Accounts (any case), and id, Created_Time and
-// Modified_Time for other modules. The slice is the caller's to change.
+// DefaultFields returns the fields every tier asks for when a read wants all
+// of them and Zoho's API needs a list (GET ?fields=, ?ids=, COQL, a bulk read
+// job): the standard Accounts fields of reference §11 for Accounts (any
+// case; id comes back anyway), and id, Created_Time and Modified_Time for
+// other modules. One list for all tiers, so a failover never changes the
+// columns an agent gets; an org's custom fields are returned when named in
+// fields. The slice is the caller's to change.
 func DefaultFields(module string) []string {
 	if strings.EqualFold(module, "Accounts") {
 		return append([]string(nil), accountFields...)

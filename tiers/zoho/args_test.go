@@ -106,7 +106,7 @@ func TestIsRecordID(t *testing.T) {
 func TestDefaultFields(t *testing.T) {
 	t.Parallel()
 	a := DefaultFields("accounts")
-	if len(a) != len(accountFields) || a[0] != "Account_Name" || !slices.Contains(a, "Email") {
+	if len(a) != len(accountFields) || a[0] != "Account_Name" || !slices.Contains(a, "Phone") || slices.Contains(a, "Email") {
 		t.Fatalf("DefaultFields(accounts) = %v", a)
 	}
 	a[0] = "changed"
