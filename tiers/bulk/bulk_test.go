@@ -445,3 +445,72 @@ func TestListPastOffsetCap(t *testing.T) {
 		t.Fatalf("%d COQL calls for a page that cannot be served", n)
 	}
 }
+
+// TestBulkUpdateJobPending: a Bulk Write job the tier stopped waiting for
+// (its context ended before the job was seen to finish) still runs at Zoho,
+// so its records are pending on it, not merely unknown: the error names the
+// job (DetailPendingJob) for the router, which must not send them again
+// elsewhere, and AwaitBulkUpdateJob later settles them from the job's own
+// result, sending nothing but polls and the download.
+func TestBulkUpdateJobPending(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	e := newEnv(t, envOpts{accounts: n + 10, tier: func(c *Config) {
+		c.Plan = func(Kind, int) Strategy { return Strategy{Name: StrategyBulkWriteJob} }
+	}})
+	ups := updates(n, 20, "p")
+	req := tiers.BulkUpdateRequest{Module: "Accounts", Updates: ups}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.clock.mu.Lock()
+	e.clock.hook = func(time.Duration) { cancel() } // gives up during the first poll wait
+	e.clock.mu.Unlock()
+	res, err := e.tier.BulkUpdate(ctx, req)
+	cancel()
+	e.clock.mu.Lock()
+	e.clock.hook = nil
+	e.clock.mu.Unlock()
+
+	var te *tiers.Error
+	if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown {
+		t.Fatalf("err = %v, want outcome unknown", err)
+	}
+	job, _ := te.Details[DetailPendingJob].(string)
+	if !zoho.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) {
+		t.Fatalf("the error does not name the pending job: %v (details %v)", err, te.Details)
+	}
+	for i, o := range res.Outcomes {
+		if o.ID != ups[i].ID || o.Status != tiers.StatusUnknown || !strings.Contains(o.Message, job) {
+			t.Fatalf("outcome %d = %+v, want unknown, pending on job %s", i, o, job)
+		}
+		if w := e.sim.RecordWrites(o.ID); w != 0 {
+			t.Fatalf("record %s written %d times before the job was observed", o.ID, w)
+		}
+	}
+
+	// Still not finished: a wait that ends at once names the job again.
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if _, err := e.tier.AwaitBulkUpdateJob(done, job, req); !errors.As(err, &te) || te.Details[DetailPendingJob] != job {
+		t.Fatalf("an interrupted wait = %v, want the job named again", err)
+	}
+
+	res, err = e.tier.AwaitBulkUpdateJob(context.Background(), job, req)
+	if err != nil {
+		t.Fatalf("AwaitBulkUpdateJob: %v", err)
+	}
+	if res.Strategy != StrategyBulkWriteJob || res.Calls < 2 {
+		t.Errorf("strategy %s calls %d", res.Strategy, res.Calls)
+	}
+	checkOutcomes(t, e, ups, res, 20)
+	for _, u := range ups {
+		if w := e.sim.RecordWrites(u.ID); w > 1 {
+			t.Fatalf("record %s written %d times", u.ID, w)
+		}
+	}
+	if up, jobs := requests(e.sim, "POST", "/crm/v8/upload"), requests(e.sim, "POST", "/crm/bulk/v8/write"); len(up) != 1 || len(jobs) != 1 {
+		t.Errorf("%d uploads and %d jobs, want 1 and 1 (waiting sends nothing again)", len(up), len(jobs))
+	}
+	if _, err := e.tier.AwaitBulkUpdateJob(context.Background(), "12ab", req); tiers.Classify(err) != tiers.ClassVerdict {
+		t.Errorf("a malformed job id = %v, want a verdict", err)
+	}
+}

@@ -182,6 +182,15 @@ func summarize(outs []tiers.Outcome, err error) error {
 			msg += fmt.Sprintf("; %d were not sent", notSent)
 		}
 		e := &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN", Message: msg, Err: err}
+		var pj *pendingJob
+		if errors.As(err, &pj) {
+			e.Message = fmt.Sprintf("%d of %d records are pending on bulk write job %s, which had not finished when the tier stopped waiting: "+
+				"Zoho runs it whether or not anyone waits, so wait for the job (or read them back once it has finished) before sending them again", unknown, len(outs), pj.id)
+			if notSent > 0 {
+				e.Message += fmt.Sprintf("; %d were not sent", notSent)
+			}
+			e.Details = map[string]any{DetailPendingJob: pj.id}
+		}
 		return e
 	}
 	if err != nil {
@@ -412,9 +421,65 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 	}
 	jobID := created.Details.ID.String()
 	t.log.DebugContext(ctx, "bulk write job created", "job", jobID, "records", len(ups))
-	// From here the job exists: whatever fails leaves the records unknown.
+	return t.awaitWriteJob(ctx, jobID, ups, outs, res)
+}
+
+// DetailPendingJob is the tiers.Error Details key under which BulkUpdate
+// and AwaitBulkUpdateJob name a Bulk Write job that had not finished when
+// the tier stopped waiting for it (its timeout, its polls failing): every
+// record of the result whose outcome is unknown is pending on that job.
+// Zoho runs the job whether or not anyone polls it, so those records must
+// not be sent again through another tier (the job would then write them a
+// second time, over any change made in between): wait for the job with
+// AwaitBulkUpdateJob instead. It is the key router.DetailPendingJob names.
+const DetailPendingJob = "pending_job"
+
+// pendingJob is the error of a wait for a write job that ended before the
+// job was seen to finish; summarize names the job in Details.
+type pendingJob struct {
+	id  string
+	err error
+}
+
+func (p *pendingJob) Error() string { return p.err.Error() }
+func (p *pendingJob) Unwrap() error { return p.err }
+
+// AwaitBulkUpdateJob waits for the Bulk Write job that an earlier
+// BulkUpdate left req's records pending on (see DetailPendingJob), and
+// reads their outcomes from its result, like BulkUpdate: one outcome per
+// record in input order, StatusUnknown for those the job's result does not
+// settle. Nothing is sent but status polls and the result download. If the
+// job is still not seen to finish, the error names it again.
+func (t *Tier) AwaitBulkUpdateJob(ctx context.Context, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+	res := tiers.BulkUpdateResult{Strategy: StrategyBulkWriteJob, Outcomes: make([]tiers.Outcome, len(req.Updates))}
+	for i, u := range req.Updates {
+		res.Outcomes[i] = tiers.Outcome{ID: u.ID, Status: tiers.StatusUnknown, Message: "pending on bulk write job " + job}
+	}
+	var err error
+	switch {
+	case !t.Configured():
+		err = &pendingJob{id: job, err: notConfigured()}
+	case !zoho.IsRecordID(job):
+		return res, badInput("bulk write job id %q is not a Zoho job id", job)
+	case len(req.Updates) > 0:
+		err = t.awaitWriteJob(ctx, job, req.Updates, res.Outcomes, &res)
+	}
+	return res, summarize(res.Outcomes, err)
+}
+
+// awaitWriteJob polls write job jobID until it finishes and reads its
+// result CSV into outs. The job exists: whatever fails leaves the records
+// unknown, and unless Zoho reported the job finished (completed or failed),
+// the error is a *pendingJob naming it.
+func (t *Tier) awaitWriteJob(ctx context.Context, jobID string, ups []tiers.UpdateRequest, outs []tiers.Outcome, res *tiers.BulkUpdateResult) error {
+	setAll := func(st tiers.OutcomeStatus, code, msg string) {
+		for i := range outs {
+			outs[i].Status, outs[i].Code, outs[i].Message = st, code, msg
+		}
+	}
+	finished := false // Zoho reported the job completed or failed
 	var url string
-	err = t.poll(ctx, "/crm/bulk/v8/write/"+jobID, &res.Calls, &res.Credits, func(resp *zoho.Response) (bool, error) {
+	err := t.poll(ctx, "/crm/bulk/v8/write/"+jobID, &res.Calls, &res.Credits, func(resp *zoho.Response) (bool, error) {
 		var st struct {
 			Status string `json:"status"`
 			Result struct {
@@ -426,18 +491,24 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 		}
 		switch st.Status {
 		case "COMPLETED":
+			finished = true
 			url = st.Result.DownloadURL
 			if url == "" {
 				return false, malformed("the bulk write job completed without a download_url")
 			}
 			return true, nil
 		case "FAILED", "FAILURE":
+			finished = true
 			return false, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "JOB_FAILED",
 				Message: "Zoho reports bulk write job " + jobID + " failed; some records may have been written"}
 		}
 		return false, nil
 	})
 	if err != nil {
+		if !finished {
+			setAll(tiers.StatusUnknown, "", "pending on bulk write job "+jobID+", which had not finished when the tier stopped waiting")
+			return &pendingJob{id: jobID, err: err}
+		}
 		setAll(tiers.StatusUnknown, "", "bulk write job "+jobID+" did not report its results")
 		return err
 	}
