@@ -113,6 +113,41 @@ type pending struct {
 	idx     int          // position in the request
 	data    tiers.Record // what still has to be written
 	unknown bool         // sent once and no answer came: read back before sending
+	job     string       // pending on this job of jobTier: never read back or sent again
+}
+
+// DetailPendingJob is the tiers.Error Details key under which a tier's
+// BulkUpdate error names a job (e.g. a Zoho Bulk Write job) that had not
+// finished when the tier stopped waiting: every record of its result whose
+// outcome is unknown is pending on that job. Zoho runs such a job whether
+// or not anyone waits for it, so BulkUpdate never reads those records back
+// and re-sends them through another tier (the job would write them a second
+// time, over any change made in between): it waits for the job through the
+// tier's JobAwaiter, within the call's deadline, or reports them unknown,
+// naming the job.
+const DetailPendingJob = "pending_job"
+
+// JobAwaiter is implemented by a tier whose BulkUpdate can leave records
+// pending on a job (see DetailPendingJob); tiers/bulk does.
+type JobAwaiter interface {
+	// AwaitBulkUpdateJob waits for job and returns the outcomes of
+	// req.Updates, the records pending on it, like BulkUpdate. Records it
+	// leaves unknown are still pending when its error names the job again.
+	AwaitBulkUpdateJob(ctx context.Context, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
+}
+
+// pendingJobOf returns the job a BulkUpdate error says its unknown records
+// are pending on, or "".
+func pendingJobOf(err error) string {
+	for err != nil {
+		if te, ok := err.(*tiers.Error); ok {
+			if job, ok := te.Details[DetailPendingJob].(string); ok && job != "" {
+				return job
+			}
+		}
+		err = errors.Unwrap(err)
+	}
+	return ""
 }
 
 // BulkUpdate writes many records. Per-record outcomes from a tier that then
@@ -132,7 +167,13 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 		todo[i] = pending{idx: i, data: u.Data}
 	}
 	var strategies []string
+	var parked []pending // records pending on a job of jobTier: not to be sent again
+	var jobTier tiers.Name
 	finish := func(err error) (tiers.BulkUpdateResult, Route, error) {
+		for _, p := range parked {
+			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown,
+				Message: fmt.Sprintf("pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, so the record was not sent again: check the job, or read the record back once it has finished", jobTier, p.job)}
+		}
 		for _, p := range todo {
 			o := tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusNotSent, Message: "not sent: no tier could serve it"}
 			if p.unknown {
@@ -193,6 +234,31 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 		res.Calls += got.Calls
 		res.Credits += got.Credits
 		settled := merge(req, todo, got.Outcomes, res.Outcomes)
+		if job := pendingJobOf(err); job != "" {
+			// Zoho runs the job whatever happens here: its records are
+			// settled by it alone. Wait for it if the tier can.
+			for k := range todo {
+				if todo[k].unknown && res.Outcomes[todo[k].idx].Status == "" {
+					todo[k].job = job
+				}
+			}
+			if aw, ok := ts.impl.(JobAwaiter); ok && st != stepStop {
+				jgot, n := c.awaitJob(i, aw, job, req, todo, res.Outcomes)
+				res.Calls += jgot.Calls
+				res.Credits += jgot.Credits
+				if n > 0 {
+					settled += n
+					got.Strategy = jgot.Strategy
+				}
+			}
+			for _, p := range todo {
+				if p.job != "" && res.Outcomes[p.idx].Status == "" {
+					parked = append(parked, p)
+					jobTier = ts.name
+				}
+			}
+			todo = slices.DeleteFunc(todo, func(p pending) bool { return p.job != "" })
+		}
 		if settled > 0 || err == nil {
 			served = ts.name
 			if got.Strategy != "" && !slices.Contains(strategies, got.Strategy) {
@@ -222,7 +288,65 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 	if len(todo) > 0 {
 		return finish(c.exhausted(nil))
 	}
+	if len(parked) > 0 {
+		job := parked[0].job
+		return finish(&tiers.Error{Tier: jobTier, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
+			Details: map[string]any{DetailPendingJob: job},
+			Message: fmt.Sprintf("%d of %d records are pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, "+
+				"so they were not sent again: check the job, or read them back once it has finished, before sending them again", len(parked), len(req.Updates), jobTier, job)})
+	}
 	return finish(nil)
+}
+
+// awaitJob waits for job, which chain[i] left the records of todo marked
+// with it pending on, and records the outcomes it gets in final; it returns
+// the tier's result and how many records it settled. The wait is bounded by
+// the call's deadline, not the tier's timeout: the job runs at Zoho's pace,
+// and waiting for it is the only way to settle its records without writing
+// them twice. It is recorded as an attempt on the tier, outside its breaker
+// (which already counted the failure that left the job pending). Records it
+// leaves unknown stay marked unless the tier no longer names the job (Zoho
+// reported it finished): they may then be read back like any unknown.
+func (c *call) awaitJob(i int, aw JobAwaiter, job string, req tiers.BulkUpdateRequest, todo []pending, final []tiers.Outcome) (tiers.BulkUpdateResult, int) {
+	ts := c.chain[i]
+	var on []int // positions in todo of the job's records
+	sub := tiers.BulkUpdateRequest{Module: req.Module, Trigger: req.Trigger}
+	for k, p := range todo {
+		if p.job == job {
+			on = append(on, k)
+			u := req.Updates[p.idx]
+			sub.Updates = append(sub.Updates, tiers.UpdateRequest{Module: u.Module, ID: u.ID, Data: p.data, Trigger: u.Trigger})
+		}
+	}
+	r := c.r
+	if len(on) == 0 || c.parent.Err() != nil || c.deadline.Sub(r.now()) < r.floor {
+		return tiers.BulkUpdateResult{}, 0
+	}
+	ctx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, tiers.QuickRetry), c.deadline)
+	defer cancel()
+	t0 := r.now()
+	got, err := aw.AwaitBulkUpdateJob(ctx, job, sub)
+	dur := r.now().Sub(t0)
+	if err != nil && c.parent.Err() != nil {
+		err = c.parent.Err()
+	}
+	o := outcomeOf(err)
+	ts.stats.record(o, dur, err)
+	ts.prom.observe(tiers.OpBulkUpdate, o, dur)
+	c.add(ts, o.String(), err)
+	sel := make([]pending, len(on))
+	for j, k := range on {
+		sel[j] = todo[k]
+	}
+	n := merge(req, sel, got.Outcomes, final)
+	still := pendingJobOf(err) == job
+	for j, k := range on {
+		todo[k].unknown = sel[j].unknown
+		if !still {
+			todo[k].job, todo[k].unknown = "", true
+		}
+	}
+	return got, n
 }
 
 // merge records a tier's outcomes for the records it was sent (todo, in the
