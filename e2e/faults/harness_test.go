@@ -310,17 +310,16 @@ func (r route) outcomesOn(tier string) []string {
 
 // result is one tool call as the agent sees it.
 type result struct {
-	res    *mcp.CallToolResult
-	err    error // JSON-RPC or transport error
-	sc     map[string]any
-	raw    []byte // structured content as JSON
-	route  route
-	hasRt  bool
-	text   string
-	dur    time.Duration
-	isErr  bool
-	dump   string // for failure messages
-	target string
+	res   *mcp.CallToolResult
+	err   error // JSON-RPC or transport error
+	sc    map[string]any
+	raw   []byte // structured content as JSON
+	route route
+	hasRt bool
+	text  string
+	dur   time.Duration
+	isErr bool
+	dump  string // for failure messages
 }
 
 // call calls tool as profile and decodes the result; it also checks the
@@ -412,15 +411,6 @@ func (h *harness) field(id, name string) any {
 		return nil
 	}
 	return r[name]
-}
-
-// logSince returns the emulator's request log entries after the first n.
-func (h *harness) logSince(n int) []zohosim.LoggedRequest {
-	all := h.sim.Requests()
-	if n > len(all) {
-		return nil
-	}
-	return all[n:]
 }
 
 // warmUp probes every tier (an MCP session, a token per Zoho tier) so that a
