@@ -68,6 +68,16 @@ var bugJobLandsAfterResend = knownBug{
 		"call's deadline, or report OUTCOME_UNKNOWN with the job id) instead of re-sending them through another tier",
 }
 
+var bugKeysetBlamedOnZoho = knownBug{
+	id:    "forged-keyset-blamed-on-zoho",
+	where: "tiers/cursor.go DecodeCursor (LastID not checked) → tiers/bulk/read.go, tiers/mcp/ops.go → tiers/zoho/criteria.go keyset verdict",
+	symptom: "a page token whose keyset id (Cursor.LastID) is not digits passes DecodeCursor and fails later in the COQL " +
+		"compiler as INVALID_QUERY, which the agent reads as \"Zoho rejected the account list: INVALID_QUERY: keyset id \"abc\" " +
+		"is not a record id; check the operators and values of the conditions\": the proxy's own check blamed on Zoho " +
+		"and on the conditions. (No injection: the compiler does refuse it.) Fix: validate LastID in DecodeCursor and answer " +
+		"INVALID_PAGE_TOKEN (\"start again without page_token\")",
+}
+
 var bugDupLogKeys = knownBug{
 	id:    "duplicate-log-keys",
 	where: "server/app.go NewTiers (Logger: log.With(\"tier\", …)) together with the tiers' own \"tier\" attribute (tiers/mcp, tiers/zoho)",

@@ -121,3 +121,46 @@ func TestForgedPageTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestBugForgedKeysetBlamedOnZoho: a page token whose keyset id is not a
+// record id is the caller's bad token; the error must say so (page_token,
+// start again) rather than "Zoho rejected … check the operators and values
+// of the conditions".
+func TestBugForgedKeysetBlamedOnZoho(t *testing.T) {
+	skipBug(t, bugKeysetBlamedOnZoho)
+	t.Parallel()
+	for _, down := range []bool{false, true} {
+		t.Run(map[bool]string{false: "all_up", true: "mcp_down"}[down], func(t *testing.T) {
+			t.Parallel()
+			h := start(t, opts{})
+			if down {
+				h.sim.SetFault(zohosim.SurfaceMCP, zohosim.Fault{Mode: zohosim.FaultDown})
+			}
+			args := map[string]any{"limit": 2, "fields": []string{"Account_Name"}}
+			first := h.call(profOps, "get_accounts", args)
+			tok, _ := first.sc["next_page_token"].(string)
+			raw, _ := base64.RawURLEncoding.DecodeString(tok)
+			var c map[string]any
+			if json.Unmarshal(raw, &c) != nil {
+				t.Fatalf("no page token: %s", first.dump)
+			}
+			c["l"] = "abc"
+			delete(c, "z") // no Zoho token to continue from: the keyset is used
+			b, _ := json.Marshal(c)
+			args["page_token"] = base64.RawURLEncoding.EncodeToString(b)
+			r := h.call(profOps, "get_accounts", args)
+			if !r.isErr {
+				// A tier that pages by offset may ignore the keyset: then
+				// the page must be the right one.
+				ids := h.ids(2, 2)
+				if !strings.Contains(string(r.raw), ids[0]) || !strings.Contains(string(r.raw), ids[1]) {
+					t.Errorf("a forged keyset gave the wrong page: %s", r.dump)
+				}
+				return
+			}
+			if !strings.Contains(r.text, "page_token") || strings.Contains(r.text, "Zoho rejected") {
+				t.Errorf("the error blames Zoho or the conditions, not the page token: %q", r.text)
+			}
+		})
+	}
+}
