@@ -192,4 +192,3 @@ func quote(s string) string {
 	}
 	return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\""
 }
-
