@@ -55,6 +55,9 @@ func DecodeCursor(token, query string) (Cursor, error) {
 	if c.Query != query {
 		return Cursor{}, bad("it was issued for a different query")
 	}
+	if c.LastID != "" && !isRecordID(c.LastID) {
+		return Cursor{}, bad("not a token this server issued")
+	}
 	return c, nil
 }
 
@@ -68,4 +71,17 @@ func QueryKey(parts ...any) string {
 	}
 	sum := sha256.Sum256([]byte(sb.String()))
 	return hex.EncodeToString(sum[:6])
+}
+
+// isRecordID reports whether s is a Zoho record id: 1–19 digits.
+func isRecordID(s string) bool {
+	if len(s) == 0 || len(s) > 19 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

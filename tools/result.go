@@ -143,6 +143,10 @@ func verdictText(subject string, te *tiers.Error) string {
 		}
 		return fmt.Sprintf("Zoho found nothing for %s (NOT_FOUND); check the ids", subject)
 	}
+	if te.Code == "INVALID_PAGE_TOKEN" {
+		// The proxy's own verdict on a token it did not issue: Zoho never saw it.
+		return te.Message
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Zoho rejected %s", subject)
 	if te.Code != "" {
@@ -161,7 +165,7 @@ func verdictText(subject string, te *tiers.Error) string {
 	if h, ok := verdictHints[te.Code]; ok {
 		sb.WriteString("; ")
 		sb.WriteString(h)
-	} else if te.Code != "INVALID_PAGE_TOKEN" {
+	} else {
 		sb.WriteString("; change the request as the message says")
 	}
 	return sb.String()

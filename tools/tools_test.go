@@ -189,6 +189,9 @@ func TestErrorsForTheAgent(t *testing.T) {
 			want: []string{"no tier could serve get", "MCP", "retry"}},
 		{name: "rate limited", err: &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassRateLimited, Code: "TOO_MANY_REQUESTS", Message: "too many requests"},
 			want: []string{"Zoho rate limit reached; retry in about a minute or narrow the query"}},
+		{name: "the proxy's own page-token verdict does not blame Zoho",
+			err:  &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassVerdict, Code: "INVALID_PAGE_TOKEN", Message: "page_token is not valid for this query (not a token this server issued); start again without page_token"},
+			want: []string{"page_token is not valid", "start again without page_token"}, not: []string{"Zoho rejected", "change the request"}},
 		{name: "unclassified error is the tier being down", err: errors.New("EOF"),
 			want: []string{"no tier could serve get", "MCP unavailable"}},
 	}
