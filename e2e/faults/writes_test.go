@@ -91,8 +91,8 @@ func TestRandomizedWriteSafety(t *testing.T) {
 			for range rng.IntN(3) {
 				sf := zohosim.Surfaces[rng.IntN(len(zohosim.Surfaces))]
 				f := faults[rng.IntN(len(faults))]
-				if rng.IntN(2) == 0 {
-					f.Times = 1 + rng.IntN(4) // only the next few requests
+				if rng.IntN(4) != 0 {
+					f.Times = 1 + rng.IntN(6) // only the next few requests: most outages are short
 				}
 				h.sim.SetFault(sf, f)
 				on = append(on, string(sf)+":"+f.String())
@@ -115,7 +115,7 @@ func TestRandomizedWriteSafety(t *testing.T) {
 
 		n := 1
 		if rng.IntN(5) != 0 {
-			n = 2 + rng.IntN(399)
+			n = 2 + rng.IntN(199)
 		}
 		n = min(n, total-done)
 		pick := rng.Perm(len(ids))[:n]
