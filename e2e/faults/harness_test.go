@@ -482,12 +482,7 @@ func (h *harness) checkLogLines() {
 		}
 	}
 	if len(dups) > 0 {
-		msg := fmt.Sprintf("%d log lines repeat a key, e.g. %s", len(dups), dups[0])
-		if bugsOn() {
-			h.t.Error(msg)
-		} else {
-			h.t.Logf("KNOWN BUG %s (%s): %s", bugDupLogKeys.id, bugDupLogKeys.where, msg)
-		}
+		h.t.Errorf("%d log lines repeat a key, e.g. %s", len(dups), dups[0])
 	}
 	if n := int(h.calls.Load()); calls < n {
 		h.t.Errorf("%d tool calls answered, but only %d \"tool call\" log lines with tool, profile, tier, attempts, duration and outcome", n, calls)
