@@ -361,13 +361,17 @@ func TestLoadShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	p, err := StartProxy(ctx, sim, ProxyOptions{Binary: bin, Env: []string{"CIRCUIT_BREAKER_TIMEOUT=2s"}})
+	p, err := StartProxy(ctx, sim, ProxyOptions{Binary: bin, Env: []string{"CIRCUIT_BREAKER_TIMEOUT=1s"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	// Each fault is on for 1.5 s, and its window ends 2.5 s after it clears
+	// (the 1 s breaker timeout plus retries). That leaves 1.5 s of every 4 s
+	// gap outside any window, where every call must succeed.
 	rep, err := Run(ctx, sim, p, Options{Sessions: 60, Duration: 20 * time.Second, Faults: true,
-		FaultOn: 1500 * time.Millisecond, FaultOff: 1500 * time.Millisecond, Think: 100 * time.Millisecond, Logf: t.Logf})
+		FaultOn: 1500 * time.Millisecond, FaultOff: 4 * time.Second, FaultGrace: 2500 * time.Millisecond,
+		Think: 100 * time.Millisecond, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
