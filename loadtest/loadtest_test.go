@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"go.uber.org/goleak"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
 func TestMain(m *testing.M) {
@@ -488,5 +491,56 @@ func TestCompareVerdicts(t *testing.T) {
 				t.Errorf("verdict row %q, want met=%v", row, tt.wantMet)
 			}
 		})
+	}
+}
+
+// TestRunAttributesInjectedErrors switches every API surface to 5xx for a
+// moment: the agent-visible errors that follow must be counted as injected
+// (a run that blamed the proxy for them would be useless), the faults must
+// be switched on and off in turn, and none may outlive the run.
+func TestRunAttributesInjectedErrors(t *testing.T) {
+	sim, err := StartEmulator(EmulatorOptions{Accounts: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := context.Background()
+	p, err := StartProxy(ctx, sim, ProxyOptions{Env: []string{"CIRCUIT_BREAKER_TIMEOUT=1s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	all5xx := FaultStep{Name: "all 5xx", Faults: map[zohosim.Surface]zohosim.Fault{
+		zohosim.SurfaceMCP: {Mode: zohosim.Fault5xx}, zohosim.SurfaceBulk: {Mode: zohosim.Fault5xx}, zohosim.SurfaceREST: {Mode: zohosim.Fault5xx}}}
+	rep, err := Run(ctx, sim, p, Options{Sessions: 4, Duration: 1200 * time.Millisecond, Think: 20 * time.Millisecond,
+		Faults: true, FaultSteps: []FaultStep{all5xx}, FaultOff: 300 * time.Millisecond, FaultOn: 300 * time.Millisecond,
+		FaultGrace: 1500 * time.Millisecond, SampleEvery: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Injected == 0 || rep.Uninjected != 0 {
+		t.Fatalf("injected %d, uninjected %d, want some injected and none else: %+v", rep.Injected, rep.Uninjected, rep.Errors)
+	}
+	for _, e := range rep.Errors {
+		if !strings.HasPrefix(e.Class, ClassTool) {
+			t.Errorf("error class %q (%s): every failure under 5xx should be an honest isError result", e.Class, e.Example)
+		}
+	}
+	if len(rep.FaultEvents) < 2 {
+		t.Fatalf("fault events %+v, want on then off", rep.FaultEvents)
+	}
+	for i, ev := range rep.FaultEvents {
+		if ev.On != (i%2 == 0) || ev.Fault != "all 5xx" {
+			t.Errorf("event %d = %+v, want alternating on/off of %q", i, ev, "all 5xx")
+		}
+	}
+	resp, err := http.Get(sim.AdminURL() + "/admin/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var left []any
+	if err := json.NewDecoder(resp.Body).Decode(&left); err != nil || len(left) != 0 {
+		t.Errorf("faults left after the run: %v (%v)", left, err)
 	}
 }
