@@ -130,6 +130,7 @@ const (
 	ClassProtocol  = "protocol"  // a JSON-RPC error answer
 	ClassTransport = "transport" // HTTP status, connection or stream failure
 	ClassTimeout   = "timeout"   // the client's own deadline passed
+	ClassBusy      = "busy"      // the proxy's max_in_flight refusal (HTTP 503 with a JSON-RPC error body)
 	ClassTool      = "tool:"     // prefix of isError results: tool:<category>
 )
 
@@ -167,6 +168,8 @@ func Classify(ctx context.Context, res *mcp.CallToolResult, err error) string {
 		switch {
 		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 			return ClassTimeout
+		case strings.Contains(err.Error(), "too many concurrent requests"):
+			return ClassBusy
 		case errors.As(err, &te):
 			return ClassTransport
 		}

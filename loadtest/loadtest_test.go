@@ -63,6 +63,7 @@ func TestClassify(t *testing.T) {
 		{"ok", context.Background(), mcp.NewToolResultText("fine"), nil, ClassOK},
 		{"tool error", context.Background(), mcp.NewToolResultError("Zoho rate limit reached; retry"), nil, "tool:rate_limited"},
 		{"json-rpc error", context.Background(), nil, rpcErr, ClassProtocol},
+		{"busy", context.Background(), nil, (&mcp.JSONRPCErrorDetails{Code: mcp.INTERNAL_ERROR, Message: "too many concurrent requests or sessions: retry in a second"}).AsError(), ClassBusy},
 		{"transport error", context.Background(), nil, transport.NewError(errors.New("connection refused")), ClassTransport},
 		{"http status", context.Background(), nil, transport.NewError(fmt.Errorf("request failed with status 503: busy")), ClassTransport},
 		{"client deadline", done, nil, transport.NewError(context.Canceled), ClassTimeout},
