@@ -46,7 +46,10 @@ func structuredResult(structured any, summary string, isError bool) *mcp.CallToo
 	b, err := json.Marshal(structured)
 	text := summary
 	if err == nil {
+		// Marshal once: the same bytes are the structuredContent and the
+		// JSON the text rendering carries for clients that read only text.
 		text = summary + "\n\n" + string(b)
+		structured = json.RawMessage(b)
 	}
 	res := mcp.NewToolResultStructured(structured, text)
 	res.IsError = isError
