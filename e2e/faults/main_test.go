@@ -14,19 +14,20 @@
 //     per-record write invariant.
 //   - TestRandomizedWriteSafety: 10,000 updates under faults switched on and
 //     off at random; seeded (printed; FAULTS_SEED reproduces it).
-//   - TestBreakersOpenSkipAndReset, TestBulkWriteJobLandsAfterFailover.
+//   - TestBreakersOpenSkipAndReset, TestCallDeadlineWhenEverythingHangs.
 //   - Security: hidden tools, denied fields and Unicode look-alikes in every
 //     parameter and in results, malformed and oversized arguments, the HTTP
 //     front door, slow headers; every harness scrapes its logs, tool results
 //     and HTTP answers for secrets (endpoint key, client secrets, refresh and
 //     access tokens, bearer tokens) and checks its JSON log lines.
-//   - TestBug*: product bugs found here, skipped until fixed (bugs_test.go).
+//   - regressions_test.go, TestBulkWriteJobLandsAfterFailover,
+//     TestForgedKeysetBlamesPageToken, TestLogKeysOnce: product bugs found
+//     here, each reproduced before its fix.
 //
 // Environment knobs: FAULTS_PARALLEL (matrix groups run at once, default 4),
 // FAULTS_ONLY (run matrix cells whose name contains it), FAULTS_TIER_TIMEOUT
 // (per-attempt tier timeout, default 1s, 2s under -race), FAULTS_SEED,
-// FAULTS_DEBUG (log every randomized batch), FAULTS_BUGS=1 (run the bug
-// tests and fail the matrix on known bugs).
+// FAULTS_DEBUG (log every randomized batch).
 package faults
 
 import (

@@ -122,12 +122,11 @@ func TestForgedPageTokens(t *testing.T) {
 	}
 }
 
-// TestBugForgedKeysetBlamedOnZoho: a page token whose keyset id is not a
+// TestForgedKeysetBlamesPageToken: a page token whose keyset id is not a
 // record id is the caller's bad token; the error must say so (page_token,
 // start again) rather than "Zoho rejected … check the operators and values
 // of the conditions".
-func TestBugForgedKeysetBlamedOnZoho(t *testing.T) {
-	skipBug(t, bugKeysetBlamedOnZoho)
+func TestForgedKeysetBlamesPageToken(t *testing.T) {
 	t.Parallel()
 	for _, down := range []bool{false, true} {
 		t.Run(map[bool]string{false: "all_up", true: "mcp_down"}[down], func(t *testing.T) {
