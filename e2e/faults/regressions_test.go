@@ -13,7 +13,7 @@ import (
 
 // TestOAuth429Named: the accounts server answers 429 while every token must
 // be refreshed; the agent must be told it was rate-limited. (Found here: the
-// 429 was reported as "answered without an access token".)
+// 429 was reported as "answered without an access token"; fixed in d2a01a8.)
 func TestOAuth429Named(t *testing.T) {
 	t.Parallel()
 	h := start(t, opts{})

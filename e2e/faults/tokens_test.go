@@ -125,7 +125,7 @@ func TestForgedPageTokens(t *testing.T) {
 // TestForgedKeysetBlamesPageToken: a page token whose keyset id is not a
 // record id is the caller's bad token; the error must say so (page_token,
 // start again) rather than "Zoho rejected … check the operators and values
-// of the conditions".
+// of the conditions". (Found here; fixed in 4db9bfc.)
 func TestForgedKeysetBlamesPageToken(t *testing.T) {
 	t.Parallel()
 	for _, down := range []bool{false, true} {
