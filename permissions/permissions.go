@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"slices"
+	"strings"
 )
 
 // Scope is a permission a profile grants. A tool declares the scopes it needs
@@ -69,14 +70,16 @@ func (p *Profile) Allows(scopes ...Scope) bool {
 	return true
 }
 
-// Denied reports whether field (a Zoho API name, compared case-sensitively)
-// is in p's deny list. A nil profile denies nothing; callers refuse a nil
-// profile through Allows before they get here.
+// Denied reports whether field (a Zoho API name) is in p's deny list. Names
+// are compared case-insensitively: whether Zoho itself treats API names
+// case-insensitively is not confirmed, and a deny list must fail closed, so
+// "annual_revenue" is refused like "Annual_Revenue". A nil profile denies
+// nothing; callers refuse a nil profile through Allows before they get here.
 func (p *Profile) Denied(field string) bool {
 	if p == nil {
 		return false
 	}
-	return slices.Contains(p.DenyFields, field)
+	return slices.ContainsFunc(p.DenyFields, func(d string) bool { return strings.EqualFold(d, field) })
 }
 
 // ScopeNames returns p's scopes as strings, for the X-MCP-Tools header and

@@ -44,7 +44,7 @@ func TestParseSpecExample(t *testing.T) {
 	if !sales.Allows(ScopeRead, ScopeWrite) || sales.Allows(ScopeBulk) || sales.Allows(ScopeRead, ScopeAdmin) {
 		t.Errorf("sales scopes wrong: %v", sales.Scopes)
 	}
-	if !sales.Denied("Annual_Revenue") || sales.Denied("annual_revenue") || sales.Denied("Account_Name") {
+	if !sales.Denied("Annual_Revenue") || !sales.Denied("annual_revenue") || !sales.Denied("ANNUAL_REVENUE") || sales.Denied("Account_Name") {
 		t.Errorf("sales deny list wrong: %v", sales.DenyFields)
 	}
 	if !p.HasTokens() {

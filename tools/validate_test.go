@@ -156,7 +156,9 @@ func TestValidation(t *testing.T) {
 		{name: "denied in bulk where", prof: "sales", tool: "bulk_read_accounts", args: `{"where":[{"field":"Annual_Revenue","op":"greater_than","value":1}]}`, want: []string{"field Annual_Revenue is denied"}},
 		{name: "denied in data", prof: "sales", tool: "update_account", args: `{"account_id":"` + acct + `","data":{"Phone":"1","Annual_Revenue":2}}`, want: []string{"data: field Annual_Revenue is denied"}},
 		{name: "denied in bulk data", prof: "sales", tool: "bulk_update_accounts", args: `{"updates":[{"id":"1","data":{"Phone":"1"}},{"id":"2","data":{"Owner":{"id":"5"}}}]}`, want: []string{"updates[1].data: field Owner is denied"}},
-		{name: "deny list is case-sensitive: other case is just another field name", prof: "sales", tool: "get_account", args: `{"account_id":"` + acct + `","fields":["annual revenue"]}`, want: []string{"is not a Zoho field API name"}},
+		{name: "a name with a space is not an API name", prof: "sales", tool: "get_account", args: `{"account_id":"` + acct + `","fields":["annual revenue"]}`, want: []string{"is not a Zoho field API name"}},
+		{name: "deny list ignores case", prof: "sales", tool: "get_account", args: `{"account_id":"` + acct + `","fields":["annual_revenue"]}`, want: []string{"field annual_revenue is denied"}},
+		{name: "deny list ignores case in data", prof: "sales", tool: "update_account", args: `{"account_id":"` + acct + `","data":{"OWNER":{"id":"5"}}}`, want: []string{"field OWNER is denied"}},
 	}
 	e := newEnv(t, 3)
 	for _, tc := range tests {
