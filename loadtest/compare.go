@@ -186,7 +186,7 @@ func checkZohoRecord(body []byte, id string) error {
 		return fmt.Errorf("decode Zoho body: %w", err)
 	}
 	if len(z.Data) != 1 || z.Data[0].ID != id {
-		return fmt.Errorf("Zoho answered another record for %s", id)
+		return fmt.Errorf("the emulator answered another record for %s", id)
 	}
 	return nil
 }
