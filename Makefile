@@ -24,9 +24,10 @@ demo: ## The guided tour: sandbox + proxy + a real MCP client, failover included
 	$(GO) run ./cmd/zoho-mcp-proxy demo
 
 .PHONY: lint
-lint: ## gofmt check and go vet.
+lint: ## gofmt check, go vet and staticcheck (pinned in go.mod as a tool).
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 .PHONY: node-deps
 node-deps: ## Install the independent MCP clients and validators (npm ci, lockfile).
