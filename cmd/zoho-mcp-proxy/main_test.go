@@ -42,6 +42,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		os.Exit(1)
 	}
+	// Commands run against the emulator outside sandbox mode (check, serve
+	// with its env) cache tokens on disk: keep them out of the user's cache.
+	if err := os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := 0
 	func() {
 		defer func() { _ = os.RemoveAll(dir) }()
