@@ -58,6 +58,7 @@ type HTTP struct {
 	o          HTTPOptions
 	streamable *mcpserver.StreamableHTTPServer
 	sse        *mcpserver.SSEServer
+	sessions   *sessionBinder
 }
 
 // profileContext carries the caller's profile, put in the request context
@@ -103,7 +104,9 @@ func NewHTTP(o HTTPOptions) *HTTP {
 	// No base URL: the endpoint event carries the relative path
 	// /message?sessionId=…, which clients resolve against the /sse URL, so
 	// it stays right behind proxies and on random ports.
+	h.sessions = newSessionBinder()
 	h.sse = mcpserver.NewSSEServer(o.MCP.Server,
+		mcpserver.WithSessionIDGenerator(h.sessions.mint),
 		mcpserver.WithSSEEndpoint(PathSSE),
 		mcpserver.WithMessageEndpoint(PathMessage),
 		mcpserver.WithSSEContextFunc(profileContext),
@@ -121,7 +124,7 @@ func (h *HTTP) Handler(loopback bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(PathMCP, sec.Wrap(h.streamable))
 	mux.Handle(PathSSE, sec.Wrap(h.sse.SSEHandler()))
-	mux.Handle(PathMessage, sec.Wrap(h.sse.MessageHandler()))
+	mux.Handle(PathMessage, sec.Wrap(h.sessions.check(h.sse.MessageHandler())))
 	mux.Handle("GET "+PathHealthz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})))
