@@ -55,7 +55,7 @@ func DecodeCursor(token, query string) (Cursor, error) {
 	if c.Query != query {
 		return Cursor{}, bad("it was issued for a different query")
 	}
-	if c.LastID != "" && !isRecordID(c.LastID) {
+	if c.LastID != "" && !IsRecordID(c.LastID) {
 		return Cursor{}, bad("not a token this server issued")
 	}
 	return c, nil
@@ -73,8 +73,9 @@ func QueryKey(parts ...any) string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// isRecordID reports whether s is a Zoho record id: 1–19 digits.
-func isRecordID(s string) bool {
+// IsRecordID reports whether s is a Zoho record id: 1–19 decimal digits
+// (ids are strings, never numbers; reference §3).
+func IsRecordID(s string) bool {
 	if len(s) == 0 || len(s) > 19 {
 		return false
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
-	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -406,7 +405,7 @@ func TestBulkReadJobLifecycle(t *testing.T) {
 	if first["id"] != seededID(1) || first["Account_Name"] == nil {
 		t.Errorf("first row = %v", first)
 	}
-	if o, ok := first["Owner"].(string); !ok || !zoho.IsRecordID(o) {
+	if o, ok := first["Owner"].(string); !ok || !tiers.IsRecordID(o) {
 		t.Errorf("Owner = %#v, want the lookup's id as CSV text", first["Owner"])
 	}
 	// 3 states of 1 s each: the job completes at t+3s; waits of 0.5, 1, 2 s
@@ -475,7 +474,7 @@ func TestBulkUpdateJobPending(t *testing.T) {
 		t.Fatalf("err = %v, want outcome unknown", err)
 	}
 	job, _ := te.Details[DetailPendingJob].(string)
-	if !zoho.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) {
+	if !tiers.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) {
 		t.Fatalf("the error does not name the pending job: %v (details %v)", err, te.Details)
 	}
 	for i, o := range res.Outcomes {

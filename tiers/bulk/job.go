@@ -118,7 +118,7 @@ func (t *Tier) readJob(ctx context.Context, req tiers.BulkReadRequest, fields []
 				} `json:"details"`
 			} `json:"data"`
 		}
-		if err := resp.Decode(&created); err != nil || len(created.Data) == 0 || !zoho.IsRecordID(created.Data[0].Details.ID) {
+		if err := resp.Decode(&created); err != nil || len(created.Data) == 0 || !tiers.IsRecordID(created.Data[0].Details.ID) {
 			return res, malformed("the bulk read job was created without an id")
 		}
 		jobID := created.Data[0].Details.ID

@@ -34,7 +34,7 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return nil, err
 	}
-	if !zoho.IsRecordID(req.ID) {
+	if !tiers.IsRecordID(req.ID) {
 		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
 	}
 	r := zoho.Request{Path: "/crm/v8/" + req.Module + "/" + req.ID}
@@ -272,7 +272,7 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 		return res, badInput("at most %d conditions for a bulk read (got %d)", zoho.MaxCOQLConditions-1, len(req.Where))
 	}
 	for _, id := range req.IDs {
-		if !zoho.IsRecordID(id) {
+		if !tiers.IsRecordID(id) {
 			return res, badInput("id %q is not a Zoho record id (1–19 digits)", id)
 		}
 	}
@@ -359,7 +359,7 @@ func (t *Tier) bulkReadQuery(ctx context.Context, req tiers.BulkReadRequest, fie
 			return res, nil
 		}
 		id, _ := recs[len(recs)-1]["id"].(string)
-		if !zoho.IsRecordID(id) {
+		if !tiers.IsRecordID(id) {
 			return res, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassUnavailable, Code: "MALFORMED_RESPONSE",
 				Message: "COQL answered a row without an id; cannot continue the read"}
 		}

@@ -96,7 +96,7 @@ func (t *Tier) checkUpdates(req tiers.BulkUpdateRequest) error {
 		return err
 	}
 	for i, u := range req.Updates {
-		if !zoho.IsRecordID(u.ID) {
+		if !tiers.IsRecordID(u.ID) {
 			return badInput("update %d: id %q is not a Zoho record id (1–19 digits)", i, u.ID)
 		}
 		if len(u.Data) == 0 {
@@ -381,7 +381,7 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 			FileID json.Number `json:"file_id"`
 		} `json:"details"`
 	}
-	if err := resp.Decode(&up); err != nil || !zoho.IsRecordID(up.Details.FileID.String()) {
+	if err := resp.Decode(&up); err != nil || !tiers.IsRecordID(up.Details.FileID.String()) {
 		return malformed("the bulk write upload answered without a file_id")
 	}
 	maps := make([]map[string]any, 0, len(cols)+1)
@@ -414,7 +414,7 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 			ID json.Number `json:"id"`
 		} `json:"details"`
 	}
-	if err := resp.Decode(&created); err != nil || !zoho.IsRecordID(created.Details.ID.String()) {
+	if err := resp.Decode(&created); err != nil || !tiers.IsRecordID(created.Details.ID.String()) {
 		setAll(tiers.StatusUnknown, "", "the bulk write job was created without an id")
 		return &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "MALFORMED_RESPONSE",
 			Message: "Zoho accepted the bulk write job but its answer has no job id"}
@@ -459,7 +459,7 @@ func (t *Tier) AwaitBulkUpdateJob(ctx context.Context, job string, req tiers.Bul
 	switch {
 	case !t.Configured():
 		err = &pendingJob{id: job, err: notConfigured()}
-	case !zoho.IsRecordID(job):
+	case !tiers.IsRecordID(job):
 		return res, badInput("bulk write job id %q is not a Zoho job id", job)
 	case len(req.Updates) > 0:
 		err = t.awaitWriteJob(ctx, job, req.Updates, res.Outcomes, &res)

@@ -15,7 +15,7 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if err := checkModule(req.Module); err != nil {
 		return nil, err
 	}
-	if !zoho.IsRecordID(req.ID) {
+	if !tiers.IsRecordID(req.ID) {
 		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
 	}
 	tl, perModule, err := t.resolve(ctx, actGetRecord, req.Module)
@@ -298,7 +298,7 @@ func (t *Tier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outco
 	if err := checkModule(req.Module); err != nil {
 		return out, err
 	}
-	if !zoho.IsRecordID(req.ID) {
+	if !tiers.IsRecordID(req.ID) {
 		return out, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
 	}
 	if len(req.Data) == 0 {

@@ -165,7 +165,7 @@ func checkModule(m string) error {
 }
 
 func checkID(id string) error {
-	if !zoho.IsRecordID(id) {
+	if !tiers.IsRecordID(id) {
 		return badInput("INVALID_DATA", "id "+quote(id)+" is not a Zoho record id (1–19 digits)")
 	}
 	return nil

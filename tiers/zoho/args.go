@@ -2,7 +2,6 @@ package zoho
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -22,15 +21,6 @@ const (
 // before anything is sent: ClassVerdict with code INVALID_DATA.
 func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error {
 	return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
-}
-
-// IsRecordID reports whether s is a Zoho record id: 1–19 decimal digits.
-func IsRecordID(s string) bool {
-	if len(s) == 0 || len(s) > 19 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }
 
 // CheckFields returns tier's InvalidData verdict when fs holds more than
@@ -67,7 +57,7 @@ func CheckListIDs(tier tiers.Name, ids []string) error {
 		return InvalidData(tier, "at most 100 ids per list (got %d)", len(ids))
 	}
 	for _, id := range ids {
-		if !IsRecordID(id) {
+		if !tiers.IsRecordID(id) {
 			return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", id)
 		}
 	}

@@ -78,31 +78,6 @@ func TestCheckLimit(t *testing.T) {
 	}
 }
 
-func TestIsRecordID(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		s    string
-		want bool
-	}{
-		{"digits", "3652397000000624001", true},
-		{"one digit", "7", true},
-		{"empty", "", false},
-		{"twenty digits", "12345678901234567890", false},
-		{"sign", "+1", false},
-		{"letter", "12a", false},
-		{"underscore", "1_000", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := IsRecordID(tt.s); got != tt.want {
-				t.Errorf("IsRecordID(%q) = %v, want %v", tt.s, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestDefaultFields(t *testing.T) {
 	t.Parallel()
 	a := DefaultFields("accounts")

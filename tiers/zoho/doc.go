@@ -46,7 +46,6 @@
 //
 //	func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error
 //	func WithTier(tier tiers.Name, err error) error // label an untiered verdict
-//	func IsRecordID(s string) bool
 //	func CheckFields(tier tiers.Name, fs []string) error
 //	func CheckLimit(tier tiers.Name, n int) (int, error)
 //	func CheckListIDs(tier tiers.Name, ids []string) error
