@@ -72,7 +72,12 @@ type Client struct {
 
 // New returns a Client for cfg. It does not connect: the first operation
 // does (Ping checks the connection at start-up).
+//
+// go-redis logs some failures itself (e.g. each failed dial) through a
+// process-wide logger; New routes those lines to slog.Default() at Debug
+// level, so that a dead Redis is reported once, by the Client, not per call.
 func New(cfg Config) (*Client, error) {
+	quietRedisOnce.Do(func() { redis.SetLogger(debugLogger{}) })
 	if cfg.URL == "" {
 		return nil, errors.New("no Redis URL: set ZOHO_MCP_PROXY_REDIS_URL (redis://host:6379/0)")
 	}
@@ -99,6 +104,7 @@ func New(cfg Config) (*Client, error) {
 	// One attempt per call, bounded by Timeout: a retry inside go-redis
 	// would multiply the time a dead Redis costs each call.
 	opt.MaxRetries = -1
+	opt.DialerRetries = 1
 	opt.DialTimeout = cfg.Timeout
 	opt.ReadTimeout = cfg.Timeout
 	opt.WriteTimeout = cfg.Timeout
@@ -114,6 +120,15 @@ func New(cfg Config) (*Client, error) {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 	}, nil
+}
+
+var quietRedisOnce sync.Once
+
+// debugLogger forwards go-redis's own log lines to slog at Debug level.
+type debugLogger struct{}
+
+func (debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.Default().DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 // RedactURL returns u with any password replaced by "xxxxx", for messages.
