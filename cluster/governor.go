@@ -83,8 +83,8 @@ type GovernorConfig struct {
 // Redis semaphore of leases (a sorted set of holder → lease expiry) that
 // expire when a replica dies, renewed while held, and a queue (by ticket)
 // so that waiters from all replicas are served roughly in order of arrival.
-// It is safe for concurrent use. Each held slot runs one renewal goroutine
-// until it is released.
+// It is safe for concurrent use; a held slot is renewed by a timer until it
+// is released.
 type SharedGovernor struct {
 	c        *Client
 	cfg      GovernorConfig
@@ -120,6 +120,12 @@ func NewSharedGovernor(c *Client, cfg GovernorConfig) (*SharedGovernor, error) {
 var semAcquire = redis.NewScript(`
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  -- Nobody waits and a slot is free: take it.
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  return {1, 0}
+end
 local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for _, w in ipairs(gone) do redis.call('ZREM', KEYS[2], w) end
 if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
@@ -192,28 +198,31 @@ func (g *SharedGovernor) leave(id string) {
 	})
 }
 
-// hold renews id's lease until the returned release is called.
+// hold renews id's lease every third of it until the returned release is
+// called. The renewal is a timer, not a goroutine, between renewals.
 func (g *SharedGovernor) hold(id string) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(g.cfg.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				g.renew(id)
-			}
+	l := &lease{}
+	var renew func()
+	renew = func() {
+		g.renew(id, l)
+		l.mu.Lock()
+		if !l.stopped {
+			l.t.Reset(g.cfg.Lease / 3)
 		}
-	}()
+		l.mu.Unlock()
+	}
+	l.mu.Lock()
+	l.t = time.AfterFunc(g.cfg.Lease/3, renew)
+	l.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(stop)
-			<-done
+			l.mu.Lock()
+			l.stopped = true
+			l.t.Stop()
+			l.mu.Unlock()
+			// A renewal running now cannot bring the lease back: it only
+			// updates a lease that exists (ZADD XX).
 			_ = g.c.do(context.Background(), "governor release", func(ctx context.Context) error {
 				return g.c.rdb.ZRem(ctx, g.keys[0], id).Err()
 			})
@@ -221,7 +230,14 @@ func (g *SharedGovernor) hold(id string) func() {
 	}
 }
 
-func (g *SharedGovernor) renew(id string) {
+// lease is the renewal state of one held slot.
+type lease struct {
+	mu      sync.Mutex
+	stopped bool
+	t       *time.Timer
+}
+
+func (g *SharedGovernor) renew(id string, l *lease) {
 	exp := g.c.now().Add(g.cfg.Lease).UnixMilli()
 	var n int64
 	err := g.c.do(context.Background(), "governor renew", func(ctx context.Context) error {
@@ -230,7 +246,10 @@ func (g *SharedGovernor) renew(id string) {
 			Members: []redis.Z{{Score: float64(exp), Member: id}}}).Result()
 		return err
 	})
-	if err == nil && n == 0 && g.lostOnce.CompareAndSwap(false, true) {
+	l.mu.Lock()
+	released := l.stopped
+	l.mu.Unlock()
+	if err == nil && n == 0 && !released && g.lostOnce.CompareAndSwap(false, true) {
 		g.c.log.Warn("a concurrency slot's lease expired before it was renewed; raise the lease if this replica is often this slow",
 			"governor", g.cfg.Name, "lease", g.cfg.Lease)
 	}
