@@ -202,8 +202,7 @@ func (g *SharedGovernor) leave(id string) {
 // called. The renewal is a timer, not a goroutine, between renewals.
 func (g *SharedGovernor) hold(id string) func() {
 	l := &lease{}
-	var renew func()
-	renew = func() {
+	renew := func() {
 		g.renew(id, l)
 		l.mu.Lock()
 		if !l.stopped {
