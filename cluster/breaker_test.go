@@ -212,7 +212,7 @@ func TestSharedBreakerFallsBackToLocalWhenRedisIsDown(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	clk := newClock()
-	a := newBrk(t, srv, clk, func(c *Config) { c.Timeout = 200 * time.Millisecond })
+	a := newBrk(t, srv, clk, func(c *Config) { c.Timeout = time.Second })
 	if err := call(a.b, nil); err != nil {
 		t.Fatal(err)
 	}

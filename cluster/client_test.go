@@ -40,7 +40,7 @@ func TestSlowRedisFallsBackThenRecovers(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	clk := newClock()
-	r := newReplica(t, srv, clk, func(c *Config) { c.Timeout = 100 * time.Millisecond; c.RetryAfter = time.Minute })
+	r := newReplica(t, srv, clk, func(c *Config) { c.Timeout = time.Second; c.RetryAfter = time.Minute })
 	local := NewLocalGovernor(5)
 	g := newGov(t, r, 5, func(c *GovernorConfig) { c.Fallback = local })
 	ctx := ctxT(t)

@@ -192,7 +192,7 @@ func TestSharedGovernorFallsBackWhenRedisIsDown(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	clk := newClock()
-	r := newReplica(t, srv, clk, func(c *Config) { c.Timeout = 200 * time.Millisecond })
+	r := newReplica(t, srv, clk, func(c *Config) { c.Timeout = time.Second })
 	local := NewLocalGovernor(2)
 	g := newGov(t, r, 2, func(c *GovernorConfig) { c.Fallback = local })
 	srv.Stop()

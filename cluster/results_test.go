@@ -224,7 +224,7 @@ func TestResultsJobHandles(t *testing.T) {
 func TestResultsRedisDown(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	r := newReplica(t, srv, newClock(), func(c *Config) { c.Timeout = 200 * time.Millisecond })
+	r := newReplica(t, srv, newClock(), func(c *Config) { c.Timeout = time.Second })
 	rs := NewResults(r.c, ResultsConfig{})
 	srv.Stop()
 	ctx := context.Background()

@@ -380,7 +380,7 @@ func TestTokensRedisDownFallsBackAndLogsOnce(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	clk := newClock()
-	r := newReplica(t, srv, clk, func(c *Config) { c.Timeout = 200 * time.Millisecond })
+	r := newReplica(t, srv, clk, func(c *Config) { c.Timeout = time.Second })
 	tk := newTokens(t, r)
 	ctx := ctxT(t)
 	srv.Stop()
