@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"path"
 	"regexp"
 	"strings"
 )
@@ -14,7 +15,21 @@ func (s *Sim) newAPIHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.registerBulkRoutes(mux)
 	mux.HandleFunc("/", s.serveCRM)
-	return s.apiEntry(mux)
+	return s.apiEntry(cleanPaths(mux))
+}
+
+// cleanPaths answers a path with . or .. segments or an empty segment
+// with Zoho's INVALID_URL_PATTERN, where http.ServeMux would redirect with
+// an HTML body no Zoho API sends.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if c := path.Clean(p); c != p && c+"/" != p {
+			invalidURL(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // apiEntry logs in-process calls (as SurfaceMCP) and enforces the

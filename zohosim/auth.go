@@ -127,7 +127,11 @@ func requiredScopes(r *http.Request) [][]string {
 		return [][]string{{"ZohoCRM.coql.READ", "ZohoCRM.coql.ALL"}}
 	case strings.HasPrefix(p, "/crm/v8/settings/"):
 		kind, _, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/settings/"), "/")
-		return [][]string{settingsScopes(kind)}
+		switch kind {
+		case "modules", "fields", "related_lists":
+			return [][]string{settingsScopes(kind)}
+		}
+		return nil // not an API the emulator serves: 404
 	case strings.HasPrefix(p, "/crm/v8/"):
 		module, tail, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/"), "/")
 		op := "READ"

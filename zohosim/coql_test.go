@@ -395,6 +395,9 @@ func FuzzParseCOQL(f *testing.F) {
 		"SELECT Phone FROM accounts WHERE Employees NOT IN (1,2) ORDER BY Employees DESC, id",
 		"select 'x",
 		"select id from Accounts where (((",
+		"select Full_Name, Account_Name.Industry from Contacts where Account_Name.id = 5725767000001000003 order by Account_Name.Industry",
+		"select Subject from tasks where (What_Id.id in (1, 2) and Due_Date between '2024-01-01' and '2024-02-01')",
+		"select Name, Tech_Stack, Account.Account_Name from Projects where Progress >= 50.5 and Start_Date is not null",
 	}
 	for _, s := range seeds {
 		f.Add(s)
