@@ -831,9 +831,13 @@ func (p *coqlParser) literal(col coqlColumn) (coqlValue, *zohoError) {
 	}
 	bad := func() (coqlValue, *zohoError) {
 		expected := string(col.field.Type)
-		if col.sub == "id" || col.lookup {
+		switch {
+		case col.sub == "id" || col.lookup:
 			expected = string(TypeID)
-		} else if col.sub != "" {
+		case col.target != nil:
+			tf, _ := col.target.Field(col.sub)
+			expected = string(tf.Type)
+		case col.sub != "":
 			expected = string(TypeText)
 		}
 		return coqlValue{}, coqlErr("INVALID_QUERY", "Invalid query formed", map[string]any{

@@ -468,6 +468,17 @@ func TestSettingsScopesAndCredits(t *testing.T) {
 	if got := e.s.CreditsUsed() - before; got != 1 {
 		t.Errorf("fields metadata cost %d credits, want 1", got)
 	}
+	// A refused call costs nothing.
+	before = e.s.CreditsUsed()
+	for _, p := range []string{"/crm/v8/settings/fields?module=Widgets", "/crm/v8/settings/fields",
+		"/crm/v8/settings/modules?status=gone", "/crm/v8/settings/related_lists?module=Home", "/crm/v8/settings/fields?module=Deals&type=x"} {
+		if r := e.get(t, p); r.status != 400 {
+			t.Errorf("%s: %d, want 400", p, r.status)
+		}
+	}
+	if got := e.s.CreditsUsed() - before; got != 0 {
+		t.Errorf("refused metadata calls cost %d credits, want 0", got)
+	}
 	// The default credentials carry every metadata scope the proxy reads.
 	for _, p := range []string{"/crm/v8/settings/modules", "/crm/v8/settings/fields?module=Projects",
 		"/crm/v8/settings/related_lists?module=Accounts"} {

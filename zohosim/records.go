@@ -182,8 +182,8 @@ type paging struct {
 }
 
 // parsePaging reads per_page, sort_by, sort_order, ids and page or
-// page_token (reference §4.3); perPageName is per_page's name. Tokens are
-// bound to scope, to sort_by / sort_order and to ids.
+// page_token (reference §4.3). Tokens are bound to scope, to sort_by /
+// sort_order and to ids.
 func (s *Sim) parsePaging(q url.Values, scope uint32) (paging, *zohoError) {
 	p := paging{scope: scope, page: 1}
 	var zerr *zohoError

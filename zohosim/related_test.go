@@ -359,6 +359,8 @@ func TestCOQLOtherModules(t *testing.T) {
 			`{"code":"INVALID_QUERY","details":{"column_name":"Account_Name.Nope"},"message":"unsupported column","status":"error"}`},
 		{"join through a multi-module lookup", "select What_Id.Account_Name from Tasks",
 			`{"code":"INVALID_QUERY","details":{"column_name":"What_Id.Account_Name"},"message":"unsupported column","status":"error"}`},
+		{"joined column takes its own type", "select id from Contacts where Account_Name.Employees = 'many'",
+			`{"code":"INVALID_QUERY","details":{"column_name":"Account_Name.Employees","expected_data_type":"integer","reason":"the given value seems to be invalid for the column","value":"many"},"message":"Invalid query formed","status":"error"}`},
 		{"module without records API", "select id from Home",
 			`{"code":"INVALID_MODULE","details":{"module":"Home"},"message":"the module name given seems to be invalid","status":"error"}`},
 	}

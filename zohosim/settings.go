@@ -63,14 +63,25 @@ func (s *Sim) serveSettings(w http.ResponseWriter, r *http.Request, segs []strin
 			return
 		}
 	}
-	if !s.spend(w, 1) {
-		return
-	}
 	h(w, r, id)
 }
 
 // handleModules serves the modules list and one module by API name or id.
 func (s *Sim) handleModules(w http.ResponseWriter, r *http.Request, ident string) {
+	want := moduleStatuses
+	if v := r.URL.Query().Get("status"); v != "" && ident == "" {
+		want = strings.Split(v, ",")
+		for i, st := range want {
+			if !bulkContains(moduleStatuses, st) {
+				writeZohoError(w, errPtr("INVALID_DATA", "The status given is invalid.",
+					map[string]any{"index": i, "supported_values": moduleStatuses, "param_name": "status"}))
+				return
+			}
+		}
+	}
+	if !s.spend(w, 1) {
+		return
+	}
 	if ident != "" {
 		m, ok := registry[ident]
 		if !ok {
@@ -96,17 +107,6 @@ func (s *Sim) handleModules(w http.ResponseWriter, r *http.Request, ident string
 		mj["search_layout_fields"] = searchLayoutFields(m)
 		writeJSON(w, http.StatusOK, map[string]any{"modules": []any{mj}})
 		return
-	}
-	want := moduleStatuses
-	if v := r.URL.Query().Get("status"); v != "" {
-		want = strings.Split(v, ",")
-		for i, st := range want {
-			if !bulkContains(moduleStatuses, st) {
-				writeZohoError(w, errPtr("INVALID_DATA", "The status given is invalid.",
-					map[string]any{"index": i, "supported_values": moduleStatuses, "param_name": "status"}))
-				return
-			}
-		}
 	}
 	var out []any
 	for _, m := range moduleDefs {
@@ -215,11 +215,16 @@ func (s *Sim) handleFields(w http.ResponseWriter, r *http.Request, id string) {
 	if !ok {
 		return
 	}
-	if t := r.URL.Query().Get("type"); t != "" && t != "all" && t != "used" && t != "unused" {
+	t := r.URL.Query().Get("type")
+	if t != "" && t != "all" && t != "used" && t != "unused" {
 		writeZohoError(w, errPtr("INVALID_DATA", "the type given seems to be invalid",
 			map[string]any{"param_name": "type", "supported_values": []string{"all", "used", "unused"}}))
 		return
-	} else if t == "unused" {
+	}
+	if !s.spend(w, 1) {
+		return
+	}
+	if t == "unused" {
 		w.WriteHeader(http.StatusNoContent) // every field of the emulator's layouts is used
 		return
 	}
@@ -386,7 +391,7 @@ func fieldJSON(m *Module, i int) map[string]any {
 // handleRelatedLists serves the related lists of a module, or one by id.
 func (s *Sim) handleRelatedLists(w http.ResponseWriter, r *http.Request, id string) {
 	m, ok := moduleParam(w, r)
-	if !ok {
+	if !ok || !s.spend(w, 1) {
 		return
 	}
 	out := []any{}
