@@ -122,8 +122,9 @@ func sortParams(q url.Values) (by string, desc bool, byGiven, orderGiven bool, z
 	return by, desc, byGiven, orderGiven, nil
 }
 
-// project returns the record restricted to fields (always with id); nil
-// fields means every field.
+// project returns the record restricted to fields (always with id, and
+// with $se_module, which names the module of a Tasks What_Id); nil fields
+// means every field.
 func project(r Record, fields []string) Record {
 	if fields == nil {
 		return r
@@ -132,6 +133,9 @@ func project(r Record, fields []string) Record {
 	out["id"] = r["id"]
 	for _, f := range fields {
 		out[f] = r[f]
+	}
+	if m, ok := r["$se_module"]; ok {
+		out["$se_module"] = m
 	}
 	return out
 }

@@ -62,6 +62,10 @@ func TestRelatedRecords(t *testing.T) {
 		})
 	}
 	assertReply(t, e.get(t, a(2)+"/Contacts?fields=Full_Name,Account_Name&sort_order=asc&per_page=1"), 200, "")
+	// A task's What_Id comes with the $se_module that names its module.
+	assertReply(t, e.get(t, a(6)+"/Tasks?fields=What_Id"), 200,
+		`{"data":[{"id":"`+modID(ModuleTasks, 6)+`","What_Id":{"id":"`+id(6)+`","name":"`+seedName(6)+`"},"$se_module":"Accounts"}],`+
+			`"info":{"per_page":200,"count":1,"page":1,"more_records":false,"next_page_token":null,"previous_page_token":null,"page_token_expiry":null}}`)
 	r := e.get(t, a(2)+"/Contacts?fields=Full_Name,Email&sort_order=asc&per_page=1")
 	var page struct {
 		Data []map[string]any `json:"data"`
