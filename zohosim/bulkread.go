@@ -33,6 +33,7 @@ type bulkReadRequest struct {
 // and the rows are read from the store when the result is downloaded.
 type bulkReadJob struct {
 	id       string
+	st       *Store // the module's records
 	created  time.Time
 	cols     []string
 	ids      *bulkIDSet // every matching id, shared by the jobs continuing this one
@@ -45,6 +46,7 @@ type bulkReadJob struct {
 
 // bulkPageToken says where a next_page_token continues.
 type bulkPageToken struct {
+	st   *Store
 	cols []string
 	ids  *bulkIDSet
 	page int
@@ -52,7 +54,8 @@ type bulkPageToken struct {
 
 var bulkReadStates = []string{bulkStateAdded, bulkStateQueued, bulkStateInProgress, bulkStateCompleted}
 
-// bulkUnsupportedModules are Zoho modules bulk read refuses (§7.1 limitations).
+// bulkUnsupportedModules are Zoho modules bulk read refuses (§7.1
+// limitations) beside the registry's modules without BulkRead.
 var bulkUnsupportedModules = map[string]bool{"Notes": true, "Attachments": true, "Emails": true}
 
 func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
@@ -80,35 +83,41 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := req.Query
-	switch module := q.Module.APIName; {
-	case bulkUnsupportedModules[module]:
+	module := q.Module.APIName
+	m, known := registry[module]
+	switch {
+	case bulkUnsupportedModules[module] || (known && !m.BulkRead):
 		writeError(w, http.StatusBadRequest, "MODULE_NOT_SUPPORTED", "bulk read does not support the module "+module, map[string]any{})
 		return
-	case module != "Accounts":
+	case !known || b.stores[module] == nil:
 		writeError(w, http.StatusBadRequest, "MODULE_NOT_AVAILABLE", "the module "+module+" is not available in this org",
 			map[string]any{"api_name": module, "module": module})
 		return
 	}
+	if !b.scoped(w, r, moduleScopes(m, "READ")) {
+		return
+	}
+	st := b.stores[module]
 	if q.CVID != nil && *q.CVID != "" {
 		writeError(w, http.StatusBadRequest, "CVID_NOT_SUPPORTED", "the emulator has no custom views; omit cvid and use criteria", map[string]any{})
 		return
 	}
 	if req.FileType != nil && *req.FileType != "csv" {
-		writeError(w, http.StatusBadRequest, "INVALID_DATA", "file_type must be csv for Accounts (ics is for Events only)",
+		writeError(w, http.StatusBadRequest, "INVALID_DATA", "file_type must be csv for "+module+" (ics is for Events only)",
 			map[string]any{"api_name": "file_type", "supported_values": []string{"csv"}})
 		return
 	}
 	cols := []string{"id"}
 	if q.Fields == nil {
 		cols = cols[:0]
-		for _, f := range AccountFields {
+		for _, f := range m.Fields {
 			cols = append(cols, f.APIName)
 		}
 	}
 	seen := map[string]bool{"id": true}
 	for _, name := range q.Fields {
-		if _, ok := LookupField(name); !ok {
-			writeError(w, http.StatusBadRequest, "FIELD_NOT_AVAILABLE", "the field "+name+" does not exist in Accounts",
+		if _, ok := m.Field(name); !ok {
+			writeError(w, http.StatusBadRequest, "FIELD_NOT_AVAILABLE", "the field "+name+" does not exist in "+module,
 				map[string]any{"api_name": name})
 			return
 		}
@@ -119,12 +128,12 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 	}
 	var match bulkMatcher
 	if q.Criteria != nil {
-		m, cerr := compileBulkCriteria(q.Criteria)
+		mt, cerr := compileBulkCriteria(m, q.Criteria)
 		if cerr != nil {
 			writeError(w, http.StatusBadRequest, cerr.code, cerr.message, cerr.details)
 			return
 		}
-		match = m
+		match = mt
 	}
 	page := 1
 	if q.Page != nil {
@@ -140,7 +149,7 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
 		t, ok := b.tokens[*q.PageToken]
 		b.mu.Unlock()
-		if !ok {
+		if !ok || t.st != st {
 			writeError(w, http.StatusBadRequest, "INVALID_DATA", "the page_token is invalid or expired; start again without it",
 				map[string]any{"api_name": "page_token", "json_path": "$.query.page_token"})
 			return
@@ -155,11 +164,11 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 	if cont != nil {
 		cols, ids, page = cont.cols, cont.ids, cont.page
 	} else if match == nil {
-		for _, id := range b.store.IDs() {
+		for _, id := range st.IDs() {
 			ids.add(id)
 		}
 	} else {
-		b.store.Each(func(r Record) bool {
+		st.Each(func(r Record) bool {
 			if match(r) {
 				ids.add(r["id"].(string))
 			}
@@ -167,7 +176,7 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 
-	echo := map[string]any{"module": map[string]any{"api_name": "Accounts", "id": bulkAccountsModuleID}, "page": page}
+	echo := map[string]any{"module": map[string]any{"api_name": m.APIName, "id": m.ID}, "page": page}
 	if q.Fields != nil {
 		echo["fields"] = q.Fields
 	}
@@ -180,7 +189,7 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 	}
 	now := b.now()
 	b.mu.Lock()
-	job := &bulkReadJob{id: b.newIDLocked(), created: now, cols: cols, ids: ids, page: page,
+	job := &bulkReadJob{id: b.newIDLocked(), st: st, created: now, cols: cols, ids: ids, page: page,
 		perPage: b.readPageSize, query: echo, callback: cb}
 	b.readJobs[job.id] = job
 	b.mu.Unlock()
@@ -281,7 +290,7 @@ func (b *bulkService) readStatus(w http.ResponseWriter, r *http.Request) {
 		if more {
 			if job.token == "" {
 				job.token = fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
-				b.tokens[job.token] = bulkPageToken{cols: job.cols, ids: job.ids, page: job.page + 1}
+				b.tokens[job.token] = bulkPageToken{st: job.st, cols: job.cols, ids: job.ids, page: job.page + 1}
 			}
 			res["next_page_token"] = job.token
 		}
@@ -339,5 +348,5 @@ func (b *bulkService) readResult(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	// The status line is out; a failure now can only cut the stream short,
 	// which the client sees as a broken zip.
-	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids.between(lo, hi), b.store.Get)
+	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids.between(lo, hi), job.st.Get)
 }

@@ -15,9 +15,12 @@ const (
 	maxActivePerRefresh = 15
 )
 
-// defaultScopes are granted to the emulator's credentials.
+// defaultScopes are granted to the emulator's credentials: every module,
+// COQL, bulk, files, org, users and the metadata the proxy reads (modules,
+// fields, related lists).
 var defaultScopes = []string{"ZohoCRM.modules.ALL", "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL",
-	"ZohoFiles.files.ALL", "ZohoCRM.org.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.users.READ"}
+	"ZohoFiles.files.ALL", "ZohoCRM.org.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.users.READ",
+	"ZohoCRM.settings.modules.READ", "ZohoCRM.settings.related_lists.READ"}
 
 type oauthClient struct {
 	id, secret, apiDomain string
