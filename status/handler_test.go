@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -589,4 +590,33 @@ func FuzzSourceText(f *testing.F) {
 			t.Fatalf("the live part does not frame as one event: %+v, %v", e, err)
 		}
 	})
+}
+
+// TestEventsDropAClientThatStopsReading holds a stream open without reading
+// it: once the connection's buffers are full, a write stalls past
+// WriteTimeout and the stream ends, freeing its place.
+func TestEventsDropAClientThatStopsReading(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p, err := New(newFakeSource("MCP", "BULK", "REST"), Options{Clock: newFakeClock(), WriteTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET "+PathEvents+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitStreams(t, p, 1)
+	// Each sample pushes the page's live part (kilobytes) to the stream
+	// until a write stalls.
+	deadline := time.Now().Add(time.Minute)
+	for p.streams.Load() != 0 && time.Now().Before(deadline) {
+		p.Sample()
+	}
+	waitStreams(t, p, 0)
 }

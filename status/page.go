@@ -168,7 +168,8 @@ func (p *Page) Sample() {
 	close(*p.updated.Swap(&ch))
 }
 
-// View returns the page's data as of the latest sample.
+// View returns the page's data as of the latest sample. It is shared with
+// the page's readers: do not modify it.
 func (p *Page) View() View { return p.cur.Load().view }
 
 func (p *Page) render() error {
