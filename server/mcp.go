@@ -1,6 +1,8 @@
-// Package server assembles the MCP server (tools, permission filter, call
-// logging and metrics) and serves it over stdio or HTTP with the proxy's
-// security and operations endpoints.
+// Package server is the proxy's front door: it assembles the MCP server
+// (tools, permission filter, call logging and metrics) and serves it over
+// stdio or HTTP (Streamable HTTP and legacy SSE) with the HTTP security and
+// operations endpoints. It knows the tools only as values handed to NewMCP;
+// package app builds them.
 package server
 
 import (
@@ -44,8 +46,8 @@ type Options struct {
 	ResourceTemplates []mcpserver.ServerResourceTemplate
 	// Logger receives one line per tool call. Nil means slog.Default().
 	Logger *slog.Logger
-	// Registerer receives the tool-call and credit metrics. Nil means they
-	// are not registered.
+	// Registerer receives the tool-call and HTTP-refusal metrics. Nil means
+	// they are not registered.
 	Registerer prometheus.Registerer
 	// Now is the clock for call durations. Nil means time.Now.
 	Now func() time.Time
@@ -75,8 +77,6 @@ type Metrics struct {
 	ToolCalls *prometheus.CounterVec
 	// ToolDuration observes tool call durations by tool.
 	ToolDuration *prometheus.HistogramVec
-	// Credits is the last X-API-CREDITS-REMAINING Zoho reported, by tier.
-	Credits *prometheus.GaugeVec
 	// HTTPRefused counts HTTP requests the front door refused, by reason.
 	HTTPRefused *prometheus.CounterVec
 }
@@ -92,29 +92,19 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "MCP tool call duration by tool.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"tool"}),
-		Credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "zoho_mcp_proxy_zoho_api_credits_remaining",
-			Help: "Zoho API credits remaining, as last reported by Zoho (X-API-CREDITS-REMAINING), by tier.",
-		}, []string{"tier"}),
 		HTTPRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoho_mcp_proxy_http_refused_total",
 			Help: "HTTP requests refused before reaching MCP, by reason (host, origin, body, auth, busy).",
 		}, []string{"reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.Credits, m.HTTPRefused} {
+		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.HTTPRefused} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}
 		}
 	}
 	return m, nil
-}
-
-// CreditsHook returns a function tiers call with Zoho's
-// X-API-CREDITS-REMAINING value; it sets the credits gauge.
-func (m *MCP) CreditsHook() func(tier string, remaining int) {
-	return func(tier string, remaining int) { m.metrics.Credits.WithLabelValues(tier).Set(float64(remaining)) }
 }
 
 // NewMCP builds the MCP server: every tool, a tool filter that hides tools

@@ -22,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
@@ -117,7 +118,7 @@ type harness struct {
 	t       testing.TB
 	o       opts
 	sim     *zohosim.Sim
-	app     *server.App
+	app     *app.App
 	cfg     *config.Config
 	base    string // http://127.0.0.1:port
 	logs    *syncBuffer
@@ -192,7 +193,7 @@ func start(t testing.TB, o opts) *harness {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app, err := server.Build(cfg, server.BuildOptions{Policy: pol, Logger: logger, Version: "faults", TempDir: t.TempDir()})
+	app, err := app.Build(cfg, app.Options{Policy: pol, Logger: logger, Version: "faults", TempDir: t.TempDir()})
 	if err != nil {
 		sim.Close()
 		t.Fatal(err)
