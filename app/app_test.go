@@ -19,6 +19,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -129,7 +130,7 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 	if err != nil || res.IsError {
 		t.Fatalf("get_account: %v %+v", err, res)
 	}
-	route, _ := json.Marshal(res.Meta["zoho-mcp-proxy/route"])
+	route, _ := json.Marshal(res.Meta[tiers.RouteMetaKey])
 	if !strings.Contains(string(route), `"tier":"MCP"`) {
 		t.Errorf("route = %s, want MCP for an agent call", route)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tools"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -171,7 +172,7 @@ func (t *tour) call(name string, args map[string]any) call {
 		_ = json.Unmarshal(b, &out.structured)
 	}
 	if res.Meta != nil {
-		if r, ok := res.Meta.AdditionalFields["zoho-mcp-proxy/route"]; ok {
+		if r, ok := res.Meta.AdditionalFields[tiers.RouteMetaKey]; ok {
 			b, _ := json.Marshal(r)
 			_ = json.Unmarshal(b, &out.route)
 		}

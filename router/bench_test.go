@@ -131,7 +131,7 @@ func BenchmarkFailoverRefused(b *testing.B) {
 		t0 := time.Now()
 		_, route, err := r.Get(ctx, agentRC, req)
 		durs = append(durs, time.Since(t0))
-		if err != nil || route.Tier != tiers.Bulk || route.Attempts[0].Outcome != OutcomeUnavailable {
+		if err != nil || route.Tier != tiers.Bulk || route.Attempts[0].Outcome != tiers.AttemptUnavailable {
 			b.Fatal(route, err)
 		}
 	}

@@ -39,37 +39,6 @@ type RoutingContext struct {
 	Tools []string
 }
 
-// Attempt is one tier's part in a call: Outcome is one of the Outcome*
-// constants and Error the tier's error text, if any.
-type Attempt struct {
-	Tier    tiers.Name `json:"tier"`
-	Outcome string     `json:"outcome"`
-	Error   string     `json:"error,omitempty"`
-}
-
-// The values of Attempt.Outcome.
-const (
-	OutcomeSuccess         = "success"          // the tier served the call
-	OutcomeVerdict         = "verdict"          // Zoho answered with a verdict on the request, returned to the caller
-	OutcomeUnavailable     = "unavailable"      // connection refused, 5xx, timeout, malformed answer
-	OutcomeRateLimited     = "rate_limited"     // 429 after the tier's retries
-	OutcomeAuthFailed      = "auth_failed"      // the tier's own credentials failed
-	OutcomeOutcomeUnknown  = "outcome_unknown"  // a write was sent and no answer came
-	OutcomeUnsupported     = "unsupported"      // the tier cannot do the operation
-	OutcomeBreakerOpen     = "breaker_open"     // skipped at once: the tier's breaker is open
-	OutcomeSkippedDeadline = "skipped_deadline" // not tried: too little of the call's deadline was left
-	OutcomeReconciled      = "reconciled"       // read back after an unknown write outcome
-	OutcomeCanceled        = "canceled"         // the caller canceled the call during this attempt
-)
-
-// Route is the provenance of a call: the tier that served it (empty if none
-// did), every attempt in order, and the call's wall time.
-type Route struct {
-	Tier       tiers.Name `json:"tier"`
-	Attempts   []Attempt  `json:"attempts"`
-	DurationMS int64      `json:"duration_ms"`
-}
-
 // TierConfig is one tier's routing settings.
 type TierConfig struct {
 	// Name is the tier's name; it matches tiers.Tier.Name of an implementation
@@ -348,21 +317,21 @@ func (r *Router) Plan(rc RoutingContext) []tiers.Name {
 }
 
 // Get reads one record.
-func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, Route, error) {
+func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (tiers.Record, error) {
 		return t.Get(ctx, req)
 	})
 }
 
 // List reads a page of records by IDs or filters.
-func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, Route, error) {
+func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpList, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
 		return t.List(ctx, req)
 	})
 }
 
 // Search reads a page of records matching a structured search.
-func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, Route, error) {
+func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpSearch, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
 		return t.Search(ctx, req)
 	})
@@ -371,7 +340,7 @@ func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.Search
 // runOp runs one operation op over the failover chain of rc: do is called
 // with each tier in turn until one serves or the chain is exhausted, and the
 // value of the last call is returned with the call's route.
-func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, Route, error) {
+func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, op)
 	var v T
@@ -384,7 +353,7 @@ func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.Op
 
 // BulkRead streams many records into sink. Before the read moves to another
 // tier after one that was called, sink.Reset discards what that tier wrote.
-func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, Route, error) {
+func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpBulkRead)
 	var res tiers.BulkReadResult

@@ -79,10 +79,10 @@ func (e *env) metric(t testing.TB, name string, want map[string]string) float64 
 	return sum
 }
 
-func outcomes(rt Route) []string {
+func outcomes(rt tiers.Route) []string {
 	var out []string
 	for _, a := range rt.Attempts {
-		out = append(out, string(a.Tier)+":"+a.Outcome)
+		out = append(out, string(a.Tier)+":"+a.Outcome.String())
 	}
 	return out
 }
@@ -173,7 +173,7 @@ func TestRoutingRules(t *testing.T) {
 			}
 			// A real call goes to the first tier of the plan.
 			ctx := context.Background()
-			var rt Route
+			var rt tiers.Route
 			var err error
 			switch tt.rc.OperationType {
 			case tiers.OpGet:
@@ -280,15 +280,15 @@ func TestErrorClassByPosition(t *testing.T) {
 						t.Errorf("%s called = %v, want %v", names[i], called(i), want)
 					}
 				}
-				want := outcomeNames[outcomeOf(classErr("", cls))]
+				want := tiers.OutcomeOf(classErr("", cls))
 				if cls == tiers.ClassCanceled {
-					want = OutcomeCanceled
+					want = tiers.AttemptCanceled
 				}
 				if got := rt.Attempts[pos]; got.Tier != names[pos] || got.Outcome != want {
 					t.Errorf("attempt %d = %+v, want outcome %s", pos, got, want)
 				}
 				if failover && pos < 2 {
-					if e.metric(t, "zoho_mcp_proxy_failovers_total", map[string]string{"from": string(names[pos]), "to": string(names[pos+1]), "reason": want}) != 1 {
+					if e.metric(t, "zoho_mcp_proxy_failovers_total", map[string]string{"from": string(names[pos]), "to": string(names[pos+1]), "reason": want.String()}) != 1 {
 						t.Errorf("failover from %s not counted", names[pos])
 					}
 				}
@@ -364,7 +364,7 @@ func TestBreakerLifecycle(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	get := func() Route {
+	get := func() tiers.Route {
 		t.Helper()
 		_, rt, err := e.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"})
 		if err != nil {
@@ -588,7 +588,7 @@ func TestDeadline(t *testing.T) {
 		if err != context.Canceled {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if len(e.bulk.Calls()) != 0 || rt.Attempts[0].Outcome != OutcomeCanceled {
+		if len(e.bulk.Calls()) != 0 || rt.Attempts[0].Outcome != tiers.AttemptCanceled {
 			t.Fatalf("route %+v", rt)
 		}
 		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 0 {
@@ -750,7 +750,7 @@ func TestBulkReadResetsSinkBeforeRetrying(t *testing.T) {
 	})
 	e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, &memSink{})
 	sink = &memSink{}
-	if _, rt, err := e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, sink); err != nil || rt.Attempts[0].Outcome != OutcomeBreakerOpen {
+	if _, rt, err := e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, sink); err != nil || rt.Attempts[0].Outcome != tiers.AttemptBreakerOpen {
 		t.Fatalf("route %+v err %v", rt, err)
 	}
 	if sink.resets != 0 {

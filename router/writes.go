@@ -25,7 +25,7 @@ const unknownAdvice = "the update may or may not have been applied; read the rec
 // serve reads the record back, and only the fields whose values are not yet
 // applied are re-sent through it. If the record cannot be read back, the
 // error is a ClassOutcomeUnknown *tiers.Error and the outcome StatusUnknown.
-func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.UpdateRequest) (tiers.Outcome, Route, error) {
+func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.UpdateRequest) (tiers.Outcome, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpUpdate)
 	data := req.Data
@@ -46,7 +46,7 @@ func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.Update
 			case err != nil: // a verdict on the read, e.g. the record does not exist
 				return tiers.Outcome{ID: req.ID, Status: tiers.StatusError, Code: codeOf(err), Message: err.Error()}, c.finish(), err
 			}
-			c.attempts[len(c.attempts)-1].Outcome = OutcomeReconciled
+			c.attempts[len(c.attempts)-1].Outcome = tiers.AttemptReconciled
 			readBack = true
 			before := len(data)
 			data = unapplied(data, rec)
@@ -87,7 +87,7 @@ func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.Update
 
 // unknownUpdate ends an update whose outcome could not be settled. The
 // caller's cancellation stays the error (wrapped, so that errors.Is finds it).
-func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcome, Route, error) {
+func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcome, tiers.Route, error) {
 	out := tiers.Outcome{ID: req.ID, Status: tiers.StatusUnknown, Message: unknownAdvice}
 	if perr := c.parent.Err(); perr != nil {
 		return out, c.finish(), fmt.Errorf("%w (%s)", perr, unknownAdvice)
@@ -100,7 +100,7 @@ func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcom
 	}
 	e := &tiers.Error{Class: tiers.ClassOutcomeUnknown, Message: unknownAdvice, Err: cause}
 	for _, a := range slices.Backward(c.attempts) {
-		if a.Outcome == OutcomeOutcomeUnknown {
+		if a.Outcome == tiers.AttemptOutcomeUnknown {
 			e.Tier = a.Tier // where the write went unanswered
 			break
 		}
@@ -158,7 +158,7 @@ func pendingJobOf(err error) string {
 // outcomes come back in input order; Calls and Credits are summed over the
 // tiers and Strategy names what each serving tier did. If records remain
 // unsettled the result still holds every outcome and the error says why.
-func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, Route, error) {
+func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpBulkUpdate)
 	res := tiers.BulkUpdateResult{Outcomes: make([]tiers.Outcome, len(req.Updates))}
@@ -169,7 +169,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 	var strategies []string
 	var parked []pending // records pending on a job of jobTier: not to be sent again
 	var jobTier tiers.Name
-	finish := func(err error) (tiers.BulkUpdateResult, Route, error) {
+	finish := func(err error) (tiers.BulkUpdateResult, tiers.Route, error) {
 		for _, p := range parked {
 			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown,
 				Message: fmt.Sprintf("pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, so the record was not sent again: check the job, or read the record back once it has finished", jobTier, p.job)}
@@ -280,8 +280,8 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 			// The tier said it was done but left records unsettled.
 			e := &tiers.Error{Tier: ts.name, Class: tiers.ClassOutcomeUnknown,
 				Message: fmt.Sprintf("%d records were left without an outcome", len(todo))}
-			c.attempts[len(c.attempts)-1] = Attempt{Tier: ts.name, Outcome: OutcomeOutcomeUnknown, Error: e.Error()}
-			c.prev, c.prevOutcome, c.lastErr = ts, outUnknown, e
+			c.attempts[len(c.attempts)-1] = tiers.Attempt{Tier: ts.name, Outcome: tiers.AttemptOutcomeUnknown, Error: e.Error()}
+			c.prev, c.prevOutcome, c.lastErr = ts, tiers.AttemptOutcomeUnknown, e
 		}
 	}
 	c.served = served
@@ -330,10 +330,10 @@ func (c *call) awaitJob(i int, aw JobAwaiter, job string, req tiers.BulkUpdateRe
 	if err != nil && c.parent.Err() != nil {
 		err = c.parent.Err()
 	}
-	o := outcomeOf(err)
+	o := tiers.OutcomeOf(err)
 	ts.stats.record(o, dur, err)
 	ts.prom.observe(tiers.OpBulkUpdate, o, dur)
-	c.add(ts, o.String(), err)
+	c.add(ts, o, err)
 	sel := make([]pending, len(on))
 	for j, k := range on {
 		sel[j] = todo[k]
@@ -426,7 +426,7 @@ func (c *call) readBack(i int, req tiers.BulkUpdateRequest, todo []pending, fina
 		if st != stepServed || err != nil {
 			return st, err
 		}
-		c.attempts[len(c.attempts)-1].Outcome = OutcomeReconciled
+		c.attempts[len(c.attempts)-1].Outcome = tiers.AttemptReconciled
 		byID := make(map[string]tiers.Record, len(page.Records))
 		for _, rec := range page.Records {
 			if id, ok := idString(rec["id"]); ok {

@@ -7,7 +7,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // Tool is one tool the server registers: its definition, the scopes a caller
@@ -30,10 +30,6 @@ type Tool struct {
 	Scopes  []permissions.Scope
 	Handler mcpserver.ToolHandlerFunc
 }
-
-// RouteMetaKey is the _meta key under which tool results carry their routing
-// provenance (SPEC §4).
-const RouteMetaKey = "zoho-mcp-proxy/route"
 
 // Options configures NewMCP.
 type Options struct {
@@ -154,7 +150,7 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithToolHandlerMiddleware(m.recover),
 		mcpserver.WithInstructions("Zoho CRM accounts through a permissioned, failover-capable proxy. " +
 			"Read with get_account, get_accounts, search_accounts; change with update_account; " +
-			"use the bulk_* tools for many records. Every result's _meta[\"" + RouteMetaKey + "\"] says which tier served it."),
+			"use the bulk_* tools for many records. Every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it."),
 	}
 	if o.ValidateInput {
 		opts = append(opts, mcpserver.WithInputSchemaValidation())
@@ -240,36 +236,22 @@ func (m *MCP) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 	}
 }
 
-// routeInfo is the part of a result's route provenance the call log needs.
-type routeInfo struct {
-	Tier     string `json:"tier"`
-	Attempts []struct {
-		Tier    string `json:"tier"`
-		Outcome string `json:"outcome"`
-	} `json:"attempts"`
-}
-
+// routeOf returns what the call log says of a result's route: the tier that
+// served it and its attempts as "tier:outcome,…". The tools put the route in
+// _meta as a tiers.Route; anything else there (or nothing) logs no route.
 func routeOf(res *mcp.CallToolResult) (tier, attempts string) {
-	if res == nil || res.Meta == nil || res.Meta.AdditionalFields == nil {
+	if res == nil || res.Meta == nil {
 		return "", ""
 	}
-	v, ok := res.Meta.AdditionalFields[RouteMetaKey]
+	r, ok := res.Meta.AdditionalFields[tiers.RouteMetaKey].(tiers.Route)
 	if !ok {
 		return "", ""
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", ""
+	parts := make([]string, len(r.Attempts))
+	for i, a := range r.Attempts {
+		parts[i] = string(a.Tier) + ":" + a.Outcome.String()
 	}
-	var ri routeInfo
-	if json.Unmarshal(b, &ri) != nil {
-		return "", ""
-	}
-	parts := make([]string, len(ri.Attempts))
-	for i, a := range ri.Attempts {
-		parts[i] = a.Tier + ":" + a.Outcome
-	}
-	return ri.Tier, strings.Join(parts, ",")
+	return string(r.Tier), strings.Join(parts, ",")
 }
 
 // observe logs one line per call (tool, profile, tier, attempts, duration,

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 func TestMain(m *testing.M) {
@@ -63,11 +64,11 @@ tokens:
 // fakeTools returns a read tool, a write tool, a tool that blocks until
 // release is closed (signalling started), and a panicking tool.
 func fakeTools(started chan<- struct{}, release <-chan struct{}) []Tool {
-	route := map[string]any{"tier": "REST", "attempts": []map[string]any{
-		{"tier": "MCP", "outcome": "unavailable", "error": "down"}, {"tier": "REST", "outcome": "ok"}}, "duration_ms": 3}
+	route := tiers.Route{Tier: tiers.REST, DurationMS: 3, Attempts: []tiers.Attempt{
+		{Tier: tiers.MCP, Outcome: tiers.AttemptUnavailable, Error: "down"}, {Tier: tiers.REST, Outcome: tiers.AttemptSuccess}}}
 	ok := func(text string) *mcp.CallToolResult {
 		r := mcp.NewToolResultText(text)
-		r.Meta = &mcp.Meta{AdditionalFields: map[string]any{RouteMetaKey: route}}
+		r.Meta = &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: route}}
 		return r
 	}
 	ro := mcp.WithReadOnlyHintAnnotation(true)
@@ -468,7 +469,7 @@ func TestProfilesOverHTTPBothEras(t *testing.T) {
 		})
 	}
 	logs := ts.Logs.String()
-	if !strings.Contains(logs, `"profile":"reader"`) || !strings.Contains(logs, `"tier":"REST"`) || !strings.Contains(logs, `"attempts":"MCP:unavailable,REST:ok"`) {
+	if !strings.Contains(logs, `"profile":"reader"`) || !strings.Contains(logs, `"tier":"REST"`) || !strings.Contains(logs, `"attempts":"MCP:unavailable,REST:success"`) {
 		t.Errorf("tool call log lines lack profile/tier/attempts:\n%s", logs)
 	}
 	if strings.Contains(logs, `"42"`) || strings.Contains(logs, "read 42") {
@@ -770,4 +771,34 @@ func (m *MCP) drainClosing() bool {
 	m.drain.mu.Lock()
 	defer m.drain.mu.Unlock()
 	return m.drain.closing
+}
+
+// TestRouteOf: the call log reads the route the tools put in _meta by its
+// type; a value of any other type (say, JSON decoded into a map) names no
+// route rather than a guessed one.
+func TestRouteOf(t *testing.T) {
+	t.Parallel()
+	typed := tiers.Route{Tier: tiers.Bulk, Attempts: []tiers.Attempt{
+		{Tier: tiers.MCP, Outcome: tiers.AttemptBreakerOpen}, {Tier: tiers.Bulk, Outcome: tiers.AttemptSuccess}}}
+	tests := []struct {
+		name           string
+		meta           *mcp.Meta
+		tier, attempts string
+	}{
+		{name: "typed route", meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: typed}},
+			tier: "BULK", attempts: "MCP:breaker_open,BULK:success"},
+		{name: "no attempts", meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: tiers.Route{}}}},
+		{name: "a map is not a route", meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: map[string]any{"tier": "REST"}}}},
+		{name: "no meta"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := mcp.NewToolResultText("x")
+			res.Meta = tt.meta
+			if tier, attempts := routeOf(res); tier != tt.tier || attempts != tt.attempts {
+				t.Errorf("routeOf = %q, %q; want %q, %q", tier, attempts, tt.tier, tt.attempts)
+			}
+		})
+	}
 }

@@ -35,20 +35,32 @@ const (
 	ClassCanceled
 )
 
-var classNames = [...]string{
-	ClassUnavailable:    "unavailable",
-	ClassVerdict:        "verdict",
-	ClassRateLimited:    "rate_limited",
-	ClassAuth:           "auth_failed",
-	ClassOutcomeUnknown: "outcome_unknown",
-	ClassUnsupported:    "unsupported",
-	ClassCanceled:       "canceled",
+// classOutcomes gives each class the outcome of an attempt that failed with
+// it; its name is the class's name.
+var classOutcomes = [...]AttemptOutcome{
+	ClassUnavailable:    AttemptUnavailable,
+	ClassVerdict:        AttemptVerdict,
+	ClassRateLimited:    AttemptRateLimited,
+	ClassAuth:           AttemptAuthFailed,
+	ClassOutcomeUnknown: AttemptOutcomeUnknown,
+	ClassUnsupported:    AttemptUnsupported,
+	ClassCanceled:       AttemptCanceled,
 }
 
-// String returns the class's metric/log label, e.g. "rate_limited".
+// Outcome returns the outcome of an attempt that failed with class c; an
+// unknown class is AttemptUnavailable, like an unclassified error.
+func (c Class) Outcome() AttemptOutcome {
+	if c >= 0 && int(c) < len(classOutcomes) {
+		return classOutcomes[c]
+	}
+	return AttemptUnavailable
+}
+
+// String returns the class's metric/log label, e.g. "rate_limited": the name
+// of its outcome.
 func (c Class) String() string {
-	if int(c) < len(classNames) {
-		return classNames[c]
+	if c >= 0 && int(c) < len(classOutcomes) {
+		return classOutcomes[c].String()
 	}
 	return fmt.Sprintf("class(%d)", int(c))
 }

@@ -90,7 +90,7 @@ func BulkReadAccounts(d Deps) Tool {
 			tiers.BulkReadRequest{Module: Module, IDs: in.AccountIDs, Where: in.Where, Fields: in.Fields}, sink)
 		if err != nil {
 			sink.discard()
-			return failure(ctx, d.Logger, name, route, "the bulk read", err)
+			return failure(ctx, d.Logger, name, route, about("the bulk read"), err)
 		}
 		sink.mu.Lock()
 		got, recs := sink.count, sink.inline

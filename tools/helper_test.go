@@ -325,9 +325,9 @@ func checkWire(t testing.TB, tl Tool, res *mcp.CallToolResult) {
 	if err := json.Unmarshal(b, &wire); err != nil {
 		t.Fatal(err)
 	}
-	raw, ok := wire.Meta[RouteMetaKey]
+	raw, ok := wire.Meta[tiers.RouteMetaKey]
 	if !ok {
-		t.Fatalf("result has no _meta[%q]: %s", RouteMetaKey, b)
+		t.Fatalf("result has no _meta[%q]: %s", tiers.RouteMetaKey, b)
 	}
 	var route struct {
 		Tier       *string           `json:"tier"`
@@ -424,12 +424,13 @@ func structured(t testing.TB, res *mcp.CallToolResult) map[string]any {
 	return m
 }
 
-func routeOf(t testing.TB, res *mcp.CallToolResult) routeMeta {
+// routeOf returns the result's route: a tiers.Route, typed, as the server's
+// call log reads it.
+func routeOf(t testing.TB, res *mcp.CallToolResult) tiers.Route {
 	t.Helper()
-	b, _ := json.Marshal(res.Meta.GetMetaField(RouteMetaKey))
-	var r routeMeta
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
+	r, ok := res.Meta.GetMetaField(tiers.RouteMetaKey).(tiers.Route)
+	if !ok {
+		t.Fatalf("_meta[%q] is %T, want a tiers.Route", tiers.RouteMetaKey, res.Meta.GetMetaField(tiers.RouteMetaKey))
 	}
 	return r
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // mcpServer registers the tools and the bulk resource template on a real
@@ -119,7 +120,7 @@ func TestThroughMCPGoServer(t *testing.T) {
 	if call.IsError || call.StructuredContent["account"] == nil {
 		t.Fatalf("get_account through mcp-go: %s", res)
 	}
-	if route := call.Meta[RouteMetaKey]; !strings.Contains(string(route), `"tier":"MCP"`) {
+	if route := call.Meta[tiers.RouteMetaKey]; !strings.Contains(string(route), `"tier":"MCP"`) {
 		t.Errorf("_meta = %s", res)
 	}
 

@@ -79,7 +79,7 @@ func GetTierHealth(d Deps) Tool {
 	)
 	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, _ *permissions.Profile) *mcp.CallToolResult {
 		out := health(d.Router)
-		return success(router.Route{}, out, healthSummary(out))
+		return success(tiers.Route{}, out, healthSummary(out))
 	})}
 }
 
@@ -140,7 +140,7 @@ func GetTierMetrics(d Deps) Tool {
 			out.Tiers = append(out.Tiers, m)
 			parts = append(parts, fmt.Sprintf("%s %d requests, %.1f%% ok, p95 %.1f ms", m.Tier, m.TotalRequests, m.SuccessRate, m.P95DurationMS))
 		}
-		return success(router.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
+		return success(tiers.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
 	})}
 }
 
@@ -161,6 +161,6 @@ func ResetCircuitBreakers(d Deps) Tool {
 		d.Router.ResetBreakers()
 		d.Logger.InfoContext(ctx, "circuit breakers reset", "profile", prof.Name)
 		out := health(d.Router)
-		return success(router.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
+		return success(tiers.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
 	})}
 }

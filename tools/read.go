@@ -52,7 +52,7 @@ func GetAccount(d Deps) Tool {
 		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof),
 			tiers.GetRequest{Module: Module, ID: in.AccountID, Fields: in.Fields})
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "account "+in.AccountID, err)
+			return failure(ctx, d.Logger, name, route, account(in.AccountID), err)
 		}
 		out := struct {
 			Account tiers.Record `json:"account"`
@@ -176,7 +176,7 @@ func GetAccounts(d Deps) Tool {
 			PageToken: in.PageToken, SortBy: in.SortBy, SortOrder: in.SortOrder,
 		})
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "the account list", err)
+			return failure(ctx, d.Logger, name, route, about("the account list"), err)
 		}
 		out := pageOutput(pg, prof)
 		summary := pageSummary(out, route.Tier)
@@ -305,7 +305,7 @@ func SearchAccounts(d Deps) Tool {
 			Fields: in.Fields, Limit: in.Limit, PageToken: in.PageToken,
 		})
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "the search", err)
+			return failure(ctx, d.Logger, name, route, about("the search"), err)
 		}
 		out := pageOutput(pg, prof)
 		return success(route, out, pageSummary(out, route.Tier))

@@ -19,10 +19,6 @@ import (
 // Module is the Zoho CRM module every account tool works on.
 const Module = "Accounts"
 
-// RouteMetaKey is the _meta key under which every tool result carries its
-// routing provenance: {tier, attempts: [{tier, outcome, error?}], duration_ms}.
-const RouteMetaKey = "zoho-mcp-proxy/route"
-
 // DefaultInlineLimit is how many records bulk_read_accounts returns inline
 // when Deps.InlineLimit is zero.
 const DefaultInlineLimit = 200
@@ -115,10 +111,10 @@ func routing(op tiers.OpKind, count int, p *permissions.Profile) router.RoutingC
 func guard(ctx context.Context, name string, scopes []permissions.Scope) (*permissions.Profile, *mcp.CallToolResult) {
 	p := permissions.ProfileFrom(ctx)
 	if p == nil {
-		return nil, errorResult(router.Route{}, "%s refused: the call carries no permission profile", name)
+		return nil, errorResult(tiers.Route{}, "%s refused: the call carries no permission profile", name)
 	}
 	if !p.Allows(scopes...) {
-		return nil, errorResult(router.Route{}, "%s refused: profile %q lacks the scopes %v this tool needs", name, p.Name, scopes)
+		return nil, errorResult(tiers.Route{}, "%s refused: profile %q lacks the scopes %v this tool needs", name, p.Name, scopes)
 	}
 	return p, nil
 }

@@ -30,7 +30,7 @@ func TestGetAccount(t *testing.T) {
 		t.Errorf("text rendering = %q", got)
 	}
 	r := routeOf(t, res)
-	if r.Tier != tiers.MCP || len(r.Attempts) != 1 || r.Attempts[0].Outcome != "success" {
+	if r.Tier != tiers.MCP || len(r.Attempts) != 1 || r.Attempts[0].Outcome != tiers.AttemptSuccess {
 		t.Errorf("route = %+v", r)
 	}
 	calls := e.tier.Calls()
@@ -226,15 +226,20 @@ func TestDescribeCanceledAndUnknown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	_ = e
-	got := describe(context.Background(), discard(), "x", "account 1", context.DeadlineExceeded)
+	got := describe(context.Background(), discard(), "x", account("1"), context.DeadlineExceeded)
 	if !strings.Contains(got, "canceled or ran out of time") {
 		t.Errorf("deadline: %s", got)
 	}
-	got = describe(context.Background(), discard(), "x", "account 1", &tiers.Error{Class: tiers.ClassVerdict, Code: "NOT_FOUND"})
+	got = describe(context.Background(), discard(), "x", account("1"), &tiers.Error{Class: tiers.ClassVerdict, Code: "NOT_FOUND"})
 	if got != "no account with id 1; check the id (search_accounts finds accounts by name, email or phone)" {
 		t.Errorf("not found: %s", got)
 	}
-	got = describe(context.Background(), discard(), "x", "account 1", errors.New("token=abc"))
+	// A subject that names no record never has an id read out of its text.
+	got = describe(context.Background(), discard(), "x", about("account 1 and friends"), &tiers.Error{Class: tiers.ClassVerdict, Code: "NOT_FOUND"})
+	if got != "Zoho found nothing for account 1 and friends (NOT_FOUND); check the ids" {
+		t.Errorf("not found without a record: %s", got)
+	}
+	got = describe(context.Background(), discard(), "x", account("1"), errors.New("token=abc"))
 	if strings.Contains(got, "abc") || !strings.Contains(got, "logged") {
 		t.Errorf("unknown error: %s", got)
 	}
@@ -252,8 +257,8 @@ func TestFailoverRouteMeta(t *testing.T) {
 		t.Fatal(text(res))
 	}
 	r := routeOf(t, res)
-	if r.Tier != tiers.REST || len(r.Attempts) != 2 || r.Attempts[0].Tier != tiers.MCP || r.Attempts[0].Outcome != "unavailable" ||
-		r.Attempts[1].Tier != tiers.REST || r.Attempts[1].Outcome != "success" {
+	if r.Tier != tiers.REST || len(r.Attempts) != 2 || r.Attempts[0].Tier != tiers.MCP || r.Attempts[0].Outcome != tiers.AttemptUnavailable ||
+		r.Attempts[1].Tier != tiers.REST || r.Attempts[1].Outcome != tiers.AttemptSuccess {
 		t.Errorf("route = %+v", r)
 	}
 	if !strings.Contains(text(res), "served by REST") {
@@ -488,7 +493,7 @@ func TestResultMetaOnTheWire(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	m, ok := back.Meta.GetMetaField(RouteMetaKey).(map[string]any)
+	m, ok := back.Meta.GetMetaField(tiers.RouteMetaKey).(map[string]any)
 	if !ok || m["tier"] != "MCP" || m["duration_ms"] == nil {
 		t.Errorf("_meta after a round trip = %s", b)
 	}

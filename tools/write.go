@@ -69,7 +69,7 @@ func outcomeFor(id string, err error) tiers.Outcome {
 	switch {
 	case err == nil:
 		return tiers.Outcome{ID: id, Status: tiers.StatusUnknown, Message: "the proxy got no outcome for this record"}
-	case errors.As(err, &ue) && !hasOutcome(ue.Attempts, router.OutcomeOutcomeUnknown):
+	case errors.As(err, &ue) && !hasOutcome(ue.Attempts, tiers.AttemptOutcomeUnknown):
 		return tiers.Outcome{ID: id, Status: tiers.StatusNotSent}
 	case errors.As(err, &te) && te.Class == tiers.ClassVerdict:
 		return tiers.Outcome{ID: id, Status: tiers.StatusError, Code: te.Code, Message: te.Message}
@@ -78,8 +78,8 @@ func outcomeFor(id string, err error) tiers.Outcome {
 	}
 }
 
-func hasOutcome(as []router.Attempt, outcome string) bool {
-	return slices.ContainsFunc(as, func(a router.Attempt) bool { return a.Outcome == outcome })
+func hasOutcome(as []tiers.Attempt, outcome tiers.AttemptOutcome) bool {
+	return slices.ContainsFunc(as, func(a tiers.Attempt) bool { return a.Outcome == outcome })
 }
 
 // UpdateAccount is update_account: change fields of one account.
@@ -113,7 +113,7 @@ func UpdateAccount(d Deps) Tool {
 		}
 		text := "Account " + in.AccountID + " was not updated: " + failedSummary(out.Results, 1)
 		if err != nil {
-			text = describe(ctx, d.Logger, name, "account "+in.AccountID, err)
+			text = describe(ctx, d.Logger, name, account(in.AccountID), err)
 		}
 		return withRoute(structuredResult(out, text, true), route)
 	})}
@@ -244,7 +244,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 		sb.WriteString(". Re-send only the failed accounts; read back any with OUTCOME_UNKNOWN first.")
 		if err != nil {
 			sb.WriteString(" Cause: ")
-			sb.WriteString(describe(ctx, d.Logger, name, "the bulk update", err))
+			sb.WriteString(describe(ctx, d.Logger, name, about("the bulk update"), err))
 		}
 		return withRoute(structuredResult(out, sb.String(), true), route)
 	})}

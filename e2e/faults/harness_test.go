@@ -272,7 +272,7 @@ func (h *harness) client(profile string) *mcpclient.Client {
 	return c
 }
 
-// attempt and route mirror router.Attempt and router.Route as they reach the
+// attempt and route mirror tiers.Attempt and tiers.Route as they reach the
 // agent in _meta["zoho-mcp-proxy/route"].
 type attempt struct {
 	Tier    string `json:"tier"`

@@ -1,0 +1,70 @@
+package tiers
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// TestRouteJSON: a route marshals with attempts always an array and each
+// outcome by name, and reads back into the same value.
+func TestRouteJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		route Route
+		want  string
+	}{
+		{name: "no attempts", route: Route{}, want: `{"tier":"","attempts":[],"duration_ms":0}`},
+		{name: "failover", route: Route{Tier: REST, DurationMS: 7, Attempts: []Attempt{
+			{Tier: MCP, Outcome: AttemptRateLimited, Error: "MCP: 429"}, {Tier: REST, Outcome: AttemptSuccess}}},
+			want: `{"tier":"REST","attempts":[{"tier":"MCP","outcome":"rate_limited","error":"MCP: 429"},{"tier":"REST","outcome":"success"}],"duration_ms":7}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := json.Marshal(tt.route)
+			if err != nil || string(b) != tt.want {
+				t.Fatalf("Marshal = %s, %v; want %s", b, err, tt.want)
+			}
+			var back Route
+			if err := json.Unmarshal(b, &back); err != nil || back.Tier != tt.route.Tier || len(back.Attempts) != len(tt.route.Attempts) {
+				t.Fatalf("Unmarshal = %+v, %v", back, err)
+			}
+			for i, a := range back.Attempts {
+				if a != tt.route.Attempts[i] {
+					t.Errorf("attempt %d = %+v, want %+v", i, a, tt.route.Attempts[i])
+				}
+			}
+		})
+	}
+	var o AttemptOutcome
+	if err := json.Unmarshal([]byte(`"ok"`), &o); err == nil {
+		t.Error(`"ok" read as an outcome`)
+	}
+	if _, err := json.Marshal(AttemptOutcome(NumAttemptOutcomes)); err == nil {
+		t.Error("an out-of-range outcome marshaled")
+	}
+}
+
+// TestClassNamesAreOutcomes: an attempt that failed with a class has the
+// outcome of that name, and every outcome has its own name.
+func TestClassNamesAreOutcomes(t *testing.T) {
+	t.Parallel()
+	for c := ClassUnavailable; c <= ClassCanceled; c++ {
+		if got := OutcomeOf(&Error{Class: c}); got != c.Outcome() || got.String() != c.String() {
+			t.Errorf("class %s: outcome %s", c, got)
+		}
+	}
+	if OutcomeOf(nil) != AttemptSuccess || OutcomeOf(errors.New("x")) != AttemptUnavailable {
+		t.Error("nil or an unclassified error has the wrong outcome")
+	}
+	seen := map[string]bool{}
+	for o := AttemptOutcome(0); o < NumAttemptOutcomes; o++ {
+		n := o.String()
+		if n == "" || seen[n] {
+			t.Errorf("outcome %d has name %q (empty or repeated)", o, n)
+		}
+		seen[n] = true
+	}
+}
