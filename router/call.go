@@ -265,3 +265,31 @@ func maybeSent(err error) bool {
 	}
 	return te.Code == "OUTCOME_UNKNOWN"
 }
+
+// reconciled marks the call's last attempt as a read-back of a write whose
+// outcome was unknown.
+func (c *call) reconciled() {
+	c.attempts[len(c.attempts)-1].Outcome = tiers.AttemptReconciled
+}
+
+// overrule records that ts, whose answer was the last attempt, still failed
+// the call with e (say, it left records without an outcome): the attempt
+// takes e's outcome, and e is why the call moves on.
+func (c *call) overrule(ts *tierState, e *tiers.Error) {
+	o := e.Class.Outcome()
+	c.attempts[len(c.attempts)-1] = tiers.Attempt{Tier: ts.name, Outcome: o, Error: e.Error()}
+	c.prev, c.prevOutcome, c.lastErr = ts, o, e
+}
+
+// servedBy sets the tier the route names as the one that served the call.
+func (c *call) servedBy(n tiers.Name) { c.served = n }
+
+// record counts an attempt the router made outside attempt (without the
+// tier's breaker, such as waiting for a job): in the route, the tier's
+// statistics and its metrics.
+func (c *call) record(ts *tierState, op tiers.OpKind, err error, dur time.Duration) {
+	o := tiers.OutcomeOf(err)
+	ts.stats.record(o, dur, err)
+	ts.prom.observe(op, o, dur)
+	c.add(ts, o, err)
+}

@@ -10,18 +10,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
-	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/bulk"
 )
-
-// The real BULK tier waits for its jobs, under the key the router reads.
-var _ JobAwaiter = (*bulk.Tier)(nil)
-
-func TestDetailPendingJobMatchesBulk(t *testing.T) {
-	t.Parallel()
-	if bulk.DetailPendingJob != DetailPendingJob {
-		t.Fatalf("bulk names a pending job %q, the router reads %q", bulk.DetailPendingJob, DetailPendingJob)
-	}
-}
 
 // awaitingTier is a fake tier that can wait for the jobs its BulkUpdate
 // leaves records pending on.
@@ -53,7 +42,7 @@ func pendingOn(job string, notSentFrom int) func(context.Context, tiers.BulkUpda
 			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: st})
 		}
 		return res, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
-			Message: "records are pending on bulk write job " + job, Details: map[string]any{DetailPendingJob: job}}
+			Message: "records are pending on bulk write job " + job, PendingJob: job}
 	}
 }
 
@@ -82,7 +71,7 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: tiers.StatusUnknown})
 		}
 		return res, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
-			Message: "still pending", Details: map[string]any{DetailPendingJob: job}, Err: ctx.Err()}
+			Message: "still pending", PendingJob: job, Err: ctx.Err()}
 	}
 	finishedUnreadable := func(_ context.Context, _ string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 		res := tiers.BulkUpdateResult{Strategy: "bulk-write-job", Calls: 1}
@@ -188,7 +177,7 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			var te *tiers.Error
 			switch {
 			case tt.wantErrJob:
-				if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown || pendingJobOf(err) != job || !strings.Contains(err.Error(), "job "+job) {
+				if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown || tiers.PendingJobOf(err) != job || !strings.Contains(err.Error(), "job "+job) {
 					t.Fatalf("err = %v, want outcome unknown naming job %s", err, job)
 				}
 			case err != nil:

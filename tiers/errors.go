@@ -75,6 +75,16 @@ type Error struct {
 	HTTPStatus int            // 0 if no HTTP answer
 	Details    map[string]any // Zoho's details object, if any
 	Err        error          // the cause, already free of secrets; may be nil
+
+	// PendingJob names a job (a Zoho Bulk Write job) that had not finished
+	// when the tier stopped waiting for it: every record of the result whose
+	// outcome is unknown is pending on that job. Zoho runs such a job
+	// whether or not anyone waits for it, so those records must not be read
+	// back and sent again through another tier (the job would write them a
+	// second time, over any change made in between): wait for the job
+	// through the tier's JobAwaiter, or report them unknown naming the job.
+	// Empty means no job is pending.
+	PendingJob string
 }
 
 // Error renders the failure for logs and the agent: "REST: INVALID_DATA: the
@@ -112,6 +122,18 @@ func Classify(err error) Class {
 		return ClassCanceled
 	}
 	return ClassUnavailable
+}
+
+// PendingJobOf returns the job the first *Error in err's chain that names
+// one says its unknown records are pending on (see Error.PendingJob), or "".
+func PendingJobOf(err error) string {
+	for err != nil {
+		if te, ok := err.(*Error); ok && te.PendingJob != "" {
+			return te.PendingJob
+		}
+		err = errors.Unwrap(err)
+	}
+	return ""
 }
 
 // Errorf builds a classified error for tier t with a formatted message.

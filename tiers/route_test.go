@@ -3,6 +3,7 @@ package tiers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -66,5 +67,31 @@ func TestClassNamesAreOutcomes(t *testing.T) {
 			t.Errorf("outcome %d has name %q (empty or repeated)", o, n)
 		}
 		seen[n] = true
+	}
+}
+
+// TestPendingJobOf: the job is found on any *Error of the chain that names
+// one, past wrappers and errors that name none.
+func TestPendingJobOf(t *testing.T) {
+	t.Parallel()
+	inner := &Error{Tier: Bulk, Class: ClassOutcomeUnknown, PendingJob: "5725767000002000001"}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{name: "nil", err: nil, want: ""},
+		{name: "no job", err: &Error{Class: ClassOutcomeUnknown}, want: ""},
+		{name: "direct", err: inner, want: inner.PendingJob},
+		{name: "wrapped", err: fmt.Errorf("call: %w", inner), want: inner.PendingJob},
+		{name: "under an error without a job", err: &Error{Class: ClassUnavailable, Err: inner}, want: inner.PendingJob},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := PendingJobOf(tt.err); got != tt.want {
+				t.Errorf("PendingJobOf = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

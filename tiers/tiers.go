@@ -207,6 +207,17 @@ type Tier interface {
 	BulkRead(ctx context.Context, req BulkReadRequest, sink RecordSink) (BulkReadResult, error)
 }
 
+// JobAwaiter is implemented by a tier whose BulkUpdate can leave records
+// pending on a job it started (an error whose PendingJob names it); tiers/bulk
+// does. The router waits for such a job through it instead of sending the
+// records again.
+type JobAwaiter interface {
+	// AwaitBulkUpdateJob waits for job and returns the outcomes of
+	// req.Updates, the records pending on it, like BulkUpdate. Records it
+	// leaves unknown are still pending when its error names the job again.
+	AwaitBulkUpdateJob(ctx context.Context, job string, req BulkUpdateRequest) (BulkUpdateResult, error)
+}
+
 // Clock is the time source of code that waits or expires things (backoff,
 // token expiry, breaker cooldowns). Tests inject a fake one.
 type Clock interface {

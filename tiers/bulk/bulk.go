@@ -15,7 +15,10 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-var _ tiers.Tier = (*Tier)(nil)
+var (
+	_ tiers.Tier       = (*Tier)(nil)
+	_ tiers.JobAwaiter = (*Tier)(nil)
+)
 
 // Defaults of Config.
 const (

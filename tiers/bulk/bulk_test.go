@@ -448,7 +448,7 @@ func TestListPastOffsetCap(t *testing.T) {
 // TestBulkUpdateJobPending: a Bulk Write job the tier stopped waiting for
 // (its context ended before the job was seen to finish) still runs at Zoho,
 // so its records are pending on it, not merely unknown: the error names the
-// job (DetailPendingJob) for the router, which must not send them again
+// job (tiers.Error.PendingJob) for the router, which must not send them again
 // elsewhere, and AwaitBulkUpdateJob later settles them from the job's own
 // result, sending nothing but polls and the download.
 func TestBulkUpdateJobPending(t *testing.T) {
@@ -473,9 +473,9 @@ func TestBulkUpdateJobPending(t *testing.T) {
 	if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown {
 		t.Fatalf("err = %v, want outcome unknown", err)
 	}
-	job, _ := te.Details[DetailPendingJob].(string)
-	if !tiers.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) {
-		t.Fatalf("the error does not name the pending job: %v (details %v)", err, te.Details)
+	job := te.PendingJob
+	if !tiers.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) || tiers.PendingJobOf(err) != job {
+		t.Fatalf("the error does not name the pending job: %v (pending job %q)", err, job)
 	}
 	for i, o := range res.Outcomes {
 		if o.ID != ups[i].ID || o.Status != tiers.StatusUnknown || !strings.Contains(o.Message, job) {
@@ -489,7 +489,7 @@ func TestBulkUpdateJobPending(t *testing.T) {
 	// Still not finished: a wait that ends at once names the job again.
 	done, stop := context.WithCancel(context.Background())
 	stop()
-	if _, err := e.tier.AwaitBulkUpdateJob(done, job, req); !errors.As(err, &te) || te.Details[DetailPendingJob] != job {
+	if _, err := e.tier.AwaitBulkUpdateJob(done, job, req); !errors.As(err, &te) || te.PendingJob != job {
 		t.Fatalf("an interrupted wait = %v, want the job named again", err)
 	}
 

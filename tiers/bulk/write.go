@@ -189,7 +189,7 @@ func summarize(outs []tiers.Outcome, err error) error {
 			if notSent > 0 {
 				e.Message += fmt.Sprintf("; %d were not sent", notSent)
 			}
-			e.Details = map[string]any{DetailPendingJob: pj.id}
+			e.PendingJob = pj.id
 		}
 		return e
 	}
@@ -424,18 +424,9 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 	return t.awaitWriteJob(ctx, jobID, ups, outs, res)
 }
 
-// DetailPendingJob is the tiers.Error Details key under which BulkUpdate
-// and AwaitBulkUpdateJob name a Bulk Write job that had not finished when
-// the tier stopped waiting for it (its timeout, its polls failing): every
-// record of the result whose outcome is unknown is pending on that job.
-// Zoho runs the job whether or not anyone polls it, so those records must
-// not be sent again through another tier (the job would then write them a
-// second time, over any change made in between): wait for the job with
-// AwaitBulkUpdateJob instead. It is the key router.DetailPendingJob names.
-const DetailPendingJob = "pending_job"
-
 // pendingJob is the error of a wait for a write job that ended before the
-// job was seen to finish; summarize names the job in Details.
+// job was seen to finish (the tier's timeout, its polls failing); summarize
+// names the job in the tiers.Error's PendingJob.
 type pendingJob struct {
 	id  string
 	err error
@@ -445,7 +436,7 @@ func (p *pendingJob) Error() string { return p.err.Error() }
 func (p *pendingJob) Unwrap() error { return p.err }
 
 // AwaitBulkUpdateJob waits for the Bulk Write job that an earlier
-// BulkUpdate left req's records pending on (see DetailPendingJob), and
+// BulkUpdate left req's records pending on (see tiers.Error.PendingJob), and
 // reads their outcomes from its result, like BulkUpdate: one outcome per
 // record in input order, StatusUnknown for those the job's result does not
 // settle. Nothing is sent but status polls and the result download. If the
