@@ -214,10 +214,10 @@ func decodeID(path string, v json.RawMessage) (string, error) {
 	return s, checkID(path, s)
 }
 
-// id returns the required id argument key.
+// id returns the id argument key; "" when absent.
 func (a *args) id(key string) (string, error) {
 	if !a.has(key) {
-		return "", argErr("%s is required: the account's id, a string of 1–19 digits", key)
+		return "", nil
 	}
 	return decodeID(key, a.m[key])
 }

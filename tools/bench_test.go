@@ -48,7 +48,7 @@ func BenchmarkParseBulkUpdate(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseBulkUpdate(raw, profAll); err != nil {
+		if _, err := parse[bulkUpdateParams](raw, profAll); err != nil {
 			b.Fatal(err)
 		}
 	}

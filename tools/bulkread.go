@@ -13,28 +13,18 @@ import (
 
 // bulkReadParams are the arguments of bulk_read_accounts.
 type bulkReadParams struct {
-	AccountIDs []string          `json:"account_ids,omitempty"`
-	Where      []tiers.Condition `json:"where,omitempty"`
-	Fields     []string          `json:"fields,omitempty"`
+	AccountIDs []string
+	Where      []tiers.Condition
+	Fields     []string
 }
 
-func parseBulkRead(raw []byte, p *permissions.Profile) (bulkReadParams, error) {
-	var out bulkReadParams
-	a, err := parseArgs(raw, p, "account_ids", "where", "fields")
-	if err != nil {
-		return out, err
+func (p *bulkReadParams) params() []param {
+	return []param{
+		idsParam("account_ids", "Account ids (1–19 digits each), each once.", "An account id.", MaxBulkIDs, &p.AccountIDs),
+		conditionsParam("where", "Conditions; all must match.", MaxBulkReadConds, &p.Where),
+		notBoth("account_ids", "where", func() (bool, bool) { return p.AccountIDs != nil, p.Where != nil }),
+		fieldsParam(&p.Fields),
 	}
-	if out.AccountIDs, err = a.ids("account_ids", MaxBulkIDs); err != nil {
-		return out, err
-	}
-	if out.Where, err = a.conditions("where", MaxBulkReadConds); err != nil {
-		return out, err
-	}
-	if out.AccountIDs != nil && out.Where != nil {
-		return out, argErr("give account_ids or where, not both")
-	}
-	out.Fields, err = a.fields()
-	return out, err
 }
 
 // bulkReadOutput is bulk_read_accounts' structured content: the accounts
@@ -63,11 +53,6 @@ func BulkReadAccounts(d Deps) Tool {
 			fmt.Sprintf("Up to %d accounts come back inline in accounts. Larger results are kept as an MCP resource: the result has inline=false, resource_uri and a resource_link; read it with resources/read, %d records per page, following next_page_uri. The resource expires and only the caller that made it can read it.", d.InlineLimit, BulkPageSize),
 			"Large reads run as a Zoho bulk-read job and may take a while. Read-only.")),
 		annotate(hints{title: "Bulk read accounts", readOnly: true, idempotent: true}),
-		rawInput(object("", schema{
-			"account_ids": array("Account ids (1–19 digits each), each once.", idSchema("An account id."), 1, MaxBulkIDs),
-			"where":       array("Conditions; all must match.", conditionSchema(), 1, MaxBulkReadConds),
-			"fields":      fieldsSchema(),
-		})),
 		rawOutput(object("", schema{
 			"count":        integer("Accounts read.", 0, 0),
 			"inline":       schema{"type": "boolean", "description": "True when accounts holds the whole result."},
@@ -80,7 +65,7 @@ func BulkReadAccounts(d Deps) Tool {
 			"credits":      integer("Zoho API credits spent (estimate).", 0, 0),
 		}, "count", "inline", "strategy", "calls", "credits")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseBulkRead, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
+	return newTool(def, scopes, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
 		count := len(in.AccountIDs)
 		if count == 0 {
 			count = d.InlineLimit + 1 // unknown, and likely many
@@ -124,5 +109,5 @@ func BulkReadAccounts(d Deps) Tool {
 			"application/json")
 		result.Content = append(result.Content, link)
 		return withRoute(result, route)
-	})}
+	})
 }

@@ -9,29 +9,21 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-func noArgParser(raw []byte, p *permissions.Profile) (any, error) {
-	_, err := parseArgs(raw, p)
-	return struct{}{}, err
-}
-
-// parsers are the argument parsers of every tool.
-var parsers = map[string]func([]byte, *permissions.Profile) (any, error){
-	"get_account":            func(b []byte, p *permissions.Profile) (any, error) { return parseGetAccount(b, p) },
-	"get_accounts":           func(b []byte, p *permissions.Profile) (any, error) { return parseGetAccounts(b, p) },
-	"search_accounts":        func(b []byte, p *permissions.Profile) (any, error) { return parseSearchAccounts(b, p) },
-	"update_account":         func(b []byte, p *permissions.Profile) (any, error) { return parseUpdateAccount(b, p) },
-	"bulk_read_accounts":     func(b []byte, p *permissions.Profile) (any, error) { return parseBulkRead(b, p) },
-	"bulk_update_accounts":   func(b []byte, p *permissions.Profile) (any, error) { return parseBulkUpdate(b, p) },
-	"get_tier_health":        noArgParser,
-	"get_tier_metrics":       noArgParser,
-	"reset_circuit_breakers": noArgParser,
-}
+// parsers are the argument parsers of every tool, by name: each comes with
+// its tool, from the tool's one declaration of its arguments.
+var parsers = func() map[string]func([]byte, *permissions.Profile) (any, error) {
+	m := map[string]func([]byte, *permissions.Profile) (any, error){}
+	for _, tl := range All(Deps{}) {
+		m[tl.Def.Name] = tl.parse
+	}
+	return m
+}()
 
 func TestEveryToolHasAParser(t *testing.T) {
 	t.Parallel()
-	for _, tl := range All(Deps{}) {
-		if _, ok := parsers[tl.Def.Name]; !ok {
-			t.Errorf("no parser registered for %s", tl.Def.Name)
+	for name, p := range parsers {
+		if p == nil {
+			t.Errorf("no parser for %s", name)
 		}
 	}
 }

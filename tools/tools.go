@@ -30,6 +30,9 @@ type Tool struct {
 	Def     mcp.Tool
 	Scopes  []permissions.Scope
 	Handler server.ToolHandlerFunc
+
+	// parse is the handler's argument parser, for tests and fuzzing.
+	parse func(raw []byte, p *permissions.Profile) (any, error)
 }
 
 // Deps are what the tool handlers need.
@@ -117,30 +120,4 @@ func guard(ctx context.Context, name string, scopes []permissions.Scope) (*permi
 		return nil, errorResult(tiers.Route{}, "%s refused: profile %q lacks the scopes %v this tool needs", name, p.Name, scopes)
 	}
 	return p, nil
-}
-
-// handler returns the handler of tool name: a call guard refuses gets that
-// refusal, arguments parse rejects get an invalid-arguments result, and any
-// other call is answered by serve with the parsed arguments and the caller's
-// profile. Every outcome is a tool result; the error is always nil.
-func handler[P any](name string, scopes []permissions.Scope, parse func(raw []byte, p *permissions.Profile) (P, error),
-	serve func(ctx context.Context, in P, prof *permissions.Profile) *mcp.CallToolResult) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parse(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
-		return serve(ctx, in, prof), nil
-	}
-}
-
-// parseNoArgs is the parse of a tool that takes no arguments: any key is
-// refused.
-func parseNoArgs(raw []byte, p *permissions.Profile) (struct{}, error) {
-	_, err := parseArgs(raw, p)
-	return struct{}{}, err
 }

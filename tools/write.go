@@ -36,28 +36,17 @@ func dataSchema() schema {
 
 // updateAccountParams are the arguments of update_account.
 type updateAccountParams struct {
-	AccountID string       `json:"account_id"`
-	Data      tiers.Record `json:"data"`
-	Trigger   []string     `json:"trigger,omitempty"`
+	AccountID string
+	Data      tiers.Record
+	Trigger   []string
 }
 
-func parseUpdateAccount(raw []byte, p *permissions.Profile) (updateAccountParams, error) {
-	var out updateAccountParams
-	a, err := parseArgs(raw, p, "account_id", "data", "trigger")
-	if err != nil {
-		return out, err
+func (p *updateAccountParams) params() []param {
+	return []param{
+		idParam("account_id", "The account's id: 1–19 digits.", accountIDNeed, &p.AccountID),
+		dataParam(&p.Data),
+		triggerParam(&p.Trigger),
 	}
-	if out.AccountID, err = a.id("account_id"); err != nil {
-		return out, err
-	}
-	if !a.has("data") {
-		return out, argErr("data is required: an object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\"}")
-	}
-	if out.Data, err = a.data("data", a.m["data"]); err != nil {
-		return out, err
-	}
-	out.Trigger, err = a.trigger()
-	return out, err
 }
 
 // outcomeFor makes the outcome of a record the router returned none for,
@@ -93,14 +82,9 @@ func UpdateAccount(d Deps) Tool {
 			"Fields not in data are left as they are. The old values are overwritten (destructive). Sending the same data twice leaves the same state (idempotent), though Zoho workflows may run again: pass trigger: [] to run none.",
 			"The result lists the outcome with Zoho's code and message on failure. If the outcome is OUTCOME_UNKNOWN, read the account with get_account before sending again.")),
 		annotate(hints{title: "Update account", destructive: true, idempotent: true}),
-		rawInput(object("", schema{
-			"account_id": idSchema("The account's id: 1–19 digits."),
-			"data":       dataSchema(),
-			"trigger":    triggerSchema(),
-		}, "account_id", "data")),
 		rawOutput(writeOutputSchema(false)),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseUpdateAccount, func(ctx context.Context, in updateAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
+	return newTool(def, scopes, func(ctx context.Context, in updateAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
 		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof),
 			tiers.UpdateRequest{Module: Module, ID: in.AccountID, Data: in.Data, Trigger: in.Trigger})
 		if o.ID == "" || (err != nil && o.Status == tiers.StatusSuccess) {
@@ -116,70 +100,84 @@ func UpdateAccount(d Deps) Tool {
 			text = describe(ctx, d.Logger, name, account(in.AccountID), err)
 		}
 		return withRoute(structuredResult(out, text, true), route)
-	})}
+	})
 }
 
 // bulkUpdateParams are the arguments of bulk_update_accounts.
 type bulkUpdateParams struct {
-	Updates []tiers.UpdateRequest `json:"updates"`
-	Trigger []string              `json:"trigger,omitempty"`
+	Updates []tiers.UpdateRequest
+	Trigger []string
+}
+
+func (p *bulkUpdateParams) params() []param {
+	return []param{
+		updatesParam(&p.Updates),
+		triggerParam(&p.Trigger),
+		rule(func(*args) error {
+			for i := range p.Updates {
+				p.Updates[i].Trigger = p.Trigger
+			}
+			return nil
+		}),
+	}
 }
 
 var updateKeys = []string{"id", "data"}
 
-func parseBulkUpdate(raw []byte, p *permissions.Profile) (bulkUpdateParams, error) {
-	var out bulkUpdateParams
-	a, err := parseArgs(raw, p, "updates", "trigger")
+// updatesParam is bulk_update_accounts' required list of {id, data}, each id
+// once.
+func updatesParam(dst *[]tiers.UpdateRequest) param {
+	return param{name: "updates",
+		need: fmt.Sprintf("a list of {id, data}, at most %d", MaxBulkUpdates),
+		schema: func() schema {
+			return array("The updates, each {id, data}.", object("One account's update.", schema{
+				"id":   idSchema("The account's id: 1–19 digits."),
+				"data": dataSchema(),
+			}, "id", "data"), 1, MaxBulkUpdates)
+		},
+		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err }}
+}
+
+// updates decodes the list of {id, data} under key.
+func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
+	items, err := decodeArray(key, a.m[key], MaxBulkUpdates, "{id, data} objects")
 	if err != nil {
-		return out, err
-	}
-	if !a.has("updates") {
-		return out, argErr("updates is required: a list of {id, data}, at most %d", MaxBulkUpdates)
-	}
-	items, err := decodeArray("updates", a.m["updates"], MaxBulkUpdates, "{id, data} objects")
-	if err != nil {
-		return out, err
+		return nil, err
 	}
 	seen := make(map[string]int, len(items))
-	out.Updates = make([]tiers.UpdateRequest, 0, len(items))
+	out := make([]tiers.UpdateRequest, 0, len(items))
 	for i, it := range items {
-		path := fmt.Sprintf("updates[%d]", i)
+		path := fmt.Sprintf("%s[%d]", key, i)
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(it, &m); err != nil || m == nil {
-			return out, argErr("%s must be an object {id, data}, got %s", path, kind(it))
+			return nil, argErr("%s must be an object {id, data}, got %s", path, kind(it))
 		}
 		for k := range m {
 			if !slices.Contains(updateKeys, k) {
-				return out, argErr("%s: unknown key %q; an update has id and data", path, clip(k))
+				return nil, argErr("%s: unknown key %q; an update has id and data", path, clip(k))
 			}
 		}
 		idRaw, ok := m["id"]
 		if !ok || isNull(idRaw) {
-			return out, argErr("%s.id is required", path)
+			return nil, argErr("%s.id is required", path)
 		}
 		id, err := decodeID(path+".id", idRaw)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 		if j, dup := seen[id]; dup {
-			return out, argErr("%s.id repeats %s (already in updates[%d]); merge the two into one update", path, id, j)
+			return nil, argErr("%s.id repeats %s (already in %s[%d]); merge the two into one update", path, id, key, j)
 		}
 		seen[id] = i
 		dataRaw, ok := m["data"]
 		if !ok || isNull(dataRaw) {
-			return out, argErr("%s.data is required: the fields to change", path)
+			return nil, argErr("%s.data is required: the fields to change", path)
 		}
 		data, err := a.data(path+".data", dataRaw)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out.Updates = append(out.Updates, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
-	}
-	if out.Trigger, err = a.trigger(); err != nil {
-		return out, err
-	}
-	for i := range out.Updates {
-		out.Updates[i].Trigger = out.Trigger
+		out = append(out, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
 	}
 	return out, nil
 }
@@ -203,16 +201,9 @@ func BulkUpdateAccounts(d Deps) Tool {
 			"Every account gets its own outcome (success or error with Zoho's code); the call is an error if any account failed, and no account is left out. Re-send only the failed ones; for OUTCOME_UNKNOWN read them back first.",
 			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
 		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),
-		rawInput(object("", schema{
-			"updates": array("The updates, each {id, data}.", object("One account's update.", schema{
-				"id":   idSchema("The account's id: 1–19 digits."),
-				"data": dataSchema(),
-			}, "id", "data"), 1, MaxBulkUpdates),
-			"trigger": triggerSchema(),
-		}, "updates")),
 		rawOutput(writeOutputSchema(true)),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseBulkUpdate, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
+	return newTool(def, scopes, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
 		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof),
 			tiers.BulkUpdateRequest{Module: Module, Updates: in.Updates, Trigger: in.Trigger})
 		results := make([]writeResult, len(in.Updates))
@@ -247,7 +238,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 			sb.WriteString(describe(ctx, d.Logger, name, about("the bulk update"), err))
 		}
 		return withRoute(structuredResult(out, sb.String(), true), route)
-	})}
+	})
 }
 
 // costs renders how a bulk tool did its work: "strategy coql, 1 Zoho call,
