@@ -72,17 +72,3 @@ func QueryKey(parts ...any) string {
 	sum := sha256.Sum256([]byte(sb.String()))
 	return hex.EncodeToString(sum[:6])
 }
-
-// IsRecordID reports whether s is a Zoho record id: 1–19 decimal digits
-// (ids are strings, never numbers; reference §3).
-func IsRecordID(s string) bool {
-	if len(s) == 0 || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -34,40 +33,6 @@ const (
 	maxTokenLen      = 1024
 	maxDepth         = 5
 )
-
-// idRE and apiNameRE document the two shapes; isID and isAPIName check them
-// without the regexp engine (a 25,000-record bulk update checks 100,000 names).
-var (
-	idRE      = regexp.MustCompile(`^[0-9]{1,19}$`)
-	apiNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-)
-
-func isID(s string) bool {
-	if len(s) < 1 || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func isAPIName(s string) bool {
-	if s == "" || !isLetter(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isLetter(c) && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // argError is a validation failure; its text is shown to the agent.
 type argError struct{ msg string }
@@ -196,7 +161,7 @@ func (a *args) str(key string, maxLen int) (string, error) {
 }
 
 func checkID(path, id string) error {
-	if !isID(id) {
+	if !tiers.IsRecordID(id) {
 		return argErr("%s must be a Zoho record id: a string of 1–19 digits such as \"3652397000000624001\" (got %q)", path, clip(id))
 	}
 	return nil
@@ -265,7 +230,7 @@ func (a *args) ids(key string, max int) ([]string, error) {
 
 // checkField checks that name is a Zoho API name the caller may use.
 func (a *args) checkField(path, name string) error {
-	if !isAPIName(name) || len(name) > 100 {
+	if !tiers.IsAPIName(name) {
 		return argErr("%s: %q is not a Zoho field API name (letters, digits and _, starting with a letter, e.g. Account_Name)", path, clip(name))
 	}
 	if a.prof.Denied(name) {

@@ -85,7 +85,7 @@ func filtersParam(dst *[]tiers.Condition) param {
 			return schema{
 				"type":                 "object",
 				"description":          "Equality filters: field API name → value; all must match. At most 10. Not with ids.",
-				"propertyNames":        schema{"pattern": `^[A-Za-z][A-Za-z0-9_]*$`},
+				"propertyNames":        fieldNamesSchema(),
 				"additionalProperties": scalarSchema("The value the field must equal."),
 				"minProperties":        1,
 				"maxProperties":        MaxFilters,

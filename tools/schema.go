@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // schema is a JSON Schema node. Schemas are written by hand next to the
@@ -56,12 +58,16 @@ func array(desc string, items schema, min, max int) schema {
 }
 
 func idSchema(desc string) schema {
-	return schema{"type": "string", "description": desc, "pattern": `^[0-9]{1,19}$`}
+	return schema{"type": "string", "description": desc, "pattern": tiers.RecordIDPattern}
 }
 
 func fieldNameSchema(desc string) schema {
-	return schema{"type": "string", "description": desc, "pattern": `^[A-Za-z][A-Za-z0-9_]*$`, "maxLength": 100}
+	return schema{"type": "string", "description": desc, "pattern": tiers.APINamePattern, "maxLength": tiers.MaxAPINameLen}
 }
+
+// fieldNamesSchema is the propertyNames of an object keyed by field API
+// names.
+func fieldNamesSchema() schema { return schema{"pattern": tiers.APINamePattern} }
 
 func fieldsSchema() schema {
 	return array("Field API names to return (e.g. [\"Account_Name\", \"Phone\"]); omit for all fields. At most 50.",

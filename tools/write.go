@@ -27,7 +27,7 @@ func dataSchema() schema {
 	return schema{
 		"type":                 "object",
 		"description":          "Fields to change: field API name → new value (string, number, boolean, null to clear, {\"id\": \"...\"} for a lookup, an array for multi-select). Not id.",
-		"propertyNames":        schema{"pattern": `^[A-Za-z][A-Za-z0-9_]*$`},
+		"propertyNames":        fieldNamesSchema(),
 		"minProperties":        1,
 		"maxProperties":        MaxDataFields,
 		"additionalProperties": true,

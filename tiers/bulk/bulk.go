@@ -161,13 +161,6 @@ func asRead(err error) error {
 	return err
 }
 
-func checkModule(m string) error {
-	if !zoho.ValidAPIName(m) {
-		return badInput("module %q is not a Zoho module API name such as Accounts", m)
-	}
-	return nil
-}
-
 // backoff returns the wait before poll attempt i: PollInterval doubling to
 // PollMax, with ±20% jitter so that many jobs do not poll in lockstep.
 func (t *Tier) backoff(i int) time.Duration {

@@ -92,7 +92,7 @@ func (t *Tier) bulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest, forc
 
 // checkUpdates rejects a request Zoho would refuse, before anything is sent.
 func (t *Tier) checkUpdates(req tiers.BulkUpdateRequest) error {
-	if err := checkModule(req.Module); err != nil {
+	if err := zoho.CheckModule(tiers.Bulk, req.Module); err != nil {
 		return err
 	}
 	for i, u := range req.Updates {
@@ -103,7 +103,7 @@ func (t *Tier) checkUpdates(req tiers.BulkUpdateRequest) error {
 			return badInput("update %d (id %s): nothing to update", i, u.ID)
 		}
 		for k := range u.Data {
-			if k != "id" && !zoho.ValidAPIName(k) {
+			if k != "id" && !tiers.IsAPIName(k) {
 				return badInput("update %d (id %s): %q is not a field API name", i, u.ID, k)
 			}
 		}

@@ -157,34 +157,11 @@ func badInput(code, msg string) *tiers.Error {
 	return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassVerdict, Code: code, Message: msg}
 }
 
-func checkModule(m string) error {
-	if !zoho.ValidAPIName(m) {
-		return badInput("INVALID_MODULE", "module "+quote(m)+" is not a module API name")
-	}
-	return nil
-}
+func checkModule(m string) error { return zoho.CheckModule(tiers.REST, m) }
 
-func checkID(id string) error {
-	if !tiers.IsRecordID(id) {
-		return badInput("INVALID_DATA", "id "+quote(id)+" is not a Zoho record id (1–19 digits)")
-	}
-	return nil
-}
+func checkID(id string) error { return zoho.CheckID(tiers.REST, id) }
 
-// maxListFields is Zoho's cap on the fields of a list call.
-const maxListFields = 50
-
-func checkFields(fields []string) error {
-	if len(fields) > maxListFields {
-		return badInput("LIMIT_EXCEEDED", "at most 50 fields per call")
-	}
-	for _, f := range fields {
-		if !zoho.ValidAPIName(f) {
-			return badInput("INVALID_DATA", "field "+quote(f)+" is not a field API name")
-		}
-	}
-	return nil
-}
+func checkFields(fields []string) error { return zoho.CheckFields(tiers.REST, fields) }
 
 func quote(s string) string {
 	if len(s) > 60 {

@@ -95,7 +95,7 @@ func checkData(id string, data tiers.Record) error {
 		return badInput("INVALID_DATA", "no fields to update for record "+id)
 	}
 	for k := range data {
-		if k != "id" && !zoho.ValidAPIName(k) && !zoho.ValidAPIName(trimDollar(k)) {
+		if k != "id" && !tiers.IsAPIName(k) && !tiers.IsAPIName(trimDollar(k)) {
 			return badInput("INVALID_DATA", "field "+quote(k)+" is not a field API name")
 		}
 	}

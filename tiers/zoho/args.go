@@ -23,15 +23,42 @@ func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error {
 	return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
 }
 
-// CheckFields returns tier's InvalidData verdict when fs holds more than
-// MaxFields names or one that is not a field API name; nil (and empty fs)
-// is fine.
+// CheckModule returns tier's INVALID_MODULE verdict (Zoho's own code for a
+// wrong module) when m is not a module API name (tiers.IsModuleName).
+func CheckModule(tier tiers.Name, m string) error {
+	if !tiers.IsModuleName(m) {
+		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_MODULE",
+			Message: fmt.Sprintf("module %q is not a Zoho module API name such as Accounts", clipName(m))}
+	}
+	return nil
+}
+
+// CheckID returns tier's InvalidData verdict when id is not a record id.
+func CheckID(tier tiers.Name, id string) error {
+	if !tiers.IsRecordID(id) {
+		return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", clipName(id))
+	}
+	return nil
+}
+
+// clipName shortens a rejected name for a message.
+func clipName(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// CheckFields returns tier's verdict when fs holds more than MaxFields names
+// (LIMIT_EXCEEDED, as Zoho answers) or one that is not a field API name
+// (INVALID_DATA); nil (and empty fs) is fine.
 func CheckFields(tier tiers.Name, fs []string) error {
 	if len(fs) > MaxFields {
-		return InvalidData(tier, "at most 50 fields per read (got %d)", len(fs))
+		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED",
+			Message: fmt.Sprintf("at most %d fields per read (got %d)", MaxFields, len(fs))}
 	}
 	for _, f := range fs {
-		if !ValidAPIName(f) {
+		if !tiers.IsAPIName(f) {
 			return InvalidData(tier, "field %q is not a Zoho field API name", f)
 		}
 	}

@@ -21,16 +21,7 @@ const (
 	MaxCOQLOffset         = 100000
 )
 
-var (
-	apiNameRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	lookupRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$`)
-	digitsRE   = regexp.MustCompile(`^[0-9]{1,19}$`)
-	plainNumRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-)
-
-// ValidAPIName reports whether s is a Zoho field or module API name
-// (letter, then letters, digits and underscores). "id" is one.
-func ValidAPIName(s string) bool { return len(s) <= 100 && apiNameRE.MatchString(s) }
+var plainNumRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // verdict is the error for a condition or query Zoho would never accept:
 // the caller's mistake, reported before anything is sent.
@@ -168,7 +159,7 @@ func Criteria(conds []tiers.Condition, any bool) (string, error) {
 }
 
 func criterion(c tiers.Condition) (string, error) {
-	if !ValidAPIName(c.Field) {
+	if !tiers.IsAPIName(c.Field) {
 		return "", verdict("%q is not a field API name (letters, digits and underscores, starting with a letter)", c.Field)
 	}
 	if err := checkArity(c, MaxInValues); err != nil {
@@ -216,7 +207,7 @@ type COQLQuery struct {
 // sent ("id is not null" when there are no conditions), since older API
 // versions require one. Invalid input is a ClassVerdict *tiers.Error.
 func COQL(q COQLQuery) (string, error) {
-	if !ValidAPIName(q.Module) {
+	if !tiers.IsModuleName(q.Module) {
 		return "", verdict("%q is not a module API name", q.Module)
 	}
 	cols := q.Select
@@ -265,7 +256,7 @@ func COQL(q COQLQuery) (string, error) {
 		}
 	}
 	if q.AfterID != "" {
-		if !digitsRE.MatchString(q.AfterID) {
+		if !tiers.IsRecordID(q.AfterID) {
 			return "", verdict("keyset id %q is not a record id", q.AfterID)
 		}
 		keyset := "id > " + q.AfterID
@@ -311,8 +302,16 @@ func COQL(q COQLQuery) (string, error) {
 	return b.String(), nil
 }
 
+// validCOQLField reports whether f is a field COQL may name: an API name,
+// or a lookup's field written lookup.field.
 func validCOQLField(f string) bool {
-	return len(f) <= 100 && (apiNameRE.MatchString(f) || lookupRE.MatchString(f))
+	if len(f) > tiers.MaxAPINameLen {
+		return false
+	}
+	if lookup, field, ok := strings.Cut(f, "."); ok {
+		return tiers.IsAPIName(lookup) && tiers.IsAPIName(field)
+	}
+	return tiers.IsAPIName(f)
 }
 
 // QuoteCOQL renders s as a COQL string literal: single quotes, with \ and '
@@ -352,7 +351,7 @@ func coqlCondition(c tiers.Condition) (string, error) {
 		}
 		switch {
 		case isID:
-			if !digitsRE.MatchString(s.text) {
+			if !tiers.IsRecordID(s.text) {
 				return "", verdict("%s: %q is not a record id (1–19 digits)", c.Field, s.text)
 			}
 			lits[i] = s.text
