@@ -19,7 +19,11 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/bulk"
+	tiermcp "github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/mcp"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/rest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -281,6 +285,23 @@ func TestCreditsReachTheGauge(t *testing.T) {
 		}
 		if !strings.Contains(line, `tier="BULK"`) && !strings.Contains(line, `tier="REST"`) {
 			t.Errorf("credits gauge %q is not labelled with a Zoho tier", line)
+		}
+	}
+}
+
+// TestDefaultConfigIsTheRoutersDefault: the configuration's tier defaults
+// and the router's are the same values (both come from tiers.DefaultsOf).
+func TestDefaultConfigIsTheRoutersDefault(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	ts := []tiers.Tier{tiermcp.New(tiermcp.Config{}), bulk.New(bulk.Config{}), rest.New(rest.Config{})}
+	got, want := routerTiers(cfg, ts), router.DefaultTierConfigs()
+	if len(got) != len(want) {
+		t.Fatalf("config gives %d tiers, the router %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("tier %d: config gives %+v, the router %+v", i, got[i], want[i])
 		}
 	}
 }

@@ -32,15 +32,6 @@ func creditsTo(g *prometheus.GaugeVec) func(t tiers.Name) func(remaining int) {
 	}
 }
 
-// retries maps a config max_retries (0 = none) to the tiers' convention
-// (0 = default, negative = none).
-func retries(n int) int {
-	if n <= 0 {
-		return -1
-	}
-	return n
-}
-
 // newTiers constructs the three tiers from cfg. Each tier labels its own log
 // lines with "tier" (adding it here too would repeat the key). onCredits
 // gives each Zoho tier the callback that receives Zoho's
@@ -63,25 +54,28 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 		ClientSecret: m.ClientSecret.Reveal(),
 		AccountsURL:  accounts,
 		Timeout:      m.Timeout,
-		MaxRetries:   retries(m.MaxRetries),
+		MaxRetries:   m.MaxRetries,
 		Logger:       log, // the tier adds "tier" itself
 		Now:          now,
 	})
+	// The Zoho tiers' clients share everything but their tier, credential
+	// and settings.
+	zohoConfig := func(t tiers.Name, cred zoho.Credential, s config.TierSettings) zoho.Config {
+		return zoho.Config{
+			Tier: t, Credential: cred,
+			DC: cfg.Zoho.DC, AccountsURL: cfg.Zoho.AccountsURL, APIDomain: cfg.Zoho.APIDomain,
+			ContentURL: cfg.Zoho.ContentURL, OrgID: cfg.Zoho.OrgID,
+			Timeout: s.Timeout, MaxRetries: s.MaxRetries,
+			Now: now, Logger: log, // the tier adds "tier" itself
+			CacheDir: cacheDir, OnCredits: onCredits(t),
+		}
+	}
 	k := cfg.Tiers.Bulk
 	var bulkClient *zoho.Client
 	if cfg.BulkConfigured() {
-		zc, err := zoho.New(zoho.Config{
-			Tier:       tiers.Bulk,
-			Credential: zoho.Credential{ClientID: k.ClientID, ClientSecret: k.ClientSecret.Reveal(), RefreshToken: k.RefreshToken.Reveal()},
-			DC:         cfg.Zoho.DC, AccountsURL: cfg.Zoho.AccountsURL, APIDomain: cfg.Zoho.APIDomain,
-			ContentURL: cfg.Zoho.ContentURL, OrgID: cfg.Zoho.OrgID,
-			Timeout:    k.Timeout,
-			MaxRetries: retries(k.MaxRetries),
-			Now:        now,
-			Logger:     log, // the tier adds "tier" itself
-			CacheDir:   cacheDir,
-			OnCredits:  onCredits(tiers.Bulk),
-		})
+		zc, err := zoho.New(zohoConfig(tiers.Bulk,
+			zoho.Credential{ClientID: k.ClientID, ClientSecret: k.ClientSecret.Reveal(), RefreshToken: k.RefreshToken.Reveal()},
+			k.TierSettings))
 		if err != nil {
 			// Validate catches bad DCs and URLs first; a tier left
 			// unconfigured here is reported by check and /readyz.
@@ -92,18 +86,10 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 	}
 	t2 := bulk.New(bulk.Config{Client: bulkClient, Now: now, Logger: log})
 	r := cfg.Tiers.REST
-	t3 := rest.New(rest.Config{
-		Credential: zoho.Credential{ClientID: r.ClientID, ClientSecret: r.ClientSecret.Reveal(),
+	t3 := rest.New(rest.Config{Config: zohoConfig(tiers.REST,
+		zoho.Credential{ClientID: r.ClientID, ClientSecret: r.ClientSecret.Reveal(),
 			RefreshToken: r.RefreshToken.Reveal(), AccessToken: r.AccessToken.Reveal()},
-		DC: cfg.Zoho.DC, AccountsURL: cfg.Zoho.AccountsURL, APIDomain: cfg.Zoho.APIDomain,
-		ContentURL: cfg.Zoho.ContentURL, OrgID: cfg.Zoho.OrgID,
-		Timeout:    r.Timeout,
-		MaxRetries: retries(r.MaxRetries),
-		Logger:     log, // the tier adds "tier" itself
-		Now:        now,
-		CacheDir:   cacheDir,
-		OnCredits:  onCredits(tiers.REST),
-	})
+		r.TierSettings)})
 	return []tiers.Tier{t1, t2, t3}
 }
 

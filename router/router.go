@@ -50,21 +50,22 @@ type TierConfig struct {
 	// of Config.Tiers.
 	Priority int
 	// Timeout bounds one attempt on the tier (inside the call's deadline).
-	// Zero means the tier's default (MCP 30s, BULK 60s, REST 45s, else 30s).
+	// Zero means the tier's default (tiers.DefaultsOf).
 	Timeout time.Duration
 	// MaxRetries is the tier's own retry count, given to it when it is the
 	// last tier that could serve a call. Zero means no retries.
 	MaxRetries int
 }
 
-// DefaultTierConfigs returns the SPEC §3 defaults: MCP, BULK, REST enabled
-// with priorities 1, 2, 3, timeouts 30s, 60s, 45s and retries 3, 3, 2.
+// DefaultTierConfigs returns MCP, BULK and REST enabled, each with its
+// defaults (tiers.DefaultsOf).
 func DefaultTierConfigs() []TierConfig {
-	return []TierConfig{
-		{Name: tiers.MCP, Enabled: true, Priority: 1, Timeout: 30 * time.Second, MaxRetries: 3},
-		{Name: tiers.Bulk, Enabled: true, Priority: 2, Timeout: 60 * time.Second, MaxRetries: 3},
-		{Name: tiers.REST, Enabled: true, Priority: 3, Timeout: 45 * time.Second, MaxRetries: 2},
+	out := make([]TierConfig, 0, 3)
+	for _, n := range [...]tiers.Name{tiers.MCP, tiers.Bulk, tiers.REST} {
+		d := tiers.DefaultsOf(n)
+		out = append(out, TierConfig{Name: n, Enabled: true, Priority: d.Priority, Timeout: d.Timeout, MaxRetries: d.MaxRetries})
 	}
+	return out
 }
 
 // Config configures a Router. The zero value works: the default tiers,
@@ -201,7 +202,7 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 			openErr: &tiers.Error{Tier: tc.Name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: gobreaker.ErrOpenState}}
 		ts.openText = ts.openErr.Error()
 		if ts.timeout == 0 {
-			ts.timeout = defaultTimeout(tc.Name)
+			ts.timeout = tiers.DefaultsOf(tc.Name).Timeout
 		}
 		r.tiers = append(r.tiers, ts)
 	}
@@ -226,17 +227,6 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		r.newBreaker(ts)
 	}
 	return r, nil
-}
-
-func defaultTimeout(n tiers.Name) time.Duration {
-	switch n {
-	case tiers.Bulk:
-		return 60 * time.Second
-	case tiers.REST:
-		return 45 * time.Second
-	default:
-		return 30 * time.Second
-	}
 }
 
 // usable reports whether ts can be put in a chain for op at all.

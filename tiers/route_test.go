@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestRouteJSON: a route marshals with attempts always an array and each
@@ -93,5 +94,24 @@ func TestPendingJobOf(t *testing.T) {
 				t.Errorf("PendingJobOf = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDefaultsOf pins the SPEC §3 defaults, the one place they are written.
+func TestDefaultsOf(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tier Name
+		want Defaults
+	}{
+		{MCP, Defaults{Priority: 1, Timeout: 30 * time.Second, MaxRetries: 3}},
+		{Bulk, Defaults{Priority: 2, Timeout: 60 * time.Second, MaxRetries: 3}},
+		{REST, Defaults{Priority: 3, Timeout: 45 * time.Second, MaxRetries: 2}},
+		{"OTHER", Defaults{Timeout: 30 * time.Second}},
+	}
+	for _, tt := range tests {
+		if got := DefaultsOf(tt.tier); got != tt.want {
+			t.Errorf("DefaultsOf(%s) = %+v, want %+v", tt.tier, got, tt.want)
+		}
 	}
 }

@@ -29,9 +29,7 @@ var _ tiers.Tier = (*Tier)(nil)
 
 // Defaults of Config.
 const (
-	DefaultTimeout         = 30 * time.Second
 	DefaultProbeTimeout    = 5 * time.Second
-	DefaultMaxRetries      = 3
 	DefaultRelistInterval  = time.Minute
 	DefaultProtocolVersion = mcpgo.ProtocolVersion20250618
 )
@@ -55,13 +53,13 @@ type Config struct {
 	// empty means "ZohoMCP.tool.execute".
 	OAuthScope string
 	// Timeout bounds one upstream attempt (connect, initialize or tool call);
-	// zero means DefaultTimeout.
+	// zero means the tier's default (tiers.DefaultsOf).
 	Timeout time.Duration
 	// ProbeTimeout bounds Probe; zero means DefaultProbeTimeout.
 	ProbeTimeout time.Duration
 	// MaxRetries is the number of retries of a failed read (and of a write
 	// that provably was not sent) when the context carries no
-	// tiers.RetryBudget; negative means none, zero means DefaultMaxRetries.
+	// tiers.RetryBudget (which replaces it); zero means none.
 	MaxRetries int
 	// MaxBackoff caps one wait between retries; zero means 2 s.
 	MaxBackoff time.Duration
@@ -190,17 +188,12 @@ type session struct {
 // New returns the tier for cfg. It does not contact the upstream.
 func New(cfg Config) *Tier {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = tiers.DefaultsOf(tiers.MCP).Timeout
 	}
 	if cfg.ProbeTimeout <= 0 {
 		cfg.ProbeTimeout = DefaultProbeTimeout
 	}
-	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = DefaultMaxRetries
-	}
-	if cfg.MaxRetries < 0 {
-		cfg.MaxRetries = 0
-	}
+	cfg.MaxRetries = max(cfg.MaxRetries, 0)
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 2 * time.Second
 	}

@@ -28,7 +28,7 @@ func newTier(t *testing.T, endpoint string, mod func(*Config)) *Tier {
 	cfg := Config{
 		Endpoint:   endpoint,
 		Timeout:    2 * time.Second,
-		MaxRetries: -1,
+		MaxRetries: 0, // no retries of its own: tests that want them say so
 		Sleep:      func(context.Context, time.Duration) error { return nil },
 	}
 	if mod != nil {

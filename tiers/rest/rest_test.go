@@ -40,11 +40,12 @@ func zeroBackoff(time.Duration, time.Duration, int, *http.Response) time.Duratio
 func newTier(t testing.TB, sim *zohosim.Sim, mod ...func(*Config)) *Tier {
 	t.Helper()
 	c := sim.RESTCredential()
-	cfg := Config{
+	cfg := Config{Config: zoho.Config{
 		Credential:  zoho.Credential{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken},
 		AccountsURL: sim.AccountsURL(), CacheDir: "-", Backoff: zeroBackoff, Timeout: 20 * time.Second,
-		Logger: slog.New(slog.DiscardHandler),
-	}
+		MaxRetries: tiers.DefaultsOf(tiers.REST).MaxRetries,
+		Logger:     slog.New(slog.DiscardHandler),
+	}}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -83,7 +84,7 @@ func TestConfigured(t *testing.T) {
 	if New(Config{}).Configured() {
 		t.Fatal("a tier without credentials must not be configured")
 	}
-	bad := New(Config{Credential: zoho.Credential{ClientID: "a", ClientSecret: "b", RefreshToken: "c"}, DC: "mars"})
+	bad := New(Config{Config: zoho.Config{Credential: zoho.Credential{ClientID: "a", ClientSecret: "b", RefreshToken: "c"}, DC: "mars"}})
 	if bad.Configured() {
 		t.Fatal("an unknown DC must not be configured")
 	}

@@ -45,7 +45,8 @@ type Config struct {
 	// grant of the client's token source. Zero means only the caller's
 	// context bounds a call (and DefaultRefreshTimeout a refresh).
 	Timeout time.Duration
-	// MaxRetries, RetryWaitMin, RetryWaitMax and Backoff: see HTTPOptions.
+	// MaxRetries (zero means none), RetryWaitMin, RetryWaitMax and Backoff:
+	// see HTTPOptions.
 	MaxRetries   int
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
