@@ -16,22 +16,17 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// Limits of the tool arguments (SPEC §4 and Zoho's own limits).
+// Limits of the tool arguments that are the proxy's own (SPEC §4). Zoho's
+// limits, which the arguments must also keep, are in tiers (tiers.MaxFields,
+// tiers.MaxListIDs, MaxPageSize, tiers.MaxInValues, MaxSearchConditions,
+// MaxBulkReadConditions, MaxBulkWriteRecords, MaxPageTokenLen).
 const (
-	MaxFields        = 50     // Zoho's limit on fields per read
-	MaxListIDs       = 100    // Zoho's ids= limit
-	MaxBulkIDs       = 25_000 // bulk_read_accounts account_ids
-	MaxBulkUpdates   = 25_000 // one Zoho bulk-write file
-	MaxLimit         = 200    // Zoho's page size
-	DefaultLimit     = 20
-	MaxInValues      = 100 // Zoho's "in" criteria limit
-	MaxSearchConds   = 10  // Zoho's search criteria limit
-	MaxBulkReadConds = 25  // Zoho's bulk-read criteria limit
-	MaxFilters       = 10
-	MaxDataFields    = 200
-	maxValueLen      = 1000
-	maxTokenLen      = 1024
-	maxDepth         = 5
+	defaultLimit  = 20     // records per page when the agent gives no limit
+	maxBulkIDs    = 25_000 // bulk_read_accounts account_ids
+	maxFilters    = 10     // get_accounts filters
+	maxDataFields = 200    // fields of one record's data
+	maxValueLen   = 1000   // bytes of a condition value
+	maxDepth      = 5      // nesting of a data value
 )
 
 // argError is a validation failure; its text is shown to the agent.
@@ -246,7 +241,7 @@ func (a *args) fields() ([]string, error) {
 	if !a.has(key) {
 		return nil, nil
 	}
-	items, err := decodeArray(key, a.m[key], MaxFields, "field API names")
+	items, err := decodeArray(key, a.m[key], tiers.MaxFields, "field API names")
 	if err != nil {
 		return nil, err
 	}
@@ -435,12 +430,12 @@ func (a *args) condition(path string, v json.RawMessage) (tiers.Condition, error
 		var items []json.RawMessage
 		if err := json.Unmarshal(m["value"], &items); err != nil {
 			if op == tiers.OpIn {
-				return c, argErr("%s must be an array of 1–%d values for op \"in\", got %s", vpath, MaxInValues, kind(m["value"]))
+				return c, argErr("%s must be an array of 1–%d values for op \"in\", got %s", vpath, tiers.MaxInValues, kind(m["value"]))
 			}
 			return c, argErr("%s must be an array of exactly 2 values [low, high] for op \"between\", got %s", vpath, kind(m["value"]))
 		}
-		if op == tiers.OpIn && (len(items) == 0 || len(items) > MaxInValues) {
-			return c, argErr("%s has %d values; op \"in\" takes 1–%d", vpath, len(items), MaxInValues)
+		if op == tiers.OpIn && (len(items) == 0 || len(items) > tiers.MaxInValues) {
+			return c, argErr("%s has %d values; op \"in\" takes 1–%d", vpath, len(items), tiers.MaxInValues)
 		}
 		if op == tiers.OpBetween && len(items) != 2 {
 			return c, argErr("%s has %d values; op \"between\" takes exactly 2 [low, high]", vpath, len(items))
@@ -488,8 +483,8 @@ func (a *args) data(path string, v json.RawMessage) (tiers.Record, error) {
 	if len(rec) == 0 {
 		return nil, argErr("%s is empty; give at least one field to change, e.g. {\"Phone\": \"+1 555 0100\"}", path)
 	}
-	if len(rec) > MaxDataFields {
-		return nil, argErr("%s has %d fields; at most %d are allowed", path, len(rec), MaxDataFields)
+	if len(rec) > maxDataFields {
+		return nil, argErr("%s has %d fields; at most %d are allowed", path, len(rec), maxDataFields)
 	}
 	keys := make([]string, 0, len(rec))
 	for k := range rec {

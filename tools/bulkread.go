@@ -20,8 +20,8 @@ type bulkReadParams struct {
 
 func (p *bulkReadParams) params() []param {
 	return []param{
-		idsParam("account_ids", "Account ids (1–19 digits each), each once.", "An account id.", MaxBulkIDs, &p.AccountIDs),
-		conditionsParam("where", "Conditions; all must match.", MaxBulkReadConds, &p.Where),
+		idsParam("account_ids", "Account ids (1–19 digits each), each once.", "An account id.", maxBulkIDs, &p.AccountIDs),
+		conditionsParam("where", "Conditions; all must match.", tiers.MaxBulkReadConditions, &p.Where),
 		notBoth("account_ids", "where", func() (bool, bool) { return p.AccountIDs != nil, p.Where != nil }),
 		fieldsParam(&p.Fields),
 	}
@@ -49,7 +49,7 @@ func BulkReadAccounts(d Deps) Tool {
 	scopes := []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
-			fmt.Sprintf("Read many Zoho CRM accounts at once: by account_ids (at most %d, each once), by where conditions (at most %d, all must match; operators as in search_accounts), or every account when neither is given. fields limits the columns (at most %d).", MaxBulkIDs, MaxBulkReadConds, MaxFields),
+			fmt.Sprintf("Read many Zoho CRM accounts at once: by account_ids (at most %d, each once), by where conditions (at most %d, all must match; operators as in search_accounts), or every account when neither is given. fields limits the columns (at most %d).", maxBulkIDs, tiers.MaxBulkReadConditions, tiers.MaxFields),
 			fmt.Sprintf("Up to %d accounts come back inline in accounts. Larger results are kept as an MCP resource: the result has inline=false, resource_uri and a resource_link; read it with resources/read, %d records per page, following next_page_uri. The resource expires and only the caller that made it can read it.", d.InlineLimit, BulkPageSize),
 			"Large reads run as a Zoho bulk-read job and may take a while. Read-only.")),
 		annotate(hints{title: "Bulk read accounts", readOnly: true, idempotent: true}),

@@ -48,7 +48,7 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 			}
 			switch {
 			case c.Op == tiers.OpBetween && len(c.Values) != 2,
-				c.Op == tiers.OpIn && (len(c.Values) < 1 || len(c.Values) > MaxInValues),
+				c.Op == tiers.OpIn && (len(c.Values) < 1 || len(c.Values) > tiers.MaxInValues),
 				c.Op != tiers.OpIn && c.Op != tiers.OpBetween && len(c.Values) != 1:
 				t.Fatalf("accepted %d values for %s", len(c.Values), c.Op)
 			}
@@ -84,7 +84,7 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 	case getAccountsParams:
 		uniqueIDs(x.IDs)
 		condOK(x.Filters)
-		if x.Limit < 1 || x.Limit > MaxLimit || len(x.IDs) > MaxListIDs || len(x.Fields) > MaxFields {
+		if x.Limit < 1 || x.Limit > tiers.MaxPageSize || len(x.IDs) > tiers.MaxListIDs || len(x.Fields) > tiers.MaxFields {
 			t.Fatalf("accepted out-of-range params %+v", x)
 		}
 	case searchAccountsParams:
@@ -95,7 +95,7 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 				n++
 			}
 		}
-		if n != 1 || x.Limit < 1 || x.Limit > MaxLimit || (x.Match != "all" && x.Match != "any") {
+		if n != 1 || x.Limit < 1 || x.Limit > tiers.MaxPageSize || (x.Match != "all" && x.Match != "any") {
 			t.Fatalf("accepted bad search %+v", x)
 		}
 	case updateAccountParams:

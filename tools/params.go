@@ -145,16 +145,19 @@ func fieldsParam(dst *[]string) param {
 		decode: func(a *args) (err error) { *dst, err = a.fields(); return err }}
 }
 
-// limitParam is the optional page size, DefaultLimit when absent.
+// limitParam is the optional page size, defaultLimit when absent.
 func limitParam(dst *int) param {
 	return param{name: "limit", schema: limitSchema,
-		decode: func(a *args) (err error) { *dst, err = a.integer("limit", 1, MaxLimit, DefaultLimit); return err }}
+		decode: func(a *args) (err error) {
+			*dst, err = a.integer("limit", 1, tiers.MaxPageSize, defaultLimit)
+			return err
+		}}
 }
 
 // pageTokenParam is the optional page token of a list or search.
 func pageTokenParam(dst *string) param {
 	return param{name: "page_token", schema: pageTokenSchema,
-		decode: func(a *args) (err error) { *dst, err = a.str("page_token", maxTokenLen); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.str("page_token", tiers.MaxPageTokenLen); return err }}
 }
 
 // enumParam is an optional string under name, one of values; def when absent.

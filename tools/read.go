@@ -67,7 +67,7 @@ type getAccountsParams struct {
 
 func (p *getAccountsParams) params() []param {
 	return []param{
-		idsParam("ids", "Account ids (1–19 digits each), at most 100, each once.", "An account id.", MaxListIDs, &p.IDs),
+		idsParam("ids", "Account ids (1–19 digits each), at most 100, each once.", "An account id.", tiers.MaxListIDs, &p.IDs),
 		filtersParam(&p.Filters),
 		notBoth("ids", "filters", func() (bool, bool) { return p.IDs != nil, p.Filters != nil }),
 		fieldsParam(&p.Fields),
@@ -88,7 +88,7 @@ func filtersParam(dst *[]tiers.Condition) param {
 				"propertyNames":        fieldNamesSchema(),
 				"additionalProperties": scalarSchema("The value the field must equal."),
 				"minProperties":        1,
-				"maxProperties":        MaxFilters,
+				"maxProperties":        maxFilters,
 			}
 		},
 		decode: func(a *args) (err error) { *dst, err = a.filters(); return err }}
@@ -109,8 +109,8 @@ func (a *args) filters() ([]tiers.Condition, error) {
 	if len(m) == 0 {
 		return nil, argErr("filters is empty; give at least one field → value or leave it out")
 	}
-	if len(m) > MaxFilters {
-		return nil, argErr("filters has %d fields; at most %d are allowed", len(m), MaxFilters)
+	if len(m) > maxFilters {
+		return nil, argErr("filters has %d fields; at most %d are allowed", len(m), maxFilters)
 	}
 	out := make([]tiers.Condition, 0, len(m))
 	for _, k := range sortedKeys(m) {
@@ -206,7 +206,7 @@ func (p *searchAccountsParams) params() []param {
 			}
 			return nil
 		}),
-		conditionsParam("where", "Conditions, at most 10.", MaxSearchConds, &p.Where),
+		conditionsParam("where", "Conditions, at most 10.", tiers.MaxSearchConditions, &p.Where),
 		enumParam("match", "How where conditions combine: all (default) or any.", "all", []string{"all", "any"}, &p.Match),
 		rule(func(a *args) error {
 			if a.has("match") && p.Where == nil {

@@ -71,7 +71,7 @@ func fieldNamesSchema() schema { return schema{"pattern": tiers.APINamePattern} 
 
 func fieldsSchema() schema {
 	return array("Field API names to return (e.g. [\"Account_Name\", \"Phone\"]); omit for all fields. At most 50.",
-		fieldNameSchema("A Zoho field API name."), 1, MaxFields)
+		fieldNameSchema("A Zoho field API name."), 1, tiers.MaxFields)
 }
 
 func scalarSchema(desc string) schema {
@@ -86,19 +86,19 @@ func conditionSchema() schema {
 			"description": "A string, number or boolean; an array for in and between.",
 			"type":        []string{"string", "number", "boolean", "array"},
 			"items":       scalarSchema("One value."),
-			"maxItems":    MaxInValues,
+			"maxItems":    tiers.MaxInValues,
 		},
 	}, "field", "op", "value")
 }
 
 func limitSchema() schema {
-	s := integer("Records per page, 1–200.", 1, MaxLimit)
-	s["default"] = DefaultLimit
+	s := integer("Records per page, 1–200.", 1, tiers.MaxPageSize)
+	s["default"] = defaultLimit
 	return s
 }
 
 func pageTokenSchema() schema {
-	return schema{"type": "string", "description": "Opaque next_page_token from the previous page of the same query; omit for the first page.", "maxLength": maxTokenLen}
+	return schema{"type": "string", "description": "Opaque next_page_token from the previous page of the same query; omit for the first page.", "maxLength": tiers.MaxPageTokenLen}
 }
 
 func recordSchema() schema {

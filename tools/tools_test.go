@@ -155,7 +155,7 @@ func TestListAndSearch(t *testing.T) {
 		t.Fatal(text(res))
 	}
 	sreq := e.tier.Calls()[1].Req.(tiers.SearchRequest)
-	if !sreq.MatchAny || sreq.Limit != DefaultLimit || len(sreq.Where) != 2 || sreq.Where[1].Op != tiers.OpBetween ||
+	if !sreq.MatchAny || sreq.Limit != defaultLimit || len(sreq.Where) != 2 || sreq.Where[1].Op != tiers.OpBetween ||
 		fmt.Sprint(sreq.Where[1].Values) != "[1 5]" || fmt.Sprint(sreq.Where[0].Values) != "[Retail Bank]" {
 		t.Errorf("tier got %+v", sreq)
 	}

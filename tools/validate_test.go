@@ -272,7 +272,7 @@ func TestNullMeansAbsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Limit != DefaultLimit || v.PageToken != "" || v.Fields != nil {
+	if v.Limit != defaultLimit || v.PageToken != "" || v.Fields != nil {
 		t.Errorf("null not treated as absent: %+v", v)
 	}
 }

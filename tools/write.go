@@ -29,7 +29,7 @@ func dataSchema() schema {
 		"description":          "Fields to change: field API name → new value (string, number, boolean, null to clear, {\"id\": \"...\"} for a lookup, an array for multi-select). Not id.",
 		"propertyNames":        fieldNamesSchema(),
 		"minProperties":        1,
-		"maxProperties":        MaxDataFields,
+		"maxProperties":        maxDataFields,
 		"additionalProperties": true,
 	}
 }
@@ -128,19 +128,19 @@ var updateKeys = []string{"id", "data"}
 // once.
 func updatesParam(dst *[]tiers.UpdateRequest) param {
 	return param{name: "updates",
-		need: fmt.Sprintf("a list of {id, data}, at most %d", MaxBulkUpdates),
+		need: fmt.Sprintf("a list of {id, data}, at most %d", tiers.MaxBulkWriteRecords),
 		schema: func() schema {
 			return array("The updates, each {id, data}.", object("One account's update.", schema{
 				"id":   idSchema("The account's id: 1–19 digits."),
 				"data": dataSchema(),
-			}, "id", "data"), 1, MaxBulkUpdates)
+			}, "id", "data"), 1, tiers.MaxBulkWriteRecords)
 		},
 		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err }}
 }
 
 // updates decodes the list of {id, data} under key.
 func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
-	items, err := decodeArray(key, a.m[key], MaxBulkUpdates, "{id, data} objects")
+	items, err := decodeArray(key, a.m[key], tiers.MaxBulkWriteRecords, "{id, data} objects")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 	scopes := []permissions.Scope{permissions.ScopeBulk, permissions.ScopeWrite}
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
-			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", MaxBulkUpdates),
+			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", tiers.MaxBulkWriteRecords),
 			"Every account gets its own outcome (success or error with Zoho's code); the call is an error if any account failed, and no account is left out. Re-send only the failed ones; for OUTCOME_UNKNOWN read them back first.",
 			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
 		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),

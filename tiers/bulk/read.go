@@ -268,8 +268,8 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 	if err := firstErr(zoho.CheckModule(tiers.Bulk, req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return res, err
 	}
-	if len(req.Where) > zoho.MaxCOQLConditions-1 {
-		return res, badInput("at most %d conditions for a bulk read (got %d)", zoho.MaxCOQLConditions-1, len(req.Where))
+	if len(req.Where) > tiers.MaxCOQLConditions-1 {
+		return res, badInput("at most %d conditions for a bulk read (got %d)", tiers.MaxCOQLConditions-1, len(req.Where))
 	}
 	for _, id := range req.IDs {
 		if err := zoho.CheckID(tiers.Bulk, id); err != nil {
@@ -289,8 +289,8 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 func (t *Tier) bulkReadIDs(ctx context.Context, module string, ids, fields []string, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
 	res := tiers.BulkReadResult{Strategy: StrategyBatchedIDs}
 	var chunks [][]string
-	for i := 0; i < len(ids); i += IDsPerGet {
-		chunks = append(chunks, ids[i:min(len(ids), i+IDsPerGet)])
+	for i := 0; i < len(ids); i += tiers.MaxListIDs {
+		chunks = append(chunks, ids[i:min(len(ids), i+tiers.MaxListIDs)])
 	}
 	// A window of Concurrency chunks is read at once and written in order,
 	// so memory holds at most Concurrency×100 records.

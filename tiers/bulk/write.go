@@ -80,8 +80,8 @@ func (t *Tier) bulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest, forc
 	res.Strategy = plan.Name
 	var err error
 	if plan.Name == StrategyBulkWriteJob {
-		for lo := 0; lo < len(req.Updates) && err == nil; lo += MaxRecordsPerWriteJob {
-			hi := min(len(req.Updates), lo+MaxRecordsPerWriteJob)
+		for lo := 0; lo < len(req.Updates) && err == nil; lo += tiers.MaxBulkWriteRecords {
+			hi := min(len(req.Updates), lo+tiers.MaxBulkWriteRecords)
 			err = t.writeJob(ctx, req.Module, req.Updates[lo:hi], res.Outcomes[lo:hi], &res)
 		}
 	} else {
@@ -215,8 +215,8 @@ func (t *Tier) batchedPut(ctx context.Context, module string, ups []tiers.Update
 	)
 	var g errgroup.Group
 	g.SetLimit(t.cfg.Concurrency)
-	for lo := 0; lo < len(ups); lo += RecordsPerPut {
-		hi := min(len(ups), lo+RecordsPerPut)
+	for lo := 0; lo < len(ups); lo += tiers.MaxRecordsPerWrite {
+		hi := min(len(ups), lo+tiers.MaxRecordsPerWrite)
 		if stop.Load() || ctx.Err() != nil {
 			break
 		}

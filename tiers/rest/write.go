@@ -10,9 +10,6 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-// maxPerPut is Zoho's cap on records per write call.
-const maxPerPut = 100
-
 // validTriggers are the values Zoho accepts in "trigger" (reference §4.4).
 var validTriggers = map[string]bool{"approval": true, "workflow": true, "blueprint": true, "pathfinder": true, "orchestration": true}
 
@@ -194,8 +191,8 @@ func (t *Tier) BulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest) (tie
 		}
 		send = append(send, i)
 	}
-	for start := 0; start < len(send); start += maxPerPut {
-		batch := send[start:min(len(send), start+maxPerPut)]
+	for start := 0; start < len(send); start += tiers.MaxRecordsPerWrite {
+		batch := send[start:min(len(send), start+tiers.MaxRecordsPerWrite)]
 		data := make([]tiers.Record, len(batch))
 		for j, i := range batch {
 			d := cloneRecord(req.Updates[i].Data)

@@ -7,16 +7,6 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// Request limits the tiers check before sending anything (reference §4.3).
-const (
-	// MaxFields is the most fields one read may ask for.
-	MaxFields = 50
-	// MaxListIDs is the most record ids one list may ask for.
-	MaxListIDs = 100
-	// DefaultLimit is the page size of a list or search that gives none.
-	DefaultLimit = 200
-)
-
 // InvalidData is the verdict of tier on a request Zoho would refuse, found
 // before anything is sent: ClassVerdict with code INVALID_DATA.
 func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error {
@@ -49,13 +39,13 @@ func clipName(s string) string {
 	return s
 }
 
-// CheckFields returns tier's verdict when fs holds more than MaxFields names
+// CheckFields returns tier's verdict when fs holds more than tiers.MaxFields names
 // (LIMIT_EXCEEDED, as Zoho answers) or one that is not a field API name
 // (INVALID_DATA); nil (and empty fs) is fine.
 func CheckFields(tier tiers.Name, fs []string) error {
-	if len(fs) > MaxFields {
+	if len(fs) > tiers.MaxFields {
 		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED",
-			Message: fmt.Sprintf("at most %d fields per read (got %d)", MaxFields, len(fs))}
+			Message: fmt.Sprintf("at most %d fields per read (got %d)", tiers.MaxFields, len(fs))}
 	}
 	for _, f := range fs {
 		if !tiers.IsAPIName(f) {
@@ -65,23 +55,26 @@ func CheckFields(tier tiers.Name, fs []string) error {
 	return nil
 }
 
-// CheckLimit returns the page size a list or search asks for: DefaultLimit
-// when n is zero, n when it is 1–200, otherwise tier's InvalidData verdict.
+// CheckLimit returns the page size a list or search asks for: a full page
+// (tiers.MaxPageSize) when n is zero, n when it is 1–200, otherwise tier's
+// InvalidData verdict.
 func CheckLimit(tier tiers.Name, n int) (int, error) {
 	if n == 0 {
-		return DefaultLimit, nil
+		return tiers.MaxPageSize, nil
 	}
-	if n < 1 || n > 200 {
-		return 0, InvalidData(tier, "limit must be 1–200 (got %d)", n)
+	if n < 1 || n > tiers.MaxPageSize {
+		return 0, InvalidData(tier, "limit must be 1–%d (got %d)", tiers.MaxPageSize, n)
 	}
 	return n, nil
 }
 
-// CheckListIDs returns tier's InvalidData verdict when a list asks for more
-// than MaxListIDs ids or for one that is not a record id; nil ids are fine.
+// CheckListIDs returns tier's verdict when a list asks for more than
+// tiers.MaxListIDs ids (LIMIT_EXCEEDED) or for one that is not a record id
+// (INVALID_DATA); nil ids are fine.
 func CheckListIDs(tier tiers.Name, ids []string) error {
-	if len(ids) > MaxListIDs {
-		return InvalidData(tier, "at most 100 ids per list (got %d)", len(ids))
+	if len(ids) > tiers.MaxListIDs {
+		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED",
+			Message: fmt.Sprintf("at most %d ids per list (got %d)", tiers.MaxListIDs, len(ids))}
 	}
 	for _, id := range ids {
 		if !tiers.IsRecordID(id) {

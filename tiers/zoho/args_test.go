@@ -25,7 +25,7 @@ func TestRequestChecks(t *testing.T) {
 		{"fields 51", CheckFields(tiers.Bulk, many(51, "Phone")), "LIMIT_EXCEEDED: at most 50 fields per read (got 51)"},
 		{"field name", CheckFields(tiers.MCP, []string{"Phone", "a b"}), `field "a b" is not a Zoho field API name`},
 		{"ids 100", CheckListIDs(tiers.Bulk, many(100, "1")), ""},
-		{"ids 101", CheckListIDs(tiers.Bulk, many(101, "1")), "at most 100 ids per list (got 101)"},
+		{"ids 101", CheckListIDs(tiers.Bulk, many(101, "1")), "LIMIT_EXCEEDED: at most 100 ids per list (got 101)"},
 		{"id 20 digits", CheckListIDs(tiers.MCP, []string{"12345678901234567890"}), `id "12345678901234567890" is not a Zoho record id (1–19 digits)`},
 		{"filters equal", CheckListFilters(tiers.Bulk, []tiers.Condition{{Field: "Phone", Op: tiers.OpEquals}}), ""},
 		{"filters other", CheckListFilters(tiers.Bulk, []tiers.Condition{{Field: "Phone", Op: tiers.OpStartsWith}}), "list filters are equalities (got starts_with on Phone); use search for other operators"},
@@ -67,7 +67,7 @@ func TestCheckLimit(t *testing.T) {
 		want int
 		bad  bool
 	}{
-		{"zero is the default", 0, DefaultLimit, false},
+		{"zero is a full page", 0, tiers.MaxPageSize, false},
 		{"one", 1, 1, false},
 		{"max", 200, 200, false},
 		{"over", 201, 0, true},

@@ -11,14 +11,13 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// Limits of the compilers (reference §5, §6).
+// Limits of the compilers (reference §5, §6), besides the condition and
+// value counts of tiers (MaxSearchConditions, tiers.MaxCOQLConditions,
+// tiers.MaxInValues).
 const (
-	MaxCriteriaConditions = 10   // search API: "max 10 conditions per docs"
-	MaxCriteriaLength     = 3000 // search API: criteria max length
-	MaxCOQLConditions     = 25   // COQL: max 25 conditions in WHERE
-	MaxInValues           = 100  // search `in` and COQL `in (…)`
-	MaxCOQLLimit          = 2000 // COQL: rows per call
-	MaxCOQLOffset         = 100000
+	MaxCriteriaLength = 3000 // search API: criteria max length
+	MaxCOQLLimit      = 2000 // COQL: rows per call
+	MaxCOQLOffset     = 100000
 )
 
 var plainNumRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
@@ -133,8 +132,8 @@ func Criteria(conds []tiers.Condition, any bool) (string, error) {
 	if len(conds) == 0 {
 		return "", verdict("no search conditions")
 	}
-	if len(conds) > MaxCriteriaConditions {
-		return "", verdict("%d conditions given; Zoho search accepts at most %d", len(conds), MaxCriteriaConditions)
+	if len(conds) > tiers.MaxSearchConditions {
+		return "", verdict("%d conditions given; Zoho search accepts at most %d", len(conds), tiers.MaxSearchConditions)
 	}
 	join := "and"
 	if any {
@@ -162,7 +161,7 @@ func criterion(c tiers.Condition) (string, error) {
 	if !tiers.IsAPIName(c.Field) {
 		return "", verdict("%q is not a field API name (letters, digits and underscores, starting with a letter)", c.Field)
 	}
-	if err := checkArity(c, MaxInValues); err != nil {
+	if err := checkArity(c, tiers.MaxInValues); err != nil {
 		return "", err
 	}
 	vals := make([]string, len(c.Values))
@@ -236,8 +235,8 @@ func COQL(q COQLQuery) (string, error) {
 	if q.AfterID != "" {
 		n++
 	}
-	if n > MaxCOQLConditions {
-		return "", verdict("%d conditions given; COQL accepts at most %d", n, MaxCOQLConditions)
+	if n > tiers.MaxCOQLConditions {
+		return "", verdict("%d conditions given; COQL accepts at most %d", n, tiers.MaxCOQLConditions)
 	}
 	join := " and "
 	if q.MatchAny {
@@ -339,7 +338,7 @@ func coqlCondition(c tiers.Condition) (string, error) {
 	if !validCOQLField(c.Field) {
 		return "", verdict("%q is not a field API name", c.Field)
 	}
-	if err := checkArity(c, MaxInValues); err != nil {
+	if err := checkArity(c, tiers.MaxInValues); err != nil {
 		return "", err
 	}
 	isID := c.Field == "id" || strings.HasSuffix(c.Field, ".id")
