@@ -63,11 +63,11 @@ type MCP struct {
 	log     *slog.Logger
 	now     func() time.Time
 	drain   drain
-	metrics *Metrics
+	metrics *callMetrics
 }
 
-// Metrics are the server's Prometheus collectors.
-type Metrics struct {
+// callMetrics are the server's Prometheus collectors.
+type callMetrics struct {
 	// ToolCalls counts tool calls by tool and outcome (ok, tool_error,
 	// error, denied, panic, canceled, shutting_down).
 	ToolCalls *prometheus.CounterVec
@@ -77,8 +77,8 @@ type Metrics struct {
 	HTTPRefused *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{
+func newMetrics(reg prometheus.Registerer) (*callMetrics, error) {
+	m := &callMetrics{
 		ToolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoho_mcp_proxy_tool_calls_total",
 			Help: "MCP tool calls by tool and outcome.",

@@ -6,10 +6,7 @@
 // sub-packages imports the router.
 package tiers
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Name identifies a tier. The values are the names users see in metrics,
 // health output and routing provenance.
@@ -217,15 +214,3 @@ type JobAwaiter interface {
 	// leaves unknown are still pending when its error names the job again.
 	AwaitBulkUpdateJob(ctx context.Context, job string, req BulkUpdateRequest) (BulkUpdateResult, error)
 }
-
-// Clock is the time source of code that waits or expires things (backoff,
-// token expiry, breaker cooldowns). Tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }

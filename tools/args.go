@@ -357,15 +357,15 @@ func decodeScalar(path string, v json.RawMessage) (any, error) {
 	}
 }
 
-// Operators lists the search operators of SPEC §4 in documentation order.
-var Operators = []tiers.Operator{
+// operators lists the search operators of SPEC §4 in documentation order.
+var operators = []tiers.Operator{
 	tiers.OpEquals, tiers.OpNotEqual, tiers.OpStartsWith, tiers.OpIn,
 	tiers.OpGreaterThan, tiers.OpGreaterEqual, tiers.OpLessThan, tiers.OpLessEqual, tiers.OpBetween,
 }
 
 func operatorNames() []string {
-	out := make([]string, len(Operators))
-	for i, o := range Operators {
+	out := make([]string, len(operators))
+	for i, o := range operators {
 		out[i] = string(o)
 	}
 	return out
@@ -420,7 +420,7 @@ func (a *args) condition(path string, v json.RawMessage) (tiers.Condition, error
 		return tiers.Condition{}, err
 	}
 	op := tiers.Operator(opName)
-	if !slices.Contains(Operators, op) {
+	if !slices.Contains(operators, op) {
 		return tiers.Condition{}, argErr("%s.op must be one of %s (got %q)", path, strings.Join(operatorNames(), ", "), clip(opName))
 	}
 	c := tiers.Condition{Field: field, Op: op}

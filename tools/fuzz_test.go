@@ -43,7 +43,7 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 	condOK := func(cs []tiers.Condition) {
 		for _, c := range cs {
 			fieldOK(c.Field)
-			if !slices.Contains(Operators, c.Op) {
+			if !slices.Contains(operators, c.Op) {
 				t.Fatalf("accepted op %q", c.Op)
 			}
 			switch {

@@ -42,7 +42,9 @@ func mcpServer(e *env) *server.MCPServer {
 	for _, n := range []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics", "reset_circuit_breakers"} {
 		all = append(all, byName[n])
 	}
-	s.AddTools(ServerTools(all)...)
+	for _, t := range all {
+		s.AddTool(t.Def, t.Handler)
+	}
 	tmpl, h := e.bulk.ResourceTemplate()
 	s.AddResourceTemplate(tmpl, h)
 	return s

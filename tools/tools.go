@@ -89,15 +89,6 @@ func Allowed(t Tool, p *permissions.Profile) bool {
 	return p.Allows(t.Scopes...)
 }
 
-// ServerTools returns ts as mcp-go server tools, for MCPServer.AddTools.
-func ServerTools(ts []Tool) []server.ServerTool {
-	out := make([]server.ServerTool, len(ts))
-	for i, t := range ts {
-		out[i] = server.ServerTool{Tool: t.Def, Handler: t.Handler}
-	}
-	return out
-}
-
 // routing builds the agent-context RoutingContext of a call.
 func routing(op tiers.OpKind, count int, p *permissions.Profile) router.RoutingContext {
 	return router.RoutingContext{

@@ -106,10 +106,10 @@ func number(field, s string) (scalar, error) {
 	return scalar{text: strconv.FormatFloat(f, 'f', -1, 64), literal: true}, nil
 }
 
-// EscapeCriteriaValue backslash-escapes the characters that structure a
+// escapeCriteriaValue backslash-escapes the characters that structure a
 // criteria expression — ( ) , and \ itself — so that a value can never
 // close its condition or add another (reference §5).
-func EscapeCriteriaValue(s string) string {
+func escapeCriteriaValue(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 4)
 	for _, r := range s {
@@ -125,7 +125,7 @@ func EscapeCriteriaValue(s string) string {
 // Criteria compiles structured conditions into a search API criteria
 // expression: "(Field:op:value)" or, for several, nested pairwise
 // "((A:op:v)and(B:op:v))" joined by "and" (any=false) or "or" (any=true).
-// Every value is escaped with EscapeCriteriaValue; the caller URL-encodes the
+// Every value is escaped with escapeCriteriaValue; the caller URL-encodes the
 // whole expression by putting it in url.Values. Field names must be API
 // names; invalid input is a ClassVerdict *tiers.Error and nothing is built.
 func Criteria(conds []tiers.Condition, any bool) (string, error) {
@@ -170,7 +170,7 @@ func criterion(c tiers.Condition) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		vals[i] = EscapeCriteriaValue(s.text)
+		vals[i] = escapeCriteriaValue(s.text)
 	}
 	return "(" + c.Field + ":" + string(c.Op) + ":" + strings.Join(vals, ",") + ")", nil
 }
@@ -313,9 +313,9 @@ func validCOQLField(f string) bool {
 	return tiers.IsAPIName(f)
 }
 
-// QuoteCOQL renders s as a COQL string literal: single quotes, with \ and '
+// quoteCOQL renders s as a COQL string literal: single quotes, with \ and '
 // backslash-escaped (reference §6).
-func QuoteCOQL(s string) string {
+func quoteCOQL(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('\'')
@@ -361,11 +361,11 @@ func coqlCondition(c tiers.Condition) (string, error) {
 			if strings.Contains(s.text, "%") {
 				return "", verdict("%s: starts_with value may not contain %% (the COQL wildcard)", c.Field)
 			}
-			lits[i] = QuoteCOQL(s.text + "%")
+			lits[i] = quoteCOQL(s.text + "%")
 		case s.literal:
 			lits[i] = s.text
 		default:
-			lits[i] = QuoteCOQL(s.text)
+			lits[i] = quoteCOQL(s.text)
 		}
 	}
 	switch c.Op {

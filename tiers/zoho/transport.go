@@ -269,7 +269,7 @@ func isTokenRejection(body []byte) bool {
 
 // RetryTransport retries with hashicorp/go-retryablehttp: connection errors,
 // 5xx (not 501) and 429, with backoff (full jitter by default) and a
-// Retry-After header honoured when present. A write (see IsWrite) is retried
+// Retry-After header honoured when present. A write (see isWrite) is retried
 // only when it cannot have been sent: on a dial error, or on 429 (Zoho
 // rejected it unapplied). The budget is the context's tiers.RetryBudget when
 // set (the router's, for the tier's place in the chain), else MaxRetries.
@@ -320,7 +320,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if backoff == nil {
 		backoff = FullJitterBackoff
 	}
-	write := IsWrite(req.Method)
+	write := isWrite(req.Method)
 	rc := &retryablehttp.Client{
 		HTTPClient:   t.inner,
 		RetryMax:     maxRetries,
