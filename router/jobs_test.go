@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // awaitingTier is a fake tier that can wait for the jobs its BulkUpdate
 // leaves records pending on.
 type awaitingTier struct {
-	*fakeTier
+	*tierstest.Tier
 	await func(ctx context.Context, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
 
 	mu     sync.Mutex
@@ -47,11 +48,11 @@ func pendingOn(job string, notSentFrom int) func(context.Context, tiers.BulkUpda
 }
 
 // jobResult is the job's own result: every record applied to store.
-func jobResult(store *crm) func(context.Context, string, tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+func jobResult(store *tierstest.Store) func(context.Context, string, tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 	return func(_ context.Context, _ string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 		res := tiers.BulkUpdateResult{Strategy: "bulk-write-job", Calls: 2, Credits: 2}
 		for _, u := range req.Updates {
-			store.apply(u.ID, u.Data)
+			store.Apply(u.ID, u.Data)
 			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: tiers.StatusSuccess, Code: "SUCCESS"})
 		}
 		return res, nil
@@ -127,14 +128,14 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := newCRM(10)
+			store := newStore(10)
 			ups := bulkRecs(10)
 			const job = "5725767000004000001"
 			mcp, bk, rest := newFakes()
-			bk.store, rest.store = store, store
-			bk.bulk = pendingOn(job, tt.notSentFrom)
+			bk.Store, rest.Store = store, store
+			bk.OnBulkUpdate = pendingOn(job, tt.notSentFrom)
 			var bt tiers.Tier = bk
-			at := &awaitingTier{fakeTier: bk, await: tt.await}
+			at := &awaitingTier{Tier: bk, await: tt.await}
 			if at.await == nil {
 				at.await = jobResult(store)
 			}
@@ -152,11 +153,11 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			if tt.canAwait && (len(at.awaits) != 1 || at.awaits[0] != job+":"+strings.Join(ids(ups[:tt.notSentFrom]), ",")) {
 				t.Errorf("waits = %v, want one for job %s with the records it holds", at.awaits, job)
 			}
-			if got := len(rest.callsOf(tiers.OpList)) > 0; got != tt.wantRead {
+			if got := len(rest.CallsOf(tiers.OpList)) > 0; got != tt.wantRead {
 				t.Errorf("REST read back: %v, want %v", got, tt.wantRead)
 			}
 			var sent []string
-			for _, c := range rest.callsOf(tiers.OpBulkUpdate) {
+			for _, c := range rest.CallsOf(tiers.OpBulkUpdate) {
 				sent = append(sent, ids(c.Req.(tiers.BulkUpdateRequest).Updates)...)
 			}
 			var want []string

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // TestConcurrentMixedOutcomes runs 64 goroutines of mixed operations against
@@ -23,7 +24,7 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 	t.Parallel()
 	const workers, perWorker = 64, 40
 	var unavailable, verdicts atomic.Int64
-	mixed := func(_ context.Context, n int, _ fakeCall) error {
+	mixed := func(_ context.Context, n int, _ tierstest.Call) error {
 		switch n % 4 {
 		case 0:
 			unavailable.Add(1)
@@ -34,9 +35,9 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 		}
 		return nil
 	}
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = 1 << 30
-		mcp.behave = mixed
+		mcp.Behave = mixed
 	})
 	var wg sync.WaitGroup
 	var served [3]atomic.Int64 // MCP, BULK, errors returned
@@ -108,10 +109,10 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 func TestConcurrentBreakerTrip(t *testing.T) {
 	t.Parallel()
 	const workers, perWorker, threshold = 64, 20, 5
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = threshold
 		cfg.BreakerTimeout = time.Hour
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
 	})
 	var wg sync.WaitGroup
 	for range workers {
@@ -170,8 +171,8 @@ func TestMetricsWindowAndTopErrors(t *testing.T) {
 
 func TestJSONShapes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(_ *Config, mcp, _, _ *fakeTier) {
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassRateLimited))
+	e := newEnv(t, func(_ *Config, mcp, _, _ *tierstest.Tier) {
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassRateLimited))
 	})
 	_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
 	if err != nil {

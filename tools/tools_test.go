@@ -13,6 +13,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestGetAccount(t *testing.T) {
@@ -106,7 +107,7 @@ func TestDeniedFieldsRemoved(t *testing.T) {
 		})
 	}
 	// The fake tier's own record is untouched: redaction copies.
-	if r, _ := e.tier.get(acct); r["Annual_Revenue"] == nil {
+	if r, _ := e.tier.Store.Get(acct, nil); r["Annual_Revenue"] == nil {
 		t.Error("redaction changed the tier's record")
 	}
 }
@@ -199,7 +200,7 @@ func TestErrorsForTheAgent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, 3)
-			e.tier.fail = tc.err
+			e.tier.Behave = tierstest.FailWith(tc.err)
 			res := e.call(t, profAll, "get_account", `{"account_id":"`+acct+`"}`)
 			if !res.IsError {
 				t.Fatal("not an error result")
@@ -250,8 +251,8 @@ func TestDescribeCanceledAndUnknown(t *testing.T) {
 func TestFailoverRouteMeta(t *testing.T) {
 	t.Parallel()
 	down := newFakeTier(tiers.MCP, 3)
-	down.fail = &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"}
-	e := newEnvWith(t, []*fakeTier{down, newFakeTier(tiers.REST, 3)})
+	down.Behave = tierstest.FailWith(&tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"})
+	e := newEnvWith(t, []*tierstest.Tier{down, newFakeTier(tiers.REST, 3)})
 	res := e.call(t, profAll, "get_account", `{"account_id":"`+acct+`"}`)
 	if res.IsError {
 		t.Fatal(text(res))
@@ -287,7 +288,7 @@ func TestUpdateAccount(t *testing.T) {
 	if req.Data["Rating"] != json.Number("12345678901234567890") {
 		t.Errorf("large number lost its digits: %#v", req.Data["Rating"])
 	}
-	if rec, _ := e.tier.get(acct); rec["Phone"] != "+1 555" {
+	if rec, _ := e.tier.Store.Get(acct, nil); rec["Phone"] != "+1 555" {
 		t.Errorf("record not updated: %v", rec)
 	}
 }
@@ -295,7 +296,7 @@ func TestUpdateAccount(t *testing.T) {
 func TestUpdateAccountVerdict(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	e.tier.update = func(req tiers.UpdateRequest) (tiers.Outcome, error) {
+	e.tier.OnUpdate = func(_ context.Context, req tiers.UpdateRequest) (tiers.Outcome, error) {
 		err := &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: "invalid data",
 			Details: map[string]any{"api_name": "Phone"}}
 		return tiers.Outcome{ID: req.ID, Status: tiers.StatusError, Code: err.Code, Message: err.Message}, err
@@ -317,7 +318,7 @@ func TestUpdateAccountVerdict(t *testing.T) {
 func TestUpdateAccountOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	e.tier.update = func(req tiers.UpdateRequest) (tiers.Outcome, error) {
+	e.tier.OnUpdate = func(_ context.Context, req tiers.UpdateRequest) (tiers.Outcome, error) {
 		return tiers.Outcome{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassOutcomeUnknown, Message: "timeout after sending"}
 	}
 	res := e.call(t, profAll, "update_account", `{"account_id":"`+acct+`","data":{"Phone":"x"}}`)
@@ -333,14 +334,14 @@ func TestUpdateAccountOutcomeUnknown(t *testing.T) {
 func TestBulkUpdatePartialFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	ids := e.tier.ids()
+	ids := e.tier.Store.IDs()
 	args := fmt.Sprintf(`{"updates":[{"id":%q,"data":{"Phone":"1"}},{"id":"999","data":{"Phone":"2"}},{"id":%q,"data":{"Phone":"3"}}],"trigger":["workflow"]}`, ids[0], ids[1])
 	res := e.call(t, profAll, "bulk_update_accounts", args)
 	if !res.IsError {
 		t.Fatal("partial failure reported as success")
 	}
 	m := structured(t, res)
-	if m["total"] != float64(3) || m["succeeded"] != float64(2) || m["failed"] != float64(1) || m["strategy"] != "batched-put" || m["calls"] != float64(1) {
+	if m["total"] != float64(3) || m["succeeded"] != float64(2) || m["failed"] != float64(1) || m["strategy"] != "fake-MCP" || m["calls"] != float64(1) {
 		t.Errorf("totals = %v", m)
 	}
 	rs := m["results"].([]any)
@@ -370,7 +371,7 @@ func TestBulkUpdatePartialFailure(t *testing.T) {
 func TestBulkUpdateAllSucceed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	ids := e.tier.ids()
+	ids := e.tier.Store.IDs()
 	res := e.call(t, profAll, "bulk_update_accounts", fmt.Sprintf(`{"updates":[{"id":%q,"data":{"Phone":"1"}},{"id":%q,"data":{"Phone":"2"}}]}`, ids[0], ids[1]))
 	if res.IsError {
 		t.Fatal(text(res))
@@ -385,7 +386,7 @@ func TestBulkUpdateAllSucceed(t *testing.T) {
 func TestBulkUpdateTierDown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	e.tier.fail = &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"}
+	e.tier.Behave = tierstest.FailWith(&tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"})
 	res := e.call(t, profAll, "bulk_update_accounts", `{"updates":[{"id":"1","data":{"A":1}},{"id":"2","data":{"A":2}}]}`)
 	if !res.IsError {
 		t.Fatal("failure reported as success")
@@ -433,8 +434,8 @@ func TestScopeGuard(t *testing.T) {
 func TestMonitorTools(t *testing.T) {
 	t.Parallel()
 	down := newFakeTier(tiers.MCP, 3)
-	down.fail = &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"}
-	e := newEnvWith(t, []*fakeTier{down, newFakeTier(tiers.REST, 3)})
+	down.Behave = tierstest.FailWith(&tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"})
+	e := newEnvWith(t, []*tierstest.Tier{down, newFakeTier(tiers.REST, 3)})
 	for range 6 { // open MCP's breaker (threshold 5)
 		e.call(t, profAll, "get_account", `{"account_id":"`+acct+`"}`)
 	}
