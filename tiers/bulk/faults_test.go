@@ -118,7 +118,7 @@ func TestDownloadWaitsOut429(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	zc, err := zoho.New(zoho.Config{Tier: tiers.Bulk, Credential: zoho.Credential{AccessToken: "1000.static"}, APIDomain: srv.URL,
-		CacheDir: "-", Backoff: func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }, Transport: testTransport(t)})
+		MaxRetries: tiers.DefaultsOf(tiers.Bulk).MaxRetries, CacheDir: "-", Backoff: func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }, Transport: testTransport(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestReadJobPages(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	zc, err := zoho.New(zoho.Config{Tier: tiers.Bulk, Credential: zoho.Credential{AccessToken: "1000.static"}, APIDomain: srv.URL,
-		CacheDir: "-", Transport: testTransport(t)})
+		MaxRetries: tiers.DefaultsOf(tiers.Bulk).MaxRetries, CacheDir: "-", Transport: testTransport(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		ContentURL:  sim.BulkURL(),
 		CacheDir:    "-",
 		Timeout:     o.timeout,
+		MaxRetries:  tiers.DefaultsOf(tiers.Bulk).MaxRetries,
 		Backoff:     func(time.Duration, time.Duration, int, *http.Response) time.Duration { return time.Millisecond },
 		Now:         now,
 		Transport:   testTransport(t),

@@ -62,7 +62,7 @@ func newTestClient(t *testing.T, api *fakeAPI, mod ...func(*Config)) (*Client, *
 	acc := newFakeAccounts(t)
 	acc.set(func(a *fakeAccounts) { a.apiDomain = api.srv.URL })
 	cfg := Config{Tier: tiers.REST, Credential: testCred(), AccountsURL: acc.srv.URL, CacheDir: "-",
-		Backoff: zeroBackoff, Logger: slog.New(slog.DiscardHandler), Timeout: 20 * time.Second}
+		Backoff: zeroBackoff, Logger: slog.New(slog.DiscardHandler), Timeout: 20 * time.Second, MaxRetries: 3}
 	for _, m := range mod {
 		m(&cfg)
 	}
