@@ -308,8 +308,22 @@ func (m *MCP) InFlight() int { return m.drain.count() }
 type drain struct {
 	mu      sync.Mutex
 	closing bool
+	began   chan struct{} // closed once closing; made on first use
 	n       int
 	idle    chan struct{}
+}
+
+// begun returns a channel closed once the drain has begun.
+func (d *drain) begun() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.began == nil {
+		d.began = make(chan struct{})
+		if d.closing {
+			close(d.began)
+		}
+	}
+	return d.began
 }
 
 func (d *drain) enter() bool {
@@ -340,6 +354,9 @@ func (d *drain) count() int {
 
 func (d *drain) wait(ctx context.Context) error {
 	d.mu.Lock()
+	if !d.closing && d.began != nil {
+		close(d.began)
+	}
 	d.closing = true
 	if d.n == 0 {
 		d.mu.Unlock()

@@ -123,6 +123,7 @@ type testServer struct {
 	Ready   *atomic.Bool
 	Release chan struct{}
 	Started chan struct{}
+	Closed  <-chan struct{} // closed when the server closes its listener
 	cancel  context.CancelFunc
 	done    chan error
 	once    sync.Once
@@ -161,10 +162,12 @@ func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *tes
 	for _, f := range opts {
 		f(&o)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &notifyingListener{Listener: l, closed: make(chan struct{})}
+	ts.Closed = ln.closed
 	ts.URL = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
@@ -172,6 +175,20 @@ func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *tes
 	go func() { ts.done <- h.Serve(ctx, ln) }()
 	t.Cleanup(func() { ts.Stop(t) })
 	return ts
+}
+
+// notifyingListener says when it is closed, so that a test learns when the
+// server stops accepting without polling for it.
+type notifyingListener struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *notifyingListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }
 
 const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
@@ -629,18 +646,16 @@ func TestGracefulShutdownFinishesInFlightCall(t *testing.T) {
 	}()
 	<-ts.Started
 	ts.cancel() // SIGTERM equivalent
-	// The listener closes at once: new connections are refused.
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), 100*time.Millisecond)
-		if err != nil {
-			break
-		}
+	// The listener closes at once, the call still in flight: new
+	// connections are refused.
+	select {
+	case <-ts.Closed:
+	case <-ctx.Done():
+		t.Fatal("listener still open after shutdown began")
+	}
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second); err == nil {
 		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("listener still accepting after shutdown began")
-		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatal("a new connection was accepted after the listener closed")
 	}
 	close(ts.Release)
 	got := <-done
@@ -720,6 +735,8 @@ func TestReadTimeoutDoesNotCutLongCalls(t *testing.T) {
 		done <- err
 	}()
 	<-ts.Started
+	// Real time must pass: ReadTimeout is a deadline on the socket, kept by
+	// the kernel's clock, which no test clock or channel stands in for.
 	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
 	close(ts.Release)
 	if err := <-done; err != nil {
@@ -733,6 +750,8 @@ func TestReadTimeoutDoesNotCutSSEStreams(t *testing.T) {
 	defer cancel()
 	cs := sdkSession(t, ctx, &sdk.SSEClientTransport{Endpoint: ts.URL + "/sse"}, "")
 	defer cs.Close()
+	// Real time must pass: ReadTimeout is a deadline on the socket (see
+	// TestReadTimeoutDoesNotCutLongCalls).
 	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
 	r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "read_thing", Arguments: map[string]any{"id": "7"}})
 	if err != nil || r.IsError {
@@ -756,21 +775,16 @@ func TestGracefulShutdownFinishesInFlightSSECall(t *testing.T) {
 	}()
 	<-ts.Started
 	ts.cancel()
-	for !ts.MCP.drainClosing() {
-		time.Sleep(time.Millisecond)
+	select { // the drain has begun with the call in flight
+	case <-ts.MCP.drain.begun():
+	case <-ctx.Done():
+		t.Fatal("the drain never began")
 	}
 	close(ts.Release)
 	if r := <-done; r == nil || r.IsError || r.Content[0].(*sdk.TextContent).Text != "finished" {
 		t.Errorf("in-flight SSE call result = %+v", r)
 	}
 	ts.Stop(t)
-}
-
-// drainClosing reports whether Drain has begun.
-func (m *MCP) drainClosing() bool {
-	m.drain.mu.Lock()
-	defer m.drain.mu.Unlock()
-	return m.drain.closing
 }
 
 // TestRouteOf: the call log reads the route the tools put in _meta by its

@@ -438,6 +438,9 @@ func (h *harness) warmUp() {
 }
 
 // waitIdle waits, at most limit, until no request is in flight on surface sf.
+// It polls: the emulator's request log is the only witness (the emulator
+// imports nothing of the proxy and offers no completion signal), and the
+// requests it waits for run on the emulator's real clock.
 func (h *harness) waitIdle(sf zohosim.Surface, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
