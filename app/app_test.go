@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/bulk"
 	tiermcp "github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/mcp"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/rest"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -36,18 +35,7 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = tierstest.Buffer
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -188,22 +176,13 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 // their values.
 func logKeys(t *testing.T, line string) ([]string, []any) {
 	t.Helper()
-	d := json.NewDecoder(strings.NewReader(line))
-	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("log line is not a JSON object: %s", line)
+	keys, raw, err := tierstest.LogKeys(line)
+	if err != nil {
+		t.Fatalf("%v: %s", err, line)
 	}
-	var keys []string
-	var vals []any
-	for d.More() {
-		k, err := d.Token()
-		if err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		var v any
-		if err := d.Decode(&v); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		keys, vals = append(keys, k.(string)), append(vals, v)
+	vals := make([]any, len(raw))
+	for i, r := range raw {
+		_ = json.Unmarshal(r, &vals[i])
 	}
 	return keys, vals
 }

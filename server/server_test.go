@@ -26,6 +26,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestMain(m *testing.M) {
@@ -103,17 +104,7 @@ func fakeTools(started chan<- struct{}, release <-chan struct{}) []Tool {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = tierstest.Buffer
 
 type testServer struct {
 	URL     string

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,6 +25,7 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -71,22 +71,7 @@ tokens:
 `, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst))
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = tierstest.Buffer
 
 // opts tune a harness. Zero values pick the short defaults below.
 type opts struct {
@@ -496,25 +481,6 @@ func (h *harness) checkLogLines() {
 // topKeys returns the keys of the JSON object in line, in order, repeats
 // included.
 func topKeys(line string) ([]string, error) {
-	dec := json.NewDecoder(strings.NewReader(line))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("not an object")
-	}
-	var keys []string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k.(string))
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-	}
-	return keys, nil
+	keys, _, err := tierstest.LogKeys(line)
+	return keys, err
 }

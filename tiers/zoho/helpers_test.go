@@ -1,7 +1,6 @@
 package zoho
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -108,22 +107,7 @@ func (fa *fakeAccounts) set(f func(fa *fakeAccounts)) {
 }
 
 // logBuffer captures slog output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = tierstest.Buffer
 
 func newLogger(level slog.Level) (*slog.Logger, *logBuffer) {
 	lb := &logBuffer{}
