@@ -36,9 +36,7 @@ type bulkReadOutput struct {
 	ResourceURI string         `json:"resource_uri,omitempty"`
 	Pages       int            `json:"pages,omitempty"`
 	ExpiresAt   string         `json:"expires_at,omitempty"`
-	Strategy    string         `json:"strategy"`
-	Calls       int            `json:"calls"`
-	Credits     int            `json:"credits"`
+	cost
 }
 
 // BulkReadAccounts is bulk_read_accounts: many accounts, inline when few,
@@ -80,7 +78,7 @@ func BulkReadAccounts(d Deps) Tool {
 		sink.mu.Lock()
 		got, recs := sink.count, sink.inline
 		sink.mu.Unlock()
-		out := bulkReadOutput{Count: got, Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
+		out := bulkReadOutput{Count: got, cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
 		if !sink.spilled() {
 			if got > d.InlineLimit { // no store to keep them in
 				return errorResult(route, "the bulk read found %d accounts, more than the %d this proxy returns inline, and it keeps no larger results; narrow where or fields, or split account_ids", got, d.InlineLimit)

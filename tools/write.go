@@ -185,6 +185,11 @@ func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
 // bulkWriteOutput is bulk_update_accounts' structured content.
 type bulkWriteOutput struct {
 	writeOutput
+	cost
+}
+
+// cost is how a tier did a bulk tool's work, in the tool's output.
+type cost struct {
 	Strategy string `json:"strategy"`
 	Calls    int    `json:"calls"`
 	Credits  int    `json:"credits"`
@@ -220,7 +225,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 			}
 			results[i] = fromOutcome(o)
 		}
-		out := bulkWriteOutput{writeOutput: tally(results), Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
+		out := bulkWriteOutput{writeOutput: tally(results), cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
 		if err == nil && out.Failed == 0 {
 			return success(route, out, fmt.Sprintf("Updated all %d accounts (%s, served by %s).",
 				out.Total, costs(out.Strategy, out.Calls, out.Credits), route.Tier))

@@ -2,6 +2,7 @@ package zoho
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -44,15 +45,18 @@ func clipName(s string) string {
 // (INVALID_DATA); nil (and empty fs) is fine.
 func CheckFields(tier tiers.Name, fs []string) error {
 	if len(fs) > tiers.MaxFields {
-		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED",
-			Message: fmt.Sprintf("at most %d fields per read (got %d)", tiers.MaxFields, len(fs))}
+		return limitExceeded(tier, "at most %d fields per read (got %d)", tiers.MaxFields, len(fs))
 	}
-	for _, f := range fs {
-		if !tiers.IsAPIName(f) {
-			return InvalidData(tier, "field %q is not a Zoho field API name", f)
-		}
+	if i := slices.IndexFunc(fs, func(f string) bool { return !tiers.IsAPIName(f) }); i >= 0 {
+		return InvalidData(tier, "field %q is not a Zoho field API name", fs[i])
 	}
 	return nil
+}
+
+// limitExceeded is tier's LIMIT_EXCEEDED verdict, the code Zoho answers a
+// request over one of its limits with.
+func limitExceeded(tier tiers.Name, format string, args ...any) *tiers.Error {
+	return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED", Message: fmt.Sprintf(format, args...)}
 }
 
 // CheckLimit returns the page size a list or search asks for: a full page
@@ -73,12 +77,11 @@ func CheckLimit(tier tiers.Name, n int) (int, error) {
 // (INVALID_DATA); nil ids are fine.
 func CheckListIDs(tier tiers.Name, ids []string) error {
 	if len(ids) > tiers.MaxListIDs {
-		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED",
-			Message: fmt.Sprintf("at most %d ids per list (got %d)", tiers.MaxListIDs, len(ids))}
+		return limitExceeded(tier, "at most %d ids per list (got %d)", tiers.MaxListIDs, len(ids))
 	}
 	for _, id := range ids {
-		if !tiers.IsRecordID(id) {
-			return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", id)
+		if err := CheckID(tier, id); err != nil {
+			return err
 		}
 	}
 	return nil
