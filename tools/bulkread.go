@@ -11,18 +11,15 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// bulkReadParams are the arguments of bulk_read_accounts.
-type bulkReadParams struct {
-	AccountIDs []string
-	Where      []tiers.Condition
-	Fields     []string
-}
+// bulkReadParams are the arguments of bulk_read_accounts: the request they
+// make, its Module left to the tool.
+type bulkReadParams tiers.BulkReadRequest
 
 func (p *bulkReadParams) params() []param {
 	return []param{
-		idsParam("account_ids", "Account ids (1–19 digits each), each once.", "An account id.", maxBulkIDs, &p.AccountIDs),
+		idsParam("account_ids", "Account ids (1–19 digits each), each once.", "An account id.", maxBulkIDs, &p.IDs),
 		conditionsParam("where", "Conditions; all must match.", tiers.MaxBulkReadConditions, &p.Where),
-		notBoth("account_ids", "where", func() (bool, bool) { return p.AccountIDs != nil, p.Where != nil }),
+		notBoth("account_ids", "where", func() (bool, bool) { return p.IDs != nil, p.Where != nil }),
 		fieldsParam(&p.Fields),
 	}
 }
@@ -64,13 +61,15 @@ func BulkReadAccounts(d Deps) Tool {
 		}, "count", "inline", "strategy", "calls", "credits")),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
-		count := len(in.AccountIDs)
+		req := tiers.BulkReadRequest(in)
+		req.Module = Module
+		count := len(req.IDs)
 		if count == 0 {
 			count = d.InlineLimit + 1 // unknown, and likely many
 		}
 		sink := newBulkSink(d.Bulk, prof, d.InlineLimit)
 		r, route, err := d.Router.BulkRead(ctx, routing(tiers.OpBulkRead, count, prof),
-			tiers.BulkReadRequest{Module: Module, IDs: in.AccountIDs, Where: in.Where, Fields: in.Fields}, sink)
+			req, sink)
 		if err != nil {
 			sink.discard()
 			return failure(ctx, d.Logger, name, route, about("the bulk read"), err)

@@ -77,7 +77,7 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 	}
 	switch x := v.(type) {
 	case getAccountParams:
-		idOK(x.AccountID)
+		idOK(x.ID)
 		for _, f := range x.Fields {
 			fieldOK(f)
 		}
@@ -99,10 +99,10 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 			t.Fatalf("accepted bad search %+v", x)
 		}
 	case updateAccountParams:
-		idOK(x.AccountID)
+		idOK(x.ID)
 		dataOK(x.Data)
 	case bulkReadParams:
-		uniqueIDs(x.AccountIDs)
+		uniqueIDs(x.IDs)
 		condOK(x.Where)
 	case bulkUpdateParams:
 		ids := make([]string, len(x.Updates))

@@ -12,15 +12,13 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// getAccountParams are the arguments of get_account.
-type getAccountParams struct {
-	AccountID string
-	Fields    []string
-}
+// getAccountParams are the arguments of get_account: the request they
+// make, its Module left to the tool.
+type getAccountParams tiers.GetRequest
 
 func (p *getAccountParams) params() []param {
 	return []param{
-		idParam("account_id", "The account's id: 1–19 digits, e.g. \"3652397000000624001\".", accountIDNeed, &p.AccountID),
+		idParam("account_id", "The account's id: 1–19 digits, e.g. \"3652397000000624001\".", accountIDNeed, &p.ID),
 		fieldsParam(&p.Fields),
 	}
 }
@@ -42,10 +40,11 @@ func GetAccount(d Deps) Tool {
 		rawOutput(object("", schema{"account": recordSchema()}, "account")),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in getAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
-		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof),
-			tiers.GetRequest{Module: Module, ID: in.AccountID, Fields: in.Fields})
+		req := tiers.GetRequest(in)
+		req.Module = Module
+		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof), req)
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, account(in.AccountID), err)
+			return failure(ctx, d.Logger, name, route, account(req.ID), err)
 		}
 		out := struct {
 			Account tiers.Record `json:"account"`
@@ -54,16 +53,9 @@ func GetAccount(d Deps) Tool {
 	})
 }
 
-// getAccountsParams are the arguments of get_accounts.
-type getAccountsParams struct {
-	IDs       []string
-	Filters   []tiers.Condition
-	Fields    []string
-	Limit     int
-	PageToken string
-	SortBy    string
-	SortOrder string
-}
+// getAccountsParams are the arguments of get_accounts: the request they
+// make, its Module left to the tool.
+type getAccountsParams tiers.ListRequest
 
 func (p *getAccountsParams) params() []param {
 	return []param{
@@ -140,14 +132,13 @@ func GetAccounts(d Deps) Tool {
 		rawOutput(listOutputSchema()),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in getAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
-		count := in.Limit
-		if in.IDs != nil {
-			count = len(in.IDs)
+		req := tiers.ListRequest(in)
+		req.Module = Module
+		count := req.Limit
+		if req.IDs != nil {
+			count = len(req.IDs)
 		}
-		pg, route, err := d.Router.List(ctx, routing(tiers.OpList, count, prof), tiers.ListRequest{
-			Module: Module, IDs: in.IDs, Filters: in.Filters, Fields: in.Fields, Limit: in.Limit,
-			PageToken: in.PageToken, SortBy: in.SortBy, SortOrder: in.SortOrder,
-		})
+		pg, route, err := d.Router.List(ctx, routing(tiers.OpList, count, prof), req)
 		if err != nil {
 			return failure(ctx, d.Logger, name, route, about("the account list"), err)
 		}
@@ -180,16 +171,11 @@ func missingIDs(ids []string, recs []tiers.Record) []string {
 	return out
 }
 
-// searchAccountsParams are the arguments of search_accounts.
+// searchAccountsParams are the arguments of search_accounts: the request
+// they make (its Module left to the tool), and match, which is MatchAny.
 type searchAccountsParams struct {
-	Where     []tiers.Condition
-	Match     string
-	Word      string
-	Email     string
-	Phone     string
-	Fields    []string
-	Limit     int
-	PageToken string
+	tiers.SearchRequest
+	Match string // "all" or "any"
 }
 
 func (p *searchAccountsParams) params() []param {
@@ -252,10 +238,9 @@ func SearchAccounts(d Deps) Tool {
 		rawOutput(listOutputSchema()),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in searchAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
-		pg, route, err := d.Router.Search(ctx, routing(tiers.OpSearch, in.Limit, prof), tiers.SearchRequest{
-			Module: Module, Where: in.Where, MatchAny: in.Match == "any", Word: in.Word, Email: in.Email, Phone: in.Phone,
-			Fields: in.Fields, Limit: in.Limit, PageToken: in.PageToken,
-		})
+		req := in.SearchRequest
+		req.Module, req.MatchAny = Module, in.Match == "any"
+		pg, route, err := d.Router.Search(ctx, routing(tiers.OpSearch, req.Limit, prof), req)
 		if err != nil {
 			return failure(ctx, d.Logger, name, route, about("the search"), err)
 		}

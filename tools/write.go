@@ -34,16 +34,13 @@ func dataSchema() schema {
 	}
 }
 
-// updateAccountParams are the arguments of update_account.
-type updateAccountParams struct {
-	AccountID string
-	Data      tiers.Record
-	Trigger   []string
-}
+// updateAccountParams are the arguments of update_account: the request
+// they make, its Module left to the tool.
+type updateAccountParams tiers.UpdateRequest
 
 func (p *updateAccountParams) params() []param {
 	return []param{
-		idParam("account_id", "The account's id: 1–19 digits.", accountIDNeed, &p.AccountID),
+		idParam("account_id", "The account's id: 1–19 digits.", accountIDNeed, &p.ID),
 		dataParam(&p.Data),
 		triggerParam(&p.Trigger),
 	}
@@ -85,35 +82,35 @@ func UpdateAccount(d Deps) Tool {
 		rawOutput(writeOutputSchema(false)),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in updateAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
-		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof),
-			tiers.UpdateRequest{Module: Module, ID: in.AccountID, Data: in.Data, Trigger: in.Trigger})
+		req := tiers.UpdateRequest(in)
+		req.Module = Module
+		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof), req)
 		if o.ID == "" || (err != nil && o.Status == tiers.StatusSuccess) {
-			o = outcomeFor(in.AccountID, err)
+			o = outcomeFor(req.ID, err)
 		}
 		out := tally([]writeResult{fromOutcome(o)})
 		if err == nil && out.Failed == 0 {
 			return success(route, out, fmt.Sprintf("Updated account %s (%d field%s, served by %s).",
-				in.AccountID, len(in.Data), plural(len(in.Data)), route.Tier))
+				req.ID, len(req.Data), plural(len(req.Data)), route.Tier))
 		}
-		text := "Account " + in.AccountID + " was not updated: " + failedSummary(out.Results, 1)
+		text := "Account " + req.ID + " was not updated: " + failedSummary(out.Results, 1)
 		if err != nil {
-			text = describe(ctx, d.Logger, name, account(in.AccountID), err)
+			text = describe(ctx, d.Logger, name, account(req.ID), err)
 		}
 		return withRoute(structuredResult(out, text, true), route)
 	})
 }
 
-// bulkUpdateParams are the arguments of bulk_update_accounts.
-type bulkUpdateParams struct {
-	Updates []tiers.UpdateRequest
-	Trigger []string
-}
+// bulkUpdateParams are the arguments of bulk_update_accounts: the request
+// they make (each update carrying the module and the triggers).
+type bulkUpdateParams tiers.BulkUpdateRequest
 
 func (p *bulkUpdateParams) params() []param {
 	return []param{
 		updatesParam(&p.Updates),
 		triggerParam(&p.Trigger),
 		rule(func(*args) error {
+			p.Module = Module
 			for i := range p.Updates {
 				p.Updates[i].Trigger = p.Trigger
 			}
@@ -209,8 +206,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 		rawOutput(writeOutputSchema(true)),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
-		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof),
-			tiers.BulkUpdateRequest{Module: Module, Updates: in.Updates, Trigger: in.Trigger})
+		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof), tiers.BulkUpdateRequest(in))
 		results := make([]writeResult, len(in.Updates))
 		for i, u := range in.Updates {
 			o := tiers.Outcome{}
