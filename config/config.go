@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // Secret is a credential or key. It prints, logs and marshals as a redaction
@@ -185,10 +187,17 @@ func Default() *Config {
 		},
 	}
 	c.Zoho.DC = "us"
-	c.Tiers.MCP.TierSettings = TierSettings{Enabled: true, Timeout: 30 * time.Second, MaxRetries: 3, Priority: 1}
-	c.Tiers.Bulk.TierSettings = TierSettings{Enabled: true, Timeout: 60 * time.Second, MaxRetries: 3, Priority: 2}
-	c.Tiers.REST.TierSettings = TierSettings{Enabled: true, Timeout: 45 * time.Second, MaxRetries: 2, Priority: 3}
+	c.Tiers.MCP.TierSettings = defaultSettings(tiers.MCP)
+	c.Tiers.Bulk.TierSettings = defaultSettings(tiers.Bulk)
+	c.Tiers.REST.TierSettings = defaultSettings(tiers.REST)
 	return c
+}
+
+// defaultSettings are tier n's settings when nothing is set: enabled, with
+// the tier's defaults (tiers.DefaultsOf).
+func defaultSettings(n tiers.Name) TierSettings {
+	d := tiers.DefaultsOf(n)
+	return TierSettings{Enabled: true, Timeout: d.Timeout, MaxRetries: d.MaxRetries, Priority: d.Priority}
 }
 
 // MCPConfigured reports whether tier 1 has an endpoint.

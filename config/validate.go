@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
-)
 
-// DCs are the Zoho data centres ZOHO_DC accepts.
-var DCs = []string{"us", "eu", "in", "au", "jp", "ca", "sa", "cn"}
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
+)
 
 // ProblemsError lists every problem found in a configuration. Each entry says
 // what to change.
@@ -53,14 +53,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if !c.Sandbox {
-		ok := false
-		for _, dc := range DCs {
-			if c.Zoho.DC == dc {
-				ok = true
-			}
-		}
-		if !ok {
-			add("%s=%q is not a Zoho data centre: use one of %s", EnvDC, c.Zoho.DC, strings.Join(DCs, ", "))
+		if dcs := zoho.DCNames(); !slices.Contains(dcs, c.Zoho.DC) {
+			add("%s=%q is not a Zoho data centre: use one of %s", EnvDC, c.Zoho.DC, strings.Join(dcs, ", "))
 		}
 		for _, u := range []struct{ name, val string }{
 			{EnvAccountsURL, c.Zoho.AccountsURL}, {EnvAPIDomain, c.Zoho.APIDomain}, {EnvContentURL, c.Zoho.ContentURL},

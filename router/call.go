@@ -25,11 +25,11 @@ type call struct {
 	deadline time.Time
 	chain    [maxTiers]*tierState // the failover chain, chain[:n]
 	n        int
-	attempts []Attempt
+	attempts []tiers.Attempt
 	served   tiers.Name
 
 	prev        *tierState // tier whose failure moved the call on
-	prevOutcome outcome
+	prevOutcome tiers.AttemptOutcome
 	lastErr     error
 }
 
@@ -55,16 +55,16 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 		c.deadline = d
 	}
 	c.n = r.chain(&c.chain, rc, op)
-	c.attempts = make([]Attempt, 0, c.n)
+	c.attempts = make([]tiers.Attempt, 0, c.n)
 }
 
 // finish returns the call's route.
-func (c *call) finish() Route {
-	return Route{Tier: c.served, Attempts: c.attempts, DurationMS: c.r.now().Sub(c.start).Milliseconds()}
+func (c *call) finish() tiers.Route {
+	return tiers.Route{Tier: c.served, Attempts: c.attempts, DurationMS: c.r.now().Sub(c.start).Milliseconds()}
 }
 
-func (c *call) add(ts *tierState, outcome string, err error) int {
-	a := Attempt{Tier: ts.name, Outcome: outcome}
+func (c *call) add(ts *tierState, outcome tiers.AttemptOutcome, err error) int {
+	a := tiers.Attempt{Tier: ts.name, Outcome: outcome}
 	if err != nil {
 		a.Error = err.Error()
 	}
@@ -97,7 +97,7 @@ func (c *call) exhausted(last error) error {
 	}
 }
 
-func slicesClone(a []Attempt) []Attempt { return append([]Attempt(nil), a...) }
+func slicesClone(a []tiers.Attempt) []tiers.Attempt { return append([]tiers.Attempt(nil), a...) }
 
 // isLast reports whether no tier after i in the chain could still serve the
 // call (all the later ones have open breakers).
@@ -122,15 +122,15 @@ func (e excluded) Unwrap() error { return e.error }
 func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	ts := c.chain[i]
 	if err := c.parent.Err(); err != nil {
-		c.add(ts, OutcomeCanceled, err)
+		c.add(ts, tiers.AttemptCanceled, err)
 		return stepStop, err
 	}
 	r := c.r
 	now := r.now()
 	if left := c.deadline.Sub(now); left < r.floor {
 		for _, s := range c.chain[i:c.n] {
-			c.add(s, OutcomeSkippedDeadline, nil)
-			s.prom.count(op, outSkippedDeadline)
+			c.add(s, tiers.AttemptSkippedDeadline, nil)
+			s.prom.count(op, tiers.AttemptSkippedDeadline)
 		}
 		e := &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable,
 			Message: fmt.Sprintf("deadline exhausted after %s (%s left, at least %s needed for an attempt)",
@@ -178,21 +178,21 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		if !errors.Is(berr, gobreaker.ErrOpenState) && !errors.Is(berr, gobreaker.ErrTooManyRequests) {
 			e = &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable, Message: "circuit breaker refused the call: " + berr.Error(), Err: berr}
 		}
-		c.attempts = append(c.attempts, Attempt{Tier: ts.name, Outcome: OutcomeBreakerOpen, Error: ts.openText})
-		ts.prom.count(op, outBreakerOpen)
-		c.prev, c.prevOutcome, c.lastErr = ts, outBreakerOpen, e
+		c.attempts = append(c.attempts, tiers.Attempt{Tier: ts.name, Outcome: tiers.AttemptBreakerOpen, Error: ts.openText})
+		ts.prom.count(op, tiers.AttemptBreakerOpen)
+		c.prev, c.prevOutcome, c.lastErr = ts, tiers.AttemptBreakerOpen, e
 		return stepNext, e
 	}
 	dur := r.now().Sub(t0)
-	o := outcomeOf(err)
+	o := tiers.OutcomeOf(err)
 	ts.stats.record(o, dur, err)
 	ts.prom.observe(op, o, dur)
 	if err == nil {
-		c.add(ts, OutcomeSuccess, nil)
+		c.add(ts, tiers.AttemptSuccess, nil)
 		c.served = ts.name
 		return stepServed, nil
 	}
-	c.add(ts, o.String(), err)
+	c.add(ts, o, err)
 	switch tiers.Classify(err) {
 	case tiers.ClassVerdict:
 		c.served = ts.name
@@ -264,4 +264,32 @@ func maybeSent(err error) bool {
 		return true
 	}
 	return te.Code == "OUTCOME_UNKNOWN"
+}
+
+// reconciled marks the call's last attempt as a read-back of a write whose
+// outcome was unknown.
+func (c *call) reconciled() {
+	c.attempts[len(c.attempts)-1].Outcome = tiers.AttemptReconciled
+}
+
+// overrule records that ts, whose answer was the last attempt, still failed
+// the call with e (say, it left records without an outcome): the attempt
+// takes e's outcome, and e is why the call moves on.
+func (c *call) overrule(ts *tierState, e *tiers.Error) {
+	o := e.Class.Outcome()
+	c.attempts[len(c.attempts)-1] = tiers.Attempt{Tier: ts.name, Outcome: o, Error: e.Error()}
+	c.prev, c.prevOutcome, c.lastErr = ts, o, e
+}
+
+// servedBy sets the tier the route names as the one that served the call.
+func (c *call) servedBy(n tiers.Name) { c.served = n }
+
+// record counts an attempt the router made outside attempt (without the
+// tier's breaker, such as waiting for a job): in the route, the tier's
+// statistics and its metrics.
+func (c *call) record(ts *tierState, op tiers.OpKind, err error, dur time.Duration) {
+	o := tiers.OutcomeOf(err)
+	ts.stats.record(o, dur, err)
+	ts.prom.observe(op, o, dur)
+	c.add(ts, o, err)
 }

@@ -39,37 +39,6 @@ type RoutingContext struct {
 	Tools []string
 }
 
-// Attempt is one tier's part in a call: Outcome is one of the Outcome*
-// constants and Error the tier's error text, if any.
-type Attempt struct {
-	Tier    tiers.Name `json:"tier"`
-	Outcome string     `json:"outcome"`
-	Error   string     `json:"error,omitempty"`
-}
-
-// The values of Attempt.Outcome.
-const (
-	OutcomeSuccess         = "success"          // the tier served the call
-	OutcomeVerdict         = "verdict"          // Zoho answered with a verdict on the request, returned to the caller
-	OutcomeUnavailable     = "unavailable"      // connection refused, 5xx, timeout, malformed answer
-	OutcomeRateLimited     = "rate_limited"     // 429 after the tier's retries
-	OutcomeAuthFailed      = "auth_failed"      // the tier's own credentials failed
-	OutcomeOutcomeUnknown  = "outcome_unknown"  // a write was sent and no answer came
-	OutcomeUnsupported     = "unsupported"      // the tier cannot do the operation
-	OutcomeBreakerOpen     = "breaker_open"     // skipped at once: the tier's breaker is open
-	OutcomeSkippedDeadline = "skipped_deadline" // not tried: too little of the call's deadline was left
-	OutcomeReconciled      = "reconciled"       // read back after an unknown write outcome
-	OutcomeCanceled        = "canceled"         // the caller canceled the call during this attempt
-)
-
-// Route is the provenance of a call: the tier that served it (empty if none
-// did), every attempt in order, and the call's wall time.
-type Route struct {
-	Tier       tiers.Name `json:"tier"`
-	Attempts   []Attempt  `json:"attempts"`
-	DurationMS int64      `json:"duration_ms"`
-}
-
 // TierConfig is one tier's routing settings.
 type TierConfig struct {
 	// Name is the tier's name; it matches tiers.Tier.Name of an implementation
@@ -81,21 +50,22 @@ type TierConfig struct {
 	// of Config.Tiers.
 	Priority int
 	// Timeout bounds one attempt on the tier (inside the call's deadline).
-	// Zero means the tier's default (MCP 30s, BULK 60s, REST 45s, else 30s).
+	// Zero means the tier's default (tiers.DefaultsOf).
 	Timeout time.Duration
 	// MaxRetries is the tier's own retry count, given to it when it is the
 	// last tier that could serve a call. Zero means no retries.
 	MaxRetries int
 }
 
-// DefaultTierConfigs returns the SPEC §3 defaults: MCP, BULK, REST enabled
-// with priorities 1, 2, 3, timeouts 30s, 60s, 45s and retries 3, 3, 2.
+// DefaultTierConfigs returns MCP, BULK and REST enabled, each with its
+// defaults (tiers.DefaultsOf).
 func DefaultTierConfigs() []TierConfig {
-	return []TierConfig{
-		{Name: tiers.MCP, Enabled: true, Priority: 1, Timeout: 30 * time.Second, MaxRetries: 3},
-		{Name: tiers.Bulk, Enabled: true, Priority: 2, Timeout: 60 * time.Second, MaxRetries: 3},
-		{Name: tiers.REST, Enabled: true, Priority: 3, Timeout: 45 * time.Second, MaxRetries: 2},
+	out := make([]TierConfig, 0, 3)
+	for _, n := range [...]tiers.Name{tiers.MCP, tiers.Bulk, tiers.REST} {
+		d := tiers.DefaultsOf(n)
+		out = append(out, TierConfig{Name: n, Enabled: true, Priority: d.Priority, Timeout: d.Timeout, MaxRetries: d.MaxRetries})
 	}
+	return out
 }
 
 // Config configures a Router. The zero value works: the default tiers,
@@ -233,7 +203,7 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 			openErr: &tiers.Error{Tier: tc.Name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: gobreaker.ErrOpenState}}
 		ts.openText = ts.openErr.Error()
 		if ts.timeout == 0 {
-			ts.timeout = defaultTimeout(tc.Name)
+			ts.timeout = tiers.DefaultsOf(tc.Name).Timeout
 		}
 		r.tiers = append(r.tiers, ts)
 	}
@@ -258,17 +228,6 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		r.newBreaker(ts)
 	}
 	return r, nil
-}
-
-func defaultTimeout(n tiers.Name) time.Duration {
-	switch n {
-	case tiers.Bulk:
-		return 60 * time.Second
-	case tiers.REST:
-		return 45 * time.Second
-	default:
-		return 30 * time.Second
-	}
 }
 
 // usable reports whether ts can be put in a chain for op at all.
@@ -349,21 +308,21 @@ func (r *Router) Plan(rc RoutingContext) []tiers.Name {
 }
 
 // Get reads one record.
-func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, Route, error) {
+func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (tiers.Record, error) {
 		return t.Get(ctx, req)
 	})
 }
 
 // List reads a page of records by IDs or filters.
-func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, Route, error) {
+func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpList, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
 		return t.List(ctx, req)
 	})
 }
 
 // Search reads a page of records matching a structured search.
-func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, Route, error) {
+func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpSearch, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
 		return t.Search(ctx, req)
 	})
@@ -372,7 +331,7 @@ func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.Search
 // runOp runs one operation op over the failover chain of rc: do is called
 // with each tier in turn until one serves or the chain is exhausted, and the
 // value of the last call is returned with the call's route.
-func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, Route, error) {
+func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, op)
 	var v T
@@ -385,7 +344,7 @@ func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.Op
 
 // BulkRead streams many records into sink. Before the read moves to another
 // tier after one that was called, sink.Reset discards what that tier wrote.
-func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, Route, error) {
+func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpBulkRead)
 	var res tiers.BulkReadResult

@@ -1,11 +1,12 @@
-// Package server assembles the MCP server (tools, permission filter, call
-// logging and metrics) and serves it over stdio or HTTP with the proxy's
-// security and operations endpoints.
+// Package server is the proxy's front door: it assembles the MCP server
+// (tools, permission filter, call logging and metrics) and serves it over
+// stdio or HTTP (Streamable HTTP and legacy SSE) with the HTTP security and
+// operations endpoints. It knows the tools only as values handed to NewMCP;
+// package app builds them.
 package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // Tool is one tool the server registers: its definition, the scopes a caller
@@ -28,10 +30,6 @@ type Tool struct {
 	Scopes  []permissions.Scope
 	Handler mcpserver.ToolHandlerFunc
 }
-
-// RouteMetaKey is the _meta key under which tool results carry their routing
-// provenance (SPEC §4).
-const RouteMetaKey = "zoho-mcp-proxy/route"
 
 // Options configures NewMCP.
 type Options struct {
@@ -44,8 +42,8 @@ type Options struct {
 	ResourceTemplates []mcpserver.ServerResourceTemplate
 	// Logger receives one line per tool call. Nil means slog.Default().
 	Logger *slog.Logger
-	// Registerer receives the tool-call and credit metrics. Nil means they
-	// are not registered.
+	// Registerer receives the tool-call and HTTP-refusal metrics. Nil means
+	// they are not registered.
 	Registerer prometheus.Registerer
 	// Now is the clock for call durations. Nil means time.Now.
 	Now func() time.Time
@@ -65,24 +63,22 @@ type MCP struct {
 	log     *slog.Logger
 	now     func() time.Time
 	drain   drain
-	metrics *Metrics
+	metrics *callMetrics
 }
 
-// Metrics are the server's Prometheus collectors.
-type Metrics struct {
+// callMetrics are the server's Prometheus collectors.
+type callMetrics struct {
 	// ToolCalls counts tool calls by tool and outcome (ok, tool_error,
 	// error, denied, panic, canceled, shutting_down).
 	ToolCalls *prometheus.CounterVec
 	// ToolDuration observes tool call durations by tool.
 	ToolDuration *prometheus.HistogramVec
-	// Credits is the last X-API-CREDITS-REMAINING Zoho reported, by tier.
-	Credits *prometheus.GaugeVec
 	// HTTPRefused counts HTTP requests the front door refused, by reason.
 	HTTPRefused *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{
+func newMetrics(reg prometheus.Registerer) (*callMetrics, error) {
+	m := &callMetrics{
 		ToolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoho_mcp_proxy_tool_calls_total",
 			Help: "MCP tool calls by tool and outcome.",
@@ -92,29 +88,19 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "MCP tool call duration by tool.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"tool"}),
-		Credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "zoho_mcp_proxy_zoho_api_credits_remaining",
-			Help: "Zoho API credits remaining, as last reported by Zoho (X-API-CREDITS-REMAINING), by tier.",
-		}, []string{"tier"}),
 		HTTPRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoho_mcp_proxy_http_refused_total",
 			Help: "HTTP requests refused before reaching MCP, by reason (host, origin, body, auth, busy).",
 		}, []string{"reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.Credits, m.HTTPRefused} {
+		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.HTTPRefused} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}
 		}
 	}
 	return m, nil
-}
-
-// CreditsHook returns a function tiers call with Zoho's
-// X-API-CREDITS-REMAINING value; it sets the credits gauge.
-func (m *MCP) CreditsHook() func(tier string, remaining int) {
-	return func(tier string, remaining int) { m.metrics.Credits.WithLabelValues(tier).Set(float64(remaining)) }
 }
 
 // NewMCP builds the MCP server: every tool, a tool filter that hides tools
@@ -164,7 +150,7 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithToolHandlerMiddleware(m.recover),
 		mcpserver.WithInstructions("Zoho CRM accounts through a permissioned, failover-capable proxy. " +
 			"Read with get_account, get_accounts, search_accounts; change with update_account; " +
-			"use the bulk_* tools for many records. Every result's _meta[\"" + RouteMetaKey + "\"] says which tier served it."),
+			"use the bulk_* tools for many records. Every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it."),
 	}
 	if o.ValidateInput {
 		opts = append(opts, mcpserver.WithInputSchemaValidation())
@@ -250,36 +236,22 @@ func (m *MCP) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 	}
 }
 
-// routeInfo is the part of a result's route provenance the call log needs.
-type routeInfo struct {
-	Tier     string `json:"tier"`
-	Attempts []struct {
-		Tier    string `json:"tier"`
-		Outcome string `json:"outcome"`
-	} `json:"attempts"`
-}
-
+// routeOf returns what the call log says of a result's route: the tier that
+// served it and its attempts as "tier:outcome,…". The tools put the route in
+// _meta as a tiers.Route; anything else there (or nothing) logs no route.
 func routeOf(res *mcp.CallToolResult) (tier, attempts string) {
-	if res == nil || res.Meta == nil || res.Meta.AdditionalFields == nil {
+	if res == nil || res.Meta == nil {
 		return "", ""
 	}
-	v, ok := res.Meta.AdditionalFields[RouteMetaKey]
+	r, ok := res.Meta.AdditionalFields[tiers.RouteMetaKey].(tiers.Route)
 	if !ok {
 		return "", ""
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", ""
+	parts := make([]string, len(r.Attempts))
+	for i, a := range r.Attempts {
+		parts[i] = string(a.Tier) + ":" + a.Outcome.String()
 	}
-	var ri routeInfo
-	if json.Unmarshal(b, &ri) != nil {
-		return "", ""
-	}
-	parts := make([]string, len(ri.Attempts))
-	for i, a := range ri.Attempts {
-		parts[i] = a.Tier + ":" + a.Outcome
-	}
-	return ri.Tier, strings.Join(parts, ",")
+	return string(r.Tier), strings.Join(parts, ",")
 }
 
 // observe logs one line per call (tool, profile, tier, attempts, duration,
@@ -336,8 +308,22 @@ func (m *MCP) InFlight() int { return m.drain.count() }
 type drain struct {
 	mu      sync.Mutex
 	closing bool
+	began   chan struct{} // closed once closing; made on first use
 	n       int
 	idle    chan struct{}
+}
+
+// begun returns a channel closed once the drain has begun.
+func (d *drain) begun() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.began == nil {
+		d.began = make(chan struct{})
+		if d.closing {
+			close(d.began)
+		}
+	}
+	return d.began
 }
 
 func (d *drain) enter() bool {
@@ -368,6 +354,9 @@ func (d *drain) count() int {
 
 func (d *drain) wait(ctx context.Context) error {
 	d.mu.Lock()
+	if !d.closing && d.began != nil {
+		close(d.began)
+	}
 	d.closing = true
 	if d.n == 0 {
 		d.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/demo"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
@@ -250,7 +251,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	} else if err := server.CheckBind(cfg.Addr, policy); err != nil {
 		return err
 	}
-	app, err := server.Build(cfg, server.BuildOptions{Policy: policy, Logger: log, Version: versionString()})
+	app, err := app.Build(cfg, app.Options{Policy: policy, Logger: log, Version: versionString()})
 	if err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ func (e env) check(ctx context.Context, args []string) error {
 	}
 	if cfg.Validate() == nil {
 		quiet := slog.New(slog.DiscardHandler)
-		app, err := server.Build(cfg, server.BuildOptions{Logger: quiet, Version: versionString()})
+		app, err := app.Build(cfg, app.Options{Logger: quiet, Version: versionString()})
 		if err != nil {
 			findings = append(findings, config.Finding{Level: config.LevelError, Subject: "wiring", Message: err.Error()})
 		} else {

@@ -58,7 +58,7 @@ func TestClassifyResponse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			req := &http.Request{Method: tt.method, URL: &url.URL{Path: tt.path}}
-			e := ClassifyResponse(tiers.Bulk, req, tt.status, []byte(tt.body))
+			e := classifyResponse(tiers.Bulk, req, tt.status, []byte(tt.body))
 			if tt.class == -1 {
 				if e != nil {
 					t.Fatalf("want success, got %v", e)

@@ -24,7 +24,7 @@ import (
 )
 
 // HTTPOptions configures NewHTTPClient. The zero value is usable: no auth,
-// default transport, default retries.
+// default transport, no retries.
 type HTTPOptions struct {
 	// Base is the innermost transport. nil means DefaultTransport().
 	Base http.RoundTripper
@@ -37,8 +37,8 @@ type HTTPOptions struct {
 	// UserAgent is sent on every request. Empty means DefaultUserAgent.
 	UserAgent string
 	// MaxRetries is the number of retries after the first attempt when the
-	// context carries no tiers.RetryBudget. Negative means none; zero means
-	// DefaultMaxRetries.
+	// context carries no tiers.RetryBudget (which replaces it); zero means
+	// none.
 	MaxRetries int
 	// RetryWaitMin and RetryWaitMax bound the backoff. Zero means
 	// DefaultRetryWaitMin / DefaultRetryWaitMax.
@@ -53,7 +53,6 @@ type HTTPOptions struct {
 // Defaults of HTTPOptions.
 const (
 	DefaultUserAgent    = "zoho-mcp-proxy"
-	DefaultMaxRetries   = 3
 	DefaultRetryWaitMin = 100 * time.Millisecond
 	DefaultRetryWaitMax = 5 * time.Second
 )
@@ -270,14 +269,15 @@ func isTokenRejection(body []byte) bool {
 
 // RetryTransport retries with hashicorp/go-retryablehttp: connection errors,
 // 5xx (not 501) and 429, with backoff (full jitter by default) and a
-// Retry-After header honoured when present. A write (see IsWrite) is retried
+// Retry-After header honoured when present. A write (see isWrite) is retried
 // only when it cannot have been sent: on a dial error, or on 429 (Zoho
 // rejected it unapplied). The budget is the context's tiers.RetryBudget when
-// set (bounded by MaxRetries), else MaxRetries. The final answer (e.g. the
-// last 503) is returned for the caller to classify.
+// set (the router's, for the tier's place in the chain), else MaxRetries.
+// The final answer (e.g. the last 503) is returned for the caller to
+// classify.
 type RetryTransport struct {
 	Next       http.RoundTripper
-	MaxRetries int // negative: none; zero: DefaultMaxRetries
+	MaxRetries int // without a tiers.RetryBudget; zero means none
 	WaitMin    time.Duration
 	WaitMax    time.Duration
 	Backoff    retryablehttp.Backoff // nil means FullJitterBackoff
@@ -298,13 +298,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	})
-	maxRetries := t.MaxRetries
-	if maxRetries == 0 {
-		maxRetries = DefaultMaxRetries
-	}
-	if maxRetries < 0 {
-		maxRetries = 0
-	}
+	maxRetries := max(t.MaxRetries, 0)
 	waitMin, waitMax := t.WaitMin, t.WaitMax
 	if waitMin <= 0 {
 		waitMin = DefaultRetryWaitMin
@@ -313,7 +307,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		waitMax = DefaultRetryWaitMax
 	}
 	if b, ok := tiers.RetryBudgetFrom(req.Context()); ok {
-		maxRetries = max(0, min(maxRetries, b.MaxRetries))
+		maxRetries = max(0, b.MaxRetries)
 		if b.MaxBackoff > 0 && b.MaxBackoff < waitMax {
 			waitMax = b.MaxBackoff
 			waitMin = min(waitMin, waitMax)
@@ -326,7 +320,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if backoff == nil {
 		backoff = FullJitterBackoff
 	}
-	write := IsWrite(req.Method)
+	write := isWrite(req.Method)
 	rc := &retryablehttp.Client{
 		HTTPClient:   t.inner,
 		RetryMax:     maxRetries,
