@@ -225,3 +225,63 @@ func TestRouterDeadlineShareCountsCallerDeadlineDoesNot(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenBreakerShowsItsFailureCount: gobreaker clears its counts when it
+// opens; get_tier_health must still show the failures that opened it (it
+// showed 0), and one more after a failed half-open trial.
+func TestOpenBreakerShowsItsFailureCount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+		cfg.BreakerThreshold = 3
+		cfg.BreakerTimeout = 30 * time.Millisecond
+		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+	})
+	for range 3 {
+		if _, _, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := e.r.Health()[0].CircuitBreaker
+	if h.State != "open" || h.FailureCount != 3 {
+		t.Fatalf("breaker %+v, want open with failure_count 3", h)
+	}
+	waitState(t, e.r, tiers.MCP, "half_open")
+	if _, _, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	h = e.r.Health()[0].CircuitBreaker
+	if h.State != "open" || h.FailureCount != 4 {
+		t.Fatalf("breaker after a failed trial %+v, want open with failure_count 4", h)
+	}
+	e.r.ResetBreakers()
+	if h := e.r.Health()[0].CircuitBreaker; h.State != "closed" || h.FailureCount != 0 {
+		t.Fatalf("breaker after reset %+v", h)
+	}
+}
+
+// TestSuccessRateAgreesWithErrorCount: Zoho's verdicts are the tier serving
+// the call. They counted as successes in success_rate but as errors in
+// error_count and top_errors, so a tier answering only INVALID_DATA showed
+// 100% success and N errors. Now the failure counts agree everywhere.
+func TestSuccessRateAgreesWithErrorCount(t *testing.T) {
+	t.Parallel()
+	results := []error{nil, classErr(tiers.MCP, tiers.ClassVerdict), classErr(tiers.MCP, tiers.ClassUnavailable),
+		classErr(tiers.MCP, tiers.ClassVerdict), classErr(tiers.MCP, tiers.ClassRateLimited), nil, classErr(tiers.MCP, tiers.ClassAuth)}
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+		cfg.BreakerThreshold = 100
+		mcp.behave = func(_ context.Context, n int, _ fakeCall) error { return results[n%len(results)] }
+	})
+	for range 2 * len(results) {
+		_, _, _ = e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
+	}
+	m := e.r.Metrics()[0]
+	sum := int64(0)
+	for _, n := range m.TopErrors {
+		sum += n
+	}
+	if m.TotalRequests != 14 || m.ErrorCount != 6 || m.FailedRequests != m.ErrorCount || sum != m.ErrorCount ||
+		m.SuccessfulRequests != m.TotalRequests-m.ErrorCount ||
+		m.SuccessRate != round2(100*float64(m.TotalRequests-m.ErrorCount)/float64(m.TotalRequests)) {
+		t.Fatalf("metrics disagree: %+v", m)
+	}
+}
