@@ -184,8 +184,9 @@ func CheckBind(addr string, policy *permissions.Policy) error {
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, lets in-flight tool calls finish within ShutdownGrace (new ones
-// get a "shutting down" tool error), closes the streams and returns. It
-// returns nil after a clean shutdown.
+// get a "shutting down" tool error), closes the streams and returns, at the
+// latest shortly after ShutdownGrace, whatever the calls still running do.
+// It returns nil after a shutdown.
 func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	loopback := IsLoopbackAddr(ln.Addr().String())
 	srv := &http.Server{
@@ -226,15 +227,19 @@ func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	// 3. Close the long-lived streams so Shutdown can finish.
 	h.sse.CloseSessions()
 	h.streamable.CloseSessions(gctx)
+	// 4. Shutdown returns once every connection is idle, or with an error
+	//    when the grace period ends first; then close what is left (hung
+	//    calls' connections). Shutdown's one value is taken exactly once.
 	var serr error
 	select {
 	case serr = <-shut:
 	case <-gctx.Done():
 		serr = gctx.Err()
+		_ = srv.Close()
+		<-shut
 	}
 	if serr != nil {
 		_ = srv.Close()
-		<-shut
 	}
 	<-errc // Serve returns ErrServerClosed
 	_ = h.streamable.Shutdown(gctx)
