@@ -485,18 +485,39 @@ func TestHTTPFrontDoor(t *testing.T) {
 	if h.field(h.ids(0, 1)[0], "Description") == "unauthenticated" {
 		t.Error("an unauthenticated call changed a record")
 	}
-	// The operations endpoints answer without a token and leak nothing.
-	for _, path := range []string{server.PathHealthz, server.PathReadyz, server.PathMetrics} {
-		resp, err := h.hc.Get(h.base + path)
+	// The operations endpoints: /healthz and /readyz's status answer
+	// without a token; /readyz's per-tier detail and /metrics need a token
+	// of a profile with the monitor scope (tokens are configured). None
+	// leaks a secret.
+	for _, c := range []struct {
+		path, token string
+		status      int
+		detail      bool
+	}{
+		{server.PathHealthz, "", 200, false},
+		{server.PathReadyz, "", 200, false},
+		{server.PathReadyz, tokenSales, 200, false}, // sales has no monitor scope
+		{server.PathReadyz, tokenReader, 200, true},
+		{server.PathMetrics, "", 401, false},
+		{server.PathMetrics, bad, 401, false},
+		{server.PathMetrics, tokenSales, 403, false},
+		{server.PathMetrics, tokenOps, 200, true},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, h.base+c.path, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := h.hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		detail := strings.Contains(string(b), `"tiers"`) || strings.Contains(string(b), "go_goroutines")
+		if resp.StatusCode != c.status || detail != c.detail {
+			t.Errorf("GET %s (token %.8s): %d, detail %v; want %d, detail %v: %s", c.path, c.token, resp.StatusCode, detail, c.status, c.detail, clip(string(b), 200))
 		}
-		h.assertNoSecrets("GET "+path, string(b))
+		h.assertNoSecrets("GET "+c.path, string(b))
 	}
 }
 
