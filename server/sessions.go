@@ -377,8 +377,10 @@ func (t *sessionTable) gate(next http.Handler) http.Handler {
 					t.refuse(w, r, msg.ID, err)
 					return
 				}
+				// The reservation becomes the minted session, or is given
+				// back (no session: refused by mcp-go, or a panic).
+				defer func() { t.commit(w.Header().Get(mcpserver.HeaderKeySessionID), caller) }()
 				next.ServeHTTP(w, r)
-				t.commit(w.Header().Get(mcpserver.HeaderKeySessionID), caller)
 				return
 			}
 			if known {
