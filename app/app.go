@@ -127,13 +127,16 @@ func (a *App) HTTP() *server.HTTP {
 		Security: server.Security{
 			AllowedHosts: h.AllowedHosts, AllowedOrigins: h.AllowedOrigins,
 			BodyLimit: h.BodyLimit, MaxInFlight: h.MaxInFlight, Policy: a.Policy,
+			MaxInFlightPerCaller: h.MaxInFlightPerCaller, BodyReadTimeout: h.BodyReadTimeout,
 		},
 		Ready:             a.Router.Ready,
 		Health:            func() any { return a.Router.Health() },
 		Gatherer:          a.Registry,
 		ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout, IdleTimeout: h.IdleTimeout,
-		ShutdownGrace: h.ShutdownGrace,
-		Logger:        a.log,
+		ShutdownGrace:  h.ShutdownGrace,
+		SessionIdleTTL: h.SessionIdleTTL, MaxSessions: h.MaxSessions, MaxSessionsPerCaller: h.MaxSessionsPerCaller,
+		StreamIdleTimeout: h.StreamIdleTimeout, StreamHeartbeat: h.StreamHeartbeat,
+		Logger: a.log,
 	})
 }
 

@@ -163,7 +163,7 @@ type tierStats struct {
 func (s *tierStats) init() { s.topErrors = make(map[string]int64) }
 
 // errorKey is the bounded-cardinality key of an error in top_errors: its
-// class and Zoho's code, e.g. "verdict INVALID_DATA" or "unavailable".
+// class and Zoho's code, e.g. "rate_limited TOO_MANY_REQUESTS" or "unavailable".
 func errorKey(err error) string {
 	cls := tiers.Classify(err)
 	var te *tiers.Error
@@ -175,16 +175,23 @@ func errorKey(err error) string {
 
 func (s *tierStats) record(o tiers.AttemptOutcome, d time.Duration, err error) {
 	ms := float64(d) / float64(time.Millisecond)
+	served := o == tiers.AttemptSuccess || o == tiers.AttemptVerdict
 	var key string
-	if err != nil {
+	if !served {
 		key = errorKey(err)
 	}
 	s.mu.Lock()
 	s.total++
-	if o == tiers.AttemptSuccess || o == tiers.AttemptVerdict {
+	if served {
 		s.ok++
 	} else {
+		// A failure is an error; Zoho's verdicts are not (the tier served).
 		s.failed++
+		s.errs++
+		if _, ok := s.topErrors[key]; !ok && len(s.topErrors) >= maxTopErrors-1 && key != "other" {
+			key = "other"
+		}
+		s.topErrors[key]++
 	}
 	s.sumMS += ms
 	s.recent[s.next] = ms
@@ -192,23 +199,18 @@ func (s *tierStats) record(o tiers.AttemptOutcome, d time.Duration, err error) {
 	if s.n < window {
 		s.n++
 	}
-	if err != nil {
-		s.errs++
-		if _, ok := s.topErrors[key]; !ok && len(s.topErrors) >= maxTopErrors-1 && key != "other" {
-			key = "other"
-		}
-		s.topErrors[key]++
-	}
 	s.mu.Unlock()
 }
 
 // TierMetrics are one tier's request statistics (SPEC §4). A request is one
 // call of the tier (a skipped tier is not counted). SuccessfulRequests counts
 // the calls the tier answered, including Zoho's verdicts on the caller's
-// request; FailedRequests the rest (unavailable, rate limited, auth, unknown
-// outcome, unsupported, canceled). ErrorCount counts every call that returned
-// an error, verdicts included, and TopErrors splits them by class and Zoho
-// code ("verdict INVALID_DATA"). Durations are in milliseconds; the
+// request (INVALID_DATA …: the tier worked; /metrics counts them under
+// outcome="verdict"); FailedRequests the rest (unavailable, rate limited,
+// auth, unknown outcome, unsupported, canceled). ErrorCount counts the same
+// failures, so SuccessRate is always 100·(TotalRequests−ErrorCount)/
+// TotalRequests, and TopErrors splits them by class and Zoho code
+// ("rate_limited", "unavailable"). Durations are in milliseconds; the
 // percentiles are over the last 1024 calls; all are zero before any call.
 type TierMetrics struct {
 	Tier               tiers.Name       `json:"tier"`

@@ -81,8 +81,7 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 	}
 	m := e.r.Metrics()
 	if m[0].TotalRequests != total || m[0].FailedRequests != unavailable.Load() || m[0].SuccessfulRequests != total-unavailable.Load() ||
-		m[0].ErrorCount != unavailable.Load()+verdicts.Load() || m[0].TopErrors["unavailable"] != unavailable.Load() ||
-		m[0].TopErrors["verdict INVALID_DATA"] != verdicts.Load() {
+		m[0].ErrorCount != unavailable.Load() || m[0].TopErrors["unavailable"] != unavailable.Load() || len(m[0].TopErrors) != 1 {
 		t.Fatalf("MCP metrics %+v", m[0])
 	}
 	if m[1].TotalRequests != unavailable.Load() || m[1].SuccessRate != 100 {
@@ -150,16 +149,16 @@ func TestMetricsWindowAndTopErrors(t *testing.T) {
 		s.record(tiers.AttemptSuccess, time.Duration(i)*time.Millisecond, nil)
 	}
 	for i := range 30 {
-		s.record(tiers.AttemptVerdict, time.Millisecond, &tiers.Error{Class: tiers.ClassVerdict, Code: fmt.Sprintf("CODE_%d", i)})
+		s.record(tiers.AttemptRateLimited, time.Millisecond, &tiers.Error{Class: tiers.ClassRateLimited, Code: fmt.Sprintf("CODE_%d", i)})
 	}
 	m := r.Metrics()[0]
-	if m.TotalRequests != 2030 || m.SuccessfulRequests != 2030 || m.ErrorCount != 30 {
+	if m.TotalRequests != 2030 || m.SuccessfulRequests != 2000 || m.FailedRequests != 30 || m.ErrorCount != 30 {
 		t.Fatalf("%+v", m)
 	}
-	if len(m.TopErrors) != maxTopErrors || m.TopErrors["other"] != 11 || m.TopErrors["verdict CODE_0"] != 1 {
+	if len(m.TopErrors) != maxTopErrors || m.TopErrors["other"] != 11 || m.TopErrors["rate_limited CODE_0"] != 1 {
 		t.Fatalf("top errors (%d): %v", len(m.TopErrors), m.TopErrors)
 	}
-	// Window: 977…2000 ms, whose 30 oldest slots the 1 ms verdicts took:
+	// Window: 977…2000 ms, whose 30 oldest slots the 1 ms failures took:
 	// sorted 30×1, 1007…2000; nearest ranks 512, 973, 1014.
 	if m.P50DurationMS != 1488 || m.P95DurationMS != 1949 || m.P99DurationMS != 1990 {
 		t.Fatalf("p50 %v p99 %v", m.P50DurationMS, m.P99DurationMS)

@@ -49,8 +49,10 @@ type TierConfig struct {
 	// Priority orders the failover chain, lowest first; ties keep the order
 	// of Config.Tiers.
 	Priority int
-	// Timeout bounds one attempt on the tier (inside the call's deadline).
-	// Zero means the tier's default (tiers.DefaultsOf).
+	// Timeout bounds one attempt on the tier. Inside the call's deadline an
+	// attempt also gets at most an equal share of the time left among the
+	// tiers still to try (see Config.CallTimeout). Zero means the tier's
+	// default (tiers.DefaultsOf).
 	Timeout time.Duration
 	// MaxRetries is the tier's own retry count, given to it when it is the
 	// last tier that could serve a call. Zero means no retries.
@@ -85,8 +87,13 @@ type Config struct {
 	// calls through (CIRCUIT_BREAKER_TIMEOUT). Zero means 60s.
 	BreakerTimeout time.Duration
 	// CallTimeout is the deadline of one call, shared by its retries and
-	// failovers; an earlier deadline on the caller's context wins. Zero
-	// means 30s.
+	// failovers; an earlier deadline on the caller's context wins. Each
+	// attempt gets the smaller of its tier's Timeout and an equal share of
+	// the time left among the tiers still to try (those whose breakers are
+	// not open), so a hung tier leaves time for the next: with 30s and three
+	// tiers, a hang on tier 1 ends after 10s. A tier that uses up its time
+	// counts as a breaker failure, unless the caller's own earlier deadline
+	// cut it short. Zero means 30s.
 	CallTimeout time.Duration
 	// MinAttemptTime is the least time left in the call's deadline for which
 	// the router still starts an attempt; below it the call stops with an

@@ -327,8 +327,9 @@ func TestVerdictDoesNotTripBreaker(t *testing.T) {
 	if len(e.bulk.Calls()) != 0 {
 		t.Fatal("a verdict failed over to BULK")
 	}
+	// A verdict is the tier serving the call: not an error.
 	m := e.r.Metrics()[0]
-	if m.TotalRequests != 5 || m.SuccessfulRequests != 5 || m.ErrorCount != 5 || m.TopErrors["verdict INVALID_DATA"] != 5 {
+	if m.TotalRequests != 5 || m.SuccessfulRequests != 5 || m.ErrorCount != 0 || len(m.TopErrors) != 0 || m.SuccessRate != 100 {
 		t.Fatalf("metrics = %+v", m)
 	}
 }
@@ -484,14 +485,12 @@ func TestReadyNeedsConfiguredEnabledTier(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	t.Parallel()
-	t.Run("tier timeout then too little left", func(t *testing.T) {
+	t.Run("share of the deadline then too little left", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
+		e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 			cfg.CallTimeout = 150 * time.Millisecond
 			cfg.MinAttemptTime = 80 * time.Millisecond
-			cfg.Tiers = DefaultTierConfigs()
-			cfg.Tiers[0].Timeout = 100 * time.Millisecond
-			mcp.Behave = tierstest.Hang
+			mcp.Behave, bulk.Behave, rest.Behave = tierstest.Hang, tierstest.Hang, tierstest.Hang
 		})
 		t0 := time.Now()
 		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
@@ -502,62 +501,97 @@ func TestDeadline(t *testing.T) {
 		if !errors.As(err, &ue) || !ue.Deadline {
 			t.Fatalf("err = %v, want a deadline UnavailableError", err)
 		}
+		// 150ms among three tiers is 50ms each, below the 80ms floor: MCP
+		// gets the floor, and then too little is left for the others.
 		if got := outcomes(rt); !slices.Equal(got, []string{"MCP:unavailable", "BULK:skipped_deadline", "REST:skipped_deadline"}) {
 			t.Fatalf("attempts = %v", got)
 		}
-		if !strings.Contains(rt.Attempts[0].Error, "timed out after 100ms") || !strings.Contains(err.Error(), "deadline ran out") {
+		if !strings.Contains(rt.Attempts[0].Error, "timed out after 80ms, its share of the call's deadline") || !strings.Contains(err.Error(), "deadline ran out") {
 			t.Errorf("texts: %q / %q", rt.Attempts[0].Error, err)
 		}
 		if len(e.bulk.Calls())+len(e.rest.Calls()) != 0 {
 			t.Error("a tier was called with too little time left")
 		}
-		// The tier's own timeout counts against its breaker.
+		// Running out of its share of the router's deadline counts against
+		// the tier's breaker.
 		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 1 {
 			t.Errorf("failure_count = %d, want 1", f)
 		}
 	})
-	t.Run("attempt deadline is the earlier of call and tier", func(t *testing.T) {
+	t.Run("tier timeout shorter than its share", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
+			cfg.Tiers = DefaultTierConfigs()
+			cfg.Tiers[0].Timeout = 40 * time.Millisecond
+			mcp.Behave = tierstest.Hang
+		})
+		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
+		if err != nil || rt.Tier != tiers.Bulk {
+			t.Fatalf("err = %v, route %+v", err, rt)
+		}
+		if !strings.Contains(rt.Attempts[0].Error, "timed out after 40ms") {
+			t.Errorf("attempt = %+v", rt.Attempts[0])
+		}
+		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 1 {
+			t.Errorf("failure_count = %d, want 1", f)
+		}
+	})
+	t.Run("attempt deadline is the earliest of share, call and tier", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.CallTimeout = 10 * time.Second })
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 		defer cancel()
 		t0 := time.Now()
 		if _, _, err := e.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"}); err != nil {
 			t.Fatal(err)
 		}
+		// The caller's 6s, shared by three tiers.
 		c := e.mcp.Calls()[0]
-		if !c.HasDeadline || c.Deadline.Sub(t0) > 5*time.Second+50*time.Millisecond || c.Deadline.Sub(t0) < 4*time.Second {
-			t.Fatalf("deadline %v after start, want the caller's 5s", c.Deadline.Sub(t0))
+		if !c.HasDeadline || c.Deadline.Sub(t0) > 2*time.Second+50*time.Millisecond || c.Deadline.Sub(t0) < 1500*time.Millisecond {
+			t.Fatalf("deadline %v after start, want a third of the caller's 6s", c.Deadline.Sub(t0))
+		}
+		// The last tier of the chain gets all that is left.
+		e1 := newEnv(t, func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.CallTimeout = 10 * time.Second; cfg.Failover = false })
+		t0 = time.Now()
+		if _, _, err := e1.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		if d := e1.mcp.Calls()[0].Deadline.Sub(t0); d > 6*time.Second+50*time.Millisecond || d < 5*time.Second {
+			t.Fatalf("deadline %v after start, want the caller's 6s", d)
 		}
 		e2 := newEnv(t, func(cfg *Config, _, _, _ *tierstest.Tier) {
 			cfg.Tiers = DefaultTierConfigs()
-			cfg.Tiers[0].Timeout = 2 * time.Second
+			cfg.Tiers[0].Timeout = 1 * time.Second
 		})
 		t0 = time.Now()
 		if _, _, err := e2.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"}); err != nil {
 			t.Fatal(err)
 		}
-		if d := e2.mcp.Calls()[0].Deadline.Sub(t0); d > 2*time.Second+50*time.Millisecond || d < time.Second {
-			t.Fatalf("deadline %v after start, want the tier's 2s", d)
+		if d := e2.mcp.Calls()[0].Deadline.Sub(t0); d > time.Second+50*time.Millisecond || d < 500*time.Millisecond {
+			t.Fatalf("deadline %v after start, want the tier's 1s", d)
 		}
 	})
-	t.Run("call deadline cut does not count against the breaker", func(t *testing.T) {
+	t.Run("the caller's deadline cut does not count against the breaker", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
-			cfg.CallTimeout = 60 * time.Millisecond
+		e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 			cfg.MinAttemptTime = 10 * time.Millisecond
-			mcp.Behave = tierstest.Hang
+			mcp.Behave, bulk.Behave, rest.Behave = tierstest.Hang, tierstest.Hang, tierstest.Hang
 		})
-		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
-		var ue *UnavailableError
-		if !errors.As(err, &ue) || !ue.Deadline {
-			t.Fatalf("err = %v", err)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Millisecond)
+		defer cancel()
+		_, rt, err := e.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"})
+		if err == nil {
+			t.Fatalf("served: %+v", rt)
 		}
-		if !strings.Contains(rt.Attempts[0].Error, "call's deadline ran out") {
-			t.Errorf("attempt = %+v", rt.Attempts[0])
+		for _, a := range rt.Attempts {
+			if a.Outcome == tiers.AttemptUnavailable && !strings.Contains(a.Error, "share of the call's deadline") && !strings.Contains(a.Error, "call's deadline ran out") {
+				t.Errorf("attempt = %+v", a)
+			}
 		}
-		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 0 {
-			t.Errorf("failure_count = %d, want 0", f)
+		for _, h := range e.r.Health() {
+			if f := h.CircuitBreaker.FailureCount; f != 0 {
+				t.Errorf("%s failure_count = %d, want 0: the caller's own deadline is no fault of the tier", h.Tier, f)
+			}
 		}
 	})
 	t.Run("caller deadline below the floor: no call at all", func(t *testing.T) {

@@ -109,6 +109,7 @@ type syncBuffer = tierstest.Buffer
 type testServer struct {
 	URL     string
 	MCP     *MCP
+	H       *HTTP
 	Logs    *syncBuffer
 	Reg     *prometheus.Registry
 	Ready   *atomic.Bool
@@ -163,6 +164,7 @@ func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *tes
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
 	h := NewHTTP(o)
+	ts.H = h
 	go func() { ts.done <- h.Serve(ctx, ln) }()
 	t.Cleanup(func() { ts.Stop(t) })
 	return ts
@@ -271,7 +273,7 @@ func TestHTTPSecurity(t *testing.T) {
 		}
 	})
 	t.Run("refusals counted", func(t *testing.T) {
-		_, body := get(t, ts.URL+"/metrics")
+		_, body := getWith(t, ts.URL+"/metrics", readerToken)
 		for _, reason := range []string{"auth", "origin", "host", "body"} {
 			if !strings.Contains(body, `zoho_mcp_proxy_http_refused_total{reason="`+reason+`"}`) {
 				t.Errorf("/metrics lacks refusals for %s", reason)
@@ -533,9 +535,19 @@ func TestNewMCPRejectsBadTools(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t *testing.T, url string) (int, string) { t.Helper(); return getWith(t, url, "") }
+
+// getWith GETs url with a bearer token (none if empty).
+func getWith(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

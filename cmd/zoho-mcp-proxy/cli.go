@@ -34,6 +34,7 @@ const usage = `zoho-mcp-proxy: permissioned, resilient Zoho CRM access for AI ag
 Usage:
   zoho-mcp-proxy [serve] [--transport stdio|http] [--addr 127.0.0.1:8765] [--config FILE]
                  [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format auto|text|json]
+                 [--session-idle-ttl 30m]
   zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
   zoho-mcp-proxy demo    [--json]
   zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
@@ -134,6 +135,7 @@ type configFlags struct {
 	fs                                                              *flag.FlagSet
 	transport, addr, cfg, permissions, profile, logLevel, logFormat *string
 	sandbox                                                         *bool
+	sessionIdleTTL                                                  *time.Duration
 }
 
 func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
@@ -147,6 +149,7 @@ func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
 		c.sandbox = fs.Bool("sandbox", false, "run the built-in Zoho emulator in-process and point every tier at it")
 		c.logLevel = fs.String("log-level", "info", "debug, info, warn or error (env "+config.EnvLogLevel+")")
 		c.logFormat = fs.String("log-format", "auto", "auto (tint on a terminal, JSON otherwise), text or json")
+		c.sessionIdleTTL = fs.Duration("session-idle-ttl", config.DefaultSessionIdleTTL, "HTTP: forget a Streamable HTTP session unused this long (env "+config.EnvSessionIdleTTL+")")
 	}
 	return c
 }
@@ -171,6 +174,8 @@ func (c *configFlags) flags() config.Flags {
 			f.LogLevel = c.logLevel
 		case "log-format":
 			f.LogFormat = c.logFormat
+		case "session-idle-ttl":
+			f.SessionIdleTTL = c.sessionIdleTTL
 		}
 	})
 	return f
@@ -216,7 +221,7 @@ func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profi
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F]")
+	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D]")
 	cf := newConfigFlags(fs, true)
 	if err := parse(fs, args); err != nil {
 		return err

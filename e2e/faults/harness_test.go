@@ -82,6 +82,10 @@ type opts struct {
 	BreakerTimeout time.Duration // 0 = 1 minute
 	MaxRetries     int           // per tier; 0 = 1
 	Tune           func(*config.Config)
+	// Defaults keeps the shipped router settings (config.Default: tier
+	// timeouts, retries, breaker, call deadline) instead of the short ones
+	// above, which are then ignored.
+	Defaults bool
 }
 
 // tierTimeout is the per-attempt timeout of every tier in these tests: 1s
@@ -155,12 +159,16 @@ func start(t testing.TB, o opts) *harness {
 	cfg.UseSandbox(sim.Env())
 	cfg.Transport = "http"
 	cfg.LogLevel = "debug"
-	cfg.BreakerThreshold = o.Threshold
-	cfg.BreakerTimeout = o.BreakerTimeout
-	cfg.CallTimeout = o.CallTimeout
-	for _, s := range []*config.TierSettings{&cfg.Tiers.MCP.TierSettings, &cfg.Tiers.Bulk.TierSettings, &cfg.Tiers.REST.TierSettings} {
-		s.Timeout = o.TierTimeout
-		s.MaxRetries = o.MaxRetries
+	if o.Defaults {
+		h.o.TierTimeout, h.o.CallTimeout = cfg.Tiers.MCP.Timeout, cfg.CallTimeout
+	} else {
+		cfg.BreakerThreshold = o.Threshold
+		cfg.BreakerTimeout = o.BreakerTimeout
+		cfg.CallTimeout = o.CallTimeout
+		for _, s := range []*config.TierSettings{&cfg.Tiers.MCP.TierSettings, &cfg.Tiers.Bulk.TierSettings, &cfg.Tiers.REST.TierSettings} {
+			s.Timeout = o.TierTimeout
+			s.MaxRetries = o.MaxRetries
+		}
 	}
 	cfg.HTTP.ReadHeaderTimeout = 300 * time.Millisecond
 	cfg.HTTP.ShutdownGrace = 2 * time.Second

@@ -468,7 +468,7 @@ func TestDebugLogRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := logs.String()
-	if !strings.Contains(out, "zoho http") || !strings.Contains(out, "fields=id") || !strings.Contains(out, "REDACTED") {
+	if !strings.Contains(out, "zoho http") || !strings.Contains(out, "fields=REDACTED") || strings.Contains(out, "fields=id") {
 		t.Fatalf("debug log missing or unredacted: %s", out)
 	}
 	assertNoSecrets(t, out)

@@ -106,9 +106,9 @@ func DefaultTransport() *http.Transport {
 	return t
 }
 
-// LoggingTransport logs each request at debug level: method, URL with
-// secrets redacted (see RedactURL), status and duration. Headers and bodies
-// are never logged.
+// LoggingTransport logs each request at debug level: method, URL with every
+// query value redacted (see RedactURL), status and duration. Headers and
+// bodies are never logged.
 type LoggingTransport struct {
 	Next   http.RoundTripper
 	Logger *slog.Logger // nil means slog.Default()
@@ -135,12 +135,11 @@ func (t *LoggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, err
 }
 
-// secretParams are query parameters whose values RedactURL hides.
-var secretParams = []string{"token", "secret", "code", "key", "password", "auth"}
-
-// RedactURL renders u with the values of secret-looking query parameters
-// (refresh_token, client_secret, code, …) and any user info replaced by
-// "REDACTED".
+// RedactURL renders u for a log line with every query value and any user
+// info replaced by "REDACTED", keeping the parameter names: values carry
+// secrets (refresh_token, client_secret, code) and the caller's data
+// (criteria=(Email:equals:…), email=, phone=, word=, ids=), neither of which
+// may reach a log (README "Health, metrics and logs").
 func RedactURL(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -151,17 +150,15 @@ func RedactURL(u *url.URL) string {
 	}
 	if c.RawQuery != "" {
 		q := c.Query()
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, s := range secretParams {
-				if strings.Contains(lk, s) {
-					q[k] = []string{"REDACTED"}
-					break
-				}
+		for k, vs := range q {
+			for i := range vs {
+				vs[i] = "REDACTED"
 			}
+			q[k] = vs
 		}
 		c.RawQuery = q.Encode()
 	}
+	c.Fragment, c.RawFragment = "", ""
 	return c.String()
 }
 
