@@ -63,6 +63,10 @@ func moduleScopes(module, op string) []string {
 		"ZohoCRM.modules." + m + ".ALL", "ZohoCRM.modules." + m + "." + op}
 }
 
+// searchScopes is the "any of" group the search API needs on top of the
+// module's read scope.
+var searchScopes = []string{"ZohoSearch.securesearch.READ", "ZohoSearch.securesearch.ALL"}
+
 // requiredScopes returns the scope groups the request needs: every group
 // must be matched by one of its scopes (scopes compare case-insensitively).
 func requiredScopes(r *http.Request) [][]string {
@@ -77,12 +81,20 @@ func requiredScopes(r *http.Request) [][]string {
 		return [][]string{{"ZohoCRM.bulk.ALL", "ZohoCRM.bulk.CREATE"}}
 	case strings.HasPrefix(p, "/crm/bulk/"):
 		return [][]string{{"ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"}}
+	case strings.HasPrefix(p, "/v2/crm/"): // a bulk write result on the download host
+		return [][]string{{"ZohoCRM.bulk.ALL", "ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.READ"}}
 	case p == "/crm/v8/org":
 		return [][]string{{"ZohoCRM.org.ALL", "ZohoCRM.org.READ"}}
 	case p == "/crm/v8/coql":
 		return [][]string{{"ZohoCRM.coql.READ", "ZohoCRM.coql.ALL"}, moduleScopes("Accounts", "READ")}
 	case strings.HasPrefix(p, "/crm/v8/"):
-		module, _, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/"), "/")
+		module, sub, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/"), "/")
+		if sub == "search" {
+			// The search API needs the secure-search scope besides the
+			// module's read scope (issue 10 §6; Zoho's search API
+			// documentation lists ZohoSearch.securesearch.READ).
+			return [][]string{moduleScopes(module, "READ"), searchScopes}
+		}
 		op := "READ"
 		switch r.Method {
 		case http.MethodPut, http.MethodPatch:

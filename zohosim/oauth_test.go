@@ -150,15 +150,23 @@ func TestRefreshCap(t *testing.T) {
 	if r := refreshGrant(t, s, s.BulkCredential()); !strings.Contains(string(r.body), "access_token") {
 		t.Fatalf("bulk credential throttled too: %s", r.body)
 	}
-	// The window slides: 10 minutes after the first grant one more is allowed.
-	clock.Advance(10*time.Minute - 10*time.Second)
+	// Once refused, the refresh token stays refused for the whole window,
+	// counted from the refusal: 10 minutes after the first grant (when a
+	// sliding window would free a slot) and a minute after the refusal
+	// (when a client holding off for 60 s retries) it is still refused.
+	clock.Advance(time.Minute)
+	assertReply(t, refreshGrant(t, s, rc), http.StatusOK, accessDeniedJSON)
+	clock.Advance(10*time.Minute - time.Minute - time.Second) // 1 s before the lockout ends
 	assertReply(t, refreshGrant(t, s, rc), http.StatusOK, accessDeniedJSON)
 	clock.Advance(time.Second)
-	if r := refreshGrant(t, s, rc); !strings.Contains(string(r.body), "access_token") {
-		t.Fatalf("after the window: %s", r.body)
+	for i := range 10 { // the window is empty again: ten more grants
+		if r := refreshGrant(t, s, rc); !strings.Contains(string(r.body), "access_token") {
+			t.Fatalf("refresh %d after the lockout: %s", i+1, r.body)
+		}
 	}
-	if got := s.RefreshCount(); got != 14 {
-		t.Fatalf("RefreshCount %d, want 14 (throttled grants count too)", got)
+	assertReply(t, refreshGrant(t, s, rc), http.StatusOK, accessDeniedJSON)
+	if got := s.RefreshCount(); got != 25 {
+		t.Fatalf("RefreshCount %d, want 25 (throttled grants count too)", got)
 	}
 }
 
@@ -257,5 +265,47 @@ func TestAPIAuthErrors(t *testing.T) {
 			r := call(t, tc.method, e.s.RESTURL()+tc.path, "", tc.body, "Authorization", tc.auth)
 			assertReply(t, r, tc.status, tc.want)
 		})
+	}
+}
+
+// tokenWithScopes exchanges a grant code for an access token with scopes.
+func tokenWithScopes(t *testing.T, s *Sim, scopes []string) string {
+	t.Helper()
+	rc := s.RESTCredential()
+	code := "1000.code." + randomHex(4)
+	s.AddGrantCode(rc.ClientID, code, scopes)
+	r := postForm(t, s.AccountsURL()+"/oauth/v2/token", url.Values{"grant_type": {"authorization_code"},
+		"client_id": {rc.ClientID}, "client_secret": {rc.ClientSecret}, "code": {code}})
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(r.body, &tr); err != nil || tr.AccessToken == "" {
+		t.Fatalf("exchange: %s", r.body)
+	}
+	return tr.AccessToken
+}
+
+// TestSearchNeedsSecureSearchScope: the search API needs
+// ZohoSearch.securesearch.READ besides the module's read scope (issue 10
+// §6), and the seeded credentials carry it.
+func TestSearchNeedsSecureSearchScope(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Options{Accounts: 10})
+	search := "/crm/v8/Accounts/search?criteria=" + url.QueryEscape("(Account_Name:starts_with:A)")
+	mismatch := `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"Unauthorized","status":"error"}`
+	moduleOnly := tokenWithScopes(t, s, []string{"ZohoCRM.modules.ALL"})
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+search, moduleOnly, ""), http.StatusUnauthorized, mismatch)
+	// The same token still reads records: only search needs the extra scope.
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+"/crm/v8/Accounts/"+id(1), moduleOnly, ""), http.StatusOK, "")
+	searchOnly := tokenWithScopes(t, s, []string{"ZohoSearch.securesearch.READ"})
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+search, searchOnly, ""), http.StatusUnauthorized, mismatch)
+	both := tokenWithScopes(t, s, []string{"ZohoCRM.modules.accounts.READ", "zohosearch.SecureSearch.read"})
+	if r := call(t, http.MethodGet, s.RESTURL()+search, both, ""); r.status != http.StatusOK {
+		t.Fatalf("search with both scopes (any case): %d %s", r.status, r.body)
+	}
+	for _, cred := range []Credential{s.RESTCredential(), s.BulkCredential()} {
+		if r := call(t, http.MethodGet, s.RESTURL()+search, mintToken(t, s, cred), ""); r.status != http.StatusOK {
+			t.Fatalf("search with a seeded credential: %d %s", r.status, r.body)
+		}
 	}
 }
