@@ -145,6 +145,7 @@ type Config struct {
 	CallTimeout      time.Duration `yaml:"call_timeout"`      // one deadline per tool call
 	InlineBulkLimit  int           `yaml:"bulk_inline_limit"` // bulk_read records returned inline
 	HTTP             HTTP          `yaml:"http"`
+	Redis            Redis         `yaml:"redis"` // state shared by replicas; off unless Redis.URL is set
 
 	// problems found while reading env and the file (bad numbers, unknown
 	// keys); Validate reports them with the rest.

@@ -47,6 +47,7 @@ func Load(fl Flags, getenv Getenv) (*Config, error) {
 		c.ConfigFile = path
 	}
 	c.applyEnv(env)
+	c.applyRedisEnv(env)
 	c.applyFlags(fl)
 	return c, nil
 }

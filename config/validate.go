@@ -152,6 +152,7 @@ func (c *Config) Validate() error {
 			add("http.allowed_origins entry %q is not an origin: write scheme://host[:port]", o)
 		}
 	}
+	p = append(p, c.Redis.problems()...)
 	if len(p) == 0 {
 		return nil
 	}

@@ -61,7 +61,7 @@ func (r *Router) newBreaker(ts *tierState) *breaker {
 			if ts.br.get() != cb {
 				return
 			}
-			r.breakerChanged(ts, from, to)
+			r.breakerChanged(ts, from, to, r.changeReason(from, to))
 		},
 		IsSuccessful: IsSuccessful,
 		IsExcluded:   IsExcluded,
@@ -71,8 +71,9 @@ func (r *Router) newBreaker(ts *tierState) *breaker {
 	return cb
 }
 
-func (r *Router) breakerChanged(ts *tierState, from, to gobreaker.State) {
+func (r *Router) breakerChanged(ts *tierState, from, to gobreaker.State, reason string) {
 	ts.prom.transition(from, to)
+	r.changes.add(BreakerChange{Tier: ts.name, At: r.now(), From: stateName(from), To: stateName(to), Reason: reason})
 	lvl := r.log.Warn
 	if to == gobreaker.StateClosed {
 		lvl = r.log.Info
@@ -101,7 +102,7 @@ func (r *Router) ResetBreakers() {
 		from := ts.br.get().State()
 		r.newBreaker(ts)
 		if from != gobreaker.StateClosed {
-			r.breakerChanged(ts, from, gobreaker.StateClosed)
+			r.breakerChanged(ts, from, gobreaker.StateClosed, "reset by reset_circuit_breakers")
 		}
 	}
 	r.log.Info("circuit breakers reset")

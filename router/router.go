@@ -142,6 +142,7 @@ type Router struct {
 	prom    *promMetrics
 	floor   time.Duration
 	callTTL time.Duration
+	changes changeLog // recent breaker changes, for BreakerChanges
 }
 
 // tierState is everything the router holds for one tier.

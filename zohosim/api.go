@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"path"
 	"regexp"
 	"strings"
 )
-
-// accountsModule is the one module the emulator serves.
-const accountsModule = "Accounts"
 
 // newAPIHandler builds the CRM API served by the rest and bulk listeners and
 // by in-process calls of the MCP look-alike.
@@ -17,7 +15,21 @@ func (s *Sim) newAPIHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.registerBulkRoutes(mux)
 	mux.HandleFunc("/", s.serveCRM)
-	return s.apiEntry(mux)
+	return s.apiEntry(cleanPaths(mux))
+}
+
+// cleanPaths answers a path with . or .. segments or an empty segment
+// with Zoho's INVALID_URL_PATTERN, where http.ServeMux would redirect with
+// an HTML body no Zoho API sends.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if c := path.Clean(p); c != p && c+"/" != p {
+			invalidURL(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // apiEntry logs in-process calls (as SurfaceMCP) and enforces the
@@ -129,29 +141,49 @@ func (s *Sim) serveCRM(w http.ResponseWriter, r *http.Request) {
 	case "coql":
 		serveOne(w, r, segs, http.MethodPost, s.handleCOQL)
 		return
+	case "settings":
+		s.serveSettings(w, r, segs)
+		return
 	}
-	if segs[0] != accountsModule {
+	m, ok := registry[segs[0]]
+	if !ok {
 		writeError(w, http.StatusBadRequest, "INVALID_MODULE", "the module name given seems to be invalid",
 			map[string]any{"resource_path_index": 0})
 		return
 	}
+	if !m.hasRecords() {
+		writeError(w, http.StatusBadRequest, "NOT_SUPPORTED", "The given module is not supported in API",
+			map[string]any{"resource_path_index": 0})
+		return
+	}
+	st := s.stores[m.APIName]
 	switch len(segs) {
 	case 1:
 		switch r.Method {
 		case http.MethodGet:
-			s.handleList(w, r)
+			s.handleList(w, r, st)
 		case http.MethodPut:
-			s.handleUpdate(w, r, "")
+			s.handleUpdate(w, r, st, "")
+		case http.MethodPost:
+			s.handleInsert(w, r, st)
 		default:
 			invalidMethod(w, 0)
 		}
 	case 2:
-		if segs[1] == "search" {
+		switch segs[1] {
+		case "search":
 			if r.Method != http.MethodGet {
 				invalidMethod(w, 1)
 				return
 			}
-			s.handleSearch(w, r)
+			s.handleSearch(w, r, st)
+			return
+		case "upsert":
+			if r.Method != http.MethodPost {
+				invalidMethod(w, 1)
+				return
+			}
+			s.handleUpsert(w, r, st)
 			return
 		}
 		if _, ok := ParseID(segs[1]); !ok {
@@ -161,12 +193,18 @@ func (s *Sim) serveCRM(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.Method {
 		case http.MethodGet:
-			s.handleGetOne(w, r, segs[1])
+			s.handleGetOne(w, r, st, segs[1])
 		case http.MethodPut:
-			s.handleUpdate(w, r, segs[1])
+			s.handleUpdate(w, r, st, segs[1])
 		default:
 			invalidMethod(w, 1)
 		}
+	case 3:
+		if r.Method != http.MethodGet {
+			invalidMethod(w, 2)
+			return
+		}
+		s.handleRelated(w, r, st, segs[1], segs[2])
 	default:
 		invalidURL(w)
 	}

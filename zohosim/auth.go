@@ -55,12 +55,55 @@ func anyScope(have map[string]bool, group []string) bool {
 	return false
 }
 
-// moduleScopes is the "any of" group for an operation on a module:
-// ZohoCRM.modules.{ALL,op} and ZohoCRM.modules.{module}.{ALL,op}.
-func moduleScopes(module, op string) []string {
-	m := strings.ToLower(module)
+// tokenScopes returns the scopes of the request's token (nil when it has
+// none or is not valid; authorize has already answered such requests).
+func (s *Sim) tokenScopes(r *http.Request) map[string]bool {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken ")
+	if tok == s.oauth.internal {
+		return map[string]bool{"*": true}
+	}
+	at, ok := s.oauth.lookup(tok)
+	if !ok {
+		return nil
+	}
+	return at.scopes
+}
+
+// scoped checks scope groups a handler learns only from the request body
+// (COQL's module, a bulk job's module): every group must be matched. On
+// failure it writes 401 OAUTH_SCOPE_MISMATCH and returns false.
+func (s *Sim) scoped(w http.ResponseWriter, r *http.Request, groups ...[]string) bool {
+	have := s.tokenScopes(r)
+	for _, g := range groups {
+		if !anyScope(have, g) {
+			writeError(w, http.StatusUnauthorized, "OAUTH_SCOPE_MISMATCH", "Unauthorized", nil)
+			return false
+		}
+	}
+	return true
+}
+
+// moduleScopes is the "any of" group for an operation (READ, CREATE,
+// UPDATE, DELETE) on module m (reference §12): ZohoCRM.modules.ALL or
+// .{op}, or the module's own ZohoCRM.modules.{module}.ALL / .{op}; a custom
+// module's own scopes are ZohoCRM.modules.custom.ALL / .{op}.
+func moduleScopes(m *Module, op string) []string {
+	name := strings.ToLower(m.APIName)
+	if m.Custom {
+		name = "custom"
+	}
+	return moduleScopeNames(name, op)
+}
+
+func moduleScopeNames(name, op string) []string {
 	return []string{"ZohoCRM.modules.ALL", "ZohoCRM.modules." + op,
-		"ZohoCRM.modules." + m + ".ALL", "ZohoCRM.modules." + m + "." + op}
+		"ZohoCRM.modules." + name + ".ALL", "ZohoCRM.modules." + name + "." + op}
+}
+
+// settingsScopes is the "any of" group for a metadata API (modules,
+// fields, related_lists): ZohoCRM.settings.ALL or ZohoCRM.settings.{kind}.{ALL,READ}.
+func settingsScopes(kind string) []string {
+	return []string{"ZohoCRM.settings.ALL", "ZohoCRM.settings." + kind + ".ALL", "ZohoCRM.settings." + kind + ".READ"}
 }
 
 // searchScopes is the "any of" group the search API needs on top of the
@@ -69,6 +112,7 @@ var searchScopes = []string{"ZohoSearch.securesearch.READ", "ZohoSearch.securese
 
 // requiredScopes returns the scope groups the request needs: every group
 // must be matched by one of its scopes (scopes compare case-insensitively).
+// COQL's module scope and a bulk job's are checked by their handlers.
 func requiredScopes(r *http.Request) [][]string {
 	p := r.URL.Path
 	switch {
@@ -86,15 +130,16 @@ func requiredScopes(r *http.Request) [][]string {
 	case p == "/crm/v8/org":
 		return [][]string{{"ZohoCRM.org.ALL", "ZohoCRM.org.READ"}}
 	case p == "/crm/v8/coql":
-		return [][]string{{"ZohoCRM.coql.READ", "ZohoCRM.coql.ALL"}, moduleScopes("Accounts", "READ")}
-	case strings.HasPrefix(p, "/crm/v8/"):
-		module, sub, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/"), "/")
-		if sub == "search" {
-			// The search API needs the secure-search scope besides the
-			// module's read scope (issue 10 §6; Zoho's search API
-			// documentation lists ZohoSearch.securesearch.READ).
-			return [][]string{moduleScopes(module, "READ"), searchScopes}
+		return [][]string{{"ZohoCRM.coql.READ", "ZohoCRM.coql.ALL"}}
+	case strings.HasPrefix(p, "/crm/v8/settings/"):
+		kind, _, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/settings/"), "/")
+		switch kind {
+		case "modules", "fields", "related_lists":
+			return [][]string{settingsScopes(kind)}
 		}
+		return nil // not an API the emulator serves: 404
+	case strings.HasPrefix(p, "/crm/v8/"):
+		module, tail, _ := strings.Cut(strings.TrimPrefix(p, "/crm/v8/"), "/")
 		op := "READ"
 		switch r.Method {
 		case http.MethodPut, http.MethodPatch:
@@ -104,7 +149,25 @@ func requiredScopes(r *http.Request) [][]string {
 		case http.MethodDelete:
 			op = "DELETE"
 		}
-		return [][]string{moduleScopes(module, op)}
+		var groups [][]string
+		if m, ok := registry[module]; ok {
+			groups = [][]string{moduleScopes(m, op)}
+			if _, list, ok := strings.Cut(tail, "/"); ok && !strings.Contains(list, "/") {
+				// Related records read the related module too.
+				if rl, ok := m.RelatedList(list); ok {
+					groups = append(groups, moduleScopes(registry[rl.Module], op))
+				}
+			}
+		} else {
+			groups = [][]string{moduleScopeNames(strings.ToLower(module), op)}
+		}
+		if tail == "search" {
+			// The search API needs the secure-search scope besides the
+			// module's read scope, whatever the module (issue 10 §6; Zoho's
+			// search API documentation lists ZohoSearch.securesearch.READ).
+			groups = append(groups, searchScopes)
+		}
+		return groups
 	}
 	return nil
 }

@@ -10,11 +10,12 @@ import (
 	"time"
 )
 
-// Bulk Read and Bulk Write (reference §7, §8). The jobs live in a bulkService
-// that is independent of the listeners: its dependencies (store, clock,
-// authorization, credits, write counter) are function fields, so the same
-// service can sit behind the REST and the BULK listener and be unit-tested
-// on its own.
+// Bulk Read and Bulk Write (reference §7, §8) for every module with records
+// (Bulk Read refuses Notes, §7.1). The jobs live in a bulkService that is
+// independent of the listeners: its dependencies (stores, clock,
+// authorization, credits, write counter) are fields, so the same service
+// can sit behind the REST and the BULK listener and be unit-tested on its
+// own.
 
 const (
 	// bulkReadPerPage is Zoho's page size for a bulk read job (§7.1).
@@ -46,12 +47,15 @@ const (
 
 // bulkService holds the bulk jobs and uploaded files of one emulated org.
 type bulkService struct {
-	store *Store
-	now   func() time.Time
-	step  time.Duration // time a job spends in each state before the next
+	stores map[string]*Store // by module API name
+	now    func() time.Time
+	step   time.Duration // time a job spends in each state before the next
 
 	// authorize checks the request's token and writes the 401 envelope when it fails.
 	authorize func(w http.ResponseWriter, r *http.Request) bool
+	// scoped checks that the request's token holds a scope of every group
+	// (the job's module scopes) and writes the 401 envelope when not.
+	scoped func(w http.ResponseWriter, r *http.Request, groups ...[]string) bool
 	// charge takes n credits for the request answered on w; when the budget
 	// is exhausted it answers 429 TOO_MANY_REQUESTS and returns false.
 	charge func(w http.ResponseWriter, n int) bool
@@ -82,17 +86,19 @@ type bulkService struct {
 	blocked   time.Time   // downloads refused until this time
 }
 
-// newBulkService returns a service over store whose jobs advance one step
-// per state on now; its policy hooks allow everything until set.
-func newBulkService(store *Store, now func() time.Time, step time.Duration) *bulkService {
+// newBulkService returns a service over the stores (by module API name)
+// whose jobs advance one step per state on now; its policy hooks allow
+// everything until set.
+func newBulkService(stores map[string]*Store, now func() time.Time, step time.Duration) *bulkService {
 	if now == nil {
 		now = time.Now
 	}
 	return &bulkService{
-		store:             store,
+		stores:            stores,
 		now:               now,
 		step:              step,
 		authorize:         func(http.ResponseWriter, *http.Request) bool { return true },
+		scoped:            func(http.ResponseWriter, *http.Request, ...[]string) bool { return true },
 		charge:            func(http.ResponseWriter, int) bool { return true },
 		noteWrite:         func(string) {},
 		acquireSub:        func(http.ResponseWriter) (func(), bool) { return func() {}, true },
@@ -113,8 +119,9 @@ func newBulkService(store *Store, now func() time.Time, step time.Duration) *bul
 // applied row counts as a write of its record; the upload checks X-CRM-ORG
 // against the org's zgid.
 func (s *Sim) registerBulk(mux *http.ServeMux) {
-	b := newBulkService(s.store, s.now, s.opts.JobStep)
+	b := newBulkService(s.stores, s.now, s.opts.JobStep)
 	b.authorize = s.authorize
+	b.scoped = s.scoped
 	b.charge = s.spend
 	b.noteWrite = s.noteWrite
 	b.acquireSub = s.acquireSub

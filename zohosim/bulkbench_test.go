@@ -128,7 +128,7 @@ func FuzzBulkCriteria(f *testing.F) {
 		if json.Unmarshal([]byte(in), &c) != nil {
 			return
 		}
-		m, cerr := compileBulkCriteria(&c)
+		m, cerr := compileBulkCriteria(accounts, &c)
 		if cerr != nil {
 			if cerr.code == "" || cerr.message == "" || cerr.details == nil {
 				t.Fatalf("refusal without code, message or details: %+v", cerr)
@@ -158,7 +158,7 @@ func FuzzBulkWriteCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, op, findBy string) {
 		clock := newClock()
 		store := NewStore(5, 1, clock.Now)
-		b := newBulkService(store, clock.Now, time.Second)
+		b := newBulkService(map[string]*Store{ModuleAccounts: store}, clock.Now, time.Second)
 		var zbuf bytes.Buffer
 		zw := zip.NewWriter(&zbuf)
 		w, _ := zw.Create("f.csv")

@@ -49,6 +49,7 @@ const (
 	bulkKindInt
 	bulkKindFloat
 	bulkKindTime
+	bulkKindDate
 	bulkKindBool
 	bulkKindLookup
 )
@@ -59,10 +60,12 @@ func bulkKindOf(t FieldType) bulkKind {
 		return bulkKindPicklist
 	case TypeID, TypeBigint, TypeInteger:
 		return bulkKindInt
-	case TypeCurrency, TypeDecimal:
+	case TypeCurrency, TypeDecimal, TypeDouble, TypePercent:
 		return bulkKindFloat
 	case TypeDatetime:
 		return bulkKindTime
+	case TypeDate:
+		return bulkKindDate
 	case TypeBoolean:
 		return bulkKindBool
 	case TypeLookup, TypeOwnerLookup:
@@ -73,7 +76,7 @@ func bulkKindOf(t FieldType) bulkKind {
 }
 
 var bulkKindNames = map[bulkKind]string{bulkKindText: "text", bulkKindPicklist: "picklist", bulkKindInt: "integer",
-	bulkKindFloat: "double", bulkKindTime: "datetime", bulkKindBool: "boolean", bulkKindLookup: "lookup"}
+	bulkKindFloat: "double", bulkKindTime: "datetime", bulkKindDate: "date", bulkKindBool: "boolean", bulkKindLookup: "lookup"}
 
 // bulkComparatorsFor lists the comparators a kind of field accepts.
 func bulkComparatorsFor(k bulkKind) []string {
@@ -94,10 +97,11 @@ var bulkAllComparators = map[string]bool{"equal": true, "not_equal": true, "in":
 	"less_than": true, "less_equal": true, "greater_than": true, "greater_equal": true, "contains": true,
 	"not_contains": true, "starts_with": true, "ends_with": true, "between": true, "not_between": true}
 
-// compileBulkCriteria validates c and turns it into a bulkMatcher.
-func compileBulkCriteria(c *bulkCriteria) (bulkMatcher, *bulkCriteriaError) {
+// compileBulkCriteria validates c against the fields of module mod and
+// turns it into a bulkMatcher.
+func compileBulkCriteria(mod *Module, c *bulkCriteria) (bulkMatcher, *bulkCriteriaError) {
 	var conds, values int
-	m, err := compileBulkNode(c, &conds, &values)
+	m, err := compileBulkNode(mod, c, &conds, &values)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +116,7 @@ func compileBulkCriteria(c *bulkCriteria) (bulkMatcher, *bulkCriteriaError) {
 	return m, nil
 }
 
-func compileBulkNode(c *bulkCriteria, conds, values *int) (bulkMatcher, *bulkCriteriaError) {
+func compileBulkNode(mod *Module, c *bulkCriteria, conds, values *int) (bulkMatcher, *bulkCriteriaError) {
 	isGroup := c.GroupOperator != nil || c.Group != nil
 	isLeaf := c.Field != nil || c.Comparator != nil || c.Value != nil
 	switch {
@@ -132,7 +136,7 @@ func compileBulkNode(c *bulkCriteria, conds, values *int) (bulkMatcher, *bulkCri
 		}
 		ms := make([]bulkMatcher, len(c.Group))
 		for i := range c.Group {
-			m, err := compileBulkNode(&c.Group[i], conds, values)
+			m, err := compileBulkNode(mod, &c.Group[i], conds, values)
 			if err != nil {
 				return nil, err
 			}
@@ -158,19 +162,19 @@ func compileBulkNode(c *bulkCriteria, conds, values *int) (bulkMatcher, *bulkCri
 		}, nil
 	case isLeaf:
 		*conds++
-		return compileBulkLeaf(c, values)
+		return compileBulkLeaf(mod, c, values)
 	default:
 		return nil, &bulkCriteriaError{"INVALID_CRITERIA", "a criteria node needs field, comparator and value, or group_operator and group", map[string]any{}}
 	}
 }
 
-func compileBulkLeaf(c *bulkCriteria, values *int) (bulkMatcher, *bulkCriteriaError) {
+func compileBulkLeaf(mod *Module, c *bulkCriteria, values *int) (bulkMatcher, *bulkCriteriaError) {
 	if c.Field == nil || c.Field.APIName == "" || c.Comparator == nil || c.Value == nil {
 		return nil, &bulkCriteriaError{"INVALID_CRITERIA", "a criteria condition needs field.api_name, comparator and value", map[string]any{}}
 	}
-	f, ok := LookupField(c.Field.APIName)
+	f, ok := mod.Field(c.Field.APIName)
 	if !ok {
-		return nil, &bulkCriteriaError{"FIELD_NOT_AVAILABLE", "the field " + c.Field.APIName + " used in the criteria does not exist in Accounts",
+		return nil, &bulkCriteriaError{"FIELD_NOT_AVAILABLE", "the field " + c.Field.APIName + " used in the criteria does not exist in " + mod.APIName,
 			map[string]any{"api_name": c.Field.APIName}}
 	}
 	cmp := *c.Comparator
@@ -281,9 +285,9 @@ func bulkParseCriteriaValue(kind bulkKind, v any) (any, bool) {
 			n, err := strconv.ParseFloat(v, 64)
 			return n, err == nil
 		}
-	case bulkKindTime:
+	case bulkKindTime, bulkKindDate:
 		if s, ok := v.(string); ok {
-			t, err := time.Parse(time.RFC3339, s)
+			t, err := time.Parse(bulkTimeLayout(kind), s)
 			return t, err == nil
 		}
 	case bulkKindBool:
@@ -343,9 +347,9 @@ func bulkRecordValue(kind bulkKind, v any) (any, bool) {
 		case int:
 			return float64(v), true
 		}
-	case bulkKindTime:
+	case bulkKindTime, bulkKindDate:
 		if s, ok := v.(string); ok {
-			t, err := time.Parse(time.RFC3339, s)
+			t, err := time.Parse(bulkTimeLayout(kind), s)
 			return t, err == nil
 		}
 	case bulkKindBool:
@@ -355,11 +359,22 @@ func bulkRecordValue(kind bulkKind, v any) (any, bool) {
 		id := bulkCSVValue(v)
 		return id, id != ""
 	default:
-		if s, ok := v.(string); ok {
-			return strings.ToLower(s), true
+		switch v := v.(type) {
+		case string:
+			return strings.ToLower(v), true
+		case []string: // a multi-select picklist compares as its CSV cell
+			return strings.ToLower(strings.Join(v, ";")), true
 		}
 	}
 	return nil, false
+}
+
+// bulkTimeLayout is the layout of datetime or date values.
+func bulkTimeLayout(kind bulkKind) string {
+	if kind == bulkKindDate {
+		return time.DateOnly
+	}
+	return time.RFC3339
 }
 
 // bulkCompare orders two comparable values of kind: -1, 0 or 1.
@@ -383,7 +398,7 @@ func bulkCompare(kind bulkKind, a, b any) int {
 			return 1
 		}
 		return 0
-	case bulkKindTime:
+	case bulkKindTime, bulkKindDate:
 		return a.(time.Time).Compare(b.(time.Time))
 	case bulkKindBool:
 		if a.(bool) == b.(bool) {

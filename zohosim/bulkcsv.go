@@ -8,17 +8,21 @@ import (
 	"io"
 	"iter"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // bulkCSVValue renders a stored value the way a bulk read CSV carries it: lookups
-// as their id, datetimes as the stored ISO-8601 text, null as an empty cell.
+// as their id, datetimes as the stored ISO-8601 text, multi-select values
+// joined with semicolons, null as an empty cell.
 func bulkCSVValue(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
 	case string:
 		return v
+	case []string:
+		return strings.Join(v, ";")
 	case int64:
 		return strconv.FormatInt(v, 10)
 	case int:

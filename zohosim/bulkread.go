@@ -33,6 +33,7 @@ type bulkReadRequest struct {
 // and the rows are read from the store when the result is downloaded.
 type bulkReadJob struct {
 	id       string
+	st       *Store // the module's records
 	created  time.Time
 	cols     []string
 	ids      *bulkIDSet // every matching id, shared by the jobs continuing this one
@@ -46,6 +47,7 @@ type bulkReadJob struct {
 
 // bulkPageToken says where a next_page_token continues.
 type bulkPageToken struct {
+	st   *Store
 	cols []string
 	ids  *bulkIDSet
 	page int
@@ -53,7 +55,8 @@ type bulkPageToken struct {
 
 var bulkReadStates = []string{bulkStateAdded, bulkStateQueued, bulkStateInProgress, bulkStateCompleted}
 
-// bulkUnsupportedModules are Zoho modules bulk read refuses (§7.1 limitations).
+// bulkUnsupportedModules are Zoho modules bulk read refuses (§7.1
+// limitations) beside the registry's modules without BulkRead.
 var bulkUnsupportedModules = map[string]bool{"Notes": true, "Attachments": true, "Emails": true}
 
 // createRead serves POST /crm/bulk/v8/read. Its verdicts on the request are
@@ -69,7 +72,15 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 		berr.writeData(w)
 		return
 	}
-	job, berr := b.newReadJob(&req)
+	m, berr := b.readModule(&req)
+	if berr != nil {
+		berr.writeData(w)
+		return
+	}
+	if !b.scoped(w, r, moduleScopes(m, "READ")) {
+		return
+	}
+	job, berr := b.newReadJob(&req, m)
 	if berr != nil {
 		berr.writeData(w)
 		return
@@ -107,9 +118,10 @@ type bulkReadPlan struct {
 	page  int
 }
 
-// newReadJob validates a create request and returns the job without its ids
-// (fillReadJob takes them once the credits are spent).
-func (b *bulkService) newReadJob(req *bulkReadRequest) (*bulkReadJob, *bulkError) {
+// readModule checks the callback and names the module a create request
+// reads: one of the org's modules that bulk read supports. The caller checks
+// the token's scopes for it before the rest of the request (newReadJob).
+func (b *bulkService) readModule(req *bulkReadRequest) (*Module, *bulkError) {
 	if req.Callback != nil {
 		if u, err := url.Parse(req.Callback.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, bulkBadRequest("INVALID_CALLBACK_URL", "the callback url is invalid", nil)
@@ -123,32 +135,42 @@ func (b *bulkService) newReadJob(req *bulkReadRequest) (*bulkReadJob, *bulkError
 		return nil, bulkBadRequest("MANDATORY_NOT_FOUND", "Required key query.module.api_name is not available",
 			map[string]any{"api_name": "module", "json_path": "$.query.module.api_name"})
 	}
-	q := req.Query
-	switch module := q.Module.APIName; {
-	case bulkUnsupportedModules[module]:
+	module := req.Query.Module.APIName
+	m, known := registry[module]
+	switch {
+	case bulkUnsupportedModules[module] || (known && !m.BulkRead):
 		return nil, bulkBadRequest("MODULE_NOT_SUPPORTED", "bulk read does not support the module "+module, nil)
-	case module != "Accounts":
+	case !known || b.stores[module] == nil:
 		return nil, bulkBadRequest("MODULE_NOT_AVAILABLE", "the module "+module+" is not available in this org",
 			map[string]any{"api_name": module, "module": module})
 	}
+	return m, nil
+}
+
+// newReadJob validates the rest of a create request for module m and
+// returns the job without its ids (fillReadJob takes them once the credits
+// are spent).
+func (b *bulkService) newReadJob(req *bulkReadRequest, m *Module) (*bulkReadJob, *bulkError) {
+	q := req.Query
+	st := b.stores[m.APIName]
 	if q.CVID != nil && *q.CVID != "" {
 		return nil, bulkBadRequest("CVID_NOT_SUPPORTED", "the emulator has no custom views; omit cvid and use criteria", nil)
 	}
 	if req.FileType != nil && *req.FileType != "csv" {
-		return nil, bulkBadRequest("INVALID_DATA", "file_type must be csv for Accounts (ics is for Events only)",
+		return nil, bulkBadRequest("INVALID_DATA", "file_type must be csv for "+m.APIName+" (ics is for Events only)",
 			map[string]any{"api_name": "file_type", "supported_values": []string{"csv"}})
 	}
 	plan := bulkReadPlan{cols: []string{"id"}, page: 1}
 	if q.Fields == nil {
 		plan.cols = plan.cols[:0]
-		for _, f := range AccountFields {
+		for _, f := range m.Fields {
 			plan.cols = append(plan.cols, f.APIName)
 		}
 	}
 	seen := map[string]bool{"id": true}
 	for _, name := range q.Fields {
-		if _, ok := LookupField(name); !ok {
-			return nil, bulkBadRequest("FIELD_NOT_AVAILABLE", "the field "+name+" is not available in Accounts",
+		if _, ok := m.Field(name); !ok {
+			return nil, bulkBadRequest("FIELD_NOT_AVAILABLE", "the field "+name+" does not exist in "+m.APIName,
 				map[string]any{"api_name": name})
 		}
 		if !seen[name] {
@@ -157,11 +179,11 @@ func (b *bulkService) newReadJob(req *bulkReadRequest) (*bulkReadJob, *bulkError
 		}
 	}
 	if q.Criteria != nil {
-		m, cerr := compileBulkCriteria(q.Criteria)
+		match, cerr := compileBulkCriteria(m, q.Criteria)
 		if cerr != nil {
 			return nil, bulkBadRequest(cerr.code, cerr.message, cerr.details)
 		}
-		plan.match = m
+		plan.match = match
 	}
 	if q.Page != nil {
 		plan.page = *q.Page
@@ -174,14 +196,14 @@ func (b *bulkService) newReadJob(req *bulkReadRequest) (*bulkReadJob, *bulkError
 		b.mu.Lock()
 		t, ok := b.tokens[*q.PageToken]
 		b.mu.Unlock()
-		if !ok {
+		if !ok || t.st != st {
 			return nil, bulkBadRequest("INVALID_DATA", "the page_token is invalid or expired; start again without it",
 				map[string]any{"api_name": "page_token", "json_path": "$.query.page_token"})
 		}
 		plan.cont = &t
 	}
 
-	echo := map[string]any{"module": map[string]any{"api_name": "Accounts", "id": bulkAccountsModuleID}, "page": plan.page}
+	echo := map[string]any{"module": map[string]any{"api_name": m.APIName, "id": m.ID}, "page": plan.page}
 	if q.Fields != nil {
 		echo["fields"] = q.Fields
 	}
@@ -192,7 +214,7 @@ func (b *bulkService) newReadJob(req *bulkReadRequest) (*bulkReadJob, *bulkError
 	if req.Callback != nil {
 		cb = map[string]any{"url": req.Callback.URL, "method": req.Callback.Method}
 	}
-	return &bulkReadJob{cols: plan.cols, page: plan.page, perPage: b.readPageSize, query: echo, callback: cb,
+	return &bulkReadJob{st: st, cols: plan.cols, page: plan.page, perPage: b.readPageSize, query: echo, callback: cb,
 		plan: &plan}, nil
 }
 
@@ -207,11 +229,11 @@ func (b *bulkService) fillReadJob(job *bulkReadJob) {
 		job.cols, ids, job.page = plan.cont.cols, plan.cont.ids, plan.cont.page
 		job.query["page"] = job.page
 	case plan.match == nil:
-		for _, id := range b.store.IDs() {
+		for _, id := range job.st.IDs() {
 			ids.add(id)
 		}
 	default:
-		b.store.Each(func(r Record) bool {
+		job.st.Each(func(r Record) bool {
 			if plan.match(r) {
 				ids.add(r["id"].(string))
 			}
@@ -307,7 +329,7 @@ func (b *bulkService) readStatus(w http.ResponseWriter, r *http.Request) {
 		if more {
 			if job.token == "" {
 				job.token = fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
-				b.tokens[job.token] = bulkPageToken{cols: job.cols, ids: job.ids, page: job.page + 1}
+				b.tokens[job.token] = bulkPageToken{st: job.st, cols: job.cols, ids: job.ids, page: job.page + 1}
 			}
 			res["next_page_token"] = job.token
 		}
@@ -365,5 +387,5 @@ func (b *bulkService) readResult(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	// The status line is out; a failure now can only cut the stream short,
 	// which the client sees as a broken zip.
-	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids.between(lo, hi), b.store.Get)
+	_, _ = bulkWriteReadZip(w, job.id+".csv", job.cols, job.ids.between(lo, hi), job.st.Get)
 }

@@ -38,7 +38,7 @@ func newBulkHarness(t *testing.T, accounts int) *bulkHarness {
 	clock := newClock()
 	store := NewStore(accounts, 1, clock.Now)
 	h := &bulkHarness{clock: clock, store: store, writes: map[string]int{}}
-	h.b = newBulkService(store, clock.Now, time.Second)
+	h.b = newBulkService(map[string]*Store{ModuleAccounts: store}, clock.Now, time.Second)
 	h.b.zgid = "700000001"
 	h.b.charge = func(w http.ResponseWriter, n int) bool {
 		h.mu.Lock()
@@ -407,7 +407,7 @@ func TestBulkReadCriteria(t *testing.T) {
 			if err := json.Unmarshal([]byte(tc.criteria), &c); err != nil {
 				t.Fatal(err)
 			}
-			m, cerr := compileBulkCriteria(&c)
+			m, cerr := compileBulkCriteria(accounts, &c)
 			if cerr != nil {
 				t.Fatalf("compile: %s %s", cerr.code, cerr.message)
 			}
@@ -930,7 +930,7 @@ func TestBulkWriteInsertUpsert(t *testing.T) {
 					if row[j] == "" && tc.ignoreEmpty {
 						continue
 					}
-					if name, _ := bulkHeaderField(col); name != "id" && bulkCSVValue(r[name]) != row[j] {
+					if name, _ := bulkHeaderField(accounts, col); name != "id" && bulkCSVValue(r[name]) != row[j] {
 						t.Fatalf("row %d: %s = %v, want %q", i, name, r[name], row[j])
 					}
 				}

@@ -61,9 +61,10 @@ type bulkMapping struct {
 // row, the first time the job is observed past its IN PROGRESS step.
 type bulkWriteJob struct {
 	id          string
+	st          *Store // the module's records
 	created     time.Time
 	operation   string // insert | update | upsert
-	findBy      string // id | Account_Name; "" for insert
+	findBy      string // id, a unique or duplicate-check field; "" for insert
 	ignoreEmpty bool
 	callback    map[string]any
 	mappings    []bulkMapping
@@ -262,14 +263,15 @@ func bulkDelimiter(raw []byte) rune {
 	return best
 }
 
-// bulkHeaderField maps a CSV header to a field: an API name, or "Lookup.id".
-func bulkHeaderField(h string) (string, bool) {
+// bulkHeaderField maps a CSV header to a field of m: an API name, or
+// "Lookup.id".
+func bulkHeaderField(m *Module, h string) (string, bool) {
 	h = strings.TrimSpace(h)
-	if f, ok := LookupField(h); ok {
+	if f, ok := m.Field(h); ok {
 		return f.APIName, true
 	}
 	if base, ok := strings.CutSuffix(h, ".id"); ok {
-		if f, ok := LookupField(base); ok && (f.Type == TypeLookup || f.Type == TypeOwnerLookup) {
+		if f, ok := m.Field(base); ok && f.isLookup() {
 			return f.APIName, true
 		}
 	}
@@ -288,6 +290,18 @@ func (b *bulkService) createWrite(w http.ResponseWriter, r *http.Request) {
 	job, aerr := b.newWriteJob(&req)
 	if aerr != nil {
 		aerr.write(w)
+		return
+	}
+	// UNCONFIRMED: the module scope per operation (the reference names
+	// the module's ALL or CREATE scope).
+	groups := [][]string{moduleScopes(job.st.mod, "CREATE")}
+	switch job.operation {
+	case "update":
+		groups = [][]string{moduleScopes(job.st.mod, "UPDATE")}
+	case "upsert":
+		groups = append(groups, moduleScopes(job.st.mod, "UPDATE"))
+	}
+	if !b.scoped(w, r, groups...) {
 		return
 	}
 	release, ok := b.acquireSub(w)
@@ -347,10 +361,12 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 	if res.Module == nil || res.Module.APIName == "" {
 		return nil, bulkMissingKey("$.resource[0].module")
 	}
-	if res.Module.APIName != "Accounts" {
+	st := b.stores[res.Module.APIName]
+	if st == nil {
 		return nil, bulkBadRequest("MODULE_NOT_AVAILABLE", "the module "+res.Module.APIName+" is not available in this org",
 			map[string]any{"api_name": res.Module.APIName, "json_path": "$.resource[0].module"})
 	}
+	mod := st.mod
 	if res.FileID == nil || *res.FileID == "" {
 		return nil, bulkMissingKey("$.resource[0].file_id")
 	}
@@ -361,9 +377,10 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 				map[string]any{"api_name": "find_by", "json_path": "$.resource[0].find_by"})
 		}
 		findBy = *res.FindBy
-		if findBy != "id" && findBy != "Account_Name" {
-			return nil, bulkBadRequest("INVALID_DATA", "find_by must be id or the unique field Account_Name",
-				map[string]any{"api_name": "find_by", "json_path": "$.resource[0].find_by", "supported_values": []string{"id", "Account_Name"}})
+		keys := bulkFindByFields(mod)
+		if !bulkContains(keys, findBy) {
+			return nil, bulkBadRequest("INVALID_DATA", "find_by must be id or a unique or duplicate-check field: "+strings.Join(keys[1:], ", "),
+				map[string]any{"api_name": "find_by", "json_path": "$.resource[0].find_by", "supported_values": keys})
 		}
 	}
 	b.mu.Lock()
@@ -386,9 +403,9 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 	var maps []bulkMapping
 	if res.FieldMappings == nil {
 		for i, h := range header {
-			name, ok := bulkHeaderField(h)
+			name, ok := bulkHeaderField(mod, h)
 			if !ok {
-				return nil, bulkBadRequest("INVALID_FIELD", "the CSV column "+strconv.Quote(h)+" is not a field of Accounts; rename it or send field_mappings",
+				return nil, bulkBadRequest("INVALID_FIELD", "the CSV column "+strconv.Quote(h)+" is not a field of "+mod.APIName+"; rename it or send field_mappings",
 					map[string]any{"api_name": h, "index": i})
 			}
 			maps = append(maps, bulkMapping{APIName: name, Index: i})
@@ -402,9 +419,9 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 			if m.Index == nil {
 				return nil, bulkMissingKey(jp + ".index")
 			}
-			name, ok := bulkHeaderField(m.APIName)
+			name, ok := bulkHeaderField(mod, m.APIName)
 			if !ok {
-				return nil, bulkBadRequest("INVALID_FIELD", "the field "+m.APIName+" does not exist in Accounts",
+				return nil, bulkBadRequest("INVALID_FIELD", "the field "+m.APIName+" does not exist in "+mod.APIName,
 					map[string]any{"api_name": m.APIName, "json_path": jp + ".api_name"})
 			}
 			if *m.Index < 0 || *m.Index >= len(header) {
@@ -422,7 +439,7 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 				map[string]any{"api_name": m.APIName, "json_path": jp})
 		}
 		seen[m.APIName] = true
-		f, _ := LookupField(m.APIName)
+		f, _ := mod.Field(m.APIName)
 		if m.APIName == "id" {
 			if op == "insert" {
 				return nil, bulkBadRequest("INVALID_FIELD", "id cannot be set on insert; use update or upsert with find_by id",
@@ -439,14 +456,18 @@ func (b *bulkService) newWriteJob(req *bulkWriteRequest) (*bulkWriteJob, *bulkEr
 		return nil, bulkBadRequest("MANDATORY_FIELDS_NOT_MAPPED", "the find_by field "+findBy+" is not mapped to a CSV column",
 			map[string]any{"api_name": findBy})
 	}
-	if (op == "insert" || op == "upsert") && !seen["Account_Name"] {
-		return nil, bulkBadRequest("MANDATORY_FIELDS_NOT_MAPPED", "the mandatory field Account_Name is not mapped to a CSV column",
-			map[string]any{"api_name": "Account_Name"})
+	if op == "insert" || op == "upsert" {
+		for _, f := range mod.Fields {
+			if f.Mandatory && !seen[f.APIName] {
+				return nil, bulkBadRequest("MANDATORY_FIELDS_NOT_MAPPED", "the mandatory field "+f.APIName+" is not mapped to a CSV column",
+					map[string]any{"api_name": f.APIName})
+			}
+		}
 	}
 	if fileName == "" {
 		fileName = file.name
 	}
-	return &bulkWriteJob{operation: op, findBy: findBy, ignoreEmpty: req.IgnoreEmpty, callback: cb, mappings: maps,
+	return &bulkWriteJob{st: st, operation: op, findBy: findBy, ignoreEmpty: req.IgnoreEmpty, callback: cb, mappings: maps,
 		fileName: fileName, header: header, rows: rows, total: len(rows)}, nil
 }
 
@@ -480,7 +501,7 @@ func (b *bulkService) writeStatus(w http.ResponseWriter, r *http.Request) {
 		file["added_count"], file["skipped_count"], file["updated_count"] = job.added, job.skipped, job.updated
 	}
 	resource := map[string]any{"status": state, "type": "data",
-		"module": map[string]any{"api_name": "Accounts", "id": bulkAccountsModuleID}, "field_mappings": job.mappings, "file": file}
+		"module": map[string]any{"api_name": job.st.mod.APIName, "id": job.st.mod.ID}, "field_mappings": job.mappings, "file": file}
 	if job.findBy != "" {
 		resource["find_by"] = job.findBy
 	}
@@ -533,7 +554,7 @@ func (b *bulkService) writeResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := bulkWriteCSVZip(&buf, "Accounts-"+job.fileName, job.results); err != nil {
+	if err := bulkWriteCSVZip(&buf, job.st.mod.APIName+"-"+job.fileName, job.results); err != nil {
 		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "the result file could not be built", nil)
 		return
 	}
@@ -570,6 +591,20 @@ func (e *bulkRowErrors) String() string {
 	return strings.Join(parts, ":")
 }
 
+// bulkFindByFields are the fields a job may find records by: id, then the
+// module's system duplicate-check fields and unique fields.
+// UNCONFIRMED: v8's find_by beyond id (§8.2).
+func bulkFindByFields(m *Module) []string {
+	keys := []string{"id"}
+	keys = append(keys, m.DuplicateCheck...)
+	for _, f := range m.Fields {
+		if f.Unique && !bulkContains(keys, f.APIName) {
+			keys = append(keys, f.APIName)
+		}
+	}
+	return keys
+}
+
 // applyWrite applies the job's rows to the store, one at a time, and builds
 // the result rows. It runs once per job.
 func (b *bulkService) applyWrite(job *bulkWriteJob) {
@@ -578,25 +613,12 @@ func (b *bulkService) applyWrite(job *bulkWriteJob) {
 		head = append(head, job.header[m.Index])
 	}
 	job.results = append(make([][]string, 0, len(job.rows)+1), append(head, "RECORD_ID", "STATUS", "ERRORS"))
-
-	var byName map[string]string // Account_Name → first id, for find_by Account_Name
-	if job.findBy == "Account_Name" {
-		byName = map[string]string{}
-		b.store.Each(func(r Record) bool {
-			if n, ok := r["Account_Name"].(string); ok {
-				if _, dup := byName[n]; !dup {
-					byName[n] = r["id"].(string)
-				}
-			}
-			return true
-		})
-	}
 	for _, row := range job.rows {
 		out := make([]string, 0, len(head)+3)
 		for _, m := range job.mappings {
 			out = append(out, row[m.Index])
 		}
-		id, status, errs := b.applyRow(job, row, byName)
+		id, status, errs := b.applyRow(job, row)
 		out = append(out, id, status, errs)
 		job.results = append(job.results, out)
 	}
@@ -605,7 +627,8 @@ func (b *bulkService) applyWrite(job *bulkWriteJob) {
 
 // applyRow validates and applies one CSV row; it returns RECORD_ID, STATUS
 // and ERRORS for the result file.
-func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[string]string) (string, string, string) {
+func (b *bulkService) applyRow(job *bulkWriteJob, row []string) (string, string, string) {
+	st, mod := job.st, job.st.mod
 	var errs bulkRowErrors
 	key := ""
 	for _, m := range job.mappings {
@@ -624,13 +647,13 @@ func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[strin
 			errs.add("MANDATORY_NOT_FOUND", job.findBy)
 		}
 	case job.findBy == "id":
-		if _, ok := b.store.Get(key); ok {
+		if _, ok := st.Get(key); ok {
 			target = key
 		} else if job.operation == "update" {
 			errs.add("RESOURCE_NOT_FOUND", "id")
 		}
 	default:
-		if id, ok := byName[key]; ok {
+		if id, ok := st.findBy(job.findBy, key); ok {
 			target = id
 		} else if job.operation == "update" {
 			errs.add("RESOURCE_NOT_FOUND", job.findBy)
@@ -639,25 +662,26 @@ func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[strin
 	updating := target != "" || job.operation == "update"
 
 	// Convert the cells. An empty cell leaves an updated field alone under
-	// ignore_empty and clears it otherwise; Account_Name cannot be cleared.
+	// ignore_empty and clears it otherwise; a mandatory field cannot be
+	// cleared.
 	data := map[string]any{}
 	for _, m := range job.mappings {
 		if m.APIName == "id" {
 			continue
 		}
+		f, _ := mod.Field(m.APIName)
 		cell := strings.TrimSpace(row[m.Index])
 		if cell == "" {
 			switch {
 			case updating && job.ignoreEmpty:
-			case m.APIName == "Account_Name":
+			case f.Mandatory:
 				errs.add("MANDATORY_NOT_FOUND", m.APIName)
 			default:
 				data[m.APIName] = nil
 			}
 			continue
 		}
-		f, _ := LookupField(m.APIName)
-		v, ok := b.csvToValue(f, cell)
+		v, ok := b.csvToValue(f, cell, data)
 		if !ok {
 			errs.add("INVALID_DATA", m.APIName)
 			continue
@@ -665,8 +689,10 @@ func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[strin
 		data[m.APIName] = v
 	}
 	if !updating {
-		if _, ok := data["Account_Name"]; !ok {
-			errs.add("MANDATORY_NOT_FOUND", "Account_Name")
+		for _, f := range mod.Fields {
+			if _, ok := data[f.APIName]; f.Mandatory && !ok {
+				errs.add("MANDATORY_NOT_FOUND", f.APIName)
+			}
 		}
 	}
 	if len(errs.codes) > 0 {
@@ -674,55 +700,69 @@ func (b *bulkService) applyRow(job *bulkWriteJob, row []string, byName map[strin
 		return target, "SKIPPED", errs.String()
 	}
 	now := b.now()
+	var cur Record
 	if target != "" {
-		data["Modified_Time"] = formatTime(now)
+		cur, _ = st.Get(target)
 		data["Modified_By"] = copyRecord(owners[0])
-		if _, ok := b.store.Update(target, data); !ok {
-			job.skipped++
-			return target, "SKIPPED", "RESOURCE_NOT_FOUND-" + job.findBy
-		}
-		b.noteWrite(target)
-		job.updated++
-		return target, "UPDATED", ""
 	}
-	id := b.store.insertBulk(data, now)
-	if byName != nil {
-		if n, ok := data["Account_Name"].(string); ok {
-			if _, dup := byName[n]; !dup {
-				byName[n] = id
-			}
-		}
+	derive(mod, cur, data, now)
+	rec, c, ok := st.write(target, data, now)
+	switch {
+	case !ok:
+		job.skipped++
+		return target, "SKIPPED", "RESOURCE_NOT_FOUND-" + job.findBy
+	case c != nil:
+		job.skipped++
+		return target, "SKIPPED", "DUPLICATE_DATA-" + c.field
 	}
+	id, _ := rec["id"].(string)
 	b.noteWrite(id)
+	if target != "" {
+		job.updated++
+		return id, "UPDATED", ""
+	}
 	job.added++
 	return id, "ADDED", ""
 }
 
 // csvToValue converts a CSV cell to the stored value of field f; ok is false
-// when the cell is not a valid value of the field's type.
-func (b *bulkService) csvToValue(f *Field, s string) (any, bool) {
+// when the cell is not a valid value of the field's type. A multi-module
+// lookup's module is the one holding the id (ids are unique across the
+// org); its $se_module goes into data. UNCONFIRMED: how Zoho's CSV names
+// the module of What_Id and Parent_Id.
+func (b *bulkService) csvToValue(f *Field, s string, data map[string]any) (any, bool) {
 	switch f.Type {
-	case TypeText, TypeWebsite:
-		return s, utf8.RuneCountInString(s) <= 255
-	case TypeTextarea:
-		return s, utf8.RuneCountInString(s) <= 32000
+	case TypeText, TypeWebsite, TypeTextarea:
+		return s, utf8.RuneCountInString(s) <= f.maxLen()
 	case TypePhone:
-		return s, utf8.RuneCountInString(s) <= 30 && strings.ContainsAny(s, "0123456789")
+		return s, utf8.RuneCountInString(s) <= f.maxLen() && strings.ContainsAny(s, "0123456789")
 	case TypeEmail:
 		at := strings.IndexByte(s, '@')
-		return s, at > 0 && strings.Contains(s[at+1:], ".") && !strings.ContainsAny(s, " ,;") && len(s) <= 100
+		return s, at > 0 && strings.Contains(s[at+1:], ".") && !strings.ContainsAny(s, " ,;") && utf8.RuneCountInString(s) <= f.maxLen()
 	case TypePicklist:
 		if s == "-None-" {
 			return nil, true
 		}
 		return s, bulkContains(f.Values, s)
+	case TypeMultiSelect:
+		var out []string
+		for _, v := range strings.Split(s, ";") {
+			v = strings.TrimSpace(v)
+			if !bulkContains(f.Values, v) {
+				return nil, false
+			}
+			if !bulkContains(out, v) {
+				out = append(out, v)
+			}
+		}
+		return out, true
 	case TypeInteger:
 		n, err := strconv.ParseInt(s, 10, 32)
 		return n, err == nil
 	case TypeBigint:
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, err == nil
-	case TypeCurrency, TypeDecimal:
+	case TypeCurrency, TypeDecimal, TypeDouble, TypePercent:
 		n, err := strconv.ParseFloat(s, 64)
 		return n, err == nil && !math.IsInf(n, 0) && !math.IsNaN(n)
 	case TypeBoolean:
@@ -732,6 +772,15 @@ func (b *bulkService) csvToValue(f *Field, s string) (any, bool) {
 		case "false":
 			return false, true
 		}
+	case TypeDate:
+		_, err := time.Parse(time.DateOnly, s)
+		return s, err == nil
+	case TypeDatetime:
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return nil, false
+		}
+		return formatTime(t), true
 	case TypeOwnerLookup:
 		for _, o := range owners {
 			if o["id"] == s {
@@ -739,41 +788,32 @@ func (b *bulkService) csvToValue(f *Field, s string) (any, bool) {
 			}
 		}
 	case TypeLookup:
-		if r, ok := b.store.Get(s); ok {
-			return Record{"name": r["Account_Name"], "id": r["id"]}, true
+		if !f.multiModule() {
+			return lookupIn(b.stores, f.Lookup, s)
+		}
+		for _, mod := range f.Modules {
+			if v, ok := lookupIn(b.stores, mod, s); ok {
+				if f.APIName == "Parent_Id" {
+					v["module"] = Record{"api_name": mod, "id": registry[mod].ID}
+				} else {
+					data["$se_module"] = mod
+				}
+				return v, true
+			}
 		}
 	}
 	return nil, false
 }
 
-// insertBulk adds a record built from validated data (which must hold
-// Account_Name) and returns its new id.
-func (st *Store) insertBulk(data map[string]any, now time.Time) string {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	n := int64(idBase) + int64(st.n) + int64(len(st.extra))
-	for {
-		if _, taken := st.extra[n]; !taken {
-			break
-		}
-		n++
+// lookupIn returns the lookup value {name, id} of record id of module.
+func lookupIn(stores map[string]*Store, module, id string) (Record, bool) {
+	st := stores[module]
+	if st == nil {
+		return nil, false
 	}
-	id := strconv.FormatInt(n, 10)
-	r := make(Record, len(AccountFields))
-	for _, f := range AccountFields {
-		r[f.APIName] = nil
+	r, ok := st.Get(id)
+	if !ok {
+		return nil, false
 	}
-	ts := formatTime(now)
-	r["id"] = id
-	r["Owner"] = copyRecord(owners[0])
-	r["Currency"] = "USD"
-	r["Exchange_Rate"] = 1.0
-	r["Locked__s"] = false
-	r["Created_Time"], r["Modified_Time"], r["Last_Activity_Time"] = ts, ts, ts
-	r["Created_By"], r["Modified_By"] = copyRecord(owners[0]), copyRecord(owners[0])
-	for k, v := range data {
-		r[k] = v
-	}
-	st.extra[n] = r
-	return id
+	return Record{"name": r[st.mod.NameField], "id": id}, true
 }

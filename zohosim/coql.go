@@ -9,7 +9,7 @@ import (
 
 // COQL subset (reference §6):
 //
-//	select f1, f2 from Accounts [where …] [order by f [asc|desc], …]
+//	select f1, f2 from {module} [where …] [order by f [asc|desc], …]
 //	       [limit n | limit offset, n] [offset m]
 //
 // Keywords are case-insensitive. Comparators: = != <> > < >= <=, like and
@@ -19,7 +19,11 @@ import (
 // (((A and B) or C)), at most 25 of them. String
 // literals are single-quoted; a quote inside is written \' or ''. Lookups may
 // be compared by id (Owner = '…') or through dot notation: Owner.id,
-// Owner.name, Owner.email, Parent_Account.id, Parent_Account.Account_Name.
+// Owner.name, Owner.email, and for a lookup to a module its id or any of
+// that module's plain fields (Account_Name.id, Account_Name.Industry,
+// Parent_Account.Account_Name: a join). A lookup to several modules
+// (What_Id, Parent_Id) takes only .id. The module name in FROM is
+// case-insensitive.
 //
 // Choices where the reference is silent: text comparisons are
 // case-insensitive; a null field fails every comparison except is null (SQL
@@ -40,6 +44,8 @@ const (
 
 // coqlQuery is a parsed COQL query.
 type coqlQuery struct {
+	module  *Module // FROM
+	join    *coqlJoin
 	columns []coqlColumn
 	where   coqlExpr // nil: every record
 	order   []coqlOrder
@@ -62,6 +68,7 @@ const (
 	ckInt                   // ids, integers, bigints (and lookups by id)
 	ckFloat                 // currency, decimal
 	ckTime                  // datetimes
+	ckDate                  // dates
 	ckBool
 )
 
@@ -69,9 +76,32 @@ const (
 type coqlColumn struct {
 	name   string // as written: "Account_Name", "Owner.id"
 	field  *Field
-	sub    string // "" or the lookup sub-field: id, name, email
+	sub    string  // "" or the lookup sub-field: id, name, email, or a field of target
+	target *Module // the module a dotted lookup column points at (nil for owners)
 	kind   coqlKind
-	lookup bool // a bare lookup column (compared by id)
+	lookup bool      // a bare lookup column (compared by id)
+	join   *coqlJoin // reads the target record of a joined column
+}
+
+// coqlJoin reads the records a query's joined columns need, once each.
+type coqlJoin struct {
+	fetch func(module, id string) (Record, bool) // nil: joined columns are null
+	cache map[string]Record
+}
+
+func (j *coqlJoin) get(module, id string) Record {
+	if j == nil || j.fetch == nil {
+		return nil
+	}
+	if r, ok := j.cache[id]; ok {
+		return r
+	}
+	r, _ := j.fetch(module, id)
+	if j.cache == nil {
+		j.cache = map[string]Record{}
+	}
+	j.cache[id] = r
+	return r
 }
 
 // value returns the column's comparable raw value in r (nil when null).
@@ -84,14 +114,16 @@ func (c coqlColumn) value(r Record) any {
 	if m == nil {
 		return nil
 	}
-	switch c.sub {
-	case "", "id":
+	switch {
+	case c.sub == "" || c.sub == "id":
 		return m["id"]
-	case "email":
-		return m["email"]
-	default:
+	case c.target == nil: // owner: name or email
+		return m[c.sub]
+	case c.sub == c.target.NameField:
 		return m["name"]
 	}
+	id, _ := m["id"].(string)
+	return c.join.get(c.target.APIName, id)[c.sub]
 }
 
 // project returns the column's value as a COQL result row carries it.
@@ -128,10 +160,12 @@ func kindOfField(t FieldType) coqlKind {
 	switch t {
 	case TypeID, TypeInteger, TypeBigint, TypeLookup, TypeOwnerLookup:
 		return ckInt
-	case TypeCurrency, TypeDecimal:
+	case TypeCurrency, TypeDecimal, TypeDouble, TypePercent:
 		return ckFloat
 	case TypeDatetime:
 		return ckTime
+	case TypeDate:
+		return ckDate
 	case TypeBoolean:
 		return ckBool
 	case TypePicklist:
@@ -149,20 +183,22 @@ func unsupportedColumn(name string) *zohoError {
 	return coqlErr("INVALID_QUERY", "unsupported column", map[string]any{"column_name": name})
 }
 
-// resolveColumn resolves a (possibly dotted) column name.
-func resolveColumn(name string) (coqlColumn, *zohoError) {
+// resolveColumn resolves a (possibly dotted) column name of module m.
+func resolveColumn(m *Module, name string) (coqlColumn, *zohoError) {
 	base, sub, dotted := strings.Cut(name, ".")
-	f, ok := LookupField(base)
+	f, ok := m.Field(base)
 	if !ok {
 		return coqlColumn{}, unsupportedColumn(name)
 	}
 	c := coqlColumn{name: name, field: f, kind: kindOfField(f.Type)}
-	isLookup := f.Type == TypeLookup || f.Type == TypeOwnerLookup
+	if f.Type == TypeMultiSelect {
+		c.kind = ckText
+	}
 	if !dotted {
-		c.lookup = isLookup
+		c.lookup = f.isLookup()
 		return c, nil
 	}
-	if !isLookup {
+	if !f.isLookup() {
 		return coqlColumn{}, unsupportedColumn(name)
 	}
 	switch {
@@ -170,8 +206,16 @@ func resolveColumn(name string) (coqlColumn, *zohoError) {
 		c.kind = ckInt
 	case f.Type == TypeOwnerLookup && (sub == "name" || sub == "email"):
 		c.kind = ckText
-	case f.Type == TypeLookup && sub == "Account_Name":
-		c.kind = ckText
+	case f.Type == TypeLookup && f.Lookup != "":
+		c.target = registry[f.Lookup]
+		tf, ok := c.target.Field(sub)
+		if !ok || tf.isLookup() || sub == "id" {
+			return coqlColumn{}, unsupportedColumn(name)
+		}
+		c.kind = kindOfField(tf.Type)
+		if tf.Type == TypeMultiSelect {
+			c.kind = ckText
+		}
 	default:
 		return coqlColumn{}, unsupportedColumn(name)
 	}
@@ -182,8 +226,8 @@ func resolveColumn(name string) (coqlColumn, *zohoError) {
 // resolveOnce resolves column name like resolveColumn, and answers
 // DUPLICATE_DATA with message dup when seen already holds name (a clause
 // names each column once); otherwise it adds name to seen.
-func resolveOnce(name string, seen map[string]bool, dup string) (coqlColumn, *zohoError) {
-	col, zerr := resolveColumn(name)
+func (p *coqlParser) resolveOnce(name string, seen map[string]bool, dup string) (coqlColumn, *zohoError) {
+	col, zerr := p.resolve(name)
 	if zerr != nil {
 		return col, zerr
 	}
@@ -353,6 +397,15 @@ type coqlParser struct {
 	toks  []coqlTok
 	i     int
 	conds int
+	m     *Module   // FROM
+	join  *coqlJoin // the query's, given to its joined columns
+}
+
+// resolve resolves a column of the query's module.
+func (p *coqlParser) resolve(name string) (coqlColumn, *zohoError) {
+	col, zerr := resolveColumn(p.m, name)
+	col.join = p.join
+	return col, zerr
 }
 
 func (p *coqlParser) peek() coqlTok { return p.toks[p.i] }
@@ -381,12 +434,13 @@ func parseCOQL(q string) (*coqlQuery, *zohoError) {
 	if zerr != nil {
 		return nil, zerr
 	}
-	p := &coqlParser{q: q, toks: toks}
-	query := &coqlQuery{lim: coqlDefaultLimit}
+	query := &coqlQuery{lim: coqlDefaultLimit, join: &coqlJoin{}}
+	p := &coqlParser{q: q, toks: toks, join: query.join}
 	if zerr := p.expectKeyword("select"); zerr != nil {
 		return nil, zerr
 	}
-	seen := map[string]bool{}
+	// The columns are resolved once FROM names the module.
+	var names []string
 	for {
 		t := p.next()
 		switch {
@@ -399,11 +453,7 @@ func parseCOQL(q string) (*coqlQuery, *zohoError) {
 			return nil, coqlErr("INVALID_QUERY", "Invalid query formed",
 				map[string]any{"reason": "aggregate functions are not supported by the emulator", "near": t.text})
 		}
-		col, zerr := resolveOnce(t.text, seen, "duplicate column found")
-		if zerr != nil {
-			return nil, zerr
-		}
-		query.columns = append(query.columns, col)
+		names = append(names, t.text)
 		if p.peek().kind != tokComma {
 			break
 		}
@@ -416,8 +466,22 @@ func parseCOQL(q string) (*coqlQuery, *zohoError) {
 	if mod.kind != tokIdent && mod.kind != tokNumber {
 		return nil, p.syntax(mod)
 	}
-	if !strings.EqualFold(mod.text, "Accounts") {
+	for _, m := range moduleDefs {
+		if m.hasRecords() && strings.EqualFold(mod.text, m.APIName) {
+			query.module = m
+		}
+	}
+	if query.module == nil {
 		return nil, coqlErr("INVALID_MODULE", "the module name given seems to be invalid", map[string]any{"module": mod.text})
+	}
+	p.m = query.module
+	seen := map[string]bool{}
+	for _, name := range names {
+		col, zerr := p.resolveOnce(name, seen, "duplicate column found")
+		if zerr != nil {
+			return nil, zerr
+		}
+		query.columns = append(query.columns, col)
 	}
 	if p.peek().is("where") {
 		p.next()
@@ -443,7 +507,7 @@ func parseCOQL(q string) (*coqlQuery, *zohoError) {
 			if t.kind != tokIdent || isCOQLKeyword(t.text) {
 				return nil, p.syntax(t)
 			}
-			col, zerr := resolveOnce(t.text, seenOrder, "duplicate order by field found")
+			col, zerr := p.resolveOnce(t.text, seenOrder, "duplicate order by field found")
 			if zerr != nil {
 				return nil, zerr
 			}
@@ -631,6 +695,7 @@ var coqlOpsByKind = map[coqlKind]string{
 	ckInt:   "= != > < >= <= between in notin null notnull",
 	ckFloat: "= != > < >= <= between in notin null notnull",
 	ckTime:  "= != > < >= <= between in notin null notnull",
+	ckDate:  "= != > < >= <= between in notin null notnull",
 	ckBool:  "= != null notnull",
 }
 
@@ -645,7 +710,7 @@ func (p *coqlParser) parseCondition() (coqlExpr, *zohoError) {
 	if t.kind != tokIdent || isCOQLKeyword(t.text) {
 		return nil, p.syntax(t)
 	}
-	col, zerr := resolveColumn(t.text)
+	col, zerr := p.resolve(t.text)
 	if zerr != nil {
 		return nil, zerr
 	}
@@ -766,9 +831,13 @@ func (p *coqlParser) literal(col coqlColumn) (coqlValue, *zohoError) {
 	}
 	bad := func() (coqlValue, *zohoError) {
 		expected := string(col.field.Type)
-		if col.sub == "id" || col.lookup {
+		switch {
+		case col.sub == "id" || col.lookup:
 			expected = string(TypeID)
-		} else if col.sub != "" {
+		case col.target != nil:
+			tf, _ := col.target.Field(col.sub)
+			expected = string(tf.Type)
+		case col.sub != "":
 			expected = string(TypeText)
 		}
 		return coqlValue{}, coqlErr("INVALID_QUERY", "Invalid query formed", map[string]any{
@@ -796,11 +865,15 @@ func (p *coqlParser) literal(col coqlColumn) (coqlValue, *zohoError) {
 			return bad()
 		}
 		v.f = f
-	case ckTime:
+	case ckTime, ckDate:
 		if t.kind != tokString {
 			return bad()
 		}
-		tm, err := time.Parse(time.RFC3339, t.text)
+		layout := time.RFC3339
+		if col.kind == ckDate {
+			layout = time.DateOnly
+		}
+		tm, err := time.Parse(layout, t.text)
 		if err != nil {
 			return bad()
 		}
@@ -884,9 +957,13 @@ func (c *coqlCond) comparer(raw any) (func(i int) int, bool) {
 	case ckFloat:
 		f, ok := toFloat(raw)
 		return func(i int) int { return compareNum(f, c.vals[i].f) }, ok
-	case ckTime:
+	case ckTime, ckDate:
 		s, _ := raw.(string)
-		tm, err := time.Parse(time.RFC3339, s)
+		layout := time.RFC3339
+		if c.col.kind == ckDate {
+			layout = time.DateOnly
+		}
+		tm, err := time.Parse(layout, s)
 		return func(i int) int { return tm.Compare(c.vals[i].t) }, err == nil
 	case ckBool:
 		b, ok := raw.(bool)
@@ -1076,6 +1153,10 @@ func compareColumn(col coqlColumn, a, b any) int {
 		x, _ := time.Parse(time.RFC3339, sa)
 		y, _ := time.Parse(time.RFC3339, sb)
 		return x.Compare(y)
+	case ckDate:
+		sa, _ := a.(string)
+		sb, _ := b.(string)
+		return strings.Compare(sa, sb)
 	case ckBool:
 		x, _ := a.(bool)
 		y, _ := b.(bool)

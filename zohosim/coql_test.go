@@ -200,8 +200,8 @@ func TestParseCOQLErrors(t *testing.T) {
 		{name: "like needs string", query: "select id from Accounts where Account_Name like 5", code: "SYNTAX_ERROR", details: syntax(49, "5")},
 		{name: "garbage after query", query: "select id from Accounts limit 5 foo", code: "SYNTAX_ERROR", details: syntax(33, "foo")},
 		{name: "both offset forms", query: "select id from Accounts limit 1, 5 offset 3", code: "SYNTAX_ERROR", details: syntax(36, "offset")},
-		{name: "other module", query: "select id from Leads", code: "INVALID_MODULE",
-			message: "the module name given seems to be invalid", details: map[string]any{"module": "Leads"}},
+		{name: "unknown module", query: "select id from Widgets", code: "INVALID_MODULE",
+			message: "the module name given seems to be invalid", details: map[string]any{"module": "Widgets"}},
 		{name: "unknown column", query: "select Last_Name from Accounts", code: "INVALID_QUERY",
 			message: "unsupported column", details: map[string]any{"column_name": "Last_Name"}},
 		{name: "unknown where column", query: "select id from Accounts where Nope = 'x'", code: "INVALID_QUERY",
@@ -395,6 +395,9 @@ func FuzzParseCOQL(f *testing.F) {
 		"SELECT Phone FROM accounts WHERE Employees NOT IN (1,2) ORDER BY Employees DESC, id",
 		"select 'x",
 		"select id from Accounts where (((",
+		"select Full_Name, Account_Name.Industry from Contacts where Account_Name.id = 5725767000001000003 order by Account_Name.Industry",
+		"select Subject from tasks where (What_Id.id in (1, 2) and Due_Date between '2024-01-01' and '2024-02-01')",
+		"select Name, Tech_Stack, Account.Account_Name from Projects where Progress >= 50.5 and Start_Date is not null",
 	}
 	for _, s := range seeds {
 		f.Add(s)

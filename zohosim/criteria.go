@@ -86,6 +86,7 @@ var operatorsByType = map[FieldType][]string{
 	TypeWebsite:     {"equals", "not_equal", "starts_with", "in"},
 	TypeTextarea:    {"equals", "not_equal", "starts_with"},
 	TypePicklist:    {"equals", "not_equal", "in"},
+	TypeMultiSelect: {"equals", "not_equal", "in", "starts_with"},
 	TypeOwnerLookup: {"equals", "not_equal", "in"},
 	TypeLookup:      {"equals", "not_equal", "in"},
 	TypeID:          numberOperators,
@@ -93,6 +94,9 @@ var operatorsByType = map[FieldType][]string{
 	TypeBigint:      numberOperators,
 	TypeCurrency:    numberOperators,
 	TypeDecimal:     numberOperators,
+	TypeDouble:      numberOperators,
+	TypePercent:     numberOperators,
+	TypeDate:        numberOperators,
 	TypeDatetime:    numberOperators,
 	TypeBoolean:     {"equals", "not_equal"},
 }
@@ -115,15 +119,15 @@ func criteriaSyntax(pos int) *zohoError {
 	return invalidCriteria("invalid criteria syntax", map[string]any{"position": pos})
 }
 
-// parseCriteria parses a search criteria string (already URL-decoded). Its
-// errors are Zoho's HTTP 400 envelopes.
-func parseCriteria(s string) (criteriaExpr, *zohoError) {
+// parseCriteria parses a search criteria string (already URL-decoded) over
+// the fields of m. Its errors are Zoho's HTTP 400 envelopes.
+func parseCriteria(m *Module, s string) (criteriaExpr, *zohoError) {
 	if utf8.RuneCountInString(s) > criteriaMaxLen {
 		e := newError("LIMIT_EXCEEDED", "criteria exceeds the maximum length of 3000 characters",
 			map[string]any{"param_name": "criteria", "maximum_length": criteriaMaxLen})
 		return nil, &e
 	}
-	p := &criteriaParser{s: s}
+	p := &criteriaParser{s: s, m: m}
 	p.skipSpace()
 	if p.pos >= len(s) {
 		return nil, criteriaSyntax(p.pos)
@@ -141,6 +145,7 @@ func parseCriteria(s string) (criteriaExpr, *zohoError) {
 
 type criteriaParser struct {
 	s     string
+	m     *Module
 	pos   int
 	conds int
 }
@@ -284,11 +289,11 @@ func (p *criteriaParser) parseCondition() (criteriaExpr, *zohoError) {
 			map[string]any{"limit": criteriaMaxCond})
 		return nil, &e
 	}
-	return newCriteriaCond(field, op, values)
+	return newCriteriaCond(p.m, field, op, values)
 }
 
-func newCriteriaCond(field, op string, values []string) (*criteriaCond, *zohoError) {
-	f, ok := LookupField(field)
+func newCriteriaCond(m *Module, field, op string, values []string) (*criteriaCond, *zohoError) {
+	f, ok := m.Field(field)
 	if !ok {
 		return nil, invalidCriteria("invalid field api name", map[string]any{"api_name": field})
 	}
@@ -347,7 +352,7 @@ func newCriteriaCond(field, op string, values []string) (*criteriaCond, *zohoErr
 				return nil, badValue()
 			}
 			c.ints = append(c.ints, n)
-		case TypeCurrency, TypeDecimal:
+		case TypeCurrency, TypeDecimal, TypeDouble, TypePercent:
 			n, err := strconv.ParseFloat(v, 64)
 			if err != nil || n != n { // reject NaN
 				return nil, badValue()
@@ -355,6 +360,12 @@ func newCriteriaCond(field, op string, values []string) (*criteriaCond, *zohoErr
 			c.nums = append(c.nums, n)
 		case TypeDatetime:
 			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, badValue()
+			}
+			c.times = append(c.times, t)
+		case TypeDate:
+			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
 				return nil, badValue()
 			}
@@ -385,19 +396,37 @@ func (c *criteriaCond) match(r Record) bool {
 			return c.op == "not_equal"
 		}
 		return compareOrdered(c.op, len(c.ints), func(i int) int { return compareNum(n, c.ints[i]) })
-	case TypeCurrency, TypeDecimal:
+	case TypeCurrency, TypeDecimal, TypeDouble, TypePercent:
 		n, ok := toFloat(v)
 		if !ok {
 			return c.op == "not_equal"
 		}
 		return compareOrdered(c.op, len(c.nums), func(i int) int { return compareNum(n, c.nums[i]) })
-	case TypeDatetime:
+	case TypeDatetime, TypeDate:
 		s, _ := v.(string)
-		t, err := time.Parse(time.RFC3339, s)
+		layout := time.RFC3339
+		if c.ftype == TypeDate {
+			layout = time.DateOnly
+		}
+		t, err := time.Parse(layout, s)
 		if err != nil {
 			return c.op == "not_equal"
 		}
 		return compareOrdered(c.op, len(c.times), func(i int) int { return t.Compare(c.times[i]) })
+	case TypeMultiSelect:
+		// equals and in: one of the selected values is one of the given;
+		// starts_with: one starts with one; not_equal: none is.
+		sel, _ := v.([]string)
+		hit := false
+		for _, x := range sel {
+			lx := strings.ToLower(x)
+			for _, want := range c.lower {
+				if lx == want || (c.op == "starts_with" && strings.HasPrefix(lx, want)) {
+					hit = true
+				}
+			}
+		}
+		return hit != (c.op == "not_equal")
 	case TypeBoolean:
 		b, _ := v.(bool)
 		eq := b == c.bools[0]

@@ -136,12 +136,12 @@ func TestParseCriteriaMatches(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e, zerr := parseCriteria(tc.criteria)
+			e, zerr := parseCriteria(accounts, tc.criteria)
 			if zerr != nil {
-				t.Fatalf("parseCriteria(%q): %+v", tc.criteria, zerr)
+				t.Fatalf("parseCriteria(accounts, %q): %+v", tc.criteria, zerr)
 			}
 			if got := matchIndexes(e); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("parseCriteria(%q) matched %v, want %v", tc.criteria, got, tc.want)
+				t.Errorf("parseCriteria(accounts, %q) matched %v, want %v", tc.criteria, got, tc.want)
 			}
 		})
 	}
@@ -236,9 +236,9 @@ func TestParseCriteriaErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e, zerr := parseCriteria(tc.criteria)
+			e, zerr := parseCriteria(accounts, tc.criteria)
 			if zerr == nil {
-				t.Fatalf("parseCriteria(%q) = %v, want error %s", tc.criteria, e, tc.code)
+				t.Fatalf("parseCriteria(accounts, %q) = %v, want error %s", tc.criteria, e, tc.code)
 			}
 			got := roundTripJSON(t, zerr)
 			if got["code"] != tc.code || got["status"] != "error" {
@@ -265,26 +265,26 @@ func TestParseCriteriaLimitsAtTheEdge(t *testing.T) {
 	for i := range c {
 		c[i] = "(Employees:equals:1)"
 	}
-	if _, zerr := parseCriteria("(" + strings.Join(c, "and") + ")"); zerr != nil {
+	if _, zerr := parseCriteria(accounts, "("+strings.Join(c, "and")+")"); zerr != nil {
 		t.Errorf("15 conditions: %+v", zerr)
 	}
 	v := make([]string, 100)
 	for i := range v {
 		v[i] = fmt.Sprint(i)
 	}
-	if _, zerr := parseCriteria("(Employees:in:" + strings.Join(v, ",") + ")"); zerr != nil {
+	if _, zerr := parseCriteria(accounts, "(Employees:in:"+strings.Join(v, ",")+")"); zerr != nil {
 		t.Errorf("100 in values: %+v", zerr)
 	}
 	s := "(Account_Name:equals:" + strings.Repeat("x", 3000-22) + ")"
 	if len(s) != 3000 {
 		t.Fatalf("setup: len %d", len(s))
 	}
-	if _, zerr := parseCriteria(s); zerr != nil {
+	if _, zerr := parseCriteria(accounts, s); zerr != nil {
 		t.Errorf("3000 characters: %+v", zerr)
 	}
 	// The limit counts characters: 2978 two-byte letters still fit.
 	s = "(Account_Name:equals:" + strings.Repeat("ü", 3000-22) + ")"
-	if _, zerr := parseCriteria(s); zerr != nil {
+	if _, zerr := parseCriteria(accounts, s); zerr != nil {
 		t.Errorf("3000 non-ASCII characters (%d bytes): %+v", len(s), zerr)
 	}
 }
@@ -294,7 +294,7 @@ func TestCriteriaEscapeRoundTripOnSeededNames(t *testing.T) {
 	st := NewStore(len(nameStems), 1, nil)
 	st.Each(func(r Record) bool {
 		name := r["Account_Name"].(string)
-		e, zerr := parseCriteria("(Account_Name:equals:" + escapeCriteriaValue(name) + ")")
+		e, zerr := parseCriteria(accounts, "(Account_Name:equals:"+escapeCriteriaValue(name)+")")
 		if zerr != nil {
 			t.Errorf("%q: %+v", name, zerr)
 			return true
@@ -333,12 +333,12 @@ func FuzzParseCriteria(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		// Any input: no panic, and either an expression or a Zoho envelope.
-		e, zerr := parseCriteria(s)
+		e, zerr := parseCriteria(accounts, s)
 		if (e == nil) == (zerr == nil) {
-			t.Fatalf("parseCriteria(%q) = %v, %v: want exactly one of expression and error", s, e, zerr)
+			t.Fatalf("parseCriteria(accounts, %q) = %v, %v: want exactly one of expression and error", s, e, zerr)
 		}
 		if zerr != nil && (zerr.Code == "" || zerr.Status != "error" || zerr.Message == "") {
-			t.Fatalf("parseCriteria(%q): incomplete envelope %+v", s, zerr)
+			t.Fatalf("parseCriteria(accounts, %q): incomplete envelope %+v", s, zerr)
 		}
 		if e != nil {
 			e.match(criteriaRecords[1])
@@ -349,13 +349,13 @@ func FuzzParseCriteria(f *testing.F) {
 			return
 		}
 		q := "(Account_Name:equals:" + escapeCriteriaValue(s) + ")"
-		e, zerr = parseCriteria(q)
+		e, zerr = parseCriteria(accounts, q)
 		if zerr != nil {
-			t.Fatalf("parseCriteria(%q): %+v", q, zerr)
+			t.Fatalf("parseCriteria(accounts, %q): %+v", q, zerr)
 		}
 		got, ok := singleValue(e)
 		if !ok || got != s {
-			t.Fatalf("parseCriteria(%q) = %#v, want one condition with value %q", q, e, s)
+			t.Fatalf("parseCriteria(accounts, %q) = %#v, want one condition with value %q", q, e, s)
 		}
 	})
 }

@@ -4,6 +4,23 @@
 // reference, not the proxy's client code, and imports none of the proxy's
 // packages, so that a misreading of Zoho on one side cannot hide in both.
 //
+// The org has the modules Accounts, Contacts, Leads, Deals, Tasks, Notes and
+// the custom module Projects (ModuleAccounts … ModuleProjects; Modules and
+// LookupModule give their metadata), each with seeded records (Options.Accounts
+// and Options.ModuleRecords; Sim.Records gives a module's store). Contacts,
+// Deals and Projects link to accounts, Tasks through What_Id and $se_module,
+// Notes through Parent_Id. Every module is served by:
+//
+//	GET  /crm/v8/settings/modules[/{api_name}]      module metadata
+//	GET  /crm/v8/settings/fields?module=X           field metadata
+//	GET  /crm/v8/settings/related_lists?module=X    related lists
+//	GET  /crm/v8/{module}[/{id}], PUT, POST         list, get, update, insert
+//	POST /crm/v8/{module}/upsert, GET …/search      upsert, search
+//	GET  /crm/v8/{module}/{id}/{related list}       related records
+//	POST /crm/v8/coql, /crm/bulk/v8/read|write      COQL, Bulk Read (not Notes), Bulk Write
+//
+// with field validation driven by the module's metadata.
+//
 // Start runs one 127.0.0.1 listener per surface (Surface): the accounts
 // server (AccountsURL), two API domains serving the same API (RESTURL and
 // BulkURL, the api_domain of RESTCredential's and BulkCredential's tokens),

@@ -14,15 +14,16 @@ import (
 // come out with the registry's field order (id first) and any other keys
 // sorted after them; the bytes decode to exactly what encoding/json produces.
 
-// writeRecords writes {"data":[records…]} plus "info" when info is not nil.
-func writeRecords(w http.ResponseWriter, status int, data []Record, info any) {
+// writeRecords writes {"data":[records…]} plus "info" when info is not nil;
+// m gives the key order.
+func writeRecords(w http.ResponseWriter, status int, data []Record, info any, m *Module) {
 	b := make([]byte, 0, 512*len(data)+256)
 	b = append(b, `{"data":[`...)
 	for i, r := range data {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendRecord(b, r)
+		b = appendRecord(b, r, m)
 	}
 	b = append(b, ']')
 	if info != nil {
@@ -40,13 +41,13 @@ func writeRecords(w http.ResponseWriter, status int, data []Record, info any) {
 	_, _ = w.Write(b)
 }
 
-// appendRecord appends r as a JSON object.
-func appendRecord(b []byte, r Record) []byte {
+// appendRecord appends r as a JSON object, m's fields first in their order.
+func appendRecord(b []byte, r Record, m *Module) []byte {
 	b = append(b, '{')
 	first := true
 	n := 0
-	for i := range AccountFields {
-		k := AccountFields[i].APIName
+	for i := range m.Fields {
+		k := m.Fields[i].APIName
 		v, ok := r[k]
 		if !ok {
 			continue
@@ -58,7 +59,7 @@ func appendRecord(b []byte, r Record) []byte {
 	if n < len(r) {
 		var rest []string
 		for k := range r {
-			if _, known := accountFieldIndex[k]; !known {
+			if _, known := m.index[k]; !known {
 				rest = append(rest, k)
 			}
 		}

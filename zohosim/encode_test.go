@@ -40,7 +40,7 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 	st.Each(func(r Record) bool {
 		r["Owner.name"] = "dotted"
 		r["Big"] = map[string]any{"z": []any{1, "x"}, "a": nil}
-		got := appendRecord(nil, r)
+		got := appendRecord(nil, r, accounts)
 		var g, w any
 		if err := json.Unmarshal(got, &g); err != nil {
 			t.Fatalf("invalid JSON %s: %v", got, err)

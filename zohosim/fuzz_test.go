@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 )
@@ -111,6 +112,87 @@ func FuzzRedirectMatches(f *testing.F) {
 		if r.Scheme != "http" || !isLoopbackHost(r.Hostname()) || g.Scheme != r.Scheme ||
 			g.Hostname() != r.Hostname() || g.EscapedPath() != r.EscapedPath() || g.RawQuery != r.RawQuery || g.User != nil {
 			t.Fatalf("%q matched registered %q", given, registered)
+		}
+	})
+}
+
+// recordModules are the modules with a records API, for fuzz targets that
+// pick one by a byte.
+func recordModules() []*Module {
+	var out []*Module
+	for _, m := range Modules() {
+		if m.APISupported {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// FuzzWriteBody checks that no body makes an insert, update or upsert of any
+// module answer anything but Zoho's statuses with JSON bodies, and that a
+// record that fails validation changes nothing.
+func FuzzWriteBody(f *testing.F) {
+	s := fuzzSim(f)
+	seeds := []struct {
+		mod  byte
+		op   byte
+		body string
+	}{
+		{1, 0, `{"data":[{"Last_Name":"A","Email":"a@b.example","Account_Name":{"id":"` + id(1) + `"},"Date_of_Birth":"1990-01-02"}]}`},
+		{5, 0, `{"data":[{"Subject":"S","What_Id":{"id":"` + id(1) + `"},"$se_module":"Accounts"}]}`},
+		{6, 0, `{"data":[{"Note_Content":"c","Parent_Id":{"id":"` + id(2) + `","module":{"api_name":"Accounts"}}}]}`},
+		{7, 0, `{"data":[{"Name":"P","Tech_Stack":["Go"],"Go_Live":"2026-01-01T00:00:00Z","Progress":5,"Project_Code":"X"}]}`},
+		{4, 1, `{"data":[{"id":"` + modID(ModuleDeals, 1) + `","Stage":"Closed Won","Amount":"1"}]}`},
+		{2, 2, `{"data":[{"Last_Name":"U","Email":"u@x.example"}],"duplicate_check_fields":["Email"]}`},
+		{3, 2, `{"data":[{"Account_Name":"Acme"}],"duplicate_check_fields":"Account_Name"}`},
+		{7, 0, `{"data":[{"Name":null,"Tech_Stack":[1,{}]},{"$se_module":5}]}`},
+		{1, 0, `{"data":{}}`}, {2, 1, `[]`}, {0, 0, ``},
+	}
+	for _, sd := range seeds {
+		f.Add(sd.mod, sd.op, sd.body)
+	}
+	mods := recordModules()
+	f.Fuzz(func(t *testing.T, mod, op byte, body string) {
+		m := mods[int(mod)%len(mods)]
+		method, path, ok := http.MethodPost, "/crm/v8/"+m.APIName, []int{201, 207, 400}
+		switch op % 3 {
+		case 1:
+			method, ok = http.MethodPut, []int{200, 207, 400, 412}
+		case 2:
+			path, ok = path+"/upsert", []int{200, 207, 400}
+		}
+		st := s.Records(m.APIName)
+		before := st.Len()
+		status, _, resp := s.callAPI(context.Background(), method, path, []byte(body))
+		if !slices.Contains(ok, status) {
+			t.Fatalf("%s %s: status %d for %q: %s", method, path, status, body, resp)
+		}
+		if !json.Valid(resp) {
+			t.Fatalf("invalid JSON answer %q", resp)
+		}
+		if status == 400 && st.Len() != before {
+			t.Fatalf("a refused write added records")
+		}
+	})
+}
+
+// FuzzRelatedQuery checks that no related list path or query answers a 500.
+func FuzzRelatedQuery(f *testing.F) {
+	s := fuzzSim(f)
+	f.Add(byte(1), id(2), "Contacts", "fields=Last_Name&per_page=1&sort_by=Modified_Time")
+	f.Add(byte(2), modID(ModuleContacts, 4), "Deals", "fields=Deal_Name&page_token=abc")
+	f.Add(byte(3), modID(ModuleDeals, 1), "Notes", "fields=Note_Title&ids=1,2")
+	f.Add(byte(0), "x", "", "fields=")
+	mods := recordModules()
+	f.Fuzz(func(t *testing.T, mod byte, parent, list, query string) {
+		m := mods[int(mod)%len(mods)]
+		target := "/crm/v8/" + m.APIName + "/" + url.PathEscape(parent) + "/" + url.PathEscape(list) + "?" + query
+		status, _, resp := s.callAPI(context.Background(), http.MethodGet, target, nil)
+		if status >= 500 {
+			t.Fatalf("status %d for %s: %s", status, target, resp)
+		}
+		if status != http.StatusNoContent && !json.Valid(resp) {
+			t.Fatalf("invalid JSON answer %q", resp)
 		}
 	})
 }

@@ -18,8 +18,9 @@ import (
 // The hosted-MCP look-alike (zoho-mcp-anchors §1.5–§1.9): an MCP server over
 // Streamable HTTP, serving both protocol eras on one endpoint (the legacy
 // initialize handshake with an Mcp-Session-Id header, as Zoho's servers do,
-// and the stateless 2026-07-28 core), with five CRM tools whose arguments
-// use Zoho's path_variables / query_params / body envelope.
+// and the stateless 2026-07-28 core), with nine CRM tools whose arguments
+// use Zoho's path_variables / query_params / body envelope. The record
+// tools serve every module through their module path variable.
 //
 // Each tool call becomes one CRM API request made in-process (Sim.callAPI),
 // so it is logged, charged credits and limited like any API call, and its
@@ -42,6 +43,10 @@ const (
 	mcpToolSearchRecords    = "ZohoCRM_searchRecords"
 	mcpToolUpdateRecords    = "ZohoCRM_updateRecords"
 	mcpToolExecuteCOQLQuery = "ZohoCRM_executeCOQLQuery"
+	mcpToolCreateRecords    = "ZohoCRM_createRecords"
+	mcpToolGetRelated       = "ZohoCRM_getRelatedRecords"
+	mcpToolGetFields        = "ZohoCRM_getFields"
+	mcpToolGetModules       = "ZohoCRM_getModules"
 )
 
 // mcpToolSpec describes one tool in its default naming.
@@ -61,6 +66,15 @@ type mcpArg struct {
 	key      string
 	schema   map[string]any
 	required bool
+	param    string // the REST query parameter when it differs from key (perPage → per_page)
+}
+
+// restName is the argument's name in the REST request.
+func (a mcpArg) restName() string {
+	if a.param != "" {
+		return a.param
+	}
+	return a.key
 }
 
 func strArg(key, desc string, required bool) mcpArg {
@@ -100,6 +114,12 @@ var (
 		scalarArg("converted", "Leads only."),
 		scalarArg("approved", "true, false or both."),
 	}
+	mcpWriteBody = []mcpArg{
+		{key: "trigger", schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"},
+			"description": "Automations to run: workflow, approval, blueprint."}},
+		{key: "apply_feature_execution", schema: map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
+		{key: "skip_feature_execution", schema: map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
+	}
 	mcpToolSpecs = []mcpToolSpec{
 		{
 			name:        mcpToolGetRecord,
@@ -130,13 +150,66 @@ var (
 			description: "To update up to 100 records of a module; each item of data carries its id. trigger: [] turns workflows off.",
 			method:      http.MethodPut,
 			pathVars:    []mcpArg{mcpModuleArg},
-			bodyKeys: []mcpArg{
+			bodyKeys: append([]mcpArg{
 				{key: "data", required: true, schema: map[string]any{"type": "array", "items": map[string]any{"type": "object"},
 					"description": "Records to update; each must include id."}},
-				{key: "trigger", schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"},
-					"description": "Automations to run: workflow, approval, blueprint."}},
-				{key: "apply_feature_execution", schema: map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
-				{key: "skip_feature_execution", schema: map[string]any{"type": "array", "items": map[string]any{"type": "object"}}},
+			}, mcpWriteBody...),
+		},
+		{
+			name: mcpToolCreateRecords,
+			description: "To add up to 100 records to a module. Returns each record's id in data[i].details.id; " +
+				"a Tasks What_Id needs $se_module, a Notes Parent_Id its module. trigger: [] turns workflows off.",
+			method:   http.MethodPost,
+			pathVars: []mcpArg{mcpModuleArg},
+			bodyKeys: append([]mcpArg{
+				{key: "data", required: true, schema: map[string]any{"type": "array", "items": map[string]any{"type": "object"},
+					"description": "Records to create, with every mandatory field."}},
+				{key: "lar_id", schema: map[string]any{"type": "string", "description": "Lead assignment rule ID."}},
+			}, mcpWriteBody...),
+		},
+		{
+			name: mcpToolGetRelated,
+			description: "To fetch the records of a related list of a record, e.g. the Contacts or Deals of an account. " +
+				"fields is required.",
+			method: http.MethodGet,
+			pathVars: []mcpArg{
+				{key: "parentRecordModule", required: true, schema: map[string]any{"type": "string", "maxLength": 100,
+					"description": "API name of the parent record's module, e.g. Accounts"}},
+				{key: "parentRecord", required: true, schema: map[string]any{"type": "string", "maxLength": 20,
+					"description": "ID of the parent record"}},
+				{key: "relatedList", required: true, schema: map[string]any{"type": "string", "maxLength": 100,
+					"description": "API name of the related list, e.g. Contacts"}},
+			},
+			query: []mcpArg{
+				strArg("fields", "Comma-separated field API names of the related module to return (max 50).", true),
+				strArg("ids", "Comma-separated record IDs to fetch.", false),
+				scalarArg("page", "Page number, from 1."),
+				{key: "perPage", param: "per_page", schema: map[string]any{"type": []string{"string", "integer"},
+					"description": "Records per page, 1-200 (default 200)."}},
+				strArg("page_token", "Token from info.next_page_token, to fetch more than 2000 records.", false),
+				strArg("sort_by", "id, Created_Time or Modified_Time.", false),
+				strArg("sort_order", "asc or desc.", false),
+				scalarArg("converted", "Leads only: true, false or both."),
+			},
+		},
+		{
+			name:        mcpToolGetFields,
+			description: "To fetch the field metadata of a module: API names, labels, data types, picklist values, lookups, mandatory and read-only flags.",
+			method:      http.MethodGet,
+			fixedPath:   "settings/fields",
+			query: []mcpArg{
+				{key: "module", required: true, schema: map[string]any{"type": "string", "maxLength": 30,
+					"description": "API name of the module, e.g. Deals"}},
+				strArg("type", "all, used or unused.", false),
+			},
+		},
+		{
+			name:        mcpToolGetModules,
+			description: "To fetch the modules of the org with their API names, labels and whether the API supports them.",
+			method:      http.MethodGet,
+			fixedPath:   "settings/modules",
+			query: []mcpArg{
+				strArg("status", "Comma-separated statuses to keep: visible, user_hidden, system_hidden, scheduled_for_deletion.", false),
 			},
 		},
 		{
@@ -384,7 +457,7 @@ func (h *mcpLookalike) toolHandler(s *Sim, n mcpNaming, spec mcpToolSpec) server
 			if !ok {
 				return mcpArgError("INVALID_DATA", "the argument must be a string, number or boolean", "query_params."+n.arg(a.key)), nil
 			}
-			q.Set(a.key, str)
+			q.Set(a.restName(), str)
 		}
 		target := path.String()
 		if len(q) > 0 {

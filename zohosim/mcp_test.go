@@ -106,7 +106,8 @@ func TestMCPToolsListDefault(t *testing.T) {
 		schemas[tool.Name] = jsonOf(t, string(b))
 	}
 	slices.Sort(names)
-	want := []string{"ZohoCRM_executeCOQLQuery", "ZohoCRM_getRecord", "ZohoCRM_getRecords", "ZohoCRM_searchRecords", "ZohoCRM_updateRecords"}
+	want := []string{"ZohoCRM_createRecords", "ZohoCRM_executeCOQLQuery", "ZohoCRM_getFields", "ZohoCRM_getModules",
+		"ZohoCRM_getRecord", "ZohoCRM_getRecords", "ZohoCRM_getRelatedRecords", "ZohoCRM_searchRecords", "ZohoCRM_updateRecords"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("tools = %v, want %v", names, want)
 	}
@@ -361,7 +362,8 @@ func TestMCPVariant(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if want := []string{"ZohoCRM_getRecord", "ZohoCRM_listRecords", "ZohoCRM_searchRecords", "ZohoCRM_updateRecords"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"ZohoCRM_createRecords", "ZohoCRM_getFields", "ZohoCRM_getModules", "ZohoCRM_getRecord",
+		"ZohoCRM_getRelatedRecords", "ZohoCRM_listRecords", "ZohoCRM_searchRecords", "ZohoCRM_updateRecords"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("tools = %v, want %v", names, want)
 	}
 
@@ -561,7 +563,7 @@ func TestMCPMessageOnlyError(t *testing.T) {
 		t.Fatalf("after the two errors: %v %s", isErr, text)
 	}
 	// A Zoho verdict is isError with Zoho's JSON.
-	text, isErr := callTool(t, c, "ZohoCRM_getRecord", map[string]any{"path_variables": map[string]any{"module": "Deals", "recordID": id(2)}})
+	text, isErr := callTool(t, c, "ZohoCRM_getRecord", map[string]any{"path_variables": map[string]any{"module": "Widgets", "recordID": id(2)}})
 	if m := jsonOf(t, text); !isErr || m["code"] != "INVALID_MODULE" || m["status"] != "error" {
 		t.Fatalf("verdict: %v %s", isErr, text)
 	}

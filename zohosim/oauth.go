@@ -22,9 +22,11 @@ const (
 )
 
 // defaultScopes are granted to the emulator's credentials: every scope the
-// APIs it serves ask for (records, search, COQL, bulk, upload, org, fields).
+// APIs it serves ask for (every module, search, COQL, bulk, upload, org,
+// users and the metadata the proxy reads: modules, fields, related lists).
 var defaultScopes = []string{"ZohoCRM.modules.ALL", "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL",
 	"ZohoFiles.files.ALL", "ZohoCRM.org.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.users.READ",
+	"ZohoCRM.settings.modules.READ", "ZohoCRM.settings.related_lists.READ",
 	"ZohoSearch.securesearch.READ"}
 
 type oauthClient struct {

@@ -20,6 +20,7 @@ type pageToken struct {
 	desc    bool
 	expiry  time.Time
 	idsHash uint32
+	scope   uint32 // the module listed, or the parent record and related list
 }
 
 type pageTokenCodec struct{ key []byte }
@@ -53,6 +54,7 @@ func (c *pageTokenCodec) encode(t pageToken) string {
 	b = append(b, byte(idx), d)
 	b = binary.AppendVarint(b, t.expiry.Unix())
 	b = binary.BigEndian.AppendUint32(b, t.idsHash)
+	b = binary.BigEndian.AppendUint32(b, t.scope)
 	b = append(b, c.mac(b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -75,11 +77,12 @@ func (c *pageTokenCodec) decode(s string) (pageToken, error) {
 	idx, d := int(body[n]), body[n+1]
 	rest := body[n+2:]
 	exp, m := binary.Varint(rest)
-	if m <= 0 || len(rest) != m+4 || idx >= len(sortByValues) || off > 1<<40 {
+	if m <= 0 || len(rest) != m+8 || idx >= len(sortByValues) || off > 1<<40 {
 		return pageToken{}, errBadToken
 	}
 	return pageToken{offset: int(off), sortBy: sortByValues[idx], desc: d == 1,
-		expiry: time.Unix(exp, 0), idsHash: binary.BigEndian.Uint32(rest[m:])}, nil
+		expiry: time.Unix(exp, 0), idsHash: binary.BigEndian.Uint32(rest[m:]),
+		scope: binary.BigEndian.Uint32(rest[m+4:])}, nil
 }
 
 func hashString(s string) uint32 {

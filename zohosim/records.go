@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Records API limits (reference §4).
@@ -40,8 +38,8 @@ func errPtr(code, message string, details map[string]any) *zohoError {
 func writeZohoError(w http.ResponseWriter, e *zohoError) { writeJSON(w, http.StatusBadRequest, e) }
 
 // parseFields reads the comma-separated fields param: nil when absent (and
-// not required), every name a known field, at most 50.
-func parseFields(q url.Values, required bool) ([]string, *zohoError) {
+// not required), every name a field of m, at most 50.
+func parseFields(m *Module, q url.Values, required bool) ([]string, *zohoError) {
 	raw := strings.TrimSpace(q.Get("fields"))
 	if raw == "" {
 		if required {
@@ -65,7 +63,7 @@ func parseFields(q url.Values, required bool) ([]string, *zohoError) {
 			map[string]any{"limit": maxFieldsParam, "param_name": "fields"})
 	}
 	for _, f := range out {
-		if _, ok := LookupField(f); !ok {
+		if _, ok := m.Field(f); !ok {
 			return nil, errPtr("INVALID_DATA", "the field api name given seems to be invalid",
 				map[string]any{"param_name": "fields", "api_name": f})
 		}
@@ -124,8 +122,9 @@ func sortParams(q url.Values) (by string, desc bool, byGiven, orderGiven bool, z
 	return by, desc, byGiven, orderGiven, nil
 }
 
-// project returns the record restricted to fields (always with id); nil
-// fields means every field.
+// project returns the record restricted to fields (always with id, and
+// with $se_module, which names the module of a Tasks What_Id); nil fields
+// means every field.
 func project(r Record, fields []string) Record {
 	if fields == nil {
 		return r
@@ -135,13 +134,16 @@ func project(r Record, fields []string) Record {
 	for _, f := range fields {
 		out[f] = r[f]
 	}
+	if m, ok := r["$se_module"]; ok {
+		out["$se_module"] = m
+	}
 	return out
 }
 
-// handleGetOne serves GET /crm/v8/Accounts/{id}: {"data":[record]}, 204
+// handleGetOne serves GET /crm/v8/{module}/{id}: {"data":[record]}, 204
 // for an unknown id.
-func (s *Sim) handleGetOne(w http.ResponseWriter, r *http.Request, id string) {
-	fields, zerr := parseFields(r.URL.Query(), false)
+func (s *Sim) handleGetOne(w http.ResponseWriter, r *http.Request, st *Store, id string) {
+	fields, zerr := parseFields(st.mod, r.URL.Query(), false)
 	if zerr != nil {
 		writeZohoError(w, zerr)
 		return
@@ -149,12 +151,12 @@ func (s *Sim) handleGetOne(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.spend(w, 1) {
 		return
 	}
-	rec, ok := s.store.Get(id)
+	rec, ok := st.Get(id)
 	if !ok {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeRecords(w, http.StatusOK, []Record{project(rec, fields)}, nil)
+	writeRecords(w, http.StatusOK, []Record{project(rec, fields)}, nil, st.mod)
 }
 
 // listInfo is the list response's info object, keys exactly as Zoho's.
@@ -172,119 +174,162 @@ type listInfo struct {
 	PageTokenExpiry   *string `json:"page_token_expiry"`
 }
 
-// handleList serves GET /crm/v8/Accounts (reference §4.3).
-func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	fields, zerr := parseFields(q, true)
+// paging is a list request's position: page or page_token, per_page,
+// sort_by / sort_order and ids, as parsePaging read them.
+type paging struct {
+	perPage, page, offset int
+	sortBy                string
+	desc                  bool
+	ids                   []int64 // nil: every record
+	idsKey                string  // the ids param as given (tokens are bound to it)
+	scope                 uint32  // what tokens are bound to: the module, or the parent and related list
+}
+
+// parsePaging reads per_page, sort_by, sort_order, ids and page or
+// page_token (reference §4.3). Tokens are bound to scope, to sort_by /
+// sort_order and to ids.
+func (s *Sim) parsePaging(q url.Values, scope uint32) (paging, *zohoError) {
+	p := paging{scope: scope, page: 1}
+	var zerr *zohoError
+	p.perPage, zerr = intParam(q, "per_page", maxPerPage, 1, maxPerPage)
 	if zerr != nil {
-		writeZohoError(w, zerr)
-		return
+		return p, zerr
 	}
-	perPage, zerr := intParam(q, "per_page", maxPerPage, 1, maxPerPage)
+	var byGiven, orderGiven bool
+	p.sortBy, p.desc, byGiven, orderGiven, zerr = sortParams(q)
 	if zerr != nil {
-		writeZohoError(w, zerr)
-		return
+		return p, zerr
 	}
-	sortBy, desc, byGiven, orderGiven, zerr := sortParams(q)
-	if zerr != nil {
-		writeZohoError(w, zerr)
-		return
-	}
-	var ids []int64
 	if v := q.Get("ids"); v != "" {
 		parts := strings.Split(v, ",")
 		if len(parts) > maxIDsParam {
-			writeZohoError(w, errPtr("LIMIT_EXCEEDED", "the number of ids exceeds the limit of 100",
-				map[string]any{"limit": maxIDsParam, "param_name": "ids"}))
-			return
+			return p, errPtr("LIMIT_EXCEEDED", "the number of ids exceeds the limit of 100",
+				map[string]any{"limit": maxIDsParam, "param_name": "ids"})
 		}
-		for _, p := range parts {
-			n, ok := ParseID(strings.TrimSpace(p))
+		for _, part := range parts {
+			n, ok := ParseID(strings.TrimSpace(part))
 			if !ok {
-				writeZohoError(w, errPtr("INVALID_DATA", "the id given seems to be invalid",
-					map[string]any{"param_name": "ids", "id": p}))
-				return
+				return p, errPtr("INVALID_DATA", "the id given seems to be invalid",
+					map[string]any{"param_name": "ids", "id": part})
 			}
-			ids = append(ids, n)
+			p.ids = append(p.ids, n)
 		}
 	}
-	idsKey := q.Get("ids")
-	offset := 0
-	page := 1
+	p.idsKey = q.Get("ids")
 	if tok := q.Get("page_token"); tok != "" {
 		if q.Get("page") != "" {
-			writeZohoError(w, errPtr("AMBIGUITY_DURING_PROCESSING", "page and page_token cannot be given together",
-				map[string]any{"ambiguity_due_to": []string{"page", "page_token"}}))
-			return
+			return p, errPtr("AMBIGUITY_DURING_PROCESSING", "page and page_token cannot be given together",
+				map[string]any{"ambiguity_due_to": []string{"page", "page_token"}})
 		}
 		pt, err := s.pageTokens.decode(tok)
 		switch {
 		case err != nil:
-			writeZohoError(w, errPtr("INVALID_DATA", "the page_token given seems to be invalid",
-				map[string]any{"param_name": "page_token"}))
-			return
+			return p, errPtr("INVALID_DATA", "the page_token given seems to be invalid",
+				map[string]any{"param_name": "page_token"})
 		case !s.now().Before(pt.expiry):
-			writeZohoError(w, errPtr("EXPIRED_VALUE", "the page_token given has expired",
-				map[string]any{"api_name": "page_token", "json_path": "$.page_token"}))
-			return
-		case byGiven && sortBy != pt.sortBy:
-			writeZohoError(w, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for other parameters",
-				map[string]any{"param_name": "sort_by"}))
-			return
-		case orderGiven && desc != pt.desc:
-			writeZohoError(w, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for other parameters",
-				map[string]any{"param_name": "sort_order"}))
-			return
-		case pt.idsHash != hashString(idsKey):
-			writeZohoError(w, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for other parameters",
-				map[string]any{"param_name": "ids"}))
-			return
+			return p, errPtr("EXPIRED_VALUE", "the page_token given has expired",
+				map[string]any{"api_name": "page_token", "json_path": "$.page_token"})
+		case pt.scope != scope:
+			// UNCONFIRMED: Zoho's details for a token of another module or
+			// related list.
+			return p, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for another module or related list",
+				map[string]any{"param_name": "page_token"})
+		case byGiven && p.sortBy != pt.sortBy:
+			return p, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for other parameters",
+				map[string]any{"param_name": "sort_by"})
+		case orderGiven && p.desc != pt.desc:
+			return p, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for other parameters",
+				map[string]any{"param_name": "sort_order"})
+		case pt.idsHash != hashString(p.idsKey):
+			return p, errPtr("TOKEN_BOUND_DATA_MISMATCH", "the page_token was issued for other parameters",
+				map[string]any{"param_name": "ids"})
 		case pt.offset >= pageTokenLimit:
-			writeZohoError(w, errPtr("PAGINATION_LIMIT_EXCEEDED", "You can only get upto 100000 records using page_token param",
-				map[string]any{"param_name": "page_token"}))
-			return
+			return p, errPtr("PAGINATION_LIMIT_EXCEEDED", "You can only get upto 100000 records using page_token param",
+				map[string]any{"param_name": "page_token"})
 		}
-		sortBy, desc, offset = pt.sortBy, pt.desc, pt.offset
-		page = offset/perPage + 1
-	} else {
-		p, zerr := intParam(q, "page", 1, 1, 1<<30)
-		if zerr != nil {
-			writeZohoError(w, zerr)
-			return
+		p.sortBy, p.desc, p.offset = pt.sortBy, pt.desc, pt.offset
+		p.page = p.offset/p.perPage + 1
+		return p, nil
+	}
+	page, zerr := intParam(q, "page", 1, 1, 1<<30)
+	if zerr != nil {
+		return p, zerr
+	}
+	if page*p.perPage > discreteLimit {
+		return p, errPtr("DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+			"You can only get the first 2000 records without using page_token param",
+			map[string]any{"limit": discreteLimit})
+	}
+	p.page, p.offset = page, (page-1)*p.perPage
+	return p, nil
+}
+
+// tokens returns the next and previous page tokens of a page ending at end
+// of total rows, and the next token's expiry; nil where there is none.
+func (s *Sim) tokens(p paging, end, total int) (next, prev, expiry *string) {
+	exp := s.now().Add(pageTokenLifetime)
+	mk := func(off int) *string {
+		t := s.pageTokens.encode(pageToken{offset: off, sortBy: p.sortBy, desc: p.desc, expiry: exp,
+			idsHash: hashString(p.idsKey), scope: p.scope})
+		return &t
+	}
+	if end < total {
+		next = mk(end)
+		e := formatTime(exp)
+		expiry = &e
+	}
+	if p.offset > 0 {
+		prev = mk(max(0, p.offset-p.perPage))
+	}
+	return next, prev, expiry
+}
+
+// filterIDs keeps the ids of order that are in want (nil: keep all).
+func filterIDs(order, want []int64) []int64 {
+	if want == nil {
+		return order
+	}
+	set := make(map[int64]bool, len(want))
+	for _, n := range want {
+		set[n] = true
+	}
+	var sel []int64
+	for _, n := range order {
+		if set[n] {
+			sel = append(sel, n)
 		}
-		if p*perPage > discreteLimit {
-			writeZohoError(w, errPtr("DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-				"You can only get the first 2000 records without using page_token param",
-				map[string]any{"limit": discreteLimit}))
-			return
-		}
-		page, offset = p, (p-1)*perPage
+	}
+	return sel
+}
+
+// listScope is what a module's list page tokens are bound to.
+func listScope(m *Module) uint32 { return hashString("list\x00" + m.APIName) }
+
+// handleList serves GET /crm/v8/{module} (reference §4.3).
+func (s *Sim) handleList(w http.ResponseWriter, r *http.Request, st *Store) {
+	q := r.URL.Query()
+	fields, zerr := parseFields(st.mod, q, true)
+	if zerr != nil {
+		writeZohoError(w, zerr)
+		return
+	}
+	p, zerr := s.parsePaging(q, listScope(st.mod))
+	if zerr != nil {
+		writeZohoError(w, zerr)
+		return
 	}
 	if !s.spend(w, 1) {
 		return
 	}
-	order := s.store.order(sortBy, desc)
-	if ids != nil {
-		want := make(map[int64]bool, len(ids))
-		for _, n := range ids {
-			want[n] = true
-		}
-		var sel []int64
-		for _, n := range order {
-			if want[n] {
-				sel = append(sel, n)
-			}
-		}
-		order = sel
-	}
-	if offset >= len(order) {
+	order := filterIDs(st.order(p.sortBy, p.desc), p.ids)
+	if p.offset >= len(order) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	end := min(offset+perPage, len(order))
-	data := make([]Record, 0, end-offset)
-	for _, n := range order[offset:end] {
-		if rec, ok := s.store.Get(strconv.FormatInt(n, 10)); ok {
+	end := min(p.offset+p.perPage, len(order))
+	data := make([]Record, 0, end-p.offset)
+	for _, n := range order[p.offset:end] {
+		if rec, ok := st.Get(strconv.FormatInt(n, 10)); ok {
 			data = append(data, project(rec, fields))
 		}
 	}
@@ -292,22 +337,17 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	info := listInfo{PerPage: perPage, Count: len(data), Page: page, SortBy: sortBy,
-		SortOrder: map[bool]string{true: "desc", false: "asc"}[desc], MoreRecords: end < len(order)}
-	expiry := s.now().Add(pageTokenLifetime)
-	mk := func(off int) *string {
-		t := s.pageTokens.encode(pageToken{offset: off, sortBy: sortBy, desc: desc, expiry: expiry, idsHash: hashString(idsKey)})
-		return &t
+	info := listInfo{PerPage: p.perPage, Count: len(data), Page: p.page, SortBy: p.sortBy,
+		SortOrder: sortOrderName(p.desc), MoreRecords: end < len(order)}
+	info.NextPageToken, info.PreviousPageToken, info.PageTokenExpiry = s.tokens(p, end, len(order))
+	writeRecords(w, http.StatusOK, data, info, st.mod)
+}
+
+func sortOrderName(desc bool) string {
+	if desc {
+		return "desc"
 	}
-	if info.MoreRecords {
-		info.NextPageToken = mk(end)
-		e := formatTime(expiry)
-		info.PageTokenExpiry = &e
-	}
-	if offset > 0 {
-		info.PreviousPageToken = mk(max(0, offset-perPage))
-	}
-	writeRecords(w, http.StatusOK, data, info)
+	return "asc"
 }
 
 // updateResult is one element of a write response's data array.
@@ -322,11 +362,11 @@ func recordError(code, message string, details map[string]any) updateResult {
 	return updateResult{Code: code, Details: details, Message: message, Status: "error"}
 }
 
-// handleUpdate serves PUT /crm/v8/Accounts (pathID "") and PUT
-// /crm/v8/Accounts/{id} (reference §4.5): per-record results in input order,
+// handleUpdate serves PUT /crm/v8/{module} (pathID "") and PUT
+// /crm/v8/{module}/{id} (reference §4.5): per-record results in input order,
 // 200 all updated, 207 mixed, 400 all failed (412 when all failed on
 // If-Unmodified-Since).
-func (s *Sim) handleUpdate(w http.ResponseWriter, r *http.Request, pathID string) {
+func (s *Sim) handleUpdate(w http.ResponseWriter, r *http.Request, st *Store, pathID string) {
 	var unmodifiedSince time.Time
 	if h := r.Header.Get("If-Unmodified-Since"); h != "" {
 		t, err := time.Parse(time.RFC3339, h)
@@ -340,11 +380,12 @@ func (s *Sim) handleUpdate(w http.ResponseWriter, r *http.Request, pathID string
 		}
 		unmodifiedSince = t
 	}
-	items, zerr := readWriteBody(r)
+	body, zerr := readWriteBody(r)
 	if zerr != nil {
 		writeZohoError(w, zerr)
 		return
 	}
+	items := body.items
 	if pathID != "" && len(items) > 1 {
 		writeZohoError(w, errPtr("LIMIT_EXCEEDED", "only one record can be updated through this URL",
 			map[string]any{"limit": 1, "api_name": "data", "json_path": "$.data"}))
@@ -363,7 +404,7 @@ func (s *Sim) handleUpdate(w http.ResponseWriter, r *http.Request, pathID string
 	results := make([]updateResult, len(items))
 	ok, bad, stale := 0, 0, 0
 	for i, raw := range items {
-		res := s.updateOne(i, raw, pathID, unmodifiedSince)
+		res := s.updateOne(st, i, raw, pathID, unmodifiedSince)
 		results[i] = res
 		switch {
 		case res.Status == "success":
@@ -387,36 +428,43 @@ func (s *Sim) handleUpdate(w http.ResponseWriter, r *http.Request, pathID string
 	writeJSON(w, status, map[string]any{"data": results})
 }
 
-// readWriteBody reads {"data":[…], "trigger":[…], …} and returns the data items.
-func readWriteBody(r *http.Request) ([]json.RawMessage, *zohoError) {
+// writeBody is a write request's body: its data items and every top-level key.
+type writeBody struct {
+	items []json.RawMessage
+	top   map[string]json.RawMessage
+}
+
+// readWriteBody reads {"data":[…], "trigger":[…], …}: 1–100 data items and
+// a valid trigger.
+func readWriteBody(r *http.Request) (writeBody, *zohoError) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
-		return nil, errPtr("INVALID_DATA", "the request body could not be read", nil)
+		return writeBody{}, errPtr("INVALID_DATA", "the request body could not be read", nil)
 	}
 	if len(body) > maxBodyBytes {
-		return nil, errPtr("LIMIT_EXCEEDED", "the request body is too large", map[string]any{"maximum_length": maxBodyBytes})
+		return writeBody{}, errPtr("LIMIT_EXCEEDED", "the request body is too large", map[string]any{"maximum_length": maxBodyBytes})
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil || top == nil {
-		return nil, errPtr("INVALID_DATA", "the request body is not a valid JSON object",
+		return writeBody{}, errPtr("INVALID_DATA", "the request body is not a valid JSON object",
 			map[string]any{"expected_data_type": "jsonobject"})
 	}
 	rawData, ok := top["data"]
 	if !ok || string(rawData) == "null" {
-		return nil, errPtr("MANDATORY_NOT_FOUND", "required field not found",
+		return writeBody{}, errPtr("MANDATORY_NOT_FOUND", "required field not found",
 			map[string]any{"api_name": "data", "json_path": "$.data"})
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(rawData, &items); err != nil {
-		return nil, errPtr("INVALID_DATA", "data must be a JSON array of records",
+		return writeBody{}, errPtr("INVALID_DATA", "data must be a JSON array of records",
 			map[string]any{"api_name": "data", "json_path": "$.data", "expected_data_type": "jsonarray"})
 	}
 	if len(items) == 0 {
-		return nil, errPtr("MANDATORY_NOT_FOUND", "required field not found",
+		return writeBody{}, errPtr("MANDATORY_NOT_FOUND", "required field not found",
 			map[string]any{"api_name": "data", "json_path": "$.data"})
 	}
 	if len(items) > maxWriteRecords {
-		return nil, errPtr("LIMIT_EXCEEDED", "the number of records exceeds the limit of 100",
+		return writeBody{}, errPtr("LIMIT_EXCEEDED", "the number of records exceeds the limit of 100",
 			map[string]any{"api_name": "data", "json_path": "$.data", "limit": maxWriteRecords})
 	}
 	if rawTrig, ok := top["trigger"]; ok && string(rawTrig) != "null" {
@@ -430,11 +478,11 @@ func readWriteBody(r *http.Request) ([]json.RawMessage, *zohoError) {
 			bad = bad || !known
 		}
 		if bad {
-			return nil, errPtr("INVALID_DATA", "the trigger given seems to be invalid",
+			return writeBody{}, errPtr("INVALID_DATA", "the trigger given seems to be invalid",
 				map[string]any{"api_name": "trigger", "json_path": "$.trigger", "supported_values": triggerValues})
 		}
 	}
-	return items, nil
+	return writeBody{items: items, top: top}, nil
 }
 
 // kv is one key of a JSON object, in input order.
@@ -468,7 +516,7 @@ func decodeObject(raw json.RawMessage) ([]kv, error) {
 }
 
 // updateOne validates and applies record i of an update.
-func (s *Sim) updateOne(i int, raw json.RawMessage, pathID string, unmodifiedSince time.Time) updateResult {
+func (s *Sim) updateOne(st *Store, i int, raw json.RawMessage, pathID string, unmodifiedSince time.Time) updateResult {
 	path := fmt.Sprintf("$.data[%d]", i)
 	obj, err := decodeObject(raw)
 	if err != nil {
@@ -501,30 +549,13 @@ func (s *Sim) updateOne(i int, raw json.RawMessage, pathID string, unmodifiedSin
 		}
 		id = sid
 	}
-	cur, ok := s.store.Get(id)
+	cur, ok := st.Get(id)
 	if !ok {
 		return recordError("INVALID_DATA", "the id given seems to be invalid", map[string]any{"id": id})
 	}
-	changes := map[string]any{}
-	for _, f := range obj {
-		if f.key == "id" || strings.HasPrefix(f.key, "$") {
-			continue
-		}
-		fp := path + "." + f.key
-		fd, ok := LookupField(f.key)
-		if !ok {
-			return recordError("INVALID_DATA", "the field api name given seems to be invalid",
-				map[string]any{"api_name": f.key, "json_path": fp})
-		}
-		if fd.ReadOnly {
-			return recordError("INVALID_DATA", "the field is read only and cannot be updated",
-				map[string]any{"api_name": f.key, "json_path": fp})
-		}
-		v, res := s.convertValue(fd, f.val, fp)
-		if res != nil {
-			return *res
-		}
-		changes[f.key] = v
+	changes, res := s.recordChanges(st.mod, obj, path, false)
+	if res != nil {
+		return *res
 	}
 	if !unmodifiedSince.IsZero() {
 		if mt, err := time.Parse(time.RFC3339, cur["Modified_Time"].(string)); err == nil && mt.After(unmodifiedSince) {
@@ -532,141 +563,32 @@ func (s *Sim) updateOne(i int, raw json.RawMessage, pathID string, unmodifiedSin
 				map[string]any{"id": id})
 		}
 	}
+	now := s.now()
+	derive(st.mod, cur, changes, now)
 	changes["Modified_By"] = copyRecord(owners[0])
-	upd, ok := s.store.Update(id, changes)
-	if !ok {
+	upd, c, ok := st.write(id, changes, now)
+	switch {
+	case !ok:
 		return recordError("INVALID_DATA", "the id given seems to be invalid", map[string]any{"id": id})
+	case c != nil:
+		return s.duplicateError(st, c, path)
 	}
 	s.noteWrite(id)
+	return writeSuccess(upd, "record updated")
+}
+
+// writeSuccess is a write's per-record success element (reference §3).
+func writeSuccess(rec Record, message string) updateResult {
 	nameID := func(v any) map[string]any {
 		m, _ := v.(Record)
 		return map[string]any{"name": m["name"], "id": m["id"]}
 	}
-	return updateResult{Code: "SUCCESS", Status: "success", Message: "record updated", Details: map[string]any{
-		"Modified_Time":   upd["Modified_Time"],
-		"Modified_By":     nameID(upd["Modified_By"]),
-		"Created_Time":    upd["Created_Time"],
-		"id":              id,
-		"Created_By":      nameID(upd["Created_By"]),
+	return updateResult{Code: "SUCCESS", Status: "success", Message: message, Details: map[string]any{
+		"Modified_Time":   rec["Modified_Time"],
+		"Modified_By":     nameID(rec["Modified_By"]),
+		"Created_Time":    rec["Created_Time"],
+		"id":              rec["id"],
+		"Created_By":      nameID(rec["Created_By"]),
 		"$approval_state": "approved",
 	}}
-}
-
-// maxLength per text-like type (characters).
-var maxLength = map[FieldType]int{TypeText: 255, TypeTextarea: 32000, TypeEmail: 100, TypePhone: 30, TypeWebsite: 255}
-
-var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-
-// convertValue checks a written value against the field's type and returns
-// the stored value, or the per-record error.
-func (s *Sim) convertValue(fd *Field, raw json.RawMessage, jsonPath string) (any, *updateResult) {
-	details := func(extra map[string]any) map[string]any {
-		d := map[string]any{"api_name": fd.APIName, "json_path": jsonPath}
-		for k, v := range extra {
-			d[k] = v
-		}
-		return d
-	}
-	typeErr := func() (any, *updateResult) {
-		e := recordError("INVALID_DATA", "invalid data", details(map[string]any{"expected_data_type": string(fd.Type)}))
-		return nil, &e
-	}
-	if string(raw) == "null" {
-		if fd.APIName == "Account_Name" {
-			e := recordError("MANDATORY_NOT_FOUND", "required field not found", details(nil))
-			return nil, &e
-		}
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return typeErr()
-	}
-	switch fd.Type {
-	case TypeText, TypeTextarea, TypeEmail, TypePhone, TypeWebsite, TypePicklist:
-		str, ok := v.(string)
-		if !ok {
-			return typeErr()
-		}
-		if fd.APIName == "Account_Name" && strings.TrimSpace(str) == "" {
-			e := recordError("MANDATORY_NOT_FOUND", "required field not found", details(nil))
-			return nil, &e
-		}
-		if n, ok := maxLength[fd.Type]; ok && utf8.RuneCountInString(str) > n {
-			e := recordError("INVALID_DATA", "invalid data", details(map[string]any{"maximum_length": n}))
-			return nil, &e
-		}
-		if fd.Type == TypeEmail && str != "" && !emailRE.MatchString(str) {
-			return typeErr()
-		}
-		if fd.Type == TypePicklist {
-			known := false
-			for _, pv := range fd.Values {
-				known = known || pv == str
-			}
-			if !known {
-				e := recordError("INVALID_DATA", "invalid data", details(map[string]any{"supported_values": fd.Values}))
-				return nil, &e
-			}
-		}
-		return str, nil
-	case TypeInteger, TypeBigint:
-		var n int64
-		var err error
-		switch x := v.(type) {
-		case json.Number:
-			n, err = x.Int64()
-		case string:
-			if fd.Type != TypeBigint {
-				return typeErr()
-			}
-			n, err = strconv.ParseInt(x, 10, 64)
-		default:
-			return typeErr()
-		}
-		if err != nil || (fd.Type == TypeInteger && (n > 1<<31-1 || n < -(1<<31))) {
-			return typeErr()
-		}
-		return n, nil
-	case TypeCurrency, TypeDecimal:
-		x, ok := v.(json.Number)
-		if !ok {
-			return typeErr()
-		}
-		f, err := x.Float64()
-		if err != nil {
-			return typeErr()
-		}
-		return f, nil
-	case TypeBoolean:
-		b, ok := v.(bool)
-		if !ok {
-			return typeErr()
-		}
-		return b, nil
-	case TypeOwnerLookup, TypeLookup:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return typeErr()
-		}
-		id := fmt.Sprint(m["id"])
-		if fd.Type == TypeOwnerLookup {
-			for _, o := range owners {
-				if o["id"] == id {
-					return copyRecord(o), nil
-				}
-			}
-			e := recordError("INVALID_DATA", "invalid data", details(map[string]any{"expected_data_type": string(fd.Type), "id": id}))
-			return nil, &e
-		}
-		target, ok := s.store.Get(id)
-		if !ok {
-			e := recordError("INVALID_DATA", "invalid data", details(map[string]any{"expected_data_type": string(fd.Type), "id": id}))
-			return nil, &e
-		}
-		return Record{"name": target["Account_Name"], "id": id}, nil
-	}
-	return typeErr()
 }

@@ -28,8 +28,13 @@ func TestGetOne(t *testing.T) {
 			`{"code":"INVALID_DATA","details":{"resource_path_index":1},"message":"the id given seems to be invalid","status":"error"}`},
 		{"unknown field", "GET", "/crm/v8/Accounts/" + id(7) + "?fields=Nope", 400,
 			`{"code":"INVALID_DATA","details":{"param_name":"fields","api_name":"Nope"},"message":"the field api name given seems to be invalid","status":"error"}`},
-		{"other module", "GET", "/crm/v8/Leads/" + id(7), 400,
+		{"unknown module", "GET", "/crm/v8/Widgets/" + id(7), 400,
 			`{"code":"INVALID_MODULE","details":{"resource_path_index":0},"message":"the module name given seems to be invalid","status":"error"}`},
+		{"module names are case-sensitive", "GET", "/crm/v8/accounts/" + id(7), 400,
+			`{"code":"INVALID_MODULE","details":{"resource_path_index":0},"message":"the module name given seems to be invalid","status":"error"}`},
+		{"another module's id", "GET", "/crm/v8/Leads/" + id(7), 204, ""},
+		{"module the API does not serve", "GET", "/crm/v8/Home", 400,
+			`{"code":"NOT_SUPPORTED","details":{"resource_path_index":0},"message":"The given module is not supported in API","status":"error"}`},
 		{"wrong verb", "DELETE", "/crm/v8/Accounts/" + id(7), 400,
 			`{"code":"INVALID_REQUEST_METHOD","details":{"resource_path_index":1},"message":"The http request method type is not a valid one","status":"error"}`},
 		{"unknown path", "GET", "/crm/v8/Accounts/" + id(7) + "/Notes/x", 404,
@@ -141,7 +146,7 @@ func TestListErrors(t *testing.T) {
 	page2 := decodePage(t, e.get(t, "/crm/v8/Accounts?fields=Phone&sort_by=Modified_Time"))
 	modToken := page2.Info["next_page_token"].(string)
 	forged := e.s.pageTokens.encode(pageToken{offset: 100_000, sortBy: "id", desc: true,
-		expiry: e.clock.Now().Add(time.Hour), idsHash: hashString("")})
+		expiry: e.clock.Now().Add(time.Hour), idsHash: hashString(""), scope: listScope(accounts)})
 	tests := []struct {
 		name, query string
 		status      int

@@ -20,17 +20,17 @@ type searchInfo struct {
 	MoreRecords bool   `json:"more_records"`
 }
 
-// handleSearch serves GET /crm/v8/Accounts/search (reference §5): one of
+// handleSearch serves GET /crm/v8/{module}/search (reference §5): one of
 // criteria > email > phone > word drives it; 2,000 records at most; 204
 // when nothing matches.
-func (s *Sim) handleSearch(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) handleSearch(w http.ResponseWriter, r *http.Request, st *Store) {
 	q := r.URL.Query()
-	match, zerr := searchMatcher(q.Get("criteria"), q.Get("email"), q.Get("phone"), q.Get("word"))
+	match, zerr := searchMatcher(st.mod, q.Get("criteria"), q.Get("email"), q.Get("phone"), q.Get("word"))
 	if zerr != nil {
 		writeZohoError(w, zerr)
 		return
 	}
-	fields, zerr := parseFields(q, false)
+	fields, zerr := parseFields(st.mod, q, false)
 	if zerr != nil {
 		writeZohoError(w, zerr)
 		return
@@ -63,8 +63,8 @@ func (s *Sim) handleSearch(w http.ResponseWriter, r *http.Request) {
 	var data []Record
 	matched := 0
 	more := false
-	for _, n := range s.store.order(sortBy, desc) {
-		rec, ok := s.store.Get(strconv.FormatInt(n, 10))
+	for _, n := range st.order(sortBy, desc) {
+		rec, ok := st.Get(strconv.FormatInt(n, 10))
 		if !ok || !match(rec) {
 			continue
 		}
@@ -82,15 +82,16 @@ func (s *Sim) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeRecords(w, http.StatusOK, data, searchInfo{PerPage: perPage, Count: len(data),
-		Page: page, SortBy: sortBy, SortOrder: map[bool]string{true: "desc", false: "asc"}[desc], MoreRecords: more})
+		Page: page, SortBy: sortBy, SortOrder: sortOrderName(desc), MoreRecords: more}, st.mod)
 }
 
 // searchMatcher builds the record filter from the search params, in Zoho's
-// priority order criteria > email > phone > word.
-func searchMatcher(criteria, email, phone, word string) (func(Record) bool, *zohoError) {
+// priority order criteria > email > phone > word: email searches m's email
+// fields, phone its phone fields, word its text-like fields.
+func searchMatcher(m *Module, criteria, email, phone, word string) (func(Record) bool, *zohoError) {
 	switch {
 	case criteria != "":
-		expr, zerr := parseCriteria(criteria)
+		expr, zerr := parseCriteria(m, criteria)
 		if zerr != nil {
 			return nil, zerr
 		}
@@ -100,7 +101,7 @@ func searchMatcher(criteria, email, phone, word string) (func(Record) bool, *zoh
 			return nil, errPtr("INVALID_DATA", "the email given seems to be invalid", map[string]any{"param_name": "email"})
 		}
 		return func(r Record) bool {
-			for _, f := range AccountFields {
+			for _, f := range m.Fields {
 				if v, ok := r[f.APIName].(string); ok && f.Type == TypeEmail && strings.EqualFold(v, email) {
 					return true
 				}
@@ -115,7 +116,7 @@ func searchMatcher(criteria, email, phone, word string) (func(Record) bool, *zoh
 				map[string]any{"param_name": "phone"})
 		}
 		return func(r Record) bool {
-			for _, f := range AccountFields {
+			for _, f := range m.Fields {
 				if v, ok := r[f.APIName].(string); ok && f.Type == TypePhone && strings.Contains(phoneDigits(v), digits) {
 					return true
 				}
@@ -129,7 +130,7 @@ func searchMatcher(criteria, email, phone, word string) (func(Record) bool, *zoh
 				map[string]any{"param_name": "word"})
 		}
 		return func(r Record) bool {
-			for _, f := range AccountFields {
+			for _, f := range m.Fields {
 				switch f.Type {
 				case TypeText, TypeTextarea, TypeEmail, TypePhone, TypeWebsite:
 					if v, ok := r[f.APIName].(string); ok && strings.Contains(strings.ToLower(v), w) {

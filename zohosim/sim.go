@@ -69,6 +69,11 @@ type MCPVariant struct {
 type Options struct {
 	// Accounts is the number of seeded accounts; 0 means 500.
 	Accounts int
+	// ModuleRecords sets the seeded records of other modules by API name
+	// (ModuleContacts, ModuleDeals, …); a module left out gets its default,
+	// proportional to Accounts (Contacts 2×, Deals, Tasks and Notes 1×,
+	// Leads and Projects ½×, each at most 10,000), and 0 seeds none.
+	ModuleRecords map[string]int
 	// Seed makes the seeded data deterministic; 0 means 1.
 	Seed uint64
 	// Now is the clock for token expiry, bulk job progress, credit and
@@ -121,9 +126,11 @@ type Credential struct{ ClientID, ClientSecret, RefreshToken, APIDomain string }
 
 // Sim is a running emulator. Its methods are safe for concurrent use.
 type Sim struct {
-	opts  Options
-	store *Store
-	orgID string // org id and zgid (the same in the emulator)
+	opts   Options
+	store  *Store            // Accounts
+	stores map[string]*Store // every module with a records API, by API name
+	counts map[string]int    // seeded records per module
+	orgID  string            // org id and zgid (the same in the emulator)
 
 	clockMu sync.Mutex
 	offset  time.Duration // added to opts.Now by Advance
@@ -166,8 +173,19 @@ func Start(opts Options) (*Sim, error) {
 	if opts.Accounts == 0 {
 		opts.Accounts = 500
 	}
-	if opts.Accounts < 0 {
-		return nil, errors.New("zohosim: Accounts must not be negative")
+	if opts.Accounts < 0 || opts.Accounts > maxModuleRecords {
+		return nil, fmt.Errorf("zohosim: Accounts must be between 0 and %d", maxModuleRecords)
+	}
+	counts := defaultCounts(opts.Accounts)
+	for name, n := range opts.ModuleRecords {
+		m, ok := registry[name]
+		if !ok || !m.hasRecords() || name == ModuleAccounts {
+			return nil, fmt.Errorf("zohosim: ModuleRecords names %q, which is not a module beside Accounts with records (use the API name, e.g. %s)", name, ModuleContacts)
+		}
+		if n < 0 || n > maxModuleRecords {
+			return nil, fmt.Errorf("zohosim: ModuleRecords[%q] must be between 0 and %d", name, maxModuleRecords)
+		}
+		counts[name] = n
 	}
 	if opts.Seed == 0 {
 		opts.Seed = 1
@@ -211,7 +229,9 @@ func Start(opts Options) (*Sim, error) {
 		reqlog:  newRequestLog(maxLogEntries),
 	}
 	s.pageTokens = newPageTokenCodec()
-	s.store = NewStore(opts.Accounts, opts.Seed, s.now)
+	s.counts = counts
+	s.stores = newStores(opts.Seed, counts, s.now)
+	s.store = s.stores[ModuleAccounts]
 	s.limits = newLimits(opts.Credits, opts.Concurrency, subConcurrency, s.now)
 	s.oauth = newOAuthServer(s.now, s.orgID)
 	s.mcpHandler = newMCPHandlerOrStub(s)
@@ -335,8 +355,12 @@ func (s *Sim) RESTCredential() Credential { return s.restCrd }
 // BulkCredential is the OAuth client whose tokens' api_domain is BulkURL.
 func (s *Sim) BulkCredential() Credential { return s.bulkCrd }
 
-// Store is the emulator's record store; tests may read and change it directly.
+// Store is the emulator's Accounts store; tests may read and change it directly.
 func (s *Sim) Store() *Store { return s.store }
+
+// Records returns the record store of the module with the given API name
+// (ModuleAccounts, ModuleContacts, …), nil for a module without records.
+func (s *Sim) Records(module string) *Store { return s.stores[module] }
 
 // OrgID is the org's zgid (what X-CRM-ORG and ZOHO_ORG_ID carry).
 func (s *Sim) OrgID() string { return s.orgID }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,46 +22,73 @@ const (
 	TypePhone       FieldType = "phone"
 	TypeWebsite     FieldType = "website"
 	TypePicklist    FieldType = "picklist"
+	TypeMultiSelect FieldType = "multiselectpicklist"
 	TypeInteger     FieldType = "integer"
 	TypeBigint      FieldType = "bigint"
 	TypeCurrency    FieldType = "currency"
 	TypeDecimal     FieldType = "decimal"
+	TypeDouble      FieldType = "double"
+	TypePercent     FieldType = "percent"
 	TypeBoolean     FieldType = "boolean"
+	TypeDate        FieldType = "date"
 	TypeDatetime    FieldType = "datetime"
 	TypeOwnerLookup FieldType = "ownerlookup"
 	TypeLookup      FieldType = "lookup"
 )
 
-// Field describes one field of the Accounts module.
+// Field describes one field of a module.
 type Field struct {
 	APIName  string
 	Type     FieldType
 	ReadOnly bool
-	Values   []string // picklist values
+	Values   []string // picklist and multi-select values, in display order
+	// Label is the field_label; "" means the API name with spaces.
+	Label string
+	// Length is the maximum length in characters of a text-like value;
+	// 0 means the type's default (text 255, email 100, phone 30, …).
+	Length int
+	// Mandatory is system_mandatory: required on create, never cleared.
+	Mandatory bool
+	// Unique refuses a value another record has (DUPLICATE_DATA),
+	// case-insensitively.
+	Unique bool
+	// Custom is custom_field.
+	Custom bool
+	// Lookup is the module a lookup field points at.
+	Lookup string
+	// Modules are the modules a multi-module lookup may point at (Tasks
+	// What_Id, Notes Parent_Id); Lookup is "" for them.
+	Modules []string
 }
+
+// Picklists of the Accounts module that other modules share.
+var (
+	industries = []string{"-None-", "Banking", "Communications", "Consulting", "Education", "Government", "Healthcare", "Manufacturing", "Retail", "Technology", "Transportation"}
+	ratings    = []string{"-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"}
+)
 
 // AccountFields is the Accounts module's field registry (reference §11, plus a
 // custom Email field so that email search has something to search).
 var AccountFields = []Field{
-	{APIName: "id", Type: TypeID, ReadOnly: true},
-	{APIName: "Account_Name", Type: TypeText},
-	{APIName: "Owner", Type: TypeOwnerLookup},
+	{APIName: "id", Type: TypeID, ReadOnly: true, Label: "Record Id"},
+	{APIName: "Account_Name", Type: TypeText, Mandatory: true},
+	{APIName: "Owner", Type: TypeOwnerLookup, Label: "Account Owner"},
 	{APIName: "Account_Number", Type: TypeBigint},
 	{APIName: "Account_Site", Type: TypeText},
 	{APIName: "Account_Type", Type: TypePicklist, Values: []string{"-None-", "Analyst", "Competitor", "Customer", "Distributor", "Integrator", "Investor", "Other", "Partner", "Press", "Prospect", "Reseller", "Supplier", "Vendor"}},
 	{APIName: "Annual_Revenue", Type: TypeCurrency},
 	{APIName: "Employees", Type: TypeInteger},
-	{APIName: "Industry", Type: TypePicklist, Values: []string{"-None-", "Banking", "Communications", "Consulting", "Education", "Government", "Healthcare", "Manufacturing", "Retail", "Technology", "Transportation"}},
+	{APIName: "Industry", Type: TypePicklist, Values: industries},
 	{APIName: "Ownership", Type: TypePicklist, Values: []string{"-None-", "Private", "Public", "Subsidiary", "Other"}},
-	{APIName: "Rating", Type: TypePicklist, Values: []string{"-None-", "Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down"}},
-	{APIName: "SIC_Code", Type: TypeInteger},
+	{APIName: "Rating", Type: TypePicklist, Values: ratings},
+	{APIName: "SIC_Code", Type: TypeInteger, Label: "SIC Code"},
 	{APIName: "Ticker_Symbol", Type: TypeText},
 	{APIName: "Phone", Type: TypePhone},
 	{APIName: "Fax", Type: TypePhone},
 	{APIName: "Website", Type: TypeWebsite},
-	{APIName: "Email", Type: TypeEmail},
+	{APIName: "Email", Type: TypeEmail, Custom: true},
 	{APIName: "Description", Type: TypeTextarea},
-	{APIName: "Parent_Account", Type: TypeLookup},
+	{APIName: "Parent_Account", Type: TypeLookup, Lookup: ModuleAccounts},
 	{APIName: "Billing_Street", Type: TypeText},
 	{APIName: "Billing_City", Type: TypeText},
 	{APIName: "Billing_State", Type: TypeText},
@@ -81,41 +109,39 @@ var AccountFields = []Field{
 	{APIName: "Modified_By", Type: TypeOwnerLookup, ReadOnly: true},
 }
 
-var accountFieldIndex = func() map[string]*Field {
-	m := make(map[string]*Field, len(AccountFields))
-	for i := range AccountFields {
-		m[AccountFields[i].APIName] = &AccountFields[i]
-	}
-	return m
-}()
-
 // LookupField returns the Accounts field with the given API name.
-func LookupField(apiName string) (*Field, bool) {
-	f, ok := accountFieldIndex[apiName]
-	return f, ok
-}
+func LookupField(apiName string) (*Field, bool) { return accounts.Field(apiName) }
 
 // Record is one record as the emulator stores and serves it. Values are
-// string, int64, float64, bool, nil, or map[string]any for lookups.
+// string, int64, float64, bool, nil, []string (multi-select picklists), or
+// map[string]any / Record for lookups.
 type Record map[string]any
 
 // idBase makes seeded ids 19 digits long and ascending with their index.
+// It is the first Accounts id; every module has its own range of a million
+// ids (see moduleIDBase), so ids are unique across the org as in Zoho.
 const idBase = 5725767000001000000
 
-// Store holds the Accounts records. Seeded records are generated on demand
+// Store holds one module's records. Seeded records are generated on demand
 // from their index and the seed, so a store of 200,000 accounts costs only
 // the records that were changed. It is safe for concurrent use.
 type Store struct {
 	mu        sync.RWMutex
+	mod       *Module
+	base      int64 // id of seeded record 0
 	seed      uint64
-	n         int              // seeded records: ids idBase .. idBase+n-1
-	overrides map[int64]Record // changed fields per record id
-	modified  map[int64]int64  // Modified_Time (unix seconds) per changed record
-	extra     map[int64]Record // records created after seeding
+	n         int                // seeded records: ids base .. base+n-1
+	gen       func(i int) Record // seeded record i
+	genMod    func(i int) int64  // seeded record i's Modified_Time (unix seconds), cheaply
+	overrides map[int64]Record   // changed fields per record id
+	modified  map[int64]int64    // Modified_Time (unix seconds) per changed record
+	extra     map[int64]Record   // records created after seeding
 	deleted   map[int64]bool
 	now       func() time.Time
+	uniq      map[string]map[string]int64 // value indexes (valueIndexLocked), built on first use
 
-	modVer  int                   // bumped by every update (Modified_Time order changes)
+	modVer  int                   // bumped by every update and insert (Modified_Time order changes)
+	insVer  int                   // bumped by every insert (every order changes)
 	orders  map[orderKey]orderVal // cached sort orders
 	orderMu sync.Mutex
 }
@@ -130,14 +156,25 @@ type orderVal struct {
 	ids []int64
 }
 
-// NewStore returns a store seeded with n deterministic accounts.
+// NewStore returns an Accounts store seeded with n deterministic accounts.
 func NewStore(n int, seed uint64, now func() time.Time) *Store {
+	s := newStore(accounts, idBase, n, seed, now)
+	s.gen, s.genMod = s.generate, s.seedModified
+	return s
+}
+
+// newStore returns an empty store of module m whose n seeded records (ids
+// from base) come from gen and genMod, which the caller sets.
+func newStore(m *Module, base int64, n int, seed uint64, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{seed: seed, n: n, overrides: map[int64]Record{}, modified: map[int64]int64{},
+	return &Store{mod: m, base: base, seed: seed, n: n, overrides: map[int64]Record{}, modified: map[int64]int64{},
 		extra: map[int64]Record{}, deleted: map[int64]bool{}, now: now}
 }
+
+// Module returns the store's module.
+func (s *Store) Module() *Module { return s.mod }
 
 // Len returns the number of live records.
 func (s *Store) Len() int {
@@ -179,11 +216,11 @@ func (s *Store) getLocked(n int64) (Record, bool) {
 	if x, ok := s.extra[n]; ok {
 		r = copyRecord(x)
 	} else {
-		i := n - idBase
+		i := n - s.base
 		if i < 0 || i >= int64(s.n) {
 			return nil, false
 		}
-		r = s.generate(int(i))
+		r = s.gen(int(i))
 		for k, v := range s.overrides[n] {
 			r[k] = v
 		}
@@ -200,7 +237,7 @@ func (s *Store) IDs() []string {
 	defer s.mu.RUnlock()
 	ids := make([]string, 0, s.n+len(s.extra))
 	for i := 0; i < s.n; i++ {
-		n := int64(idBase + i)
+		n := s.base + int64(i)
 		if !s.deleted[n] {
 			ids = append(ids, strconv.FormatInt(n, 10))
 		}
@@ -241,7 +278,8 @@ func (s *Store) Update(id string, data map[string]any) (Record, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.getLocked(n); !ok {
+	old, ok := s.getLocked(n)
+	if !ok {
 		return nil, false
 	}
 	if r, ok := s.extra[n]; ok {
@@ -261,6 +299,7 @@ func (s *Store) Update(id string, data map[string]any) (Record, bool) {
 	s.modified[n] = s.now().Unix()
 	s.modVer++
 	r, _ := s.getLocked(n)
+	s.reindexLocked(n, old, r)
 	return r, true
 }
 
@@ -380,9 +419,9 @@ func (s *Store) seedModified(i int) int64 {
 // and shared: callers must not change it.
 func (s *Store) order(sortBy string, desc bool) []int64 {
 	s.mu.RLock()
-	ver := 0
+	ver := s.insVer // inserts change every order
 	if sortBy == "Modified_Time" {
-		ver = s.modVer
+		ver = s.modVer // bumped by inserts too
 	}
 	s.mu.RUnlock()
 	k := orderKey{sortBy, desc}
@@ -394,7 +433,7 @@ func (s *Store) order(sortBy string, desc bool) []int64 {
 	s.mu.RLock()
 	ids := make([]int64, 0, s.n+len(s.extra))
 	for i := 0; i < s.n; i++ {
-		if n := int64(idBase + i); !s.deleted[n] {
+		if n := s.base + int64(i); !s.deleted[n] {
 			ids = append(ids, n)
 		}
 	}
@@ -413,7 +452,7 @@ func (s *Store) order(sortBy string, desc bool) []int64 {
 				t, _ := time.Parse(time.RFC3339, fmt.Sprint(r["Modified_Time"]))
 				key[n] = t.Unix()
 			} else {
-				key[n] = s.seedModified(int(n - idBase))
+				key[n] = s.genMod(int(n - s.base))
 			}
 		}
 	}
@@ -450,4 +489,220 @@ func zeroPad(n, width int) string {
 		d = "0" + d
 	}
 	return d
+}
+
+// conflict is a unique field's clash found while writing a record.
+type conflict struct {
+	field string // the unique field
+	id    string // the record that already holds the value
+}
+
+// uniqueKey is how a unique field's value is compared: case-insensitively,
+// and "" for a value that takes part in no clash (null or empty).
+func uniqueKey(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return ""
+		}
+		s = fmt.Sprint(v)
+	}
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// valueIndexLocked returns the index of field: each value (see uniqueKey)
+// to the lowest id holding it, built from every live record the first time
+// (s.mu must be held for writing). Unique fields use it to find clashes,
+// upsert to find the record to update.
+func (s *Store) valueIndexLocked(field string) map[string]int64 {
+	if idx, ok := s.uniq[field]; ok {
+		return idx
+	}
+	idx := map[string]int64{}
+	add := func(n int64) {
+		if r, ok := s.getLocked(n); ok {
+			if k := uniqueKey(r[field]); k != "" {
+				if cur, dup := idx[k]; !dup || n < cur {
+					idx[k] = n
+				}
+			}
+		}
+	}
+	for i := 0; i < s.n; i++ {
+		add(s.base + int64(i))
+	}
+	for n := range s.extra {
+		add(n)
+	}
+	if s.uniq == nil {
+		s.uniq = map[string]map[string]int64{}
+	}
+	s.uniq[field] = idx
+	return idx
+}
+
+// reindexLocked moves record n's values in the built value indexes from
+// old (nil for a new record) to now. When another record may still hold
+// the old value (a field that is not unique), the index is dropped and
+// rebuilt on its next use.
+func (s *Store) reindexLocked(n int64, old, now Record) {
+	for field, idx := range s.uniq {
+		if old != nil {
+			if k := uniqueKey(old[field]); k != "" && k != uniqueKey(now[field]) && idx[k] == n {
+				if f, _ := s.mod.Field(field); f == nil || !f.Unique {
+					delete(s.uniq, field)
+					continue
+				}
+				delete(idx, k)
+			}
+		}
+		if k := uniqueKey(now[field]); k != "" {
+			if cur, taken := idx[k]; !taken || n < cur {
+				idx[k] = n
+			}
+		}
+	}
+}
+
+// findBy returns the lowest id whose field holds value (compared as
+// uniqueKey does).
+func (s *Store) findBy(field, value string) (string, bool) {
+	k := uniqueKey(value)
+	if k == "" {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.valueIndexLocked(field)[k]
+	if !ok {
+		return "", false
+	}
+	return strconv.FormatInt(n, 10), true
+}
+
+// clashLocked returns the first unique field of data whose value another
+// record than self holds.
+func (s *Store) clashLocked(data map[string]any, self int64) *conflict {
+	for i := range s.mod.Fields {
+		f := &s.mod.Fields[i]
+		if !f.Unique {
+			continue
+		}
+		v, ok := data[f.APIName]
+		if !ok {
+			continue
+		}
+		k := uniqueKey(v)
+		if k == "" {
+			continue
+		}
+		if n, taken := s.valueIndexLocked(f.APIName)[k]; taken && n != self {
+			return &conflict{field: f.APIName, id: strconv.FormatInt(n, 10)}
+		}
+	}
+	return nil
+}
+
+// write applies validated data as one step: it inserts a record when id is
+// "" and updates record id otherwise, unless a unique field's value is held
+// by another record (the conflict is returned and nothing changes). ok is
+// false when id names no record.
+func (s *Store) write(id string, data map[string]any, now time.Time) (rec Record, c *conflict, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		if c := s.clashLocked(data, -1); c != nil {
+			return nil, c, true
+		}
+		n := s.insertLocked(data, now)
+		r, _ := s.getLocked(n)
+		return r, nil, true
+	}
+	n, ok := ParseID(id)
+	if !ok {
+		return nil, nil, false
+	}
+	old, ok := s.getLocked(n)
+	if !ok {
+		return nil, nil, false
+	}
+	if c := s.clashLocked(data, n); c != nil {
+		return nil, c, true
+	}
+	if r, ok := s.extra[n]; ok {
+		for k, v := range data {
+			r[k] = v
+		}
+	} else {
+		o := s.overrides[n]
+		if o == nil {
+			o = Record{}
+			s.overrides[n] = o
+		}
+		for k, v := range data {
+			o[k] = v
+		}
+	}
+	s.modified[n] = now.Unix()
+	s.modVer++
+	r, _ := s.getLocked(n)
+	s.reindexLocked(n, old, r)
+	return r, nil, true
+}
+
+// insertBulk adds a record built from validated data (which must hold the
+// module's mandatory fields) and returns its new id. It does not check
+// unique fields; write does.
+func (s *Store) insertBulk(data map[string]any, now time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strconv.FormatInt(s.insertLocked(data, now), 10)
+}
+
+// insertLocked adds a record with the module's defaults under data and
+// returns its id: every field null, booleans false, the org's first user
+// as owner, creator and modifier, Created_Time and Modified_Time now.
+func (s *Store) insertLocked(data map[string]any, now time.Time) int64 {
+	n := s.base + int64(s.n) + int64(len(s.extra))
+	for {
+		if _, taken := s.extra[n]; !taken {
+			break
+		}
+		n++
+	}
+	r := make(Record, len(s.mod.Fields)+1)
+	for _, f := range s.mod.Fields {
+		r[f.APIName] = nil
+		if f.Type == TypeBoolean {
+			r[f.APIName] = false
+		}
+	}
+	ts := formatTime(now)
+	r["id"] = strconv.FormatInt(n, 10)
+	r["Owner"] = copyRecord(owners[0])
+	r["Created_Time"], r["Modified_Time"] = ts, ts
+	if _, ok := s.mod.index["Last_Activity_Time"]; ok {
+		r["Last_Activity_Time"] = ts
+	}
+	r["Created_By"], r["Modified_By"] = copyRecord(owners[0]), copyRecord(owners[0])
+	for k, v := range insertDefaults[s.mod.APIName] {
+		r[k] = v
+	}
+	for k, v := range data {
+		r[k] = v
+	}
+	s.extra[n] = r
+	s.modVer++
+	s.insVer++
+	s.reindexLocked(n, nil, r)
+	return n
+}
+
+// insertDefaults are the values a new record of a module gets unless the
+// request sets them. UNCONFIRMED: Zoho's defaults for Tasks Status and
+// Priority.
+var insertDefaults = map[string]Record{
+	ModuleAccounts: {"Currency": "USD", "Exchange_Rate": 1.0},
+	ModuleTasks:    {"Status": "Not Started", "Priority": "Normal"},
+	ModuleProjects: {"Status": "Planned"},
 }

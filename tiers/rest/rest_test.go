@@ -130,7 +130,7 @@ func TestGet(t *testing.T) {
 		{"unknown id: 204 → not found", tiers.GetRequest{Module: "Accounts", ID: "5725767000009999999"}, tiers.ClassVerdict, "NOT_FOUND", true},
 		{"malformed id: caught locally", tiers.GetRequest{Module: "Accounts", ID: "12a"}, tiers.ClassVerdict, "INVALID_DATA", false},
 		{"path injection in module", tiers.GetRequest{Module: "Accounts/../org", ID: "1"}, tiers.ClassVerdict, "INVALID_MODULE", false},
-		{"unknown module: Zoho verdict", tiers.GetRequest{Module: "Leads", ID: "1"}, tiers.ClassVerdict, "INVALID_MODULE", true},
+		{"unknown module: Zoho verdict", tiers.GetRequest{Module: "Widgets", ID: "1"}, tiers.ClassVerdict, "INVALID_MODULE", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
