@@ -268,23 +268,6 @@ func TestAPIAuthErrors(t *testing.T) {
 	}
 }
 
-// tokenWithScopes exchanges a grant code for an access token with scopes.
-func tokenWithScopes(t *testing.T, s *Sim, scopes []string) string {
-	t.Helper()
-	rc := s.RESTCredential()
-	code := "1000.code." + randomHex(4)
-	s.AddGrantCode(rc.ClientID, code, scopes)
-	r := postForm(t, s.AccountsURL()+"/oauth/v2/token", url.Values{"grant_type": {"authorization_code"},
-		"client_id": {rc.ClientID}, "client_secret": {rc.ClientSecret}, "code": {code}})
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(r.body, &tr); err != nil || tr.AccessToken == "" {
-		t.Fatalf("exchange: %s", r.body)
-	}
-	return tr.AccessToken
-}
-
 // TestSearchNeedsSecureSearchScope: the search API needs
 // ZohoSearch.securesearch.READ besides the module's read scope (issue 10
 // §6), and the seeded credentials carry it.
@@ -293,19 +276,51 @@ func TestSearchNeedsSecureSearchScope(t *testing.T) {
 	s := startSim(t, Options{Accounts: 10})
 	search := "/crm/v8/Accounts/search?criteria=" + url.QueryEscape("(Account_Name:starts_with:A)")
 	mismatch := `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"Unauthorized","status":"error"}`
-	moduleOnly := tokenWithScopes(t, s, []string{"ZohoCRM.modules.ALL"})
+	moduleOnly := tokenWith(t, s, "ZohoCRM.modules.ALL")
 	assertReply(t, call(t, http.MethodGet, s.RESTURL()+search, moduleOnly, ""), http.StatusUnauthorized, mismatch)
 	// The same token still reads records: only search needs the extra scope.
 	assertReply(t, call(t, http.MethodGet, s.RESTURL()+"/crm/v8/Accounts/"+id(1), moduleOnly, ""), http.StatusOK, "")
-	searchOnly := tokenWithScopes(t, s, []string{"ZohoSearch.securesearch.READ"})
+	searchOnly := tokenWith(t, s, "ZohoSearch.securesearch.READ")
 	assertReply(t, call(t, http.MethodGet, s.RESTURL()+search, searchOnly, ""), http.StatusUnauthorized, mismatch)
-	both := tokenWithScopes(t, s, []string{"ZohoCRM.modules.accounts.READ", "zohosearch.SecureSearch.read"})
+	both := tokenWith(t, s, "ZohoCRM.modules.accounts.READ", "zohosearch.SecureSearch.read")
 	if r := call(t, http.MethodGet, s.RESTURL()+search, both, ""); r.status != http.StatusOK {
 		t.Fatalf("search with both scopes (any case): %d %s", r.status, r.body)
 	}
 	for _, cred := range []Credential{s.RESTCredential(), s.BulkCredential()} {
 		if r := call(t, http.MethodGet, s.RESTURL()+search, mintToken(t, s, cred), ""); r.status != http.StatusOK {
 			t.Fatalf("search with a seeded credential: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// TestSearchScopeEveryModule: the secure-search scope is asked for by every
+// module's search, a custom module's and a module the org lacks included,
+// and the seeded credentials carry the union of scopes the APIs ask for
+// (search on every module and the metadata APIs).
+func TestSearchScopeEveryModule(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Options{Accounts: 10})
+	mismatch := `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"Unauthorized","status":"error"}`
+	moduleOnly := tokenWith(t, s, "ZohoCRM.modules.ALL")
+	both := tokenWith(t, s, "ZohoCRM.modules.ALL", "ZohoSearch.securesearch.READ")
+	seeded := mintToken(t, s, s.RESTCredential())
+	for _, m := range recordModules() {
+		t.Run(m.APIName, func(t *testing.T) {
+			search := s.RESTURL() + "/crm/v8/" + m.APIName + "/search?word=zz"
+			assertReply(t, call(t, http.MethodGet, search, moduleOnly, ""), http.StatusUnauthorized, mismatch)
+			for name, tok := range map[string]string{"both scopes": both, "seeded": seeded} {
+				if r := call(t, http.MethodGet, search, tok, ""); r.status != http.StatusOK && r.status != http.StatusNoContent {
+					t.Fatalf("search with %s: %d %s", name, r.status, r.body)
+				}
+			}
+		})
+	}
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+"/crm/v8/Widgets/search?word=zz", moduleOnly, ""),
+		http.StatusUnauthorized, mismatch)
+	for _, path := range []string{"/crm/v8/settings/modules", "/crm/v8/settings/fields?module=Contacts",
+		"/crm/v8/settings/related_lists?module=Accounts"} {
+		if r := call(t, http.MethodGet, s.RESTURL()+path, seeded, ""); r.status != http.StatusOK {
+			t.Fatalf("%s with a seeded credential: %d %s", path, r.status, r.body)
 		}
 	}
 }
