@@ -130,7 +130,15 @@ func bulkWriteRows(t *testing.T, s *Sim, clock *fakeClock, tok, module, op, find
 	if st != 200 || m["status"] != "COMPLETED" || res["module"].(map[string]any)["api_name"] != module {
 		t.Fatalf("status: %d %s", st, b)
 	}
-	st, _, b = bulkDo(t, "GET", m["result"].(map[string]any)["download_url"].(string), authHeader(tok), nil)
+	// Every module's result is on the download host and needs the token.
+	dl := m["result"].(map[string]any)["download_url"].(string)
+	if want := s.DownloadURL() + "/v2/crm/" + s.OrgID() + "/bulk-write/" + jobID + "/" + jobID + ".zip"; dl != want {
+		t.Fatalf("download_url %s, want %s", dl, want)
+	}
+	if st, _, b := bulkDo(t, "GET", dl, nil, nil); st != http.StatusUnauthorized {
+		t.Fatalf("result without a token: %d %s", st, b)
+	}
+	st, _, b = bulkDo(t, "GET", dl, authHeader(tok), nil)
 	if st != 200 {
 		t.Fatalf("result: %d %s", st, b)
 	}
