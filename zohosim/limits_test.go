@@ -247,3 +247,104 @@ func TestSubConcurrencyBulkJobs(t *testing.T) {
 		t.Fatalf("bulk read with a free slot: %d %s", r.status, r.body)
 	}
 }
+
+// TestIssue12APIsShareTheOrgLimits: the metadata, related-records and insert
+// APIs, over REST and through the MCP look-alike's tools, are held to the
+// org-wide concurrency limit and charged no credits when refused; once a
+// slot is free they cost what limits.go documents (1 credit a call, an
+// insert 1 per 10 records), and an insert of more than 10 records is in the
+// sub-concurrency group.
+func TestIssue12APIsShareTheOrgLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Edition: EditionFree})
+	for range 5 {
+		if !e.s.limits.acquire(false) {
+			t.Fatal("could not take a concurrency slot")
+		}
+	}
+	tooMany := `{"code":"TOO_MANY_REQUESTS","details":{},"message":"the concurrency limit of the user for the app is exceeded","status":"error"}`
+	insert := func(n int) string {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = fmt.Sprintf(`{"Last_Name":"Limit%d"}`, i)
+		}
+		return `{"data":[` + strings.Join(items, ",") + `]}`
+	}
+	rest := []struct {
+		name, method, path, body string
+		credits                  int
+	}{
+		{"modules", http.MethodGet, "/crm/v8/settings/modules", "", 1},
+		{"fields", http.MethodGet, "/crm/v8/settings/fields?module=Contacts", "", 1},
+		{"related lists", http.MethodGet, "/crm/v8/settings/related_lists?module=Accounts", "", 1},
+		{"related records", http.MethodGet, "/crm/v8/Accounts/" + id(1) + "/Contacts?fields=Last_Name", "", 1},
+		{"insert", http.MethodPost, "/crm/v8/Contacts", insert(1), 1},
+	}
+	before := e.s.CreditsUsed()
+	for _, tc := range rest {
+		assertReply(t, call(t, tc.method, e.s.RESTURL()+tc.path, e.tok, tc.body), 429, tooMany)
+	}
+	c := mcpClient(t, e.s.MCPEndpoint(), "")
+	tools := []struct {
+		name string
+		args map[string]any
+	}{
+		{"ZohoCRM_getModules", map[string]any{}},
+		{"ZohoCRM_getFields", map[string]any{"query_params": map[string]any{"module": "Deals"}}},
+		{"ZohoCRM_getRelatedRecords", map[string]any{"path_variables": map[string]any{
+			"parentRecordModule": "Accounts", "parentRecord": id(1), "relatedList": "Contacts"},
+			"query_params": map[string]any{"fields": "Last_Name"}}},
+		{"ZohoCRM_createRecords", map[string]any{"path_variables": map[string]any{"module": "Leads"},
+			"body": map[string]any{"data": []any{map[string]any{"Last_Name": "L", "Company": "C"}}}}},
+	}
+	for _, tc := range tools {
+		if text, isErr := callTool(t, c, tc.name, tc.args); !isErr || jsonOf(t, text)["code"] != "TOO_MANY_REQUESTS" {
+			t.Fatalf("%s with the org's slots taken: %v %s", tc.name, isErr, text)
+		}
+	}
+	if got := e.s.Concurrency(); got.Refused != len(rest)+len(tools) || got.Peak != 6 {
+		t.Fatalf("concurrency %+v, want %d refused and peak 6", got, len(rest)+len(tools))
+	}
+	if e.s.CreditsUsed() != before {
+		t.Fatalf("refused calls were charged %d credits", e.s.CreditsUsed()-before)
+	}
+	for range 5 {
+		e.s.limits.release(false)
+	}
+	for _, tc := range rest {
+		before := e.s.CreditsUsed()
+		if r := call(t, tc.method, e.s.RESTURL()+tc.path, e.tok, tc.body); r.status >= 300 {
+			t.Fatalf("%s with a free slot: %d %s", tc.name, r.status, r.body)
+		}
+		if got := e.s.CreditsUsed() - before; got != tc.credits {
+			t.Fatalf("%s cost %d credits, want %d", tc.name, got, tc.credits)
+		}
+	}
+	for _, tc := range tools {
+		if text, isErr := callTool(t, c, tc.name, tc.args); isErr {
+			t.Fatalf("%s with a free slot: %s", tc.name, text)
+		}
+	}
+	// An insert of 11 records is a heavy call: refused while the 10
+	// sub-concurrency slots are taken, and charged 2 credits once one frees.
+	for range subConcurrency {
+		if !e.s.limits.acquire(true) {
+			t.Fatal("could not take a sub-concurrency slot")
+		}
+	}
+	before = e.s.CreditsUsed()
+	assertReply(t, call(t, http.MethodPost, e.s.RESTURL()+"/crm/v8/Contacts", e.tok, insert(11)), 429,
+		`{"code":"TOO_MANY_REQUESTS","details":{},"message":"the sub-concurrency limit of the user for the app is exceeded","status":"error"}`)
+	if e.s.CreditsUsed() != before {
+		t.Fatal("a refused insert was charged")
+	}
+	for range subConcurrency {
+		e.s.limits.release(true)
+	}
+	if r := call(t, http.MethodPost, e.s.RESTURL()+"/crm/v8/Contacts", e.tok, insert(11)); r.status != http.StatusCreated {
+		t.Fatalf("insert of 11 with a free slot: %d %s", r.status, r.body)
+	}
+	if got := e.s.CreditsUsed() - before; got != 2 {
+		t.Fatalf("insert of 11 cost %d credits, want 2", got)
+	}
+}

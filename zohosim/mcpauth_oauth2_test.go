@@ -129,6 +129,11 @@ func TestMCPAuthLoginWithOAuth2(t *testing.T) {
 	if isErr || jsonOf(t, text)["data"] == nil {
 		t.Fatalf("getRecord over OAuth: %v %s", isErr, text)
 	}
+	// Issue 12's tools sit behind the same bearer check.
+	text, isErr = callTool(t, mc, "ZohoCRM_getModules", map[string]any{})
+	if isErr || jsonOf(t, text)["modules"] == nil {
+		t.Fatalf("getModules over OAuth: %v %s", isErr, text)
+	}
 
 	// 8. Refresh: the access token is expired at the server; the token
 	// source refreshes (rotating the refresh token) and the MCP calls work.
