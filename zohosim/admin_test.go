@@ -24,7 +24,7 @@ func TestAdminAPI(t *testing.T) {
 			`{"surface":"rest","mode":"5xx","times":1}`},
 		{"list faults", "GET", "/admin/faults", "", 200, `[{"surface":"rest","mode":"5xx","times":1}]`},
 		{"unknown surface", "POST", "/admin/faults", `{"surface":"ftp","mode":"5xx"}`, 400,
-			`{"error":"unknown surface \"ftp\"; use one of [oauth rest bulk mcp]"}`},
+			`{"error":"unknown surface \"ftp\"; use one of [oauth rest bulk mcp download mcp_auth]"}`},
 		{"unknown mode", "POST", "/admin/faults", `{"surface":"rest","mode":"explode"}`, 400,
 			`{"error":"unknown mode \"explode\"; use one of [down 5xx 429 latency hang hang_after_apply malformed expired_tokens refresh_cap]"}`},
 		{"negative times", "POST", "/admin/faults", `{"surface":"rest","mode":"5xx","times":-1}`, 400,

@@ -85,7 +85,7 @@ func (s *Sim) callAPI(ctx context.Context, method, target string, body []byte) (
 
 // bulkShape matches bulk API paths (answered by the bulk routes; reaching
 // serveCRM means the method is wrong).
-var bulkShape = regexp.MustCompile(`^/crm/(bulk/v8/(read|write)(/[0-9]+(/result)?)?|v8/upload)$`)
+var bulkShape = regexp.MustCompile(`^/crm/(bulk/v8/(read(/[0-9]+(/result)?)?|write(/[0-9]+)?)|v8/upload)$`)
 
 func invalidURL(w http.ResponseWriter) {
 	writeError(w, http.StatusNotFound, "INVALID_URL_PATTERN",

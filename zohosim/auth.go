@@ -106,6 +106,10 @@ func settingsScopes(kind string) []string {
 	return []string{"ZohoCRM.settings.ALL", "ZohoCRM.settings." + kind + ".ALL", "ZohoCRM.settings." + kind + ".READ"}
 }
 
+// searchScopes is the "any of" group the search API needs on top of the
+// module's read scope.
+var searchScopes = []string{"ZohoSearch.securesearch.READ", "ZohoSearch.securesearch.ALL"}
+
 // requiredScopes returns the scope groups the request needs: every group
 // must be matched by one of its scopes (scopes compare case-insensitively).
 // COQL's module scope and a bulk job's are checked by their handlers.
@@ -121,6 +125,8 @@ func requiredScopes(r *http.Request) [][]string {
 		return [][]string{{"ZohoCRM.bulk.ALL", "ZohoCRM.bulk.CREATE"}}
 	case strings.HasPrefix(p, "/crm/bulk/"):
 		return [][]string{{"ZohoCRM.bulk.ALL", "ZohoCRM.bulk.READ"}}
+	case strings.HasPrefix(p, "/v2/crm/"): // a bulk write result on the download host
+		return [][]string{{"ZohoCRM.bulk.ALL", "ZohoCRM.bulk.CREATE", "ZohoCRM.bulk.READ"}}
 	case p == "/crm/v8/org":
 		return [][]string{{"ZohoCRM.org.ALL", "ZohoCRM.org.READ"}}
 	case p == "/crm/v8/coql":
@@ -143,16 +149,23 @@ func requiredScopes(r *http.Request) [][]string {
 		case http.MethodDelete:
 			op = "DELETE"
 		}
-		m, ok := registry[module]
-		if !ok {
-			return [][]string{moduleScopeNames(strings.ToLower(module), op)}
-		}
-		groups := [][]string{moduleScopes(m, op)}
-		if _, list, ok := strings.Cut(tail, "/"); ok && !strings.Contains(list, "/") {
-			// Related records read the related module too.
-			if rl, ok := m.RelatedList(list); ok {
-				groups = append(groups, moduleScopes(registry[rl.Module], op))
+		var groups [][]string
+		if m, ok := registry[module]; ok {
+			groups = [][]string{moduleScopes(m, op)}
+			if _, list, ok := strings.Cut(tail, "/"); ok && !strings.Contains(list, "/") {
+				// Related records read the related module too.
+				if rl, ok := m.RelatedList(list); ok {
+					groups = append(groups, moduleScopes(registry[rl.Module], op))
+				}
 			}
+		} else {
+			groups = [][]string{moduleScopeNames(strings.ToLower(module), op)}
+		}
+		if tail == "search" {
+			// The search API needs the secure-search scope besides the
+			// module's read scope, whatever the module (issue 10 §6; Zoho's
+			// search API documentation lists ZohoSearch.securesearch.READ).
+			groups = append(groups, searchScopes)
 		}
 		return groups
 	}

@@ -61,6 +61,15 @@ type bulkService struct {
 	charge func(w http.ResponseWriter, n int) bool
 	// noteWrite counts one applied write of record id.
 	noteWrite func(id string)
+	// acquireSub takes a sub-concurrency slot for a job creation (answering
+	// 429 and returning false when none is free); release gives it back.
+	acquireSub func(w http.ResponseWriter) (release func(), ok bool)
+	// authorizeDownload checks a bulk write result download's token (the
+	// download host's policy) and writes the 401 envelope when it fails.
+	authorizeDownload func(w http.ResponseWriter, r *http.Request) bool
+	// downloadBase returns the origin (scheme://host[:port]) the bulk write
+	// download_url names; nil means the origin the status was asked on.
+	downloadBase func(r *http.Request) string
 	// zgid is the org id the upload endpoint expects in X-CRM-ORG.
 	zgid string
 
@@ -85,38 +94,46 @@ func newBulkService(stores map[string]*Store, now func() time.Time, step time.Du
 		now = time.Now
 	}
 	return &bulkService{
-		stores:       stores,
-		now:          now,
-		step:         step,
-		authorize:    func(http.ResponseWriter, *http.Request) bool { return true },
-		scoped:       func(http.ResponseWriter, *http.Request, ...[]string) bool { return true },
-		charge:       func(http.ResponseWriter, int) bool { return true },
-		noteWrite:    func(string) {},
-		readPageSize: bulkReadPerPage,
-		nextID:       bulkIDBase,
-		readJobs:     map[string]*bulkReadJob{},
-		tokens:       map[string]bulkPageToken{},
-		writeJobs:    map[string]*bulkWriteJob{},
-		files:        map[string]*bulkFile{},
+		stores:            stores,
+		now:               now,
+		step:              step,
+		authorize:         func(http.ResponseWriter, *http.Request) bool { return true },
+		scoped:            func(http.ResponseWriter, *http.Request, ...[]string) bool { return true },
+		charge:            func(http.ResponseWriter, int) bool { return true },
+		noteWrite:         func(string) {},
+		acquireSub:        func(http.ResponseWriter) (func(), bool) { return func() {}, true },
+		authorizeDownload: func(http.ResponseWriter, *http.Request) bool { return true },
+		readPageSize:      bulkReadPerPage,
+		nextID:            bulkIDBase,
+		readJobs:          map[string]*bulkReadJob{},
+		tokens:            map[string]bulkPageToken{},
+		writeJobs:         map[string]*bulkWriteJob{},
+		files:             map[string]*bulkFile{},
 	}
 }
 
-// registerBulk mounts the Bulk Read and Bulk Write endpoints on the API mux.
+// registerBulk mounts the Bulk Read and Bulk Write endpoints on the API mux
+// (the bulk write result is served by the download listener, downloadMux).
 // Jobs progress by s.now, one Options.JobStep per state; bulk read and write
-// initialize cost 50 and 500 credits; every applied row counts as a write of
-// its record; the upload checks X-CRM-ORG against the org's zgid.
+// initialize cost 50 and 500 credits and take a sub-concurrency slot; every
+// applied row counts as a write of its record; the upload checks X-CRM-ORG
+// against the org's zgid.
 func (s *Sim) registerBulk(mux *http.ServeMux) {
 	b := newBulkService(s.stores, s.now, s.opts.JobStep)
 	b.authorize = s.authorize
 	b.scoped = s.scoped
 	b.charge = s.spend
 	b.noteWrite = s.noteWrite
+	b.acquireSub = s.acquireSub
+	b.authorizeDownload = s.authorizeDownload
+	b.downloadBase = func(*http.Request) string { return s.DownloadURL() }
 	b.zgid = s.orgID
 	b.register(mux)
+	s.bulk = b
 	s.bulkRoutes = true
 }
 
-// register adds the bulk endpoints to mux.
+// register adds the bulk API endpoints to mux.
 func (b *bulkService) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /crm/bulk/v8/read", b.createRead)
 	mux.HandleFunc("GET /crm/bulk/v8/read/{id}", b.readStatus)
@@ -124,7 +141,17 @@ func (b *bulkService) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /crm/v8/upload", b.upload)
 	mux.HandleFunc("POST /crm/bulk/v8/write", b.createWrite)
 	mux.HandleFunc("GET /crm/bulk/v8/write/{id}", b.writeStatus)
-	mux.HandleFunc("GET /crm/bulk/v8/write/{id}/result", b.writeResult)
+}
+
+// bulkWriteDownloadPath is the path of a bulk write result on the download
+// host, in the shape Zoho's answers show (§8.3):
+// /v2/crm/{zgid}/bulk-write/{job}/{job}.zip.
+const bulkWriteDownloadPath = "/v2/crm/{org}/bulk-write/{id}/{file}"
+
+// registerDownload adds the bulk write result download to mux (the download
+// host's; the standalone tests mount it beside the API).
+func (b *bulkService) registerDownload(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+bulkWriteDownloadPath, b.writeResult)
 }
 
 // newIDLocked returns a fresh 19-digit id for a job or file; b.mu must be held.
@@ -155,16 +182,14 @@ func bulkCreator() map[string]any {
 }
 
 // bulkDecodeBody decodes a JSON object body into v; a non-object or broken
-// body answers Zoho's REQUEST_BODY_NOT_SUPPORTED / INVALID_REQUEST and returns false.
-func bulkDecodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+// body is Zoho's REQUEST_BODY_NOT_SUPPORTED / INVALID_REQUEST verdict.
+func bulkDecodeBody(r *http.Request, v any) *bulkError {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "unable to read the request body", nil)
-		return false
+		return bulkBadRequest("INVALID_REQUEST", "unable to read the request body", nil)
 	}
 	if len(body) == 0 {
-		writeError(w, http.StatusBadRequest, "INVALID_REQUEST", "the request body is empty; send a JSON object", nil)
-		return false
+		return bulkBadRequest("INVALID_REQUEST", "the request body is empty; send a JSON object", nil)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		msg := "the request body is not valid JSON"
@@ -173,15 +198,12 @@ func bulkDecodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 			msg = "the request body has the wrong shape: a JSON " + ute.Value + " is not allowed"
 			if ute.Field != "" {
 				msg += " at " + ute.Field
-				details := map[string]any{"json_path": "$." + ute.Field}
-				writeError(w, http.StatusBadRequest, "REQUEST_BODY_NOT_SUPPORTED", msg, details)
-				return false
+				return bulkBadRequest("REQUEST_BODY_NOT_SUPPORTED", msg, map[string]any{"json_path": "$." + ute.Field})
 			}
 		}
-		writeError(w, http.StatusBadRequest, "REQUEST_BODY_NOT_SUPPORTED", msg, nil)
-		return false
+		return bulkBadRequest("REQUEST_BODY_NOT_SUPPORTED", msg, nil)
 	}
-	return true
+	return nil
 }
 
 // bulkTooMany writes the 429 TOO_MANY_REQUESTS envelope.

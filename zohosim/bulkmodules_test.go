@@ -76,8 +76,15 @@ func TestSimBulkReadOtherModules(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// The verdict sits in data[], the shape of the 201 answer
+			// (reference §7.1): {"data":[{"status":"error","code":…}]}.
 			st, _, b := bulkDo(t, "POST", s.BulkURL()+"/crm/bulk/v8/read", authHeader(tok), strings.NewReader(tc.body))
-			if m := bulkDecode(t, b); st != 400 || m["code"] != tc.code {
+			top := bulkDecode(t, b)
+			data, _ := top["data"].([]any)
+			if len(data) != 1 || len(top) != 1 {
+				t.Fatalf("got %d %s, want {\"data\":[one error]}", st, b)
+			}
+			if m, _ := data[0].(map[string]any); st != 400 || m["code"] != tc.code || m["status"] != "error" {
 				t.Fatalf("got %d %s, want %s", st, b, tc.code)
 			}
 		})
@@ -123,7 +130,15 @@ func bulkWriteRows(t *testing.T, s *Sim, clock *fakeClock, tok, module, op, find
 	if st != 200 || m["status"] != "COMPLETED" || res["module"].(map[string]any)["api_name"] != module {
 		t.Fatalf("status: %d %s", st, b)
 	}
-	st, _, b = bulkDo(t, "GET", m["result"].(map[string]any)["download_url"].(string), authHeader(tok), nil)
+	// Every module's result is on the download host and needs the token.
+	dl := m["result"].(map[string]any)["download_url"].(string)
+	if want := s.DownloadURL() + "/v2/crm/" + s.OrgID() + "/bulk-write/" + jobID + "/" + jobID + ".zip"; dl != want {
+		t.Fatalf("download_url %s, want %s", dl, want)
+	}
+	if st, _, b := bulkDo(t, "GET", dl, nil, nil); st != http.StatusUnauthorized {
+		t.Fatalf("result without a token: %d %s", st, b)
+	}
+	st, _, b = bulkDo(t, "GET", dl, authHeader(tok), nil)
 	if st != 200 {
 		t.Fatalf("result: %d %s", st, b)
 	}

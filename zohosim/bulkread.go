@@ -41,7 +41,8 @@ type bulkReadJob struct {
 	perPage  int
 	query    map[string]any // echoed in the job details
 	callback map[string]any
-	token    string // next_page_token, once handed out
+	token    string        // next_page_token, once handed out
+	plan     *bulkReadPlan // the validated request until fillReadJob
 }
 
 // bulkPageToken says where a next_page_token continues.
@@ -58,139 +59,44 @@ var bulkReadStates = []string{bulkStateAdded, bulkStateQueued, bulkStateInProgre
 // limitations) beside the registry's modules without BulkRead.
 var bulkUnsupportedModules = map[string]bool{"Notes": true, "Attachments": true, "Emails": true}
 
+// createRead serves POST /crm/bulk/v8/read. Its verdicts on the request are
+// HTTP 400 with the error inside data[], the shape of its 201 answer:
+// {"data":[{"status":"error","code":"FIELD_NOT_AVAILABLE","message":…,"details":{…}}]}
+// (reference §7.1; the top-level envelope stays for 401 and 429).
 func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 	if !b.authorize(w, r) {
 		return
 	}
 	var req bulkReadRequest
-	if !bulkDecodeBody(w, r, &req) {
+	if berr := bulkDecodeBody(r, &req); berr != nil {
+		berr.writeData(w)
 		return
 	}
-	if req.Callback != nil {
-		if u, err := url.Parse(req.Callback.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			writeError(w, http.StatusBadRequest, "INVALID_CALLBACK_URL", "the callback url is invalid", map[string]any{})
-			return
-		}
-		if req.Callback.Method != "post" {
-			writeError(w, http.StatusBadRequest, "INVALID_CALLBACK_METHOD", "the callback method is invalid",
-				map[string]any{"supported_callback_methods": []string{"post"}})
-			return
-		}
-	}
-	if req.Query == nil || req.Query.Module == nil || req.Query.Module.APIName == "" {
-		writeError(w, http.StatusBadRequest, "MANDATORY_NOT_FOUND", "Required key query.module.api_name is not available",
-			map[string]any{"api_name": "module", "json_path": "$.query.module.api_name"})
-		return
-	}
-	q := req.Query
-	module := q.Module.APIName
-	m, known := registry[module]
-	switch {
-	case bulkUnsupportedModules[module] || (known && !m.BulkRead):
-		writeError(w, http.StatusBadRequest, "MODULE_NOT_SUPPORTED", "bulk read does not support the module "+module, map[string]any{})
-		return
-	case !known || b.stores[module] == nil:
-		writeError(w, http.StatusBadRequest, "MODULE_NOT_AVAILABLE", "the module "+module+" is not available in this org",
-			map[string]any{"api_name": module, "module": module})
+	m, berr := b.readModule(&req)
+	if berr != nil {
+		berr.writeData(w)
 		return
 	}
 	if !b.scoped(w, r, moduleScopes(m, "READ")) {
 		return
 	}
-	st := b.stores[module]
-	if q.CVID != nil && *q.CVID != "" {
-		writeError(w, http.StatusBadRequest, "CVID_NOT_SUPPORTED", "the emulator has no custom views; omit cvid and use criteria", map[string]any{})
+	job, berr := b.newReadJob(&req, m)
+	if berr != nil {
+		berr.writeData(w)
 		return
 	}
-	if req.FileType != nil && *req.FileType != "csv" {
-		writeError(w, http.StatusBadRequest, "INVALID_DATA", "file_type must be csv for "+module+" (ics is for Events only)",
-			map[string]any{"api_name": "file_type", "supported_values": []string{"csv"}})
+	release, ok := b.acquireSub(w)
+	if !ok {
 		return
 	}
-	cols := []string{"id"}
-	if q.Fields == nil {
-		cols = cols[:0]
-		for _, f := range m.Fields {
-			cols = append(cols, f.APIName)
-		}
-	}
-	seen := map[string]bool{"id": true}
-	for _, name := range q.Fields {
-		if _, ok := m.Field(name); !ok {
-			writeError(w, http.StatusBadRequest, "FIELD_NOT_AVAILABLE", "the field "+name+" does not exist in "+module,
-				map[string]any{"api_name": name})
-			return
-		}
-		if !seen[name] {
-			seen[name] = true
-			cols = append(cols, name)
-		}
-	}
-	var match bulkMatcher
-	if q.Criteria != nil {
-		mt, cerr := compileBulkCriteria(m, q.Criteria)
-		if cerr != nil {
-			writeError(w, http.StatusBadRequest, cerr.code, cerr.message, cerr.details)
-			return
-		}
-		match = mt
-	}
-	page := 1
-	if q.Page != nil {
-		page = *q.Page
-		if page < 1 {
-			writeError(w, http.StatusBadRequest, "INVALID_DATA", "page must be 1 or more",
-				map[string]any{"api_name": "page", "json_path": "$.query.page"})
-			return
-		}
-	}
-	var cont *bulkPageToken
-	if q.PageToken != nil {
-		b.mu.Lock()
-		t, ok := b.tokens[*q.PageToken]
-		b.mu.Unlock()
-		if !ok || t.st != st {
-			writeError(w, http.StatusBadRequest, "INVALID_DATA", "the page_token is invalid or expired; start again without it",
-				map[string]any{"api_name": "page_token", "json_path": "$.query.page_token"})
-			return
-		}
-		cont = &t
-	}
+	defer release()
 	if !b.charge(w, bulkReadCredits) {
 		return
 	}
-
-	ids := &bulkIDSet{}
-	if cont != nil {
-		cols, ids, page = cont.cols, cont.ids, cont.page
-	} else if match == nil {
-		for _, id := range st.IDs() {
-			ids.add(id)
-		}
-	} else {
-		st.Each(func(r Record) bool {
-			if match(r) {
-				ids.add(r["id"].(string))
-			}
-			return true
-		})
-	}
-
-	echo := map[string]any{"module": map[string]any{"api_name": m.APIName, "id": m.ID}, "page": page}
-	if q.Fields != nil {
-		echo["fields"] = q.Fields
-	}
-	if q.Criteria != nil {
-		echo["criteria"] = q.Criteria
-	}
-	var cb map[string]any
-	if req.Callback != nil {
-		cb = map[string]any{"url": req.Callback.URL, "method": req.Callback.Method}
-	}
+	b.fillReadJob(job)
 	now := b.now()
 	b.mu.Lock()
-	job := &bulkReadJob{id: b.newIDLocked(), st: st, created: now, cols: cols, ids: ids, page: page,
-		perPage: b.readPageSize, query: echo, callback: cb}
+	job.id, job.created = b.newIDLocked(), now
 	b.readJobs[job.id] = job
 	b.mu.Unlock()
 
@@ -202,6 +108,139 @@ func (b *bulkService) createRead(w http.ResponseWriter, r *http.Request) {
 		}},
 		"info": map[string]any{},
 	})
+}
+
+// bulkReadPlan is a validated bulk read request, before its ids are taken.
+type bulkReadPlan struct {
+	cols  []string
+	match bulkMatcher    // nil: every record
+	cont  *bulkPageToken // set when continuing from a page_token
+	page  int
+}
+
+// readModule checks the callback and names the module a create request
+// reads: one of the org's modules that bulk read supports. The caller checks
+// the token's scopes for it before the rest of the request (newReadJob).
+func (b *bulkService) readModule(req *bulkReadRequest) (*Module, *bulkError) {
+	if req.Callback != nil {
+		if u, err := url.Parse(req.Callback.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, bulkBadRequest("INVALID_CALLBACK_URL", "the callback url is invalid", nil)
+		}
+		if req.Callback.Method != "post" {
+			return nil, bulkBadRequest("INVALID_CALLBACK_METHOD", "the callback method is invalid",
+				map[string]any{"supported_callback_methods": []string{"post"}})
+		}
+	}
+	if req.Query == nil || req.Query.Module == nil || req.Query.Module.APIName == "" {
+		return nil, bulkBadRequest("MANDATORY_NOT_FOUND", "Required key query.module.api_name is not available",
+			map[string]any{"api_name": "module", "json_path": "$.query.module.api_name"})
+	}
+	module := req.Query.Module.APIName
+	m, known := registry[module]
+	switch {
+	case bulkUnsupportedModules[module] || (known && !m.BulkRead):
+		return nil, bulkBadRequest("MODULE_NOT_SUPPORTED", "bulk read does not support the module "+module, nil)
+	case !known || b.stores[module] == nil:
+		return nil, bulkBadRequest("MODULE_NOT_AVAILABLE", "the module "+module+" is not available in this org",
+			map[string]any{"api_name": module, "module": module})
+	}
+	return m, nil
+}
+
+// newReadJob validates the rest of a create request for module m and
+// returns the job without its ids (fillReadJob takes them once the credits
+// are spent).
+func (b *bulkService) newReadJob(req *bulkReadRequest, m *Module) (*bulkReadJob, *bulkError) {
+	q := req.Query
+	st := b.stores[m.APIName]
+	if q.CVID != nil && *q.CVID != "" {
+		return nil, bulkBadRequest("CVID_NOT_SUPPORTED", "the emulator has no custom views; omit cvid and use criteria", nil)
+	}
+	if req.FileType != nil && *req.FileType != "csv" {
+		return nil, bulkBadRequest("INVALID_DATA", "file_type must be csv for "+m.APIName+" (ics is for Events only)",
+			map[string]any{"api_name": "file_type", "supported_values": []string{"csv"}})
+	}
+	plan := bulkReadPlan{cols: []string{"id"}, page: 1}
+	if q.Fields == nil {
+		plan.cols = plan.cols[:0]
+		for _, f := range m.Fields {
+			plan.cols = append(plan.cols, f.APIName)
+		}
+	}
+	seen := map[string]bool{"id": true}
+	for _, name := range q.Fields {
+		if _, ok := m.Field(name); !ok {
+			return nil, bulkBadRequest("FIELD_NOT_AVAILABLE", "the field "+name+" does not exist in "+m.APIName,
+				map[string]any{"api_name": name})
+		}
+		if !seen[name] {
+			seen[name] = true
+			plan.cols = append(plan.cols, name)
+		}
+	}
+	if q.Criteria != nil {
+		match, cerr := compileBulkCriteria(m, q.Criteria)
+		if cerr != nil {
+			return nil, bulkBadRequest(cerr.code, cerr.message, cerr.details)
+		}
+		plan.match = match
+	}
+	if q.Page != nil {
+		plan.page = *q.Page
+		if plan.page < 1 {
+			return nil, bulkBadRequest("INVALID_DATA", "page must be 1 or more",
+				map[string]any{"api_name": "page", "json_path": "$.query.page"})
+		}
+	}
+	if q.PageToken != nil {
+		b.mu.Lock()
+		t, ok := b.tokens[*q.PageToken]
+		b.mu.Unlock()
+		if !ok || t.st != st {
+			return nil, bulkBadRequest("INVALID_DATA", "the page_token is invalid or expired; start again without it",
+				map[string]any{"api_name": "page_token", "json_path": "$.query.page_token"})
+		}
+		plan.cont = &t
+	}
+
+	echo := map[string]any{"module": map[string]any{"api_name": m.APIName, "id": m.ID}, "page": plan.page}
+	if q.Fields != nil {
+		echo["fields"] = q.Fields
+	}
+	if q.Criteria != nil {
+		echo["criteria"] = q.Criteria
+	}
+	var cb map[string]any
+	if req.Callback != nil {
+		cb = map[string]any{"url": req.Callback.URL, "method": req.Callback.Method}
+	}
+	return &bulkReadJob{st: st, cols: plan.cols, page: plan.page, perPage: b.readPageSize, query: echo, callback: cb,
+		plan: &plan}, nil
+}
+
+// fillReadJob snapshots the ids the job reads (or takes those of the job it
+// continues).
+func (b *bulkService) fillReadJob(job *bulkReadJob) {
+	plan := job.plan
+	job.plan = nil
+	ids := &bulkIDSet{}
+	switch {
+	case plan.cont != nil:
+		job.cols, ids, job.page = plan.cont.cols, plan.cont.ids, plan.cont.page
+		job.query["page"] = job.page
+	case plan.match == nil:
+		for _, id := range job.st.IDs() {
+			ids.add(id)
+		}
+	default:
+		job.st.Each(func(r Record) bool {
+			if plan.match(r) {
+				ids.add(r["id"].(string))
+			}
+			return true
+		})
+	}
+	job.ids = ids
 }
 
 // pageBounds returns the positions in job.ids of the job's page.

@@ -53,6 +53,7 @@ func newBulkHarness(t *testing.T, accounts int) *bulkHarness {
 	}
 	mux := http.NewServeMux()
 	h.b.register(mux)
+	h.b.registerDownload(mux) // the download host's route, on the same server here
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	return h
@@ -512,7 +513,14 @@ func TestBulkReadErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, m := h.createRead(t, tc.body)
+			// The verdict sits in data[], the shape of the 201 answer
+			// (reference §7.1): {"data":[{"status":"error","code":…}]}.
+			st, top := h.createRead(t, tc.body)
+			data, _ := top["data"].([]any)
+			if len(data) != 1 || len(top) != 1 {
+				t.Fatalf("got %d %v, want {\"data\":[one error]}", st, top)
+			}
+			m, _ := data[0].(map[string]any)
 			if st != tc.status || m["code"] != tc.code || m["status"] != "error" {
 				t.Fatalf("got %d %v, want %d %s", st, m, tc.status, tc.code)
 			}
@@ -754,7 +762,7 @@ func TestBulkWriteUpdateLifecycle(t *testing.T) {
 		if r, _ := h.store.Get(ids[0]); r["Phone"] != before[ids[0]]["Phone"] {
 			t.Fatal("a write was applied before the job completed")
 		}
-		st, _, b := bulkDo(t, "GET", h.srv.URL+"/crm/bulk/v8/write/"+jobID+"/result", nil, nil)
+		st, _, b := bulkDo(t, "GET", h.srv.URL+"/v2/crm/700000001/bulk-write/"+jobID+"/"+jobID+".zip", nil, nil)
 		if st != http.StatusNotFound || bulkDecode(t, b)["code"] != "RESOURCE_NOT_FOUND" {
 			t.Fatalf("early result: %d %s", st, b)
 		}
@@ -774,7 +782,7 @@ func TestBulkWriteUpdateLifecycle(t *testing.T) {
 				map[string]any{"api_name": "Billing_City", "index": 4.0}},
 			"file": map[string]any{"status": "COMPLETED", "name": "accounts.csv", "added_count": 0.0, "updated_count": 2.0,
 				"skipped_count": 4.0, "total_count": 6.0}}},
-		"result": map[string]any{"download_url": h.srv.URL + "/crm/bulk/v8/write/" + jobID + "/result"},
+		"result": map[string]any{"download_url": h.srv.URL + "/v2/crm/700000001/bulk-write/" + jobID + "/" + jobID + ".zip"},
 	}
 	if !reflect.DeepEqual(s, wantStatus) {
 		t.Fatalf("status\n got %v\nwant %v", s, wantStatus)

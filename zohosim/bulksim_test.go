@@ -139,7 +139,7 @@ func TestSimBulkAuthAndRouting(t *testing.T) {
 		{"unknown read job", "GET", "/crm/bulk/v8/read/42", authHeader(tok), 404, "RESOURCE_NOT_FOUND"},
 		{"unknown read result", "GET", "/crm/bulk/v8/read/42/result", authHeader(tok), 404, "RESOURCE_NOT_FOUND"},
 		{"unknown write job", "GET", "/crm/bulk/v8/write/42", authHeader(tok), 400, "RESOURCE_NOT_FOUND"},
-		{"unknown write result", "GET", "/crm/bulk/v8/write/42/result", authHeader(tok), 404, "RESOURCE_NOT_FOUND"},
+		{"write result is not on the API domain", "GET", "/crm/bulk/v8/write/42/result", authHeader(tok), 404, "INVALID_URL_PATTERN"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,8 +213,8 @@ func TestSimBulkWriteEndToEnd(t *testing.T) {
 		t.Fatalf("status: %d %s", st, b)
 	}
 	dl := m["result"].(map[string]any)["download_url"].(string)
-	if dl != s.BulkURL()+"/crm/bulk/v8/write/"+jobID+"/result" {
-		t.Fatalf("download_url %s: want an absolute URL on the listener asked", dl)
+	if want := s.DownloadURL() + "/v2/crm/" + s.OrgID() + "/bulk-write/" + jobID + "/" + jobID + ".zip"; dl != want {
+		t.Fatalf("download_url %s: want %s, an absolute URL on the download host", dl, want)
 	}
 	st, _, b = bulkDo(t, "GET", dl, authHeader(tok), nil)
 	if st != http.StatusOK {
@@ -403,11 +403,11 @@ func TestSimBulkWriteAppliesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path := "/crm/bulk/v8/write/" + jobID
+			u := s.BulkURL() + "/crm/bulk/v8/write/" + jobID
 			if g%2 == 1 {
-				path += "/result"
+				u = s.DownloadURL() + "/v2/crm/" + s.OrgID() + "/bulk-write/" + jobID + "/" + jobID + ".zip"
 			}
-			r, err := tryCall(context.Background(), "GET", s.BulkURL()+path, tok, "")
+			r, err := tryCall(context.Background(), "GET", u, tok, "")
 			if err != nil || r.status != http.StatusOK {
 				counts[g] = "failed"
 				return

@@ -178,8 +178,15 @@ type bulkError struct {
 	details       map[string]any
 }
 
+// write answers the verdict in Zoho's top-level envelope.
 func (e *bulkError) write(w http.ResponseWriter) {
 	writeError(w, e.status, e.code, e.message, e.details)
+}
+
+// writeData answers the verdict inside data[], as bulk read's create job
+// does: {"data":[{"status":"error","code":…,"message":…,"details":{…}}]}.
+func (e *bulkError) writeData(w http.ResponseWriter) {
+	writeJSON(w, e.status, map[string]any{"data": []any{newError(e.code, e.message, e.details)}})
 }
 
 func bulkBadRequest(code, message string, details map[string]any) *bulkError {
@@ -276,7 +283,8 @@ func (b *bulkService) createWrite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req bulkWriteRequest
-	if !bulkDecodeBody(w, r, &req) {
+	if berr := bulkDecodeBody(r, &req); berr != nil {
+		berr.write(w)
 		return
 	}
 	job, aerr := b.newWriteJob(&req)
@@ -296,6 +304,11 @@ func (b *bulkService) createWrite(w http.ResponseWriter, r *http.Request) {
 	if !b.scoped(w, r, groups...) {
 		return
 	}
+	release, ok := b.acquireSub(w)
+	if !ok {
+		return
+	}
+	defer release()
 	if !b.charge(w, bulkWriteCredits) {
 		return
 	}
@@ -498,17 +511,37 @@ func (b *bulkService) writeStatus(w http.ResponseWriter, r *http.Request) {
 		body["callback"] = job.callback
 	}
 	if state == bulkStateCompleted {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		body["result"] = map[string]any{"download_url": scheme + "://" + r.Host + "/crm/bulk/v8/write/" + job.id + "/result"}
+		body["result"] = map[string]any{"download_url": b.writeDownloadURL(r, job.id)}
 	}
 	writeJSON(w, http.StatusOK, body)
 }
 
+// writeDownloadURL is the absolute URL of job's result on the download host
+// (§8.3: e.g. https://download-accl.zoho.com/v2/crm/6735/bulk-write/347706122009/347706122009.zip).
+func (b *bulkService) writeDownloadURL(r *http.Request, jobID string) string {
+	var base string
+	if b.downloadBase != nil {
+		base = b.downloadBase(r)
+	} else {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	return base + "/v2/crm/" + url.PathEscape(b.zgid) + "/bulk-write/" + jobID + "/" + jobID + ".zip"
+}
+
+// writeResult serves a bulk write result on the download host: the token is
+// checked by the download host's policy (authorizeDownload), and the path
+// must name the org, the job and the job's zip.
 func (b *bulkService) writeResult(w http.ResponseWriter, r *http.Request) {
-	if !b.authorize(w, r) {
+	if !b.authorizeDownload(w, r) {
+		return
+	}
+	if r.PathValue("org") != b.zgid || r.PathValue("file") != r.PathValue("id")+".zip" {
+		writeError(w, http.StatusNotFound, "RESOURCE_NOT_FOUND", "no bulk write result is at this address",
+			map[string]any{"resource": r.URL.Path})
 		return
 	}
 	job, state, ok := b.findWriteJob(w, r, http.StatusNotFound)

@@ -24,8 +24,10 @@
 // Start runs one 127.0.0.1 listener per surface (Surface): the accounts
 // server (AccountsURL), two API domains serving the same API (RESTURL and
 // BulkURL, the api_domain of RESTCredential's and BulkCredential's tokens),
-// the MCP look-alike (MCPEndpoint) and an admin API (AdminURL). A test
-// typically does:
+// the MCP look-alike (MCPEndpoint), the bulk write download host
+// (DownloadURL: bulk write results are absolute URLs there and need the
+// OAuth token), in on-demand mode the MCP look-alike's own authorization
+// server (MCPIssuer), and an admin API (AdminURL). A test typically does:
 //
 //	sim, err := zohosim.Start(zohosim.Options{Now: clock.Now})
 //	defer sim.Close()
@@ -45,6 +47,14 @@
 //	GET    /admin/stats          requests per surface, refreshes, credits
 //	POST   /admin/expire-tokens  invalidate every access token
 //	POST   /admin/clock          {"advance_ms":3600000}
+//	POST   /admin/concurrency/reset, /admin/mcp-tool-error, /admin/mcp-oauth/… (see adminHandler)
+//
+// Options.MCPAuth = MCPAuthOnDemand makes the MCP look-alike an OAuth 2.1
+// resource server as Zoho's "Authorization on Demand" and the MCP
+// authorization spec describe (metadata discovery, dynamic registration,
+// PKCE, refresh, 401 challenges; see mcpauth.go). Options.Edition sets the
+// org's concurrency limit, counted over every surface that spends the org's
+// API calls; Concurrency reports the peak a client reached.
 //
 // Behaviour the reference leaves open is decided once and documented where
 // it is implemented (e.g. 204 for an unknown record id, page tokens bound to

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,7 +37,8 @@ const (
 	// FaultExpiredTokens makes every access token answer 401 INVALID_TOKEN
 	// on an API surface (refreshing still works; new tokens fail too). Set on
 	// SurfaceOAuth it applies to every API surface until cleared. Set on
-	// SurfaceMCP the look-alike answers HTTP 401 invalid_token.
+	// SurfaceMCP the look-alike answers HTTP 401 invalid_token (in on-demand
+	// mode with its WWW-Authenticate challenge).
 	FaultExpiredTokens FaultMode = "expired_tokens"
 	// FaultRefreshCap makes the token endpoint answer the "Access Denied"
 	// throttle JSON (HTTP 200), as after 10 refreshes in 10 minutes.
@@ -55,14 +58,14 @@ func validFaultMode(m FaultMode) bool {
 	return false
 }
 
+// validSurface reports whether sf takes faults: the surfaces of Surfaces
+// and ExtraSurfaces.
 func validSurface(sf Surface) bool {
-	for _, v := range Surfaces {
-		if v == sf {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(Surfaces, sf) || slices.Contains(ExtraSurfaces, sf)
 }
+
+// faultSurfaces lists every fault-injectable surface, Surfaces first.
+func faultSurfaces() []Surface { return append(slices.Clone(Surfaces), ExtraSurfaces...) }
 
 // Fault is an injected failure. Latency is used by FaultLatency only. Times
 // limits the fault to the next Times requests on the surface; 0 means until
@@ -100,7 +103,7 @@ func (s *Sim) ClearFaults() {
 	s.faultMu.Lock()
 	clear(s.faults)
 	s.faultMu.Unlock()
-	for _, sf := range Surfaces {
+	for _, sf := range faultSurfaces() {
 		s.syncListener(sf, false)
 	}
 }
@@ -214,7 +217,11 @@ func (s *Sim) applyFault(f Fault, w *statusWriter, r *http.Request, next http.Ha
 		_, _ = w.Write(body)
 		return true
 	case FaultExpiredTokens:
-		if surfaceOf(r.Context()) == SurfaceMCP {
+		if surfaceOf(r.Context()) == SurfaceMCP && !strings.HasPrefix(r.URL.Path, "/.well-known/") {
+			if s.mcpAuth != nil {
+				s.mcpAuth.challenge(w, "invalid_token", "the access token has expired")
+				return true
+			}
 			writeJSON(w, http.StatusUnauthorized, map[string]any{
 				"error": "invalid_token", "error_description": "the access token has expired"})
 			return true

@@ -89,6 +89,33 @@ func FuzzListQuery(f *testing.F) {
 	})
 }
 
+// FuzzRedirectMatches checks the authorization server never sends a browser
+// anywhere but where the client registered: a redirect URI that matches a
+// registered one has its scheme, host name, path and query, and only a
+// loopback http URI may differ (in its port).
+func FuzzRedirectMatches(f *testing.F) {
+	f.Add("http://127.0.0.1/callback", "http://127.0.0.1:49152/callback")
+	f.Add("http://127.0.0.1:8765/cb", "http://127.0.0.1:8765/cb")
+	f.Add("https://app.example/cb", "https://app.example:444/cb")
+	f.Add("http://localhost/cb", "http://localhost.evil.example/cb")
+	f.Add("http://[::1]/cb?x=1", "http://[::1]:9/cb?x=1")
+	f.Add("http://127.0.0.1/cb", "http://127.0.0.1@evil.example/cb")
+	f.Fuzz(func(t *testing.T, registered, given string) {
+		if validRedirectURI(registered) != nil || !redirectMatches(registered, given) || registered == given {
+			return
+		}
+		r, err1 := url.Parse(registered)
+		g, err2 := url.Parse(given)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("matched unparsable URIs %q %q", registered, given)
+		}
+		if r.Scheme != "http" || !isLoopbackHost(r.Hostname()) || g.Scheme != r.Scheme ||
+			g.Hostname() != r.Hostname() || g.EscapedPath() != r.EscapedPath() || g.RawQuery != r.RawQuery || g.User != nil {
+			t.Fatalf("%q matched registered %q", given, registered)
+		}
+	})
+}
+
 // recordModules are the modules with a records API, for fuzz targets that
 // pick one by a byte.
 func recordModules() []*Module {

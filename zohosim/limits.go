@@ -8,8 +8,40 @@ import (
 )
 
 // subConcurrency is Zoho's fixed limit for heavy calls (COQL, writes of more
-// than 10 records), reference §9.3.
+// than 10 records, bulk job creation), reference §9.3.
 const subConcurrency = 10
+
+// Edition is a Zoho CRM edition; it sets the org's concurrency limit.
+type Edition string
+
+// The editions of reference §9.3 (Standard includes Starter, Enterprise Zoho
+// One, Ultimate CRM Plus).
+const (
+	EditionFree         Edition = "free"
+	EditionStandard     Edition = "standard"
+	EditionProfessional Edition = "professional"
+	EditionEnterprise   Edition = "enterprise"
+	EditionUltimate     Edition = "ultimate"
+)
+
+// Editions lists the editions from the smallest limit to the largest.
+var Editions = []Edition{EditionFree, EditionStandard, EditionProfessional, EditionEnterprise, EditionUltimate}
+
+// editionConcurrency is each edition's limit of API calls in flight at once
+// ("" is the default edition, Enterprise). Zoho counts it per org and
+// connected app; the emulator counts every call of the org together, which
+// is never more lenient (UNCONFIRMED: whether Zoho's hosted MCP calls share
+// the org's count; its calls do spend the org's API limits).
+var editionConcurrency = map[Edition]int{
+	"": 20, EditionFree: 5, EditionStandard: 10, EditionProfessional: 15, EditionEnterprise: 20, EditionUltimate: 25,
+}
+
+// EditionConcurrency returns the concurrency limit of edition e ("" is
+// Enterprise) and whether e is known.
+func EditionConcurrency(e Edition) (int, bool) {
+	n, ok := editionConcurrency[e]
+	return n, ok
+}
 
 // creditWindow is the rolling window credits are counted over (§9.1).
 const creditWindow = 24 * time.Hour
@@ -25,6 +57,12 @@ type limits struct {
 
 	inflight, maxInflight int
 	sub, maxSub           int
+	// peak and peakSub are the most calls in flight at once, counting the
+	// call being refused: above the limit means a client sent more than the
+	// limit allows (and got 429).
+	peak, peakSub int
+	// refused counts the calls answered 429 for (sub-)concurrency.
+	refused int
 }
 
 type creditBucket struct {
@@ -76,18 +114,23 @@ func (l *limits) usage() (used, total, budget int) {
 	return l.used, l.total, l.budget
 }
 
-// acquire takes one concurrency slot (sub: a sub-concurrency slot).
+// acquire takes one concurrency slot (sub: a sub-concurrency slot), noting
+// the demand in the peak even when it refuses.
 func (l *limits) acquire(sub bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if sub {
+		l.peakSub = max(l.peakSub, l.sub+1)
 		if l.sub >= l.maxSub {
+			l.refused++
 			return false
 		}
 		l.sub++
 		return true
 	}
+	l.peak = max(l.peak, l.inflight+1)
 	if l.inflight >= l.maxInflight {
+		l.refused++
 		return false
 	}
 	l.inflight++
@@ -142,4 +185,43 @@ func (l *limits) inFlight() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.inflight
+}
+
+// ConcurrencyStats is the org's concurrency as the emulator counted it.
+type ConcurrencyStats struct {
+	// Limit and SubLimit are the limits in force (Options.Concurrency or the
+	// edition's; 10 for the sub-concurrency group).
+	Limit    int `json:"limit"`
+	SubLimit int `json:"sub_limit"`
+	// InFlight and SubInFlight are the API calls in flight now.
+	InFlight    int `json:"in_flight"`
+	SubInFlight int `json:"sub_in_flight"`
+	// Peak and SubPeak are the most calls that were in flight at once since
+	// Start or the last ResetConcurrencyPeak, counting a call that arrived
+	// over the limit: Peak > Limit means a client sent more calls at once
+	// than Zoho allows, and the extra ones were answered 429.
+	Peak    int `json:"peak"`
+	SubPeak int `json:"sub_peak"`
+	// Refused counts the calls answered 429 TOO_MANY_REQUESTS for
+	// (sub-)concurrency (not for credits).
+	Refused int `json:"refused"`
+}
+
+// Concurrency returns the org's concurrency counters: a test asserts "never
+// more than N in flight at Zoho" with Concurrency().Peak <= N.
+func (s *Sim) Concurrency() ConcurrencyStats {
+	l := s.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return ConcurrencyStats{Limit: l.maxInflight, SubLimit: l.maxSub, InFlight: l.inflight, SubInFlight: l.sub,
+		Peak: l.peak, SubPeak: l.peakSub, Refused: l.refused}
+}
+
+// ResetConcurrencyPeak sets the peaks to the calls in flight now and the
+// refusal count to zero (ResetLog does it too).
+func (s *Sim) ResetConcurrencyPeak() {
+	l := s.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.peak, l.peakSub, l.refused = l.inflight, l.sub, 0
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -305,6 +306,48 @@ func newMCPHandler(s *Sim) http.Handler {
 type mcpLookalike struct {
 	http.Handler
 	wrap atomic.Bool // re-wrap results as {"data": …, "status": …}
+
+	errMu   sync.Mutex
+	errText string // answered as an isError result instead of calling the API; "" = off
+	errLeft int    // tool calls left to answer so (0: until cleared)
+}
+
+// DefaultMCPToolErrorText is a message-only error as hosted MCP servers send
+// one: not a Zoho verdict (no code, no status), just a message
+// (zoho-mcp-anchors §1.9).
+const DefaultMCPToolErrorText = `{"message":"Something went wrong while executing the tool. Please try again later."}`
+
+// SetMCPToolError makes the hosted-MCP look-alike answer the next times tool
+// calls (0: every one until cleared) with an isError result whose only
+// content is text, without calling the CRM API: the message-only failure a
+// hosted MCP server can send, which is not Zoho's verdict on the request.
+// text "" clears it. Zoho's own verdicts (a 4xx from the API) stay isError
+// results with Zoho's JSON as their text.
+func (s *Sim) SetMCPToolError(text string, times int) {
+	h, ok := s.mcpHandler.(*mcpLookalike)
+	if !ok {
+		return
+	}
+	h.errMu.Lock()
+	h.errText, h.errLeft = text, max(times, 0)
+	h.errMu.Unlock()
+}
+
+// takeToolError returns the message-only error for this call, if one is set.
+func (h *mcpLookalike) takeToolError() (string, bool) {
+	h.errMu.Lock()
+	defer h.errMu.Unlock()
+	if h.errText == "" {
+		return "", false
+	}
+	text := h.errText
+	if h.errLeft > 0 {
+		h.errLeft--
+		if h.errLeft == 0 {
+			h.errText = ""
+		}
+	}
+	return text, true
 }
 
 // SetMCPWrapResult makes the hosted-MCP look-alike re-wrap every tool
@@ -351,6 +394,9 @@ func mcpArgError(code, message, path string) *mcp.CallToolResult {
 // mcpToolHandler turns a tool call into one CRM API request.
 func (h *mcpLookalike) toolHandler(s *Sim, n mcpNaming, spec mcpToolSpec) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if text, ok := h.takeToolError(); ok {
+			return mcp.NewToolResultError(text), nil
+		}
 		args, _ := req.Params.Arguments.(map[string]any)
 		if req.Params.Arguments != nil && args == nil {
 			return mcpArgError("INVALID_DATA", "the arguments must be a JSON object", "arguments"), nil

@@ -537,3 +537,50 @@ func TestMCPWrapResult(t *testing.T) {
 		t.Errorf("unwrapped again: %s", text)
 	}
 }
+
+// TestMCPMessageOnlyError: the switch makes tool calls answer a
+// message-only isError result (not a Zoho verdict) without calling the API;
+// Zoho's verdicts stay isError results with Zoho's JSON.
+func TestMCPMessageOnlyError(t *testing.T) {
+	t.Parallel()
+	s, url := mcpSim(t, Options{})
+	c := mcpClient(t, url, "")
+	args := map[string]any{"path_variables": map[string]any{"module": "Accounts", "recordID": id(2)}}
+	s.SetMCPToolError(DefaultMCPToolErrorText, 2)
+	s.ResetLog()
+	for i := range 2 {
+		text, isErr := callTool(t, c, "ZohoCRM_getRecord", args)
+		if m := jsonOf(t, text); !isErr || text != DefaultMCPToolErrorText || m["code"] != nil || m["status"] != nil {
+			t.Fatalf("call %d: %v %s, want the message-only error", i+1, isErr, text)
+		}
+	}
+	for _, q := range s.Requests() {
+		if strings.HasPrefix(q.Path, "/crm/") {
+			t.Fatalf("a message-only error called the API: %s", q.Path)
+		}
+	}
+	if text, isErr := callTool(t, c, "ZohoCRM_getRecord", args); isErr || jsonOf(t, text)["data"] == nil {
+		t.Fatalf("after the two errors: %v %s", isErr, text)
+	}
+	// A Zoho verdict is isError with Zoho's JSON.
+	text, isErr := callTool(t, c, "ZohoCRM_getRecord", map[string]any{"path_variables": map[string]any{"module": "Widgets", "recordID": id(2)}})
+	if m := jsonOf(t, text); !isErr || m["code"] != "INVALID_MODULE" || m["status"] != "error" {
+		t.Fatalf("verdict: %v %s", isErr, text)
+	}
+	// The admin API sets it until cleared, with a text of its own.
+	r := call(t, http.MethodPost, s.AdminURL()+"/admin/mcp-tool-error", "", `{"text":"{\"message\":\"busy\"}"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("admin: %d %s", r.status, r.body)
+	}
+	for range 3 {
+		if text, isErr := callTool(t, c, "ZohoCRM_getRecord", args); !isErr || text != `{"message":"busy"}` {
+			t.Fatalf("admin-set error: %v %s", isErr, text)
+		}
+	}
+	if r := call(t, http.MethodDelete, s.AdminURL()+"/admin/mcp-tool-error", "", ""); r.status != http.StatusNoContent {
+		t.Fatalf("admin clear: %d", r.status)
+	}
+	if _, isErr := callTool(t, c, "ZohoCRM_getRecord", args); isErr {
+		t.Fatal("still failing after the clear")
+	}
+}

@@ -13,14 +13,21 @@ const (
 	refreshCapPerWindow = 10
 	refreshCapWindow    = 10 * time.Minute
 	maxActivePerRefresh = 15
+	// refreshLockout is how long a refresh token stays refused once the cap
+	// has answered "Access Denied": the whole window, counted from the
+	// refusal, whatever the token asks meanwhile (UNCONFIRMED: Zoho documents
+	// the cap, not how its window frees; this is the strict reading, so a
+	// client that retries after a minute is refused again).
+	refreshLockout = refreshCapWindow
 )
 
-// defaultScopes are granted to the emulator's credentials: every module,
-// COQL, bulk, files, org, users and the metadata the proxy reads (modules,
-// fields, related lists).
+// defaultScopes are granted to the emulator's credentials: every scope the
+// APIs it serves ask for (every module, search, COQL, bulk, upload, org,
+// users and the metadata the proxy reads: modules, fields, related lists).
 var defaultScopes = []string{"ZohoCRM.modules.ALL", "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL",
 	"ZohoFiles.files.ALL", "ZohoCRM.org.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.users.READ",
-	"ZohoCRM.settings.modules.READ", "ZohoCRM.settings.related_lists.READ"}
+	"ZohoCRM.settings.modules.READ", "ZohoCRM.settings.related_lists.READ",
+	"ZohoSearch.securesearch.READ"}
 
 type oauthClient struct {
 	id, secret, apiDomain string
@@ -32,6 +39,7 @@ type refreshToken struct {
 	scopes  []string
 	active  []string    // access tokens issued with it, oldest first
 	grants  []time.Time // successful refreshes within the cap window
+	locked  time.Time   // refreshes refused until then (after the cap answered)
 	revoked bool
 }
 
@@ -229,6 +237,10 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 			tokenError(w, "invalid_code")
 			return
 		}
+		if now.Before(rt.locked) {
+			writeJSON(w, http.StatusOK, throttled)
+			return
+		}
 		cut := now.Add(-refreshCapWindow)
 		i := 0
 		for i < len(rt.grants) && !rt.grants[i].After(cut) {
@@ -236,6 +248,8 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 		rt.grants = rt.grants[i:]
 		if len(rt.grants) >= refreshCapPerWindow {
+			rt.locked = now.Add(refreshLockout)
+			rt.grants = nil // the lockout outlasts every grant in the window
 			writeJSON(w, http.StatusOK, throttled)
 			return
 		}

@@ -150,15 +150,23 @@ func TestRefreshCap(t *testing.T) {
 	if r := refreshGrant(t, s, s.BulkCredential()); !strings.Contains(string(r.body), "access_token") {
 		t.Fatalf("bulk credential throttled too: %s", r.body)
 	}
-	// The window slides: 10 minutes after the first grant one more is allowed.
-	clock.Advance(10*time.Minute - 10*time.Second)
+	// Once refused, the refresh token stays refused for the whole window,
+	// counted from the refusal: 10 minutes after the first grant (when a
+	// sliding window would free a slot) and a minute after the refusal
+	// (when a client holding off for 60 s retries) it is still refused.
+	clock.Advance(time.Minute)
+	assertReply(t, refreshGrant(t, s, rc), http.StatusOK, accessDeniedJSON)
+	clock.Advance(10*time.Minute - time.Minute - time.Second) // 1 s before the lockout ends
 	assertReply(t, refreshGrant(t, s, rc), http.StatusOK, accessDeniedJSON)
 	clock.Advance(time.Second)
-	if r := refreshGrant(t, s, rc); !strings.Contains(string(r.body), "access_token") {
-		t.Fatalf("after the window: %s", r.body)
+	for i := range 10 { // the window is empty again: ten more grants
+		if r := refreshGrant(t, s, rc); !strings.Contains(string(r.body), "access_token") {
+			t.Fatalf("refresh %d after the lockout: %s", i+1, r.body)
+		}
 	}
-	if got := s.RefreshCount(); got != 14 {
-		t.Fatalf("RefreshCount %d, want 14 (throttled grants count too)", got)
+	assertReply(t, refreshGrant(t, s, rc), http.StatusOK, accessDeniedJSON)
+	if got := s.RefreshCount(); got != 25 {
+		t.Fatalf("RefreshCount %d, want 25 (throttled grants count too)", got)
 	}
 }
 
@@ -257,5 +265,62 @@ func TestAPIAuthErrors(t *testing.T) {
 			r := call(t, tc.method, e.s.RESTURL()+tc.path, "", tc.body, "Authorization", tc.auth)
 			assertReply(t, r, tc.status, tc.want)
 		})
+	}
+}
+
+// TestSearchNeedsSecureSearchScope: the search API needs
+// ZohoSearch.securesearch.READ besides the module's read scope (issue 10
+// §6), and the seeded credentials carry it.
+func TestSearchNeedsSecureSearchScope(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Options{Accounts: 10})
+	search := "/crm/v8/Accounts/search?criteria=" + url.QueryEscape("(Account_Name:starts_with:A)")
+	mismatch := `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"Unauthorized","status":"error"}`
+	moduleOnly := tokenWith(t, s, "ZohoCRM.modules.ALL")
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+search, moduleOnly, ""), http.StatusUnauthorized, mismatch)
+	// The same token still reads records: only search needs the extra scope.
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+"/crm/v8/Accounts/"+id(1), moduleOnly, ""), http.StatusOK, "")
+	searchOnly := tokenWith(t, s, "ZohoSearch.securesearch.READ")
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+search, searchOnly, ""), http.StatusUnauthorized, mismatch)
+	both := tokenWith(t, s, "ZohoCRM.modules.accounts.READ", "zohosearch.SecureSearch.read")
+	if r := call(t, http.MethodGet, s.RESTURL()+search, both, ""); r.status != http.StatusOK {
+		t.Fatalf("search with both scopes (any case): %d %s", r.status, r.body)
+	}
+	for _, cred := range []Credential{s.RESTCredential(), s.BulkCredential()} {
+		if r := call(t, http.MethodGet, s.RESTURL()+search, mintToken(t, s, cred), ""); r.status != http.StatusOK {
+			t.Fatalf("search with a seeded credential: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// TestSearchScopeEveryModule: the secure-search scope is asked for by every
+// module's search, a custom module's and a module the org lacks included,
+// and the seeded credentials carry the union of scopes the APIs ask for
+// (search on every module and the metadata APIs).
+func TestSearchScopeEveryModule(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Options{Accounts: 10})
+	mismatch := `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"Unauthorized","status":"error"}`
+	moduleOnly := tokenWith(t, s, "ZohoCRM.modules.ALL")
+	both := tokenWith(t, s, "ZohoCRM.modules.ALL", "ZohoSearch.securesearch.READ")
+	seeded := mintToken(t, s, s.RESTCredential())
+	for _, m := range recordModules() {
+		t.Run(m.APIName, func(t *testing.T) {
+			search := s.RESTURL() + "/crm/v8/" + m.APIName + "/search?word=zz"
+			assertReply(t, call(t, http.MethodGet, search, moduleOnly, ""), http.StatusUnauthorized, mismatch)
+			for name, tok := range map[string]string{"both scopes": both, "seeded": seeded} {
+				if r := call(t, http.MethodGet, search, tok, ""); r.status != http.StatusOK && r.status != http.StatusNoContent {
+					t.Fatalf("search with %s: %d %s", name, r.status, r.body)
+				}
+			}
+		})
+	}
+	assertReply(t, call(t, http.MethodGet, s.RESTURL()+"/crm/v8/Widgets/search?word=zz", moduleOnly, ""),
+		http.StatusUnauthorized, mismatch)
+	for _, path := range []string{"/crm/v8/settings/modules", "/crm/v8/settings/fields?module=Contacts",
+		"/crm/v8/settings/related_lists?module=Accounts"} {
+		if r := call(t, http.MethodGet, s.RESTURL()+path, seeded, ""); r.status != http.StatusOK {
+			t.Fatalf("%s with a seeded credential: %d %s", path, r.status, r.body)
+		}
 	}
 }

@@ -125,8 +125,15 @@ func (l *requestLog) reset() {
 func (s *Sim) Requests() []LoggedRequest { return s.reqlog.snapshot() }
 
 // ResetLog forgets the request log and the counters (per surface, refreshes,
-// record writes). Credits used and token state are not reset.
-func (s *Sim) ResetLog() { s.reqlog.reset() }
+// record writes, the concurrency peaks, the MCP authorization counters).
+// Credits used and token state are not reset.
+func (s *Sim) ResetLog() {
+	s.reqlog.reset()
+	s.ResetConcurrencyPeak()
+	if s.mcpAuth != nil {
+		s.mcpAuth.resetStats()
+	}
+}
 
 // RefreshCount returns the refresh-token grants seen (successful and failed,
 // throttled included) since the last ResetLog.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -178,5 +180,55 @@ func TestCOQLEndpoint(t *testing.T) {
 	}
 	if r := call(t, http.MethodGet, e.s.RESTURL()+"/crm/v8/coql", e.tok, ""); r.status != 400 {
 		t.Fatalf("GET coql: %d, want 400 INVALID_REQUEST_METHOD", r.status)
+	}
+}
+
+// TestEqualsMeaning pins what equals means on a text field on each API, as
+// the reference describes them (issue 10 §3 builds one meaning on top):
+//   - the search API's equals is a case-insensitive "contains" (§5:
+//     (Company:equals:ABC) matches "ABC Inc."; case folding is the
+//     emulator's reading, the reference is silent);
+//   - COQL's = is a case-insensitive exact match (not contains).
+func TestEqualsMeaning(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Accounts: 60})
+	name := seedName(1)                                            // e.g. "Globex Industries 1"
+	part := strings.ToUpper(name[strings.IndexByte(name, ' ')+1:]) // "INDUSTRIES 1": contained, other case
+	var want []string
+	e.s.Store().Each(func(r Record) bool {
+		if n, _ := r["Account_Name"].(string); strings.Contains(strings.ToLower(n), strings.ToLower(part)) {
+			want = append(want, r["id"].(string))
+		}
+		return true
+	})
+	if len(want) < 2 {
+		t.Fatalf("seed gives %d names containing %q; the test needs several", len(want), part)
+	}
+	r := e.get(t, "/crm/v8/Accounts/search?per_page=200&criteria="+url.QueryEscape("(Account_Name:equals:"+part+")"))
+	var out struct {
+		Data []map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil || r.status != http.StatusOK {
+		t.Fatalf("search: %d %s", r.status, r.body)
+	}
+	var got []string
+	for _, rec := range out.Data {
+		got = append(got, rec["id"].(string))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("search equals %q: %v, want every name containing it, any case: %v", part, got, want)
+	}
+	coql := func(value string) reply {
+		return call(t, http.MethodPost, e.s.RESTURL()+"/crm/v8/coql", e.tok,
+			`{"select_query":"select Account_Name from Accounts where Account_Name = '`+value+`'"}`)
+	}
+	r = coql(strings.ToUpper(name))
+	if err := json.Unmarshal(r.body, &out); err != nil || r.status != http.StatusOK || len(out.Data) != 1 || out.Data[0]["id"] != id(1) {
+		t.Fatalf("COQL = on the whole name, other case: %d %s", r.status, r.body)
+	}
+	if r := coql(part); r.status != http.StatusNoContent {
+		t.Fatalf("COQL = on a part of the name: %d %s, want 204 (exact, not contains)", r.status, r.body)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,13 +26,30 @@ const (
 	SurfaceREST  Surface = "rest"  // the REST tier's API domain
 	SurfaceBulk  Surface = "bulk"  // the BULK tier's API domain (same API, own listener)
 	SurfaceMCP   Surface = "mcp"   // the hosted-MCP look-alike
+
+	// SurfaceDownload is the Bulk Write result host (Zoho's
+	// download-accl.zoho.<tld>): a separate origin that serves the
+	// absolute result.download_url of a completed bulk write job.
+	SurfaceDownload Surface = "download"
+	// SurfaceMCPAuth is the authorization server of the hosted-MCP
+	// look-alike in on-demand mode (Zoho's mcp.zoho.<tld>/baas/mcp/v1/oauth/…),
+	// a separate origin from the MCP server; it runs only when
+	// Options.MCPAuth is MCPAuthOnDemand.
+	SurfaceMCPAuth Surface = "mcp_auth"
 )
 
 // surfaceAdmin is the admin listener; it takes no faults and is not logged.
 const surfaceAdmin Surface = "admin"
 
-// Surfaces lists every fault-injectable surface in a stable order.
+// Surfaces lists, in a stable order, the surfaces that every tier's calls
+// cross: the accounts server and the three tiers' endpoints. SurfaceDownload
+// and SurfaceMCPAuth take faults too (SetFault, the admin API) but are not
+// listed, so that code which expands Surfaces into one case per tier keeps
+// its shape; ExtraSurfaces lists them.
 var Surfaces = []Surface{SurfaceOAuth, SurfaceREST, SurfaceBulk, SurfaceMCP}
+
+// ExtraSurfaces lists the fault-injectable surfaces that are not in Surfaces.
+var ExtraSurfaces = []Surface{SurfaceDownload, SurfaceMCPAuth}
 
 // MCPVariant picks the upstream tool names and argument names the hosted-MCP
 // look-alike shows, so the tier-1 client can be tested against the variants
@@ -62,11 +81,39 @@ type Options struct {
 	Now func() time.Time
 	// Credits is the rolling 24-hour credit budget; 0 means 1,000,000.
 	Credits int
-	// Concurrency is the maximum of in-flight API calls; 0 means 20. The
-	// sub-concurrency for COQL and writes of more than 10 records is fixed at 10.
+	// Edition is the org's CRM edition, which sets the concurrency limit
+	// (reference §9.3): Free 5, Standard 10, Professional 15, Enterprise 20,
+	// Ultimate 25; "" means EditionEnterprise.
+	Edition Edition
+	// Concurrency overrides the edition's limit of API calls in flight at
+	// once for the org (every surface that spends its API calls: REST, BULK
+	// and the MCP look-alike's calls); 0 means the edition's. The
+	// sub-concurrency of 10 for COQL, writes of more than 10 records and bulk
+	// job creation is fixed.
 	Concurrency int
 	// MCPKey is the key in /mcp/{key}/message; "" means 32 random hex digits.
 	MCPKey string
+	// MCPAuth is how the MCP look-alike authenticates callers: "" or
+	// MCPAuthConnection (the key in the URL is enough, as "Authorization via
+	// Connection"), or MCPAuthOnDemand (OAuth 2.1 as the MCP authorization
+	// spec and Zoho's "Authorization on Demand": the key URL and a bearer
+	// token from the look-alike's own authorization server).
+	MCPAuth MCPAuth
+	// MCPKeepRefreshToken makes the on-demand authorization server answer a
+	// refresh without a new refresh token, the old one staying valid; false,
+	// the default, rotates: every refresh answers a new refresh token and the
+	// one used stops working. SetMCPRefreshRotation changes it at run time.
+	MCPKeepRefreshToken bool
+	// DownloadHost is the host name the bulk write download_url names for
+	// the download listener (e.g. "download-accl.zoho.test", which a test maps
+	// to the listener with its own dialer); "" means 127.0.0.1. The URL
+	// carries the listener's port either way.
+	DownloadHost string
+	// DownloadTokenOptional lets the download listener serve bulk write
+	// results without an Authorization header, as the emulator did before
+	// the download host was split off; false, the default, requires
+	// "Authorization: Zoho-oauthtoken <valid token>" as Zoho does (§8.4).
+	DownloadTokenOptional bool
 	// MCPVariant is the tool set and argument naming of the MCP look-alike.
 	MCPVariant MCPVariant
 	// JobStep is the time a bulk job spends in each state; 0 means 1s.
@@ -98,6 +145,11 @@ type Sim struct {
 
 	// mcpHandler serves /mcp/{key}/message (after the key check).
 	mcpHandler http.Handler
+	// mcpAuth is the on-demand authorization server; nil in connection mode.
+	mcpAuth *mcpAuthServer
+	// bulk is the Bulk Read/Write service (its write results are served by
+	// the download listener).
+	bulk *bulkService
 	// api serves the CRM API for the rest and bulk listeners and for
 	// in-process calls of the MCP look-alike.
 	api http.Handler
@@ -144,8 +196,23 @@ func Start(opts Options) (*Sim, error) {
 	if opts.Credits == 0 {
 		opts.Credits = 1_000_000
 	}
+	limit, ok := editionConcurrency[opts.Edition]
+	if !ok {
+		return nil, fmt.Errorf("zohosim: unknown Edition %q; use one of %v", opts.Edition, Editions)
+	}
+	if opts.Concurrency < 0 {
+		return nil, errors.New("zohosim: Concurrency must not be negative")
+	}
 	if opts.Concurrency == 0 {
-		opts.Concurrency = 20
+		opts.Concurrency = limit
+	}
+	switch opts.MCPAuth {
+	case "", MCPAuthConnection, MCPAuthOnDemand:
+	default:
+		return nil, fmt.Errorf("zohosim: unknown MCPAuth %q; use %q or %q", opts.MCPAuth, MCPAuthConnection, MCPAuthOnDemand)
+	}
+	if strings.ContainsAny(opts.DownloadHost, ":/ ") {
+		return nil, fmt.Errorf("zohosim: DownloadHost %q must be a bare host name (the port is the listener's)", opts.DownloadHost)
 	}
 	if opts.MCPKey == "" {
 		opts.MCPKey = randomHex(16)
@@ -171,13 +238,20 @@ func Start(opts Options) (*Sim, error) {
 	s.api = s.newAPIHandler()
 
 	handlers := map[Surface]http.Handler{
-		SurfaceOAuth: s.surfaceHandler(SurfaceOAuth, s.oauthMux()),
-		SurfaceREST:  s.surfaceHandler(SurfaceREST, s.api),
-		SurfaceBulk:  s.surfaceHandler(SurfaceBulk, s.api),
-		SurfaceMCP:   s.surfaceHandler(SurfaceMCP, s.mcpMux()),
-		surfaceAdmin: s.adminHandler(),
+		SurfaceOAuth:    s.surfaceHandler(SurfaceOAuth, s.oauthMux()),
+		SurfaceREST:     s.surfaceHandler(SurfaceREST, s.api),
+		SurfaceBulk:     s.surfaceHandler(SurfaceBulk, s.api),
+		SurfaceMCP:      s.surfaceHandler(SurfaceMCP, s.mcpMux()),
+		SurfaceDownload: s.surfaceHandler(SurfaceDownload, s.downloadMux()),
+		surfaceAdmin:    s.adminHandler(),
 	}
-	for _, sf := range append(Surfaces, surfaceAdmin) {
+	order := append(slices.Clone(Surfaces), SurfaceDownload)
+	if opts.MCPAuth == MCPAuthOnDemand {
+		s.mcpAuth = newMCPAuthServer(s)
+		handlers[SurfaceMCPAuth] = s.surfaceHandler(SurfaceMCPAuth, s.mcpAuth.mux())
+		order = append(order, SurfaceMCPAuth)
+	}
+	for _, sf := range append(order, surfaceAdmin) {
 		l := &listener{surface: sf, addr: "127.0.0.1:0", handler: handlers[sf]}
 		if err := l.up(); err != nil {
 			s.Close()
@@ -242,7 +316,34 @@ func (s *Sim) BulkURL() string { return s.baseURL(SurfaceBulk) }
 
 // MCPEndpoint is the hosted-MCP look-alike's full URL including the key.
 func (s *Sim) MCPEndpoint() string {
-	return s.baseURL(SurfaceMCP) + "/mcp/" + s.opts.MCPKey + "/message"
+	return s.baseURL(SurfaceMCP) + s.mcpPath()
+}
+
+// mcpPath is the path of the MCP endpoint, key included.
+func (s *Sim) mcpPath() string { return "/mcp/" + s.opts.MCPKey + "/message" }
+
+// DownloadURL is the base URL of the bulk write download listener, with
+// Options.DownloadHost as its host name when set.
+func (s *Sim) DownloadURL() string {
+	l := s.lns[SurfaceDownload]
+	if l == nil {
+		return ""
+	}
+	addr := l.address()
+	if h := s.opts.DownloadHost; h != "" {
+		_, port, _ := net.SplitHostPort(addr)
+		addr = net.JoinHostPort(h, port)
+	}
+	return "http://" + addr
+}
+
+// DownloadAddr is the download listener's 127.0.0.1 address, for a test
+// dialer that maps Options.DownloadHost to it.
+func (s *Sim) DownloadAddr() string {
+	if l := s.lns[SurfaceDownload]; l != nil {
+		return l.address()
+	}
+	return ""
 }
 
 // AdminURL is the base URL of the admin HTTP API (faults, log, clock).
@@ -286,9 +387,15 @@ func (s *Sim) Env() []string {
 	}
 }
 
-// mcpMux serves /mcp/{key}/message, refusing a wrong key with 401.
+// mcpMux serves /mcp/{key}/message, refusing a wrong key with 401; in
+// on-demand mode it also serves the OAuth discovery documents and refuses
+// requests without a valid bearer token.
 func (s *Sim) mcpMux() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.mcpAuth != nil && strings.HasPrefix(r.URL.Path, "/.well-known/") {
+			s.mcpAuth.serveMCPWellKnown(w, r)
+			return
+		}
 		rest, ok := strings.CutPrefix(r.URL.Path, "/mcp/")
 		key, tail, _ := strings.Cut(rest, "/")
 		if !ok || tail != "message" {
@@ -297,6 +404,9 @@ func (s *Sim) mcpMux() http.Handler {
 		}
 		if !equalSecret(key, s.opts.MCPKey) {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized: invalid MCP endpoint key"})
+			return
+		}
+		if s.mcpAuth != nil && !s.mcpAuth.authorizeMCP(w, r) {
 			return
 		}
 		s.mcpHandler.ServeHTTP(w, r)
