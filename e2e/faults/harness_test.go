@@ -82,6 +82,9 @@ type opts struct {
 	BreakerTimeout time.Duration // 0 = 1 minute
 	MaxRetries     int           // per tier; 0 = 1
 	Tune           func(*config.Config)
+	// Sim tunes the emulator's options (edition, download host …); nil
+	// keeps the harness's.
+	Sim func(*zohosim.Options)
 	// Defaults keeps the shipped router settings (config.Default: tier
 	// timeouts, retries, breaker, call deadline) instead of the short ones
 	// above, which are then ignored.
@@ -141,7 +144,11 @@ func start(t testing.TB, o opts) *harness {
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 1
 	}
-	sim, err := zohosim.Start(zohosim.Options{Accounts: o.Accounts, MCPKey: mcpKey, JobStep: 5 * time.Millisecond})
+	so := zohosim.Options{Accounts: o.Accounts, MCPKey: mcpKey, JobStep: 5 * time.Millisecond}
+	if o.Sim != nil {
+		o.Sim(&so)
+	}
+	sim, err := zohosim.Start(so)
 	if err != nil {
 		t.Fatal(err)
 	}

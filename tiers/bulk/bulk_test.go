@@ -293,6 +293,40 @@ func TestBulkUpdateJob(t *testing.T) {
 	}
 }
 
+// hasCode reports whether some *tiers.Error in err's chain has code.
+func hasCode(err error, code string) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if te, ok := err.(*tiers.Error); ok && te.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBulkUpdateJobForeignDownloadHost: a job whose download_url names a
+// host that is not Zoho's is not downloaded at all (so the token never goes
+// there and its answer is never taken for Zoho's): every record's outcome
+// is unknown, and the error says why.
+func TestBulkUpdateJobForeignDownloadHost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{accounts: 40, sim: func(o *zohosim.Options) { o.DownloadHost = "downloads.example.net" },
+		tier: func(c *Config) { c.Plan = func(Kind, int) Strategy { return Strategy{Name: StrategyBulkWriteJob} } }})
+	ups := updates(30, 0, "f")
+	res, err := e.tier.BulkUpdate(context.Background(), tiers.BulkUpdateRequest{Module: "Accounts", Updates: ups})
+	var te *tiers.Error
+	if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown || !hasCode(err, "UNTRUSTED_HOST") {
+		t.Fatalf("err = %v, want outcome unknown caused by UNTRUSTED_HOST", err)
+	}
+	for i, o := range res.Outcomes {
+		if o.Status != tiers.StatusUnknown {
+			t.Fatalf("outcome %d = %+v, want unknown", i, o)
+		}
+	}
+	if n := e.sim.RequestCount(zohosim.SurfaceDownload); n != 0 {
+		t.Fatalf("the foreign download host was called %d times", n)
+	}
+}
+
 func TestBulkUpdateJobFallsBackForNulls(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{accounts: 30, tier: func(c *Config) {

@@ -39,6 +39,8 @@ type envOpts struct {
 	realTime bool
 	jobStep  time.Duration // 0: one second
 	tier     func(*Config)
+	sim      func(*zohosim.Options) // tunes the emulator; nil: none
+	client   func(*zoho.Config)     // tunes the tier's Zoho client; nil: none
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -51,7 +53,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.jobStep == 0 {
 		o.jobStep = time.Second
 	}
-	sim, err := zohosim.Start(zohosim.Options{Accounts: o.accounts, Now: now, JobStep: o.jobStep})
+	so := zohosim.Options{Accounts: o.accounts, Now: now, JobStep: o.jobStep}
+	if o.sim != nil {
+		o.sim(&so)
+	}
+	sim, err := zohosim.Start(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +66,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		o.timeout = 5 * time.Second
 	}
 	cred := sim.BulkCredential()
-	zc, err := zoho.New(zoho.Config{
+	zcfg := zoho.Config{
 		Tier:        tiers.Bulk,
 		Credential:  zoho.Credential{ClientID: cred.ClientID, ClientSecret: cred.ClientSecret, RefreshToken: cred.RefreshToken},
 		AccountsURL: sim.AccountsURL(),
@@ -71,7 +77,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Backoff:     func(time.Duration, time.Duration, int, *http.Response) time.Duration { return time.Millisecond },
 		Now:         now,
 		Transport:   testTransport(t),
-	})
+	}
+	if o.client != nil {
+		o.client(&zcfg)
+	}
+	zc, err := zoho.New(zcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,7 @@ func (t *Tier) download(ctx context.Context, url string, calls, credits *int, re
 	}()
 	waitFor := t.cfg.DownloadWait
 	for i := 0; ; i++ {
-		resp, err := t.zc.Send(ctx, zoho.Request{Path: url, Header: map[string][]string{"Accept": {"application/zip"}}})
+		resp, err := t.zc.Send(ctx, zoho.Request{Path: url, HandedBack: true, Header: map[string][]string{"Accept": {"application/zip"}}})
 		*calls++
 		if err != nil {
 			if tiers.Classify(err) == tiers.ClassRateLimited && i < maxDownloadWaits {

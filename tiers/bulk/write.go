@@ -507,9 +507,14 @@ func (t *Tier) awaitWriteJob(ctx context.Context, jobID string, ups []tiers.Upda
 		return 0, readWriteResult(r, size, ups, outs)
 	})
 	if err != nil {
+		msg := "bulk write job " + jobID + " result could not be read"
+		var te *tiers.Error
+		if errors.As(err, &te) && te.Message != "" {
+			msg += ": " + te.Message
+		}
 		for i := range outs {
 			if outs[i].Status == tiers.StatusNotSent {
-				outs[i].Status, outs[i].Message = tiers.StatusUnknown, "bulk write job "+jobID+" result could not be read"
+				outs[i].Status, outs[i].Message = tiers.StatusUnknown, msg
 			}
 		}
 		return err

@@ -86,6 +86,9 @@ type Client struct {
 	orgMu sync.Mutex
 	orgID string
 	calls atomic.Int64
+	// handedBack holds the origins Zoho handed back that admitHandedBack
+	// added to the allow-list (origin string → struct{}).
+	handedBack sync.Map
 }
 
 // New returns a Client for cfg. It fails only for an unknown data centre or
@@ -174,18 +177,61 @@ func (c *Client) Calls() int { return int(c.calls.Load()) }
 // Tier returns the tier name errors are labelled with.
 func (c *Client) Tier() tiers.Name { return c.cfg.Tier }
 
-// isZohoHost reports whether u is one of this client's Zoho hosts: the API
-// domain (configured or from the token), or the upload host.
+// isZohoHost reports whether u is a Zoho host of this client, to which a
+// request may carry the access token: the allow-list. It holds
+//
+//   - the origins in use: the API domain (configured, or the token's
+//     api_domain) and the upload host, overrides (ZOHO_REST_API_DOMAIN,
+//     ZOHO_CONTENT_URL) included;
+//   - https hosts under the data centre's own Domains (zoho.eu,
+//     zohoapis.eu, …), such as the Bulk Write download host
+//     download-accl.zoho.eu;
+//   - origins Zoho handed back in its answers (see Request.HandedBack)
+//     that are on the host name of an origin in use, with its scheme, on
+//     another port — so the allow-list follows the host overrides (an
+//     emulator serves its download host on another port of its API host).
+//
+// Nothing else: no other host ever gets the token, and Client.send refuses
+// to call an absolute URL outside the list at all.
 func (c *Client) isZohoHost(u *url.URL) bool {
-	o := origin(u)
-	if o == "" {
+	if u == nil || u.Host == "" {
 		return false
 	}
-	if o == originOf(c.dc.APIDomain) || o == originOf(c.dc.ContentURL) {
+	o := origin(u)
+	for _, raw := range c.originsInUse() {
+		if o == originOf(raw) {
+			return true
+		}
+	}
+	if _, ok := c.handedBack.Load(o); ok {
 		return true
 	}
-	if d := c.tokens.APIDomain(); d != "" && o == originOf(d) {
+	return strings.EqualFold(u.Scheme, "https") && c.dc.HasDomainOf(u.Hostname())
+}
+
+// originsInUse are the API domain (configured, the data centre's and the
+// token's) and the upload host.
+func (c *Client) originsInUse() []string {
+	in := []string{c.dc.APIDomain, c.dc.ContentURL}
+	if d := c.tokens.APIDomain(); d != "" {
+		in = append(in, d)
+	}
+	return in
+}
+
+// admitHandedBack reports whether u, a URL Zoho handed back in an answer,
+// may be called: a Zoho host (isZohoHost), or the host name of an origin in
+// use with its scheme on another port, which it then adds to the allow-list.
+func (c *Client) admitHandedBack(u *url.URL) bool {
+	if c.isZohoHost(u) {
 		return true
+	}
+	for _, raw := range c.originsInUse() {
+		in, err := url.Parse(raw)
+		if err == nil && in.Host != "" && strings.EqualFold(in.Scheme, u.Scheme) && strings.EqualFold(in.Hostname(), u.Hostname()) {
+			c.handedBack.Store(origin(u), struct{}{})
+			return true
+		}
 	}
 	return false
 }
@@ -229,10 +275,17 @@ type Request struct {
 	// Method; empty means GET.
 	Method string
 	// Path on the API domain ("/crm/v8/Accounts/123"), or on the upload host
-	// when Content is set. An absolute http(s) URL is used as it is (the token
-	// is attached only if it is a Zoho host).
+	// when Content is set. An absolute http(s) URL is used as it is when it
+	// is on a Zoho host of the client (see Client.isZohoHost), with the
+	// token; on any other host it is refused (UNTRUSTED_HOST) and nothing is
+	// sent.
 	Path    string
 	Content bool
+	// HandedBack says Path is an absolute URL Zoho handed back in an answer
+	// from the API (a Bulk Write job's download_url): besides the Zoho
+	// hosts, it may be on another port of a host in use, as an overridden
+	// host's download server is.
+	HandedBack bool
 	// Query parameters; encoded by url.Values (so every value is escaped).
 	Query url.Values
 	// JSON, when non-nil, is encoded as the body with Content-Type
@@ -442,6 +495,9 @@ func (c *Client) url(ctx context.Context, r Request) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if !c.isZohoHost(u) && !(r.HandedBack && c.admitHandedBack(u)) {
+			return "", c.foreignHost(u)
+		}
 		if len(r.Query) > 0 {
 			q := u.Query()
 			for k, vs := range r.Query {
@@ -467,6 +523,17 @@ func (c *Client) url(ctx context.Context, r Request) (string, error) {
 		s += "?" + r.Query.Encode()
 	}
 	return s, nil
+}
+
+// foreignHost is the refusal of an absolute URL (one Zoho handed back, such
+// as a download_url) on a host that is not Zoho's: it is never called, so
+// neither the access token nor anything else goes there, and what it would
+// have answered is never taken for Zoho's word.
+func (c *Client) foreignHost(u *url.URL) *tiers.Error {
+	return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "UNTRUSTED_HOST",
+		Message: fmt.Sprintf("refusing %s://%s, which is not a Zoho host of data centre %q (https under %s, or a host in use): "+
+			"not called, so the access token never leaves Zoho; if your org is served from there, set ZOHO_DC or the host overrides",
+			u.Scheme, u.Host, c.dc.Name, strings.Join(c.dc.Domains, ", "))}
 }
 
 // preSendError classifies a failure before anything was sent (token, URL).

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,16 +112,137 @@ func TestAuthHeaderOnlyToZohoHosts(t *testing.T) {
 	if _, err := c.Do(ctx, Request{Path: "/crm/v8/org"}); err != nil {
 		t.Fatal(err)
 	}
-	// An absolute URL on another host (e.g. a download URL pointing elsewhere)
-	// must not receive the token, even if the caller set one.
-	if _, err := c.Do(ctx, Request{Path: foreign.srv.URL + "/file", Header: http.Header{"Authorization": {"Zoho-oauthtoken leaked"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := foreign.authHeaders(); len(got) != 1 || got[0] != "" {
-		t.Fatalf("foreign host received Authorization %q", got)
-	}
 	if got := api.authHeaders(); len(got) != 1 || got[0] == "" {
 		t.Fatalf("Zoho host did not receive the token: %q", got)
+	}
+	// An absolute URL on another origin that Zoho did not hand back is not
+	// called at all, token or not (even if the caller set one).
+	_, err := c.Do(ctx, Request{Path: foreign.srv.URL + "/file", Header: http.Header{"Authorization": {"Zoho-oauthtoken leaked"}}})
+	var te *tiers.Error
+	if !errors.As(err, &te) || te.Code != "UNTRUSTED_HOST" || te.Class != tiers.ClassUnavailable {
+		t.Fatalf("foreign URL: err %v, want UNTRUSTED_HOST", err)
+	}
+	if n := foreign.hits.Load(); n != 0 {
+		t.Fatalf("the foreign host was called %d times", n)
+	}
+	// Handed back by Zoho on another host name (localhost is not the
+	// 127.0.0.1 in use): refused too, nothing sent.
+	other := strings.Replace(foreign.srv.URL, "127.0.0.1", "localhost", 1) + "/v2/crm/1/bulk-write/2/2.zip"
+	if _, err := c.Do(ctx, Request{Path: other, HandedBack: true}); !errors.As(err, &te) || te.Code != "UNTRUSTED_HOST" {
+		t.Fatalf("handed-back URL on another host: err %v, want UNTRUSTED_HOST", err)
+	}
+	if n := foreign.hits.Load(); n != 0 {
+		t.Fatalf("the foreign host was called %d times", n)
+	}
+	assertNoSecrets(t, te.Error())
+	// Handed back on the API domain's host, another port (an overridden
+	// host's download server): followed, with the token.
+	if _, err := c.Do(ctx, Request{Path: foreign.srv.URL + "/v2/crm/1/bulk-write/2/2.zip", HandedBack: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := foreign.authHeaders(); len(got) != 1 || !strings.HasPrefix(got[0], "Zoho-oauthtoken 1000.access.") {
+		t.Fatalf("download host on the API host got Authorization %q", got)
+	}
+}
+
+// zohoNet answers like Zoho's hosts of data centre EU without a network:
+// the token endpoint, and 200 {} anywhere else. It records each request's
+// URL and Authorization header.
+type zohoNet struct {
+	mu   sync.Mutex
+	seen map[string]string // URL → Authorization
+}
+
+func (z *zohoNet) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	body := `{}`
+	if r.URL.Path == "/oauth/v2/token" {
+		body = `{"access_token":"1000.access.eu","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`
+	} else {
+		z.mu.Lock()
+		z.seen[r.URL.String()] = r.Header.Get("Authorization")
+		z.mu.Unlock()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// TestDownloadHostAllowList: a download_url Zoho hands back is followed with
+// the token to https hosts under the data centre's own domains, and to no
+// other host, which is not called at all.
+func TestDownloadHostAllowList(t *testing.T) {
+	t.Parallel()
+	zn := &zohoNet{seen: map[string]string{}}
+	c, err := New(Config{Tier: tiers.Bulk, Credential: testCred(), DC: "eu", CacheDir: "-", Transport: zn,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		url  string
+		auth bool // followed with the token; false: refused, not called
+	}{
+		{"https://download-accl.zoho.eu/v2/crm/6735/bulk-write/347706122009/347706122009.zip", true},
+		{"https://download.zoho.eu/v2/crm/6735/bulk-write/1/1.zip", true},
+		{"https://www.zohoapis.eu/crm/bulk/v8/read/1/result", true},
+		{"https://DOWNLOAD-ACCL.ZOHO.EU./x.zip", true},
+		{"http://download-accl.zoho.eu/x.zip", false},   // not https
+		{"https://download-accl.zoho.com/x.zip", false}, // another data centre
+		{"https://download-accl.zoho.eu.evil.example/x.zip", false},
+		{"https://evilzoho.eu/x.zip", false},
+		{"https://zoho.eu@evil.example/x.zip", false},
+		{"https://127.0.0.1/x.zip", false},
+	}
+	for _, tt := range tests {
+		_, err := c.Do(context.Background(), Request{Path: tt.url, HandedBack: true})
+		zn.mu.Lock()
+		auth, called := zn.seen[tt.url]
+		zn.mu.Unlock()
+		switch {
+		case tt.auth && (err != nil || auth != "Zoho-oauthtoken 1000.access.eu"):
+			t.Errorf("%s: err %v, Authorization %q; want it followed with the token", tt.url, err, auth)
+		case !tt.auth && called:
+			t.Errorf("%s: called (Authorization %q); want it refused", tt.url, auth)
+		case !tt.auth && tiersCode(err) != "UNTRUSTED_HOST":
+			t.Errorf("%s: err %v, want UNTRUSTED_HOST", tt.url, err)
+		}
+	}
+}
+
+func tiersCode(err error) string {
+	var te *tiers.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return ""
+}
+
+func TestDataCentreDomains(t *testing.T) {
+	t.Parallel()
+	want := map[string][]string{
+		"us": {"zoho.com", "zohoapis.com"}, "eu": {"zoho.eu", "zohoapis.eu"}, "ca": {"zohocloud.ca", "zohoapis.ca"},
+		"sa": {"zoho.sa", "zohoapis.sa"}, "au": {"zoho.com.au", "zohoapis.com.au"}, "cn": {"zoho.com.cn", "zohoapis.com.cn"},
+	}
+	for name, w := range want {
+		dc, err := DC(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(dc.Domains, w) {
+			t.Errorf("%s: Domains %v, want %v", name, dc.Domains, w)
+		}
+		o := dc.WithOverrides("http://127.0.0.1:1", "http://127.0.0.1:2", "")
+		if !slices.Equal(o.Domains, w) {
+			t.Errorf("%s: overrides changed Domains to %v", name, o.Domains)
+		}
+	}
+	for _, n := range []string{"uk", "ae"} {
+		if _, err := DC(n); err == nil {
+			t.Errorf("DC(%q) exists, but Zoho documents no CRM data centre there", n)
+		}
 	}
 }
 
