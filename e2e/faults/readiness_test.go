@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
@@ -57,5 +58,58 @@ func TestBulkWriteThroughDownloadHost(t *testing.T) {
 	}
 	if downloads == 0 || refused != 0 {
 		t.Errorf("%d requests to the download host, %d refused; want the result read there with the token", downloads, refused)
+	}
+}
+
+// TestBulkReadJobVerdictReachesAgent: past the COQL crossover (36,000 rows)
+// a bulk read moves to a Bulk Read job, and Zoho refuses the job's criteria
+// (starts_with on a picklist, which COQL takes) with HTTP 400 and the error
+// inside data[]. That is Zoho's verdict: the agent gets its code and
+// message, the router does not fail over, and BULK's breaker counts no
+// failure.
+func TestBulkReadJobVerdictReachesAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("36,000-row read")
+	}
+	t.Parallel()
+	h := start(t, opts{Accounts: 36_100, Defaults: true})
+	h.warmUp()
+	r := h.call(profOps, "bulk_read_accounts", map[string]any{"fields": []string{"Account_Name"},
+		"where": []map[string]any{{"field": "Currency", "op": "starts_with", "value": "U"}}})
+	if r.err != nil || !r.isErr {
+		t.Fatalf("want an isError result: %s", r.dump)
+	}
+	if !strings.Contains(r.text, "FIELD_COMPARATOR_IN_CRITERIA_NOT_SUPPORTED") || !strings.Contains(r.text, "Currency") {
+		t.Errorf("the agent does not see Zoho's code and message: %s", r.dump)
+	}
+	if r.route.Tier != "" && r.route.Tier != tBulk || len(r.route.Attempts) != 1 || r.route.Attempts[0].Tier != tBulk || r.route.Attempts[0].Outcome != "verdict" {
+		t.Errorf("route %s, want one BULK attempt with a verdict (no failover)", r.route)
+	}
+	if b := h.health()[tBulk]; b.State != "closed" || b.FailureCount != 0 {
+		t.Errorf("BULK breaker %+v after Zoho's verdict, want closed without failures", b)
+	}
+}
+
+// TestMessageOnlyToolErrorFailsOver: the hosted MCP answers a tool call with
+// a message-only isError (no Zoho code): the upstream failing, not Zoho's
+// verdict. The call fails over and is served; a Zoho verdict through the
+// same tier still reaches the agent.
+func TestMessageOnlyToolErrorFailsOver(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{Defaults: true})
+	h.warmUp()
+	id := h.ids(5, 1)[0]
+	h.sim.SetMCPToolError(zohosim.DefaultMCPToolErrorText, 0)
+	r := h.call(profReader, "get_account", map[string]any{"account_id": id, "fields": []string{"Account_Name"}})
+	h.sim.SetMCPToolError("", 0)
+	if r.err != nil || r.isErr {
+		t.Fatalf("get_account: %s", r.dump)
+	}
+	acct, _ := r.sc["account"].(map[string]any)
+	if got := acct["Account_Name"]; got != h.field(id, "Account_Name") {
+		t.Errorf("Account_Name %v, the store has %v", got, h.field(id, "Account_Name"))
+	}
+	if a := r.route.Attempts; r.route.Tier == tMCP || len(a) < 2 || a[0].Tier != tMCP || a[0].Outcome != "unavailable" {
+		t.Errorf("route %s, want MCP unavailable, then served by another tier", r.route)
 	}
 }

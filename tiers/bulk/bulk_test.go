@@ -418,6 +418,53 @@ func TestBulkRead(t *testing.T) {
 	})
 }
 
+// TestBulkReadJobVerdict: Zoho refuses a bulk read job with HTTP 400 and
+// the error inside data[] (reference §7.1): that is its verdict on the
+// request — the code and message reach the caller as a verdict (no
+// failover, no breaker failure), not "unavailable".
+func TestBulkReadJobVerdict(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		req  tiers.BulkReadRequest
+		code string
+	}{
+		// COQL takes starts_with on a picklist (like 'U%'); a bulk read
+		// job's criteria do not.
+		{"comparator", tiers.BulkReadRequest{Module: "Accounts", Fields: []string{"Account_Name"},
+			Where: []tiers.Condition{{Field: "Currency", Op: tiers.OpStartsWith, Values: []any{"U"}}}},
+			"FIELD_COMPARATOR_IN_CRITERIA_NOT_SUPPORTED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{accounts: RowsPerCOQL + 100, timeout: 30 * time.Second, tier: func(c *Config) {
+				c.Plan = func(k Kind, n int) Strategy { return Strategy{Name: StrategyBulkReadJob} }
+			}})
+			var s tierstest.Sink
+			_, err := e.tier.BulkRead(context.Background(), tt.req, &s)
+			var te *tiers.Error
+			if !errors.As(err, &te) || te.Class != tiers.ClassVerdict || te.Code != tt.code || te.HTTPStatus != 400 || te.Message == "" {
+				t.Fatalf("err = %#v, want the %s verdict with Zoho's message", err, tt.code)
+			}
+			if jobs := requests(e.sim, "POST", "/crm/bulk/v8/read"); len(jobs) != 1 {
+				t.Fatalf("%d job creations, want 1 (a verdict is not retried)", len(jobs))
+			}
+		})
+	}
+	t.Run("job read directly", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOpts{accounts: 10})
+		var s tierstest.Sink
+		_, err := e.tier.readJob(context.Background(), tiers.BulkReadRequest{Module: "Accounts", Fields: []string{"Account_Name", "No_Such_Field"}},
+			[]string{"Account_Name", "No_Such_Field"}, "", &s, tiers.BulkReadResult{})
+		var te *tiers.Error
+		if !errors.As(err, &te) || te.Class != tiers.ClassVerdict || te.Code != "FIELD_NOT_AVAILABLE" || !strings.Contains(te.Message, "No_Such_Field") {
+			t.Fatalf("err = %v, want the FIELD_NOT_AVAILABLE verdict naming the field", err)
+		}
+	})
+}
+
 // TestBulkReadJobLifecycle follows one job through ADDED → QUEUED → IN
 // PROGRESS → COMPLETED on the fake clock: the tier polls with growing waits
 // and downloads once the emulator's clock says the job is done.

@@ -125,8 +125,13 @@ func looksAuth(s string) bool {
 // token-failure phrases.
 var authRE = regexp.MustCompile(`(?i)(^|[^0-9.:])401([^0-9]|$)|invalid_token|invalid[ _]oauth|unauthori[sz]ed|oauth token (is )?(invalid|expired)`)
 
-// toolError classifies an isError result. Zoho's own error JSON keeps its code
-// and message; an unreadable text is classified by its words.
+// toolError classifies an isError result. Zoho's own error JSON (a code,
+// such as INVALID_DATA) keeps its code and message and is Zoho's verdict. A
+// result without a code — plain text, or a message-only object such as
+// {"message":"Something went wrong while executing the tool…"} that hosted
+// MCP servers send — says the upstream failed, not that Zoho judged the
+// request: it is unavailable (so the router fails over), or an auth failure
+// when its words say so.
 func (t *Tier) toolError(res *mcpgo.CallToolResult) *tiers.Error {
 	var texts []string
 	for _, c := range res.Content {
@@ -135,7 +140,11 @@ func (t *Tier) toolError(res *mcpgo.CallToolResult) *tiers.Error {
 		}
 	}
 	text := strings.Join(texts, "\n")
-	if b, ok := zohoErrorIn(text, res); ok {
+	b, ok := zohoErrorIn(text, res)
+	if ok && b.Code == "" && b.Message != "" {
+		text = b.Message // message-only: not a verdict, but its words are the message
+	}
+	if ok && b.Code != "" {
 		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(b.Code), Code: b.Code,
 			Message: t.red().String(b.Message), Details: b.Details}
 		if e.Class == tiers.ClassVerdict && looksAuth(b.Code+" "+b.Message) {

@@ -301,3 +301,39 @@ func TestSimConnectsOnce(t *testing.T) {
 		t.Fatalf("initialize %d times and tools/list %d times, want 1 and 1", inits, lists)
 	}
 }
+
+// TestSimMessageOnlyToolError: a message-only isError result from the
+// upstream (no Zoho code) is the upstream failing, not Zoho's verdict on
+// the request: unavailable, so the router fails over; Zoho's own verdict
+// (a code) stays a verdict.
+func TestSimMessageOnlyToolError(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, zohosim.MCPVariant{})
+	tr := newTier(t, sim.MCPEndpoint(), nil)
+	ctx := tiers.WithScopes(context.Background(), []string{"read", "write"})
+	tests := []struct {
+		name, text string
+		want       tiers.Class
+	}{
+		{"message-only JSON", zohosim.DefaultMCPToolErrorText, tiers.ClassUnavailable},
+		{"plain text", "Internal error while running the tool", tiers.ClassUnavailable},
+		{"message-only, in auth words", `{"message":"Unauthorized: invalid oauth token"}`, tiers.ClassAuth},
+		{"a Zoho verdict", `{"code":"INVALID_DATA","details":{"api_name":"Phone"},"message":"invalid data","status":"error"}`, tiers.ClassVerdict},
+	}
+	for _, tt := range tests {
+		sim.SetMCPToolError(tt.text, 1)
+		_, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: simID(4)})
+		var te *tiers.Error
+		if !errors.As(err, &te) || te.Class != tt.want {
+			t.Errorf("%s: err %v, want class %s", tt.name, err, tt.want)
+			continue
+		}
+		if tt.want == tiers.ClassUnavailable && (te.Code != "" || !strings.Contains(te.Message, "upstream tool error")) {
+			t.Errorf("%s: %+v; want an upstream failure without a Zoho code", tt.name, te)
+		}
+	}
+	sim.SetMCPToolError("", 0)
+	if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: simID(4)}); err != nil {
+		t.Fatalf("after the errors: %v", err)
+	}
+}

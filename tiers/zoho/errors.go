@@ -71,10 +71,26 @@ func hasRecordResults(body []byte) bool {
 	return len(d) > 0 && d[0] == '['
 }
 
+// firstDataError returns the first element of data[] that carries a code:
+// the error of an answer that puts it there.
+func firstDataError(data json.RawMessage) (envelope, bool) {
+	var elems []envelope
+	if json.Unmarshal(data, &elems) != nil {
+		return envelope{}, false
+	}
+	for _, e := range elems {
+		if e.code() != "" && !strings.EqualFold(e.Status, "success") {
+			return e, true
+		}
+	}
+	return envelope{}, false
+}
+
 // classifyResponse turns a Zoho answer that is not a success into a
 // classified *tiers.Error, or returns nil when the answer is a success the
 // caller should decode: 2xx (204 included) and 4xx answers that carry
-// per-record results (see hasRecordResults). req gives the method and path
+// per-record results (see hasRecordResults) — except on the Bulk APIs, where
+// a 4xx data[] holds the job's refusal. req gives the method and path
 // (for scope hints and write semantics); tier labels the error.
 //
 // 4xx Zoho codes are verdicts (INVALID_DATA, NO_PERMISSION, LIMIT_REACHED …);
@@ -99,7 +115,15 @@ func classifyResponse(tier tiers.Name, req *http.Request, status int, body []byt
 		code = env.code()
 	}
 	if status >= 400 && status < 500 && status != http.StatusTooManyRequests && parsed && hasRecordResults(body) {
-		return nil
+		if !strings.HasPrefix(path, "/crm/bulk/") {
+			return nil // per-record results of a records write
+		}
+		// The Bulk APIs answer a refused job with the error inside data[]
+		// (the shape of their 201; reference §7.1): Zoho's verdict on the
+		// request, with its code.
+		if d, ok := firstDataError(env.Data); ok {
+			env.Message, env.Details, code = d.Message, d.Details, d.code()
+		}
 	}
 	e := &tiers.Error{Tier: tier, HTTPStatus: status, Code: code, Message: clip(env.Message), Details: env.Details}
 	switch {
