@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +57,52 @@ func TestManifestToolsMatchLiveList(t *testing.T) {
 	slices.Sort(manifest)
 	if len(live) != 9 || !slices.Equal(live, manifest) {
 		t.Errorf("manifest.json tools %v, live tools/list %v", manifest, live)
+	}
+}
+
+// zohoScope matches a Zoho OAuth scope such as ZohoCRM.modules.accounts.ALL
+// or ZohoSearch.securesearch.READ.
+var zohoScope = regexp.MustCompile(`Zoho[A-Za-z]+(\.[A-Za-z]+)+\.(ALL|READ|CREATE|UPDATE|DELETE)`)
+
+// TestScopesAgree: the README's scope list (the code block of "Self-client
+// credentials") and the scopes manifest.json asks for are the same set, and
+// it holds the scope of every API the proxy calls — the search API's
+// ZohoSearch.securesearch.READ included.
+func TestScopesAgree(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromReadme []string
+	for _, block := range strings.Split(string(readme), "```")[1:] {
+		if strings.HasPrefix(block, "\n") && strings.Count(block, ",") > 0 && zohoScope.MatchString(block) {
+			fromReadme = zohoScope.FindAllString(block, -1)
+			break
+		}
+	}
+	raw, err := os.ReadFile("../manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		UserConfig map[string]struct {
+			Description string `json:"description"`
+		} `json:"user_config"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	fromManifest := zohoScope.FindAllString(m.UserConfig["ZOHO_REFRESH_TOKEN"].Description, -1)
+	slices.Sort(fromReadme)
+	slices.Sort(fromManifest)
+	if len(fromReadme) == 0 || !slices.Equal(fromReadme, fromManifest) {
+		t.Errorf("README scopes %v, manifest.json scopes %v: list the same ones", fromReadme, fromManifest)
+	}
+	for _, need := range []string{"ZohoCRM.modules.accounts.ALL", "ZohoCRM.coql.READ", "ZohoCRM.bulk.ALL",
+		"ZohoFiles.files.ALL", "ZohoCRM.org.ALL", "ZohoCRM.settings.fields.READ", "ZohoSearch.securesearch.READ"} {
+		if !slices.Contains(fromReadme, need) {
+			t.Errorf("the README's scope list lacks %s", need)
+		}
 	}
 }

@@ -190,6 +190,9 @@ func scopeHint(method, path string) string {
 		return "ZohoCRM.org.ALL"
 	case strings.HasPrefix(p, "crm/v8/settings"):
 		return "ZohoCRM.settings.fields.READ"
+	case len(parts) == 4 && parts[0] == "crm" && parts[3] == "search":
+		mod := strings.ToLower(parts[2])
+		return fmt.Sprintf("ZohoSearch.securesearch.READ plus ZohoCRM.modules.%s.READ (or ZohoCRM.modules.%s.ALL)", mod, mod)
 	case len(parts) >= 3 && parts[0] == "crm":
 		mod := strings.ToLower(parts[2])
 		op := "READ"

@@ -48,6 +48,7 @@ func TestClassifyResponse(t *testing.T) {
 		{"429 no body", "PUT", "/crm/v8/Accounts", 429, ``, tiers.ClassRateLimited, "TOO_MANY_REQUESTS", "limit"},
 		{"scope mismatch names the scope", "GET", "/crm/v8/coql", 401, env("OAUTH_SCOPE_MISMATCH"), tiers.ClassAuth, "OAUTH_SCOPE_MISMATCH", "ZohoCRM.coql.READ"},
 		{"scope mismatch on bulk read", "POST", "/crm/bulk/v8/read", 401, env("OAUTH_SCOPE_MISMATCH"), tiers.ClassAuth, "OAUTH_SCOPE_MISMATCH", "ZohoCRM.bulk.READ"},
+		{"scope mismatch on search names the search scope", "GET", "/crm/v8/Accounts/search", 401, env("OAUTH_SCOPE_MISMATCH"), tiers.ClassAuth, "OAUTH_SCOPE_MISMATCH", "ZohoSearch.securesearch.READ plus ZohoCRM.modules.accounts.READ"},
 		{"scope mismatch on upload", "POST", "/crm/v8/upload", 401, env("OAUTH_SCOPE_MISMATCH"), tiers.ClassAuth, "OAUTH_SCOPE_MISMATCH", "ZohoFiles.files.ALL"},
 		{"invalid token after refresh", "GET", "/crm/v8/Accounts", 401, env("INVALID_TOKEN"), tiers.ClassAuth, "INVALID_TOKEN", "even after a refresh"},
 		{"500 read", "GET", "/crm/v8/Accounts", 500, env("INTERNAL_ERROR"), tiers.ClassUnavailable, "INTERNAL_ERROR", ""},
