@@ -66,9 +66,12 @@ const (
 	DefaultRefreshWindow  = 10 * time.Minute // … per this window (reference §2.6)
 	DefaultRefreshTimeout = 15 * time.Second
 	// DefaultThrottlePause is how long the source refuses to refresh after
-	// Zoho answered "Access Denied" (the refresh cap), so that it does not
-	// hammer the accounts server.
-	DefaultThrottlePause = 60 * time.Second
+	// Zoho refused a refresh for its rate ("Access Denied" at HTTP 200, or
+	// HTTP 429 without a Retry-After): the whole refresh window. Zoho
+	// documents a cap of 10 refreshes per 10 minutes, not when a refused
+	// refresh token is served again; asking before the window has passed
+	// is refused again and may extend the lockout (reference §2.6).
+	DefaultThrottlePause = DefaultRefreshWindow
 	defaultTokenLifetime = time.Hour
 )
 
@@ -93,8 +96,9 @@ type TokenSourceConfig struct {
 	RefreshWindow time.Duration
 	// RefreshTimeout bounds one refresh grant. Zero means DefaultRefreshTimeout.
 	RefreshTimeout time.Duration
-	// ThrottlePause is the pause after Zoho's "Access Denied". Zero means
-	// DefaultThrottlePause.
+	// ThrottlePause is the pause after Zoho refused a refresh for its rate
+	// ("Access Denied", or HTTP 429 without a Retry-After). Zero means
+	// DefaultThrottlePause (the whole refresh window).
 	ThrottlePause time.Duration
 	// Logger receives warnings (unusable cache files) and debug lines. nil
 	// means slog.Default(). The source adds the "tier" attribute itself
@@ -301,12 +305,27 @@ func (ts *TokenSource) refresh(ctx context.Context) (Token, error) {
 		ts.mu.Unlock()
 	}
 	var te *tiers.Error
-	if errors.As(err, &te) && te.Code == "REFRESH_CAP" {
+	if errors.As(err, &te) && (te.Code == "REFRESH_CAP" || te.Code == "TOO_MANY_REQUESTS") {
+		// Zoho refused the refresh for its rate: hold every refresh off
+		// until the pause has passed (a Retry-After, when Zoho sends one,
+		// says how long).
+		pause := ts.cfg.ThrottlePause
+		var rr *rateRefusal
+		if errors.As(err, &rr) && rr.after > 0 {
+			pause = rr.after
+		}
 		ts.mu.Lock()
-		ts.blockedUntil = now.Add(ts.cfg.ThrottlePause)
+		if until := now.Add(pause); until.After(ts.blockedUntil) {
+			ts.blockedUntil = until
+		}
 		until := ts.blockedUntil
 		ts.mu.Unlock()
-		return Token{}, ts.capError(until)
+		if te.Code == "REFRESH_CAP" {
+			return Token{}, ts.capError(until)
+		}
+		c := *te
+		c.Message += "; the proxy holds refreshes off until " + until.UTC().Format("15:04:05 UTC")
+		return Token{}, &c
 	}
 	ts.mu.Lock()
 	attempts := append([]time.Time(nil), ts.attempts...)
@@ -318,6 +337,16 @@ func (ts *TokenSource) refresh(ctx context.Context) (Token, error) {
 	ts.cache.save(cacheEntry{AccessToken: t.AccessToken, APIDomain: t.APIDomain, Expiry: t.Expiry, Refreshes: attempts})
 	return t, nil
 }
+
+// rateRefusal is the accounts server's HTTP 429 to a refresh, with its
+// Retry-After (zero when it sent none).
+type rateRefusal struct {
+	err   *tiers.Error
+	after time.Duration
+}
+
+func (r *rateRefusal) Error() string { return r.err.Error() }
+func (r *rateRefusal) Unwrap() error { return r.err }
 
 func (ts *TokenSource) capError(until time.Time) *tiers.Error {
 	return &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassRateLimited, Code: "REFRESH_CAP",
@@ -395,11 +424,9 @@ func (ts *TokenSource) grant(ctx context.Context, now time.Time) (Token, bool, e
 		// Whatever the body says (Zoho's 429 envelope carries no token and
 		// no OAuth error), Zoho refused the refresh for its rate: say so.
 		msg := fmt.Sprintf("the Zoho accounts server %s rate-limited the token refresh (HTTP 429)", host)
-		if d, ok := retryAfter(resp); ok {
-			msg += "; retry after " + d.Round(time.Second).String()
-		}
-		return Token{}, true, &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassRateLimited, Code: "TOO_MANY_REQUESTS",
-			HTTPStatus: resp.StatusCode, Message: msg}
+		d, _ := retryAfter(resp)
+		return Token{}, true, &rateRefusal{err: &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassRateLimited, Code: "TOO_MANY_REQUESTS",
+			HTTPStatus: resp.StatusCode, Message: msg}, after: d}
 	}
 	if resp.StatusCode >= 500 {
 		return Token{}, true, &tiers.Error{Tier: ts.cfg.Tier, Class: tiers.ClassUnavailable, HTTPStatus: resp.StatusCode,

@@ -193,9 +193,9 @@ func TestTokenRateLimited(t *testing.T) {
 		want  []string // substrings of the message
 	}{
 		{"zoho envelope", `{"code":"TOO_MANY_REQUESTS","status":"error","message":"too many requests"}`, "", []string{"HTTP 429", "rate-limited"}},
-		{"blank body", " ", "", []string{"HTTP 429", "rate-limited"}},
+		{"blank body", " ", "", []string{"HTTP 429", "rate-limited", "holds refreshes off until 03:14:05 UTC"}},
 		{"not json", "<html>slow down</html>", "", []string{"HTTP 429"}},
-		{"retry after seconds", `{}`, "30", []string{"HTTP 429", "retry after 30s"}},
+		{"retry after seconds", `{}`, "30", []string{"HTTP 429", "holds refreshes off until 03:04:35 UTC"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,28 +251,51 @@ func TestTokenRefreshCap(t *testing.T) {
 	}
 }
 
+// TestTokenThrottlePause: once Zoho refuses a refresh for its rate, the
+// source holds every refresh off for the whole 10-minute window (Zoho keeps
+// refusing a token asked again sooner) — not for a minute — without asking
+// the accounts server meanwhile; a Retry-After, when sent, sets the pause.
 func TestTokenThrottlePause(t *testing.T) {
 	t.Parallel()
-	fa := newFakeAccounts(t)
-	fa.set(func(fa *fakeAccounts) {
-		fa.body = `{"error_description":"You have made too many requests continuously.","error":"Access Denied","status":"failure"}`
-	})
-	clk := newFakeClock()
-	ts := newTS(fa, clk, "-")
-	ctx := context.Background()
-	if _, err := ts.Token(ctx); class(t, err) != tiers.ClassRateLimited {
-		t.Fatalf("want rate limited, got %v", err)
+	const denied = `{"error_description":"You have made too many requests continuously. Please try again after some time.","error":"Access Denied","status":"failure"}`
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		retry  string
+		pause  time.Duration
+	}{
+		{"Access Denied", 0, denied, "", 10 * time.Minute},
+		{"HTTP 429", http.StatusTooManyRequests, `{"code":"TOO_MANY_REQUESTS","status":"error"}`, "", 10 * time.Minute},
+		{"HTTP 429 with Retry-After", http.StatusTooManyRequests, `{}`, "90", 90 * time.Second},
 	}
-	fa.set(func(fa *fakeAccounts) { fa.body = "" })
-	if _, err := ts.Token(ctx); class(t, err) != tiers.ClassRateLimited {
-		t.Fatalf("during the pause: %v", err)
-	}
-	if n := fa.refreshes.Load(); n != 1 {
-		t.Fatalf("server saw %d refreshes during the pause, want 1 (no hammering)", n)
-	}
-	clk.Advance(DefaultThrottlePause)
-	if _, err := ts.Token(ctx); err != nil {
-		t.Fatalf("after the pause: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fa := newFakeAccounts(t)
+			fa.set(func(fa *fakeAccounts) { fa.status, fa.body, fa.retry = tt.status, tt.body, tt.retry })
+			clk := newFakeClock()
+			ts := newTS(fa, clk, "-")
+			ctx := context.Background()
+			if _, err := ts.Token(ctx); class(t, err) != tiers.ClassRateLimited {
+				t.Fatalf("want rate limited, got %v", err)
+			}
+			fa.set(func(fa *fakeAccounts) { fa.status, fa.body, fa.retry = 0, "", "" })
+			start := clk.Now()
+			for _, at := range []time.Duration{time.Second, 60 * time.Second, tt.pause - time.Second} {
+				clk.Advance(start.Add(at).Sub(clk.Now()))
+				if _, err := ts.Token(ctx); class(t, err) != tiers.ClassRateLimited {
+					t.Fatalf("%s after the refusal: %v, want still held off", at, err)
+				}
+			}
+			if n := fa.refreshes.Load(); n != 1 {
+				t.Fatalf("the accounts server saw %d refreshes during the pause, want 1 (no hammering)", n)
+			}
+			clk.Advance(start.Add(tt.pause).Sub(clk.Now()))
+			if _, err := ts.Token(ctx); err != nil {
+				t.Fatalf("after the pause: %v", err)
+			}
+		})
 	}
 }
 
