@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/cluster"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -47,6 +48,16 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 			accounts = dc.AccountsURL
 		}
 	}
+	// One governor for the org, shared by every tier and tool call: Zoho
+	// counts the org's API calls in flight together (reference §9.3), and
+	// tier 1's tool calls run API calls on the org too. heavy bounds Zoho's
+	// sub-concurrency group within it. cluster.SharedGovernor can take
+	// their place when replicas share Redis.
+	limit := cfg.Zoho.ConcurrencyLimit
+	if limit <= 0 {
+		limit = tiers.DefaultConcurrencyLimit
+	}
+	var gov, heavy tiers.Governor = cluster.NewLocalGovernor(limit), cluster.NewLocalGovernor(min(limit, tiers.SubConcurrencyLimit))
 	m := cfg.Tiers.MCP
 	t1 := tiermcp.New(tiermcp.Config{
 		Endpoint:     m.Endpoint.Reveal(),
@@ -57,6 +68,7 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 		MaxRetries:   m.MaxRetries,
 		Logger:       log, // the tier adds "tier" itself
 		Now:          now,
+		Governor:     gov, HeavyGovernor: heavy,
 	})
 	// The Zoho tiers' clients share everything but their tier, credential
 	// and settings.
@@ -68,6 +80,7 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 			Timeout: s.Timeout, MaxRetries: s.MaxRetries,
 			Now: now, Logger: log, // the tier adds "tier" itself
 			CacheDir: cacheDir, OnCredits: onCredits(t),
+			Governor: gov, HeavyGovernor: heavy,
 		}
 	}
 	k := cfg.Tiers.Bulk

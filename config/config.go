@@ -105,6 +105,12 @@ type Zoho struct {
 	ContentURL  string      `yaml:"content_url"`  // "" = the DC's upload host
 	OrgID       string      `yaml:"org_id"`       // "" = read once from GET /crm/v8/org
 	Credentials Credentials `yaml:"credentials"`  // shared by tiers 2 and 3
+	// ConcurrencyLimit bounds the API calls in flight at Zoho at once,
+	// shared by every tier and tool call (ZOHO_CONCURRENCY_LIMIT): Zoho
+	// allows Free 5, Standard 10, Professional 15, Enterprise 20, Ultimate
+	// 25 per org and app; beyond, it answers 429. Default
+	// tiers.DefaultConcurrencyLimit (10).
+	ConcurrencyLimit int `yaml:"concurrency_limit"`
 }
 
 // HTTP configures the HTTP transport.
@@ -209,6 +215,7 @@ func Default() *Config {
 		},
 	}
 	c.Zoho.DC = "us"
+	c.Zoho.ConcurrencyLimit = tiers.DefaultConcurrencyLimit
 	c.Tiers.MCP.TierSettings = defaultSettings(tiers.MCP)
 	c.Tiers.Bulk.TierSettings = defaultSettings(tiers.Bulk)
 	c.Tiers.REST.TierSettings = defaultSettings(tiers.REST)
@@ -265,8 +272,8 @@ func (c *Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "transport=%s addr=%s config=%q permissions=%q profile=%q sandbox=%t log_level=%s log_format=%s\n",
 		c.Transport, c.Addr, c.ConfigFile, c.Permissions, c.Profile, c.Sandbox, c.LogLevel, c.LogFormat)
-	fmt.Fprintf(&b, "zoho: dc=%s accounts_url=%q api_domain=%q content_url=%q org_id=%q\n",
-		c.Zoho.DC, c.Zoho.AccountsURL, c.Zoho.APIDomain, c.Zoho.ContentURL, c.Zoho.OrgID)
+	fmt.Fprintf(&b, "zoho: dc=%s accounts_url=%q api_domain=%q content_url=%q org_id=%q concurrency_limit=%d\n",
+		c.Zoho.DC, c.Zoho.AccountsURL, c.Zoho.APIDomain, c.Zoho.ContentURL, c.Zoho.OrgID, c.Zoho.ConcurrencyLimit)
 	m := c.Tiers.MCP
 	fmt.Fprintf(&b, "tier MCP: enabled=%t priority=%d timeout=%s max_retries=%d endpoint=%q client_id=%q client_secret=%s\n",
 		m.Enabled, m.Priority, m.Timeout, m.MaxRetries, RedactURL(m.Endpoint.Reveal()), m.ClientID, setOrUnset(m.ClientSecret.IsSet()))

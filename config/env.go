@@ -31,6 +31,8 @@ const (
 	EnvContentURL  = "ZOHO_CONTENT_URL"     // bulk-write upload host override
 	EnvOrgID       = "ZOHO_ORG_ID"          // the org's zgid for X-CRM-ORG
 
+	EnvConcurrencyLimit = "ZOHO_CONCURRENCY_LIMIT" // API calls in flight at Zoho at once, org-wide; default 10
+
 	EnvEnableMCP      = "ENABLE_TIER1_MCP"  // boolean, default true
 	EnvEnableBulk     = "ENABLE_TIER2_BULK" // boolean, default true
 	EnvEnableSDK      = "ENABLE_TIER2_SDK"  // alias of EnvEnableBulk

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // TestSessionAndStreamLimits: the session idle TTL comes from the file, the
@@ -78,4 +80,49 @@ func equalHTTP(a, b HTTP) bool {
 	return a.SessionIdleTTL == b.SessionIdleTTL && a.MaxSessions == b.MaxSessions && a.MaxSessionsPerCaller == b.MaxSessionsPerCaller &&
 		a.MaxInFlightPerCaller == b.MaxInFlightPerCaller && a.StreamIdleTimeout == b.StreamIdleTimeout &&
 		a.StreamHeartbeat == b.StreamHeartbeat && a.BodyReadTimeout == b.BodyReadTimeout
+}
+
+// TestConcurrencyLimit: ZOHO_CONCURRENCY_LIMIT (zoho.concurrency_limit)
+// defaults to 10, env beats the file, and a value no Zoho edition allows is a
+// problem that names the editions' limits.
+func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, file, env string
+		want            int
+		problem         bool
+	}{
+		{name: "default", want: tiers.DefaultConcurrencyLimit},
+		{name: "file", file: "zoho: { concurrency_limit: 20 }\n", want: 20},
+		{name: "env beats file", file: "zoho: { concurrency_limit: 20 }\n", env: "5", want: 5},
+		{name: "not a number", env: "ten", want: tiers.DefaultConcurrencyLimit, problem: true},
+		{name: "zero", env: "0", want: 0, problem: true},
+		{name: "above Ultimate", env: "26", want: 26, problem: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fl := Flags{}
+			if tt.file != "" {
+				f := writeFile(t, tt.file)
+				fl.Config = &f
+			}
+			env := map[string]string{}
+			if tt.env != "" {
+				env[EnvConcurrencyLimit] = tt.env
+			}
+			c, err := Load(fl, envOf(env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Zoho.ConcurrencyLimit != tt.want {
+				t.Errorf("limit %d, want %d", c.Zoho.ConcurrencyLimit, tt.want)
+			}
+			err = c.Validate()
+			got := err != nil && strings.Contains(err.Error(), EnvConcurrencyLimit) && strings.Contains(err.Error(), "Ultimate 25")
+			if got != tt.problem {
+				t.Errorf("Validate = %v, want a %s problem: %v", err, EnvConcurrencyLimit, tt.problem)
+			}
+		})
+	}
 }

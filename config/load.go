@@ -166,6 +166,14 @@ func (c *Config) applyEnv(env Getenv) {
 			c.BreakerThreshold = uint32(n)
 		}
 	}
+	if v := env(EnvConcurrencyLimit); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			c.problem("%s=%q is not a whole number: set it to your edition's limit of API calls at once (Free 5, Standard 10, Professional 15, Enterprise 20, Ultimate 25)", EnvConcurrencyLimit, v)
+		} else {
+			c.Zoho.ConcurrencyLimit = n
+		}
+	}
 	if v := env(EnvSessionIdleTTL); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok {

@@ -24,6 +24,10 @@ func (e *ProblemsError) Error() string {
 	return fmt.Sprintf("%d configuration problems:\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
 }
 
+// MaxConcurrencyLimit is the largest ZOHO_CONCURRENCY_LIMIT: the limit of
+// Zoho's largest edition (Ultimate, 25 calls at once).
+const MaxConcurrencyLimit = 25
+
 // Validate checks the whole configuration and returns a *ProblemsError
 // listing every problem at once, or nil. A tier without credentials is not a
 // problem (it is reported by Findings as not configured); half-given
@@ -51,6 +55,10 @@ func (c *Config) Validate() error {
 		if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 			add("listen address %q is not host:port: use --addr (or %s) like 127.0.0.1:8765", c.Addr, EnvAddr)
 		}
+	}
+	if n := c.Zoho.ConcurrencyLimit; n < 1 || n > MaxConcurrencyLimit {
+		add("%s=%d (zoho.concurrency_limit) is out of range: set it to 1–%d, your edition's limit of API calls at once (Free 5, Standard 10, Professional 15, Enterprise 20, Ultimate 25)",
+			EnvConcurrencyLimit, n, MaxConcurrencyLimit)
 	}
 	if !c.Sandbox {
 		if dcs := zoho.DCNames(); !slices.Contains(dcs, c.Zoho.DC) {

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
@@ -112,4 +113,62 @@ func TestMessageOnlyToolErrorFailsOver(t *testing.T) {
 	if a := r.route.Attempts; r.route.Tier == tMCP || len(a) < 2 || a[0].Tier != tMCP || a[0].Outcome != "unavailable" {
 		t.Errorf("route %s, want MCP unavailable, then served by another tier", r.route)
 	}
+}
+
+// TestConcurrencyGovernorKeepsZohoUnderLimit: 30 tool calls at once, on
+// every tier's paths (tier 1 reads and searches, BULK's batched id reads
+// and PUTs, REST behind them), against an org that allows 10 API calls in
+// flight (the default ZOHO_CONCURRENCY_LIMIT): Zoho never sees more than 10
+// at once, never answers 429, and every call is served.
+func TestConcurrencyGovernorKeepsZohoUnderLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 10 // config.Default's ZOHO_CONCURRENCY_LIMIT
+	h := start(t, opts{Accounts: 2000, Defaults: true, Sim: func(o *zohosim.Options) { o.Concurrency = limit }})
+	if h.cfg.Zoho.ConcurrencyLimit != limit {
+		t.Fatalf("the default config's limit is %d, this test assumes %d", h.cfg.Zoho.ConcurrencyLimit, limit)
+	}
+	h.warmUp()
+	ids := h.ids(0, 2000)
+	h.sim.ResetConcurrencyPeak()
+	calls := make([]func() result, 0, 30)
+	for i := range 30 {
+		switch i % 5 {
+		case 0, 1:
+			calls = append(calls, func() result {
+				return h.call(profOps, "get_account", map[string]any{"account_id": ids[i]})
+			})
+		case 2:
+			calls = append(calls, func() result {
+				return h.call(profOps, "search_accounts", map[string]any{"where": []map[string]any{{"field": "Industry", "op": "equals", "value": "Retail"}}, "limit": 50})
+			})
+		case 3:
+			calls = append(calls, func() result {
+				return h.call(profOps, "bulk_read_accounts", map[string]any{"account_ids": ids[i*50 : i*50+500]})
+			})
+		case 4:
+			calls = append(calls, func() result {
+				ups := make([]map[string]any, 200)
+				for j := range ups {
+					ups[j] = map[string]any{"id": ids[i*50+j], "data": map[string]any{"Description": "governed"}}
+				}
+				return h.call(profOps, "bulk_update_accounts", map[string]any{"updates": ups})
+			})
+		}
+	}
+	results := make([]result, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() { results[i] = c() })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.err != nil || r.isErr || strings.Contains(r.text, "TOO_MANY_REQUESTS") {
+			t.Errorf("call %d: %s", i, r.dump)
+		}
+	}
+	c := h.sim.Concurrency()
+	if c.Peak > limit || c.SubPeak > limit || c.Refused != 0 {
+		t.Errorf("Zoho saw %d calls in flight at once (%d heavy) and refused %d; the limit is %d", c.Peak, c.SubPeak, c.Refused, limit)
+	}
+	t.Logf("peak %d in flight (%d heavy) for a limit of %d", c.Peak, c.SubPeak, limit)
 }

@@ -82,6 +82,13 @@ type Config struct {
 	Now func() time.Time
 	// Sleep waits between retries; nil means zoho.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Governor bounds the tool calls in flight upstream: a tool call on
+	// Zoho's hosted MCP runs CRM API calls on the org's account (UNCONFIRMED,
+	// but its calls spend the org's API limits), so it takes a slot of the
+	// org's governor, shared with tiers 2 and 3, while it runs;
+	// HeavyGovernor also bounds COQL tool calls (Zoho's sub-concurrency).
+	// nil bounds nothing.
+	Governor, HeavyGovernor tiers.Governor
 }
 
 // newHTTPClient returns the client the tier uses by default: the transport
@@ -547,6 +554,11 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 	}
 	box := &statusBox{}
 	hctx = context.WithValue(hctx, statusKey{}, box)
+	release, err := t.acquire(hctx, tl)
+	if err != nil {
+		return nil, t.transportErr(ctx, actx, err, false, "tools/call "+tl.name+" (waiting for a Zoho concurrency slot)"), true
+	}
+	defer release()
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = tl.name
 	req.Params.Arguments = args
@@ -582,6 +594,33 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 	}
 	notSent = !sent(err)
 	return nil, t.transportErr(ctx, actx, err, write && !notSent, "tools/call "+tl.name), notSent
+}
+
+// acquire takes the slots a tool call holds while it runs (see
+// Config.Governor): a heavy one first for a COQL tool, then the org's.
+func (t *Tier) acquire(ctx context.Context, tl *tool) (func(), error) {
+	var rels []func()
+	release := func() {
+		for i := len(rels) - 1; i >= 0; i-- {
+			rels[i]()
+		}
+	}
+	govs := []tiers.Governor{t.cfg.Governor}
+	if strings.Contains(strings.ToLower(tl.name), "coql") {
+		govs = []tiers.Governor{t.cfg.HeavyGovernor, t.cfg.Governor}
+	}
+	for _, g := range govs {
+		if g == nil {
+			continue
+		}
+		rel, err := g.Acquire(ctx)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		rels = append(rels, rel)
+	}
+	return release, nil
 }
 
 // statusErr classifies a non-2xx HTTP answer to a call.

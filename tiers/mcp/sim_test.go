@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/cluster"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -335,5 +336,34 @@ func TestSimMessageOnlyToolError(t *testing.T) {
 	sim.SetMCPToolError("", 0)
 	if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: simID(4)}); err != nil {
 		t.Fatalf("after the errors: %v", err)
+	}
+}
+
+// TestSimToolCallsTakeGovernorSlots: a tool call holds a slot of the org's
+// governor while it runs; one that gets no slot before its deadline is not
+// sent upstream, and the slot is free again after every call.
+func TestSimToolCallsTakeGovernorSlots(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, zohosim.MCPVariant{})
+	gov := cluster.NewLocalGovernor(1)
+	tr := newTier(t, sim.MCPEndpoint(), func(c *Config) { c.Governor = gov })
+	ctx := tiers.WithScopes(context.Background(), []string{"read"})
+	if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: simID(1)}); err != nil || gov.InFlight() != 0 {
+		t.Fatalf("Get: %v, %d slots held after it", err, gov.InFlight())
+	}
+	release, _ := gov.Acquire(context.Background()) // the org's only slot is busy
+	before := sim.RequestCount(zohosim.SurfaceMCP)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err := tr.Get(short, tiers.GetRequest{Module: "Accounts", ID: simID(2)})
+	cancel()
+	if c := tiers.Classify(err); c != tiers.ClassCanceled {
+		t.Fatalf("queued past the deadline: %v (%s), want canceled", err, c)
+	}
+	if n := sim.RequestCount(zohosim.SurfaceMCP) - before; n != 0 {
+		t.Fatalf("%d requests reached the upstream while no slot was free", n)
+	}
+	release()
+	if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: simID(2)}); err != nil {
+		t.Fatalf("after the slot came free: %v", err)
 	}
 }

@@ -72,6 +72,12 @@ type Config struct {
 	OnCredits func(remaining int)
 	// MaxBody bounds a response body read by Do. Zero means 64 MiB.
 	MaxBody int64
+	// Governor bounds the client's calls in flight at Zoho, each round trip
+	// queueing for a slot within its deadline (see GovernTransport); share
+	// one per org between every client and tier. HeavyGovernor bounds the
+	// heavy calls among them (COQL, bulk job creation, writes of more than
+	// 10 records: Zoho's sub-concurrency of 10). nil bounds nothing.
+	Governor, HeavyGovernor tiers.Governor
 }
 
 // Client talks to one Zoho org with one credential: it builds URLs on the
@@ -133,7 +139,7 @@ func New(cfg Config) (*Client, error) {
 	c.http = NewHTTPClient(HTTPOptions{
 		Base: base, Tokens: c.tokens, AuthHosts: c.isZohoHost, UserAgent: cfg.UserAgent,
 		MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-		Backoff: cfg.Backoff, Logger: cfg.Logger,
+		Backoff: cfg.Backoff, Logger: cfg.Logger, Governor: cfg.Governor, HeavyGovernor: cfg.HeavyGovernor,
 	})
 	return c, nil
 }
@@ -234,6 +240,15 @@ func (c *Client) admitHandedBack(u *url.URL) bool {
 		}
 	}
 	return false
+}
+
+// pathOf returns the path of raw, an absolute URL.
+func pathOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Path
 }
 
 func origin(u *url.URL) string {
@@ -435,6 +450,9 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 	// was not applied, whatever the first round trip wrote.
 	sent := new(atomic.Bool)
 	callCtx = context.WithValue(callCtx, sentKey{}, sent)
+	if heavyCall(method, pathOf(u), r.JSON) {
+		callCtx = withHeavy(callCtx)
+	}
 	callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{
 		WroteHeaders: func() { sent.Store(true) },
 	})
@@ -589,6 +607,11 @@ func (c *Client) transportError(ctx context.Context, method, path string, sent b
 	write := isWrite(method) && sent
 	if ctx.Err() != nil {
 		return c.canceled(ctx, write, what)
+	}
+	if isQueueError(err) {
+		return &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "CONCURRENCY_QUEUE",
+			Message: what + " was not sent: every Zoho concurrency slot (ZOHO_CONCURRENCY_LIMIT) stayed busy until the call's time ran out",
+			Err:     scrubErr(err)}
 	}
 	desc := describeNetErr(err)
 	if errors.Is(err, context.DeadlineExceeded) && c.cfg.Timeout > 0 {

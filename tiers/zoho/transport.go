@@ -48,6 +48,9 @@ type HTTPOptions struct {
 	Backoff retryablehttp.Backoff
 	// Logger receives redacted debug lines. nil means slog.Default().
 	Logger *slog.Logger
+	// Governor and HeavyGovernor bound the calls in flight at Zoho (see
+	// GovernTransport); nil bounds nothing.
+	Governor, HeavyGovernor tiers.Governor
 }
 
 // Defaults of HTTPOptions.
@@ -63,11 +66,14 @@ const (
 //	redacted debug logging → user agent → auth (Zoho-oauthtoken, Zoho hosts
 //	only; one refresh + one retry on 401 INVALID_TOKEN) → retries
 //	(go-retryablehttp: connection errors, 5xx, 429; writes only before they
-//	are sent) → tuned transport (pooled keep-alive connections)
+//	are sent) → concurrency governor (a slot per round trip, queued) →
+//	tuned transport (pooled keep-alive connections)
 //
 // Logging is outermost so that a call is logged once with its final status;
 // auth sits outside retries so that a retried request keeps its token and a
-// 401 refresh is not multiplied by the retry count.
+// 401 refresh is not multiplied by the retry count; the governor sits
+// inside retries so that a slot is held only while a request is really in
+// flight, never during a backoff or a token refresh.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -75,8 +81,12 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.Base == nil {
 		o.Base = DefaultTransport()
 	}
+	base := o.Base
+	if o.Governor != nil || o.HeavyGovernor != nil {
+		base = &GovernTransport{Next: base, Governor: o.Governor, Heavy: o.HeavyGovernor}
+	}
 	var rt http.RoundTripper = &RetryTransport{
-		Next: o.Base, MaxRetries: o.MaxRetries, WaitMin: o.RetryWaitMin, WaitMax: o.RetryWaitMax,
+		Next: base, MaxRetries: o.MaxRetries, WaitMin: o.RetryWaitMin, WaitMax: o.RetryWaitMax,
 		Backoff: o.Backoff, Logger: o.Logger,
 	}
 	if o.Tokens != nil && o.AuthHosts != nil {
@@ -365,7 +375,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error, write bool,
 	}
 	if err != nil {
 		var te *tiers.Error
-		if errors.As(err, &te) {
+		if errors.As(err, &te) || isQueueError(err) {
 			return false, nil
 		}
 		if write && !isDialError(err) {
