@@ -13,11 +13,15 @@ import (
 // Offset (records already returned, in the query's order); a tier that talks
 // to Zoho's list API may also use Zoho's own token in Zoho when it is there,
 // and LastID lets keyset paging (COQL "id > last") continue past Zoho's
-// offset caps. Query ties the token to the query that made it.
+// offset caps. Raw is how many rows of Zoho's search-API answer a tier that
+// filters them (zoho.SearchPager) has looked at: where the next page starts
+// reading (0 when another tier made the token). Query ties the token to the
+// query that made it.
 type Cursor struct {
 	Offset int    `json:"o"`
 	LastID string `json:"l,omitempty"`
 	Zoho   string `json:"z,omitempty"`
+	Raw    int    `json:"r,omitempty"`
 	Query  string `json:"q"`
 }
 
@@ -46,7 +50,7 @@ func DecodeCursor(token, query string) (Cursor, error) {
 		return Cursor{}, bad("not a token this server issued")
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Offset < 0 {
+	if err := json.Unmarshal(b, &c); err != nil || c.Offset < 0 || c.Raw < 0 || c.Raw > MaxSearchRecords {
 		return Cursor{}, bad("not a token this server issued")
 	}
 	if c.Query != query {

@@ -27,6 +27,11 @@ const (
 	MaxBulkReadConditions = 25
 	// MaxBulkWriteRecords is the most records of one Bulk Write file.
 	MaxBulkWriteRecords = 25_000
+	// MaxSearchRecords is how many records one search returns in all, on
+	// every tier: Zoho's search API stops at 2,000 (LIMIT_REACHED,
+	// reference §5), and the tools promise the same cap whichever tier
+	// serves a search.
+	MaxSearchRecords = 2000
 	// MaxPageTokenLen is the longest page token the proxy issues or reads
 	// (its own opaque tokens, see Cursor).
 	MaxPageTokenLen = 1024

@@ -191,10 +191,12 @@ func (t *Tier) coql(ctx context.Context, q zoho.COQLQuery) ([]tiers.Record, bool
 	return p.Data, p.Info.MoreRecords, nil
 }
 
-// Search finds records: conditions with COQL (exact comparisons, unlike the
-// search API's "equals means contains" on text; paged like List), and a
-// word, email or phone with Zoho's search API (COQL has no full-text
-// search), paged by page number within the search API's 2,000-record cap.
+// Search finds records: conditions with COQL, sorted by id and paged by
+// keyset (COQL's = is the exact, case-insensitive comparison the tools'
+// equals means, unlike the search API's "contains"), and a word, email or
+// phone with Zoho's search API (COQL has no full-text search) through a
+// zoho.SearchPager. Either way at most tiers.MaxSearchRecords records in
+// all, as on every tier, and every tier's page tokens continue here.
 func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
 	limit, err := t.checkPage(req.Module, req.Fields, req.Limit)
 	if err != nil {
@@ -205,13 +207,19 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 		return tiers.Page{}, zoho.WithTier(tiers.Bulk, err)
 	}
 	if len(req.Where) > 0 {
+		if cur.Offset >= tiers.MaxSearchRecords {
+			return tiers.Page{}, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassVerdict, Code: "LIMIT_REACHED",
+				Details: map[string]any{"limit": strconv.Itoa(tiers.MaxSearchRecords)},
+				Message: "a search returns at most 2,000 records: narrow the conditions, or use bulk_read_accounts for larger sets"}
+		}
 		fields := req.Fields
 		if len(fields) == 0 {
 			fields = t.cfg.DefaultFields(req.Module)
 		}
-		return t.pageCOQL(ctx, zoho.COQLQuery{Module: req.Module, Select: fields, Where: req.Where, MatchAny: req.MatchAny}, "id", false, limit, cur)
+		return t.pageCOQL(ctx, zoho.COQLQuery{Module: req.Module, Select: fields, Where: req.Where, MatchAny: req.MatchAny},
+			"id", false, min(limit, tiers.MaxSearchRecords-cur.Offset), cur)
 	}
-	q := url.Values{}
+	q := url.Values{"sort_by": {"id"}, "sort_order": {"asc"}}
 	switch {
 	case req.Word != "":
 		if len([]rune(req.Word)) < 2 {
@@ -226,27 +234,21 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 		return tiers.Page{}, badInput("search needs conditions or one of word, email, phone")
 	}
 	if len(req.Fields) > 0 {
-		q.Set("fields", strings.Join(req.Fields, ","))
+		q.Set("fields", strings.Join(zoho.SearchFields(req.Fields, nil), ","))
 	}
-	skip := cur.Offset % limit
-	q.Set("page", strconv.Itoa(cur.Offset/limit+1))
-	q.Set("per_page", strconv.Itoa(limit))
-	p, err := t.getPage(ctx, zoho.Request{Path: "/crm/v8/" + req.Module + "/search", Query: q})
-	if err != nil {
-		return tiers.Page{}, err
-	}
-	recs := p.Data
-	if skip < len(recs) {
-		recs = recs[skip:]
-	} else {
-		recs = nil
-	}
-	out := tiers.Page{Records: recs}
-	if p.Info.MoreRecords && len(recs) > 0 {
-		next := tiers.Cursor{Offset: cur.Offset + len(recs), Query: cur.Query}
-		out.MoreRecords, out.NextPageToken = true, next.Encode()
-	}
-	return out, nil
+	path := "/crm/v8/" + req.Module + "/search"
+	pager := zoho.SearchPager{Tier: tiers.Bulk, Fields: req.Fields, Keyset: true, Cap: tiers.MaxSearchRecords,
+		Fetch: func(ctx context.Context, page, perPage int) ([]tiers.Record, bool, error) {
+			qq := url.Values{}
+			for k, v := range q {
+				qq[k] = v
+			}
+			qq.Set("page", strconv.Itoa(page))
+			qq.Set("per_page", strconv.Itoa(perPage))
+			p, err := t.getPage(ctx, zoho.Request{Path: path, Query: qq})
+			return p.Data, p.Info.MoreRecords, err
+		}}
+	return pager.Page(ctx, limit, cur)
 }
 
 // BulkRead streams records into sink. By ids: GET ?ids= in chunks of 100,

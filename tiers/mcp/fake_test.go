@@ -277,7 +277,7 @@ func (f *fakeUpstream) addTools() {
 		}
 		return map[string]any{"data": recs[start:end], "info": info}, false
 	})
-	add(actSearchRecords, f.schema(mod, []string{"criteria", "email", "phone", "word", "page", v.perPageKey}, nil), func(a map[string]any) (any, bool) {
+	add(actSearchRecords, f.schema(mod, []string{"criteria", "email", "phone", "word", "page", v.perPageKey, "sort_by", "sort_order"}, nil), func(a map[string]any) (any, bool) {
 		q := sub(a, "query_params")
 		word, _ := q["word"].(string)
 		f.mu.Lock()

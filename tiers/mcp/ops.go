@@ -235,7 +235,10 @@ func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, c
 }
 
 // Search finds records with the upstream's searchRecords tool: compiled
-// criteria for structured conditions, or Zoho's word/email/phone search.
+// criteria for structured conditions, or Zoho's word/email/phone search,
+// sorted by id. Zoho's criteria match more than the tools' meaning (its
+// equals on text is a "contains"), so a zoho.SearchPager keeps only the
+// records zoho.Match accepts and pages them with every tier's cursor.
 func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
 	if err := checkModule(req.Module); err != nil {
 		return tiers.Page{}, err
@@ -272,22 +275,24 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	args := []arg{by, {section: secQuery, name: "per_page", value: limit}}
-	args = append(args, moduleArg(req.Module, perModule))
-	if len(req.Fields) > 0 {
-		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
+	// Sorted by id, ascending, whatever the tool's default: the pager's
+	// tokens continue by id on any tier. A tool that cannot sort cannot
+	// serve the search.
+	base := []arg{by, moduleArg(req.Module, perModule),
+		{section: secQuery, name: "sort_by", value: "id", required: true},
+		{section: secQuery, name: "sort_order", value: "asc", required: true}}
+	if fs := zoho.SearchFields(req.Fields, req.Where); fs != nil {
+		base = append(base, arg{section: secQuery, name: "fields", value: strings.Join(fs, ",")})
 	}
-	skip := 0
-	if cur.Offset > 0 {
-		skip = cur.Offset % limit
-		args = append(args, arg{section: secQuery, name: "page", value: cur.Offset/limit + 1, required: true})
-	}
-	recs, info, err := t.read(ctx, tl, args)
-	if err != nil {
-		return tiers.Page{}, err
-	}
-	info.NextPageToken = "" // search has no page tokens
-	return pageOf(recs, info, skip, limit, req.Fields, cur, false), nil
+	pager := zoho.SearchPager{Tier: tiers.MCP, Where: req.Where, MatchAny: req.MatchAny, Fields: req.Fields,
+		Keyset: true, Cap: tiers.MaxSearchRecords,
+		Fetch: func(ctx context.Context, page, perPage int) ([]tiers.Record, bool, error) {
+			args := append(slices.Clip(base), arg{section: secQuery, name: "per_page", value: perPage},
+				arg{section: secQuery, name: "page", value: page, required: page > 1})
+			recs, info, err := t.read(ctx, tl, args)
+			return recs, info.MoreRecords, err
+		}}
+	return pager.Page(ctx, limit, cur)
 }
 
 // Update writes one record with updateRecords (or the single-record

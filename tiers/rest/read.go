@@ -123,15 +123,19 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	case len(req.IDs) > 0:
 		return t.listIDs(ctx, req.Module, req.IDs, fields, limit, cur)
 	case len(req.Filters) > 0:
+		// The search API's equals is a "contains" on text: filter its
+		// records to the equality the filters mean (zoho.Match).
 		crit, err := zoho.Criteria(req.Filters, false)
 		if err != nil {
 			return tiers.Page{}, zoho.WithTier(tiers.REST, err)
 		}
-		q := url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
-		return t.pageByNumber(ctx, "/crm/v8/"+req.Module+"/search", q, limit, cur, true)
+		q := url.Values{"criteria": {crit}, "fields": {strings.Join(zoho.SearchFields(fields, req.Filters), ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
+		pager := zoho.SearchPager{Tier: tiers.REST, Where: req.Filters, Fields: fields,
+			Desc: desc, Keyset: sortBy == "id", Cap: tiers.MaxSearchRecords, Fetch: t.searchFetch("/crm/v8/"+req.Module+"/search", q)}
+		return pager.Page(ctx, limit, cur)
 	}
 	q := url.Values{"fields": {strings.Join(fields, ",")}, "sort_by": {sortBy}, "sort_order": {sortOrder}}
-	return t.pageByNumber(ctx, "/crm/v8/"+req.Module, q, limit, cur, false)
+	return t.pageByNumber(ctx, "/crm/v8/"+req.Module, q, limit, cur)
 }
 
 // listIDs pages through the requested ids themselves: the cursor offset
@@ -203,20 +207,15 @@ func planPages(offset, limit int) (plan, bool) {
 	return plan{p, first, last}, true
 }
 
-// pageByNumber serves a list or search page from cur.Offset. Rows within the
-// first 2,000 are read with page/per_page; past that a list continues with
-// the Zoho page_token kept in the cursor (search cannot: Zoho caps it at
-// 2,000, LIMIT_REACHED).
-func (t *Tier) pageByNumber(ctx context.Context, path string, q url.Values, limit int, cur tiers.Cursor, search bool) (tiers.Page, error) {
+// pageByNumber serves a list page from cur.Offset. Rows within the first
+// 2,000 are read with page/per_page; past that a list continues with the
+// Zoho page_token kept in the cursor.
+func (t *Tier) pageByNumber(ctx context.Context, path string, q url.Values, limit int, cur tiers.Cursor) (tiers.Page, error) {
 	offset := cur.Offset
 	if offset+limit > discreteCap {
 		switch {
 		case offset < discreteCap:
 			limit = discreteCap - offset // a short page up to the 2,000-row boundary
-		case search:
-			return tiers.Page{}, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassVerdict, Code: "LIMIT_REACHED",
-				Details: map[string]any{"limit": strconv.Itoa(discreteCap)},
-				Message: "Zoho search returns at most 2,000 records: narrow the conditions, or use bulk_read_accounts for larger sets"}
 		case cur.Zoho != "" && offset < pageTokenCap:
 			return t.pageByToken(ctx, path, q, limit, cur)
 		default:
@@ -261,7 +260,7 @@ func (t *Tier) pageByNumber(ctx context.Context, path string, q url.Values, limi
 	next := tiers.Cursor{Offset: offset + len(page.Records), Query: cur.Query}
 	// Zoho's page_token continues exactly after the last page fetched; keep
 	// it when that is where this page ends (needed to go past 2,000 rows).
-	if !search && last.Info.NextPageToken != "" && skip+limit == len(rows) {
+	if last.Info.NextPageToken != "" && skip+limit == len(rows) {
 		next.Zoho = last.Info.NextPageToken
 	}
 	page.MoreRecords = true
@@ -314,8 +313,10 @@ func cloneValues(q url.Values) url.Values {
 }
 
 // Search finds records: criteria compiled from Where (MatchAny: or), or one
-// of word / email / phone. Pages use page/per_page from the cursor offset;
-// Zoho caps a search at 2,000 records (LIMIT_REACHED).
+// of word / email / phone, sorted by id. Zoho's criteria match more than the
+// tools' meaning (its equals on text is a "contains"): a zoho.SearchPager
+// keeps the records zoho.Match accepts and pages them with every tier's
+// cursor, up to tiers.MaxSearchRecords (LIMIT_REACHED).
 func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
 	limit, err := t.checkPage(req.Module, req.Fields, req.Limit)
 	if err != nil {
@@ -352,14 +353,33 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 		}
 		q.Set("phone", req.Phone)
 	}
-	if len(req.Fields) > 0 {
-		q.Set("fields", strings.Join(req.Fields, ","))
+	if fs := zoho.SearchFields(req.Fields, req.Where); fs != nil {
+		q.Set("fields", strings.Join(fs, ","))
 	}
+	q.Set("sort_by", "id")
+	q.Set("sort_order", "asc")
 	cur, err := tiers.DecodeCursor(req.PageToken, tiers.SearchKey(req))
 	if err != nil {
 		return tiers.Page{}, zoho.WithTier(tiers.REST, err)
 	}
-	return t.pageByNumber(ctx, "/crm/v8/"+req.Module+"/search", q, limit, cur, true)
+	pager := zoho.SearchPager{Tier: tiers.REST, Where: req.Where, MatchAny: req.MatchAny, Fields: req.Fields,
+		Keyset: true, Cap: tiers.MaxSearchRecords, Fetch: t.searchFetch("/crm/v8/"+req.Module+"/search", q)}
+	return pager.Page(ctx, limit, cur)
+}
+
+// searchFetch reads pages of the search API at path with q, for a
+// zoho.SearchPager.
+func (t *Tier) searchFetch(path string, q url.Values) zoho.SearchFetch {
+	return func(ctx context.Context, page, perPage int) ([]tiers.Record, bool, error) {
+		qq := cloneValues(q)
+		qq.Set("per_page", strconv.Itoa(perPage))
+		qq.Set("page", strconv.Itoa(page))
+		body, empty, err := t.fetchList(ctx, path, qq)
+		if err != nil || empty {
+			return nil, false, err
+		}
+		return body.Data, body.Info.MoreRecords, nil
+	}
 }
 
 // BulkRead streams records into sink with ordinary list/search pages — REST
@@ -416,23 +436,30 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 	var q url.Values
 	path := "/crm/v8/" + req.Module
 	search := len(req.Where) > 0
+	var pager zoho.SearchPager
 	if search {
 		crit, err := zoho.Criteria(req.Where, false)
 		if err != nil {
 			return res, zoho.WithTier(tiers.REST, err)
 		}
-		q = url.Values{"criteria": {crit}, "fields": {strings.Join(fields, ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}
+		q = url.Values{"criteria": {crit}, "fields": {strings.Join(zoho.SearchFields(fields, req.Where), ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}
 		path += "/search"
+		// Zoho's search answers at most 2,000 rows; past them the pager
+		// says SEARCH_CAP (unsupported): the BULK tier reads the rest.
+		pager = zoho.SearchPager{Tier: tiers.REST, Where: req.Where, Fields: fields, Keyset: true,
+			Fetch: t.searchFetch(path, q)}
 	} else {
 		q = url.Values{"fields": {strings.Join(fields, ",")}, "sort_by": {"id"}, "sort_order": {"asc"}}
 	}
 	cur := tiers.Cursor{}
 	for {
-		if search && cur.Offset >= discreteCap {
-			return res, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnsupported, Code: "LIMIT_REACHED",
-				Message: "the REST tier can read at most 2,000 records matching conditions (Zoho's search cap); the BULK tier is needed for more"}
+		var p tiers.Page
+		var err error
+		if search {
+			p, err = pager.Page(ctx, tiers.MaxPageSize, cur)
+		} else {
+			p, err = t.pageByNumber(ctx, path, q, tiers.MaxPageSize, cur)
 		}
-		p, err := t.pageByNumber(ctx, path, q, tiers.MaxPageSize, cur, search)
 		if err != nil {
 			return res, err
 		}
