@@ -67,9 +67,10 @@ type Config struct {
 
 // Tier is tier 2. It is safe for concurrent use.
 type Tier struct {
-	cfg Config
-	zc  *zoho.Client
-	log *slog.Logger
+	cfg   Config
+	zc    *zoho.Client
+	log   *slog.Logger
+	types fieldTypeCache // field json_types, for typing Bulk Read CSV cells
 }
 
 // New returns the tier for cfg.

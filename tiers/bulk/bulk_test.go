@@ -487,8 +487,8 @@ func TestBulkReadJobLifecycle(t *testing.T) {
 	if first["id"] != seededID(1) || first["Account_Name"] == nil {
 		t.Errorf("first row = %v", first)
 	}
-	if o, ok := first["Owner"].(string); !ok || !tiers.IsRecordID(o) {
-		t.Errorf("Owner = %#v, want the lookup's id as CSV text", first["Owner"])
+	if o, ok := first["Owner"].(map[string]any); !ok || !tiers.IsRecordID(fmt.Sprint(o["id"])) {
+		t.Errorf("Owner = %#v, want the lookup {\"id\": …} typed from the CSV's id", first["Owner"])
 	}
 	// 3 states of 1 s each: the job completes at t+3s; waits of 0.5, 1, 2 s
 	// reach it at 3.5 s with ±10% jitter.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -96,10 +97,19 @@ func (t *Tier) readJob(ctx context.Context, req tiers.BulkReadRequest, fields []
 	if err != nil {
 		return res, err
 	}
+	// The job's rows are filtered to the conditions' meaning (zoho.Match:
+	// Zoho's criteria test empty fields their own way), so it exports the
+	// condition fields too, and the rows are projected back to fields.
+	var project []string
+	if len(req.Fields) > 0 {
+		project = fields
+		fields = withConditionFields(fields, req.Where)
+	}
 	query := map[string]any{"module": map[string]any{"api_name": req.Module}, "page": 1}
 	if len(req.Fields) > 0 {
 		query["fields"] = fields
 	}
+	types := t.fieldTypes(ctx, req.Module, &res.Calls, &res.Credits)
 	if crit != nil {
 		query["criteria"] = crit
 	}
@@ -128,7 +138,7 @@ func (t *Tier) readJob(ctx context.Context, req tiers.BulkReadRequest, fields []
 			return res, err
 		}
 		n, err := t.download(ctx, result.DownloadURL, &res.Calls, &res.Credits, func(r io.ReaderAt, size int64) (int, error) {
-			return streamCSV(r, size, sink)
+			return streamCSV(r, size, sink, csvRows{types: types, where: req.Where, fields: project})
 		})
 		res.Count += n
 		if err != nil {
@@ -292,10 +302,32 @@ func openCSV(r io.ReaderAt, size int64) (io.ReadCloser, error) {
 	return nil, malformed("the bulk result zip holds no CSV file")
 }
 
+// csvRows says how streamCSV turns rows into records: cells typed by types
+// (see csvRecord), rows kept when they match where (zoho.Match), records
+// projected to fields (nil: every column).
+type csvRows struct {
+	types  map[string]string
+	where  []tiers.Condition
+	fields []string
+}
+
+// withConditionFields returns fields with the fields of where that it lacks
+// (never id, which a job always exports).
+func withConditionFields(fields []string, where []tiers.Condition) []string {
+	out := slices.Clone(fields)
+	for _, f := range zoho.ConditionFields(where) {
+		if f != "id" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // streamCSV parses a Bulk Read result row by row into sink: the header row
-// names the fields; an empty cell is null; other cells are Zoho's CSV text
-// (lookups as their id, datetimes ISO-8601).
-func streamCSV(r io.ReaderAt, size int64, sink tiers.RecordSink) (int, error) {
+// names the fields; each row becomes a record typed as COQL would answer it
+// (see csvRecord), kept if it matches rows.where. It returns the records
+// written.
+func streamCSV(r io.ReaderAt, size int64, sink tiers.RecordSink, rows csvRows) (int, error) {
 	rc, err := openCSV(r, size)
 	if err != nil {
 		return 0, err
@@ -311,24 +343,21 @@ func streamCSV(r io.ReaderAt, size int64, sink tiers.RecordSink) (int, error) {
 	if len(head) > 0 {
 		head[0] = strings.TrimPrefix(head[0], "\ufeff")
 	}
-	n := 0
+	n, read := 0, 0
 	for {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return n, nil
 		}
 		if err != nil {
-			return n, malformed(fmt.Sprintf("the bulk result CSV is malformed after %d rows: %v", n, err))
+			return n, malformed(fmt.Sprintf("the bulk result CSV is malformed after %d rows: %v", read, err))
 		}
-		rec := make(tiers.Record, len(head))
-		for i, h := range head {
-			if i < len(row) && row[i] != "" {
-				rec[h] = row[i]
-			} else {
-				rec[h] = nil
-			}
+		read++
+		rec := csvRecord(head, row, rows.types)
+		if !zoho.Match(rows.where, false, rec) {
+			continue
 		}
-		if err := sink.Write(rec); err != nil {
+		if err := sink.Write(zoho.Project(rec, rows.fields)); err != nil {
 			return n, sinkErr(err)
 		}
 		n++

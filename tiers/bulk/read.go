@@ -256,8 +256,9 @@ func (t *Tier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page,
 // all records): COQL pages of 2,000 sorted by id, and — once Plan says the
 // rest is cheaper as a job — a Bulk Read job for the records after the last
 // id read, downloaded as a zip to a temporary file and parsed row by row.
-// Rows from COQL carry Zoho's JSON values; rows from a job carry the CSV
-// export's text (numbers as digits, lookups as their id, empty as null).
+// Rows from COQL carry Zoho's JSON values; rows from a job are typed to
+// look the same (see csvRecord: numbers, booleans, null, lookups as {"id"})
+// and filtered to the conditions' meaning (zoho.Match).
 // Strategy, Calls and Credits report what was spent.
 func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
 	var res tiers.BulkReadResult

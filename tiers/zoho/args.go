@@ -129,6 +129,27 @@ var accountFields = []string{
 	"Created_Time", "Modified_Time", "Last_Activity_Time", "Created_By", "Modified_By",
 }
 
+// accountJSONTypes are the json_types of the Accounts fields of reference
+// §11 that are not text: what FieldJSONTypes knows without asking Zoho.
+var accountJSONTypes = map[string]string{
+	"Owner": "jsonobject", "Parent_Account": "jsonobject", "Created_By": "jsonobject", "Modified_By": "jsonobject",
+	"Account_Number": "integer", "Employees": "integer", "SIC_Code": "integer",
+	"Annual_Revenue": "double", "Exchange_Rate": "double", "Locked__s": "boolean",
+}
+
+// FieldJSONTypes returns the json_type of the standard fields of module
+// that are not text (reference §11; Accounts only), for typing values when
+// Zoho's field metadata cannot be read. The map is the caller's.
+func FieldJSONTypes(module string) map[string]string {
+	out := map[string]string{}
+	if strings.EqualFold(module, "Accounts") {
+		for k, v := range accountJSONTypes {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // DefaultFields returns the fields every tier asks for when a read wants all
 // of them and Zoho's API needs a list (GET ?fields=, ?ids=, COQL, a bulk read
 // job): the standard Accounts fields of reference §11 for Accounts (any
