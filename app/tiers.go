@@ -37,22 +37,13 @@ func creditsTo(g *prometheus.GaugeVec) func(t tiers.Name) func(remaining int) {
 // gives each Zoho tier the callback that receives Zoho's
 // X-API-CREDITS-REMAINING.
 func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCredits func(tiers.Name) func(int)) []tiers.Tier {
-	cacheDir := ""
-	if cfg.Sandbox {
-		cacheDir = "-" // never mix emulator tokens into the real token cache
-	}
-	accounts := cfg.Zoho.AccountsURL
-	if accounts == "" {
-		if dc, err := zoho.DC(cfg.Zoho.DC); err == nil {
-			accounts = dc.AccountsURL
-		}
-	}
+	cacheDir := cacheDirOf(cfg)
 	m := cfg.Tiers.MCP
 	t1 := tiermcp.New(tiermcp.Config{
 		Endpoint:     m.Endpoint.Reveal(),
 		ClientID:     m.ClientID,
 		ClientSecret: m.ClientSecret.Reveal(),
-		AccountsURL:  accounts,
+		CacheDir:     cacheDir,
 		Timeout:      m.Timeout,
 		MaxRetries:   m.MaxRetries,
 		Logger:       log, // the tier adds "tier" itself
@@ -91,6 +82,16 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 			RefreshToken: r.RefreshToken.Reveal(), AccessToken: r.AccessToken.Reveal()},
 		r.TierSettings)})
 	return []tiers.Tier{t1, t2, t3}
+}
+
+// cacheDirOf is the token cache directory of cfg, for every tier: "-"
+// (none) in sandbox mode, so that emulator tokens and the real ones never
+// mix.
+func cacheDirOf(cfg *config.Config) string {
+	if cfg.Sandbox {
+		return "-"
+	}
+	return cfg.CacheDir
 }
 
 // routerTiers maps the config's per-tier settings to the router's.
