@@ -241,3 +241,35 @@ func TestLoginCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckNeedsLogin: `check` against an on-demand endpoint says that tier
+// 1 needs a login (an error finding naming the command) until one is done,
+// then probes tier 1 with the stored grant.
+func TestCheckNeedsLogin(t *testing.T) {
+	t.Parallel()
+	sim, _, vars := loginSim(t)
+	code, out, _ := runInProcess(t, context.Background(), vars, "check")
+	if code != 1 || !strings.Contains(out, "error probe MCP: tier 1 needs `zoho-mcp-proxy login`") || !strings.Contains(out, "ok    probe REST") {
+		t.Fatalf("check before login: exit %d\n%s", code, out)
+	}
+	var lout, lerr lockedBuffer
+	e := env{stdin: strings.NewReader(""), stdout: &lout, stderr: &lerr, getenv: func(k string) string { return vars[k] },
+		open: func(u string) error {
+			go func() {
+				if _, err := fakeBrowser(u, nil); err != nil {
+					t.Error(err)
+				}
+			}()
+			return nil
+		}}
+	if code := e.run(context.Background(), []string{"login"}); code != 0 {
+		t.Fatalf("login: %d\n%s", code, lerr.String())
+	}
+	code, out, _ = runInProcess(t, context.Background(), vars, "check")
+	if code != 0 || !strings.Contains(out, "ok    probe MCP: reachable") {
+		t.Fatalf("check after login: exit %d\n%s", code, out)
+	}
+	if s := secretIn(sim, out); s != "" {
+		t.Fatalf("check shows %s:\n%s", s, out)
+	}
+}
