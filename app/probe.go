@@ -26,6 +26,9 @@ func (a *App) Probe(ctx context.Context, timeout time.Duration) []config.Finding
 		switch {
 		case !enabled[t.Name()]:
 			continue
+		case detail(t) != "":
+			fs[i] = config.Finding{Level: config.LevelError, Subject: subject, Message: detail(t)}
+			continue
 		case !t.Configured():
 			fs[i] = config.Finding{Level: config.LevelWarn, Subject: subject, Message: "skipped: tier not configured"}
 			continue
@@ -37,6 +40,11 @@ func (a *App) Probe(ctx context.Context, timeout time.Duration) []config.Finding
 			defer cancel()
 			start := time.Now()
 			if err := t.Probe(pctx); err != nil {
+				if d := detail(t); d != "" {
+					// The probe found what the tier needs (tier 1: a login).
+					fs[i] = config.Finding{Level: config.LevelError, Subject: subject, Message: d}
+					return
+				}
 				fs[i] = config.Finding{Level: config.LevelError, Subject: subject,
 					Message: "cannot reach Zoho: " + err.Error() + " (check the tier's credentials, ZOHO_DC and the URL overrides)"}
 				return
@@ -52,4 +60,12 @@ func (a *App) Probe(ctx context.Context, timeout time.Duration) []config.Finding
 		}
 	}
 	return out
+}
+
+// detail is what t says it needs before it can serve (tiers.Detailer), or "".
+func detail(t tiers.Tier) string {
+	if d, ok := t.(tiers.Detailer); ok {
+		return d.Detail()
+	}
+	return ""
 }

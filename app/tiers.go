@@ -38,16 +38,7 @@ func creditsTo(g *prometheus.GaugeVec) func(t tiers.Name) func(remaining int) {
 // gives each Zoho tier the callback that receives Zoho's
 // X-API-CREDITS-REMAINING.
 func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCredits func(tiers.Name) func(int)) []tiers.Tier {
-	cacheDir := ""
-	if cfg.Sandbox {
-		cacheDir = "-" // never mix emulator tokens into the real token cache
-	}
-	accounts := cfg.Zoho.AccountsURL
-	if accounts == "" {
-		if dc, err := zoho.DC(cfg.Zoho.DC); err == nil {
-			accounts = dc.AccountsURL
-		}
-	}
+	cacheDir := cacheDirOf(cfg)
 	// One governor for the org, shared by every tier and tool call: Zoho
 	// counts the org's API calls in flight together (reference §9.3), and
 	// tier 1's tool calls run API calls on the org too. heavy bounds Zoho's
@@ -63,7 +54,7 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 		Endpoint:     m.Endpoint.Reveal(),
 		ClientID:     m.ClientID,
 		ClientSecret: m.ClientSecret.Reveal(),
-		AccountsURL:  accounts,
+		CacheDir:     cacheDir,
 		Timeout:      m.Timeout,
 		MaxRetries:   m.MaxRetries,
 		Logger:       log, // the tier adds "tier" itself
@@ -104,6 +95,16 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 			RefreshToken: r.RefreshToken.Reveal(), AccessToken: r.AccessToken.Reveal()},
 		r.TierSettings)})
 	return []tiers.Tier{t1, t2, t3}
+}
+
+// cacheDirOf is the token cache directory of cfg, for every tier: "-"
+// (none) in sandbox mode, so that emulator tokens and the real ones never
+// mix.
+func cacheDirOf(cfg *config.Config) string {
+	if cfg.Sandbox {
+		return "-"
+	}
+	return cfg.CacheDir
 }
 
 // routerTiers maps the config's per-tier settings to the router's.

@@ -151,6 +151,10 @@ type Config struct {
 	Sandbox     bool   `yaml:"sandbox"`     // run against the built-in emulator
 	LogLevel    string `yaml:"log_level"`   // debug, info, warn, error
 	LogFormat   string `yaml:"log_format"`  // auto, text, json
+	// CacheDir is the token cache: access tokens of tiers 2 and 3 and the
+	// OAuth grant `login` stores for tier 1, each a file of mode 0600.
+	// "" means the user cache directory (os.UserCacheDir()/zoho-mcp-proxy).
+	CacheDir string `yaml:"cache_dir"`
 
 	Zoho  Zoho  `yaml:"zoho"`
 	Tiers Tiers `yaml:"tiers"`

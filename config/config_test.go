@@ -193,7 +193,7 @@ bulk_inline_limit: 0
 `)
 	env := map[string]string{
 		EnvDC: "mars", EnvEnableFailover: "maybe", EnvBreakerThreshold: "-3", EnvBreakerTimeout: "soon",
-		EnvClientID: "only-the-id", EnvMCPEndpoint: "not a url/secretkey123", EnvMCPClientID: "mcpid",
+		EnvClientID: "only-the-id", EnvMCPEndpoint: "not a url/secretkey123", EnvMCPClientSecret: "mcpsecret",
 		EnvAccountsURL: "ftp://x", EnvOrgID: "12ab",
 	}
 	c, err := Load(Flags{Config: &file, Transport: ptr("carrier-pigeon"), LogLevel: ptr("loud"), LogFormat: ptr("xml")}, envOf(env))
@@ -209,7 +209,7 @@ bulk_inline_limit: 0
 		"transport \"carrier-pigeon\"", "--log-level", "--log-format", "ZOHO_DC=\"mars\"",
 		"ENABLE_FAILOVER=\"maybe\"", "CIRCUIT_BREAKER_THRESHOLD", "CIRCUIT_BREAKER_TIMEOUT",
 		"ZOHO_ACCOUNTS_URL", "ZOHO_MCP_ENDPOINT is not an http(s) URL", "ZOHO_ORG_ID",
-		"tier MCP OAuth client is half set", "ZOHO_BULK_CLIENT_SECRET, ZOHO_BULK_REFRESH_TOKEN",
+		"ZOHO_MCP_CLIENT_SECRET is set without ZOHO_MCP_CLIENT_ID", "ZOHO_BULK_CLIENT_SECRET, ZOHO_BULK_REFRESH_TOKEN",
 		"ZOHO_REST_CLIENT_SECRET, ZOHO_REST_REFRESH_TOKEN", "tiers.mcp.max_retries", "share priority 2",
 		"tiers.rest.timeout", "http.body_limit", "allowed_origins entry \"example.com\"", "bulk_inline_limit",
 	}

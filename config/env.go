@@ -6,8 +6,8 @@ import "strings"
 // system this proxy replaces.
 const (
 	EnvMCPEndpoint     = "ZOHO_MCP_ENDPOINT"      // tier 1 upstream URL; holds a secret key
-	EnvMCPClientID     = "ZOHO_MCP_CLIENT_ID"     // optional OAuth client for tier 1
-	EnvMCPClientSecret = "ZOHO_MCP_CLIENT_SECRET" // optional OAuth client secret for tier 1
+	EnvMCPClientID     = "ZOHO_MCP_CLIENT_ID"     // optional OAuth client registered at tier 1's authorization server (skips DCR in `login`)
+	EnvMCPClientSecret = "ZOHO_MCP_CLIENT_SECRET" // its secret, if it has one
 
 	EnvClientID     = "ZOHO_CLIENT_ID"     // shared self-client id (tiers 2 and 3)
 	EnvClientSecret = "ZOHO_CLIENT_SECRET" // shared self-client secret
@@ -49,6 +49,7 @@ const (
 	EnvLogLevel    = "ZOHO_MCP_PROXY_LOG_LEVEL"   // same as --log-level
 
 	EnvSessionIdleTTL = "ZOHO_MCP_PROXY_SESSION_IDLE_TTL" // same as --session-idle-ttl: seconds or a Go duration, default 30m
+	EnvCacheDir       = "ZOHO_MCP_PROXY_CACHE_DIR"        // token cache directory (access tokens, tier 1's login); default the user cache directory
 )
 
 // Getenv looks up an environment variable; "" means unset. os.Getenv fits.

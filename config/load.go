@@ -112,6 +112,7 @@ func (c *Config) applyEnv(env Getenv) {
 	str(&c.Permissions, EnvPermissions)
 	str(&c.Profile, EnvProfile)
 	str(&c.LogLevel, EnvLogLevel)
+	str(&c.CacheDir, EnvCacheDir)
 
 	str(&c.Zoho.DC, EnvDC)
 	c.Zoho.DC = strings.ToLower(c.Zoho.DC)

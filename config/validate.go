@@ -79,8 +79,9 @@ func (c *Config) Validate() error {
 			add("%s=%q is not a zgid (digits only): copy it from Setup > Company Details or unset it", EnvOrgID, c.Zoho.OrgID)
 		}
 		m := c.Tiers.MCP
-		if (m.ClientID != "") != m.ClientSecret.IsSet() {
-			add("tier MCP OAuth client is half set: set both %s and %s, or neither", EnvMCPClientID, EnvMCPClientSecret)
+		if m.ClientID == "" && m.ClientSecret.IsSet() {
+			// A client id alone is a public client; a secret alone is a mistake.
+			add("%s is set without %s: set the id of the OAuth client registered for your MCP server too, or unset both to let `zoho-mcp-proxy login` register one", EnvMCPClientSecret, EnvMCPClientID)
 		}
 		if miss := missing(c.Tiers.Bulk.Credentials, EnvBulkClientID, EnvBulkClientSecret, EnvBulkRefreshToken); len(miss) > 0 {
 			add("tier BULK credentials are incomplete: set %s (or the shared ZOHO_CLIENT_* / ZOHO_REFRESH_TOKEN)", strings.Join(miss, ", "))

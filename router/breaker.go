@@ -146,9 +146,12 @@ type BreakerHealth struct {
 
 // TierHealth is one tier's health (SPEC §4).
 type TierHealth struct {
-	Tier           tiers.Name    `json:"tier"`
-	Enabled        bool          `json:"enabled"`
-	Configured     bool          `json:"configured"`
+	Tier       tiers.Name `json:"tier"`
+	Enabled    bool       `json:"enabled"`
+	Configured bool       `json:"configured"`
+	// Detail says what the tier needs before it can serve (tiers.Detailer),
+	// e.g. "tier 1 needs `zoho-mcp-proxy login`: …"; empty when nothing.
+	Detail         string        `json:"detail,omitempty"`
 	CircuitBreaker BreakerHealth `json:"circuit_breaker"`
 }
 
@@ -162,10 +165,15 @@ func (r *Router) Health() []TierHealth {
 		if st == gobreaker.StateOpen {
 			counts.ConsecutiveFailures = max(counts.ConsecutiveFailures, ts.br.tripped.Load())
 		}
+		detail := ""
+		if d, ok := ts.impl.(tiers.Detailer); ok && ts.cfg.Enabled {
+			detail = d.Detail()
+		}
 		out = append(out, TierHealth{
 			Tier:       ts.name,
 			Enabled:    ts.cfg.Enabled,
 			Configured: ts.impl != nil && ts.impl.Configured(),
+			Detail:     detail,
 			CircuitBreaker: BreakerHealth{
 				Name:             string(ts.name),
 				State:            stateName(st),

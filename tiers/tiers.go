@@ -214,3 +214,14 @@ type JobAwaiter interface {
 	// leaves unknown are still pending when its error names the job again.
 	AwaitBulkUpdateJob(ctx context.Context, job string, req BulkUpdateRequest) (BulkUpdateResult, error)
 }
+
+// Detailer is implemented by a tier that can say what it needs before it can
+// serve, for operators: tier 1 answers "tier 1 needs `zoho-mcp-proxy login`:
+// …" when its endpoint asks for OAuth and no login is stored. The router
+// shows it in the tier's health (get_tier_health, /readyz) and `check` in
+// its finding.
+type Detailer interface {
+	// Detail returns what the tier needs and how to fix it, or "" when it
+	// needs nothing.
+	Detail() string
+}

@@ -19,6 +19,7 @@ func healthSchema() schema {
 			"tier":       enumOf("Tier name.", string(tiers.MCP), string(tiers.Bulk), string(tiers.REST)),
 			"enabled":    schema{"type": "boolean", "description": "Enabled in the configuration."},
 			"configured": schema{"type": "boolean", "description": "Has the credentials and endpoint it needs."},
+			"detail":     str("What the tier needs before it can serve and how to fix it, e.g. \"tier 1 needs `zoho-mcp-proxy login`: …\"; absent when it needs nothing."),
 			"circuit_breaker": object("The tier's circuit breaker.", schema{
 				"name":              str("Breaker name."),
 				"state":             enumOf("closed: calls flow; open: calls skip this tier; half_open: trying again.", "closed", "open", "half_open"),
@@ -51,6 +52,8 @@ func healthSummary(h healthOutput) string {
 		switch {
 		case !t.Enabled:
 			s = string(t.Tier) + " disabled"
+		case !t.Configured && t.Detail != "":
+			s = string(t.Tier) + " not configured (" + t.Detail + ")"
 		case !t.Configured:
 			s = string(t.Tier) + " not configured"
 		}

@@ -251,13 +251,18 @@ func Start(opts Options) (*Sim, error) {
 		handlers[SurfaceMCPAuth] = s.surfaceHandler(SurfaceMCPAuth, s.mcpAuth.mux())
 		order = append(order, SurfaceMCPAuth)
 	}
-	for _, sf := range append(order, surfaceAdmin) {
-		l := &listener{surface: sf, addr: "127.0.0.1:0", handler: handlers[sf]}
-		if err := l.up(); err != nil {
+	// Every listener is in s.lns before the first one serves: handlers read
+	// the map (the MCP surface names its authorization server's URL), and
+	// the go statement in up is what orders these writes before their reads.
+	order = append(order, surfaceAdmin)
+	for _, sf := range order {
+		s.lns[sf] = &listener{surface: sf, addr: "127.0.0.1:0", handler: handlers[sf]}
+	}
+	for _, sf := range order {
+		if err := s.lns[sf].up(); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("zohosim: listen for %s: %w", sf, err)
 		}
-		s.lns[sf] = l
 	}
 	s.restCrd = s.oauth.addClient(s.RESTURL(), defaultScopes)
 	s.bulkCrd = s.oauth.addClient(s.BulkURL(), defaultScopes)

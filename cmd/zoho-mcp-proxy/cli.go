@@ -38,6 +38,7 @@ Usage:
   zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
   zoho-mcp-proxy demo    [--json]
   zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
+  zoho-mcp-proxy login   [--no-browser] [--config FILE] [--timeout 5m] [--port N]
   zoho-mcp-proxy version
 
 Commands:
@@ -45,6 +46,7 @@ Commands:
   sandbox  run only the built-in Zoho emulator and print the settings that point a proxy at it
   demo     a self-contained tour: emulator + proxy + MCP client, failover included
   check    validate the config and permissions files and probe each enabled tier
+  login    authorize tier 1 at Zoho's hosted MCP once (OAuth in a browser) and store the grant
   version  print the version
 
 Secrets (ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN, ZOHO_MCP_ENDPOINT, ...) come from the
@@ -62,11 +64,19 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         config.Getenv
+	// open opens a URL in the user's browser (login); tests replace it so
+	// that no browser is ever launched.
+	open func(url string) error
 }
 
 // run is the whole program: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv config.Getenv) int {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, open: openBrowser}.run(ctx, args)
+}
+
+// run runs the command of args with e: it returns the exit code.
+func (e env) run(ctx context.Context, args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -79,6 +89,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = e.sandbox(ctx, args)
 	case "check":
 		err = e.check(ctx, args)
+	case "login":
+		err = e.login(ctx, args)
 	case "version":
 		err = e.version(args)
 	case "demo":
@@ -87,7 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		err = usageError{fmt.Sprintf("unknown command %q: use serve, sandbox, demo, check or version (see zoho-mcp-proxy help)", cmd)}
+		err = usageError{fmt.Sprintf("unknown command %q: use serve, sandbox, demo, check, login or version (see zoho-mcp-proxy help)", cmd)}
 	}
 	var ue usageError
 	switch {
@@ -412,5 +424,54 @@ func (e env) version(args []string) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, "zoho-mcp-proxy %s (commit %s, %s %s/%s)\n", version, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}
+
+func (e env) login(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("login", "[--no-browser] [--config FILE] [--timeout 5m] [--port N]")
+	noBrowser := fs.Bool("no-browser", false, "print the URL to open instead of opening a browser (on a remote machine, forward the port: see --port)")
+	cfgFile := fs.String("config", "", "YAML config file (env "+config.EnvConfig+")")
+	timeout := fs.Duration("timeout", app.DefaultLoginTimeout, "how long to wait for the browser to come back")
+	port := fs.Int("port", 0, "loopback port of the redirect listener; 0 = a random free port (fix it to forward it with ssh -L)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *timeout <= 0 {
+		return usageError{"login: --timeout must be positive, e.g. 5m"}
+	}
+	if *port < 0 || *port > 65535 {
+		return usageError{fmt.Sprintf("login: --port %d is not a TCP port (0 picks a free one)", *port)}
+	}
+	var fl config.Flags
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "config" {
+			fl.Config = cfgFile
+		}
+	})
+	cfg, err := config.Load(fl, e.getenv)
+	if err != nil {
+		return err
+	}
+	open := e.open
+	if *noBrowser {
+		open = nil
+	}
+	res, err := app.Login(ctx, cfg, app.LoginOptions{Open: open, Out: e.stderr, Timeout: *timeout, Port: *port})
+	if errors.Is(err, app.ErrNoOAuth) {
+		fmt.Fprintln(e.stdout, "zoho-mcp-proxy login: nothing to do: "+err.Error())
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	client := res.ClientID
+	if res.Registered {
+		client += " (registered now)"
+	}
+	fmt.Fprintf(e.stdout, "zoho-mcp-proxy login: tier 1 is authorized at %s (client %s, scopes %s). The grant is stored in %s; `zoho-mcp-proxy serve` uses it and keeps it fresh.\n",
+		res.Issuer, client, strings.Join(res.Scopes, " "), res.Path)
+	if !res.Refreshable {
+		fmt.Fprintln(e.stderr, "zoho-mcp-proxy login: warning: the authorization server issued no refresh token, so tier 1 needs a new login when the access token expires")
+	}
 	return nil
 }

@@ -25,7 +25,10 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-var _ tiers.Tier = (*Tier)(nil)
+var (
+	_ tiers.Tier     = (*Tier)(nil)
+	_ tiers.Detailer = (*Tier)(nil)
+)
 
 // Defaults of Config.
 const (
@@ -41,17 +44,18 @@ type Config struct {
 	// https://zoho-crm-data-operations-600.zohomcp.com/mcp/<key>/message. It
 	// holds a secret key: the tier never logs it or puts it in an error.
 	Endpoint string
-	// ClientID and ClientSecret (ZOHO_MCP_CLIENT_ID/_SECRET) are an optional
-	// OAuth client; when both are set every upstream call carries
-	// "Authorization: Bearer <token>" from a client-credentials grant against
-	// AccountsURL.
+	// ClientID and ClientSecret (ZOHO_MCP_CLIENT_ID/_SECRET) name an OAuth
+	// client registered at the endpoint's authorization server, which Login
+	// uses instead of registering one (RFC 7591); empty means a dynamically
+	// registered client. The grant Login stores belongs to the client, so
+	// the tier looks for the grant of this ClientID. The secret may be empty
+	// (a public client).
 	ClientID, ClientSecret string
-	// AccountsURL is the OAuth server for the client-credentials grant;
-	// empty means https://accounts.zoho.com.
-	AccountsURL string
-	// OAuthScope is the scope requested with the client-credentials grant;
-	// empty means "ZohoMCP.tool.execute".
-	OAuthScope string
+	// CacheDir is the token cache directory that holds the grant `login`
+	// stored for an endpoint in "Authorization on Demand" mode: "" means
+	// os.UserCacheDir()/zoho-mcp-proxy, "-" means none (the tier then never
+	// has a grant: the sandbox).
+	CacheDir string
 	// Timeout bounds one upstream attempt (connect, initialize or tool call);
 	// zero means the tier's default (tiers.DefaultsOf).
 	Timeout time.Duration
@@ -174,7 +178,7 @@ type Tier struct {
 	http  *http.Client
 	log   *slog.Logger
 	baseR *redactor
-	oauth *tokenSource // nil without an OAuth client
+	auth  *bearer // the OAuth grant, when the endpoint asks for one
 
 	mu         sync.Mutex // guards sess, lastListed and connecting
 	sess       *session
@@ -222,31 +226,33 @@ func New(cfg Config) *Tier {
 	// The status recorder sits outermost so that every answer's HTTP status
 	// reaches the classification: mcp-go reads some non-200 answers (a 429
 	// or 500 with a JSON body) as an empty JSON-RPC response.
+	// The bearer transport sits inside it: it sends the OAuth token (when
+	// the endpoint asks for one) and answers a refused token with one
+	// refresh and one more attempt, so the status recorded is the final one.
 	hc := *base
 	next := hc.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	hc.Transport = &statusTransport{next: next}
-	t := &Tier{cfg: cfg, http: &hc}
+	t := &Tier{cfg: cfg}
 	t.baseR = newRedactor(cfg.Endpoint, cfg.ClientSecret)
 	lg := cfg.Logger
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	t.log = slog.New(&redactHandler{next: lg.Handler(), r: t.baseR}).With("tier", string(tiers.MCP))
-	if cfg.ClientID != "" && cfg.ClientSecret != "" {
-		t.oauth = newTokenSource(cfg, t.http)
-	}
+	t.auth = newBearer(cfg, base, t.log)
+	hc.Transport = &statusTransport{next: &authTransport{next: next, b: t.auth}}
+	t.http = &hc
 	return t
 }
 
 // red returns the redactor for the current secrets (endpoint key, client
-// secret and the bearer token in use).
+// secret and the OAuth tokens in use).
 func (t *Tier) red() *redactor {
-	if t.oauth != nil {
-		if tok := t.oauth.current(); tok != "" {
-			return t.baseR.with(tok)
+	if t.auth != nil {
+		if sec := t.auth.secrets(); len(sec) > 0 {
+			return t.baseR.with(sec...)
 		}
 	}
 	return t.baseR
@@ -255,8 +261,16 @@ func (t *Tier) red() *redactor {
 // Name returns tiers.MCP.
 func (t *Tier) Name() tiers.Name { return tiers.MCP }
 
-// Configured reports whether an endpoint is set.
-func (t *Tier) Configured() bool { return strings.TrimSpace(t.cfg.Endpoint) != "" }
+// Configured reports whether an endpoint is set and the tier can use it: an
+// endpoint that asks for OAuth ("Authorization on Demand") needs a login
+// first (see Detail).
+func (t *Tier) Configured() bool {
+	return strings.TrimSpace(t.cfg.Endpoint) != "" && t.auth.loginNeeded() == ""
+}
+
+// Detail says what tier 1 needs before it can serve, e.g. "tier 1 needs
+// `zoho-mcp-proxy login`: …"; "" when it needs nothing.
+func (t *Tier) Detail() string { return t.auth.loginNeeded() }
 
 // Supports reports the single-record operations: get, list, search and
 // update. Whether the upstream really offers the tool is found out per call
@@ -288,6 +302,9 @@ func (t *Tier) Close() error {
 
 // Probe connects (if needed) and reads tools/list within ProbeTimeout.
 func (t *Tier) Probe(ctx context.Context) error {
+	if why := t.auth.loginNeeded(); why != "" {
+		return loginErr(why)
+	}
 	if !t.Configured() {
 		return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "not configured (ZOHO_MCP_ENDPOINT is empty)"}
 	}
@@ -301,12 +318,13 @@ func (t *Tier) Probe(ctx context.Context) error {
 	return err
 }
 
-// headerKey carries per-call headers (scopes, bearer) from the call's context
-// to the transport's header func.
+// headerKey carries per-call headers (the caller's scopes) from the call's
+// context to the transport's header func; the bearer token is the
+// authTransport's.
 type headerKey struct{}
 
 // headers is the transport's WithHTTPHeaderFunc: the caller's scopes as
-// X-MCP-Tools and the bearer token, both taken from the request's context.
+// X-MCP-Tools, taken from the request's context.
 func headers(ctx context.Context) map[string]string {
 	h, _ := ctx.Value(headerKey{}).(map[string]string)
 	return h
@@ -317,13 +335,6 @@ func (t *Tier) callContext(ctx context.Context) (context.Context, error) {
 	h := map[string]string{}
 	if sc := tiers.ScopesFrom(ctx); len(sc) > 0 {
 		h["X-MCP-Tools"] = strings.Join(sc, ",")
-	}
-	if t.oauth != nil {
-		tok, err := t.oauth.token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		h["Authorization"] = "Bearer " + tok
 	}
 	return context.WithValue(ctx, headerKey{}, h), nil
 }
@@ -668,6 +679,10 @@ func sent(err error) bool {
 	if errors.As(err, &ae) {
 		return false
 	}
+	var te *tiers.Error
+	if errors.As(err, &te) {
+		return false // the bearer transport's: it sent nothing, or the server refused it
+	}
 	if isRPCError(err) {
 		return false
 	}
@@ -693,6 +708,13 @@ func isRPCError(err error) bool {
 // request was a write that may have been acted on: a timeout or broken answer
 // then leaves its outcome unknown.
 func (t *Tier) transportErr(parent, actx context.Context, err error, written bool, what string) *tiers.Error {
+	if te := (*tiers.Error)(nil); errors.As(err, &te) && parent.Err() == nil {
+		// The bearer transport's verdict (login needed, token refused,
+		// authorization server down): nothing was acted on.
+		e := *te
+		e.Message = what + ": " + t.red().String(e.Message)
+		return &e
+	}
 	red := t.red().Error(err)
 	e := &tiers.Error{Tier: tiers.MCP, Err: red}
 	switch {

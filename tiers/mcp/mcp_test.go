@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,6 +25,7 @@ func newTier(t *testing.T, endpoint string, mod func(*Config)) *Tier {
 	t.Helper()
 	cfg := Config{
 		Endpoint:   endpoint,
+		CacheDir:   t.TempDir(), // never the user's token cache
 		Timeout:    2 * time.Second,
 		MaxRetries: 0, // no retries of its own: tests that want them say so
 		Sleep:      func(context.Context, time.Duration) error { return nil },
@@ -279,7 +278,9 @@ func TestFaults(t *testing.T) {
 		{name: "5xx write", fault: "5xx", write: true, want: "unavailable", status: tiers.StatusNotSent},
 		{name: "429 read", fault: "429", want: "rate_limited"},
 		{name: "429 write", fault: "429", write: true, want: "rate_limited", status: tiers.StatusNotSent},
-		{name: "expired token read", fault: "401", want: "auth_failed"},
+		// A Bearer challenge to a tier without a login: the endpoint has
+		// switched to "Authorization on Demand"; tier 1 needs a login.
+		{name: "bearer challenge without a login", fault: "401", want: "unsupported"},
 		{name: "hang read", fault: "hang", want: "unavailable"},
 		{name: "hang write", fault: "hang", write: true, want: "outcome_unknown", status: tiers.StatusUnknown},
 		{name: "hang after apply", fault: "hang_after_apply", write: true, want: "outcome_unknown", writes: 1, status: tiers.StatusUnknown},
@@ -348,8 +349,11 @@ func TestProbe(t *testing.T) {
 	}
 	f.setFault("401")
 	tr2 := newTier(t, f.endpoint(), nil)
-	if err := tr2.Probe(context.Background()); classOf(err) != "auth_failed" || strings.Contains(err.Error(), testKey) {
-		t.Fatalf("Probe with rejected auth = %v, want auth_failed without the key", err)
+	if err := tr2.Probe(context.Background()); classOf(err) != "unsupported" || !strings.Contains(err.Error(), "zoho-mcp-proxy login") || strings.Contains(err.Error(), testKey) {
+		t.Fatalf("Probe answered with a Bearer challenge = %v, want unsupported naming login, without the key", err)
+	}
+	if tr2.Configured() || !strings.Contains(tr2.Detail(), "needs `zoho-mcp-proxy login`") {
+		t.Fatalf("after a Bearer challenge: Configured %v, Detail %q", tr2.Configured(), tr2.Detail())
 	}
 	// A wrong key (the emulator answers 401) and a rate-limited initialize
 	// are told apart, though mcp-go reports both as "a legacy SSE server".
@@ -396,23 +400,13 @@ func TestSessionTerminatedReinitializes(t *testing.T) {
 	}
 }
 
-func TestScopesAndBearerHeaders(t *testing.T) {
+// TestScopesHeaderAndNoBearer: the caller's scopes go upstream as
+// X-MCP-Tools, and an endpoint in key mode ("Authorization via Connection")
+// gets no Authorization header at all.
+func TestScopesHeaderAndNoBearer(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, defaultVariant)
-	var grants atomic.Int32
-	accounts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		grants.Add(1)
-		if r.Form.Get("grant_type") != "client_credentials" || r.Form.Get("client_secret") != "s3cr3t-value" {
-			_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"access_token":"1000.tokentokentoken","expires_in":3600}`))
-	}))
-	t.Cleanup(accounts.Close)
-	tr := newTier(t, f.endpoint(), func(c *Config) {
-		c.ClientID, c.ClientSecret, c.AccountsURL = "cid", "s3cr3t-value", accounts.URL
-	})
+	tr := newTier(t, f.endpoint(), nil)
 	ctx := tiers.WithScopes(context.Background(), []string{"read", "write"})
 	for range 3 {
 		if _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID}); err != nil {
@@ -423,21 +417,11 @@ func TestScopesAndBearerHeaders(t *testing.T) {
 	if got := h.Get("X-MCP-Tools"); got != "read,write" {
 		t.Errorf("X-MCP-Tools = %q, want read,write", got)
 	}
-	if got := h.Get("Authorization"); got != "Bearer 1000.tokentokentoken" {
-		t.Errorf("Authorization = %q", got)
+	if got := h.Get("Authorization"); got != "" {
+		t.Errorf("Authorization = %q, want none in key mode", got)
 	}
-	if n := grants.Load(); n != 1 {
-		t.Errorf("token grants = %d, want 1 (cached)", n)
-	}
-
-	// A refused OAuth client (bad secret, or the refresh cap's "Access
-	// Denied") is this tier's auth failing.
-	bad := newTier(t, f.endpoint(), func(c *Config) {
-		c.ClientID, c.ClientSecret, c.AccountsURL = "cid", "wrong-secret", accounts.URL
-	})
-	_, err := bad.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: firstID})
-	if classOf(err) != "auth_failed" || strings.Contains(err.Error(), "wrong-secret") {
-		t.Fatalf("refused client = %v, want auth_failed without the secret", err)
+	if !tr.Configured() || tr.Detail() != "" {
+		t.Errorf("key mode: Configured %v, Detail %q", tr.Configured(), tr.Detail())
 	}
 }
 

@@ -174,20 +174,13 @@ func TestSimFaults(t *testing.T) {
 		{"hang after apply", zohosim.SurfaceMCP, zohosim.Fault{Mode: zohosim.FaultHangAfterApply}, "unavailable", "outcome_unknown", tiers.StatusUnknown, 1},
 		{"malformed", zohosim.SurfaceMCP, zohosim.Fault{Mode: zohosim.FaultMalformed}, "unavailable", "outcome_unknown", tiers.StatusUnknown, 1},
 		{"expired tokens", zohosim.SurfaceMCP, zohosim.Fault{Mode: zohosim.FaultExpiredTokens}, "auth_failed", "auth_failed", tiers.StatusNotSent, 0},
-		{"refresh cap", zohosim.SurfaceOAuth, zohosim.Fault{Mode: zohosim.FaultRefreshCap}, "auth_failed", "auth_failed", tiers.StatusNotSent, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sim := startSim(t, zohosim.MCPVariant{})
 			cred := sim.BulkCredential()
-			tr := newTier(t, sim.MCPEndpoint(), func(c *Config) {
-				c.Timeout = 3 * time.Second
-				if tt.surface == zohosim.SurfaceOAuth {
-					// The optional OAuth client: its grant meets the fault.
-					c.ClientID, c.ClientSecret, c.AccountsURL = cred.ClientID, cred.ClientSecret, sim.AccountsURL()
-				}
-			})
+			tr := newTier(t, sim.MCPEndpoint(), func(c *Config) { c.Timeout = 3 * time.Second })
 			ctx := context.Background()
 			if tt.surface == zohosim.SurfaceMCP {
 				if err := tr.Probe(ctx); err != nil {

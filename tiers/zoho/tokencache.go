@@ -4,11 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,13 +40,10 @@ func newTokenCache(dir string, cred Credential, accountsURL string, logger *slog
 	if dir == "-" || !cred.CanRefresh() {
 		return nil
 	}
-	if dir == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			logger.Warn("no user cache directory; access tokens will not be cached on disk", "error", err)
-			return nil
-		}
-		dir = filepath.Join(base, CacheDirName)
+	dir, err := ResolveCacheDir(dir)
+	if err != nil {
+		logger.Warn("no user cache directory; access tokens will not be cached on disk", "error", err)
+		return nil
 	}
 	return &tokenCache{path: filepath.Join(dir, CacheFileName(cred, accountsURL)), clientID: cred.ClientID, logger: logger}
 }
@@ -72,7 +65,7 @@ func CacheFileName(cred Credential, accountsURL string) string {
 	return "token-" + id + "-" + hex.EncodeToString(sum[:16]) + ".json"
 }
 
-// maxCacheFile bounds what load reads.
+// maxCacheFile bounds what a cache file read returns.
 const maxCacheFile = 64 << 10
 
 // load returns the cached entry. An unreadable, corrupt, foreign-owned or
@@ -81,31 +74,12 @@ func (c *tokenCache) load() (cacheEntry, bool) {
 	if c == nil {
 		return cacheEntry{}, false
 	}
-	f, err := os.Open(c.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return cacheEntry{}, false
-	}
+	b, ok, err := CacheFile{Path: c.path}.Read()
 	if err != nil {
-		c.logger.Warn("ignoring unreadable token cache file", "path", c.path, "error", err)
+		c.logger.Warn("ignoring token cache file: "+err.Error(), "path", c.path)
 		return cacheEntry{}, false
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		c.logger.Warn("ignoring token cache file that is not a regular file", "path", c.path)
-		return cacheEntry{}, false
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		c.logger.Warn("ignoring token cache file readable by others; it must have mode 0600", "path", c.path, "mode", fi.Mode().Perm().String())
-		return cacheEntry{}, false
-	}
-	if !ownedByMe(fi) {
-		c.logger.Warn("ignoring token cache file owned by another user", "path", c.path)
-		return cacheEntry{}, false
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxCacheFile+1))
-	if err != nil || len(b) > maxCacheFile {
-		c.logger.Warn("ignoring unreadable token cache file", "path", c.path)
+	if !ok {
 		return cacheEntry{}, false
 	}
 	var e cacheEntry
@@ -116,8 +90,8 @@ func (c *tokenCache) load() (cacheEntry, bool) {
 	return e, true
 }
 
-// save writes e atomically (temp file in the same directory, then rename).
-// Failures are logged, never returned: the cache is an optimisation.
+// save writes e atomically. Failures are logged, never returned: the cache
+// is an optimisation.
 func (c *tokenCache) save(e cacheEntry) {
 	if c == nil {
 		return
@@ -127,43 +101,9 @@ func (c *tokenCache) save(e cacheEntry) {
 	if err != nil {
 		return
 	}
-	dir := filepath.Dir(c.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		c.logger.Warn("cannot create token cache directory", "dir", dir, "error", err)
-		return
-	}
-	tmp, err := os.CreateTemp(dir, ".token-*.tmp")
-	if err != nil {
-		c.logger.Warn("cannot write token cache", "dir", dir, "error", err)
-		return
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return
-	}
-	if err := tmp.Close(); err != nil {
-		return
-	}
-	if err := os.Rename(name, c.path); err != nil {
+	if err := (CacheFile{Path: c.path}).Write(b); err != nil {
 		c.logger.Warn("cannot write token cache", "path", c.path, "error", err)
-		return
 	}
-	ok = true
 }
 
 // saveAttempts records refresh attempts without a usable token, keeping a
