@@ -192,12 +192,13 @@ func TestHealthcheck(t *testing.T) {
 	})
 }
 
-// TestHealthcheckAgainstTheRealServer is the container's HEALTHCHECK: the
-// built binary asks a running `serve --transport http` for /healthz, then
-// again after that server stopped.
-func TestHealthcheckAgainstTheRealServer(t *testing.T) {
-	t.Parallel()
-	srv := exec.Command(binary, "serve", "--transport", "http", "--addr", "127.0.0.1:0", "--sandbox", "--log-format", "json")
+// startHTTPServer runs the built binary as `serve --transport http` on a
+// free loopback port with the sandbox and extra arguments, and returns its
+// address and a function that stops it with SIGTERM and waits.
+func startHTTPServer(t *testing.T, extra ...string) (addr string, stop func()) {
+	t.Helper()
+	args := append([]string{"serve", "--transport", "http", "--addr", "127.0.0.1:0", "--sandbox", "--log-format", "json"}, extra...)
+	srv := exec.Command(binary, args...)
 	srv.Env = baseEnv(nil)
 	var stderr lockedBuffer
 	srv.Stderr = &stderr
@@ -206,32 +207,51 @@ func TestHealthcheckAgainstTheRealServer(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Wait() }()
-	defer func() {
-		_ = srv.Process.Kill()
-		<-done
-	}()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+			t.Errorf("the server did not stop after SIGTERM:\n%s", stderr.String())
+		}
+	}
+	t.Cleanup(stop)
 	addrRE := regexp.MustCompile(`"msg":"serving MCP over HTTP".*"addr":"([^"]+)"`)
-	var addr string
-	for deadline := time.Now().Add(30 * time.Second); addr == ""; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			addr = m[1]
+			return m[1], stop
+		}
+		select {
+		case <-done:
+			stopped = true
+			t.Fatalf("the server exited:\n%s", stderr.String())
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the server never logged its address:\n%s", stderr.String())
 		}
 	}
+}
+
+// TestHealthcheckAgainstTheRealServer is the container's HEALTHCHECK: the
+// built binary asks a running `serve --transport http` for /healthz, then
+// again after that server stopped.
+func TestHealthcheckAgainstTheRealServer(t *testing.T) {
+	t.Parallel()
+	addr, stop := startHTTPServer(t)
 	url := "http://" + addr + "/healthz"
 	out, err := exec.Command(binary, "healthcheck", "--url", url).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "healthy") {
 		t.Fatalf("healthcheck of a running server: %v\n%s", err, out)
 	}
-	_ = srv.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		done <- err // for the deferred clean-up
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not stop after SIGTERM")
-	}
+	stop()
 	out, err = exec.Command(binary, "healthcheck", "--url", url).CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitError || !strings.Contains(string(out), "unhealthy") {
