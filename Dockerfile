@@ -19,12 +19,14 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
+# The build context has no .git: make docker passes the commit.
+ARG COMMIT=
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 # The same flags as `make build` and `make release`.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/zoho-mcp-proxy ./cmd/zoho-mcp-proxy
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/zoho-mcp-proxy ./cmd/zoho-mcp-proxy
 # The token cache directory, made here because the final image has no shell.
 RUN mkdir -p -m 0700 /out/cache/zoho-mcp-proxy
 

@@ -2,7 +2,8 @@
 GO       ?= go
 BIN      := bin/zoho-mcp-proxy
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 NODE_DIR := e2e/node
 
 .DEFAULT_GOAL := help
@@ -55,11 +56,11 @@ bundle: node-deps ## Build the MCPB bundle (.mcpb) with Linux, macOS and Windows
 
 .PHONY: release
 release: ## Build the five release binaries (linux, darwin: amd64, arm64; windows/amd64) and SHA256SUMS into dist/.
-	VERSION=$(VERSION) ./scripts/release.sh
+	VERSION=$(VERSION) COMMIT=$(COMMIT) ./scripts/release.sh
 
 .PHONY: docker
 docker: ## Build the container image zoho-mcp-proxy:VERSION and :latest (distroless, non-root; see examples/docker/).
-	docker build --build-arg VERSION=$(VERSION) -t zoho-mcp-proxy:$(VERSION) -t zoho-mcp-proxy:latest .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t zoho-mcp-proxy:$(VERSION) -t zoho-mcp-proxy:latest .
 
 .PHONY: clean
 clean: ## Remove build outputs.

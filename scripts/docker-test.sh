@@ -35,8 +35,9 @@ fail() {
 }
 
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || true)
 echo "docker-test: building $image (version $version)"
-docker build --quiet --build-arg VERSION="$version" -t "$image" . >/dev/null
+docker build --quiet --build-arg VERSION="$version" --build-arg COMMIT="$commit" -t "$image" . >/dev/null
 
 out=$(docker run --rm "$image" --version)
 case "$out" in "zoho-mcp-proxy $version "*) ;; *) fail "--version printed '$out', want version $version" ;; esac

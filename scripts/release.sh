@@ -2,11 +2,13 @@
 # Builds the release binaries into dist/ (or $OUT): one per OS/arch of
 # $TARGETS (default: the five below), named zoho-mcp-proxy-VERSION-OS-ARCH
 # (.exe on Windows), with the version stamped from the git tag
-# (`git describe --tags`; override with VERSION=v1.2.3), and SHA256SUMS.
+# (`git describe --tags`; override with VERSION=v1.2.3) and the commit, and
+# SHA256SUMS.
 # Verify a download with: sha256sum --check --ignore-missing SHA256SUMS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+commit=${COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || true)}
 out=${OUT:-dist}
 targets=${TARGETS:-linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64}
 mkdir -p "$out"
@@ -17,7 +19,7 @@ for target in $targets; do
   [ "$os" = windows ] && name="$name.exe"
   echo "release: building $name"
   # The flags of `make build` and of the Dockerfile: tests compare them.
-  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "-s -w -X main.version=$version" \
+  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "-s -w -X main.version=$version -X main.commit=$commit" \
     -o "$out/$name" ./cmd/zoho-mcp-proxy
   names+=("$name")
 done

@@ -362,8 +362,10 @@ func TestDockerfile(t *testing.T) {
 			}
 		}
 		output, _ = flagValue(c, "o")
-		if !slices.ContainsFunc(build.all("ARG"), func(in dockerInstruction) bool { return strings.HasPrefix(in.args, "VERSION") }) {
-			t.Error("the builder has no ARG VERSION for make docker's --build-arg")
+		for _, arg := range []string{"VERSION", "COMMIT"} {
+			if !slices.ContainsFunc(build.all("ARG"), func(in dockerInstruction) bool { return strings.HasPrefix(in.args, arg) }) {
+				t.Errorf("the builder has no ARG %s for make docker's --build-arg", arg)
+			}
 		}
 	})
 
@@ -624,11 +626,20 @@ func TestReleaseRecipe(t *testing.T) {
 		t.Skipf("no git history here: %v", err)
 	}
 	version := strings.TrimSpace(string(v))
+	rev := exec.Command("git", "rev-parse", "--short=12", "HEAD")
+	rev.Dir = repoRoot
+	c, err := rev.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := strings.TrimSpace(string(c))
 	out := t.TempDir()
 	target := runtime.GOOS + "/" + runtime.GOARCH
 	cmd := exec.Command("bash", "scripts/release.sh")
 	cmd.Dir = repoRoot
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "VERSION=") })
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "VERSION=") || strings.HasPrefix(kv, "COMMIT=")
+	})
 	cmd.Env = append(env, "OUT="+out, "TARGETS="+target)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("release.sh: %v\n%s", err, b)
@@ -638,8 +649,8 @@ func TestReleaseRecipe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s --version: %v", name, err)
 	}
-	if !strings.HasPrefix(string(got), "zoho-mcp-proxy "+version+" ") {
-		t.Errorf("--version = %q, want version %s", got, version)
+	if want := "zoho-mcp-proxy " + version + " (commit " + commit + ", "; !strings.HasPrefix(string(got), want) {
+		t.Errorf("--version = %q, want it to start with %q", got, want)
 	}
 	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
 	if err != nil {
