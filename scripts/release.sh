@@ -5,6 +5,7 @@
 # (`git describe --tags`; override with VERSION=v1.2.3) and the commit, and
 # SHA256SUMS.
 # Verify a download with: sha256sum --check --ignore-missing SHA256SUMS
+# GO names the go command (default go; the tests put a recorder there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
@@ -19,7 +20,7 @@ for target in $targets; do
   [ "$os" = windows ] && name="$name.exe"
   echo "release: building $name"
   # The flags of `make build` and of the Dockerfile: tests compare them.
-  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "-s -w -X main.version=$version -X main.commit=$commit" \
+  CGO_ENABLED=0 GOOS=$os GOARCH=$arch "${GO:-go}" build -trimpath -ldflags "-s -w -X main.version=$version -X main.commit=$commit" \
     -o "$out/$name" ./cmd/zoho-mcp-proxy
   names+=("$name")
 done

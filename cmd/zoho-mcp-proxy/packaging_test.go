@@ -570,35 +570,108 @@ func TestDockerTestSkipsWithoutAnEngine(t *testing.T) {
 // releaseTargets are the five OS/arch pairs `make release` builds.
 var releaseTargets = []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64"}
 
-func TestReleaseTargetsAndFlags(t *testing.T) {
+// recordingGo stands in for the go command in TestReleaseRecipe: it logs
+// each call (GOOS, GOARCH, CGO_ENABLED, then the arguments, one per line)
+// and writes a small file where -o points, so the recipe runs in
+// milliseconds instead of compiling five targets.
+const recordingGo = `#!/usr/bin/env bash
+{ echo "call $GOOS $GOARCH $CGO_ENABLED"; printf '%s\n' "$@"; } >> "$GO_LOG"
+while [ $# -gt 0 ]; do
+  if [ "$1" = -o ]; then printf 'binary for %s/%s\n' "$GOOS" "$GOARCH" > "$2"; fi
+  shift
+done
+`
+
+// TestReleaseRecipe runs scripts/release.sh, as make release does, with a
+// go command that records instead of compiling: the five targets are built
+// with the Makefile's -ldflags holding the version of git describe and the
+// commit, -trimpath, CGO_ENABLED=0, under the names the README gives, and
+// SHA256SUMS holds each file's hash. That a stamped binary prints its
+// version is TestVersionLdflags (TestMain builds with the same -ldflags).
+func TestReleaseRecipe(t *testing.T) {
 	t.Parallel()
-	src := readRepoFile(t, "scripts/release.sh")
-	m := regexp.MustCompile(`targets=\$\{TARGETS:-([^}]*)\}`).FindStringSubmatch(src)
-	if m == nil || !slices.Equal(strings.Fields(m[1]), releaseTargets) {
-		t.Errorf("release.sh default targets = %v, want %v", m, releaseTargets)
+	if runtime.GOOS == "windows" {
+		t.Skip("bash script")
 	}
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repoRoot
+		out, err := cmd.Output()
+		if err != nil {
+			t.Skipf("no git history here: git %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	version, commit := git("describe", "--tags", "--always", "--dirty"), git("rev-parse", "--short=12", "HEAD")
 	makeLd := ldflagsRE.FindStringSubmatch(readRepoFile(t, "Makefile"))
-	found := false
-	for _, c := range shellCommands(t, "release.sh", src) {
-		if len(c) < 2 || !slices.Contains(c, "go") || !slices.Contains(c, "build") {
+	if makeLd == nil {
+		t.Fatal("Makefile has no LDFLAGS := line")
+	}
+	wantLd := strings.NewReplacer("$(VERSION)", version, "$(COMMIT)", commit).Replace(strings.TrimSpace(makeLd[1]))
+
+	dir := t.TempDir()
+	fakeGo, log, out := filepath.Join(dir, "go"), filepath.Join(dir, "go.log"), filepath.Join(dir, "dist")
+	if err := os.WriteFile(fakeGo, []byte(recordingGo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "scripts/release.sh")
+	cmd.Dir = repoRoot
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "VERSION=") || strings.HasPrefix(kv, "COMMIT=") || strings.HasPrefix(kv, "TARGETS=")
+	})
+	cmd.Env = append(env, "GO="+fakeGo, "GO_LOG="+log, "OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("release.sh: %v\n%s", err, b)
+	}
+	raw, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls [][]string
+	for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		if strings.HasPrefix(line, "call ") {
+			calls = append(calls, strings.Fields(line)[1:])
 			continue
 		}
-		found = true
-		ld, _ := flagValue(c, "ldflags")
-		if makeLd == nil || normalizeLdflags(ld) != normalizeLdflags(makeLd[1]) {
-			t.Errorf("release -ldflags %q, Makefile's %v", ld, makeLd)
-		}
-		for _, want := range []string{"-trimpath", "CGO_ENABLED=0", "GOOS=${os}", "GOARCH=${arch}"} {
-			if !slices.Contains(c, want) {
-				t.Errorf("release go build %q lacks %s", c, want)
-			}
-		}
+		calls[len(calls)-1] = append(calls[len(calls)-1], line)
 	}
-	if !found {
-		t.Fatal("release.sh has no go build")
+	if len(calls) != len(releaseTargets) {
+		t.Fatalf("release.sh ran go %d times, want once per target %v", len(calls), releaseTargets)
 	}
-	// Each target resolves: no package without files for it (a full cross
-	// build of five targets is `make release`'s job, not the tests').
+	var wantSums strings.Builder
+	for i, target := range releaseTargets {
+		goos, goarch, _ := strings.Cut(target, "/")
+		c := calls[i]
+		name := fmt.Sprintf("zoho-mcp-proxy-%s-%s-%s", version, goos, goarch)
+		if goos == "windows" {
+			name += ".exe"
+		}
+		want := []string{goos, goarch, "0", "build", "-trimpath", "-ldflags", wantLd, "-o", filepath.Join(out, name), "./cmd/zoho-mcp-proxy"}
+		if !slices.Equal(c, want) {
+			t.Errorf("target %s: GOOS GOARCH CGO_ENABLED and go arguments\n got %q\nwant %q", target, c, want)
+		}
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Errorf("target %s: %v", target, err)
+			continue
+		}
+		sum := sha256.Sum256(b)
+		fmt.Fprintf(&wantSums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+	}
+	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sums) != wantSums.String() {
+		t.Errorf("SHA256SUMS =\n%s\nwant\n%s", sums, wantSums.String())
+	}
+}
+
+// TestReleaseTargetsResolve checks that each release target's packages
+// resolve (no package left without files for it). A full cross build of five
+// targets costs minutes of CI: that is make release's job.
+func TestReleaseTargetsResolve(t *testing.T) {
+	t.Parallel()
 	for _, target := range releaseTargets {
 		goos, goarch, _ := strings.Cut(target, "/")
 		cmd := exec.Command("go", "list", "-e", "-deps", "-f", "{{if .Error}}{{.ImportPath}}: {{.Error}}{{end}}", "./cmd/zoho-mcp-proxy")
@@ -608,61 +681,6 @@ func TestReleaseTargetsAndFlags(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(out)) != "" {
 			t.Errorf("%s: go list: %v\n%s", target, err, out)
 		}
-	}
-}
-
-// TestReleaseRecipe runs scripts/release.sh for this machine's OS/arch: the
-// binary it makes prints the version of `git describe --tags`, and SHA256SUMS
-// holds its hash.
-func TestReleaseRecipe(t *testing.T) {
-	t.Parallel()
-	if runtime.GOOS == "windows" {
-		t.Skip("bash script")
-	}
-	describe := exec.Command("git", "describe", "--tags", "--always", "--dirty")
-	describe.Dir = repoRoot
-	v, err := describe.Output()
-	if err != nil {
-		t.Skipf("no git history here: %v", err)
-	}
-	version := strings.TrimSpace(string(v))
-	rev := exec.Command("git", "rev-parse", "--short=12", "HEAD")
-	rev.Dir = repoRoot
-	c, err := rev.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	commit := strings.TrimSpace(string(c))
-	out := t.TempDir()
-	target := runtime.GOOS + "/" + runtime.GOARCH
-	cmd := exec.Command("bash", "scripts/release.sh")
-	cmd.Dir = repoRoot
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "VERSION=") || strings.HasPrefix(kv, "COMMIT=")
-	})
-	cmd.Env = append(env, "OUT="+out, "TARGETS="+target)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("release.sh: %v\n%s", err, b)
-	}
-	name := fmt.Sprintf("zoho-mcp-proxy-%s-%s-%s", version, runtime.GOOS, runtime.GOARCH)
-	got, err := exec.Command(filepath.Join(out, name), "--version").Output()
-	if err != nil {
-		t.Fatalf("%s --version: %v", name, err)
-	}
-	if want := "zoho-mcp-proxy " + version + " (commit " + commit + ", "; !strings.HasPrefix(string(got), want) {
-		t.Errorf("--version = %q, want it to start with %q", got, want)
-	}
-	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(filepath.Join(out, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(bin)
-	if want := hex.EncodeToString(sum[:]) + "  " + name + "\n"; string(sums) != want {
-		t.Errorf("SHA256SUMS = %q, want %q", sums, want)
 	}
 }
 
