@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // Secret is a credential or key. It prints, logs and marshals as a redaction
@@ -115,6 +117,14 @@ type HTTP struct {
 	ReadTimeout       time.Duration `yaml:"read_timeout"`        // whole request read
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // keep-alive idle
 	ShutdownGrace     time.Duration `yaml:"shutdown_grace"`      // time in-flight calls get to finish on shutdown
+
+	MaxInFlightPerCaller int           `yaml:"max_in_flight_per_caller"` // one caller's share of max_in_flight; 0 = a quarter with tokens, all without
+	BodyReadTimeout      time.Duration `yaml:"body_read_timeout"`        // a request body must arrive within this; slower → 408
+	SessionIdleTTL       time.Duration `yaml:"session_idle_ttl"`         // a session without requests (and open stream) this long is forgotten
+	MaxSessions          int           `yaml:"max_sessions"`             // sessions in total; beyond → 503
+	MaxSessionsPerCaller int           `yaml:"max_sessions_per_caller"`  // sessions per bearer token (or the local caller); beyond → 503
+	StreamIdleTimeout    time.Duration `yaml:"stream_idle_timeout"`      // an SSE/GET stream whose session is unused this long is closed
+	StreamHeartbeat      time.Duration `yaml:"stream_heartbeat"`         // ping interval on open streams
 }
 
 // Tiers holds the three tiers' settings.
@@ -160,6 +170,13 @@ const (
 	DefaultCallTimeout      = 30 * time.Second
 	DefaultBreakerThreshold = 5
 	DefaultBreakerTimeout   = 60 * time.Second
+
+	DefaultSessionIdleTTL       = 30 * time.Minute
+	DefaultMaxSessions          = 4096
+	DefaultMaxSessionsPerCaller = 1024
+	DefaultStreamIdleTimeout    = 30 * time.Minute
+	DefaultStreamHeartbeat      = 25 * time.Second
+	DefaultBodyReadTimeout      = 10 * time.Second
 )
 
 // Default returns the configuration used when nothing is set: stdio, every
@@ -182,13 +199,27 @@ func Default() *Config {
 			ReadTimeout:       60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownGrace:     10 * time.Second,
+
+			BodyReadTimeout:      DefaultBodyReadTimeout,
+			SessionIdleTTL:       DefaultSessionIdleTTL,
+			MaxSessions:          DefaultMaxSessions,
+			MaxSessionsPerCaller: DefaultMaxSessionsPerCaller,
+			StreamIdleTimeout:    DefaultStreamIdleTimeout,
+			StreamHeartbeat:      DefaultStreamHeartbeat,
 		},
 	}
 	c.Zoho.DC = "us"
-	c.Tiers.MCP.TierSettings = TierSettings{Enabled: true, Timeout: 30 * time.Second, MaxRetries: 3, Priority: 1}
-	c.Tiers.Bulk.TierSettings = TierSettings{Enabled: true, Timeout: 60 * time.Second, MaxRetries: 3, Priority: 2}
-	c.Tiers.REST.TierSettings = TierSettings{Enabled: true, Timeout: 45 * time.Second, MaxRetries: 2, Priority: 3}
+	c.Tiers.MCP.TierSettings = defaultSettings(tiers.MCP)
+	c.Tiers.Bulk.TierSettings = defaultSettings(tiers.Bulk)
+	c.Tiers.REST.TierSettings = defaultSettings(tiers.REST)
 	return c
+}
+
+// defaultSettings are tier n's settings when nothing is set: enabled, with
+// the tier's defaults (tiers.DefaultsOf).
+func defaultSettings(n tiers.Name) TierSettings {
+	d := tiers.DefaultsOf(n)
+	return TierSettings{Enabled: true, Timeout: d.Timeout, MaxRetries: d.MaxRetries, Priority: d.Priority}
 }
 
 // MCPConfigured reports whether tier 1 has an endpoint.
@@ -250,6 +281,8 @@ func (c *Config) String() string {
 	h := c.HTTP
 	fmt.Fprintf(&b, "http: allowed_origins=%v allowed_hosts=%v body_limit=%d max_in_flight=%d read_header_timeout=%s read_timeout=%s idle_timeout=%s shutdown_grace=%s",
 		h.AllowedOrigins, h.AllowedHosts, h.BodyLimit, h.MaxInFlight, h.ReadHeaderTimeout, h.ReadTimeout, h.IdleTimeout, h.ShutdownGrace)
+	fmt.Fprintf(&b, " max_in_flight_per_caller=%d body_read_timeout=%s session_idle_ttl=%s max_sessions=%d max_sessions_per_caller=%d stream_idle_timeout=%s stream_heartbeat=%s",
+		h.MaxInFlightPerCaller, h.BodyReadTimeout, h.SessionIdleTTL, h.MaxSessions, h.MaxSessionsPerCaller, h.StreamIdleTimeout, h.StreamHeartbeat)
 	return b.String()
 }
 

@@ -45,6 +45,8 @@ const (
 	EnvProfile     = "ZOHO_MCP_PROXY_PROFILE"     // same as --profile
 	EnvAddr        = "ZOHO_MCP_PROXY_ADDR"        // same as --addr
 	EnvLogLevel    = "ZOHO_MCP_PROXY_LOG_LEVEL"   // same as --log-level
+
+	EnvSessionIdleTTL = "ZOHO_MCP_PROXY_SESSION_IDLE_TTL" // same as --session-idle-ttl: seconds or a Go duration, default 30m
 )
 
 // Getenv looks up an environment variable; "" means unset. os.Getenv fits.

@@ -24,6 +24,8 @@ type Flags struct {
 	Sandbox     *bool
 	LogLevel    *string
 	LogFormat   *string
+	// SessionIdleTTL is --session-idle-ttl (http.session_idle_ttl).
+	SessionIdleTTL *time.Duration
 }
 
 // Load builds a Config from, in order of precedence, flags, the environment
@@ -164,6 +166,14 @@ func (c *Config) applyEnv(env Getenv) {
 			c.BreakerThreshold = uint32(n)
 		}
 	}
+	if v := env(EnvSessionIdleTTL); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok {
+			c.problem("%s=%q is not a duration: set it to a number of seconds (1800) or a Go duration (30m)", EnvSessionIdleTTL, v)
+		} else {
+			c.HTTP.SessionIdleTTL = d
+		}
+	}
 	if v := env(EnvBreakerTimeout); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok {
@@ -188,6 +198,9 @@ func (c *Config) applyFlags(fl Flags) {
 	set(&c.LogFormat, fl.LogFormat)
 	if fl.Sandbox != nil {
 		c.Sandbox = *fl.Sandbox
+	}
+	if fl.SessionIdleTTL != nil {
+		c.HTTP.SessionIdleTTL = *fl.SessionIdleTTL
 	}
 }
 

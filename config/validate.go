@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
-)
 
-// DCs are the Zoho data centres ZOHO_DC accepts.
-var DCs = []string{"us", "eu", "in", "au", "jp", "ca", "sa", "cn"}
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
+)
 
 // ProblemsError lists every problem found in a configuration. Each entry says
 // what to change.
@@ -53,14 +53,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if !c.Sandbox {
-		ok := false
-		for _, dc := range DCs {
-			if c.Zoho.DC == dc {
-				ok = true
-			}
-		}
-		if !ok {
-			add("%s=%q is not a Zoho data centre: use one of %s", EnvDC, c.Zoho.DC, strings.Join(DCs, ", "))
+		if dcs := zoho.DCNames(); !slices.Contains(dcs, c.Zoho.DC) {
+			add("%s=%q is not a Zoho data centre: use one of %s", EnvDC, c.Zoho.DC, strings.Join(dcs, ", "))
 		}
 		for _, u := range []struct{ name, val string }{
 			{EnvAccountsURL, c.Zoho.AccountsURL}, {EnvAPIDomain, c.Zoho.APIDomain}, {EnvContentURL, c.Zoho.ContentURL},
@@ -142,10 +136,23 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    int64
-	}{{"read_header_timeout", int64(h.ReadHeaderTimeout)}, {"read_timeout", int64(h.ReadTimeout)}, {"idle_timeout", int64(h.IdleTimeout)}, {"shutdown_grace", int64(h.ShutdownGrace)}} {
+	}{{"read_header_timeout", int64(h.ReadHeaderTimeout)}, {"read_timeout", int64(h.ReadTimeout)}, {"idle_timeout", int64(h.IdleTimeout)}, {"shutdown_grace", int64(h.ShutdownGrace)},
+		{"body_read_timeout", int64(h.BodyReadTimeout)}, {"stream_idle_timeout", int64(h.StreamIdleTimeout)}, {"stream_heartbeat", int64(h.StreamHeartbeat)}} {
 		if d.v <= 0 {
 			add("http.%s must be positive", d.name)
 		}
+	}
+	if h.SessionIdleTTL <= 0 {
+		add("http.session_idle_ttl must be positive: set it (or %s, --session-idle-ttl) to e.g. 30m", EnvSessionIdleTTL)
+	}
+	if h.MaxInFlightPerCaller < 0 || h.MaxInFlightPerCaller > h.MaxInFlight && h.MaxInFlight >= 1 {
+		add("http.max_in_flight_per_caller=%d is out of range: use 1–%d (http.max_in_flight), or 0 for a quarter of it", h.MaxInFlightPerCaller, h.MaxInFlight)
+	}
+	if h.MaxSessions < 1 {
+		add("http.max_sessions must be at least 1 (default %d)", DefaultMaxSessions)
+	}
+	if h.MaxSessionsPerCaller < 1 || h.MaxSessionsPerCaller > h.MaxSessions && h.MaxSessions >= 1 {
+		add("http.max_sessions_per_caller=%d is out of range: use 1–%d (http.max_sessions)", h.MaxSessionsPerCaller, h.MaxSessions)
 	}
 	for _, o := range h.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {

@@ -20,8 +20,9 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
-	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tools"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -100,7 +101,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	app, err := server.Build(cfg, server.BuildOptions{Logger: o.Logger, Version: "demo"})
+	app, err := app.Build(cfg, app.Options{Logger: o.Logger, Version: "demo"})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +172,7 @@ func (t *tour) call(name string, args map[string]any) call {
 		_ = json.Unmarshal(b, &out.structured)
 	}
 	if res.Meta != nil {
-		if r, ok := res.Meta.AdditionalFields["zoho-mcp-proxy/route"]; ok {
+		if r, ok := res.Meta.AdditionalFields[tiers.RouteMetaKey]; ok {
 			b, _ := json.Marshal(r)
 			_ = json.Unmarshal(b, &out.route)
 		}

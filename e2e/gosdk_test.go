@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,8 +75,14 @@ func TestGoSDK(t *testing.T) {
 			if err != nil || !res.IsError {
 				t.Errorf("unknown argument: want an isError result, got %v %+v", err, res)
 			}
-			if _, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "reset_circuit_breakers"}); err == nil {
-				t.Error("admin tool callable without the admin scope")
+			// A hidden tool called by name is refused with a tool error that
+			// names the scope it needs.
+			res, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: "reset_circuit_breakers"})
+			if err != nil || !res.IsError {
+				t.Fatalf("admin tool without the admin scope: want an isError result, got %v %+v", err, res)
+			}
+			if txt, _ := res.Content[0].(*sdk.TextContent); txt == nil || !strings.Contains(txt.Text, "requires scope admin") {
+				t.Errorf("admin tool refusal does not name the scope: %+v", res.Content)
 			}
 		})
 	}

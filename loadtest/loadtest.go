@@ -22,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -30,9 +31,6 @@ const (
 	EraModern = "2026-07-28" // stateless: server/discover, no session
 	EraLegacy = "2025-11-25" // initialize handshake, Mcp-Session-Id
 )
-
-// routeKey is the _meta key of the proxy's routing provenance.
-const routeKey = "zoho-mcp-proxy/route"
 
 // FaultStep is one fault phase: the faults set together on the emulator.
 type FaultStep struct {
@@ -196,7 +194,7 @@ func servedBy(res *mcp.CallToolResult) string {
 	if res == nil || res.Meta == nil {
 		return ""
 	}
-	r, _ := res.Meta.AdditionalFields[routeKey].(map[string]any)
+	r, _ := res.Meta.AdditionalFields[tiers.RouteMetaKey].(map[string]any)
 	t, _ := r["tier"].(string)
 	return t
 }

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
@@ -71,7 +72,7 @@ func StartEmulator(o EmulatorOptions) (*zohosim.Sim, error) {
 // ProxyOptions say how to run the proxy under test.
 type ProxyOptions struct {
 	// Binary is the zoho-mcp-proxy executable to run as a subprocess. Empty
-	// means in-process (server.Build in this process; Sample then measures
+	// means in-process (app.Build in this process; Sample then measures
 	// this whole process, load generator included).
 	Binary string
 	// Env are extra KEY=value settings on top of the emulator's (tier
@@ -145,7 +146,7 @@ func (p *Proxy) startInProcess(sim *zohosim.Sim, env []string, o ProxyOptions) e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	app, err := server.Build(cfg, server.BuildOptions{Logger: log, Version: "loadtest"})
+	app, err := app.Build(cfg, app.Options{Logger: log, Version: "loadtest"})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // maxFileSize bounds what Load reads; a permissions file is a few kilobytes.
@@ -70,7 +72,6 @@ var (
 	unknownKeyRE = regexp.MustCompile(`^line (\d+): field (.*) not found in type (\S+)$`)
 	dupKeyRE     = regexp.MustCompile(`^line (\d+): mapping key "(.*)" already defined at line (\d+)$`)
 	listRE       = regexp.MustCompile(`^line (\d+): cannot unmarshal !!\w+ (.*) into \[\]string$`)
-	apiNameRE    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 	profileRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 )
 
@@ -152,7 +153,7 @@ func Parse(data []byte) (*Policy, error) {
 		if pd.Fields != nil {
 			for _, f := range pd.Fields.Deny {
 				switch {
-				case !apiNameRE.MatchString(f):
+				case !tiers.IsAPIName(f):
 					problems = append(problems, fmt.Sprintf("profile %q: deny field %q is not a Zoho field API name (letters, digits and '_', starting with a letter, e.g. Annual_Revenue)", name, f))
 				case f == "id":
 					problems = append(problems, fmt.Sprintf("profile %q: the field id cannot be denied; every record is addressed by it", name))

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // noopTier answers every call at once, without allocating.
@@ -89,7 +90,8 @@ func BenchmarkRouterGet(b *testing.B) {
 // open: skipped at once, served by tier 2. Subtract BenchmarkRouterGet for
 // the added latency.
 func BenchmarkFailoverOpenBreaker(b *testing.B) {
-	down := &fakeTier{name: tiers.MCP, behave: failWith(classErr(tiers.MCP, tiers.ClassUnavailable))}
+	down := tierstest.NewTier(tiers.MCP, nil)
+	down.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
 	r := benchRouter(b, Config{BreakerThreshold: 1, BreakerTimeout: time.Hour}, down, noopTier{tiers.Bulk}, noopTier{tiers.REST})
 	ctx := context.Background()
 	req := tiers.GetRequest{Module: "Accounts", ID: "1001"}
@@ -131,7 +133,7 @@ func BenchmarkFailoverRefused(b *testing.B) {
 		t0 := time.Now()
 		_, route, err := r.Get(ctx, agentRC, req)
 		durs = append(durs, time.Since(t0))
-		if err != nil || route.Tier != tiers.Bulk || route.Attempts[0].Outcome != OutcomeUnavailable {
+		if err != nil || route.Tier != tiers.Bulk || route.Attempts[0].Outcome != tiers.AttemptUnavailable {
 			b.Fatal(route, err)
 		}
 	}

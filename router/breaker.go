@@ -16,7 +16,12 @@ const SuccessThreshold = 2
 type breaker = gobreaker.CircuitBreaker[struct{}]
 
 // breakerBox holds a tier's current breaker; ResetBreakers swaps in a new one.
-type breakerBox struct{ p atomic.Pointer[breaker] }
+// tripped is the run of consecutive failures that opened it (gobreaker
+// clears its own counts on every state change).
+type breakerBox struct {
+	p       atomic.Pointer[breaker]
+	tripped atomic.Uint32
+}
 
 func (b *breakerBox) get() *breaker { return b.p.Load() }
 
@@ -24,7 +29,10 @@ func (b *breakerBox) open() bool { return b.get().State() == gobreaker.StateOpen
 
 // IsExcluded is the breakers' exclusion policy: the caller's own
 // cancellation, an operation the tier cannot do, and an attempt cut short by
-// the call's deadline say nothing about the tier's health.
+// the caller's own deadline (earlier than the router's call deadline) say
+// nothing about the tier's health. A tier that does not answer within its
+// timeout or its share of the router's call deadline is not excluded: that
+// is a failure.
 func IsExcluded(err error) bool {
 	if err == nil {
 		return false
@@ -54,12 +62,25 @@ func (r *Router) newBreaker(ts *tierState) *breaker {
 		Name:        string(ts.name),
 		MaxRequests: SuccessThreshold,
 		Timeout:     r.cfg.BreakerTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			if c.ConsecutiveFailures < threshold {
+				return false
+			}
+			// gobreaker clears its counts when the state changes: keep the
+			// count that opened the breaker for Health.
+			if ts.br.get() == cb {
+				ts.br.tripped.Store(c.ConsecutiveFailures)
+			}
+			return true
+		},
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			// Called under cb's lock. A replaced breaker's late transitions
 			// (from calls in flight at a reset) are ignored.
 			if ts.br.get() != cb {
 				return
+			}
+			if from == gobreaker.StateHalfOpen && to == gobreaker.StateOpen {
+				ts.br.tripped.Add(1) // the failed trial call extends the run of failures
 			}
 			r.breakerChanged(ts, from, to, r.changeReason(from, to))
 		},
@@ -67,6 +88,7 @@ func (r *Router) newBreaker(ts *tierState) *breaker {
 		IsExcluded:   IsExcluded,
 	})
 	ts.br.p.Store(cb)
+	ts.br.tripped.Store(0)
 	ts.prom.state.Set(0)
 	return cb
 }
@@ -109,7 +131,9 @@ func (r *Router) ResetBreakers() {
 }
 
 // BreakerHealth is a breaker's state as get_tier_health shows it (SPEC §4).
-// FailureCount and SuccessCount are the current consecutive counts.
+// FailureCount and SuccessCount are the current consecutive counts; while the
+// breaker is open, FailureCount is the run of consecutive failures that
+// opened it (gobreaker itself resets its counts when it opens).
 type BreakerHealth struct {
 	Name             string `json:"name"`
 	State            string `json:"state"` // closed, open or half_open
@@ -135,6 +159,9 @@ func (r *Router) Health() []TierHealth {
 		cb := ts.br.get()
 		st := cb.State()
 		counts := cb.Counts()
+		if st == gobreaker.StateOpen {
+			counts.ConsecutiveFailures = max(counts.ConsecutiveFailures, ts.br.tripped.Load())
+		}
 		out = append(out, TierHealth{
 			Tier:       ts.name,
 			Enabled:    ts.cfg.Enabled,

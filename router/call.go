@@ -23,13 +23,17 @@ type call struct {
 	base     context.Context // parent plus scopes
 	start    time.Time
 	deadline time.Time
-	chain    [maxTiers]*tierState // the failover chain, chain[:n]
-	n        int
-	attempts []Attempt
-	served   tiers.Name
+	// callerBound is true when the caller's own deadline is earlier than
+	// the router's call deadline: attempts it cuts short say nothing about
+	// the tiers (only a tier's own timeout then counts against its breaker).
+	callerBound bool
+	chain       [maxTiers]*tierState // the failover chain, chain[:n]
+	n           int
+	attempts    []tiers.Attempt
+	served      tiers.Name
 
 	prev        *tierState // tier whose failure moved the call on
-	prevOutcome outcome
+	prevOutcome tiers.AttemptOutcome
 	lastErr     error
 }
 
@@ -52,19 +56,19 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	c.start = r.now()
 	c.deadline = c.start.Add(r.callTTL)
 	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
-		c.deadline = d
+		c.deadline, c.callerBound = d, true
 	}
 	c.n = r.chain(&c.chain, rc, op)
-	c.attempts = make([]Attempt, 0, c.n)
+	c.attempts = make([]tiers.Attempt, 0, c.n)
 }
 
 // finish returns the call's route.
-func (c *call) finish() Route {
-	return Route{Tier: c.served, Attempts: c.attempts, DurationMS: c.r.now().Sub(c.start).Milliseconds()}
+func (c *call) finish() tiers.Route {
+	return tiers.Route{Tier: c.served, Attempts: c.attempts, DurationMS: c.r.now().Sub(c.start).Milliseconds()}
 }
 
-func (c *call) add(ts *tierState, outcome string, err error) int {
-	a := Attempt{Tier: ts.name, Outcome: outcome}
+func (c *call) add(ts *tierState, outcome tiers.AttemptOutcome, err error) int {
+	a := tiers.Attempt{Tier: ts.name, Outcome: outcome}
 	if err != nil {
 		a.Error = err.Error()
 	}
@@ -97,7 +101,7 @@ func (c *call) exhausted(last error) error {
 	}
 }
 
-func slicesClone(a []Attempt) []Attempt { return append([]Attempt(nil), a...) }
+func slicesClone(a []tiers.Attempt) []tiers.Attempt { return append([]tiers.Attempt(nil), a...) }
 
 // isLast reports whether no tier after i in the chain could still serve the
 // call (all the later ones have open breakers).
@@ -110,7 +114,7 @@ func (c *call) isLast(i int) bool {
 	return true
 }
 
-// excluded marks an error the breaker must not count: the call's own
+// excluded marks an error the breaker must not count: the caller's own
 // deadline cut the attempt short, which says nothing about the tier.
 type excluded struct{ error }
 
@@ -122,15 +126,15 @@ func (e excluded) Unwrap() error { return e.error }
 func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	ts := c.chain[i]
 	if err := c.parent.Err(); err != nil {
-		c.add(ts, OutcomeCanceled, err)
+		c.add(ts, tiers.AttemptCanceled, err)
 		return stepStop, err
 	}
 	r := c.r
 	now := r.now()
 	if left := c.deadline.Sub(now); left < r.floor {
 		for _, s := range c.chain[i:c.n] {
-			c.add(s, OutcomeSkippedDeadline, nil)
-			s.prom.count(op, outSkippedDeadline)
+			c.add(s, tiers.AttemptSkippedDeadline, nil)
+			s.prom.count(op, tiers.AttemptSkippedDeadline)
 		}
 		e := &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable,
 			Message: fmt.Sprintf("deadline exhausted after %s (%s left, at least %s needed for an attempt)",
@@ -156,11 +160,8 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		if c.isLast(i) {
 			budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
 		}
-		d, tierBound := c.deadline, false
-		if td := now.Add(ts.timeout); td.Before(d) {
-			d, tierBound = td, true
-		}
-		actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, budget), d)
+		end, b := c.attemptEnd(i, now)
+		actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, budget), end)
 		defer cancel()
 		t0 = r.now()
 		err = fn(actx, ts.impl)
@@ -168,7 +169,7 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 			return struct{}{}, nil
 		}
 		var forBreaker error
-		err, forBreaker = c.reclassify(ts, op, err, actx, tierBound)
+		err, forBreaker = c.reclassify(ts, op, err, actx, b, end.Sub(now))
 		return struct{}{}, forBreaker
 	})
 
@@ -178,21 +179,21 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		if !errors.Is(berr, gobreaker.ErrOpenState) && !errors.Is(berr, gobreaker.ErrTooManyRequests) {
 			e = &tiers.Error{Tier: ts.name, Class: tiers.ClassUnavailable, Message: "circuit breaker refused the call: " + berr.Error(), Err: berr}
 		}
-		c.attempts = append(c.attempts, Attempt{Tier: ts.name, Outcome: OutcomeBreakerOpen, Error: ts.openText})
-		ts.prom.count(op, outBreakerOpen)
-		c.prev, c.prevOutcome, c.lastErr = ts, outBreakerOpen, e
+		c.attempts = append(c.attempts, tiers.Attempt{Tier: ts.name, Outcome: tiers.AttemptBreakerOpen, Error: ts.openText})
+		ts.prom.count(op, tiers.AttemptBreakerOpen)
+		c.prev, c.prevOutcome, c.lastErr = ts, tiers.AttemptBreakerOpen, e
 		return stepNext, e
 	}
 	dur := r.now().Sub(t0)
-	o := outcomeOf(err)
+	o := tiers.OutcomeOf(err)
 	ts.stats.record(o, dur, err)
 	ts.prom.observe(op, o, dur)
 	if err == nil {
-		c.add(ts, OutcomeSuccess, nil)
+		c.add(ts, tiers.AttemptSuccess, nil)
 		c.served = ts.name
 		return stepServed, nil
 	}
-	c.add(ts, o.String(), err)
+	c.add(ts, o, err)
 	switch tiers.Classify(err) {
 	case tiers.ClassVerdict:
 		c.served = ts.name
@@ -207,14 +208,57 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	return stepNext, err
 }
 
+// bound is what ends an attempt: the tier's own timeout, its share of the
+// call's deadline, or the call's deadline itself.
+type bound uint8
+
+const (
+	boundTier  bound = iota // the tier's timeout (TierConfig.Timeout)
+	boundShare              // an equal share of the time left among the tiers still to try
+	boundCall               // the call's deadline
+)
+
+// attemptEnd returns when attempt i, starting at now, must end and what
+// sets that time. An attempt gets its tier's timeout, but never more than an
+// equal share of the time left in the call's deadline among the tiers still
+// to try (this one and the later ones whose breakers are not open), so that
+// a tier that hangs leaves time for the tiers after it; and never less than
+// MinAttemptTime while that much is left. With the defaults (a 30s call
+// deadline, three tiers) a hung tier 1 is given up after 10s, tier 2 then
+// gets up to 10s and tier 3 the rest.
+func (c *call) attemptEnd(i int, now time.Time) (time.Time, bound) {
+	r, ts := c.r, c.chain[i]
+	k := 1
+	for _, s := range c.chain[i+1 : c.n] {
+		if !s.br.open() {
+			k++
+		}
+	}
+	end, b := c.deadline, boundCall
+	if k > 1 {
+		left := c.deadline.Sub(now)
+		share := max(left/time.Duration(k), min(r.floor, left))
+		if s := now.Add(share); s.Before(end) {
+			end, b = s, boundShare
+		}
+	}
+	if t := now.Add(ts.timeout); !t.After(end) {
+		end, b = t, boundTier
+	}
+	return end, b
+}
+
 // reclassify decides what an attempt's error means. The caller's
 // cancellation wins over anything the tier said (except a verdict). A context
-// error that is not the caller's is a timeout: the tier's own (a breaker
-// failure) or the call's deadline (not the tier's fault: excluded from the
-// breaker). A timed-out write may have been applied: outcome unknown,
-// unless the tier said it was not sent (see maybeSent).
+// error that is not the caller's is a timeout: the tier's own timeout, its
+// share of the call's deadline or the call's deadline (b says which, took how
+// long the attempt had). Each counts as a breaker failure (the tier did not
+// answer in the time the router gives it), except when the caller's own
+// deadline, earlier than the router's, was what cut the attempt short. A
+// timed-out write may have been applied: outcome unknown, unless the tier
+// said it was not sent (see maybeSent).
 // It returns the error for the caller and the one for the breaker.
-func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx context.Context, tierBound bool) (error, error) {
+func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx context.Context, b bound, took time.Duration) (error, error) {
 	cls := tiers.Classify(err)
 	if cls == tiers.ClassVerdict {
 		return err, err
@@ -234,8 +278,10 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 	switch {
 	case actx.Err() == nil: // the tier's own context ended
 		msg = "timed out: " + err.Error()
-	case tierBound:
+	case b == boundTier:
 		msg = fmt.Sprintf("timed out after %s", ts.timeout)
+	case b == boundShare:
+		msg = fmt.Sprintf("timed out after %s, its share of the call's deadline, leaving the rest to the next tiers", took.Round(time.Millisecond))
 	default:
 		msg = "the call's deadline ran out before the tier answered"
 	}
@@ -243,7 +289,7 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 		msg += "; the write may or may not have been applied"
 	}
 	e := &tiers.Error{Tier: ts.name, Class: class, Message: msg, Err: err}
-	if !tierBound && actx.Err() != nil {
+	if actx.Err() != nil && b != boundTier && c.callerBound {
 		return e, excluded{e}
 	}
 	return e, e
@@ -264,4 +310,32 @@ func maybeSent(err error) bool {
 		return true
 	}
 	return te.Code == "OUTCOME_UNKNOWN"
+}
+
+// reconciled marks the call's last attempt as a read-back of a write whose
+// outcome was unknown.
+func (c *call) reconciled() {
+	c.attempts[len(c.attempts)-1].Outcome = tiers.AttemptReconciled
+}
+
+// overrule records that ts, whose answer was the last attempt, still failed
+// the call with e (say, it left records without an outcome): the attempt
+// takes e's outcome, and e is why the call moves on.
+func (c *call) overrule(ts *tierState, e *tiers.Error) {
+	o := e.Class.Outcome()
+	c.attempts[len(c.attempts)-1] = tiers.Attempt{Tier: ts.name, Outcome: o, Error: e.Error()}
+	c.prev, c.prevOutcome, c.lastErr = ts, o, e
+}
+
+// servedBy sets the tier the route names as the one that served the call.
+func (c *call) servedBy(n tiers.Name) { c.served = n }
+
+// record counts an attempt the router made outside attempt (without the
+// tier's breaker, such as waiting for a job): in the route, the tier's
+// statistics and its metrics.
+func (c *call) record(ts *tierState, op tiers.OpKind, err error, dur time.Duration) {
+	o := tiers.OutcomeOf(err)
+	ts.stats.record(o, dur, err)
+	ts.prom.observe(op, o, dur)
+	c.add(ts, o, err)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestBreakerChanges(t *testing.T) {
@@ -16,10 +17,10 @@ func TestBreakerChanges(t *testing.T) {
 	var failing atomic.Bool
 	failing.Store(true)
 	down := classErr(tiers.MCP, tiers.ClassUnavailable)
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = 2
 		cfg.BreakerTimeout = 30 * time.Millisecond
-		mcp.behave = func(context.Context, int, fakeCall) error {
+		mcp.Behave = func(context.Context, int, tierstest.Call) error {
 			if failing.Load() {
 				return down
 			}
@@ -38,10 +39,10 @@ func TestBreakerChanges(t *testing.T) {
 	before := time.Now()
 	get()
 	get() // opens MCP
-	waitState(t, e.r, tiers.MCP, "half_open")
+	afterCooldown(t, e.r, tiers.MCP, 30*time.Millisecond)
 	get() // the trial fails: open again
 	failing.Store(false)
-	waitState(t, e.r, tiers.MCP, "half_open")
+	afterCooldown(t, e.r, tiers.MCP, 30*time.Millisecond)
 	get()
 	get() // two trials succeed: closed
 	failing.Store(true)

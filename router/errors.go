@@ -14,7 +14,7 @@ type UnavailableError struct {
 	Op tiers.OpKind
 	// Attempts are the call's attempts in order; empty when no enabled,
 	// configured tier can do Op at all.
-	Attempts []Attempt
+	Attempts []tiers.Attempt
 	// Last is the last tier failure; nil if no tier was called.
 	Last error
 	// Deadline is true when the call stopped because too little of its
@@ -49,27 +49,27 @@ func (e *UnavailableError) Error() string {
 		sb.WriteString(string(a.Tier))
 		sb.WriteByte(' ')
 		switch a.Outcome {
-		case OutcomeBreakerOpen:
+		case tiers.AttemptBreakerOpen:
 			breaker = true
 			sb.WriteString("skipped (circuit breaker open)")
-		case OutcomeSkippedDeadline:
+		case tiers.AttemptSkippedDeadline:
 			sb.WriteString("not tried (deadline exhausted)")
-		case OutcomeRateLimited:
+		case tiers.AttemptRateLimited:
 			rate = true
 			sb.WriteString("rate limited")
-		case OutcomeAuthFailed:
+		case tiers.AttemptAuthFailed:
 			auth = true
 			sb.WriteString("refused its credentials")
-		case OutcomeUnsupported:
+		case tiers.AttemptUnsupported:
 			sb.WriteString("cannot do this operation")
-		case OutcomeOutcomeUnknown:
+		case tiers.AttemptOutcomeUnknown:
 			sb.WriteString("sent the write but no answer came")
-		case OutcomeCanceled:
+		case tiers.AttemptCanceled:
 			sb.WriteString("canceled")
 		default:
-			sb.WriteString(strings.ReplaceAll(a.Outcome, "_", " "))
+			sb.WriteString(strings.ReplaceAll(a.Outcome.String(), "_", " "))
 		}
-		if a.Error != "" && a.Outcome != OutcomeBreakerOpen {
+		if a.Error != "" && a.Outcome != tiers.AttemptBreakerOpen {
 			sb.WriteString(" (")
 			sb.WriteString(shorten(strings.TrimPrefix(a.Error, string(a.Tier)+": "), 160))
 			sb.WriteByte(')')

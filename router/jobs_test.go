@@ -10,23 +10,13 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
-	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/bulk"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
-
-// The real BULK tier waits for its jobs, under the key the router reads.
-var _ JobAwaiter = (*bulk.Tier)(nil)
-
-func TestDetailPendingJobMatchesBulk(t *testing.T) {
-	t.Parallel()
-	if bulk.DetailPendingJob != DetailPendingJob {
-		t.Fatalf("bulk names a pending job %q, the router reads %q", bulk.DetailPendingJob, DetailPendingJob)
-	}
-}
 
 // awaitingTier is a fake tier that can wait for the jobs its BulkUpdate
 // leaves records pending on.
 type awaitingTier struct {
-	*fakeTier
+	*tierstest.Tier
 	await func(ctx context.Context, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
 
 	mu     sync.Mutex
@@ -53,16 +43,16 @@ func pendingOn(job string, notSentFrom int) func(context.Context, tiers.BulkUpda
 			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: st})
 		}
 		return res, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
-			Message: "records are pending on bulk write job " + job, Details: map[string]any{DetailPendingJob: job}}
+			Message: "records are pending on bulk write job " + job, PendingJob: job}
 	}
 }
 
 // jobResult is the job's own result: every record applied to store.
-func jobResult(store *crm) func(context.Context, string, tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+func jobResult(store *tierstest.Store) func(context.Context, string, tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 	return func(_ context.Context, _ string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 		res := tiers.BulkUpdateResult{Strategy: "bulk-write-job", Calls: 2, Credits: 2}
 		for _, u := range req.Updates {
-			store.apply(u.ID, u.Data)
+			store.Apply(u.ID, u.Data)
 			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: tiers.StatusSuccess, Code: "SUCCESS"})
 		}
 		return res, nil
@@ -82,7 +72,7 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: tiers.StatusUnknown})
 		}
 		return res, &tiers.Error{Tier: tiers.Bulk, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
-			Message: "still pending", Details: map[string]any{DetailPendingJob: job}, Err: ctx.Err()}
+			Message: "still pending", PendingJob: job, Err: ctx.Err()}
 	}
 	finishedUnreadable := func(_ context.Context, _ string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 		res := tiers.BulkUpdateResult{Strategy: "bulk-write-job", Calls: 1}
@@ -138,14 +128,14 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := newCRM(10)
+			store := newStore(10)
 			ups := bulkRecs(10)
 			const job = "5725767000004000001"
 			mcp, bk, rest := newFakes()
-			bk.store, rest.store = store, store
-			bk.bulk = pendingOn(job, tt.notSentFrom)
+			bk.Store, rest.Store = store, store
+			bk.OnBulkUpdate = pendingOn(job, tt.notSentFrom)
 			var bt tiers.Tier = bk
-			at := &awaitingTier{fakeTier: bk, await: tt.await}
+			at := &awaitingTier{Tier: bk, await: tt.await}
 			if at.await == nil {
 				at.await = jobResult(store)
 			}
@@ -163,11 +153,11 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			if tt.canAwait && (len(at.awaits) != 1 || at.awaits[0] != job+":"+strings.Join(ids(ups[:tt.notSentFrom]), ",")) {
 				t.Errorf("waits = %v, want one for job %s with the records it holds", at.awaits, job)
 			}
-			if got := len(rest.callsOf(tiers.OpList)) > 0; got != tt.wantRead {
+			if got := len(rest.CallsOf(tiers.OpList)) > 0; got != tt.wantRead {
 				t.Errorf("REST read back: %v, want %v", got, tt.wantRead)
 			}
 			var sent []string
-			for _, c := range rest.callsOf(tiers.OpBulkUpdate) {
+			for _, c := range rest.CallsOf(tiers.OpBulkUpdate) {
 				sent = append(sent, ids(c.Req.(tiers.BulkUpdateRequest).Updates)...)
 			}
 			var want []string
@@ -188,7 +178,7 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			var te *tiers.Error
 			switch {
 			case tt.wantErrJob:
-				if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown || pendingJobOf(err) != job || !strings.Contains(err.Error(), "job "+job) {
+				if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown || tiers.PendingJobOf(err) != job || !strings.Contains(err.Error(), "job "+job) {
 					t.Fatalf("err = %v, want outcome unknown naming job %s", err, job)
 				}
 			case err != nil:

@@ -17,62 +17,6 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// outcome is an attempt's outcome as a small integer, for metric lookups.
-type outcome uint8
-
-const (
-	outSuccess outcome = iota
-	outVerdict
-	outUnavailable
-	outRateLimited
-	outAuth
-	outUnknown
-	outUnsupported
-	outBreakerOpen
-	outSkippedDeadline
-	outReconciled
-	outCanceled
-	numOutcomes
-)
-
-var outcomeNames = [numOutcomes]string{
-	outSuccess:         OutcomeSuccess,
-	outVerdict:         OutcomeVerdict,
-	outUnavailable:     OutcomeUnavailable,
-	outRateLimited:     OutcomeRateLimited,
-	outAuth:            OutcomeAuthFailed,
-	outUnknown:         OutcomeOutcomeUnknown,
-	outUnsupported:     OutcomeUnsupported,
-	outBreakerOpen:     OutcomeBreakerOpen,
-	outSkippedDeadline: OutcomeSkippedDeadline,
-	outReconciled:      OutcomeReconciled,
-	outCanceled:        OutcomeCanceled,
-}
-
-func (o outcome) String() string { return outcomeNames[o] }
-
-// outcomeOf maps an attempt's error to its outcome.
-func outcomeOf(err error) outcome {
-	if err == nil {
-		return outSuccess
-	}
-	switch tiers.Classify(err) {
-	case tiers.ClassVerdict:
-		return outVerdict
-	case tiers.ClassRateLimited:
-		return outRateLimited
-	case tiers.ClassAuth:
-		return outAuth
-	case tiers.ClassOutcomeUnknown:
-		return outUnknown
-	case tiers.ClassUnsupported:
-		return outUnsupported
-	case tiers.ClassCanceled:
-		return outCanceled
-	}
-	return outUnavailable
-}
-
 var ops = [...]tiers.OpKind{tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate}
 
 const numOps = len(ops) + 1 // the last slot is for any other operation
@@ -142,8 +86,8 @@ type tierProm struct {
 	m         *promMetrics
 	tier      string
 	state     prometheus.Gauge
-	requests  [numOps][numOutcomes]atomic.Pointer[prometheus.Counter]
-	failovers [maxTiers][numOutcomes]atomic.Pointer[prometheus.Counter] // by the next tier's index
+	requests  [numOps][tiers.NumAttemptOutcomes]atomic.Pointer[prometheus.Counter]
+	failovers [maxTiers][tiers.NumAttemptOutcomes]atomic.Pointer[prometheus.Counter] // by the next tier's index
 	duration  [numOps]atomic.Pointer[prometheus.Observer]
 }
 
@@ -166,14 +110,14 @@ func cached[T any](slot *atomic.Pointer[T], child func() T) T {
 	return *c
 }
 
-func (p *tierProm) count(op tiers.OpKind, o outcome) {
+func (p *tierProm) count(op tiers.OpKind, o tiers.AttemptOutcome) {
 	i := opIndex(op)
 	cached(&p.requests[i][o], func() prometheus.Counter {
 		return p.m.requests.WithLabelValues(p.tier, opName(i), o.String())
 	}).Inc()
 }
 
-func (p *tierProm) observe(op tiers.OpKind, o outcome, d time.Duration) {
+func (p *tierProm) observe(op tiers.OpKind, o tiers.AttemptOutcome, d time.Duration) {
 	p.count(op, o)
 	i := opIndex(op)
 	cached(&p.duration[i], func() prometheus.Observer {
@@ -186,7 +130,7 @@ func (p *tierProm) transition(from, to gobreaker.State) {
 	p.state.Set(float64(to)) // gobreaker: 0 closed, 1 half-open, 2 open
 }
 
-func (r *Router) noteFailover(op tiers.OpKind, from, to *tierState, reason outcome) {
+func (r *Router) noteFailover(op tiers.OpKind, from, to *tierState, reason tiers.AttemptOutcome) {
 	cached(&from.prom.failovers[to.idx][reason], func() prometheus.Counter {
 		return r.prom.failovers.WithLabelValues(string(from.name), string(to.name), reason.String())
 	}).Inc()
@@ -219,7 +163,7 @@ type tierStats struct {
 func (s *tierStats) init() { s.topErrors = make(map[string]int64) }
 
 // errorKey is the bounded-cardinality key of an error in top_errors: its
-// class and Zoho's code, e.g. "verdict INVALID_DATA" or "unavailable".
+// class and Zoho's code, e.g. "rate_limited TOO_MANY_REQUESTS" or "unavailable".
 func errorKey(err error) string {
 	cls := tiers.Classify(err)
 	var te *tiers.Error
@@ -229,18 +173,25 @@ func errorKey(err error) string {
 	return cls.String()
 }
 
-func (s *tierStats) record(o outcome, d time.Duration, err error) {
+func (s *tierStats) record(o tiers.AttemptOutcome, d time.Duration, err error) {
 	ms := float64(d) / float64(time.Millisecond)
+	served := o == tiers.AttemptSuccess || o == tiers.AttemptVerdict
 	var key string
-	if err != nil {
+	if !served {
 		key = errorKey(err)
 	}
 	s.mu.Lock()
 	s.total++
-	if o == outSuccess || o == outVerdict {
+	if served {
 		s.ok++
 	} else {
+		// A failure is an error; Zoho's verdicts are not (the tier served).
 		s.failed++
+		s.errs++
+		if _, ok := s.topErrors[key]; !ok && len(s.topErrors) >= maxTopErrors-1 && key != "other" {
+			key = "other"
+		}
+		s.topErrors[key]++
 	}
 	s.sumMS += ms
 	s.recent[s.next] = ms
@@ -248,23 +199,18 @@ func (s *tierStats) record(o outcome, d time.Duration, err error) {
 	if s.n < window {
 		s.n++
 	}
-	if err != nil {
-		s.errs++
-		if _, ok := s.topErrors[key]; !ok && len(s.topErrors) >= maxTopErrors-1 && key != "other" {
-			key = "other"
-		}
-		s.topErrors[key]++
-	}
 	s.mu.Unlock()
 }
 
 // TierMetrics are one tier's request statistics (SPEC §4). A request is one
 // call of the tier (a skipped tier is not counted). SuccessfulRequests counts
 // the calls the tier answered, including Zoho's verdicts on the caller's
-// request; FailedRequests the rest (unavailable, rate limited, auth, unknown
-// outcome, unsupported, canceled). ErrorCount counts every call that returned
-// an error, verdicts included, and TopErrors splits them by class and Zoho
-// code ("verdict INVALID_DATA"). Durations are in milliseconds; the
+// request (INVALID_DATA …: the tier worked; /metrics counts them under
+// outcome="verdict"); FailedRequests the rest (unavailable, rate limited,
+// auth, unknown outcome, unsupported, canceled). ErrorCount counts the same
+// failures, so SuccessRate is always 100·(TotalRequests−ErrorCount)/
+// TotalRequests, and TopErrors splits them by class and Zoho code
+// ("rate_limited", "unavailable"). Durations are in milliseconds; the
 // percentiles are over the last 1024 calls; all are zero before any call.
 type TierMetrics struct {
 	Tier               tiers.Name       `json:"tier"`

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // TestConcurrentMixedOutcomes runs 64 goroutines of mixed operations against
@@ -23,7 +24,7 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 	t.Parallel()
 	const workers, perWorker = 64, 40
 	var unavailable, verdicts atomic.Int64
-	mixed := func(_ context.Context, n int, _ fakeCall) error {
+	mixed := func(_ context.Context, n int, _ tierstest.Call) error {
 		switch n % 4 {
 		case 0:
 			unavailable.Add(1)
@@ -34,16 +35,16 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 		}
 		return nil
 	}
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = 1 << 30
-		mcp.behave = mixed
+		mcp.Behave = mixed
 	})
 	var wg sync.WaitGroup
 	var served [3]atomic.Int64 // MCP, BULK, errors returned
 	for w := range workers {
 		wg.Go(func() {
 			for i := range perWorker {
-				var rt Route
+				var rt tiers.Route
 				var err error
 				switch (w + i) % 3 {
 				case 0:
@@ -61,7 +62,7 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 					served[2].Add(1)
 				case rt.Tier == tiers.MCP:
 					served[0].Add(1)
-				case rt.Tier == tiers.Bulk && rt.Attempts[0].Outcome == OutcomeUnavailable:
+				case rt.Tier == tiers.Bulk && rt.Attempts[0].Outcome == tiers.AttemptUnavailable:
 					served[1].Add(1)
 				default:
 					t.Errorf("route %+v", rt)
@@ -80,8 +81,7 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 	}
 	m := e.r.Metrics()
 	if m[0].TotalRequests != total || m[0].FailedRequests != unavailable.Load() || m[0].SuccessfulRequests != total-unavailable.Load() ||
-		m[0].ErrorCount != unavailable.Load()+verdicts.Load() || m[0].TopErrors["unavailable"] != unavailable.Load() ||
-		m[0].TopErrors["verdict INVALID_DATA"] != verdicts.Load() {
+		m[0].ErrorCount != unavailable.Load() || m[0].TopErrors["unavailable"] != unavailable.Load() || len(m[0].TopErrors) != 1 {
 		t.Fatalf("MCP metrics %+v", m[0])
 	}
 	if m[1].TotalRequests != unavailable.Load() || m[1].SuccessRate != 100 {
@@ -108,10 +108,10 @@ func TestConcurrentMixedOutcomes(t *testing.T) {
 func TestConcurrentBreakerTrip(t *testing.T) {
 	t.Parallel()
 	const workers, perWorker, threshold = 64, 20, 5
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = threshold
 		cfg.BreakerTimeout = time.Hour
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
 	})
 	var wg sync.WaitGroup
 	for range workers {
@@ -146,19 +146,19 @@ func TestMetricsWindowAndTopErrors(t *testing.T) {
 	s := &r.tiers[0].stats
 	s.init()
 	for i := 1; i <= 2000; i++ { // only the last 1024 (977…2000 ms) stay in the window
-		s.record(outSuccess, time.Duration(i)*time.Millisecond, nil)
+		s.record(tiers.AttemptSuccess, time.Duration(i)*time.Millisecond, nil)
 	}
 	for i := range 30 {
-		s.record(outVerdict, time.Millisecond, &tiers.Error{Class: tiers.ClassVerdict, Code: fmt.Sprintf("CODE_%d", i)})
+		s.record(tiers.AttemptRateLimited, time.Millisecond, &tiers.Error{Class: tiers.ClassRateLimited, Code: fmt.Sprintf("CODE_%d", i)})
 	}
 	m := r.Metrics()[0]
-	if m.TotalRequests != 2030 || m.SuccessfulRequests != 2030 || m.ErrorCount != 30 {
+	if m.TotalRequests != 2030 || m.SuccessfulRequests != 2000 || m.FailedRequests != 30 || m.ErrorCount != 30 {
 		t.Fatalf("%+v", m)
 	}
-	if len(m.TopErrors) != maxTopErrors || m.TopErrors["other"] != 11 || m.TopErrors["verdict CODE_0"] != 1 {
+	if len(m.TopErrors) != maxTopErrors || m.TopErrors["other"] != 11 || m.TopErrors["rate_limited CODE_0"] != 1 {
 		t.Fatalf("top errors (%d): %v", len(m.TopErrors), m.TopErrors)
 	}
-	// Window: 977…2000 ms, whose 30 oldest slots the 1 ms verdicts took:
+	// Window: 977…2000 ms, whose 30 oldest slots the 1 ms failures took:
 	// sorted 30×1, 1007…2000; nearest ranks 512, 973, 1014.
 	if m.P50DurationMS != 1488 || m.P95DurationMS != 1949 || m.P99DurationMS != 1990 {
 		t.Fatalf("p50 %v p99 %v", m.P50DurationMS, m.P99DurationMS)
@@ -170,8 +170,8 @@ func TestMetricsWindowAndTopErrors(t *testing.T) {
 
 func TestJSONShapes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(_ *Config, mcp, _, _ *fakeTier) {
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassRateLimited))
+	e := newEnv(t, func(_ *Config, mcp, _, _ *tierstest.Tier) {
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassRateLimited))
 	})
 	_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
 	if err != nil {
@@ -230,34 +230,34 @@ func TestUnavailableErrorText(t *testing.T) {
 	}{
 		{
 			name: "mixed",
-			err: UnavailableError{Op: tiers.OpGet, RetryAfter: time.Minute, Attempts: []Attempt{
-				{Tier: tiers.MCP, Outcome: OutcomeBreakerOpen, Error: "MCP: circuit breaker open"},
-				{Tier: tiers.Bulk, Outcome: OutcomeRateLimited, Error: "BULK: TOO_MANY_REQUESTS: too many requests"},
-				{Tier: tiers.REST, Outcome: OutcomeUnavailable, Error: "REST: timed out after 45s"},
+			err: UnavailableError{Op: tiers.OpGet, RetryAfter: time.Minute, Attempts: []tiers.Attempt{
+				{Tier: tiers.MCP, Outcome: tiers.AttemptBreakerOpen, Error: "MCP: circuit breaker open"},
+				{Tier: tiers.Bulk, Outcome: tiers.AttemptRateLimited, Error: "BULK: TOO_MANY_REQUESTS: too many requests"},
+				{Tier: tiers.REST, Outcome: tiers.AttemptUnavailable, Error: "REST: timed out after 45s"},
 			}},
 			want: []string{"no tier could serve get: MCP skipped (circuit breaker open), BULK rate limited (TOO_MANY_REQUESTS: too many requests), REST unavailable (timed out after 45s); ",
 				"retry in about a minute"},
 		},
 		{
 			name: "all breakers open",
-			err: UnavailableError{Op: tiers.OpList, RetryAfter: 30 * time.Second, Attempts: []Attempt{
-				{Tier: tiers.MCP, Outcome: OutcomeBreakerOpen}, {Tier: tiers.REST, Outcome: OutcomeBreakerOpen}}},
+			err: UnavailableError{Op: tiers.OpList, RetryAfter: 30 * time.Second, Attempts: []tiers.Attempt{
+				{Tier: tiers.MCP, Outcome: tiers.AttemptBreakerOpen}, {Tier: tiers.REST, Outcome: tiers.AttemptBreakerOpen}}},
 			want: []string{"retry in about 30s"},
 		},
 		{
 			name: "deadline",
-			err: UnavailableError{Op: tiers.OpBulkRead, Deadline: true, Elapsed: 29950 * time.Millisecond, Attempts: []Attempt{
-				{Tier: tiers.Bulk, Outcome: OutcomeUnavailable, Error: "BULK: timed out after 29.9s"}, {Tier: tiers.REST, Outcome: OutcomeSkippedDeadline}}},
+			err: UnavailableError{Op: tiers.OpBulkRead, Deadline: true, Elapsed: 29950 * time.Millisecond, Attempts: []tiers.Attempt{
+				{Tier: tiers.Bulk, Outcome: tiers.AttemptUnavailable, Error: "BULK: timed out after 29.9s"}, {Tier: tiers.REST, Outcome: tiers.AttemptSkippedDeadline}}},
 			want: []string{"REST not tried (deadline exhausted)", "deadline ran out after 29.95s"},
 		},
 		{
 			name: "auth",
-			err:  UnavailableError{Op: tiers.OpUpdate, Attempts: []Attempt{{Tier: tiers.REST, Outcome: OutcomeAuthFailed, Error: "REST: invalid oauth token"}}},
+			err:  UnavailableError{Op: tiers.OpUpdate, Attempts: []tiers.Attempt{{Tier: tiers.REST, Outcome: tiers.AttemptAuthFailed, Error: "REST: invalid oauth token"}}},
 			want: []string{"REST refused its credentials", "check them"},
 		},
 		{
 			name: "long error shortened",
-			err:  UnavailableError{Op: tiers.OpGet, Attempts: []Attempt{{Tier: tiers.MCP, Outcome: OutcomeUnavailable, Error: strings.Repeat("é", 200)}}},
+			err:  UnavailableError{Op: tiers.OpGet, Attempts: []tiers.Attempt{{Tier: tiers.MCP, Outcome: tiers.AttemptUnavailable, Error: strings.Repeat("é", 200)}}},
 			want: []string{"…)"},
 			not:  []string{strings.Repeat("é", 100)},
 		},

@@ -39,37 +39,6 @@ type RoutingContext struct {
 	Tools []string
 }
 
-// Attempt is one tier's part in a call: Outcome is one of the Outcome*
-// constants and Error the tier's error text, if any.
-type Attempt struct {
-	Tier    tiers.Name `json:"tier"`
-	Outcome string     `json:"outcome"`
-	Error   string     `json:"error,omitempty"`
-}
-
-// The values of Attempt.Outcome.
-const (
-	OutcomeSuccess         = "success"          // the tier served the call
-	OutcomeVerdict         = "verdict"          // Zoho answered with a verdict on the request, returned to the caller
-	OutcomeUnavailable     = "unavailable"      // connection refused, 5xx, timeout, malformed answer
-	OutcomeRateLimited     = "rate_limited"     // 429 after the tier's retries
-	OutcomeAuthFailed      = "auth_failed"      // the tier's own credentials failed
-	OutcomeOutcomeUnknown  = "outcome_unknown"  // a write was sent and no answer came
-	OutcomeUnsupported     = "unsupported"      // the tier cannot do the operation
-	OutcomeBreakerOpen     = "breaker_open"     // skipped at once: the tier's breaker is open
-	OutcomeSkippedDeadline = "skipped_deadline" // not tried: too little of the call's deadline was left
-	OutcomeReconciled      = "reconciled"       // read back after an unknown write outcome
-	OutcomeCanceled        = "canceled"         // the caller canceled the call during this attempt
-)
-
-// Route is the provenance of a call: the tier that served it (empty if none
-// did), every attempt in order, and the call's wall time.
-type Route struct {
-	Tier       tiers.Name `json:"tier"`
-	Attempts   []Attempt  `json:"attempts"`
-	DurationMS int64      `json:"duration_ms"`
-}
-
 // TierConfig is one tier's routing settings.
 type TierConfig struct {
 	// Name is the tier's name; it matches tiers.Tier.Name of an implementation
@@ -80,22 +49,25 @@ type TierConfig struct {
 	// Priority orders the failover chain, lowest first; ties keep the order
 	// of Config.Tiers.
 	Priority int
-	// Timeout bounds one attempt on the tier (inside the call's deadline).
-	// Zero means the tier's default (MCP 30s, BULK 60s, REST 45s, else 30s).
+	// Timeout bounds one attempt on the tier. Inside the call's deadline an
+	// attempt also gets at most an equal share of the time left among the
+	// tiers still to try (see Config.CallTimeout). Zero means the tier's
+	// default (tiers.DefaultsOf).
 	Timeout time.Duration
 	// MaxRetries is the tier's own retry count, given to it when it is the
 	// last tier that could serve a call. Zero means no retries.
 	MaxRetries int
 }
 
-// DefaultTierConfigs returns the SPEC §3 defaults: MCP, BULK, REST enabled
-// with priorities 1, 2, 3, timeouts 30s, 60s, 45s and retries 3, 3, 2.
+// DefaultTierConfigs returns MCP, BULK and REST enabled, each with its
+// defaults (tiers.DefaultsOf).
 func DefaultTierConfigs() []TierConfig {
-	return []TierConfig{
-		{Name: tiers.MCP, Enabled: true, Priority: 1, Timeout: 30 * time.Second, MaxRetries: 3},
-		{Name: tiers.Bulk, Enabled: true, Priority: 2, Timeout: 60 * time.Second, MaxRetries: 3},
-		{Name: tiers.REST, Enabled: true, Priority: 3, Timeout: 45 * time.Second, MaxRetries: 2},
+	out := make([]TierConfig, 0, 3)
+	for _, n := range [...]tiers.Name{tiers.MCP, tiers.Bulk, tiers.REST} {
+		d := tiers.DefaultsOf(n)
+		out = append(out, TierConfig{Name: n, Enabled: true, Priority: d.Priority, Timeout: d.Timeout, MaxRetries: d.MaxRetries})
 	}
+	return out
 }
 
 // Config configures a Router. The zero value works: the default tiers,
@@ -115,8 +87,13 @@ type Config struct {
 	// calls through (CIRCUIT_BREAKER_TIMEOUT). Zero means 60s.
 	BreakerTimeout time.Duration
 	// CallTimeout is the deadline of one call, shared by its retries and
-	// failovers; an earlier deadline on the caller's context wins. Zero
-	// means 30s.
+	// failovers; an earlier deadline on the caller's context wins. Each
+	// attempt gets the smaller of its tier's Timeout and an equal share of
+	// the time left among the tiers still to try (those whose breakers are
+	// not open), so a hung tier leaves time for the next: with 30s and three
+	// tiers, a hang on tier 1 ends after 10s. A tier that uses up its time
+	// counts as a breaker failure, unless the caller's own earlier deadline
+	// cut it short. Zero means 30s.
 	CallTimeout time.Duration
 	// MinAttemptTime is the least time left in the call's deadline for which
 	// the router still starts an attempt; below it the call stops with an
@@ -233,7 +210,7 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 			openErr: &tiers.Error{Tier: tc.Name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: gobreaker.ErrOpenState}}
 		ts.openText = ts.openErr.Error()
 		if ts.timeout == 0 {
-			ts.timeout = defaultTimeout(tc.Name)
+			ts.timeout = tiers.DefaultsOf(tc.Name).Timeout
 		}
 		r.tiers = append(r.tiers, ts)
 	}
@@ -258,17 +235,6 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		r.newBreaker(ts)
 	}
 	return r, nil
-}
-
-func defaultTimeout(n tiers.Name) time.Duration {
-	switch n {
-	case tiers.Bulk:
-		return 60 * time.Second
-	case tiers.REST:
-		return 45 * time.Second
-	default:
-		return 30 * time.Second
-	}
 }
 
 // usable reports whether ts can be put in a chain for op at all.
@@ -349,21 +315,21 @@ func (r *Router) Plan(rc RoutingContext) []tiers.Name {
 }
 
 // Get reads one record.
-func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, Route, error) {
+func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (tiers.Record, error) {
 		return t.Get(ctx, req)
 	})
 }
 
 // List reads a page of records by IDs or filters.
-func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, Route, error) {
+func (r *Router) List(ctx context.Context, rc RoutingContext, req tiers.ListRequest) (tiers.Page, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpList, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
 		return t.List(ctx, req)
 	})
 }
 
 // Search reads a page of records matching a structured search.
-func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, Route, error) {
+func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.SearchRequest) (tiers.Page, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpSearch, func(ctx context.Context, t tiers.Tier) (tiers.Page, error) {
 		return t.Search(ctx, req)
 	})
@@ -372,7 +338,7 @@ func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.Search
 // runOp runs one operation op over the failover chain of rc: do is called
 // with each tier in turn until one serves or the chain is exhausted, and the
 // value of the last call is returned with the call's route.
-func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, Route, error) {
+func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.OpKind, do func(context.Context, tiers.Tier) (T, error)) (T, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, op)
 	var v T
@@ -385,7 +351,7 @@ func runOp[T any](r *Router, ctx context.Context, rc RoutingContext, op tiers.Op
 
 // BulkRead streams many records into sink. Before the read moves to another
 // tier after one that was called, sink.Reset discards what that tier wrote.
-func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, Route, error) {
+func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpBulkRead)
 	var res tiers.BulkReadResult

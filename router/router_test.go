@@ -14,19 +14,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type env struct {
 	r               *Router
-	mcp, bulk, rest *fakeTier
+	mcp, bulk, rest *tierstest.Tier
 	reg             *prometheus.Registry
 }
 
 // newEnv builds a router with failover on over three fake tiers; setup may
 // change the config and the fakes first.
-func newEnv(t testing.TB, setup func(cfg *Config, mcp, bulk, rest *fakeTier)) *env {
+func newEnv(t testing.TB, setup func(cfg *Config, mcp, bulk, rest *tierstest.Tier)) *env {
 	t.Helper()
 	e := &env{reg: prometheus.NewRegistry()}
 	e.mcp, e.bulk, e.rest = newFakes()
@@ -79,19 +80,19 @@ func (e *env) metric(t testing.TB, name string, want map[string]string) float64 
 	return sum
 }
 
-func outcomes(rt Route) []string {
+func outcomes(rt tiers.Route) []string {
 	var out []string
 	for _, a := range rt.Attempts {
-		out = append(out, string(a.Tier)+":"+a.Outcome)
+		out = append(out, string(a.Tier)+":"+a.Outcome.String())
 	}
 	return out
 }
 
 func TestRoutingRules(t *testing.T) {
 	t.Parallel()
-	type fakes = func(cfg *Config, mcp, bulk, rest *fakeTier)
+	type fakes = func(cfg *Config, mcp, bulk, rest *tierstest.Tier)
 	disable := func(n tiers.Name) fakes {
-		return func(cfg *Config, _, _, _ *fakeTier) {
+		return func(cfg *Config, _, _, _ *tierstest.Tier) {
 			cfg.Tiers = DefaultTierConfigs()
 			for i := range cfg.Tiers {
 				if cfg.Tiers[i].Name == n {
@@ -133,33 +134,33 @@ func TestRoutingRules(t *testing.T) {
 		{name: "rule 5: MCP available",
 			rc: RoutingContext{OperationType: tiers.OpSearch}, want: []tiers.Name{tiers.MCP, tiers.Bulk, tiers.REST}},
 		{name: "rule 5: MCP not configured → BULK",
-			setup: func(_ *Config, mcp, _, _ *fakeTier) { mcp.unconfigured = true },
+			setup: func(_ *Config, mcp, _, _ *tierstest.Tier) { mcp.Unconfigured = true },
 			rc:    RoutingContext{OperationType: tiers.OpGet}, want: []tiers.Name{tiers.Bulk, tiers.REST}},
 		{name: "rule 5: MCP cannot search → BULK",
-			setup: func(_ *Config, mcp, _, _ *fakeTier) { mcp.unsupported[tiers.OpSearch] = true },
+			setup: func(_ *Config, mcp, _, _ *tierstest.Tier) { mcp.Unsupported[tiers.OpSearch] = true },
 			rc:    RoutingContext{OperationType: tiers.OpSearch}, want: []tiers.Name{tiers.Bulk, tiers.REST}},
 		{name: "rule 5: MCP and BULK unusable → REST",
-			setup: func(cfg *Config, mcp, bulk, _ *fakeTier) {
-				mcp.unconfigured = true
+			setup: func(cfg *Config, mcp, bulk, _ *tierstest.Tier) {
+				mcp.Unconfigured = true
 				disable(tiers.Bulk)(cfg, nil, nil, nil)
 			},
 			rc: RoutingContext{OperationType: tiers.OpUpdate}, want: []tiers.Name{tiers.REST}},
 		{name: "priority order decides the rest of the chain",
-			setup: func(cfg *Config, _, _, _ *fakeTier) {
+			setup: func(cfg *Config, _, _, _ *tierstest.Tier) {
 				cfg.Tiers = DefaultTierConfigs()
 				cfg.Tiers[2].Priority = 0 // REST first
 			},
 			rc: RoutingContext{OperationType: tiers.OpGet, AgentContext: true}, want: []tiers.Name{tiers.MCP, tiers.REST, tiers.Bulk}},
 		{name: "failover disabled: only the chosen tier",
-			setup: func(cfg *Config, _, _, _ *fakeTier) { cfg.Failover = false },
+			setup: func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.Failover = false },
 			rc:    RoutingContext{OperationType: tiers.OpGet, AgentContext: true}, want: []tiers.Name{tiers.MCP}},
 		{name: "failover disabled: chosen tier cannot do it, the first that can",
-			setup: func(cfg *Config, _, _, _ *fakeTier) { cfg.Failover = false },
+			setup: func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.Failover = false },
 			rc:    RoutingContext{OperationType: tiers.OpBulkUpdate, AgentContext: true}, want: []tiers.Name{tiers.Bulk}},
 		{name: "no tier can do it",
-			setup: func(_ *Config, _, bulk, rest *fakeTier) {
-				bulk.unsupported = map[tiers.OpKind]bool{tiers.OpBulkRead: true}
-				rest.unsupported = map[tiers.OpKind]bool{tiers.OpBulkRead: true}
+			setup: func(_ *Config, _, bulk, rest *tierstest.Tier) {
+				bulk.Unsupported = map[tiers.OpKind]bool{tiers.OpBulkRead: true}
+				rest.Unsupported = map[tiers.OpKind]bool{tiers.OpBulkRead: true}
 			},
 			rc: RoutingContext{OperationType: tiers.OpBulkRead}, want: []tiers.Name{}},
 	}
@@ -173,7 +174,7 @@ func TestRoutingRules(t *testing.T) {
 			}
 			// A real call goes to the first tier of the plan.
 			ctx := context.Background()
-			var rt Route
+			var rt tiers.Route
 			var err error
 			switch tt.rc.OperationType {
 			case tiers.OpGet:
@@ -187,7 +188,7 @@ func TestRoutingRules(t *testing.T) {
 			case tiers.OpBulkUpdate:
 				_, rt, err = e.r.BulkUpdate(ctx, tt.rc, tiers.BulkUpdateRequest{Module: "Accounts", Updates: []tiers.UpdateRequest{{ID: "1", Data: tiers.Record{"Phone": "1"}}}})
 			case tiers.OpBulkRead:
-				_, rt, err = e.r.BulkRead(ctx, tt.rc, tiers.BulkReadRequest{Module: "Accounts", IDs: []string{"1"}}, &memSink{})
+				_, rt, err = e.r.BulkRead(ctx, tt.rc, tiers.BulkReadRequest{Module: "Accounts", IDs: []string{"1"}}, &tierstest.Sink{})
 			}
 			if len(tt.want) == 0 {
 				var ue *UnavailableError
@@ -202,9 +203,9 @@ func TestRoutingRules(t *testing.T) {
 			if rt.Tier != tt.want[0] || len(rt.Attempts) != 1 {
 				t.Fatalf("route = %+v, want served by %s at once", rt, tt.want[0])
 			}
-			for _, f := range []*fakeTier{e.mcp, e.bulk, e.rest} {
-				if n := len(f.Calls()); (f.name == tt.want[0]) != (n == 1) {
-					t.Errorf("%s received %d calls", f.name, n)
+			for _, f := range []*tierstest.Tier{e.mcp, e.bulk, e.rest} {
+				if n := len(f.Calls()); (f.Name() == tt.want[0]) != (n == 1) {
+					t.Errorf("%s received %d calls", f.Name(), n)
 				}
 			}
 		})
@@ -226,23 +227,23 @@ func TestErrorClassByPosition(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var theErr error
-				e := newEnv(t, func(_ *Config, mcp, bulk, rest *fakeTier) {
-					fs := []*fakeTier{mcp, bulk, rest}
+				e := newEnv(t, func(_ *Config, mcp, bulk, rest *tierstest.Tier) {
+					fs := []*tierstest.Tier{mcp, bulk, rest}
 					for i := range pos {
-						fs[i].behave = failWith(classErr(fs[i].name, tiers.ClassUnavailable))
+						fs[i].Behave = tierstest.FailWith(classErr(fs[i].Name(), tiers.ClassUnavailable))
 					}
 					if cls == tiers.ClassCanceled {
-						fs[pos].behave = func(context.Context, int, fakeCall) error {
+						fs[pos].Behave = func(context.Context, int, tierstest.Call) error {
 							cancel()
 							return ctx.Err()
 						}
 					} else {
-						theErr = classErr(fs[pos].name, cls)
-						fs[pos].behave = failWith(theErr)
+						theErr = classErr(fs[pos].Name(), cls)
+						fs[pos].Behave = tierstest.FailWith(theErr)
 					}
 				})
 				_, rt, err := e.r.Get(ctx, agentRC, tiers.GetRequest{Module: "Accounts", ID: "1"})
-				fs := []*fakeTier{e.mcp, e.bulk, e.rest}
+				fs := []*tierstest.Tier{e.mcp, e.bulk, e.rest}
 				called := func(i int) bool { return len(fs[i].Calls()) > 0 }
 				for i := range pos + 1 {
 					if !called(i) {
@@ -280,15 +281,15 @@ func TestErrorClassByPosition(t *testing.T) {
 						t.Errorf("%s called = %v, want %v", names[i], called(i), want)
 					}
 				}
-				want := outcomeNames[outcomeOf(classErr("", cls))]
+				want := tiers.OutcomeOf(classErr("", cls))
 				if cls == tiers.ClassCanceled {
-					want = OutcomeCanceled
+					want = tiers.AttemptCanceled
 				}
 				if got := rt.Attempts[pos]; got.Tier != names[pos] || got.Outcome != want {
 					t.Errorf("attempt %d = %+v, want outcome %s", pos, got, want)
 				}
 				if failover && pos < 2 {
-					if e.metric(t, "zoho_mcp_proxy_failovers_total", map[string]string{"from": string(names[pos]), "to": string(names[pos+1]), "reason": want}) != 1 {
+					if e.metric(t, "zoho_mcp_proxy_failovers_total", map[string]string{"from": string(names[pos]), "to": string(names[pos+1]), "reason": want.String()}) != 1 {
 						t.Errorf("failover from %s not counted", names[pos])
 					}
 				}
@@ -309,9 +310,9 @@ func TestErrorClassByPosition(t *testing.T) {
 func TestVerdictDoesNotTripBreaker(t *testing.T) {
 	t.Parallel()
 	verdict := classErr(tiers.MCP, tiers.ClassVerdict)
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = 2
-		mcp.behave = failWith(verdict)
+		mcp.Behave = tierstest.FailWith(verdict)
 	})
 	for range 5 {
 		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
@@ -326,26 +327,25 @@ func TestVerdictDoesNotTripBreaker(t *testing.T) {
 	if len(e.bulk.Calls()) != 0 {
 		t.Fatal("a verdict failed over to BULK")
 	}
+	// A verdict is the tier serving the call: not an error.
 	m := e.r.Metrics()[0]
-	if m.TotalRequests != 5 || m.SuccessfulRequests != 5 || m.ErrorCount != 5 || m.TopErrors["verdict INVALID_DATA"] != 5 {
+	if m.TotalRequests != 5 || m.SuccessfulRequests != 5 || m.ErrorCount != 0 || len(m.TopErrors) != 0 || m.SuccessRate != 100 {
 		t.Fatalf("metrics = %+v", m)
 	}
 }
 
-// waitState polls the breaker of tier n until it is in state want.
-func waitState(t *testing.T, r *Router, n tiers.Name, want string) {
+// afterCooldown waits out the open period of tier n's breaker, which opened
+// before the call, and checks that the breaker is half-open. The wait must
+// be real time: gobreaker times its breakers with time.Now, which no test
+// clock replaces. One period from now is past the breaker's expiry, so
+// there is nothing to poll.
+func afterCooldown(t *testing.T, r *Router, n tiers.Name, period time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		for _, h := range r.Health() {
-			if h.Tier == n && h.CircuitBreaker.State == want {
-				return
-			}
+	time.Sleep(period)
+	for _, h := range r.Health() {
+		if h.Tier == n && h.CircuitBreaker.State != "half_open" {
+			t.Fatalf("breaker of %s is %s one open period later, want half_open", n, h.CircuitBreaker.State)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker of %s never became %s: %+v", n, want, r.Health())
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -353,10 +353,11 @@ func TestBreakerLifecycle(t *testing.T) {
 	t.Parallel()
 	var failing = true
 	down := classErr(tiers.MCP, tiers.ClassUnavailable)
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	const cooldown = 30 * time.Millisecond
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = 3
-		cfg.BreakerTimeout = 30 * time.Millisecond
-		mcp.behave = func(context.Context, int, fakeCall) error {
+		cfg.BreakerTimeout = cooldown
+		mcp.Behave = func(context.Context, int, tierstest.Call) error {
 			if failing {
 				return down
 			}
@@ -364,7 +365,7 @@ func TestBreakerLifecycle(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	get := func() Route {
+	get := func() tiers.Route {
 		t.Helper()
 		_, rt, err := e.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"})
 		if err != nil {
@@ -393,14 +394,14 @@ func TestBreakerLifecycle(t *testing.T) {
 		t.Error("state gauge is not 2 (open)")
 	}
 	// Half-open after the timeout; a failure there opens it again.
-	waitState(t, e.r, tiers.MCP, "half_open")
+	afterCooldown(t, e.r, tiers.MCP, cooldown)
 	get()
 	if s := e.r.Health()[0].CircuitBreaker.State; s != "open" {
 		t.Fatalf("a failure in half-open left the breaker %s", s)
 	}
 	// Recovery: half-open, then two successes close it.
 	failing = false
-	waitState(t, e.r, tiers.MCP, "half_open")
+	afterCooldown(t, e.r, tiers.MCP, cooldown)
 	if rt := get(); rt.Tier != tiers.MCP {
 		t.Fatalf("first trial call went to %s", rt.Tier)
 	}
@@ -427,11 +428,11 @@ func TestBreakerLifecycle(t *testing.T) {
 
 func TestResetBreakersAndReady(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(cfg *Config, mcp, bulk, rest *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 		cfg.BreakerThreshold = 1
 		cfg.BreakerTimeout = time.Hour
-		for _, f := range []*fakeTier{mcp, bulk, rest} {
-			f.behave = failWith(classErr(f.name, tiers.ClassUnavailable))
+		for _, f := range []*tierstest.Tier{mcp, bulk, rest} {
+			f.Behave = tierstest.FailWith(classErr(f.Name(), tiers.ClassUnavailable))
 		}
 	})
 	if !e.r.Ready() {
@@ -468,10 +469,10 @@ func TestResetBreakersAndReady(t *testing.T) {
 
 func TestReadyNeedsConfiguredEnabledTier(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(cfg *Config, mcp, bulk, rest *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 		cfg.Tiers = DefaultTierConfigs()
 		cfg.Tiers[0].Enabled = false
-		bulk.unconfigured, rest.unconfigured = true, true
+		bulk.Unconfigured, rest.Unconfigured = true, true
 	})
 	if e.r.Ready() {
 		t.Fatal("ready with MCP disabled and the others not configured")
@@ -484,14 +485,12 @@ func TestReadyNeedsConfiguredEnabledTier(t *testing.T) {
 
 func TestDeadline(t *testing.T) {
 	t.Parallel()
-	t.Run("tier timeout then too little left", func(t *testing.T) {
+	t.Run("share of the deadline then too little left", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+		e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 			cfg.CallTimeout = 150 * time.Millisecond
 			cfg.MinAttemptTime = 80 * time.Millisecond
-			cfg.Tiers = DefaultTierConfigs()
-			cfg.Tiers[0].Timeout = 100 * time.Millisecond
-			mcp.behave = hang
+			mcp.Behave, bulk.Behave, rest.Behave = tierstest.Hang, tierstest.Hang, tierstest.Hang
 		})
 		t0 := time.Now()
 		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
@@ -502,62 +501,97 @@ func TestDeadline(t *testing.T) {
 		if !errors.As(err, &ue) || !ue.Deadline {
 			t.Fatalf("err = %v, want a deadline UnavailableError", err)
 		}
+		// 150ms among three tiers is 50ms each, below the 80ms floor: MCP
+		// gets the floor, and then too little is left for the others.
 		if got := outcomes(rt); !slices.Equal(got, []string{"MCP:unavailable", "BULK:skipped_deadline", "REST:skipped_deadline"}) {
 			t.Fatalf("attempts = %v", got)
 		}
-		if !strings.Contains(rt.Attempts[0].Error, "timed out after 100ms") || !strings.Contains(err.Error(), "deadline ran out") {
+		if !strings.Contains(rt.Attempts[0].Error, "timed out after 80ms, its share of the call's deadline") || !strings.Contains(err.Error(), "deadline ran out") {
 			t.Errorf("texts: %q / %q", rt.Attempts[0].Error, err)
 		}
 		if len(e.bulk.Calls())+len(e.rest.Calls()) != 0 {
 			t.Error("a tier was called with too little time left")
 		}
-		// The tier's own timeout counts against its breaker.
+		// Running out of its share of the router's deadline counts against
+		// the tier's breaker.
 		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 1 {
 			t.Errorf("failure_count = %d, want 1", f)
 		}
 	})
-	t.Run("attempt deadline is the earlier of call and tier", func(t *testing.T) {
+	t.Run("tier timeout shorter than its share", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, func(cfg *Config, _, _, _ *fakeTier) { cfg.CallTimeout = 10 * time.Second })
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
+			cfg.Tiers = DefaultTierConfigs()
+			cfg.Tiers[0].Timeout = 40 * time.Millisecond
+			mcp.Behave = tierstest.Hang
+		})
+		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
+		if err != nil || rt.Tier != tiers.Bulk {
+			t.Fatalf("err = %v, route %+v", err, rt)
+		}
+		if !strings.Contains(rt.Attempts[0].Error, "timed out after 40ms") {
+			t.Errorf("attempt = %+v", rt.Attempts[0])
+		}
+		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 1 {
+			t.Errorf("failure_count = %d, want 1", f)
+		}
+	})
+	t.Run("attempt deadline is the earliest of share, call and tier", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.CallTimeout = 10 * time.Second })
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 		defer cancel()
 		t0 := time.Now()
 		if _, _, err := e.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"}); err != nil {
 			t.Fatal(err)
 		}
+		// The caller's 6s, shared by three tiers.
 		c := e.mcp.Calls()[0]
-		if !c.HasDeadline || c.Deadline.Sub(t0) > 5*time.Second+50*time.Millisecond || c.Deadline.Sub(t0) < 4*time.Second {
-			t.Fatalf("deadline %v after start, want the caller's 5s", c.Deadline.Sub(t0))
+		if !c.HasDeadline || c.Deadline.Sub(t0) > 2*time.Second+50*time.Millisecond || c.Deadline.Sub(t0) < 1500*time.Millisecond {
+			t.Fatalf("deadline %v after start, want a third of the caller's 6s", c.Deadline.Sub(t0))
 		}
-		e2 := newEnv(t, func(cfg *Config, _, _, _ *fakeTier) {
+		// The last tier of the chain gets all that is left.
+		e1 := newEnv(t, func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.CallTimeout = 10 * time.Second; cfg.Failover = false })
+		t0 = time.Now()
+		if _, _, err := e1.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"}); err != nil {
+			t.Fatal(err)
+		}
+		if d := e1.mcp.Calls()[0].Deadline.Sub(t0); d > 6*time.Second+50*time.Millisecond || d < 5*time.Second {
+			t.Fatalf("deadline %v after start, want the caller's 6s", d)
+		}
+		e2 := newEnv(t, func(cfg *Config, _, _, _ *tierstest.Tier) {
 			cfg.Tiers = DefaultTierConfigs()
-			cfg.Tiers[0].Timeout = 2 * time.Second
+			cfg.Tiers[0].Timeout = 1 * time.Second
 		})
 		t0 = time.Now()
 		if _, _, err := e2.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"}); err != nil {
 			t.Fatal(err)
 		}
-		if d := e2.mcp.Calls()[0].Deadline.Sub(t0); d > 2*time.Second+50*time.Millisecond || d < time.Second {
-			t.Fatalf("deadline %v after start, want the tier's 2s", d)
+		if d := e2.mcp.Calls()[0].Deadline.Sub(t0); d > time.Second+50*time.Millisecond || d < 500*time.Millisecond {
+			t.Fatalf("deadline %v after start, want the tier's 1s", d)
 		}
 	})
-	t.Run("call deadline cut does not count against the breaker", func(t *testing.T) {
+	t.Run("the caller's deadline cut does not count against the breaker", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
-			cfg.CallTimeout = 60 * time.Millisecond
+		e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 			cfg.MinAttemptTime = 10 * time.Millisecond
-			mcp.behave = hang
+			mcp.Behave, bulk.Behave, rest.Behave = tierstest.Hang, tierstest.Hang, tierstest.Hang
 		})
-		_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
-		var ue *UnavailableError
-		if !errors.As(err, &ue) || !ue.Deadline {
-			t.Fatalf("err = %v", err)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Millisecond)
+		defer cancel()
+		_, rt, err := e.r.Get(ctx, agentRC, tiers.GetRequest{ID: "1"})
+		if err == nil {
+			t.Fatalf("served: %+v", rt)
 		}
-		if !strings.Contains(rt.Attempts[0].Error, "call's deadline ran out") {
-			t.Errorf("attempt = %+v", rt.Attempts[0])
+		for _, a := range rt.Attempts {
+			if a.Outcome == tiers.AttemptUnavailable && !strings.Contains(a.Error, "share of the call's deadline") && !strings.Contains(a.Error, "call's deadline ran out") {
+				t.Errorf("attempt = %+v", a)
+			}
 		}
-		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 0 {
-			t.Errorf("failure_count = %d, want 0", f)
+		for _, h := range e.r.Health() {
+			if f := h.CircuitBreaker.FailureCount; f != 0 {
+				t.Errorf("%s failure_count = %d, want 0: the caller's own deadline is no fault of the tier", h.Tier, f)
+			}
 		}
 	})
 	t.Run("caller deadline below the floor: no call at all", func(t *testing.T) {
@@ -577,8 +611,8 @@ func TestDeadline(t *testing.T) {
 	t.Run("caller cancels during an attempt", func(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithCancel(context.Background())
-		e := newEnv(t, func(_ *Config, mcp, _, _ *fakeTier) {
-			mcp.behave = func(c context.Context, _ int, _ fakeCall) error {
+		e := newEnv(t, func(_ *Config, mcp, _, _ *tierstest.Tier) {
+			mcp.Behave = func(c context.Context, _ int, _ tierstest.Call) error {
 				cancel()
 				<-c.Done()
 				return classErr(tiers.MCP, tiers.ClassUnavailable) // what a tier might say
@@ -588,7 +622,7 @@ func TestDeadline(t *testing.T) {
 		if err != context.Canceled {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
-		if len(e.bulk.Calls()) != 0 || rt.Attempts[0].Outcome != OutcomeCanceled {
+		if len(e.bulk.Calls()) != 0 || rt.Attempts[0].Outcome != tiers.AttemptCanceled {
 			t.Fatalf("route %+v", rt)
 		}
 		if f := e.r.Health()[0].CircuitBreaker.FailureCount; f != 0 {
@@ -602,33 +636,33 @@ func TestRetryBudget(t *testing.T) {
 	full := func(n int) tiers.RetryBudget { return tiers.RetryBudget{MaxRetries: n, MaxBackoff: fullBudgetBackoff} }
 	tests := []struct {
 		name  string
-		setup func(cfg *Config, mcp, bulk, rest *fakeTier)
+		setup func(cfg *Config, mcp, bulk, rest *tierstest.Tier)
 		want  map[tiers.Name]tiers.RetryBudget
 	}{
 		{name: "non-last tiers get one quick retry, the last its full policy",
-			setup: func(_ *Config, mcp, bulk, _ *fakeTier) {
-				mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
-				bulk.behave = failWith(classErr(tiers.Bulk, tiers.ClassRateLimited))
+			setup: func(_ *Config, mcp, bulk, _ *tierstest.Tier) {
+				mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+				bulk.Behave = tierstest.FailWith(classErr(tiers.Bulk, tiers.ClassRateLimited))
 			},
 			want: map[tiers.Name]tiers.RetryBudget{tiers.MCP: tiers.QuickRetry, tiers.Bulk: tiers.QuickRetry, tiers.REST: full(2)}},
 		{name: "two-tier chain: the second is last",
-			setup: func(cfg *Config, mcp, _, _ *fakeTier) {
+			setup: func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 				cfg.Tiers = DefaultTierConfigs()[:2] // MCP, BULK
 				cfg.Tiers[1].MaxRetries = 7
-				mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+				mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
 			},
 			want: map[tiers.Name]tiers.RetryBudget{tiers.MCP: tiers.QuickRetry, tiers.Bulk: full(7)}},
 		{name: "failover disabled: the only tier is last",
-			setup: func(cfg *Config, _, _, _ *fakeTier) { cfg.Failover = false },
+			setup: func(cfg *Config, _, _, _ *tierstest.Tier) { cfg.Failover = false },
 			want:  map[tiers.Name]tiers.RetryBudget{tiers.MCP: full(3)}},
 	}
 	// The open-breaker case needs a breaker to open first; run it by hand.
 	t.Run("open breaker after", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, func(cfg *Config, _, bulk, rest *fakeTier) {
+		e := newEnv(t, func(cfg *Config, _, bulk, rest *tierstest.Tier) {
 			cfg.BreakerThreshold = 1
 			cfg.BreakerTimeout = time.Hour
-			rest.behave = failWith(classErr(tiers.REST, tiers.ClassUnavailable))
+			rest.Behave = tierstest.FailWith(classErr(tiers.REST, tiers.ClassUnavailable))
 		})
 		// Open REST's breaker.
 		if _, _, err := e.r.Get(context.Background(), RoutingContext{PreferredTier: tiers.REST}, tiers.GetRequest{ID: "1"}); err != nil {
@@ -642,7 +676,7 @@ func TestRetryBudget(t *testing.T) {
 			t.Fatalf("MCP budget = %+v, want quick (BULK could still serve)", got)
 		}
 		// Open BULK too (MCP serves that call).
-		e.bulk.behave = failWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
+		e.bulk.Behave = tierstest.FailWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
 		if _, rt, err := e.r.Get(context.Background(), RoutingContext{PreferredTier: tiers.Bulk}, tiers.GetRequest{ID: "1"}); err != nil || rt.Tier != tiers.MCP {
 			t.Fatal(rt, err)
 		}
@@ -672,17 +706,17 @@ func TestRetryBudget(t *testing.T) {
 			if _, _, err := r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"}); err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range []*fakeTier{e.mcp, e.bulk, e.rest} {
-				want, ok := tt.want[f.name]
+			for _, f := range []*tierstest.Tier{e.mcp, e.bulk, e.rest} {
+				want, ok := tt.want[f.Name()]
 				calls := f.Calls()
 				if !ok {
 					if len(calls) != 0 {
-						t.Errorf("%s called", f.name)
+						t.Errorf("%s called", f.Name())
 					}
 					continue
 				}
 				if len(calls) != 1 || !calls[0].HasBudget || calls[0].Budget != want {
-					t.Errorf("%s calls = %+v, want budget %+v", f.name, calls, want)
+					t.Errorf("%s calls = %+v, want budget %+v", f.Name(), calls, want)
 				}
 			}
 		})
@@ -691,26 +725,26 @@ func TestRetryBudget(t *testing.T) {
 
 func TestScopesReachEveryAttempt(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(_ *Config, mcp, _, _ *fakeTier) {
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassAuth))
+	e := newEnv(t, func(_ *Config, mcp, _, _ *tierstest.Tier) {
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassAuth))
 	})
 	rc := RoutingContext{AgentContext: true, Tools: []string{"read", "bulk"}}
 	if _, _, err := e.r.Get(context.Background(), rc, tiers.GetRequest{ID: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []*fakeTier{e.mcp, e.bulk} {
+	for _, f := range []*tierstest.Tier{e.mcp, e.bulk} {
 		c := f.Calls()
 		if len(c) != 1 || !slices.Equal(c[0].Scopes, rc.Tools) {
-			t.Errorf("%s got scopes %v", f.name, c)
+			t.Errorf("%s got scopes %v", f.Name(), c)
 		}
 	}
 }
 
 func TestFailoverDisabled(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.Failover = false
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
 	})
 	_, rt, err := e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
 	var ue *UnavailableError
@@ -721,40 +755,40 @@ func TestFailoverDisabled(t *testing.T) {
 
 func TestBulkReadResetsSinkBeforeRetrying(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(cfg *Config, _, bulk, _ *fakeTier) {
-		bulk.bulkRead = func(_ context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
+	e := newEnv(t, func(cfg *Config, _, bulk, _ *tierstest.Tier) {
+		bulk.OnBulkRead = func(_ context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
 			for _, id := range req.IDs[:2] {
 				sink.Write(tiers.Record{"id": id, "via": "BULK"})
 			}
 			return tiers.BulkReadResult{}, classErr(tiers.Bulk, tiers.ClassUnavailable)
 		}
 	})
-	sink := &memSink{}
+	sink := &tierstest.Sink{}
 	res, rt, err := e.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{Module: "Accounts", IDs: []string{"1", "2", "3"}}, sink)
 	if err != nil || rt.Tier != tiers.REST || res.Count != 3 {
 		t.Fatalf("res %+v route %+v err %v", res, rt, err)
 	}
-	if sink.resets != 1 || len(sink.records) != 3 {
-		t.Fatalf("resets = %d, records = %v", sink.resets, sink.records)
+	if sink.Resets() != 1 || len(sink.Records()) != 3 {
+		t.Fatalf("resets = %d, records = %v", sink.Resets(), sink.Records())
 	}
-	for _, r := range sink.records {
+	for _, r := range sink.Records() {
 		if r["via"] != "REST" {
 			t.Fatalf("a record from the failed tier survived: %v", r)
 		}
 	}
 	// A tier skipped by its breaker wrote nothing: no reset.
-	e2 := newEnv(t, func(cfg *Config, _, bulk, _ *fakeTier) {
+	e2 := newEnv(t, func(cfg *Config, _, bulk, _ *tierstest.Tier) {
 		cfg.BreakerThreshold = 1
 		cfg.BreakerTimeout = time.Hour
-		bulk.behave = failWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
+		bulk.Behave = tierstest.FailWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
 	})
-	e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, &memSink{})
-	sink = &memSink{}
-	if _, rt, err := e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, sink); err != nil || rt.Attempts[0].Outcome != OutcomeBreakerOpen {
+	e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, &tierstest.Sink{})
+	sink = &tierstest.Sink{}
+	if _, rt, err := e2.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, sink); err != nil || rt.Attempts[0].Outcome != tiers.AttemptBreakerOpen {
 		t.Fatalf("route %+v err %v", rt, err)
 	}
-	if sink.resets != 0 {
-		t.Fatalf("reset %d times after a skipped tier", sink.resets)
+	if sink.Resets() != 0 {
+		t.Fatalf("reset %d times after a skipped tier", sink.Resets())
 	}
 }
 
@@ -817,11 +851,11 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 func TestBreakerChangesAreLogged(t *testing.T) {
 	t.Parallel()
 	logs := &logRecorder{}
-	e := newEnv(t, func(cfg *Config, mcp, _, _ *fakeTier) {
+	e := newEnv(t, func(cfg *Config, mcp, _, _ *tierstest.Tier) {
 		cfg.Logger = slog.New(logs)
 		cfg.BreakerThreshold = 1
 		cfg.BreakerTimeout = time.Hour
-		mcp.behave = failWith(classErr(tiers.MCP, tiers.ClassUnavailable))
+		mcp.Behave = tierstest.FailWith(classErr(tiers.MCP, tiers.ClassUnavailable))
 	})
 	e.r.Get(context.Background(), agentRC, tiers.GetRequest{ID: "1"})
 	e.r.ResetBreakers()
@@ -838,14 +872,14 @@ func TestBreakerChangesAreLogged(t *testing.T) {
 	}
 }
 
-type failingSink struct{ memSink }
+type failingSink struct{ tierstest.Sink }
 
 func (*failingSink) Reset() error { return errors.New("disk full") }
 
 func TestBulkReadStopsWhenSinkCannotReset(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(_ *Config, _, bulk, _ *fakeTier) {
-		bulk.behave = failWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
+	e := newEnv(t, func(_ *Config, _, bulk, _ *tierstest.Tier) {
+		bulk.Behave = tierstest.FailWith(classErr(tiers.Bulk, tiers.ClassUnavailable))
 	})
 	_, rt, err := e.r.BulkRead(context.Background(), agentRC, tiers.BulkReadRequest{IDs: []string{"1"}}, &failingSink{})
 	var ue *UnavailableError

@@ -25,7 +25,7 @@ const unknownAdvice = "the update may or may not have been applied; read the rec
 // serve reads the record back, and only the fields whose values are not yet
 // applied are re-sent through it. If the record cannot be read back, the
 // error is a ClassOutcomeUnknown *tiers.Error and the outcome StatusUnknown.
-func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.UpdateRequest) (tiers.Outcome, Route, error) {
+func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.UpdateRequest) (tiers.Outcome, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpUpdate)
 	data := req.Data
@@ -46,7 +46,7 @@ func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.Update
 			case err != nil: // a verdict on the read, e.g. the record does not exist
 				return tiers.Outcome{ID: req.ID, Status: tiers.StatusError, Code: codeOf(err), Message: err.Error()}, c.finish(), err
 			}
-			c.attempts[len(c.attempts)-1].Outcome = OutcomeReconciled
+			c.reconciled()
 			readBack = true
 			before := len(data)
 			data = unapplied(data, rec)
@@ -87,7 +87,7 @@ func (r *Router) Update(ctx context.Context, rc RoutingContext, req tiers.Update
 
 // unknownUpdate ends an update whose outcome could not be settled. The
 // caller's cancellation stays the error (wrapped, so that errors.Is finds it).
-func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcome, Route, error) {
+func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcome, tiers.Route, error) {
 	out := tiers.Outcome{ID: req.ID, Status: tiers.StatusUnknown, Message: unknownAdvice}
 	if perr := c.parent.Err(); perr != nil {
 		return out, c.finish(), fmt.Errorf("%w (%s)", perr, unknownAdvice)
@@ -100,7 +100,7 @@ func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcom
 	}
 	e := &tiers.Error{Class: tiers.ClassOutcomeUnknown, Message: unknownAdvice, Err: cause}
 	for _, a := range slices.Backward(c.attempts) {
-		if a.Outcome == OutcomeOutcomeUnknown {
+		if a.Outcome == tiers.AttemptOutcomeUnknown {
 			e.Tier = a.Tier // where the write went unanswered
 			break
 		}
@@ -116,40 +116,6 @@ type pending struct {
 	job     string       // pending on this job of jobTier: never read back or sent again
 }
 
-// DetailPendingJob is the tiers.Error Details key under which a tier's
-// BulkUpdate error names a job (e.g. a Zoho Bulk Write job) that had not
-// finished when the tier stopped waiting: every record of its result whose
-// outcome is unknown is pending on that job. Zoho runs such a job whether
-// or not anyone waits for it, so BulkUpdate never reads those records back
-// and re-sends them through another tier (the job would write them a second
-// time, over any change made in between): it waits for the job through the
-// tier's JobAwaiter, within the call's deadline, or reports them unknown,
-// naming the job.
-const DetailPendingJob = "pending_job"
-
-// JobAwaiter is implemented by a tier whose BulkUpdate can leave records
-// pending on a job (see DetailPendingJob); tiers/bulk does.
-type JobAwaiter interface {
-	// AwaitBulkUpdateJob waits for job and returns the outcomes of
-	// req.Updates, the records pending on it, like BulkUpdate. Records it
-	// leaves unknown are still pending when its error names the job again.
-	AwaitBulkUpdateJob(ctx context.Context, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
-}
-
-// pendingJobOf returns the job a BulkUpdate error says its unknown records
-// are pending on, or "".
-func pendingJobOf(err error) string {
-	for err != nil {
-		if te, ok := err.(*tiers.Error); ok {
-			if job, ok := te.Details[DetailPendingJob].(string); ok && job != "" {
-				return job
-			}
-		}
-		err = errors.Unwrap(err)
-	}
-	return ""
-}
-
 // BulkUpdate writes many records. Per-record outcomes from a tier that then
 // failed stay final when they are success or error; records the tier never
 // sent go to the next tier as they are; records whose outcome is unknown are
@@ -158,7 +124,7 @@ func pendingJobOf(err error) string {
 // outcomes come back in input order; Calls and Credits are summed over the
 // tiers and Strategy names what each serving tier did. If records remain
 // unsettled the result still holds every outcome and the error says why.
-func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, Route, error) {
+func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, tiers.Route, error) {
 	var c call
 	r.start(&c, ctx, rc, tiers.OpBulkUpdate)
 	res := tiers.BulkUpdateResult{Outcomes: make([]tiers.Outcome, len(req.Updates))}
@@ -169,7 +135,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 	var strategies []string
 	var parked []pending // records pending on a job of jobTier: not to be sent again
 	var jobTier tiers.Name
-	finish := func(err error) (tiers.BulkUpdateResult, Route, error) {
+	finish := func(err error) (tiers.BulkUpdateResult, tiers.Route, error) {
 		for _, p := range parked {
 			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown,
 				Message: fmt.Sprintf("pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, so the record was not sent again: check the job, or read the record back once it has finished", jobTier, p.job)}
@@ -234,7 +200,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 		res.Calls += got.Calls
 		res.Credits += got.Credits
 		settled := merge(req, todo, got.Outcomes, res.Outcomes)
-		if job := pendingJobOf(err); job != "" {
+		if job := tiers.PendingJobOf(err); job != "" {
 			// Zoho runs the job whatever happens here: its records are
 			// settled by it alone. Wait for it if the tier can.
 			for k := range todo {
@@ -242,7 +208,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 					todo[k].job = job
 				}
 			}
-			if aw, ok := ts.impl.(JobAwaiter); ok && st != stepStop {
+			if aw, ok := ts.impl.(tiers.JobAwaiter); ok && st != stepStop {
 				jgot, n := c.awaitJob(i, aw, job, req, todo, res.Outcomes)
 				res.Calls += jgot.Calls
 				res.Credits += jgot.Credits
@@ -278,20 +244,18 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 			return finish(err)
 		case st == stepServed && len(todo) > 0:
 			// The tier said it was done but left records unsettled.
-			e := &tiers.Error{Tier: ts.name, Class: tiers.ClassOutcomeUnknown,
-				Message: fmt.Sprintf("%d records were left without an outcome", len(todo))}
-			c.attempts[len(c.attempts)-1] = Attempt{Tier: ts.name, Outcome: OutcomeOutcomeUnknown, Error: e.Error()}
-			c.prev, c.prevOutcome, c.lastErr = ts, outUnknown, e
+			c.overrule(ts, &tiers.Error{Tier: ts.name, Class: tiers.ClassOutcomeUnknown,
+				Message: fmt.Sprintf("%d records were left without an outcome", len(todo))})
 		}
 	}
-	c.served = served
+	c.servedBy(served)
 	if len(todo) > 0 {
 		return finish(c.exhausted(nil))
 	}
 	if len(parked) > 0 {
 		job := parked[0].job
 		return finish(&tiers.Error{Tier: jobTier, Class: tiers.ClassOutcomeUnknown, Code: "OUTCOME_UNKNOWN",
-			Details: map[string]any{DetailPendingJob: job},
+			PendingJob: job,
 			Message: fmt.Sprintf("%d of %d records are pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, "+
 				"so they were not sent again: check the job, or read them back once it has finished, before sending them again", len(parked), len(req.Updates), jobTier, job)})
 	}
@@ -307,7 +271,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 // (which already counted the failure that left the job pending). Records it
 // leaves unknown stay marked unless the tier no longer names the job (Zoho
 // reported it finished): they may then be read back like any unknown.
-func (c *call) awaitJob(i int, aw JobAwaiter, job string, req tiers.BulkUpdateRequest, todo []pending, final []tiers.Outcome) (tiers.BulkUpdateResult, int) {
+func (c *call) awaitJob(i int, aw tiers.JobAwaiter, job string, req tiers.BulkUpdateRequest, todo []pending, final []tiers.Outcome) (tiers.BulkUpdateResult, int) {
 	ts := c.chain[i]
 	var on []int // positions in todo of the job's records
 	sub := tiers.BulkUpdateRequest{Module: req.Module, Trigger: req.Trigger}
@@ -326,20 +290,16 @@ func (c *call) awaitJob(i int, aw JobAwaiter, job string, req tiers.BulkUpdateRe
 	defer cancel()
 	t0 := r.now()
 	got, err := aw.AwaitBulkUpdateJob(ctx, job, sub)
-	dur := r.now().Sub(t0)
 	if err != nil && c.parent.Err() != nil {
 		err = c.parent.Err()
 	}
-	o := outcomeOf(err)
-	ts.stats.record(o, dur, err)
-	ts.prom.observe(tiers.OpBulkUpdate, o, dur)
-	c.add(ts, o.String(), err)
+	c.record(ts, tiers.OpBulkUpdate, err, r.now().Sub(t0))
 	sel := make([]pending, len(on))
 	for j, k := range on {
 		sel[j] = todo[k]
 	}
 	n := merge(req, sel, got.Outcomes, final)
-	still := pendingJobOf(err) == job
+	still := tiers.PendingJobOf(err) == job
 	for j, k := range on {
 		todo[k].unknown = sel[j].unknown
 		if !still {
@@ -426,7 +386,7 @@ func (c *call) readBack(i int, req tiers.BulkUpdateRequest, todo []pending, fina
 		if st != stepServed || err != nil {
 			return st, err
 		}
-		c.attempts[len(c.attempts)-1].Outcome = OutcomeReconciled
+		c.reconciled()
 		byID := make(map[string]tiers.Record, len(page.Records))
 		for _, rec := range page.Records {
 			if id, ok := idString(rec["id"]); ok {

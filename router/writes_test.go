@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // applyThenLose returns a behave func for updates that writes the fields
 // keep of the request to store (as Zoho stores them), then reports that no
 // answer came. Other operations pass.
-func applyThenLose(store *crm, name tiers.Name, keep ...string) func(context.Context, int, fakeCall) error {
-	return func(_ context.Context, _ int, c fakeCall) error {
+func applyThenLose(store *tierstest.Store, name tiers.Name, keep ...string) func(context.Context, int, tierstest.Call) error {
+	return func(_ context.Context, _ int, c tierstest.Call) error {
 		req, ok := c.Req.(tiers.UpdateRequest)
 		if !ok {
 			return nil
@@ -31,14 +32,14 @@ func applyThenLose(store *crm, name tiers.Name, keep ...string) func(context.Con
 				part[k] = v
 			}
 		}
-		store.apply(req.ID, part)
+		store.Apply(req.ID, part)
 		return &tiers.Error{Tier: name, Class: tiers.ClassOutcomeUnknown, Message: "sent; no answer within the timeout"}
 	}
 }
 
 // onlyOps wraps behave so that it applies to calls of ops only.
-func onlyOps(behave func(context.Context, int, fakeCall) error, ops ...tiers.OpKind) func(context.Context, int, fakeCall) error {
-	return func(ctx context.Context, n int, c fakeCall) error {
+func onlyOps(behave func(context.Context, int, tierstest.Call) error, ops ...tiers.OpKind) func(context.Context, int, tierstest.Call) error {
+	return func(ctx context.Context, n int, c tierstest.Call) error {
 		if slices.Contains(ops, c.Op) {
 			return behave(ctx, n, c)
 		}
@@ -51,12 +52,12 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 	data := func() tiers.Record {
 		return tiers.Record{"Account_Name": "Renamed", "Phone": "555-0199", "Annual_Revenue": 250.0, "Owner": map[string]any{"id": "78"}}
 	}
-	unavailable := func(n tiers.Name) func(context.Context, int, fakeCall) error {
-		return failWith(classErr(n, tiers.ClassUnavailable))
+	unavailable := func(n tiers.Name) func(context.Context, int, tierstest.Call) error {
+		return tierstest.FailWith(classErr(n, tiers.ClassUnavailable))
 	}
 	tests := []struct {
 		name         string
-		setup        func(cfg *Config, store *crm, mcp, bulk, rest *fakeTier)
+		setup        func(cfg *Config, store *tierstest.Store, mcp, bulk, rest *tierstest.Tier)
 		wantAttempts []string
 		wantResent   map[tiers.Name][]string // fields each tier was sent in Update
 		wantStatus   tiers.OutcomeStatus
@@ -67,8 +68,8 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 	}{
 		{
 			name: "partly applied: only the missing fields are re-sent",
-			setup: func(_ *Config, store *crm, mcp, _, _ *fakeTier) {
-				mcp.behave = applyThenLose(store, tiers.MCP, "Account_Name", "Owner")
+			setup: func(_ *Config, store *tierstest.Store, mcp, _, _ *tierstest.Tier) {
+				mcp.Behave = applyThenLose(store, tiers.MCP, "Account_Name", "Owner")
 			},
 			wantAttempts: []string{"MCP:outcome_unknown", "BULK:reconciled", "BULK:success"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.Bulk: {"Annual_Revenue", "Phone"}},
@@ -77,8 +78,8 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "fully applied (numbers and lookups normalized): nothing re-sent",
-			setup: func(_ *Config, store *crm, mcp, _, _ *fakeTier) {
-				mcp.behave = applyThenLose(store, tiers.MCP, "Account_Name", "Phone", "Annual_Revenue", "Owner")
+			setup: func(_ *Config, store *tierstest.Store, mcp, _, _ *tierstest.Tier) {
+				mcp.Behave = applyThenLose(store, tiers.MCP, "Account_Name", "Phone", "Annual_Revenue", "Owner")
 			},
 			wantAttempts: []string{"MCP:outcome_unknown", "BULK:reconciled"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
@@ -87,10 +88,10 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "a write that timed out is unknown, not unavailable",
-			setup: func(cfg *Config, _ *crm, mcp, _, _ *fakeTier) {
+			setup: func(cfg *Config, _ *tierstest.Store, mcp, _, _ *tierstest.Tier) {
 				cfg.Tiers = DefaultTierConfigs()
 				cfg.Tiers[0].Timeout = 30 * time.Millisecond
-				mcp.behave = hang
+				mcp.Behave = tierstest.Hang
 			},
 			wantAttempts: []string{"MCP:outcome_unknown", "BULK:reconciled", "BULK:success"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.Bulk: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
@@ -99,12 +100,12 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "a write that timed out before it was sent is unavailable, not unknown",
-			setup: func(cfg *Config, _ *crm, mcp, _, _ *fakeTier) {
+			setup: func(cfg *Config, _ *tierstest.Store, mcp, _, _ *tierstest.Tier) {
 				cfg.Tiers = DefaultTierConfigs()
 				cfg.Tiers[0].Timeout = 30 * time.Millisecond
 				// As tiers/zoho says it: canceled, and no OUTCOME_UNKNOWN
 				// code (waiting for a token, or refused 401 before).
-				mcp.behave = func(ctx context.Context, _ int, _ fakeCall) error {
+				mcp.Behave = func(ctx context.Context, _ int, _ tierstest.Call) error {
 					<-ctx.Done()
 					return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassCanceled, Message: "canceled while waiting for a Zoho access token", Err: ctx.Err()}
 				}
@@ -115,10 +116,10 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "a write the tier marks possibly sent when it timed out is unknown",
-			setup: func(cfg *Config, _ *crm, mcp, _, _ *fakeTier) {
+			setup: func(cfg *Config, _ *tierstest.Store, mcp, _, _ *tierstest.Tier) {
 				cfg.Tiers = DefaultTierConfigs()
 				cfg.Tiers[0].Timeout = 30 * time.Millisecond
-				mcp.behave = func(ctx context.Context, _ int, _ fakeCall) error {
+				mcp.Behave = func(ctx context.Context, _ int, _ tierstest.Call) error {
 					<-ctx.Done()
 					return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassCanceled, Code: "OUTCOME_UNKNOWN",
 						Message: "the caller's deadline passed after PUT was sent: it may or may not have been applied", Err: ctx.Err()}
@@ -131,16 +132,16 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "no tier could send it before timing out: not sent",
-			setup: func(cfg *Config, _ *crm, mcp, bulk, rest *fakeTier) {
+			setup: func(cfg *Config, _ *tierstest.Store, mcp, bulk, rest *tierstest.Tier) {
 				cfg.Tiers = DefaultTierConfigs()
 				for i := range cfg.Tiers {
 					cfg.Tiers[i].Timeout = 30 * time.Millisecond
 				}
-				notSent := func(ctx context.Context, _ int, c fakeCall) error {
+				notSent := func(ctx context.Context, _ int, c tierstest.Call) error {
 					<-ctx.Done()
 					return &tiers.Error{Class: tiers.ClassCanceled, Message: "canceled while waiting for a Zoho access token", Err: ctx.Err()}
 				}
-				mcp.behave, bulk.behave, rest.behave = notSent, notSent, notSent
+				mcp.Behave, bulk.Behave, rest.Behave = notSent, notSent, notSent
 			},
 			wantAttempts: []string{"MCP:unavailable", "BULK:unavailable", "REST:unavailable"},
 			wantResent: map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"},
@@ -151,9 +152,9 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "read-back fails on BULK: REST reads back and re-sends",
-			setup: func(_ *Config, store *crm, mcp, bulk, _ *fakeTier) {
-				mcp.behave = applyThenLose(store, tiers.MCP, "Phone")
-				bulk.behave = unavailable(tiers.Bulk)
+			setup: func(_ *Config, store *tierstest.Store, mcp, bulk, _ *tierstest.Tier) {
+				mcp.Behave = applyThenLose(store, tiers.MCP, "Phone")
+				bulk.Behave = unavailable(tiers.Bulk)
 			},
 			wantAttempts: []string{"MCP:outcome_unknown", "BULK:unavailable", "REST:reconciled", "REST:success"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.REST: {"Account_Name", "Annual_Revenue", "Owner"}},
@@ -161,9 +162,9 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "re-send fails after a read-back: the next tier reads back again",
-			setup: func(_ *Config, store *crm, mcp, bulk, _ *fakeTier) {
-				mcp.behave = applyThenLose(store, tiers.MCP, "Phone")
-				bulk.behave = onlyOps(unavailable(tiers.Bulk), tiers.OpUpdate)
+			setup: func(_ *Config, store *tierstest.Store, mcp, bulk, _ *tierstest.Tier) {
+				mcp.Behave = applyThenLose(store, tiers.MCP, "Phone")
+				bulk.Behave = onlyOps(unavailable(tiers.Bulk), tiers.OpUpdate)
 			},
 			wantAttempts: []string{"MCP:outcome_unknown", "BULK:reconciled", "BULK:unavailable", "REST:reconciled", "REST:success"},
 			wantResent: map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"},
@@ -172,10 +173,10 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "no tier can read it back: honest outcome unknown",
-			setup: func(_ *Config, store *crm, mcp, bulk, rest *fakeTier) {
-				mcp.behave = applyThenLose(store, tiers.MCP, "Phone")
-				bulk.behave = unavailable(tiers.Bulk)
-				rest.behave = failWith(classErr(tiers.REST, tiers.ClassRateLimited))
+			setup: func(_ *Config, store *tierstest.Store, mcp, bulk, rest *tierstest.Tier) {
+				mcp.Behave = applyThenLose(store, tiers.MCP, "Phone")
+				bulk.Behave = unavailable(tiers.Bulk)
+				rest.Behave = tierstest.FailWith(classErr(tiers.REST, tiers.ClassRateLimited))
 			},
 			wantAttempts: []string{"MCP:outcome_unknown", "BULK:unavailable", "REST:rate_limited"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
@@ -186,9 +187,9 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "failover off: the unknown outcome is reported, nothing re-sent",
-			setup: func(cfg *Config, store *crm, mcp, _, _ *fakeTier) {
+			setup: func(cfg *Config, store *tierstest.Store, mcp, _, _ *tierstest.Tier) {
 				cfg.Failover = false
-				mcp.behave = applyThenLose(store, tiers.MCP, "Phone")
+				mcp.Behave = applyThenLose(store, tiers.MCP, "Phone")
 			},
 			wantAttempts: []string{"MCP:outcome_unknown"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
@@ -198,8 +199,8 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 		},
 		{
 			name: "unavailable before sending: the next tier sends all without reading back",
-			setup: func(_ *Config, _ *crm, mcp, _, _ *fakeTier) {
-				mcp.behave = unavailable(tiers.MCP)
+			setup: func(_ *Config, _ *tierstest.Store, mcp, _, _ *tierstest.Tier) {
+				mcp.Behave = unavailable(tiers.MCP)
 			},
 			wantAttempts: []string{"MCP:unavailable", "BULK:success"},
 			wantResent:   map[tiers.Name][]string{tiers.MCP: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}, tiers.Bulk: {"Account_Name", "Annual_Revenue", "Owner", "Phone"}},
@@ -209,22 +210,22 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := newCRM(3)
-			e := newEnv(t, func(cfg *Config, mcp, bulk, rest *fakeTier) {
-				mcp.store, bulk.store, rest.store = store, store, store
+			store := newStore(3)
+			e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
+				mcp.Store, bulk.Store, rest.Store = store, store, store
 				tt.setup(cfg, store, mcp, bulk, rest)
 			})
 			out, rt, err := e.r.Update(context.Background(), agentRC, tiers.UpdateRequest{Module: "Accounts", ID: "1001", Data: data()})
 			if got := outcomes(rt); !slices.Equal(got, tt.wantAttempts) {
 				t.Errorf("attempts = %v, want %v", got, tt.wantAttempts)
 			}
-			for _, f := range []*fakeTier{e.mcp, e.bulk, e.rest} {
+			for _, f := range []*tierstest.Tier{e.mcp, e.bulk, e.rest} {
 				var sent []string
-				for _, c := range f.callsOf(tiers.OpUpdate) {
+				for _, c := range f.CallsOf(tiers.OpUpdate) {
 					sent = append(sent, sortedKeys(c.Req.(tiers.UpdateRequest).Data)...)
 				}
-				if !slices.Equal(sent, tt.wantResent[f.name]) {
-					t.Errorf("%s was sent fields %v, want %v", f.name, sent, tt.wantResent[f.name])
+				if !slices.Equal(sent, tt.wantResent[f.Name()]) {
+					t.Errorf("%s was sent fields %v, want %v", f.Name(), sent, tt.wantResent[f.Name()])
 				}
 			}
 			if out.Status != tt.wantStatus || out.ID != "1001" || !strings.Contains(out.Message, tt.wantMsg) {
@@ -251,7 +252,7 @@ func TestUpdateReconcilesUnknownOutcome(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Whatever the path, Zoho now holds the update.
-			rec, _ := store.get("1001", []string{"Account_Name", "Phone", "Annual_Revenue", "Owner"})
+			rec, _ := store.Get("1001", []string{"Account_Name", "Phone", "Annual_Revenue", "Owner"})
 			if u := unapplied(data(), rec); len(u) != 0 {
 				t.Errorf("not applied in the end: %v", u)
 			}
@@ -263,7 +264,7 @@ func TestUpdateVerdictUntouched(t *testing.T) {
 	t.Parallel()
 	verdict := &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassVerdict, Code: "MANDATORY_NOT_FOUND", Message: "required field not found",
 		HTTPStatus: 400, Details: map[string]any{"api_name": "Account_Name"}}
-	e := newEnv(t, func(_ *Config, mcp, _, _ *fakeTier) { mcp.behave = failWith(verdict) })
+	e := newEnv(t, func(_ *Config, mcp, _, _ *tierstest.Tier) { mcp.Behave = tierstest.FailWith(verdict) })
 	_, rt, err := e.r.Update(context.Background(), agentRC, tiers.UpdateRequest{ID: "1", Data: tiers.Record{"Account_Name": nil}})
 	if err != verdict || rt.Tier != tiers.MCP || len(e.bulk.Calls()) != 0 {
 		t.Fatalf("err = %v, route %+v", err, rt)
@@ -286,14 +287,14 @@ func bulkRecs(n int) []tiers.UpdateRequest {
 
 func TestBulkUpdateResumesWithoutResending(t *testing.T) {
 	t.Parallel()
-	store := newCRM(250)
+	store := newStore(250)
 	ups := bulkRecs(250)
-	e := newEnv(t, func(_ *Config, _, bulk, rest *fakeTier) {
-		bulk.store, rest.store = store, store
+	e := newEnv(t, func(_ *Config, _, bulk, rest *tierstest.Tier) {
+		bulk.Store, rest.Store = store, store
 		// BULK sends in batches of 100: the first answers (record 5 is
 		// refused), the second is applied for its first half but the answer
 		// is lost, the third is never sent.
-		bulk.bulk = func(_ context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+		bulk.OnBulkUpdate = func(_ context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 			res := tiers.BulkUpdateResult{Strategy: "batched-put", Calls: 2, Credits: 2}
 			for i, u := range req.Updates {
 				o := tiers.Outcome{ID: u.ID}
@@ -301,11 +302,11 @@ func TestBulkUpdateResumesWithoutResending(t *testing.T) {
 				case i == 5:
 					o.Status, o.Code, o.Message = tiers.StatusError, "INVALID_DATA", "invalid data"
 				case i < 100:
-					store.apply(u.ID, u.Data)
+					store.Apply(u.ID, u.Data)
 					o.Status, o.Code = tiers.StatusSuccess, "SUCCESS"
 				case i < 200:
 					if i < 150 {
-						store.apply(u.ID, u.Data)
+						store.Apply(u.ID, u.Data)
 					}
 					o.Status = tiers.StatusUnknown
 				default:
@@ -324,7 +325,7 @@ func TestBulkUpdateResumesWithoutResending(t *testing.T) {
 		t.Fatalf("route = %v (%s)", got, rt.Tier)
 	}
 	// REST read back exactly the unknown records, in one call of 100.
-	lists := e.rest.callsOf(tiers.OpList)
+	lists := e.rest.CallsOf(tiers.OpList)
 	if len(lists) != 1 {
 		t.Fatalf("REST list calls = %d", len(lists))
 	}
@@ -333,7 +334,7 @@ func TestBulkUpdateResumesWithoutResending(t *testing.T) {
 		t.Fatalf("read back %d ids %v…, fields %v", len(lr.IDs), lr.IDs[:3], lr.Fields)
 	}
 	// REST was sent only the records not confirmed: 150–249, as they were.
-	sends := e.rest.callsOf(tiers.OpBulkUpdate)
+	sends := e.rest.CallsOf(tiers.OpBulkUpdate)
 	if len(sends) != 1 {
 		t.Fatalf("REST bulk calls = %d", len(sends))
 	}
@@ -360,7 +361,7 @@ func TestBulkUpdateResumesWithoutResending(t *testing.T) {
 		if (i >= 100 && i < 150) != strings.Contains(o.Message, "reconciled") {
 			t.Fatalf("outcome %d message %q", i, o.Message)
 		}
-		rec, _ := store.get(ups[i].ID, []string{"Phone", "Account_Name"})
+		rec, _ := store.Get(ups[i].ID, []string{"Phone", "Account_Name"})
 		if applied := len(unapplied(ups[i].Data, rec)) == 0; applied != (i != 5) {
 			t.Fatalf("record %d applied = %v", i, applied)
 		}
@@ -383,16 +384,16 @@ func recordsEqual(a, b tiers.Record) bool {
 
 func TestBulkUpdateReadBackInChunks(t *testing.T) {
 	t.Parallel()
-	store := newCRM(150)
+	store := newStore(150)
 	ups := bulkRecs(150)
-	e := newEnv(t, func(cfg *Config, _, bulk, rest *fakeTier) {
-		bulk.store, rest.store = store, store
+	e := newEnv(t, func(cfg *Config, _, bulk, rest *tierstest.Tier) {
+		bulk.Store, rest.Store = store, store
 		cfg.Tiers = DefaultTierConfigs()
 		cfg.Tiers[1].Timeout = 30 * time.Millisecond
 		// BULK writes everything, then hangs: no outcomes at all.
-		bulk.bulk = func(ctx context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+		bulk.OnBulkUpdate = func(ctx context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 			for _, u := range req.Updates {
-				store.apply(u.ID, u.Data)
+				store.Apply(u.ID, u.Data)
 			}
 			<-ctx.Done()
 			return tiers.BulkUpdateResult{}, ctx.Err()
@@ -405,11 +406,11 @@ func TestBulkUpdateReadBackInChunks(t *testing.T) {
 	if got := outcomes(rt); !slices.Equal(got, []string{"BULK:outcome_unknown", "REST:reconciled", "REST:reconciled"}) {
 		t.Fatalf("attempts = %v", got)
 	}
-	lists := e.rest.callsOf(tiers.OpList)
+	lists := e.rest.CallsOf(tiers.OpList)
 	if len(lists) != 2 || len(lists[0].Req.(tiers.ListRequest).IDs) != 100 || len(lists[1].Req.(tiers.ListRequest).IDs) != 50 {
 		t.Fatalf("read-back calls: %d", len(lists))
 	}
-	if n := len(e.rest.callsOf(tiers.OpBulkUpdate)); n != 0 {
+	if n := len(e.rest.CallsOf(tiers.OpBulkUpdate)); n != 0 {
 		t.Fatalf("REST re-sent %d times records that were all applied", n)
 	}
 	for i, o := range res.Outcomes {
@@ -422,8 +423,8 @@ func TestBulkUpdateReadBackInChunks(t *testing.T) {
 func TestBulkUpdateNoTierLeftIsNotSuccess(t *testing.T) {
 	t.Parallel()
 	ups := bulkRecs(4)
-	e := newEnv(t, func(_ *Config, _, bulk, rest *fakeTier) {
-		bulk.bulk = func(_ context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+	e := newEnv(t, func(_ *Config, _, bulk, rest *tierstest.Tier) {
+		bulk.OnBulkUpdate = func(_ context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
 			return tiers.BulkUpdateResult{Outcomes: []tiers.Outcome{
 				{ID: req.Updates[0].ID, Status: tiers.StatusSuccess},
 				{ID: req.Updates[1].ID, Status: tiers.StatusUnknown},
@@ -431,7 +432,7 @@ func TestBulkUpdateNoTierLeftIsNotSuccess(t *testing.T) {
 				{ID: req.Updates[3].ID, Status: tiers.StatusNotSent},
 			}, Calls: 1}, classErr(tiers.Bulk, tiers.ClassRateLimited)
 		}
-		rest.behave = failWith(classErr(tiers.REST, tiers.ClassAuth))
+		rest.Behave = tierstest.FailWith(classErr(tiers.REST, tiers.ClassAuth))
 	})
 	res, rt, err := e.r.BulkUpdate(context.Background(), agentRC, tiers.BulkUpdateRequest{Module: "Accounts", Updates: ups})
 	var ue *UnavailableError

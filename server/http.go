@@ -48,6 +48,29 @@ type HTTPOptions struct {
 	// ShutdownGrace is how long in-flight calls get to finish once the
 	// context given to Serve ends. Zero means 10s.
 	ShutdownGrace time.Duration
+	// SessionIdleTTL is how long a legacy Streamable HTTP session (made by
+	// initialize) lives without requests and without an open stream; then
+	// the proxy forgets it, as if the client had sent DELETE. Zero means
+	// DefaultSessionIdleTTL (30m).
+	SessionIdleTTL time.Duration
+	// MaxSessions caps those sessions in total, MaxSessionsPerCaller per
+	// caller (bearer token, or the one local caller without tokens); an
+	// initialize beyond either gets 503 with a JSON-RPC error saying what to
+	// do. Zero means DefaultMaxSessions (4096) and
+	// DefaultMaxSessionsPerCaller (1024).
+	MaxSessions, MaxSessionsPerCaller int
+	// StreamIdleTimeout closes an SSE or Streamable HTTP GET stream after
+	// that long without a request or notification on its session (the
+	// heartbeats do not count): long-lived streams that are used stay open.
+	// Zero means DefaultStreamIdleTimeout (30m).
+	StreamIdleTimeout time.Duration
+	// StreamHeartbeat is the interval of the ping sent on every open stream
+	// so that proxies and load balancers do not cut it. Zero means
+	// DefaultStreamHeartbeat (25s).
+	StreamHeartbeat time.Duration
+	// Now is the clock of the session and stream idle limits. Nil means
+	// time.Now.
+	Now func() time.Time
 	// Logger receives transport logs. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -59,13 +82,19 @@ type HTTP struct {
 	streamable *mcpserver.StreamableHTTPServer
 	sse        *mcpserver.SSEServer
 	sessions   *sessionBinder
+	table      *sessionTable
+	slots      *limiter // the one in-flight cap of every MCP endpoint
 }
 
-// profileContext carries the caller's profile, put in the request context
-// by Security, into the context mcp-go gives handlers (modern requests have
-// no session to key on).
+// profileContext carries the caller's profile (and the browser origin it was
+// reduced for), put in the request context by Security, into the context
+// mcp-go gives handlers (modern requests have no session to key on).
 func profileContext(ctx context.Context, r *http.Request) context.Context {
-	return permissions.WithProfile(ctx, permissions.ProfileFrom(r.Context()))
+	ctx = permissions.WithProfile(ctx, permissions.ProfileFrom(r.Context()))
+	if o := browserOrigin(r.Context()); o != "" {
+		ctx = context.WithValue(ctx, browserKey, o)
+	}
+	return ctx
 }
 
 // NewHTTP prepares the HTTP transport.
@@ -85,6 +114,18 @@ func NewHTTP(o HTTPOptions) *HTTP {
 	def(&o.ReadTimeout, 60*time.Second)
 	def(&o.IdleTimeout, 120*time.Second)
 	def(&o.ShutdownGrace, 10*time.Second)
+	def(&o.SessionIdleTTL, DefaultSessionIdleTTL)
+	def(&o.StreamIdleTimeout, DefaultStreamIdleTimeout)
+	def(&o.StreamHeartbeat, DefaultStreamHeartbeat)
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.MaxSessionsPerCaller <= 0 {
+		o.MaxSessionsPerCaller = DefaultMaxSessionsPerCaller
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	if o.Security.Logger == nil {
 		o.Security.Logger = o.Logger
 	}
@@ -93,43 +134,96 @@ func NewHTTP(o HTTPOptions) *HTTP {
 		o.Security.OnRefuse = func(reason string) { refused.WithLabelValues(reason).Inc() }
 	}
 	h := &HTTP{o: o}
+	policy := o.Security.Policy
+	if policy == nil {
+		policy = permissions.Default()
+	}
+	h.slots = newLimiter(o.Security.MaxInFlight, o.Security.perCaller(policy))
 	// The default session manager (stateless-generating) mints legacy
 	// session ids without keeping state, so replicas behind a load balancer
 	// serve each other's sessions; modern (2026-07-28) requests carry none.
+	// mcp-go's own idle sweeper (WithSessionIdleTTL) is not used: the
+	// session table does it with caps and an injectable clock.
 	h.streamable = mcpserver.NewStreamableHTTPServer(o.MCP.Server,
 		mcpserver.WithEndpointPath(PathMCP),
 		mcpserver.WithHTTPContextFunc(profileContext),
 		mcpserver.WithStreamableHTTPLogger(o.Logger),
+		mcpserver.WithHeartbeatInterval(o.StreamHeartbeat),
 	)
+	met := o.MCP.metrics
+	h.table = &sessionTable{
+		now: o.Now, ttl: o.SessionIdleTTL, streamIdle: o.StreamIdleTimeout,
+		max: o.MaxSessions, perCaller: o.MaxSessionsPerCaller,
+		evict: evictThrough(h.streamable),
+		onCount: func(sessions, streams int) {
+			met.Sessions.Set(float64(sessions))
+			met.Streams.Set(float64(streams))
+		},
+		sessions: map[string]*sessionEntry{}, callers: map[string]int{}, streams: map[*stream]struct{}{},
+	}
+	h.table.onRefuse = func(r *http.Request, err error) {
+		o.Security.OnRefuse("sessions")
+		o.Logger.Warn("http request refused", "status", http.StatusServiceUnavailable, "reason", "sessions",
+			"method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "error", err.Error())
+	}
 	// No base URL: the endpoint event carries the relative path
 	// /message?sessionId=…, which clients resolve against the /sse URL, so
 	// it stays right behind proxies and on random ports.
 	h.sessions = newSessionBinder()
+	h.sessions.onMint = func(r *http.Request, id string) {
+		if st, ok := r.Context().Value(streamKey{}).(*stream); ok {
+			h.table.bind(st, id)
+		}
+	}
 	h.sse = mcpserver.NewSSEServer(o.MCP.Server,
 		mcpserver.WithSessionIDGenerator(h.sessions.mint),
 		mcpserver.WithSSEEndpoint(PathSSE),
 		mcpserver.WithMessageEndpoint(PathMessage),
 		mcpserver.WithSSEContextFunc(profileContext),
 		mcpserver.WithKeepAlive(true),
-		mcpserver.WithKeepAliveInterval(25*time.Second),
+		mcpserver.WithKeepAliveInterval(o.StreamHeartbeat),
 	)
 	return h
 }
+
+// touchSSE marks the stream of a legacy SSE session active when a request or
+// notification is posted to it (answers to its heartbeat pings do not count).
+func (h *HTTP) touchSSE(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.URL.Query().Get("sessionId"); id != "" && peek(r).Method != "" {
+			h.table.touchStreams(id)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Sweep frees the sessions and closes the streams that have been idle too
+// long (by HTTPOptions.Now), and returns how many of each. Serve runs it
+// periodically.
+func (h *HTTP) Sweep() (sessions, streams int) { return h.table.sweep() }
+
+// Sessions returns how many legacy Streamable HTTP sessions and open streams
+// the transport holds.
+func (h *HTTP) Sessions() (sessions, streams int) { return h.table.len() }
 
 // Handler returns the routes with their security. loopback says whether the
 // listener is bound to loopback (see Security.Loopback).
 func (h *HTTP) Handler(loopback bool) http.Handler {
 	sec := h.o.Security
 	sec.Loopback = loopback
+	sec.slots = h.slots
 	mux := http.NewServeMux()
-	mux.Handle(PathMCP, sec.Wrap(h.streamable))
-	mux.Handle(PathSSE, sec.Wrap(h.sse.SSEHandler()))
-	mux.Handle(PathMessage, sec.Wrap(h.sessions.check(h.sse.MessageHandler())))
+	mux.Handle(PathMCP, sec.Wrap(h.table.gate(h.streamable)))
+	mux.Handle(PathSSE, sec.Wrap(h.table.streamGate(h.sse.SSEHandler())))
+	mux.Handle(PathMessage, sec.Wrap(h.sessions.check(h.touchSSE(h.sse.MessageHandler()))))
 	mux.Handle("GET "+PathHealthz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})))
-	mux.Handle("GET "+PathReadyz, sec.WrapOps(http.HandlerFunc(h.readyz)))
-	mux.Handle("GET "+PathMetrics, sec.WrapOps(promhttp.HandlerFor(h.o.Gatherer, promhttp.HandlerOpts{})))
+	mux.Handle("GET "+PathReadyz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		detail, _ := sec.MonitorAllowed(r)
+		h.readyz(w, detail)
+	})))
+	mux.Handle("GET "+PathMetrics, sec.WrapMonitor(promhttp.HandlerFor(h.o.Gatherer, promhttp.HandlerOpts{})))
 	mux.Handle("/", sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "no such endpoint: MCP clients use "+PathMCP+" (Streamable HTTP) or "+PathSSE+" (legacy SSE)")
 	})))
@@ -143,10 +237,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (h *HTTP) readyz(w http.ResponseWriter, _ *http.Request) {
+// readyz answers /readyz: the status code for anyone (load balancers), the
+// per-tier detail only when detail is allowed (see Security.MonitorAllowed).
+func (h *HTTP) readyz(w http.ResponseWriter, detail bool) {
 	ready := h.o.Ready == nil || h.o.Ready()
 	body := map[string]any{"ready": ready}
-	if h.o.Health != nil {
+	if h.o.Health != nil && detail {
 		body["tiers"] = h.o.Health()
 	}
 	status := http.StatusOK
@@ -184,8 +280,10 @@ func CheckBind(addr string, policy *permissions.Policy) error {
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, lets in-flight tool calls finish within ShutdownGrace (new ones
-// get a "shutting down" tool error), closes the streams and returns. It
-// returns nil after a clean shutdown.
+// get a "shutting down" tool error), closes the streams and returns, at the
+// latest shortly after ShutdownGrace, whatever the calls still running do.
+// Meanwhile it frees idle sessions and closes idle streams. It returns nil
+// after a shutdown.
 func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	loopback := IsLoopbackAddr(ln.Addr().String())
 	srv := &http.Server{
@@ -199,6 +297,10 @@ func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	h.o.Logger.Info("serving MCP over HTTP", "addr", ln.Addr().String(),
 		"streamable_http", PathMCP, "sse", PathSSE, "loopback", loopback)
+	hctx, stopHousekeeping := context.WithCancel(ctx)
+	housekept := make(chan struct{})
+	go func() { defer close(housekept); h.housekeep(hctx) }()
+	defer func() { stopHousekeeping(); <-housekept }()
 
 	select {
 	case err := <-errc:
@@ -226,15 +328,19 @@ func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	// 3. Close the long-lived streams so Shutdown can finish.
 	h.sse.CloseSessions()
 	h.streamable.CloseSessions(gctx)
+	// 4. Shutdown returns once every connection is idle, or with an error
+	//    when the grace period ends first; then close what is left (hung
+	//    calls' connections). Shutdown's one value is taken exactly once.
 	var serr error
 	select {
 	case serr = <-shut:
 	case <-gctx.Done():
 		serr = gctx.Err()
+		_ = srv.Close()
+		<-shut
 	}
 	if serr != nil {
 		_ = srv.Close()
-		<-shut
 	}
 	<-errc // Serve returns ErrServerClosed
 	_ = h.streamable.Shutdown(gctx)
@@ -247,4 +353,23 @@ func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	h.o.Logger.Info("http server stopped")
 	return nil
+}
+
+// housekeep sweeps idle sessions and streams until ctx ends, a few times per
+// idle limit (at least every minute, at most every second).
+func (h *HTTP) housekeep(ctx context.Context) {
+	every := min(h.o.SessionIdleTTL, h.o.StreamIdleTimeout) / 4
+	every = min(max(every, time.Second), time.Minute)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if n, m := h.Sweep(); n+m > 0 {
+				h.o.Logger.Debug("idle sessions freed, idle streams closed", "sessions", n, "streams", m)
+			}
+		}
+	}
 }

@@ -1,14 +1,16 @@
-// Package server assembles the MCP server (tools, permission filter, call
-// logging and metrics) and serves it over stdio or HTTP with the proxy's
-// security and operations endpoints.
+// Package server is the proxy's front door: it assembles the MCP server
+// (tools, permission filter, call logging and metrics) and serves it over
+// stdio or HTTP (Streamable HTTP and legacy SSE) with the HTTP security and
+// operations endpoints. It knows the tools only as values handed to NewMCP;
+// package app builds them.
 package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // Tool is one tool the server registers: its definition, the scopes a caller
@@ -28,10 +31,6 @@ type Tool struct {
 	Scopes  []permissions.Scope
 	Handler mcpserver.ToolHandlerFunc
 }
-
-// RouteMetaKey is the _meta key under which tool results carry their routing
-// provenance (SPEC §4).
-const RouteMetaKey = "zoho-mcp-proxy/route"
 
 // Options configures NewMCP.
 type Options struct {
@@ -44,8 +43,8 @@ type Options struct {
 	ResourceTemplates []mcpserver.ServerResourceTemplate
 	// Logger receives one line per tool call. Nil means slog.Default().
 	Logger *slog.Logger
-	// Registerer receives the tool-call and credit metrics. Nil means they
-	// are not registered.
+	// Registerer receives the tool-call and HTTP-refusal metrics. Nil means
+	// they are not registered.
 	Registerer prometheus.Registerer
 	// Now is the clock for call durations. Nil means time.Now.
 	Now func() time.Time
@@ -65,24 +64,26 @@ type MCP struct {
 	log     *slog.Logger
 	now     func() time.Time
 	drain   drain
-	metrics *Metrics
+	metrics *callMetrics
 }
 
-// Metrics are the server's Prometheus collectors.
-type Metrics struct {
+// callMetrics are the server's Prometheus collectors.
+type callMetrics struct {
 	// ToolCalls counts tool calls by tool and outcome (ok, tool_error,
 	// error, denied, panic, canceled, shutting_down).
 	ToolCalls *prometheus.CounterVec
 	// ToolDuration observes tool call durations by tool.
 	ToolDuration *prometheus.HistogramVec
-	// Credits is the last X-API-CREDITS-REMAINING Zoho reported, by tier.
-	Credits *prometheus.GaugeVec
 	// HTTPRefused counts HTTP requests the front door refused, by reason.
 	HTTPRefused *prometheus.CounterVec
+	// Sessions is the number of legacy Streamable HTTP sessions kept.
+	Sessions prometheus.Gauge
+	// Streams is the number of open SSE and Streamable HTTP GET streams.
+	Streams prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{
+func newMetrics(reg prometheus.Registerer) (*callMetrics, error) {
+	m := &callMetrics{
 		ToolCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoho_mcp_proxy_tool_calls_total",
 			Help: "MCP tool calls by tool and outcome.",
@@ -92,29 +93,27 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "MCP tool call duration by tool.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"tool"}),
-		Credits: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "zoho_mcp_proxy_zoho_api_credits_remaining",
-			Help: "Zoho API credits remaining, as last reported by Zoho (X-API-CREDITS-REMAINING), by tier.",
-		}, []string{"tier"}),
 		HTTPRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zoho_mcp_proxy_http_refused_total",
-			Help: "HTTP requests refused before reaching MCP, by reason (host, origin, body, auth, busy).",
+			Help: "HTTP requests refused before reaching MCP, by reason (host, origin, body, body_timeout, auth, forbidden, busy, busy_caller, sessions).",
 		}, []string{"reason"}),
+		Sessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zoho_mcp_proxy_http_sessions",
+			Help: "Legacy (initialize-based) Streamable HTTP sessions the proxy keeps.",
+		}),
+		Streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zoho_mcp_proxy_http_streams",
+			Help: "Open SSE and Streamable HTTP GET streams.",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.Credits, m.HTTPRefused} {
+		for _, c := range []prometheus.Collector{m.ToolCalls, m.ToolDuration, m.HTTPRefused, m.Sessions, m.Streams} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register metrics: %w", err)
 			}
 		}
 	}
 	return m, nil
-}
-
-// CreditsHook returns a function tiers call with Zoho's
-// X-API-CREDITS-REMAINING value; it sets the credits gauge.
-func (m *MCP) CreditsHook() func(tier string, remaining int) {
-	return func(tier string, remaining int) { m.metrics.Credits.WithLabelValues(tier).Set(float64(remaining)) }
 }
 
 // NewMCP builds the MCP server: every tool, a tool filter that hides tools
@@ -151,12 +150,28 @@ func NewMCP(o Options) (*MCP, error) {
 		}
 		m.scopes[t.Def.Name] = t.Scopes
 	}
+	hooks := &mcpserver.Hooks{}
+	// tools/list shows only the caller's tools. This is not a tool filter
+	// (WithToolFilter): mcp-go applies those on tools/call too and answers a
+	// hidden tool with a bare "tool not found" before any handler runs,
+	// where enforce tells the caller which scope it lacks.
+	hooks.AddAfterListTools(func(ctx context.Context, _ any, _ *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
+		if res != nil {
+			res.Tools = m.filter(ctx, res.Tools)
+		}
+	})
+	templates := make([]mcpserver.ServerResourceTemplate, len(o.ResourceTemplates))
+	for i, t := range o.ResourceTemplates {
+		t.Handler = probed(t.Handler)
+		templates[i] = t
+	}
+	hooks.AddBeforeReadResource(probeResource(templates))
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
 		// logging/setLevel is answered (clients and the conformance suite
 		// send it); the proxy logs to stderr, not to clients.
 		mcpserver.WithLogging(),
-		mcpserver.WithToolFilter(m.filter),
+		mcpserver.WithHooks(hooks),
 		// Outermost first: observe (log, count, drain), then refuse out of
 		// scope, then recover panics around the handler.
 		mcpserver.WithToolHandlerMiddleware(m.observe),
@@ -164,7 +179,7 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithToolHandlerMiddleware(m.recover),
 		mcpserver.WithInstructions("Zoho CRM accounts through a permissioned, failover-capable proxy. " +
 			"Read with get_account, get_accounts, search_accounts; change with update_account; " +
-			"use the bulk_* tools for many records. Every result's _meta[\"" + RouteMetaKey + "\"] says which tier served it."),
+			"use the bulk_* tools for many records. Every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it."),
 	}
 	if o.ValidateInput {
 		opts = append(opts, mcpserver.WithInputSchemaValidation())
@@ -176,8 +191,8 @@ func NewMCP(o Options) (*MCP, error) {
 	for _, t := range o.Tools {
 		s.AddTool(t.Def, t.Handler)
 	}
-	if len(o.ResourceTemplates) > 0 {
-		s.AddResourceTemplates(o.ResourceTemplates...)
+	if len(templates) > 0 {
+		s.AddResourceTemplates(templates...)
 	}
 	m.Server = s
 	return m, nil
@@ -189,8 +204,7 @@ func (m *MCP) allowed(ctx context.Context, tool string) bool {
 	return ok && permissions.ProfileFrom(ctx).Allows(sc...)
 }
 
-// filter is the mcp-go tool filter: on tools/list it gets every tool, on
-// tools/call only the called one.
+// filter keeps the tools the caller in ctx may use (for tools/list).
 func (m *MCP) filter(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
 	out := make([]mcp.Tool, 0, len(ts))
 	for _, t := range ts {
@@ -203,8 +217,9 @@ func (m *MCP) filter(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
 
 type outcomeKey struct{}
 
-// enforce refuses a call outside the caller's scopes even if the filter was
-// bypassed (belt and braces).
+// enforce refuses a call outside the caller's scopes with a tool error that
+// says which scope is missing and what the caller's profile has (tools/list
+// does not show such a tool, but a client may call it by name).
 func (m *MCP) enforce(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		name := req.Params.Name
@@ -212,16 +227,41 @@ func (m *MCP) enforce(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 			if o, ok := ctx.Value(outcomeKey{}).(*string); ok {
 				*o = "denied"
 			}
-			p := permissions.ProfileFrom(ctx)
-			pname := "none"
-			if p != nil {
-				pname = p.Name
-			}
-			return mcp.NewToolResultErrorf("tool %s needs scopes %s; profile %q does not have them: ask an operator for a profile that does",
-				name, scopeList(m.scopes[name]), pname), nil
+			return mcp.NewToolResultError(refusal(ctx, name, m.scopes[name])), nil
 		}
 		return next(ctx, req)
 	}
+}
+
+// refusal is the text of a call refused for lack of scopes.
+func refusal(ctx context.Context, tool string, need []permissions.Scope) string {
+	p := permissions.ProfileFrom(ctx)
+	pname, have := "none", "no scopes"
+	if p != nil {
+		pname = p.Name
+		if len(p.Scopes) > 0 {
+			have = strings.Join(p.ScopeNames(), ", ")
+		}
+	}
+	var missing []permissions.Scope
+	for _, s := range need {
+		if !p.Allows(s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 { // an unknown tool: no scope can help
+		return fmt.Sprintf("tool %s is not available to profile %q", tool, pname)
+	}
+	scope := "scope " + scopeList(missing)
+	if len(missing) > 1 {
+		scope = "scopes " + strings.ReplaceAll(scopeList(missing), "+", " and ")
+	}
+	msg := fmt.Sprintf("tool %s requires %s; your profile %q has %s", tool, scope, pname, have)
+	if o := browserOrigin(ctx); o != "" {
+		return msg + fmt.Sprintf(" for requests from a browser page (Origin %s): write, bulk and admin tools are withheld from pages "+
+			"whose origin is not listed in the proxy's http.allowed_origins", o)
+	}
+	return msg + ": ask an operator for a profile that has it"
 }
 
 func scopeList(sc []permissions.Scope) string {
@@ -250,36 +290,22 @@ func (m *MCP) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 	}
 }
 
-// routeInfo is the part of a result's route provenance the call log needs.
-type routeInfo struct {
-	Tier     string `json:"tier"`
-	Attempts []struct {
-		Tier    string `json:"tier"`
-		Outcome string `json:"outcome"`
-	} `json:"attempts"`
-}
-
+// routeOf returns what the call log says of a result's route: the tier that
+// served it and its attempts as "tier:outcome,…". The tools put the route in
+// _meta as a tiers.Route; anything else there (or nothing) logs no route.
 func routeOf(res *mcp.CallToolResult) (tier, attempts string) {
-	if res == nil || res.Meta == nil || res.Meta.AdditionalFields == nil {
+	if res == nil || res.Meta == nil {
 		return "", ""
 	}
-	v, ok := res.Meta.AdditionalFields[RouteMetaKey]
+	r, ok := res.Meta.AdditionalFields[tiers.RouteMetaKey].(tiers.Route)
 	if !ok {
 		return "", ""
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", ""
+	parts := make([]string, len(r.Attempts))
+	for i, a := range r.Attempts {
+		parts[i] = string(a.Tier) + ":" + a.Outcome.String()
 	}
-	var ri routeInfo
-	if json.Unmarshal(b, &ri) != nil {
-		return "", ""
-	}
-	parts := make([]string, len(ri.Attempts))
-	for i, a := range ri.Attempts {
-		parts[i] = a.Tier + ":" + a.Outcome
-	}
-	return ri.Tier, strings.Join(parts, ",")
+	return string(r.Tier), strings.Join(parts, ",")
 }
 
 // observe logs one line per call (tool, profile, tier, attempts, duration,
@@ -336,8 +362,22 @@ func (m *MCP) InFlight() int { return m.drain.count() }
 type drain struct {
 	mu      sync.Mutex
 	closing bool
+	began   chan struct{} // closed once closing; made on first use
 	n       int
 	idle    chan struct{}
+}
+
+// begun returns a channel closed once the drain has begun.
+func (d *drain) begun() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.began == nil {
+		d.began = make(chan struct{})
+		if d.closing {
+			close(d.began)
+		}
+	}
+	return d.began
 }
 
 func (d *drain) enter() bool {
@@ -368,6 +408,9 @@ func (d *drain) count() int {
 
 func (d *drain) wait(ctx context.Context) error {
 	d.mu.Lock()
+	if !d.closing && d.began != nil {
+		close(d.began)
+	}
 	d.closing = true
 	if d.n == 0 {
 		d.mu.Unlock()
@@ -383,5 +426,69 @@ func (d *drain) wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%d tool call(s) still running at the end of the grace period: %w", d.count(), ctx.Err())
+	}
+}
+
+// resourceProbe carries the answer of a resources/read that the
+// BeforeReadResource hook already produced to the handler mcp-go then calls
+// (see probeResource).
+type resourceProbe struct {
+	contents []mcp.ResourceContents
+	err      error
+}
+
+// probeKey is the _meta key under which the hook hands the probe to the
+// handler. Clients cannot forge it: the handler accepts only a *resourceProbe
+// value, which JSON cannot produce.
+const probeKey = "zoho-mcp-proxy/probe"
+
+// probeResource returns the BeforeReadResource hook that lets an unknown
+// resource answer -32002 (resource not found; -32602 in the 2026-07-28
+// revision), as the MCP specification asks. mcp-go turns any error of a
+// template handler into -32603 (internal error), so the hook reads a URI
+// that matches a template itself: when the handler says not found
+// (errors.Is mcpserver.ErrResourceNotFound), it points the request at a URI
+// no template matches, which mcp-go answers with the not-found code and the
+// handler's explanation; otherwise it hands the answer on to the handler
+// through the request's _meta (read once, not twice).
+func probeResource(templates []mcpserver.ServerResourceTemplate) func(ctx context.Context, id any, req *mcp.ReadResourceRequest) {
+	return func(ctx context.Context, _ any, req *mcp.ReadResourceRequest) {
+		for _, t := range templates {
+			if t.Template.URITemplate == nil || !t.Template.URITemplate.Regexp().MatchString(req.Params.URI) {
+				continue
+			}
+			probe := *req
+			probe.Params.Arguments = map[string]any{}
+			for k, v := range t.Template.URITemplate.Match(req.Params.URI) {
+				probe.Params.Arguments[k] = v.V
+			}
+			contents, err := t.Handler(ctx, probe)
+			if errors.Is(err, mcpserver.ErrResourceNotFound) {
+				// A space matches no URI template.
+				req.Params.URI = fmt.Sprintf("%s (%s)", req.Params.URI, err)
+				return
+			}
+			meta := &mcp.Meta{AdditionalFields: map[string]any{}}
+			if req.Params.Meta != nil {
+				meta.ProgressToken = req.Params.Meta.ProgressToken
+				maps.Copy(meta.AdditionalFields, req.Params.Meta.AdditionalFields)
+			}
+			meta.AdditionalFields[probeKey] = &resourceProbe{contents: contents, err: err}
+			req.Params.Meta = meta
+			return
+		}
+	}
+}
+
+// probed wraps a template handler to return the answer probeResource already
+// got, if any.
+func probed(h mcpserver.ResourceTemplateHandlerFunc) mcpserver.ResourceTemplateHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		if m := req.Params.Meta; m != nil {
+			if p, ok := m.AdditionalFields[probeKey].(*resourceProbe); ok {
+				return p.contents, p.err
+			}
+		}
+		return h(ctx, req)
 	}
 }

@@ -2,24 +2,35 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 )
 
 // Security configures the HTTP front door of the MCP endpoints. The order of
 // the checks, outermost first, is: Host, Origin, declared body size, bearer
-// token, in-flight cap, actual body size; then the caller's profile goes into
-// the request context. Cheap header checks come before anything that holds a
-// slot or reads a body, so an unauthenticated client cannot exhaust either.
+// token, in-flight cap (shared, with a per-caller share), actual body size
+// (read within BodyReadTimeout); then the caller's profile goes into the
+// request context, without the write, bulk and admin scopes for a browser
+// page whose Origin is not listed in AllowedOrigins. Cheap header checks come
+// before anything that holds a slot or reads a body, so an unauthenticated
+// client cannot exhaust either.
 type Security struct {
 	// Loopback is true when the listener is bound to a loopback address;
 	// then the Host header must name a loopback host (DNS-rebinding
@@ -31,13 +42,26 @@ type Security struct {
 	AllowedHosts []string
 	// AllowedOrigins are the Origin values (scheme://host[:port]) accepted
 	// besides loopback origins on a loopback bind. A request with no Origin
-	// header (not from a browser) is always accepted.
+	// header (not from a browser) is always accepted. A request whose
+	// Origin is accepted only for being loopback (any page a browser opened
+	// on localhost) gets read and monitor tools only: listing its origin
+	// here gives it its profile's write, bulk and admin tools too.
 	AllowedOrigins []string
 	// BodyLimit caps a request body in bytes; larger → 413. Zero means 1 MiB.
 	BodyLimit int64
-	// MaxInFlight caps concurrent MCP requests, open SSE streams included;
-	// beyond → 503 with Retry-After. Zero means no cap.
+	// MaxInFlight caps concurrent MCP requests, open SSE and Streamable
+	// HTTP streams included, across every endpoint Wrap guards for one
+	// HTTP transport; beyond → 503 with Retry-After. Zero means no cap.
 	MaxInFlight int
+	// MaxInFlightPerCaller is the share of MaxInFlight one caller (one
+	// bearer token) may hold, so that a single token cannot take every
+	// slot. Zero means a quarter of MaxInFlight (at least 1) when the
+	// policy has tokens; without tokens every request is the one local
+	// caller, which may use the whole cap.
+	MaxInFlightPerCaller int
+	// BodyReadTimeout is how long a request body may take to arrive once
+	// its headers have; a slower body is cut with 408. Zero means 10s.
+	BodyReadTimeout time.Duration
 	// Policy authenticates callers: when it has tokens, a valid bearer token
 	// is required and picks the profile; otherwise every caller gets its
 	// default profile. Nil means permissions.Default().
@@ -45,9 +69,138 @@ type Security struct {
 	// Logger receives one line per refused request (never the token). Nil
 	// means none.
 	Logger *slog.Logger
-	// OnRefuse is called with the reason (host, origin, body, auth, busy) of
-	// every refused request, e.g. to count it. Nil means nothing is called.
+	// OnRefuse is called with the reason (host, origin, body, body_timeout,
+	// auth, busy, busy_caller, sessions, forbidden) of every refused
+	// request, e.g. to count it. Nil means nothing is called.
 	OnRefuse func(reason string)
+
+	// slots is the in-flight cap; NewHTTP sets one for all the transport's
+	// endpoints. Nil makes Wrap build its own.
+	slots *limiter
+}
+
+// The context keys Wrap sets for what runs behind it.
+type ctxKey int
+
+const (
+	callerKey  ctxKey = iota // string: the caller's identity (see callerOf)
+	bodyKey                  // []byte: the POST body Wrap read
+	browserKey               // string: the Origin of a page given read-only tools
+)
+
+// localCaller is the identity of every caller when the policy has no bearer
+// tokens (a loopback-only listener).
+const localCaller = "local"
+
+// callerOf names the caller of a request for per-caller limits: a hash
+// prefix of its bearer token (never the token), or localCaller.
+func callerOf(token string) string {
+	if token == "" {
+		return localCaller
+	}
+	sum := sha256.Sum256([]byte(token))
+	return "token:" + hex.EncodeToString(sum[:8])
+}
+
+// callerFrom returns the caller Wrap identified, or localCaller.
+func callerFrom(ctx context.Context) string {
+	if c, ok := ctx.Value(callerKey).(string); ok {
+		return c
+	}
+	return localCaller
+}
+
+// bodyFrom returns the POST body Wrap read, or nil.
+func bodyFrom(ctx context.Context) []byte {
+	b, _ := ctx.Value(bodyKey).([]byte)
+	return b
+}
+
+// browserOrigin returns the Origin of a browser page whose profile Wrap
+// reduced to read-only tools, or "".
+func browserOrigin(ctx context.Context) string {
+	o, _ := ctx.Value(browserKey).(string)
+	return o
+}
+
+// withheldFromBrowsers are the scopes a page whose Origin is not listed in
+// AllowedOrigins does not get: anything that changes data or the proxy.
+var withheldFromBrowsers = []permissions.Scope{permissions.ScopeWrite, permissions.ScopeBulk, permissions.ScopeAdmin}
+
+// forBrowser returns p without withheldFromBrowsers (a new profile with the
+// same name and field deny list), or p when it has none of them.
+func forBrowser(p *permissions.Profile) *permissions.Profile {
+	if p == nil || !slices.ContainsFunc(p.Scopes, func(s permissions.Scope) bool { return slices.Contains(withheldFromBrowsers, s) }) {
+		return p
+	}
+	q := *p
+	q.Scopes = slices.DeleteFunc(slices.Clone(p.Scopes), func(s permissions.Scope) bool { return slices.Contains(withheldFromBrowsers, s) })
+	return &q
+}
+
+// limiter is one in-flight cap with a per-caller share of it.
+type limiter struct {
+	max, share int // 0: no cap
+	mu         sync.Mutex
+	n          int
+	by         map[string]int
+}
+
+func newLimiter(max, share int) *limiter {
+	if max > 0 && (share <= 0 || share > max) {
+		share = max
+	}
+	return &limiter{max: max, share: share, by: map[string]int{}}
+}
+
+// acquire takes a slot for caller; it says "" on success, else why not
+// ("busy": the cap is reached; "busy_caller": the caller's share is).
+func (l *limiter) acquire(caller string) string {
+	if l.max <= 0 {
+		return ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.by[caller] >= l.share:
+		return "busy_caller"
+	case l.n >= l.max:
+		return "busy"
+	}
+	l.n++
+	l.by[caller]++
+	return ""
+}
+
+func (l *limiter) release(caller string) {
+	if l.max <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n--
+	if l.by[caller]--; l.by[caller] <= 0 {
+		delete(l.by, caller)
+	}
+}
+
+// limiter returns the in-flight cap Wrap uses: the shared one, or a new one.
+func (s *Security) limiter(policy *permissions.Policy) *limiter {
+	if s.slots != nil {
+		return s.slots
+	}
+	return newLimiter(s.MaxInFlight, s.perCaller(policy))
+}
+
+// perCaller is the effective MaxInFlightPerCaller.
+func (s *Security) perCaller(policy *permissions.Policy) int {
+	switch {
+	case s.MaxInFlightPerCaller > 0:
+		return s.MaxInFlightPerCaller
+	case policy == nil || !policy.HasTokens():
+		return s.MaxInFlight
+	}
+	return max(1, s.MaxInFlight/4)
 }
 
 // Realm is the realm of the WWW-Authenticate challenge.
@@ -157,8 +310,8 @@ func (s *Security) cors(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // WrapOps returns next behind the Host and Origin checks only: for the
-// operations endpoints (/healthz, /readyz, /metrics) that load balancers and
-// scrapers reach without a token.
+// operations endpoints (/healthz, the status code of /readyz) that load
+// balancers reach without a token.
 func (s *Security) WrapOps(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.checkHostOrigin(w, r) {
@@ -167,22 +320,66 @@ func (s *Security) WrapOps(next http.Handler) http.Handler {
 	})
 }
 
+// MonitorAllowed reports whether r may see operational detail (/metrics, the
+// per-tier body of /readyz): always when the policy has no tokens (the
+// listener is then loopback-only), else only with a bearer token whose
+// profile has the monitor scope. It returns the HTTP status to refuse with
+// (401 or 403) when not.
+func (s *Security) MonitorAllowed(r *http.Request) (bool, int) {
+	policy := s.Policy
+	if policy == nil || !policy.HasTokens() {
+		return true, 0
+	}
+	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return false, http.StatusUnauthorized
+	}
+	p, ok := policy.ProfileForToken(token)
+	switch {
+	case !ok:
+		return false, http.StatusUnauthorized
+	case !p.Allows(permissions.ScopeMonitor):
+		return false, http.StatusForbidden
+	}
+	return true, 0
+}
+
+// WrapMonitor returns next behind the Host and Origin checks and, when the
+// policy has tokens, a bearer token whose profile has the monitor scope: for
+// /metrics.
+func (s *Security) WrapMonitor(next http.Handler) http.Handler {
+	return s.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, status := s.MonitorAllowed(r)
+		switch {
+		case ok:
+			next.ServeHTTP(w, r)
+		case status == http.StatusUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
+			s.refuse(w, r, status, "auth", "metrics need a bearer token: send Authorization: Bearer <token> of a profile with the monitor scope")
+		default:
+			s.refuse(w, r, status, "forbidden", "metrics need a profile with the monitor scope: use a token of such a profile")
+		}
+	}))
+}
+
 // Wrap returns next behind the checks. Refusals: foreign Host or Origin → 403,
-// body too large → 413, missing or unknown bearer → 401 + WWW-Authenticate,
-// server busy → 503 + Retry-After.
+// body too large → 413, body too slow → 408, missing or unknown bearer → 401
+// + WWW-Authenticate, server busy or the caller's share used up → 503 +
+// Retry-After.
 func (s *Security) Wrap(next http.Handler) http.Handler {
 	limit := s.BodyLimit
 	if limit <= 0 {
 		limit = 1 << 20
 	}
+	bodyTimeout := s.BodyReadTimeout
+	if bodyTimeout <= 0 {
+		bodyTimeout = 10 * time.Second
+	}
 	policy := s.Policy
 	if policy == nil {
 		policy = permissions.Default()
 	}
-	var slots chan struct{}
-	if s.MaxInFlight > 0 {
-		slots = make(chan struct{}, s.MaxInFlight)
-	}
+	slots := s.limiter(policy)
 	refuse := s.refuse
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.checkHostOrigin(w, r) {
@@ -196,6 +393,7 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		var profile *permissions.Profile
+		caller := localCaller
 		if policy.HasTokens() {
 			token, ok := bearer(r.Header.Get("Authorization"))
 			if ok {
@@ -206,36 +404,58 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 				refuse(w, r, http.StatusUnauthorized, "auth", "missing or unknown bearer token: send Authorization: Bearer <token> with a token listed in the permissions file")
 				return
 			}
+			caller = callerOf(token)
 		} else {
 			profile = policy.DefaultProfile()
 		}
-		if slots != nil {
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-			default:
-				w.Header().Set("Retry-After", "1")
-				refuse(w, r, http.StatusServiceUnavailable, "busy", "too many concurrent requests or sessions: retry in a second")
-				return
-			}
+		switch why := slots.acquire(caller); why {
+		case "":
+			defer slots.release(caller)
+		case "busy_caller":
+			w.Header().Set("Retry-After", "1")
+			refuse(w, r, http.StatusServiceUnavailable, why, fmt.Sprintf("this caller already has %d requests and streams open, its share of the proxy's limit: close streams it does not use, or retry in a second", slots.share))
+			return
+		default:
+			w.Header().Set("Retry-After", "1")
+			refuse(w, r, http.StatusServiceUnavailable, why, "too many concurrent requests or sessions: retry in a second")
+			return
 		}
+		ctx := context.WithValue(r.Context(), callerKey, caller)
 		if r.Body != nil && r.Body != http.NoBody && r.Method == http.MethodPost {
-			// Read the body here (bounded) so an oversized chunked body is a
-			// 413, not a parse error from deeper down.
+			// Read the body here (bounded in size and time) so an oversized
+			// chunked body is a 413, not a parse error from deeper down, and
+			// a body trickled in (slowloris) cannot hold a slot for long.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
 			b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-			_ = r.Body.Close()
-			if err != nil {
+			_ = r.Body.Close() // under the deadline: Close reads what is left
+			var ne net.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout():
+				w.Header().Set("Connection", "close")
+				refuse(w, r, http.StatusRequestTimeout, "body_timeout", "request body not received within "+bodyTimeout.String()+": send the whole body at once")
+				return
+			case err != nil:
 				refuse(w, r, http.StatusBadRequest, "body", "could not read the request body")
 				return
-			}
-			if int64(len(b)) > limit {
+			case int64(len(b)) > limit:
 				refuse(w, r, http.StatusRequestEntityTooLarge, "body", "request body larger than "+strconv.FormatInt(limit, 10)+" bytes")
 				return
 			}
+			// The body is in: no read deadline for what follows (a long
+			// call's response, the server noticing the client leave).
+			_ = rc.SetReadDeadline(time.Time{})
 			r.Body = io.NopCloser(bytes.NewReader(b))
 			r.ContentLength = int64(len(b))
+			ctx = context.WithValue(ctx, bodyKey, b)
 		}
-		next.ServeHTTP(w, r.WithContext(permissions.WithProfile(r.Context(), profile)))
+		if origin := r.Header.Get("Origin"); origin != "" && !containsFold(s.AllowedOrigins, origin) {
+			if p := forBrowser(profile); p != profile {
+				profile = p
+				ctx = context.WithValue(ctx, browserKey, origin)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(permissions.WithProfile(ctx, profile)))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +13,8 @@ import (
 
 // FuzzSecurity throws arbitrary Host, Origin and Authorization values at the
 // front door: it never panics, and whatever reaches the handler carries a
-// loopback Host, an allowed or absent Origin and a valid token's profile.
+// loopback Host, an allowed or absent Origin and a valid token's profile
+// (without write for a page whose Origin is not listed).
 func FuzzSecurity(f *testing.F) {
 	f.Add("127.0.0.1:8765", "", "Bearer "+readerToken)
 	f.Add("localhost", "http://localhost:6274", "Bearer "+writerToken)
@@ -72,6 +74,13 @@ tokens:
 			t.Fatalf("no profile for Authorization %q", auth)
 		}
 		want, _ := policy.ProfileForToken(tok)
+		if origin != "" && !containsFold(sec.AllowedOrigins, origin) {
+			// A page on an origin not listed gets no write tools.
+			if got.Name != want.Name || slices.Contains(got.Scopes, permissions.ScopeWrite) || !slices.Contains(got.Scopes, permissions.ScopeRead) {
+				t.Fatalf("profile %v for token %q from Origin %q, want %v without write", got, tok, origin, want)
+			}
+			return
+		}
 		if want != got {
 			t.Fatalf("profile %v for token %q, want %v", got, tok, want)
 		}

@@ -25,6 +25,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestMain(m *testing.M) {
@@ -63,11 +65,11 @@ tokens:
 // fakeTools returns a read tool, a write tool, a tool that blocks until
 // release is closed (signalling started), and a panicking tool.
 func fakeTools(started chan<- struct{}, release <-chan struct{}) []Tool {
-	route := map[string]any{"tier": "REST", "attempts": []map[string]any{
-		{"tier": "MCP", "outcome": "unavailable", "error": "down"}, {"tier": "REST", "outcome": "ok"}}, "duration_ms": 3}
+	route := tiers.Route{Tier: tiers.REST, DurationMS: 3, Attempts: []tiers.Attempt{
+		{Tier: tiers.MCP, Outcome: tiers.AttemptUnavailable, Error: "down"}, {Tier: tiers.REST, Outcome: tiers.AttemptSuccess}}}
 	ok := func(text string) *mcp.CallToolResult {
 		r := mcp.NewToolResultText(text)
-		r.Meta = &mcp.Meta{AdditionalFields: map[string]any{RouteMetaKey: route}}
+		r.Meta = &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: route}}
 		return r
 	}
 	ro := mcp.WithReadOnlyHintAnnotation(true)
@@ -102,26 +104,18 @@ func fakeTools(started chan<- struct{}, release <-chan struct{}) []Tool {
 }
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuffer = tierstest.Buffer
 
 type testServer struct {
 	URL     string
 	MCP     *MCP
+	H       *HTTP
 	Logs    *syncBuffer
 	Reg     *prometheus.Registry
 	Ready   *atomic.Bool
 	Release chan struct{}
 	Started chan struct{}
+	Closed  <-chan struct{} // closed when the server closes its listener
 	cancel  context.CancelFunc
 	done    chan error
 	once    sync.Once
@@ -160,17 +154,34 @@ func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *tes
 	for _, f := range opts {
 		f(&o)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &notifyingListener{Listener: l, closed: make(chan struct{})}
+	ts.Closed = ln.closed
 	ts.URL = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
 	h := NewHTTP(o)
+	ts.H = h
 	go func() { ts.done <- h.Serve(ctx, ln) }()
 	t.Cleanup(func() { ts.Stop(t) })
 	return ts
+}
+
+// notifyingListener says when it is closed, so that a test learns when the
+// server stops accepting without polling for it.
+type notifyingListener struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *notifyingListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }
 
 const initBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
@@ -262,7 +273,7 @@ func TestHTTPSecurity(t *testing.T) {
 		}
 	})
 	t.Run("refusals counted", func(t *testing.T) {
-		_, body := get(t, ts.URL+"/metrics")
+		_, body := getWith(t, ts.URL+"/metrics", readerToken)
 		for _, reason := range []string{"auth", "origin", "host", "body"} {
 			if !strings.Contains(body, `zoho_mcp_proxy_http_refused_total{reason="`+reason+`"}`) {
 				t.Errorf("/metrics lacks refusals for %s", reason)
@@ -468,7 +479,7 @@ func TestProfilesOverHTTPBothEras(t *testing.T) {
 		})
 	}
 	logs := ts.Logs.String()
-	if !strings.Contains(logs, `"profile":"reader"`) || !strings.Contains(logs, `"tier":"REST"`) || !strings.Contains(logs, `"attempts":"MCP:unavailable,REST:ok"`) {
+	if !strings.Contains(logs, `"profile":"reader"`) || !strings.Contains(logs, `"tier":"REST"`) || !strings.Contains(logs, `"attempts":"MCP:unavailable,REST:success"`) {
 		t.Errorf("tool call log lines lack profile/tier/attempts:\n%s", logs)
 	}
 	if strings.Contains(logs, `"42"`) || strings.Contains(logs, "read 42") {
@@ -524,9 +535,19 @@ func TestNewMCPRejectsBadTools(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t *testing.T, url string) (int, string) { t.Helper(); return getWith(t, url, "") }
+
+// getWith GETs url with a bearer token (none if empty).
+func getWith(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,10 +596,6 @@ func TestOpsEndpoints(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
-	}
-	ts.MCP.CreditsHook()("REST", 4242)
-	if _, body = get(t, ts.URL+"/metrics"); !strings.Contains(body, `zoho_mcp_proxy_zoho_api_credits_remaining{tier="REST"} 4242`) {
-		t.Errorf("credits gauge missing:\n%s", body)
 	}
 	if strings.Contains(ts.Logs.String(), "secret-arg") {
 		t.Error("panic value logged")
@@ -632,18 +649,16 @@ func TestGracefulShutdownFinishesInFlightCall(t *testing.T) {
 	}()
 	<-ts.Started
 	ts.cancel() // SIGTERM equivalent
-	// The listener closes at once: new connections are refused.
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), 100*time.Millisecond)
-		if err != nil {
-			break
-		}
+	// The listener closes at once, the call still in flight: new
+	// connections are refused.
+	select {
+	case <-ts.Closed:
+	case <-ctx.Done():
+		t.Fatal("listener still open after shutdown began")
+	}
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second); err == nil {
 		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("listener still accepting after shutdown began")
-		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatal("a new connection was accepted after the listener closed")
 	}
 	close(ts.Release)
 	got := <-done
@@ -723,6 +738,8 @@ func TestReadTimeoutDoesNotCutLongCalls(t *testing.T) {
 		done <- err
 	}()
 	<-ts.Started
+	// Real time must pass: ReadTimeout is a deadline on the socket, kept by
+	// the kernel's clock, which no test clock or channel stands in for.
 	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
 	close(ts.Release)
 	if err := <-done; err != nil {
@@ -736,6 +753,8 @@ func TestReadTimeoutDoesNotCutSSEStreams(t *testing.T) {
 	defer cancel()
 	cs := sdkSession(t, ctx, &sdk.SSEClientTransport{Endpoint: ts.URL + "/sse"}, "")
 	defer cs.Close()
+	// Real time must pass: ReadTimeout is a deadline on the socket (see
+	// TestReadTimeoutDoesNotCutLongCalls).
 	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
 	r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "read_thing", Arguments: map[string]any{"id": "7"}})
 	if err != nil || r.IsError {
@@ -759,8 +778,10 @@ func TestGracefulShutdownFinishesInFlightSSECall(t *testing.T) {
 	}()
 	<-ts.Started
 	ts.cancel()
-	for !ts.MCP.drainClosing() {
-		time.Sleep(time.Millisecond)
+	select { // the drain has begun with the call in flight
+	case <-ts.MCP.drain.begun():
+	case <-ctx.Done():
+		t.Fatal("the drain never began")
 	}
 	close(ts.Release)
 	if r := <-done; r == nil || r.IsError || r.Content[0].(*sdk.TextContent).Text != "finished" {
@@ -769,9 +790,32 @@ func TestGracefulShutdownFinishesInFlightSSECall(t *testing.T) {
 	ts.Stop(t)
 }
 
-// drainClosing reports whether Drain has begun.
-func (m *MCP) drainClosing() bool {
-	m.drain.mu.Lock()
-	defer m.drain.mu.Unlock()
-	return m.drain.closing
+// TestRouteOf: the call log reads the route the tools put in _meta by its
+// type; a value of any other type (say, JSON decoded into a map) names no
+// route rather than a guessed one.
+func TestRouteOf(t *testing.T) {
+	t.Parallel()
+	typed := tiers.Route{Tier: tiers.Bulk, Attempts: []tiers.Attempt{
+		{Tier: tiers.MCP, Outcome: tiers.AttemptBreakerOpen}, {Tier: tiers.Bulk, Outcome: tiers.AttemptSuccess}}}
+	tests := []struct {
+		name           string
+		meta           *mcp.Meta
+		tier, attempts string
+	}{
+		{name: "typed route", meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: typed}},
+			tier: "BULK", attempts: "MCP:breaker_open,BULK:success"},
+		{name: "no attempts", meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: tiers.Route{}}}},
+		{name: "a map is not a route", meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: map[string]any{"tier": "REST"}}}},
+		{name: "no meta"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := mcp.NewToolResultText("x")
+			res.Meta = tt.meta
+			if tier, attempts := routeOf(res); tier != tt.tier || attempts != tt.attempts {
+				t.Errorf("routeOf = %q, %q; want %q, %q", tier, attempts, tt.tier, tt.attempts)
+			}
+		})
+	}
 }

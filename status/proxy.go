@@ -5,6 +5,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // The proxy's metrics the page reads (the router's and the MCP server's
@@ -78,8 +79,8 @@ func ReadMetrics(families []*dto.MetricFamily, s *Snapshot) {
 			case metricTierRequests:
 				n := uint64(m.GetCounter().GetValue())
 				switch l["outcome"] {
-				case router.OutcomeBreakerOpen, router.OutcomeSkippedDeadline:
-				case router.OutcomeSuccess, router.OutcomeVerdict:
+				case tiers.AttemptBreakerOpen.String(), tiers.AttemptSkippedDeadline.String():
+				case tiers.AttemptSuccess.String(), tiers.AttemptVerdict.String():
 					tier(l["tier"]).Requests += n
 				default:
 					t := tier(l["tier"])

@@ -21,9 +21,6 @@ type Cursor struct {
 	Query  string `json:"q"`
 }
 
-// maxTokenLen bounds what DecodeCursor will look at.
-const maxTokenLen = 1024
-
 // Encode returns the cursor as an opaque URL-safe token.
 func (c Cursor) Encode() string {
 	b, _ := json.Marshal(c)
@@ -41,7 +38,7 @@ func DecodeCursor(token, query string) (Cursor, error) {
 		return &Error{Class: ClassVerdict, Code: "INVALID_PAGE_TOKEN",
 			Message: "page_token is not valid for this query (" + why + "); start again without page_token"}
 	}
-	if len(token) > maxTokenLen {
+	if len(token) > MaxPageTokenLen {
 		return Cursor{}, bad("too long")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
@@ -71,18 +68,4 @@ func QueryKey(parts ...any) string {
 	}
 	sum := sha256.Sum256([]byte(sb.String()))
 	return hex.EncodeToString(sum[:6])
-}
-
-// IsRecordID reports whether s is a Zoho record id: 1–19 decimal digits
-// (ids are strings, never numbers; reference §3).
-func IsRecordID(s string) bool {
-	if len(s) == 0 || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

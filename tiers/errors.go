@@ -35,20 +35,32 @@ const (
 	ClassCanceled
 )
 
-var classNames = [...]string{
-	ClassUnavailable:    "unavailable",
-	ClassVerdict:        "verdict",
-	ClassRateLimited:    "rate_limited",
-	ClassAuth:           "auth_failed",
-	ClassOutcomeUnknown: "outcome_unknown",
-	ClassUnsupported:    "unsupported",
-	ClassCanceled:       "canceled",
+// classOutcomes gives each class the outcome of an attempt that failed with
+// it; its name is the class's name.
+var classOutcomes = [...]AttemptOutcome{
+	ClassUnavailable:    AttemptUnavailable,
+	ClassVerdict:        AttemptVerdict,
+	ClassRateLimited:    AttemptRateLimited,
+	ClassAuth:           AttemptAuthFailed,
+	ClassOutcomeUnknown: AttemptOutcomeUnknown,
+	ClassUnsupported:    AttemptUnsupported,
+	ClassCanceled:       AttemptCanceled,
 }
 
-// String returns the class's metric/log label, e.g. "rate_limited".
+// Outcome returns the outcome of an attempt that failed with class c; an
+// unknown class is AttemptUnavailable, like an unclassified error.
+func (c Class) Outcome() AttemptOutcome {
+	if c >= 0 && int(c) < len(classOutcomes) {
+		return classOutcomes[c]
+	}
+	return AttemptUnavailable
+}
+
+// String returns the class's metric/log label, e.g. "rate_limited": the name
+// of its outcome.
 func (c Class) String() string {
-	if int(c) < len(classNames) {
-		return classNames[c]
+	if c >= 0 && int(c) < len(classOutcomes) {
+		return classOutcomes[c].String()
 	}
 	return fmt.Sprintf("class(%d)", int(c))
 }
@@ -63,6 +75,16 @@ type Error struct {
 	HTTPStatus int            // 0 if no HTTP answer
 	Details    map[string]any // Zoho's details object, if any
 	Err        error          // the cause, already free of secrets; may be nil
+
+	// PendingJob names a job (a Zoho Bulk Write job) that had not finished
+	// when the tier stopped waiting for it: every record of the result whose
+	// outcome is unknown is pending on that job. Zoho runs such a job
+	// whether or not anyone waits for it, so those records must not be read
+	// back and sent again through another tier (the job would write them a
+	// second time, over any change made in between): wait for the job
+	// through the tier's JobAwaiter, or report them unknown naming the job.
+	// Empty means no job is pending.
+	PendingJob string
 }
 
 // Error renders the failure for logs and the agent: "REST: INVALID_DATA: the
@@ -100,6 +122,18 @@ func Classify(err error) Class {
 		return ClassCanceled
 	}
 	return ClassUnavailable
+}
+
+// PendingJobOf returns the job the first *Error in err's chain that names
+// one says its unknown records are pending on (see Error.PendingJob), or "".
+func PendingJobOf(err error) string {
+	for err != nil {
+		if te, ok := err.(*Error); ok && te.PendingJob != "" {
+			return te.PendingJob
+		}
+		err = errors.Unwrap(err)
+	}
+	return ""
 }
 
 // Errorf builds a classified error for tier t with a formatted message.

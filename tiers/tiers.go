@@ -6,10 +6,7 @@
 // sub-packages imports the router.
 package tiers
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Name identifies a tier. The values are the names users see in metrics,
 // health output and routing provenance.
@@ -207,14 +204,13 @@ type Tier interface {
 	BulkRead(ctx context.Context, req BulkReadRequest, sink RecordSink) (BulkReadResult, error)
 }
 
-// Clock is the time source of code that waits or expires things (backoff,
-// token expiry, breaker cooldowns). Tests inject a fake one.
-type Clock interface {
-	Now() time.Time
+// JobAwaiter is implemented by a tier whose BulkUpdate can leave records
+// pending on a job it started (an error whose PendingJob names it); tiers/bulk
+// does. The router waits for such a job through it instead of sending the
+// records again.
+type JobAwaiter interface {
+	// AwaitBulkUpdateJob waits for job and returns the outcomes of
+	// req.Updates, the records pending on it, like BulkUpdate. Records it
+	// leaves unknown are still pending when its error names the job again.
+	AwaitBulkUpdateJob(ctx context.Context, job string, req BulkUpdateRequest) (BulkUpdateResult, error)
 }
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -17,57 +16,18 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// Limits of the tool arguments (SPEC §4 and Zoho's own limits).
+// Limits of the tool arguments that are the proxy's own (SPEC §4). Zoho's
+// limits, which the arguments must also keep, are in tiers (tiers.MaxFields,
+// tiers.MaxListIDs, MaxPageSize, tiers.MaxInValues, MaxSearchConditions,
+// MaxBulkReadConditions, MaxBulkWriteRecords, MaxPageTokenLen).
 const (
-	MaxFields        = 50     // Zoho's limit on fields per read
-	MaxListIDs       = 100    // Zoho's ids= limit
-	MaxBulkIDs       = 25_000 // bulk_read_accounts account_ids
-	MaxBulkUpdates   = 25_000 // one Zoho bulk-write file
-	MaxLimit         = 200    // Zoho's page size
-	DefaultLimit     = 20
-	MaxInValues      = 100 // Zoho's "in" criteria limit
-	MaxSearchConds   = 10  // Zoho's search criteria limit
-	MaxBulkReadConds = 25  // Zoho's bulk-read criteria limit
-	MaxFilters       = 10
-	MaxDataFields    = 200
-	maxValueLen      = 1000
-	maxTokenLen      = 1024
-	maxDepth         = 5
+	defaultLimit  = 20     // records per page when the agent gives no limit
+	maxBulkIDs    = 25_000 // bulk_read_accounts account_ids
+	maxFilters    = 10     // get_accounts filters
+	maxDataFields = 200    // fields of one record's data
+	maxValueLen   = 1000   // bytes of a condition value
+	maxDepth      = 5      // nesting of a data value
 )
-
-// idRE and apiNameRE document the two shapes; isID and isAPIName check them
-// without the regexp engine (a 25,000-record bulk update checks 100,000 names).
-var (
-	idRE      = regexp.MustCompile(`^[0-9]{1,19}$`)
-	apiNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-)
-
-func isID(s string) bool {
-	if len(s) < 1 || len(s) > 19 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func isAPIName(s string) bool {
-	if s == "" || !isLetter(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isLetter(c) && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // argError is a validation failure; its text is shown to the agent.
 type argError struct{ msg string }
@@ -196,7 +156,7 @@ func (a *args) str(key string, maxLen int) (string, error) {
 }
 
 func checkID(path, id string) error {
-	if !isID(id) {
+	if !tiers.IsRecordID(id) {
 		return argErr("%s must be a Zoho record id: a string of 1–19 digits such as \"3652397000000624001\" (got %q)", path, clip(id))
 	}
 	return nil
@@ -214,10 +174,10 @@ func decodeID(path string, v json.RawMessage) (string, error) {
 	return s, checkID(path, s)
 }
 
-// id returns the required id argument key.
+// id returns the id argument key; "" when absent.
 func (a *args) id(key string) (string, error) {
 	if !a.has(key) {
-		return "", argErr("%s is required: the account's id, a string of 1–19 digits", key)
+		return "", nil
 	}
 	return decodeID(key, a.m[key])
 }
@@ -265,7 +225,7 @@ func (a *args) ids(key string, max int) ([]string, error) {
 
 // checkField checks that name is a Zoho API name the caller may use.
 func (a *args) checkField(path, name string) error {
-	if !isAPIName(name) || len(name) > 100 {
+	if !tiers.IsAPIName(name) {
 		return argErr("%s: %q is not a Zoho field API name (letters, digits and _, starting with a letter, e.g. Account_Name)", path, clip(name))
 	}
 	if a.prof.Denied(name) {
@@ -281,7 +241,7 @@ func (a *args) fields() ([]string, error) {
 	if !a.has(key) {
 		return nil, nil
 	}
-	items, err := decodeArray(key, a.m[key], MaxFields, "field API names")
+	items, err := decodeArray(key, a.m[key], tiers.MaxFields, "field API names")
 	if err != nil {
 		return nil, err
 	}
@@ -397,15 +357,15 @@ func decodeScalar(path string, v json.RawMessage) (any, error) {
 	}
 }
 
-// Operators lists the search operators of SPEC §4 in documentation order.
-var Operators = []tiers.Operator{
+// operators lists the search operators of SPEC §4 in documentation order.
+var operators = []tiers.Operator{
 	tiers.OpEquals, tiers.OpNotEqual, tiers.OpStartsWith, tiers.OpIn,
 	tiers.OpGreaterThan, tiers.OpGreaterEqual, tiers.OpLessThan, tiers.OpLessEqual, tiers.OpBetween,
 }
 
 func operatorNames() []string {
-	out := make([]string, len(Operators))
-	for i, o := range Operators {
+	out := make([]string, len(operators))
+	for i, o := range operators {
 		out[i] = string(o)
 	}
 	return out
@@ -460,7 +420,7 @@ func (a *args) condition(path string, v json.RawMessage) (tiers.Condition, error
 		return tiers.Condition{}, err
 	}
 	op := tiers.Operator(opName)
-	if !slices.Contains(Operators, op) {
+	if !slices.Contains(operators, op) {
 		return tiers.Condition{}, argErr("%s.op must be one of %s (got %q)", path, strings.Join(operatorNames(), ", "), clip(opName))
 	}
 	c := tiers.Condition{Field: field, Op: op}
@@ -470,12 +430,12 @@ func (a *args) condition(path string, v json.RawMessage) (tiers.Condition, error
 		var items []json.RawMessage
 		if err := json.Unmarshal(m["value"], &items); err != nil {
 			if op == tiers.OpIn {
-				return c, argErr("%s must be an array of 1–%d values for op \"in\", got %s", vpath, MaxInValues, kind(m["value"]))
+				return c, argErr("%s must be an array of 1–%d values for op \"in\", got %s", vpath, tiers.MaxInValues, kind(m["value"]))
 			}
 			return c, argErr("%s must be an array of exactly 2 values [low, high] for op \"between\", got %s", vpath, kind(m["value"]))
 		}
-		if op == tiers.OpIn && (len(items) == 0 || len(items) > MaxInValues) {
-			return c, argErr("%s has %d values; op \"in\" takes 1–%d", vpath, len(items), MaxInValues)
+		if op == tiers.OpIn && (len(items) == 0 || len(items) > tiers.MaxInValues) {
+			return c, argErr("%s has %d values; op \"in\" takes 1–%d", vpath, len(items), tiers.MaxInValues)
 		}
 		if op == tiers.OpBetween && len(items) != 2 {
 			return c, argErr("%s has %d values; op \"between\" takes exactly 2 [low, high]", vpath, len(items))
@@ -523,8 +483,8 @@ func (a *args) data(path string, v json.RawMessage) (tiers.Record, error) {
 	if len(rec) == 0 {
 		return nil, argErr("%s is empty; give at least one field to change, e.g. {\"Phone\": \"+1 555 0100\"}", path)
 	}
-	if len(rec) > MaxDataFields {
-		return nil, argErr("%s has %d fields; at most %d are allowed", path, len(rec), MaxDataFields)
+	if len(rec) > maxDataFields {
+		return nil, argErr("%s has %d fields; at most %d are allowed", path, len(rec), maxDataFields)
 	}
 	keys := make([]string, 0, len(rec))
 	for k := range rec {

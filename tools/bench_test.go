@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // BenchmarkGetAccount measures one get_account call through the handler,
@@ -37,7 +38,7 @@ func BenchmarkGetAccount(b *testing.B) {
 func BenchmarkParseBulkUpdate(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString(`{"updates":[`)
-	for i := range MaxBulkUpdates {
+	for i := range tiers.MaxBulkWriteRecords {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
@@ -48,7 +49,7 @@ func BenchmarkParseBulkUpdate(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseBulkUpdate(raw, profAll); err != nil {
+		if _, err := parse[bulkUpdateParams](raw, profAll); err != nil {
 			b.Fatal(err)
 		}
 	}

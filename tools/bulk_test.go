@@ -15,6 +15,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // readResourceErr reads uri through the resource template handler as prof.
@@ -65,7 +66,7 @@ func TestBulkReadInline(t *testing.T) {
 		t.Fatal(text(res))
 	}
 	m := structured(t, res)
-	if m["inline"] != true || m["count"] != float64(10) || len(m["accounts"].([]any)) != 10 || m["strategy"] != "bulk-read-job" || m["credits"] != float64(50) {
+	if m["inline"] != true || m["count"] != float64(10) || len(m["accounts"].([]any)) != 10 || m["strategy"] != "fake-MCP" || m["credits"] != float64(1) {
 		t.Errorf("structured = %v", m)
 	}
 	if _, ok := m["resource_uri"]; ok {
@@ -208,7 +209,7 @@ func TestBulkReadResetBetweenTiers(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{5, 40} { // inline, then spilled to disk before the failure
 		first := newFakeTier(tiers.MCP, 0)
-		first.bulkRead = func(req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
+		first.OnBulkRead = func(_ context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
 			for i := range n {
 				if err := sink.Write(tiers.Record{"id": "9" + strings.Repeat("0", i%10), "Junk": true}); err != nil {
 					return tiers.BulkReadResult{}, err
@@ -216,7 +217,7 @@ func TestBulkReadResetBetweenTiers(t *testing.T) {
 			}
 			return tiers.BulkReadResult{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection reset"}
 		}
-		e := newEnvWith(t, []*fakeTier{first, newFakeTier(tiers.Bulk, 3)})
+		e := newEnvWith(t, []*tierstest.Tier{first, newFakeTier(tiers.Bulk, 3)})
 		res := e.call(t, profAll, "bulk_read_accounts", `{}`)
 		if res.IsError {
 			t.Fatal(text(res))
@@ -248,7 +249,7 @@ func TestBulkReadWithoutStore(t *testing.T) {
 func TestBulkReadFailureLeavesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
-	e.tier.bulkRead = func(req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
+	e.tier.OnBulkRead = func(_ context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
 		for range 30 {
 			sink.Write(tiers.Record{"id": "1"})
 		}
@@ -268,7 +269,7 @@ func TestBulkReadFailureLeavesNothing(t *testing.T) {
 
 func TestBulkResultsStore(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := newClock()
 	b := NewBulkResults(t.TempDir(), 10*time.Minute, clock.Now)
 	put := func(prof *permissions.Profile, n int) string {
 		s := newBulkSink(b, prof, 0)
@@ -318,7 +319,7 @@ func TestBulkResultsStore(t *testing.T) {
 
 func TestBulkResultsEvictsOldest(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := newClock()
 	b := NewBulkResults(t.TempDir(), time.Hour, clock.Now)
 	defer b.Close()
 	var first string
@@ -370,7 +371,7 @@ func TestParseBulkURI(t *testing.T) {
 
 func TestBulkResultsPut(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := newClock()
 	b := NewBulkResults(t.TempDir(), time.Minute, clock.Now)
 	defer b.Close()
 	recs := make([]tiers.Record, BulkPageSize+1)

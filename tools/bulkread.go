@@ -11,30 +11,17 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// bulkReadParams are the arguments of bulk_read_accounts.
-type bulkReadParams struct {
-	AccountIDs []string          `json:"account_ids,omitempty"`
-	Where      []tiers.Condition `json:"where,omitempty"`
-	Fields     []string          `json:"fields,omitempty"`
-}
+// bulkReadParams are the arguments of bulk_read_accounts: the request they
+// make, its Module left to the tool.
+type bulkReadParams tiers.BulkReadRequest
 
-func parseBulkRead(raw []byte, p *permissions.Profile) (bulkReadParams, error) {
-	var out bulkReadParams
-	a, err := parseArgs(raw, p, "account_ids", "where", "fields")
-	if err != nil {
-		return out, err
+func (p *bulkReadParams) params() []param {
+	return []param{
+		idsParam("account_ids", "Account ids (1–19 digits each), each once.", "An account id.", maxBulkIDs, &p.IDs),
+		conditionsParam("where", "Conditions; all must match.", tiers.MaxBulkReadConditions, &p.Where),
+		notBoth("account_ids", "where", func() (bool, bool) { return p.IDs != nil, p.Where != nil }),
+		fieldsParam(&p.Fields),
 	}
-	if out.AccountIDs, err = a.ids("account_ids", MaxBulkIDs); err != nil {
-		return out, err
-	}
-	if out.Where, err = a.conditions("where", MaxBulkReadConds); err != nil {
-		return out, err
-	}
-	if out.AccountIDs != nil && out.Where != nil {
-		return out, argErr("give account_ids or where, not both")
-	}
-	out.Fields, err = a.fields()
-	return out, err
 }
 
 // bulkReadOutput is bulk_read_accounts' structured content: the accounts
@@ -46,9 +33,7 @@ type bulkReadOutput struct {
 	ResourceURI string         `json:"resource_uri,omitempty"`
 	Pages       int            `json:"pages,omitempty"`
 	ExpiresAt   string         `json:"expires_at,omitempty"`
-	Strategy    string         `json:"strategy"`
-	Calls       int            `json:"calls"`
-	Credits     int            `json:"credits"`
+	cost
 }
 
 // BulkReadAccounts is bulk_read_accounts: many accounts, inline when few,
@@ -59,15 +44,10 @@ func BulkReadAccounts(d Deps) Tool {
 	scopes := []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
-			fmt.Sprintf("Read many Zoho CRM accounts at once: by account_ids (at most %d, each once), by where conditions (at most %d, all must match; operators as in search_accounts), or every account when neither is given. fields limits the columns (at most %d).", MaxBulkIDs, MaxBulkReadConds, MaxFields),
+			fmt.Sprintf("Read many Zoho CRM accounts at once: by account_ids (at most %d, each once), by where conditions (at most %d, all must match; operators as in search_accounts), or every account when neither is given. fields limits the columns (at most %d).", maxBulkIDs, tiers.MaxBulkReadConditions, tiers.MaxFields),
 			fmt.Sprintf("Up to %d accounts come back inline in accounts. Larger results are kept as an MCP resource: the result has inline=false, resource_uri and a resource_link; read it with resources/read, %d records per page, following next_page_uri. The resource expires and only the caller that made it can read it.", d.InlineLimit, BulkPageSize),
 			"Large reads run as a Zoho bulk-read job and may take a while. Read-only.")),
 		annotate(hints{title: "Bulk read accounts", readOnly: true, idempotent: true}),
-		rawInput(object("", schema{
-			"account_ids": array("Account ids (1–19 digits each), each once.", idSchema("An account id."), 1, MaxBulkIDs),
-			"where":       array("Conditions; all must match.", conditionSchema(), 1, MaxBulkReadConds),
-			"fields":      fieldsSchema(),
-		})),
 		rawOutput(object("", schema{
 			"count":        integer("Accounts read.", 0, 0),
 			"inline":       schema{"type": "boolean", "description": "True when accounts holds the whole result."},
@@ -80,22 +60,24 @@ func BulkReadAccounts(d Deps) Tool {
 			"credits":      integer("Zoho API credits spent (estimate).", 0, 0),
 		}, "count", "inline", "strategy", "calls", "credits")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseBulkRead, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
-		count := len(in.AccountIDs)
+	return newTool(def, scopes, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
+		req := tiers.BulkReadRequest(in)
+		req.Module = Module
+		count := len(req.IDs)
 		if count == 0 {
 			count = d.InlineLimit + 1 // unknown, and likely many
 		}
 		sink := newBulkSink(d.Bulk, prof, d.InlineLimit)
 		r, route, err := d.Router.BulkRead(ctx, routing(tiers.OpBulkRead, count, prof),
-			tiers.BulkReadRequest{Module: Module, IDs: in.AccountIDs, Where: in.Where, Fields: in.Fields}, sink)
+			req, sink)
 		if err != nil {
 			sink.discard()
-			return failure(ctx, d.Logger, name, route, "the bulk read", err)
+			return failure(ctx, d.Logger, name, route, about("the bulk read"), err)
 		}
 		sink.mu.Lock()
 		got, recs := sink.count, sink.inline
 		sink.mu.Unlock()
-		out := bulkReadOutput{Count: got, Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
+		out := bulkReadOutput{Count: got, cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
 		if !sink.spilled() {
 			if got > d.InlineLimit { // no store to keep them in
 				return errorResult(route, "the bulk read found %d accounts, more than the %d this proxy returns inline, and it keeps no larger results; narrow where or fields, or split account_ids", got, d.InlineLimit)
@@ -124,5 +106,5 @@ func BulkReadAccounts(d Deps) Tool {
 			"application/json")
 		result.Content = append(result.Content, link)
 		return withRoute(result, route)
-	})}
+	})
 }

@@ -41,8 +41,14 @@ const maxBulkEntries = 64
 
 // ErrBulkNotFound is returned (wrapped) for a bulk result that does not
 // exist, has expired, or belongs to another profile; the three are not told
-// apart so that ids cannot be probed.
-var ErrBulkNotFound = errors.New("bulk result not found")
+// apart so that ids cannot be probed. It matches server.ErrResourceNotFound
+// (errors.Is), so that resources/read answers "resource not found".
+var ErrBulkNotFound error = bulkNotFound{}
+
+type bulkNotFound struct{}
+
+func (bulkNotFound) Error() string        { return "bulk result not found" }
+func (bulkNotFound) Is(target error) bool { return target == server.ErrResourceNotFound }
 
 // BulkResults keeps large bulk_read_accounts results as JSON-lines temp
 // files, each readable by the profile that made it for a limited time, in

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,249 +17,51 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
-// fakeTier is an in-process tier over a small record store. Every call is
-// recorded; the function fields, when set, replace the default behaviour.
-type fakeTier struct {
-	name tiers.Name
-
-	fail       error // every operation fails with it
-	update     func(req tiers.UpdateRequest) (tiers.Outcome, error)
-	bulkUpdate func(req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
-	bulkRead   func(req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error)
-
-	mu      sync.Mutex
-	records map[string]tiers.Record
-	calls   []fakeCall
+// newFakeTier returns a fake tier called name over its own store of n
+// accounts with ids acct-1, acct, acct+1, … (3652397000000000000 + i).
+func newFakeTier(name tiers.Name, n int) *tierstest.Tier {
+	return tierstest.NewTier(name, tierstest.NewStore(tierstest.Accounts(n, 3652397000000000000)...))
 }
 
-type fakeCall struct {
-	Op     tiers.OpKind
-	Req    any
-	Scopes []string
-}
-
-var _ tiers.Tier = (*fakeTier)(nil)
-
-func newFakeTier(name tiers.Name, n int) *fakeTier {
-	f := &fakeTier{name: name, records: map[string]tiers.Record{}}
-	for i := range n {
-		id := fmt.Sprint(3652397000000000000 + i)
-		f.records[id] = tiers.Record{"id": id, "Account_Name": fmt.Sprintf("Acct %d", i), "Phone": "555-0100",
-			"Annual_Revenue": json.Number("1000000"), "Industry": "Retail", "Owner": map[string]any{"id": "77", "name": "Ann"}}
-	}
-	return f
-}
-
-func (f *fakeTier) Name() tiers.Name              { return f.name }
-func (f *fakeTier) Configured() bool              { return true }
-func (f *fakeTier) Supports(op tiers.OpKind) bool { return true }
-func (f *fakeTier) Probe(context.Context) error   { return nil }
-
-func (f *fakeTier) enter(ctx context.Context, op tiers.OpKind, req any) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, fakeCall{Op: op, Req: req, Scopes: tiers.ScopesFrom(ctx)})
-	return f.fail
-}
-
-func (f *fakeTier) Calls() []fakeCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-func (f *fakeTier) ids() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := make([]string, 0, len(f.records))
-	for id := range f.records {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func (f *fakeTier) get(id string) (tiers.Record, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r, ok := f.records[id]
-	if !ok {
-		return nil, false
-	}
-	c := make(tiers.Record, len(r))
-	for k, v := range r {
-		c[k] = v
-	}
-	return c, true
-}
-
-func (f *fakeTier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
-	if err := f.enter(ctx, tiers.OpGet, req); err != nil {
-		return nil, err
-	}
-	r, ok := f.get(req.ID)
-	if !ok {
-		return nil, tiers.NotFound(f.name, req.Module, req.ID)
-	}
-	return r, nil
-}
-
-func (f *fakeTier) page(limit int) tiers.Page {
-	var recs []tiers.Record
-	for _, id := range f.ids() {
-		if len(recs) == limit {
-			return tiers.Page{Records: recs, MoreRecords: true, NextPageToken: tiers.Cursor{Offset: limit}.Encode()}
-		}
-		r, _ := f.get(id)
-		recs = append(recs, r)
-	}
-	return tiers.Page{Records: recs}
-}
-
-func (f *fakeTier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, error) {
-	if err := f.enter(ctx, tiers.OpList, req); err != nil {
-		return tiers.Page{}, err
-	}
-	if req.IDs != nil {
-		var recs []tiers.Record
-		for _, id := range req.IDs {
-			if r, ok := f.get(id); ok {
-				recs = append(recs, r)
-			}
-		}
-		return tiers.Page{Records: recs}, nil
-	}
-	return f.page(req.Limit), nil
-}
-
-func (f *fakeTier) Search(ctx context.Context, req tiers.SearchRequest) (tiers.Page, error) {
-	if err := f.enter(ctx, tiers.OpSearch, req); err != nil {
-		return tiers.Page{}, err
-	}
-	return f.page(req.Limit), nil
-}
-
-func (f *fakeTier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outcome, error) {
-	if err := f.enter(ctx, tiers.OpUpdate, req); err != nil {
-		return tiers.Outcome{}, err
-	}
-	if f.update != nil {
-		return f.update(req)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r, ok := f.records[req.ID]
-	if !ok {
-		return tiers.Outcome{}, tiers.NotFound(f.name, req.Module, req.ID)
-	}
-	for k, v := range req.Data {
-		r[k] = v
-	}
-	return tiers.Outcome{ID: req.ID, Status: tiers.StatusSuccess}, nil
-}
-
-func (f *fakeTier) BulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
-	if err := f.enter(ctx, tiers.OpBulkUpdate, req); err != nil {
-		return tiers.BulkUpdateResult{}, err
-	}
-	if f.bulkUpdate != nil {
-		return f.bulkUpdate(req)
-	}
-	res := tiers.BulkUpdateResult{Strategy: "batched-put", Calls: (len(req.Updates) + 99) / 100, Credits: (len(req.Updates) + 99) / 100}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, u := range req.Updates {
-		r, ok := f.records[u.ID]
-		if !ok {
-			res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: tiers.StatusError, Code: "INVALID_DATA", Message: "the id given seems to be invalid"})
-			continue
-		}
-		for k, v := range u.Data {
-			r[k] = v
-		}
-		res.Outcomes = append(res.Outcomes, tiers.Outcome{ID: u.ID, Status: tiers.StatusSuccess})
-	}
-	return res, nil
-}
-
-func (f *fakeTier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
-	if err := f.enter(ctx, tiers.OpBulkRead, req); err != nil {
-		return tiers.BulkReadResult{}, err
-	}
-	if f.bulkRead != nil {
-		return f.bulkRead(req, sink)
-	}
-	ids := req.IDs
-	if ids == nil {
-		ids = f.ids()
-	}
-	n := 0
-	for _, id := range ids {
-		if r, ok := f.get(id); ok {
-			if err := sink.Write(r); err != nil {
-				return tiers.BulkReadResult{}, err
-			}
-			n++
-		}
-	}
-	return tiers.BulkReadResult{Count: n, Strategy: "bulk-read-job", Calls: 3, Credits: 50}, nil
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is the tools' test clock.
+func newClock() *tierstest.Clock {
+	return tierstest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 }
 
 // env is one tool set over a real router with one fake tier.
 type env struct {
-	tier   *fakeTier
+	tier   *tierstest.Tier
 	router *router.Router
 	tools  map[string]Tool
 	bulk   *BulkResults
-	clock  *fakeClock
+	clock  *tierstest.Clock
 }
 
 type envOpt func(*Deps)
 
 func newEnv(t testing.TB, records int, opts ...envOpt) *env {
 	t.Helper()
-	return newEnvWith(t, []*fakeTier{newFakeTier(tiers.MCP, records)}, opts...)
+	return newEnvWith(t, []*tierstest.Tier{newFakeTier(tiers.MCP, records)}, opts...)
 }
 
 // newEnvWith builds the tools over a router whose tiers are fts, in
 // priority order; env.tier is the first.
-func newEnvWith(t testing.TB, fts []*fakeTier, opts ...envOpt) *env {
+func newEnvWith(t testing.TB, fts []*tierstest.Tier, opts ...envOpt) *env {
 	t.Helper()
 	var cfgs []router.TierConfig
 	impls := make([]tiers.Tier, len(fts))
 	for i, ft := range fts {
-		cfgs = append(cfgs, router.TierConfig{Name: ft.name, Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
+		cfgs = append(cfgs, router.TierConfig{Name: ft.Name(), Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
 		impls[i] = ft
 	}
 	r, err := router.New(router.Config{Tiers: cfgs, Failover: true}, impls...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := newFakeClock()
+	clock := newClock()
 	bulk := NewBulkResults(t.TempDir(), time.Hour, clock.Now)
 	t.Cleanup(func() { bulk.Close() })
 	d := Deps{Router: r, Bulk: bulk, InlineLimit: 10, Now: clock.Now}
@@ -325,9 +126,9 @@ func checkWire(t testing.TB, tl Tool, res *mcp.CallToolResult) {
 	if err := json.Unmarshal(b, &wire); err != nil {
 		t.Fatal(err)
 	}
-	raw, ok := wire.Meta[RouteMetaKey]
+	raw, ok := wire.Meta[tiers.RouteMetaKey]
 	if !ok {
-		t.Fatalf("result has no _meta[%q]: %s", RouteMetaKey, b)
+		t.Fatalf("result has no _meta[%q]: %s", tiers.RouteMetaKey, b)
 	}
 	var route struct {
 		Tier       *string           `json:"tier"`
@@ -424,12 +225,13 @@ func structured(t testing.TB, res *mcp.CallToolResult) map[string]any {
 	return m
 }
 
-func routeOf(t testing.TB, res *mcp.CallToolResult) routeMeta {
+// routeOf returns the result's route: a tiers.Route, typed, as the server's
+// call log reads it.
+func routeOf(t testing.TB, res *mcp.CallToolResult) tiers.Route {
 	t.Helper()
-	b, _ := json.Marshal(res.Meta.GetMetaField(RouteMetaKey))
-	var r routeMeta
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
+	r, ok := res.Meta.GetMetaField(tiers.RouteMetaKey).(tiers.Route)
+	if !ok {
+		t.Fatalf("_meta[%q] is %T, want a tiers.Route", tiers.RouteMetaKey, res.Meta.GetMetaField(tiers.RouteMetaKey))
 	}
 	return r
 }

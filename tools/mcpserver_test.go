@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // mcpServer registers the tools and the bulk resource template on a real
@@ -41,7 +42,9 @@ func mcpServer(e *env) *server.MCPServer {
 	for _, n := range []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics", "reset_circuit_breakers"} {
 		all = append(all, byName[n])
 	}
-	s.AddTools(ServerTools(all)...)
+	for _, t := range all {
+		s.AddTool(t.Def, t.Handler)
+	}
 	tmpl, h := e.bulk.ResourceTemplate()
 	s.AddResourceTemplate(tmpl, h)
 	return s
@@ -119,7 +122,7 @@ func TestThroughMCPGoServer(t *testing.T) {
 	if call.IsError || call.StructuredContent["account"] == nil {
 		t.Fatalf("get_account through mcp-go: %s", res)
 	}
-	if route := call.Meta[RouteMetaKey]; !strings.Contains(string(route), `"tier":"MCP"`) {
+	if route := call.Meta[tiers.RouteMetaKey]; !strings.Contains(string(route), `"tier":"MCP"`) {
 		t.Errorf("_meta = %s", res)
 	}
 

@@ -13,8 +13,6 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-func noArgs() schema { return object("", schema{}) }
-
 func healthSchema() schema {
 	return object("", schema{
 		"tiers": array("Every tier in priority order.", object("", schema{
@@ -74,13 +72,12 @@ func GetTierHealth(d Deps) Tool {
 			"Show each tier (MCP = Zoho's hosted MCP, BULK = multi-record and bulk APIs, REST = plain REST) in priority order: enabled, configured, and its circuit breaker (state closed|open|half_open, counts, thresholds, open timeout).",
 			"Use it when calls fail with \"no tier could serve\". Read-only; takes no arguments.")),
 		annotate(hints{title: "Tier health", readOnly: true, idempotent: true}),
-		rawInput(noArgs()),
 		rawOutput(healthSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, _ *permissions.Profile) *mcp.CallToolResult {
+	return newTool(def, scopes, func(ctx context.Context, _ noParams, _ *permissions.Profile) *mcp.CallToolResult {
 		out := health(d.Router)
-		return success(router.Route{}, out, healthSummary(out))
-	})}
+		return success(tiers.Route{}, out, healthSummary(out))
+	})
 }
 
 // metricsOutput mirrors router.TierMetrics with the guarantees the output
@@ -108,7 +105,6 @@ func GetTierMetrics(d Deps) Tool {
 			"Show request statistics per tier since the proxy started: total, successful and failed requests, success_rate (percent), average and p50/p95/p99 durations in milliseconds, error_count and top_errors (error text → count).",
 			"Read-only; takes no arguments.")),
 		annotate(hints{title: "Tier metrics", readOnly: true, idempotent: true}),
-		rawInput(noArgs()),
 		rawOutput(object("", schema{
 			"tiers": array("Every tier in priority order.", object("", schema{
 				"tier":                enumOf("Tier name.", string(tiers.MCP), string(tiers.Bulk), string(tiers.REST)),
@@ -127,7 +123,7 @@ func GetTierMetrics(d Deps) Tool {
 				"p50_duration_ms", "p95_duration_ms", "p99_duration_ms", "error_count", "top_errors"), 0, 0),
 		}, "tiers")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, _ *permissions.Profile) *mcp.CallToolResult {
+	return newTool(def, scopes, func(ctx context.Context, _ noParams, _ *permissions.Profile) *mcp.CallToolResult {
 		ms := d.Router.Metrics()
 		out := metricsOutput{Tiers: make([]router.TierMetrics, 0, len(ms))}
 		var parts []string
@@ -140,8 +136,8 @@ func GetTierMetrics(d Deps) Tool {
 			out.Tiers = append(out.Tiers, m)
 			parts = append(parts, fmt.Sprintf("%s %d requests, %.1f%% ok, p95 %.1f ms", m.Tier, m.TotalRequests, m.SuccessRate, m.P95DurationMS))
 		}
-		return success(router.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
-	})}
+		return success(tiers.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
+	})
 }
 
 // ResetCircuitBreakers is reset_circuit_breakers.
@@ -154,13 +150,12 @@ func ResetCircuitBreakers(d Deps) Tool {
 			"Close every tier's circuit breaker so the next calls try all tiers again, and return the tiers' health afterwards.",
 			"An operator action (admin scope): use it after fixing a tier that is still marked open. Resetting twice has the same effect as once. No Zoho data changes.")),
 		annotate(hints{title: "Reset circuit breakers", readOnly: false, destructive: false, idempotent: true}),
-		rawInput(noArgs()),
 		rawOutput(healthSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseNoArgs, func(ctx context.Context, _ struct{}, prof *permissions.Profile) *mcp.CallToolResult {
+	return newTool(def, scopes, func(ctx context.Context, _ noParams, prof *permissions.Profile) *mcp.CallToolResult {
 		d.Router.ResetBreakers()
 		d.Logger.InfoContext(ctx, "circuit breakers reset", "profile", prof.Name)
 		out := health(d.Router)
-		return success(router.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
-	})}
+		return success(tiers.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
+	})
 }

@@ -12,24 +12,19 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// getAccountParams are the arguments of get_account.
-type getAccountParams struct {
-	AccountID string   `json:"account_id"`
-	Fields    []string `json:"fields,omitempty"`
+// getAccountParams are the arguments of get_account: the request they
+// make, its Module left to the tool.
+type getAccountParams tiers.GetRequest
+
+func (p *getAccountParams) params() []param {
+	return []param{
+		idParam("account_id", "The account's id: 1–19 digits, e.g. \"3652397000000624001\".", accountIDNeed, &p.ID),
+		fieldsParam(&p.Fields),
+	}
 }
 
-func parseGetAccount(raw []byte, p *permissions.Profile) (getAccountParams, error) {
-	var out getAccountParams
-	a, err := parseArgs(raw, p, "account_id", "fields")
-	if err != nil {
-		return out, err
-	}
-	if out.AccountID, err = a.id("account_id"); err != nil {
-		return out, err
-	}
-	out.Fields, err = a.fields()
-	return out, err
-}
+// accountIDNeed is what a call without account_id is told to give.
+const accountIDNeed = "the account's id, a string of 1–19 digits"
 
 // GetAccount is get_account: one account by id.
 func GetAccount(d Deps) Tool {
@@ -42,67 +37,53 @@ func GetAccount(d Deps) Tool {
 			"account_id is the record id, a string of 1–19 digits (from search_accounts or get_accounts). fields limits the answer to those field API names (at most 50); omit it for every field the caller may see.",
 			"Read-only. An unknown id returns an error saying no account has that id.")),
 		annotate(hints{title: "Get account", readOnly: true, idempotent: true}),
-		rawInput(object("", schema{
-			"account_id": idSchema("The account's id: 1–19 digits, e.g. \"3652397000000624001\"."),
-			"fields":     fieldsSchema(),
-		}, "account_id")),
 		rawOutput(object("", schema{"account": recordSchema()}, "account")),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseGetAccount, func(ctx context.Context, in getAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
-		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof),
-			tiers.GetRequest{Module: Module, ID: in.AccountID, Fields: in.Fields})
+	return newTool(def, scopes, func(ctx context.Context, in getAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
+		req := tiers.GetRequest(in)
+		req.Module = Module
+		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof), req)
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "account "+in.AccountID, err)
+			return failure(ctx, d.Logger, name, route, account(req.ID), err)
 		}
 		out := struct {
 			Account tiers.Record `json:"account"`
 		}{redact(rec, prof)}
 		return success(route, out, fmt.Sprintf("Account %s (served by %s).", label(out.Account), route.Tier))
-	})}
+	})
 }
 
-// getAccountsParams are the arguments of get_accounts.
-type getAccountsParams struct {
-	IDs       []string          `json:"ids,omitempty"`
-	Filters   []tiers.Condition `json:"filters,omitempty"`
-	Fields    []string          `json:"fields,omitempty"`
-	Limit     int               `json:"limit,omitempty"`
-	PageToken string            `json:"page_token,omitempty"`
-	SortBy    string            `json:"sort_by,omitempty"`
-	SortOrder string            `json:"sort_order,omitempty"`
+// getAccountsParams are the arguments of get_accounts: the request they
+// make, its Module left to the tool.
+type getAccountsParams tiers.ListRequest
+
+func (p *getAccountsParams) params() []param {
+	return []param{
+		idsParam("ids", "Account ids (1–19 digits each), at most 100, each once.", "An account id.", tiers.MaxListIDs, &p.IDs),
+		filtersParam(&p.Filters),
+		notBoth("ids", "filters", func() (bool, bool) { return p.IDs != nil, p.Filters != nil }),
+		fieldsParam(&p.Fields),
+		limitParam(&p.Limit),
+		pageTokenParam(&p.PageToken),
+		enumParam("sort_by", "Sort field; default id.", "", []string{"id", "Created_Time", "Modified_Time"}, &p.SortBy),
+		enumParam("sort_order", "Sort order; default asc.", "", []string{"asc", "desc"}, &p.SortOrder),
+	}
 }
 
-func parseGetAccounts(raw []byte, p *permissions.Profile) (getAccountsParams, error) {
-	var out getAccountsParams
-	a, err := parseArgs(raw, p, "ids", "filters", "fields", "limit", "page_token", "sort_by", "sort_order")
-	if err != nil {
-		return out, err
-	}
-	if out.IDs, err = a.ids("ids", MaxListIDs); err != nil {
-		return out, err
-	}
-	if out.Filters, err = a.filters(); err != nil {
-		return out, err
-	}
-	if out.IDs != nil && out.Filters != nil {
-		return out, argErr("give ids or filters, not both")
-	}
-	if out.Fields, err = a.fields(); err != nil {
-		return out, err
-	}
-	if out.Limit, err = a.integer("limit", 1, MaxLimit, DefaultLimit); err != nil {
-		return out, err
-	}
-	if out.PageToken, err = a.str("page_token", maxTokenLen); err != nil {
-		return out, err
-	}
-	if out.SortBy, err = a.enum("sort_by", "", "id", "Created_Time", "Modified_Time"); err != nil {
-		return out, err
-	}
-	if out.SortOrder, err = a.enum("sort_order", "", "asc", "desc"); err != nil {
-		return out, err
-	}
-	return out, nil
+// filtersParam is get_accounts' optional equality filters.
+func filtersParam(dst *[]tiers.Condition) param {
+	return param{name: "filters",
+		schema: func() schema {
+			return schema{
+				"type":                 "object",
+				"description":          "Equality filters: field API name → value; all must match. At most 10. Not with ids.",
+				"propertyNames":        fieldNamesSchema(),
+				"additionalProperties": scalarSchema("The value the field must equal."),
+				"minProperties":        1,
+				"maxProperties":        maxFilters,
+			}
+		},
+		decode: func(a *args) (err error) { *dst, err = a.filters(); return err }}
 }
 
 // filters returns get_accounts' equality filters: an object of field API
@@ -120,8 +101,8 @@ func (a *args) filters() ([]tiers.Condition, error) {
 	if len(m) == 0 {
 		return nil, argErr("filters is empty; give at least one field → value or leave it out")
 	}
-	if len(m) > MaxFilters {
-		return nil, argErr("filters has %d fields; at most %d are allowed", len(m), MaxFilters)
+	if len(m) > maxFilters {
+		return nil, argErr("filters has %d fields; at most %d are allowed", len(m), maxFilters)
 	}
 	out := make([]tiers.Condition, 0, len(m))
 	for _, k := range sortedKeys(m) {
@@ -148,35 +129,18 @@ func GetAccounts(d Deps) Tool {
 			"limit is 1–200 (default 20); sort_by is id, Created_Time or Modified_Time, sort_order asc or desc. When more_records is true, call again with the same arguments and page_token set to next_page_token.",
 			"For conditions other than equality, use search_accounts; for thousands of records, bulk_read_accounts. Read-only.")),
 		annotate(hints{title: "List accounts", readOnly: true, idempotent: true}),
-		rawInput(object("", schema{
-			"ids": array("Account ids (1–19 digits each), at most 100, each once.", idSchema("An account id."), 1, MaxListIDs),
-			"filters": schema{
-				"type":                 "object",
-				"description":          "Equality filters: field API name → value; all must match. At most 10. Not with ids.",
-				"propertyNames":        schema{"pattern": `^[A-Za-z][A-Za-z0-9_]*$`},
-				"additionalProperties": scalarSchema("The value the field must equal."),
-				"minProperties":        1,
-				"maxProperties":        MaxFilters,
-			},
-			"fields":     fieldsSchema(),
-			"limit":      limitSchema(),
-			"page_token": pageTokenSchema(),
-			"sort_by":    enumOf("Sort field; default id.", "id", "Created_Time", "Modified_Time"),
-			"sort_order": enumOf("Sort order; default asc.", "asc", "desc"),
-		})),
 		rawOutput(listOutputSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseGetAccounts, func(ctx context.Context, in getAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
-		count := in.Limit
-		if in.IDs != nil {
-			count = len(in.IDs)
+	return newTool(def, scopes, func(ctx context.Context, in getAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
+		req := tiers.ListRequest(in)
+		req.Module = Module
+		count := req.Limit
+		if req.IDs != nil {
+			count = len(req.IDs)
 		}
-		pg, route, err := d.Router.List(ctx, routing(tiers.OpList, count, prof), tiers.ListRequest{
-			Module: Module, IDs: in.IDs, Filters: in.Filters, Fields: in.Fields, Limit: in.Limit,
-			PageToken: in.PageToken, SortBy: in.SortBy, SortOrder: in.SortOrder,
-		})
+		pg, route, err := d.Router.List(ctx, routing(tiers.OpList, count, prof), req)
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "the account list", err)
+			return failure(ctx, d.Logger, name, route, about("the account list"), err)
 		}
 		out := pageOutput(pg, prof)
 		summary := pageSummary(out, route.Tier)
@@ -184,7 +148,7 @@ func GetAccounts(d Deps) Tool {
 			summary += fmt.Sprintf(" %d of the %d ids matched no account: %s.", len(missing), len(in.IDs), strings.Join(missing, ", "))
 		}
 		return success(route, out, summary)
-	})}
+	})
 }
 
 // missingIDs returns the ids with no record in recs, in request order.
@@ -207,64 +171,48 @@ func missingIDs(ids []string, recs []tiers.Record) []string {
 	return out
 }
 
-// searchAccountsParams are the arguments of search_accounts.
+// searchAccountsParams are the arguments of search_accounts: the request
+// they make (its Module left to the tool), and match, which is MatchAny.
 type searchAccountsParams struct {
-	Where     []tiers.Condition `json:"where,omitempty"`
-	Match     string            `json:"match,omitempty"`
-	Word      string            `json:"word,omitempty"`
-	Email     string            `json:"email,omitempty"`
-	Phone     string            `json:"phone,omitempty"`
-	Fields    []string          `json:"fields,omitempty"`
-	Limit     int               `json:"limit,omitempty"`
-	PageToken string            `json:"page_token,omitempty"`
+	tiers.SearchRequest
+	Match string // "all" or "any"
 }
 
-func parseSearchAccounts(raw []byte, p *permissions.Profile) (searchAccountsParams, error) {
-	var out searchAccountsParams
-	a, err := parseArgs(raw, p, "where", "match", "word", "email", "phone", "fields", "limit", "page_token")
-	if err != nil {
-		return out, err
+func (p *searchAccountsParams) params() []param {
+	return []param{
+		rule(func(a *args) error {
+			given := 0
+			for _, k := range []string{"where", "word", "email", "phone"} {
+				if a.has(k) {
+					given++
+				}
+			}
+			if given != 1 {
+				return argErr("give exactly one of where, word, email or phone (got %d)", given)
+			}
+			return nil
+		}),
+		conditionsParam("where", "Conditions, at most 10.", tiers.MaxSearchConditions, &p.Where),
+		enumParam("match", "How where conditions combine: all (default) or any.", "all", []string{"all", "any"}, &p.Match),
+		rule(func(a *args) error {
+			if a.has("match") && p.Where == nil {
+				return argErr("match applies to where only; leave it out")
+			}
+			return nil
+		}),
+		textParam("word", "Full-text search word.", 1, 255, &p.Word),
+		textParam("email", "Email address to find.", 3, 254, &p.Email),
+		rule(func(*args) error {
+			if p.Email != "" && !containsAt(p.Email) {
+				return argErr("email must be an email address such as \"ops@example.com\" (got %q)", clip(p.Email))
+			}
+			return nil
+		}),
+		textParam("phone", "Phone number to find.", 1, 50, &p.Phone),
+		fieldsParam(&p.Fields),
+		limitParam(&p.Limit),
+		pageTokenParam(&p.PageToken),
 	}
-	given := 0
-	for _, k := range []string{"where", "word", "email", "phone"} {
-		if a.has(k) {
-			given++
-		}
-	}
-	if given != 1 {
-		return out, argErr("give exactly one of where, word, email or phone (got %d)", given)
-	}
-	if out.Where, err = a.conditions("where", MaxSearchConds); err != nil {
-		return out, err
-	}
-	if out.Match, err = a.enum("match", "all", "all", "any"); err != nil {
-		return out, err
-	}
-	if a.has("match") && out.Where == nil {
-		return out, argErr("match applies to where only; leave it out")
-	}
-	if out.Word, err = a.str("word", 255); err != nil {
-		return out, err
-	}
-	if out.Email, err = a.str("email", 254); err != nil {
-		return out, err
-	}
-	if out.Email != "" && !containsAt(out.Email) {
-		return out, argErr("email must be an email address such as \"ops@example.com\" (got %q)", clip(out.Email))
-	}
-	if out.Phone, err = a.str("phone", 50); err != nil {
-		return out, err
-	}
-	if out.Fields, err = a.fields(); err != nil {
-		return out, err
-	}
-	if out.Limit, err = a.integer("limit", 1, MaxLimit, DefaultLimit); err != nil {
-		return out, err
-	}
-	if out.PageToken, err = a.str("page_token", maxTokenLen); err != nil {
-		return out, err
-	}
-	return out, nil
 }
 
 func containsAt(s string) bool {
@@ -287,27 +235,16 @@ func SearchAccounts(d Deps) Tool {
 			"Operators: equals, not_equal, starts_with, in (value is an array of 1–100 values), greater_than, greater_equal, less_than, less_equal, between (value is [low, high]). At most 10 conditions. Field names are Zoho API names such as Account_Name, Industry, Annual_Revenue.",
 			"There is no raw criteria or COQL input: the proxy builds and escapes the query itself. limit is 1–200 (default 20); when more_records is true, call again with page_token = next_page_token. Zoho searches cover at most 2,000 records; narrow the query or use bulk_read_accounts beyond that. Read-only.")),
 		annotate(hints{title: "Search accounts", readOnly: true, idempotent: true}),
-		rawInput(object("", schema{
-			"where":      array("Conditions, at most 10.", conditionSchema(), 1, MaxSearchConds),
-			"match":      enumOf("How where conditions combine: all (default) or any.", "all", "any"),
-			"word":       schema{"type": "string", "description": "Full-text search word.", "minLength": 1, "maxLength": 255},
-			"email":      schema{"type": "string", "description": "Email address to find.", "minLength": 3, "maxLength": 254},
-			"phone":      schema{"type": "string", "description": "Phone number to find.", "minLength": 1, "maxLength": 50},
-			"fields":     fieldsSchema(),
-			"limit":      limitSchema(),
-			"page_token": pageTokenSchema(),
-		})),
 		rawOutput(listOutputSchema()),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseSearchAccounts, func(ctx context.Context, in searchAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
-		pg, route, err := d.Router.Search(ctx, routing(tiers.OpSearch, in.Limit, prof), tiers.SearchRequest{
-			Module: Module, Where: in.Where, MatchAny: in.Match == "any", Word: in.Word, Email: in.Email, Phone: in.Phone,
-			Fields: in.Fields, Limit: in.Limit, PageToken: in.PageToken,
-		})
+	return newTool(def, scopes, func(ctx context.Context, in searchAccountsParams, prof *permissions.Profile) *mcp.CallToolResult {
+		req := in.SearchRequest
+		req.Module, req.MatchAny = Module, in.Match == "any"
+		pg, route, err := d.Router.Search(ctx, routing(tiers.OpSearch, req.Limit, prof), req)
 		if err != nil {
-			return failure(ctx, d.Logger, name, route, "the search", err)
+			return failure(ctx, d.Logger, name, route, about("the search"), err)
 		}
 		out := pageOutput(pg, prof)
 		return success(route, out, pageSummary(out, route.Tier))
-	})}
+	})
 }

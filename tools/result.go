@@ -15,30 +15,38 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// routeMeta is the JSON of RouteMetaKey. It copies router.Route so that
-// attempts is always an array, never null.
-type routeMeta struct {
-	Tier       tiers.Name       `json:"tier"`
-	Attempts   []router.Attempt `json:"attempts"`
-	DurationMS int64            `json:"duration_ms"`
-}
-
-func withRoute(res *mcp.CallToolResult, r router.Route) *mcp.CallToolResult {
-	m := routeMeta{Tier: r.Tier, Attempts: r.Attempts, DurationMS: r.DurationMS}
-	if m.Attempts == nil {
-		m.Attempts = []router.Attempt{}
-	}
+// withRoute puts the call's route in the result's _meta, as the typed
+// tiers.Route: the server's call log reads it back by type assertion, and it
+// marshals for the client with attempts always an array.
+func withRoute(res *mcp.CallToolResult, r tiers.Route) *mcp.CallToolResult {
 	if res.Meta == nil {
 		res.Meta = &mcp.Meta{}
 	}
-	res.Meta.SetMetaField(RouteMetaKey, m)
+	res.Meta.SetMetaField(tiers.RouteMetaKey, r)
 	return res
 }
+
+// subject is what a call asked for, as the agent's messages name it: one
+// record (its id kept, so a message can name it without parsing) or a
+// description such as "the search".
+type subject struct {
+	text string // "account 3652397000000624001", "the search"
+	id   string // the record's id when the call named one record, else ""
+}
+
+// account is the subject of a call about the account with id.
+func account(id string) subject { return subject{text: "account " + id, id: id} }
+
+// about is the subject of a call about no single record.
+func about(text string) subject { return subject{text: text} }
+
+// String returns the subject as messages name it.
+func (s subject) String() string { return s.text }
 
 // success builds a result with structured content and a text rendering: the
 // summary line, then the same content as JSON for clients that only read
 // text.
-func success(route router.Route, structured any, summary string) *mcp.CallToolResult {
+func success(route tiers.Route, structured any, summary string) *mcp.CallToolResult {
 	return withRoute(structuredResult(structured, summary, false), route)
 }
 
@@ -57,25 +65,25 @@ func structuredResult(structured any, summary string, isError bool) *mcp.CallToo
 }
 
 // errorResult is an isError result written for the agent.
-func errorResult(route router.Route, format string, args ...any) *mcp.CallToolResult {
+func errorResult(route tiers.Route, format string, args ...any) *mcp.CallToolResult {
 	return withRoute(mcp.NewToolResultError(fmt.Sprintf(format, args...)), route)
 }
 
 // invalid is the isError result of arguments that failed validation. It
 // never reached the router, so its route names no tier.
 func invalid(tool string, err error) *mcp.CallToolResult {
-	return errorResult(router.Route{}, "invalid arguments for %s: %s", tool, err.Error())
+	return errorResult(tiers.Route{}, "invalid arguments for %s: %s", tool, err.Error())
 }
 
 // failure turns an error from the router into an isError result written for
-// the agent. subject names what was asked for ("account 123", "the search").
+// the agent about what subj asked for.
 // Only Zoho's code, message and selected details reach the agent; anything
 // unexpected is logged and summarised.
-func failure(ctx context.Context, log *slog.Logger, tool string, route router.Route, subject string, err error) *mcp.CallToolResult {
-	return errorResult(route, "%s", describe(ctx, log, tool, subject, err))
+func failure(ctx context.Context, log *slog.Logger, tool string, route tiers.Route, subj subject, err error) *mcp.CallToolResult {
+	return errorResult(route, "%s", describe(ctx, log, tool, subj, err))
 }
 
-func describe(ctx context.Context, log *slog.Logger, tool, subject string, err error) string {
+func describe(ctx context.Context, log *slog.Logger, tool string, subj subject, err error) string {
 	var ue *router.UnavailableError
 	if errors.As(err, &ue) {
 		if tiers.Classify(ue.Last) == tiers.ClassRateLimited && allRateLimited(ue.Attempts) {
@@ -87,31 +95,31 @@ func describe(ctx context.Context, log *slog.Logger, tool, subject string, err e
 	if errors.As(err, &te) {
 		switch te.Class {
 		case tiers.ClassVerdict:
-			return verdictText(subject, te)
+			return verdictText(subj, te)
 		case tiers.ClassRateLimited:
 			return "Zoho rate limit reached; retry in about a minute or narrow the query"
 		case tiers.ClassOutcomeUnknown:
-			return fmt.Sprintf("the write for %s was sent but no answer came, so it may or may not have been applied; read it back (get_account) before retrying", subject)
+			return fmt.Sprintf("the write for %s was sent but no answer came, so it may or may not have been applied; read it back (get_account) before retrying", subj)
 		case tiers.ClassCanceled:
-			return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subject)
+			return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subj)
 		default:
-			return fmt.Sprintf("no tier could serve %s (%s: %s); retry in a minute (get_tier_health shows each tier)", subject, te.Tier, te.Class)
+			return fmt.Sprintf("no tier could serve %s (%s: %s); retry in a minute (get_tier_health shows each tier)", subj, te.Tier, te.Class)
 		}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subject)
+		return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subj)
 	}
 	log.ErrorContext(ctx, "unexpected tool failure", "tool", tool, "err", err)
-	return fmt.Sprintf("%s failed inside the proxy; the proxy logged the details. Retry; if it persists, check get_tier_health", subject)
+	return fmt.Sprintf("%s failed inside the proxy; the proxy logged the details. Retry; if it persists, check get_tier_health", subj)
 }
 
-func allRateLimited(as []router.Attempt) bool {
+func allRateLimited(as []tiers.Attempt) bool {
 	n := 0
 	for _, a := range as {
 		switch a.Outcome {
-		case router.OutcomeRateLimited:
+		case tiers.AttemptRateLimited:
 			n++
-		case router.OutcomeBreakerOpen, router.OutcomeUnsupported, router.OutcomeSkippedDeadline:
+		case tiers.AttemptBreakerOpen, tiers.AttemptUnsupported, tiers.AttemptSkippedDeadline:
 		default:
 			return false
 		}
@@ -139,19 +147,19 @@ var verdictHints = map[string]string{
 // detailKeys are the parts of Zoho's details object shown to the agent.
 var detailKeys = []string{"api_name", "json_path", "expected_data_type", "maximum_length", "param_name", "limit", "supported_values"}
 
-func verdictText(subject string, te *tiers.Error) string {
+func verdictText(subj subject, te *tiers.Error) string {
 	if te.Code == "NOT_FOUND" {
-		if id, ok := strings.CutPrefix(subject, "account "); ok {
-			return fmt.Sprintf("no account with id %s; check the id (search_accounts finds accounts by name, email or phone)", id)
+		if subj.id != "" {
+			return fmt.Sprintf("no account with id %s; check the id (search_accounts finds accounts by name, email or phone)", subj.id)
 		}
-		return fmt.Sprintf("Zoho found nothing for %s (NOT_FOUND); check the ids", subject)
+		return fmt.Sprintf("Zoho found nothing for %s (NOT_FOUND); check the ids", subj)
 	}
 	if te.Code == "INVALID_PAGE_TOKEN" {
 		// The proxy's own verdict on a token it did not issue: Zoho never saw it.
 		return te.Message
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Zoho rejected %s", subject)
+	fmt.Fprintf(&sb, "Zoho rejected %s", subj)
 	if te.Code != "" {
 		sb.WriteString(": ")
 		sb.WriteString(te.Code)

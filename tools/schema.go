@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // schema is a JSON Schema node. Schemas are written by hand next to the
@@ -56,16 +58,20 @@ func array(desc string, items schema, min, max int) schema {
 }
 
 func idSchema(desc string) schema {
-	return schema{"type": "string", "description": desc, "pattern": `^[0-9]{1,19}$`}
+	return schema{"type": "string", "description": desc, "pattern": tiers.RecordIDPattern}
 }
 
 func fieldNameSchema(desc string) schema {
-	return schema{"type": "string", "description": desc, "pattern": `^[A-Za-z][A-Za-z0-9_]*$`, "maxLength": 100}
+	return schema{"type": "string", "description": desc, "pattern": tiers.APINamePattern, "maxLength": tiers.MaxAPINameLen}
 }
+
+// fieldNamesSchema is the propertyNames of an object keyed by field API
+// names.
+func fieldNamesSchema() schema { return schema{"pattern": tiers.APINamePattern} }
 
 func fieldsSchema() schema {
 	return array("Field API names to return (e.g. [\"Account_Name\", \"Phone\"]); omit for all fields. At most 50.",
-		fieldNameSchema("A Zoho field API name."), 1, MaxFields)
+		fieldNameSchema("A Zoho field API name."), 1, tiers.MaxFields)
 }
 
 func scalarSchema(desc string) schema {
@@ -80,19 +86,19 @@ func conditionSchema() schema {
 			"description": "A string, number or boolean; an array for in and between.",
 			"type":        []string{"string", "number", "boolean", "array"},
 			"items":       scalarSchema("One value."),
-			"maxItems":    MaxInValues,
+			"maxItems":    tiers.MaxInValues,
 		},
 	}, "field", "op", "value")
 }
 
 func limitSchema() schema {
-	s := integer("Records per page, 1–200.", 1, MaxLimit)
-	s["default"] = DefaultLimit
+	s := integer("Records per page, 1–200.", 1, tiers.MaxPageSize)
+	s["default"] = defaultLimit
 	return s
 }
 
 func pageTokenSchema() schema {
-	return schema{"type": "string", "description": "Opaque next_page_token from the previous page of the same query; omit for the first page.", "maxLength": maxTokenLen}
+	return schema{"type": "string", "description": "Opaque next_page_token from the previous page of the same query; omit for the first page.", "maxLength": tiers.MaxPageTokenLen}
 }
 
 func recordSchema() schema {

@@ -19,10 +19,6 @@ import (
 // Module is the Zoho CRM module every account tool works on.
 const Module = "Accounts"
 
-// RouteMetaKey is the _meta key under which every tool result carries its
-// routing provenance: {tier, attempts: [{tier, outcome, error?}], duration_ms}.
-const RouteMetaKey = "zoho-mcp-proxy/route"
-
 // DefaultInlineLimit is how many records bulk_read_accounts returns inline
 // when Deps.InlineLimit is zero.
 const DefaultInlineLimit = 200
@@ -34,6 +30,9 @@ type Tool struct {
 	Def     mcp.Tool
 	Scopes  []permissions.Scope
 	Handler server.ToolHandlerFunc
+
+	// parse is the handler's argument parser, for tests and fuzzing.
+	parse func(raw []byte, p *permissions.Profile) (any, error)
 }
 
 // Deps are what the tool handlers need.
@@ -90,15 +89,6 @@ func Allowed(t Tool, p *permissions.Profile) bool {
 	return p.Allows(t.Scopes...)
 }
 
-// ServerTools returns ts as mcp-go server tools, for MCPServer.AddTools.
-func ServerTools(ts []Tool) []server.ServerTool {
-	out := make([]server.ServerTool, len(ts))
-	for i, t := range ts {
-		out[i] = server.ServerTool{Tool: t.Def, Handler: t.Handler}
-	}
-	return out
-}
-
 // routing builds the agent-context RoutingContext of a call.
 func routing(op tiers.OpKind, count int, p *permissions.Profile) router.RoutingContext {
 	return router.RoutingContext{
@@ -115,36 +105,10 @@ func routing(op tiers.OpKind, count int, p *permissions.Profile) router.RoutingC
 func guard(ctx context.Context, name string, scopes []permissions.Scope) (*permissions.Profile, *mcp.CallToolResult) {
 	p := permissions.ProfileFrom(ctx)
 	if p == nil {
-		return nil, errorResult(router.Route{}, "%s refused: the call carries no permission profile", name)
+		return nil, errorResult(tiers.Route{}, "%s refused: the call carries no permission profile", name)
 	}
 	if !p.Allows(scopes...) {
-		return nil, errorResult(router.Route{}, "%s refused: profile %q lacks the scopes %v this tool needs", name, p.Name, scopes)
+		return nil, errorResult(tiers.Route{}, "%s refused: profile %q lacks the scopes %v this tool needs", name, p.Name, scopes)
 	}
 	return p, nil
-}
-
-// handler returns the handler of tool name: a call guard refuses gets that
-// refusal, arguments parse rejects get an invalid-arguments result, and any
-// other call is answered by serve with the parsed arguments and the caller's
-// profile. Every outcome is a tool result; the error is always nil.
-func handler[P any](name string, scopes []permissions.Scope, parse func(raw []byte, p *permissions.Profile) (P, error),
-	serve func(ctx context.Context, in P, prof *permissions.Profile) *mcp.CallToolResult) server.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		prof, res := guard(ctx, name, scopes)
-		if res != nil {
-			return res, nil
-		}
-		in, err := parse(rawArguments(req), prof)
-		if err != nil {
-			return invalid(name, err), nil
-		}
-		return serve(ctx, in, prof), nil
-	}
-}
-
-// parseNoArgs is the parse of a tool that takes no arguments: any key is
-// refused.
-func parseNoArgs(raw []byte, p *permissions.Profile) (struct{}, error) {
-	_, err := parseArgs(raw, p)
-	return struct{}{}, err
 }

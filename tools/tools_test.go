@@ -13,6 +13,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestGetAccount(t *testing.T) {
@@ -30,7 +31,7 @@ func TestGetAccount(t *testing.T) {
 		t.Errorf("text rendering = %q", got)
 	}
 	r := routeOf(t, res)
-	if r.Tier != tiers.MCP || len(r.Attempts) != 1 || r.Attempts[0].Outcome != "success" {
+	if r.Tier != tiers.MCP || len(r.Attempts) != 1 || r.Attempts[0].Outcome != tiers.AttemptSuccess {
 		t.Errorf("route = %+v", r)
 	}
 	calls := e.tier.Calls()
@@ -106,7 +107,7 @@ func TestDeniedFieldsRemoved(t *testing.T) {
 		})
 	}
 	// The fake tier's own record is untouched: redaction copies.
-	if r, _ := e.tier.get(acct); r["Annual_Revenue"] == nil {
+	if r, _ := e.tier.Store.Get(acct, nil); r["Annual_Revenue"] == nil {
 		t.Error("redaction changed the tier's record")
 	}
 }
@@ -155,7 +156,7 @@ func TestListAndSearch(t *testing.T) {
 		t.Fatal(text(res))
 	}
 	sreq := e.tier.Calls()[1].Req.(tiers.SearchRequest)
-	if !sreq.MatchAny || sreq.Limit != DefaultLimit || len(sreq.Where) != 2 || sreq.Where[1].Op != tiers.OpBetween ||
+	if !sreq.MatchAny || sreq.Limit != defaultLimit || len(sreq.Where) != 2 || sreq.Where[1].Op != tiers.OpBetween ||
 		fmt.Sprint(sreq.Where[1].Values) != "[1 5]" || fmt.Sprint(sreq.Where[0].Values) != "[Retail Bank]" {
 		t.Errorf("tier got %+v", sreq)
 	}
@@ -199,7 +200,7 @@ func TestErrorsForTheAgent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, 3)
-			e.tier.fail = tc.err
+			e.tier.Behave = tierstest.FailWith(tc.err)
 			res := e.call(t, profAll, "get_account", `{"account_id":"`+acct+`"}`)
 			if !res.IsError {
 				t.Fatal("not an error result")
@@ -226,15 +227,20 @@ func TestDescribeCanceledAndUnknown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	_ = e
-	got := describe(context.Background(), discard(), "x", "account 1", context.DeadlineExceeded)
+	got := describe(context.Background(), discard(), "x", account("1"), context.DeadlineExceeded)
 	if !strings.Contains(got, "canceled or ran out of time") {
 		t.Errorf("deadline: %s", got)
 	}
-	got = describe(context.Background(), discard(), "x", "account 1", &tiers.Error{Class: tiers.ClassVerdict, Code: "NOT_FOUND"})
+	got = describe(context.Background(), discard(), "x", account("1"), &tiers.Error{Class: tiers.ClassVerdict, Code: "NOT_FOUND"})
 	if got != "no account with id 1; check the id (search_accounts finds accounts by name, email or phone)" {
 		t.Errorf("not found: %s", got)
 	}
-	got = describe(context.Background(), discard(), "x", "account 1", errors.New("token=abc"))
+	// A subject that names no record never has an id read out of its text.
+	got = describe(context.Background(), discard(), "x", about("account 1 and friends"), &tiers.Error{Class: tiers.ClassVerdict, Code: "NOT_FOUND"})
+	if got != "Zoho found nothing for account 1 and friends (NOT_FOUND); check the ids" {
+		t.Errorf("not found without a record: %s", got)
+	}
+	got = describe(context.Background(), discard(), "x", account("1"), errors.New("token=abc"))
 	if strings.Contains(got, "abc") || !strings.Contains(got, "logged") {
 		t.Errorf("unknown error: %s", got)
 	}
@@ -245,15 +251,15 @@ func TestDescribeCanceledAndUnknown(t *testing.T) {
 func TestFailoverRouteMeta(t *testing.T) {
 	t.Parallel()
 	down := newFakeTier(tiers.MCP, 3)
-	down.fail = &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"}
-	e := newEnvWith(t, []*fakeTier{down, newFakeTier(tiers.REST, 3)})
+	down.Behave = tierstest.FailWith(&tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"})
+	e := newEnvWith(t, []*tierstest.Tier{down, newFakeTier(tiers.REST, 3)})
 	res := e.call(t, profAll, "get_account", `{"account_id":"`+acct+`"}`)
 	if res.IsError {
 		t.Fatal(text(res))
 	}
 	r := routeOf(t, res)
-	if r.Tier != tiers.REST || len(r.Attempts) != 2 || r.Attempts[0].Tier != tiers.MCP || r.Attempts[0].Outcome != "unavailable" ||
-		r.Attempts[1].Tier != tiers.REST || r.Attempts[1].Outcome != "success" {
+	if r.Tier != tiers.REST || len(r.Attempts) != 2 || r.Attempts[0].Tier != tiers.MCP || r.Attempts[0].Outcome != tiers.AttemptUnavailable ||
+		r.Attempts[1].Tier != tiers.REST || r.Attempts[1].Outcome != tiers.AttemptSuccess {
 		t.Errorf("route = %+v", r)
 	}
 	if !strings.Contains(text(res), "served by REST") {
@@ -282,7 +288,7 @@ func TestUpdateAccount(t *testing.T) {
 	if req.Data["Rating"] != json.Number("12345678901234567890") {
 		t.Errorf("large number lost its digits: %#v", req.Data["Rating"])
 	}
-	if rec, _ := e.tier.get(acct); rec["Phone"] != "+1 555" {
+	if rec, _ := e.tier.Store.Get(acct, nil); rec["Phone"] != "+1 555" {
 		t.Errorf("record not updated: %v", rec)
 	}
 }
@@ -290,7 +296,7 @@ func TestUpdateAccount(t *testing.T) {
 func TestUpdateAccountVerdict(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	e.tier.update = func(req tiers.UpdateRequest) (tiers.Outcome, error) {
+	e.tier.OnUpdate = func(_ context.Context, req tiers.UpdateRequest) (tiers.Outcome, error) {
 		err := &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: "invalid data",
 			Details: map[string]any{"api_name": "Phone"}}
 		return tiers.Outcome{ID: req.ID, Status: tiers.StatusError, Code: err.Code, Message: err.Message}, err
@@ -312,7 +318,7 @@ func TestUpdateAccountVerdict(t *testing.T) {
 func TestUpdateAccountOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	e.tier.update = func(req tiers.UpdateRequest) (tiers.Outcome, error) {
+	e.tier.OnUpdate = func(_ context.Context, req tiers.UpdateRequest) (tiers.Outcome, error) {
 		return tiers.Outcome{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassOutcomeUnknown, Message: "timeout after sending"}
 	}
 	res := e.call(t, profAll, "update_account", `{"account_id":"`+acct+`","data":{"Phone":"x"}}`)
@@ -328,14 +334,14 @@ func TestUpdateAccountOutcomeUnknown(t *testing.T) {
 func TestBulkUpdatePartialFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	ids := e.tier.ids()
+	ids := e.tier.Store.IDs()
 	args := fmt.Sprintf(`{"updates":[{"id":%q,"data":{"Phone":"1"}},{"id":"999","data":{"Phone":"2"}},{"id":%q,"data":{"Phone":"3"}}],"trigger":["workflow"]}`, ids[0], ids[1])
 	res := e.call(t, profAll, "bulk_update_accounts", args)
 	if !res.IsError {
 		t.Fatal("partial failure reported as success")
 	}
 	m := structured(t, res)
-	if m["total"] != float64(3) || m["succeeded"] != float64(2) || m["failed"] != float64(1) || m["strategy"] != "batched-put" || m["calls"] != float64(1) {
+	if m["total"] != float64(3) || m["succeeded"] != float64(2) || m["failed"] != float64(1) || m["strategy"] != "fake-MCP" || m["calls"] != float64(1) {
 		t.Errorf("totals = %v", m)
 	}
 	rs := m["results"].([]any)
@@ -365,7 +371,7 @@ func TestBulkUpdatePartialFailure(t *testing.T) {
 func TestBulkUpdateAllSucceed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	ids := e.tier.ids()
+	ids := e.tier.Store.IDs()
 	res := e.call(t, profAll, "bulk_update_accounts", fmt.Sprintf(`{"updates":[{"id":%q,"data":{"Phone":"1"}},{"id":%q,"data":{"Phone":"2"}}]}`, ids[0], ids[1]))
 	if res.IsError {
 		t.Fatal(text(res))
@@ -380,7 +386,7 @@ func TestBulkUpdateAllSucceed(t *testing.T) {
 func TestBulkUpdateTierDown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
-	e.tier.fail = &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"}
+	e.tier.Behave = tierstest.FailWith(&tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"})
 	res := e.call(t, profAll, "bulk_update_accounts", `{"updates":[{"id":"1","data":{"A":1}},{"id":"2","data":{"A":2}}]}`)
 	if !res.IsError {
 		t.Fatal("failure reported as success")
@@ -428,8 +434,8 @@ func TestScopeGuard(t *testing.T) {
 func TestMonitorTools(t *testing.T) {
 	t.Parallel()
 	down := newFakeTier(tiers.MCP, 3)
-	down.fail = &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"}
-	e := newEnvWith(t, []*fakeTier{down, newFakeTier(tiers.REST, 3)})
+	down.Behave = tierstest.FailWith(&tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "connection refused"})
+	e := newEnvWith(t, []*tierstest.Tier{down, newFakeTier(tiers.REST, 3)})
 	for range 6 { // open MCP's breaker (threshold 5)
 		e.call(t, profAll, "get_account", `{"account_id":"`+acct+`"}`)
 	}
@@ -488,7 +494,7 @@ func TestResultMetaOnTheWire(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	m, ok := back.Meta.GetMetaField(RouteMetaKey).(map[string]any)
+	m, ok := back.Meta.GetMetaField(tiers.RouteMetaKey).(map[string]any)
 	if !ok || m["tier"] != "MCP" || m["duration_ms"] == nil {
 		t.Errorf("_meta after a round trip = %s", b)
 	}

@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -267,11 +268,52 @@ func TestInvalidInputsFailSchemaToo(t *testing.T) {
 // handler treats it as absent (the schema stays strict).
 func TestNullMeansAbsent(t *testing.T) {
 	t.Parallel()
-	v, err := parseGetAccounts([]byte(`{"limit":null,"page_token":null,"fields":null}`), profAll)
+	v, err := parse[getAccountsParams]([]byte(`{"limit":null,"page_token":null,"fields":null}`), profAll)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Limit != DefaultLimit || v.PageToken != "" || v.Fields != nil {
+	if v.Limit != defaultLimit || v.PageToken != "" || v.Fields != nil {
 		t.Errorf("null not treated as absent: %+v", v)
+	}
+}
+
+// TestSchemaAndParserShareTheirKeys: the keys a tool's parser accepts are
+// the properties of its input schema, in the order of its declaration, and
+// the schema's required keys are the ones the parser demands.
+func TestSchemaAndParserShareTheirKeys(t *testing.T) {
+	t.Parallel()
+	for _, tl := range All(Deps{}) {
+		t.Run(tl.Def.Name, func(t *testing.T) {
+			t.Parallel()
+			var in struct {
+				Properties map[string]any `json:"properties"`
+				Required   []string       `json:"required"`
+			}
+			if err := json.Unmarshal(tl.Def.RawInputSchema, &in); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tl.parse([]byte(`{"zz_unknown":1}`), profAll)
+			if err == nil {
+				t.Fatal("an unknown key was accepted")
+			}
+			_, list, _ := strings.Cut(err.Error(), "this tool accepts: ")
+			var accepted []string
+			if list != "no arguments" {
+				accepted = strings.Split(list, ", ")
+			}
+			if len(accepted) != len(in.Properties) {
+				t.Errorf("parser accepts %v, schema has %d properties", accepted, len(in.Properties))
+			}
+			for _, k := range accepted {
+				if _, ok := in.Properties[k]; !ok {
+					t.Errorf("parser accepts %q, the schema does not describe it", k)
+				}
+			}
+			for _, k := range in.Required {
+				if _, err := tl.parse([]byte(`{}`), profAll); err == nil || !strings.Contains(err.Error(), "is required") {
+					t.Errorf("required %q: an empty call = %v, want \"is required\"", k, err)
+				}
+			}
+		})
 	}
 }

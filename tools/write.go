@@ -27,37 +27,23 @@ func dataSchema() schema {
 	return schema{
 		"type":                 "object",
 		"description":          "Fields to change: field API name → new value (string, number, boolean, null to clear, {\"id\": \"...\"} for a lookup, an array for multi-select). Not id.",
-		"propertyNames":        schema{"pattern": `^[A-Za-z][A-Za-z0-9_]*$`},
+		"propertyNames":        fieldNamesSchema(),
 		"minProperties":        1,
-		"maxProperties":        MaxDataFields,
+		"maxProperties":        maxDataFields,
 		"additionalProperties": true,
 	}
 }
 
-// updateAccountParams are the arguments of update_account.
-type updateAccountParams struct {
-	AccountID string       `json:"account_id"`
-	Data      tiers.Record `json:"data"`
-	Trigger   []string     `json:"trigger,omitempty"`
-}
+// updateAccountParams are the arguments of update_account: the request
+// they make, its Module left to the tool.
+type updateAccountParams tiers.UpdateRequest
 
-func parseUpdateAccount(raw []byte, p *permissions.Profile) (updateAccountParams, error) {
-	var out updateAccountParams
-	a, err := parseArgs(raw, p, "account_id", "data", "trigger")
-	if err != nil {
-		return out, err
+func (p *updateAccountParams) params() []param {
+	return []param{
+		idParam("account_id", "The account's id: 1–19 digits.", accountIDNeed, &p.ID),
+		dataParam(&p.Data),
+		triggerParam(&p.Trigger),
 	}
-	if out.AccountID, err = a.id("account_id"); err != nil {
-		return out, err
-	}
-	if !a.has("data") {
-		return out, argErr("data is required: an object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\"}")
-	}
-	if out.Data, err = a.data("data", a.m["data"]); err != nil {
-		return out, err
-	}
-	out.Trigger, err = a.trigger()
-	return out, err
 }
 
 // outcomeFor makes the outcome of a record the router returned none for,
@@ -69,7 +55,7 @@ func outcomeFor(id string, err error) tiers.Outcome {
 	switch {
 	case err == nil:
 		return tiers.Outcome{ID: id, Status: tiers.StatusUnknown, Message: "the proxy got no outcome for this record"}
-	case errors.As(err, &ue) && !hasOutcome(ue.Attempts, router.OutcomeOutcomeUnknown):
+	case errors.As(err, &ue) && !hasOutcome(ue.Attempts, tiers.AttemptOutcomeUnknown):
 		return tiers.Outcome{ID: id, Status: tiers.StatusNotSent}
 	case errors.As(err, &te) && te.Class == tiers.ClassVerdict:
 		return tiers.Outcome{ID: id, Status: tiers.StatusError, Code: te.Code, Message: te.Message}
@@ -78,8 +64,8 @@ func outcomeFor(id string, err error) tiers.Outcome {
 	}
 }
 
-func hasOutcome(as []router.Attempt, outcome string) bool {
-	return slices.ContainsFunc(as, func(a router.Attempt) bool { return a.Outcome == outcome })
+func hasOutcome(as []tiers.Attempt, outcome tiers.AttemptOutcome) bool {
+	return slices.ContainsFunc(as, func(a tiers.Attempt) bool { return a.Outcome == outcome })
 }
 
 // UpdateAccount is update_account: change fields of one account.
@@ -93,93 +79,102 @@ func UpdateAccount(d Deps) Tool {
 			"Fields not in data are left as they are. The old values are overwritten (destructive). Sending the same data twice leaves the same state (idempotent), though Zoho workflows may run again: pass trigger: [] to run none.",
 			"The result lists the outcome with Zoho's code and message on failure. If the outcome is OUTCOME_UNKNOWN, read the account with get_account before sending again.")),
 		annotate(hints{title: "Update account", destructive: true, idempotent: true}),
-		rawInput(object("", schema{
-			"account_id": idSchema("The account's id: 1–19 digits."),
-			"data":       dataSchema(),
-			"trigger":    triggerSchema(),
-		}, "account_id", "data")),
 		rawOutput(writeOutputSchema(false)),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseUpdateAccount, func(ctx context.Context, in updateAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
-		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof),
-			tiers.UpdateRequest{Module: Module, ID: in.AccountID, Data: in.Data, Trigger: in.Trigger})
+	return newTool(def, scopes, func(ctx context.Context, in updateAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
+		req := tiers.UpdateRequest(in)
+		req.Module = Module
+		o, route, err := d.Router.Update(ctx, routing(tiers.OpUpdate, 1, prof), req)
 		if o.ID == "" || (err != nil && o.Status == tiers.StatusSuccess) {
-			o = outcomeFor(in.AccountID, err)
+			o = outcomeFor(req.ID, err)
 		}
 		out := tally([]writeResult{fromOutcome(o)})
 		if err == nil && out.Failed == 0 {
 			return success(route, out, fmt.Sprintf("Updated account %s (%d field%s, served by %s).",
-				in.AccountID, len(in.Data), plural(len(in.Data)), route.Tier))
+				req.ID, len(req.Data), plural(len(req.Data)), route.Tier))
 		}
-		text := "Account " + in.AccountID + " was not updated: " + failedSummary(out.Results, 1)
+		text := "Account " + req.ID + " was not updated: " + failedSummary(out.Results, 1)
 		if err != nil {
-			text = describe(ctx, d.Logger, name, "account "+in.AccountID, err)
+			text = describe(ctx, d.Logger, name, account(req.ID), err)
 		}
 		return withRoute(structuredResult(out, text, true), route)
-	})}
+	})
 }
 
-// bulkUpdateParams are the arguments of bulk_update_accounts.
-type bulkUpdateParams struct {
-	Updates []tiers.UpdateRequest `json:"updates"`
-	Trigger []string              `json:"trigger,omitempty"`
+// bulkUpdateParams are the arguments of bulk_update_accounts: the request
+// they make (each update carrying the module and the triggers).
+type bulkUpdateParams tiers.BulkUpdateRequest
+
+func (p *bulkUpdateParams) params() []param {
+	return []param{
+		updatesParam(&p.Updates),
+		triggerParam(&p.Trigger),
+		rule(func(*args) error {
+			p.Module = Module
+			for i := range p.Updates {
+				p.Updates[i].Trigger = p.Trigger
+			}
+			return nil
+		}),
+	}
 }
 
 var updateKeys = []string{"id", "data"}
 
-func parseBulkUpdate(raw []byte, p *permissions.Profile) (bulkUpdateParams, error) {
-	var out bulkUpdateParams
-	a, err := parseArgs(raw, p, "updates", "trigger")
+// updatesParam is bulk_update_accounts' required list of {id, data}, each id
+// once.
+func updatesParam(dst *[]tiers.UpdateRequest) param {
+	return param{name: "updates",
+		need: fmt.Sprintf("a list of {id, data}, at most %d", tiers.MaxBulkWriteRecords),
+		schema: func() schema {
+			return array("The updates, each {id, data}.", object("One account's update.", schema{
+				"id":   idSchema("The account's id: 1–19 digits."),
+				"data": dataSchema(),
+			}, "id", "data"), 1, tiers.MaxBulkWriteRecords)
+		},
+		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err }}
+}
+
+// updates decodes the list of {id, data} under key.
+func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
+	items, err := decodeArray(key, a.m[key], tiers.MaxBulkWriteRecords, "{id, data} objects")
 	if err != nil {
-		return out, err
-	}
-	if !a.has("updates") {
-		return out, argErr("updates is required: a list of {id, data}, at most %d", MaxBulkUpdates)
-	}
-	items, err := decodeArray("updates", a.m["updates"], MaxBulkUpdates, "{id, data} objects")
-	if err != nil {
-		return out, err
+		return nil, err
 	}
 	seen := make(map[string]int, len(items))
-	out.Updates = make([]tiers.UpdateRequest, 0, len(items))
+	out := make([]tiers.UpdateRequest, 0, len(items))
 	for i, it := range items {
-		path := fmt.Sprintf("updates[%d]", i)
+		path := fmt.Sprintf("%s[%d]", key, i)
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(it, &m); err != nil || m == nil {
-			return out, argErr("%s must be an object {id, data}, got %s", path, kind(it))
+			return nil, argErr("%s must be an object {id, data}, got %s", path, kind(it))
 		}
 		for k := range m {
 			if !slices.Contains(updateKeys, k) {
-				return out, argErr("%s: unknown key %q; an update has id and data", path, clip(k))
+				return nil, argErr("%s: unknown key %q; an update has id and data", path, clip(k))
 			}
 		}
 		idRaw, ok := m["id"]
 		if !ok || isNull(idRaw) {
-			return out, argErr("%s.id is required", path)
+			return nil, argErr("%s.id is required", path)
 		}
 		id, err := decodeID(path+".id", idRaw)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 		if j, dup := seen[id]; dup {
-			return out, argErr("%s.id repeats %s (already in updates[%d]); merge the two into one update", path, id, j)
+			return nil, argErr("%s.id repeats %s (already in %s[%d]); merge the two into one update", path, id, key, j)
 		}
 		seen[id] = i
 		dataRaw, ok := m["data"]
 		if !ok || isNull(dataRaw) {
-			return out, argErr("%s.data is required: the fields to change", path)
+			return nil, argErr("%s.data is required: the fields to change", path)
 		}
 		data, err := a.data(path+".data", dataRaw)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out.Updates = append(out.Updates, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
-	}
-	if out.Trigger, err = a.trigger(); err != nil {
-		return out, err
-	}
-	for i := range out.Updates {
-		out.Updates[i].Trigger = out.Trigger
+		out = append(out, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
 	}
 	return out, nil
 }
@@ -187,6 +182,11 @@ func parseBulkUpdate(raw []byte, p *permissions.Profile) (bulkUpdateParams, erro
 // bulkWriteOutput is bulk_update_accounts' structured content.
 type bulkWriteOutput struct {
 	writeOutput
+	cost
+}
+
+// cost is how a tier did a bulk tool's work, in the tool's output.
+type cost struct {
 	Strategy string `json:"strategy"`
 	Calls    int    `json:"calls"`
 	Credits  int    `json:"credits"`
@@ -199,22 +199,14 @@ func BulkUpdateAccounts(d Deps) Tool {
 	scopes := []permissions.Scope{permissions.ScopeBulk, permissions.ScopeWrite}
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
-			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", MaxBulkUpdates),
+			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", tiers.MaxBulkWriteRecords),
 			"Every account gets its own outcome (success or error with Zoho's code); the call is an error if any account failed, and no account is left out. Re-send only the failed ones; for OUTCOME_UNKNOWN read them back first.",
 			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
 		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),
-		rawInput(object("", schema{
-			"updates": array("The updates, each {id, data}.", object("One account's update.", schema{
-				"id":   idSchema("The account's id: 1–19 digits."),
-				"data": dataSchema(),
-			}, "id", "data"), 1, MaxBulkUpdates),
-			"trigger": triggerSchema(),
-		}, "updates")),
 		rawOutput(writeOutputSchema(true)),
 	)
-	return Tool{Def: def, Scopes: scopes, Handler: handler(name, scopes, parseBulkUpdate, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
-		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof),
-			tiers.BulkUpdateRequest{Module: Module, Updates: in.Updates, Trigger: in.Trigger})
+	return newTool(def, scopes, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
+		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof), tiers.BulkUpdateRequest(in))
 		results := make([]writeResult, len(in.Updates))
 		for i, u := range in.Updates {
 			o := tiers.Outcome{}
@@ -229,7 +221,7 @@ func BulkUpdateAccounts(d Deps) Tool {
 			}
 			results[i] = fromOutcome(o)
 		}
-		out := bulkWriteOutput{writeOutput: tally(results), Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}
+		out := bulkWriteOutput{writeOutput: tally(results), cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
 		if err == nil && out.Failed == 0 {
 			return success(route, out, fmt.Sprintf("Updated all %d accounts (%s, served by %s).",
 				out.Total, costs(out.Strategy, out.Calls, out.Credits), route.Tier))
@@ -244,10 +236,10 @@ func BulkUpdateAccounts(d Deps) Tool {
 		sb.WriteString(". Re-send only the failed accounts; read back any with OUTCOME_UNKNOWN first.")
 		if err != nil {
 			sb.WriteString(" Cause: ")
-			sb.WriteString(describe(ctx, d.Logger, name, "the bulk update", err))
+			sb.WriteString(describe(ctx, d.Logger, name, about("the bulk update"), err))
 		}
 		return withRoute(structuredResult(out, sb.String(), true), route)
-	})}
+	})
 }
 
 // costs renders how a bulk tool did its work: "strategy coql, 1 Zoho call,

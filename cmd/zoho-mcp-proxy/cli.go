@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/demo"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
@@ -97,6 +98,7 @@ type configFlags struct {
 	fs                                                              *flag.FlagSet
 	transport, addr, cfg, permissions, profile, logLevel, logFormat *string
 	sandbox                                                         *bool
+	sessionIdleTTL                                                  *time.Duration
 }
 
 func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
@@ -110,6 +112,7 @@ func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
 		c.sandbox = fs.Bool("sandbox", false, "run the built-in Zoho emulator in-process and point every tier at it")
 		c.logLevel = fs.String("log-level", "info", "debug, info, warn or error (env "+config.EnvLogLevel+")")
 		c.logFormat = fs.String("log-format", "auto", "auto (tint on a terminal, JSON otherwise), text or json")
+		c.sessionIdleTTL = fs.Duration("session-idle-ttl", config.DefaultSessionIdleTTL, "HTTP: forget a Streamable HTTP session unused this long (env "+config.EnvSessionIdleTTL+")")
 	}
 	return c
 }
@@ -134,6 +137,8 @@ func (c *configFlags) flags() config.Flags {
 			f.LogLevel = c.logLevel
 		case "log-format":
 			f.LogFormat = c.logFormat
+		case "session-idle-ttl":
+			f.SessionIdleTTL = c.sessionIdleTTL
 		}
 	})
 	return f
@@ -179,7 +184,7 @@ func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profi
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F]")
+	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D]")
 	cf := newConfigFlags(fs, true)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -214,7 +219,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	} else if err := server.CheckBind(cfg.Addr, policy); err != nil {
 		return bindError(err, cfg.Permissions)
 	}
-	app, err := server.Build(cfg, server.BuildOptions{Policy: policy, Logger: log, Version: versionString()})
+	app, err := app.Build(cfg, app.Options{Policy: policy, Logger: log, Version: versionString()})
 	if err != nil {
 		return err
 	}
@@ -293,7 +298,7 @@ func (e env) check(ctx context.Context, args []string) error {
 	}
 	if cfg.Validate() == nil {
 		quiet := slog.New(slog.DiscardHandler)
-		app, err := server.Build(cfg, server.BuildOptions{Logger: quiet, Version: versionString()})
+		app, err := app.Build(cfg, app.Options{Logger: quiet, Version: versionString()})
 		if err != nil {
 			findings = append(findings, config.Finding{Level: config.LevelError, Subject: "wiring", Message: err.Error()})
 		} else {

@@ -7,6 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +24,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.uber.org/goleak"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -251,17 +256,8 @@ func TestCheck(t *testing.T) {
 
 // startBinary runs the built binary with env (plus PATH/HOME) and returns
 // the command, its stdout reader and a stderr buffer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+// lockedBuffer is a goroutine-safe sink for a process's output.
+type lockedBuffer = tierstest.Buffer
 
 func baseEnv(extra map[string]string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}
@@ -465,16 +461,67 @@ func TestSignalFinishesInFlightCall(t *testing.T) {
 	id := sim.Store().IDs()[0]
 	env["ENABLE_TIER1_MCP"] = "false"
 	env["ENABLE_TIER2_BULK"] = "false"
+	// A gate between the proxy and the emulator's REST surface says when
+	// the call reaches Zoho, and holds it there until the shutdown has
+	// begun: the call is in flight when the signal arrives, whatever the
+	// machine's load.
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	target, err := url.Parse(sim.RESTURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(target)
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/crm/v8/Accounts/") {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		r.Host = target.Host
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	env["ZOHO_REST_API_DOMAIN"] = gate.URL
+
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = baseEnv(env)
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
-	var eb lockedBuffer
-	cmd.Stderr = &eb
+	errPipe, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
+	// The proxy's log says when the shutdown has begun.
+	var eb lockedBuffer
+	shutting, stderrDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stderrDone)
+		var once sync.Once
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			_, _ = eb.Write(append(sc.Bytes(), '\n'))
+			if strings.Contains(sc.Text(), "shutting down") {
+				once.Do(func() { close(shutting) })
+			}
+		}
+	}()
+	waitFor := func(ch <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never happened; stderr %s", what, eb.String())
+		}
+	}
 	sc := bufio.NewScanner(out)
 	send := func(s string) {
 		if _, err := io.WriteString(in, s+"\n"); err != nil {
@@ -485,18 +532,11 @@ func TestSignalFinishesInFlightCall(t *testing.T) {
 	if !sc.Scan() {
 		t.Fatalf("no initialize answer; stderr %s", eb.String())
 	}
-	// The REST surface answers after 300 ms: the call is in flight when the
-	// signal arrives and must still complete.
-	sim.SetFault(zohosim.SurfaceREST, zohosim.Fault{Mode: zohosim.FaultLatency, Latency: 300 * time.Millisecond})
 	send(fmt.Sprintf(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_account","arguments":{"account_id":%q}}}`, id))
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(eb.String(), "serving MCP over stdio") || len(sim.Requests()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("call never reached the emulator; stderr %s", eb.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(arrived, "the call reaching the emulator")
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(shutting, "the shutdown")
+	releaseOnce.Do(func() { close(release) })
 	if !sc.Scan() {
 		t.Fatalf("no answer to the in-flight call; stderr %s", eb.String())
 	}
@@ -509,6 +549,7 @@ func TestSignalFinishesInFlightCall(t *testing.T) {
 	if err := json.Unmarshal(sc.Bytes(), &resp); err != nil || resp.ID != 2 || resp.Result.IsError {
 		t.Errorf("in-flight call answer = %s", sc.Text())
 	}
+	<-stderrDone // the process has exited and its log is read
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit after SIGTERM: %v\nstderr: %s", err, eb.String())
 	}

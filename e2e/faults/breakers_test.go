@@ -72,7 +72,9 @@ func TestBreakersOpenSkipAndReset(t *testing.T) {
 			}
 
 			// Open it again, heal the surface, wait out the open period
-			// (polling), and the tier serves again.
+			// (polling: the breaker's cooldown runs on gobreaker's own
+			// time.Now, and the first trial after it may still meet a
+			// stale upstream session), and the tier serves again.
 			for range threshold {
 				h.call(profOps, c.tool, c.args(h))
 			}

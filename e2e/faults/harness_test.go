@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,9 +21,11 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -70,22 +71,7 @@ tokens:
 `, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst))
 
 // syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = tierstest.Buffer
 
 // opts tune a harness. Zero values pick the short defaults below.
 type opts struct {
@@ -96,6 +82,10 @@ type opts struct {
 	BreakerTimeout time.Duration // 0 = 1 minute
 	MaxRetries     int           // per tier; 0 = 1
 	Tune           func(*config.Config)
+	// Defaults keeps the shipped router settings (config.Default: tier
+	// timeouts, retries, breaker, call deadline) instead of the short ones
+	// above, which are then ignored.
+	Defaults bool
 }
 
 // tierTimeout is the per-attempt timeout of every tier in these tests: 1s
@@ -117,7 +107,7 @@ type harness struct {
 	t       testing.TB
 	o       opts
 	sim     *zohosim.Sim
-	app     *server.App
+	app     *app.App
 	cfg     *config.Config
 	base    string // http://127.0.0.1:port
 	logs    *syncBuffer
@@ -169,12 +159,16 @@ func start(t testing.TB, o opts) *harness {
 	cfg.UseSandbox(sim.Env())
 	cfg.Transport = "http"
 	cfg.LogLevel = "debug"
-	cfg.BreakerThreshold = o.Threshold
-	cfg.BreakerTimeout = o.BreakerTimeout
-	cfg.CallTimeout = o.CallTimeout
-	for _, s := range []*config.TierSettings{&cfg.Tiers.MCP.TierSettings, &cfg.Tiers.Bulk.TierSettings, &cfg.Tiers.REST.TierSettings} {
-		s.Timeout = o.TierTimeout
-		s.MaxRetries = o.MaxRetries
+	if o.Defaults {
+		h.o.TierTimeout, h.o.CallTimeout = cfg.Tiers.MCP.Timeout, cfg.CallTimeout
+	} else {
+		cfg.BreakerThreshold = o.Threshold
+		cfg.BreakerTimeout = o.BreakerTimeout
+		cfg.CallTimeout = o.CallTimeout
+		for _, s := range []*config.TierSettings{&cfg.Tiers.MCP.TierSettings, &cfg.Tiers.Bulk.TierSettings, &cfg.Tiers.REST.TierSettings} {
+			s.Timeout = o.TierTimeout
+			s.MaxRetries = o.MaxRetries
+		}
 	}
 	cfg.HTTP.ReadHeaderTimeout = 300 * time.Millisecond
 	cfg.HTTP.ShutdownGrace = 2 * time.Second
@@ -192,7 +186,7 @@ func start(t testing.TB, o opts) *harness {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app, err := server.Build(cfg, server.BuildOptions{Policy: pol, Logger: logger, Version: "faults", TempDir: t.TempDir()})
+	app, err := app.Build(cfg, app.Options{Policy: pol, Logger: logger, Version: "faults", TempDir: t.TempDir()})
 	if err != nil {
 		sim.Close()
 		t.Fatal(err)
@@ -271,7 +265,7 @@ func (h *harness) client(profile string) *mcpclient.Client {
 	return c
 }
 
-// attempt and route mirror router.Attempt and router.Route as they reach the
+// attempt and route mirror tiers.Attempt and tiers.Route as they reach the
 // agent in _meta["zoho-mcp-proxy/route"].
 type attempt struct {
 	Tier    string `json:"tier"`
@@ -437,6 +431,9 @@ func (h *harness) warmUp() {
 }
 
 // waitIdle waits, at most limit, until no request is in flight on surface sf.
+// It polls: the emulator's request log is the only witness (the emulator
+// imports nothing of the proxy and offers no completion signal), and the
+// requests it waits for run on the emulator's real clock.
 func (h *harness) waitIdle(sf zohosim.Surface, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -492,25 +489,6 @@ func (h *harness) checkLogLines() {
 // topKeys returns the keys of the JSON object in line, in order, repeats
 // included.
 func topKeys(line string) ([]string, error) {
-	dec := json.NewDecoder(strings.NewReader(line))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("not an object")
-	}
-	var keys []string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k.(string))
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-	}
-	return keys, nil
+	keys, _, err := tierstest.LogKeys(line)
+	return keys, err
 }

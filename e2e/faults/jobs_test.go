@@ -104,7 +104,9 @@ func TestBulkWriteJobLandsAfterFailover(t *testing.T) {
 	if m == nil {
 		t.Fatal("no 'bulk write job created' log line with the job id")
 	}
-	// Zoho runs the job: observe it until it completes.
+	// Zoho runs the job: observe it until it completes. This polls, as an
+	// agent would: the emulator runs jobs on its own clock and says when
+	// one is done only through the job's status.
 	var st struct {
 		Status string `json:"status"`
 	}

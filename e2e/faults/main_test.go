@@ -1,6 +1,6 @@
 // Package faults proves, from outside the proxy, that an agent keeps working
 // while Zoho's surfaces fail and that no write is lost, duplicated or
-// misreported. Every test wires the real server (server.Build, as demo does)
+// misreported. Every test wires the real proxy (app.Build, as demo does)
 // to a fresh emulator (zohosim) with short tier timeouts, serves it over HTTP
 // on 127.0.0.1 and drives it with mcp-go's Streamable HTTP client; the
 // emulator's store, request log and write counter are the witness.

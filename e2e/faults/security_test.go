@@ -16,6 +16,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -93,6 +94,10 @@ func TestHiddenToolsRefused(t *testing.T) {
 				h.sim.ResetLog()
 				r := h.call(prof, tool, args)
 				refused(t, prof+" calling "+tool, r)
+				// A readable tool error, not mcp-go's bare "tool not found".
+				if r.err != nil || !strings.Contains(r.text, "tool "+tool+" requires scope") || !strings.Contains(r.text, `your profile "`+prof+`" has`) {
+					t.Errorf("%s calling %s: not told which scope it lacks: %s", prof, tool, r.dump)
+				}
 				h.quiet(t, prof+" calling "+tool, id)
 			})
 		}
@@ -485,18 +490,39 @@ func TestHTTPFrontDoor(t *testing.T) {
 	if h.field(h.ids(0, 1)[0], "Description") == "unauthenticated" {
 		t.Error("an unauthenticated call changed a record")
 	}
-	// The operations endpoints answer without a token and leak nothing.
-	for _, path := range []string{server.PathHealthz, server.PathReadyz, server.PathMetrics} {
-		resp, err := h.hc.Get(h.base + path)
+	// The operations endpoints: /healthz and /readyz's status answer
+	// without a token; /readyz's per-tier detail and /metrics need a token
+	// of a profile with the monitor scope (tokens are configured). None
+	// leaks a secret.
+	for _, c := range []struct {
+		path, token string
+		status      int
+		detail      bool
+	}{
+		{server.PathHealthz, "", 200, false},
+		{server.PathReadyz, "", 200, false},
+		{server.PathReadyz, tokenSales, 200, false}, // sales has no monitor scope
+		{server.PathReadyz, tokenReader, 200, true},
+		{server.PathMetrics, "", 401, false},
+		{server.PathMetrics, bad, 401, false},
+		{server.PathMetrics, tokenSales, 403, false},
+		{server.PathMetrics, tokenOps, 200, true},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, h.base+c.path, nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := h.hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		detail := strings.Contains(string(b), `"tiers"`) || strings.Contains(string(b), "go_goroutines")
+		if resp.StatusCode != c.status || detail != c.detail {
+			t.Errorf("GET %s (token %.8s): %d, detail %v; want %d, detail %v: %s", c.path, c.token, resp.StatusCode, detail, c.status, c.detail, clip(string(b), 200))
 		}
-		h.assertNoSecrets("GET "+path, string(b))
+		h.assertNoSecrets("GET "+c.path, string(b))
 	}
 }
 
@@ -552,5 +578,202 @@ trickle:
 	}
 	if took < rht/2 {
 		t.Errorf("the connection closed after %v, before ReadHeaderTimeout %v: the test did not exercise it", took, rht)
+	}
+}
+
+// openStream opens GET path (an SSE or Streamable HTTP GET stream) as token
+// and returns its status and a func that closes it.
+func (h *harness) openStream(t *testing.T, path, token string, hdr map[string]string) (int, string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.base+path, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.hc.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		cancel()
+		return resp.StatusCode, string(b), func() {}
+	}
+	return resp.StatusCode, "", func() { cancel(); resp.Body.Close() }
+}
+
+// TestOneTokenCannotStarveAnother: one low-privilege token opens SSE and
+// Streamable HTTP streams until the proxy refuses it. It is refused at its
+// share of the shared in-flight cap (one reader used to hold 511 streams and
+// lock everyone out), with a 503 that says so, and another caller is still
+// served and can still open streams.
+func TestOneTokenCannotStarveAnother(t *testing.T) {
+	t.Parallel()
+	const cap = 16 // share: 4
+	h := start(t, opts{Tune: func(c *config.Config) { c.HTTP.MaxInFlight = cap }})
+	opened := 0
+	refusedAt := -1
+	var body string
+	for i := range cap + 1 {
+		path := server.PathSSE
+		var hdr map[string]string
+		if i%2 == 1 {
+			path, hdr = server.PathMCP, map[string]string{"Mcp-Protocol-Version": "2025-11-25"}
+		}
+		st, b, closeStream := h.openStream(t, path, tokenReader, hdr)
+		defer closeStream()
+		if st != http.StatusOK {
+			refusedAt, body = i, b
+			if st != http.StatusServiceUnavailable {
+				t.Fatalf("stream %d refused with %d, want 503: %s", i, st, b)
+			}
+			break
+		}
+		opened++
+	}
+	if refusedAt != cap/4 || !strings.Contains(body, "its share") {
+		t.Fatalf("the reader opened %d streams (refused at %d: %q); want its share, %d", opened, refusedAt, body, cap/4)
+	}
+	// The others are served: tool calls and their own streams.
+	if r := h.call(profOps, "get_tier_health", map[string]any{}); r.err != nil || r.isErr {
+		t.Fatalf("ops was not served while the reader held its share: %s", r.dump)
+	}
+	st, b, closeStream := h.openStream(t, server.PathSSE, tokenSales, nil)
+	defer closeStream()
+	if st != http.StatusOK {
+		t.Fatalf("sales could not open a stream: %d %s", st, b)
+	}
+}
+
+// TestSlowLorisBodyCut: a caller that sends its headers and then trickles
+// the body one byte at a time is answered 408 and disconnected once the
+// default body_read_timeout passes, well before the 60s read timeout that
+// used to bound it; others are served meanwhile.
+func TestSlowLorisBodyCut(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	limit := config.Default().HTTP.BodyReadTimeout
+	if h.cfg.HTTP.BodyReadTimeout != limit || limit >= h.cfg.HTTP.ReadTimeout {
+		t.Fatalf("body_read_timeout %v (default %v), read_timeout %v", h.cfg.HTTP.BodyReadTimeout, limit, h.cfg.HTTP.ReadTimeout)
+	}
+	addr := strings.TrimPrefix(h.base, "http://")
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t0 := time.Now()
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", addr, tokenReader)
+	answered := make(chan string, 1)
+	go func() {
+		_ = conn.SetReadDeadline(time.Now().Add(limit + 10*time.Second))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		answered <- line
+	}()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case line := <-answered:
+			took := time.Since(t0)
+			if !strings.HasPrefix(line, "HTTP/1.1 408") {
+				t.Fatalf("answer %q after %v, want 408", line, took)
+			}
+			if took > limit+2*time.Second || took < limit/2 {
+				t.Fatalf("cut after %v, want about %v", took, limit)
+			}
+			return
+		case <-tick.C:
+			if i == 5 {
+				if r := h.call(profOps, "get_tier_health", map[string]any{}); r.err != nil || r.isErr {
+					t.Errorf("a normal call failed during the slow body: %s", r.dump)
+				}
+			}
+			_, _ = conn.Write([]byte(" "))
+		}
+	}
+}
+
+// TestBrowserOriginGetsReadOnlyTools: a request from a browser page on a
+// loopback origin that http.allowed_origins does not list passes the Origin
+// check, but gets no write or bulk tool, even with an ops token, and is told
+// why; nothing reaches Zoho. The same token without an Origin writes.
+func TestBrowserOriginGetsReadOnlyTools(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	id := h.ids(0, 1)[0]
+	write := callMsg(5, "update_account", `{"account_id":"`+id+`","data":{"Description":"from a page"}}`)
+	hdr := map[string]string{"Origin": "http://localhost:5173"}
+	st, rh, body := h.post(t, server.PathMCP, tokenOps, initMsg, hdr)
+	sid := rh.Get("Mcp-Session-Id")
+	if st != http.StatusOK || sid == "" {
+		t.Fatalf("initialize from a page: %d %s", st, clip(body, 200))
+	}
+	hdr["Mcp-Session-Id"] = sid
+	h.post(t, server.PathMCP, tokenOps, initializedMsg, hdr)
+	_, _, list := h.post(t, server.PathMCP, tokenOps, `{"jsonrpc":"2.0","id":4,"method":"tools/list"}`, hdr)
+	for _, tool := range []string{"update_account", "bulk_update_accounts", "bulk_read_accounts", "reset_circuit_breakers"} {
+		if strings.Contains(list, `"`+tool+`"`) {
+			t.Errorf("a page sees %s", tool)
+		}
+	}
+	if !strings.Contains(list, `"get_account"`) {
+		t.Errorf("a page does not see get_account: %s", clip(list, 300))
+	}
+	h.sim.ResetLog()
+	_, _, ans := h.post(t, server.PathMCP, tokenOps, write, hdr)
+	if !strings.Contains(ans, `"isError":true`) || !strings.Contains(ans, "requires scope write") || !strings.Contains(ans, "http.allowed_origins") {
+		t.Errorf("a page's write was not refused readably: %s", clip(ans, 400))
+	}
+	h.quiet(t, "a page's write", id)
+	if r := h.call(profOps, "update_account", map[string]any{"account_id": id, "data": map[string]any{"Description": "no origin"}}); r.err != nil || r.isErr {
+		t.Errorf("ops without an Origin could not write: %s", r.dump)
+	}
+}
+
+// TestUnknownBulkResultIsNotFound: resources/read of a bulk result that does
+// not exist answers -32002 (resource not found), not -32603 (internal error).
+func TestUnknownBulkResultIsNotFound(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	st, rh, body := h.post(t, server.PathMCP, tokenOps, initMsg, nil)
+	sid := rh.Get("Mcp-Session-Id")
+	if st != http.StatusOK || sid == "" {
+		t.Fatalf("initialize: %d %s", st, clip(body, 200))
+	}
+	hdr := map[string]string{"Mcp-Session-Id": sid}
+	h.post(t, server.PathMCP, tokenOps, initializedMsg, hdr)
+	_, _, ans := h.post(t, server.PathMCP, tokenOps, `{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"zoho-mcp-proxy://bulk/0123456789abcdef0123456789abcdef"}}`, hdr)
+	if !strings.Contains(ans, `"code":-32002`) || !strings.Contains(ans, "run bulk_read_accounts again") {
+		t.Errorf("unknown bulk result: %s", clip(ans, 400))
+	}
+}
+
+// TestSessionFloodCapped: a caller that initializes sessions and never ends
+// them is refused at its cap with a 503 whose JSON-RPC error says what to do;
+// another caller still gets sessions.
+func TestSessionFloodCapped(t *testing.T) {
+	t.Parallel()
+	const perCaller = 40
+	h := start(t, opts{Tune: func(c *config.Config) { c.HTTP.MaxSessionsPerCaller = perCaller }})
+	for i := range perCaller + 1 {
+		st, rh, body := h.post(t, server.PathMCP, tokenReader, initMsg, nil)
+		if i < perCaller {
+			if st != http.StatusOK {
+				t.Fatalf("session %d refused: %d %s", i, st, clip(body, 200))
+			}
+			continue
+		}
+		if st != http.StatusServiceUnavailable || rh.Get("Retry-After") == "" || !strings.Contains(body, `"jsonrpc":"2.0"`) ||
+			!strings.Contains(body, "too many open MCP sessions for this credential") || !strings.Contains(body, "DELETE") {
+			t.Fatalf("session %d over the cap: %d %s", i, st, clip(body, 300))
+		}
+	}
+	if st, _, body := h.post(t, server.PathMCP, tokenSales, initMsg, nil); st != http.StatusOK {
+		t.Fatalf("another caller was refused a session: %d %s", st, clip(body, 200))
 	}
 }

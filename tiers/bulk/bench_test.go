@@ -51,7 +51,7 @@ func BenchmarkBulkUpdate10k(b *testing.B) {
 			}
 			wall := time.Since(start) / time.Duration(b.N)
 			b.StopTimer()
-			floor := time.Duration(ceil(ceil(n, RecordsPerPut), DefaultConcurrency)) * latency
+			floor := time.Duration(ceil(ceil(n, tiers.MaxRecordsPerWrite), DefaultConcurrency)) * latency
 			if res.Strategy == StrategyBulkWriteJob {
 				floor = 4*latency + 2*step
 			}

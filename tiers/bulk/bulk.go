@@ -15,7 +15,10 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-var _ tiers.Tier = (*Tier)(nil)
+var (
+	_ tiers.Tier       = (*Tier)(nil)
+	_ tiers.JobAwaiter = (*Tier)(nil)
+)
 
 // Defaults of Config.
 const (
@@ -156,13 +159,6 @@ func asRead(err error) error {
 		return &c
 	}
 	return err
-}
-
-func checkModule(m string) error {
-	if !zoho.ValidAPIName(m) {
-		return badInput("module %q is not a Zoho module API name such as Accounts", m)
-	}
-	return nil
 }
 
 // backoff returns the wait before poll attempt i: PollInterval doubling to

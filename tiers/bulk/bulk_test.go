@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -285,7 +286,7 @@ func TestBulkUpdateJob(t *testing.T) {
 			if n := len(requests(e.sim, "PUT", "/crm/v8/Accounts")); n != 0 {
 				t.Errorf("%d PUTs made by a job", n)
 			}
-			if e.clock.slept == 0 {
+			if slept, _ := e.clock.Slept(); slept == 0 {
 				t.Error("the job was never polled with backoff")
 			}
 		})
@@ -311,10 +312,10 @@ func TestBulkRead(t *testing.T) {
 	t.Run("small query is one COQL page", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, envOpts{accounts: 1500})
-		var s sink
+		var s tierstest.Sink
 		res, err := e.tier.BulkRead(context.Background(), tiers.BulkReadRequest{Module: "Accounts", Fields: []string{"Account_Name"}}, &s)
-		if err != nil || res.Count != 1500 || len(s.recs) != 1500 || res.Strategy != StrategyCOQL || res.Calls != 1 || res.Credits != 3 {
-			t.Fatalf("BulkRead = %+v (%d records), %v", res, len(s.recs), err)
+		if err != nil || res.Count != 1500 || len(s.Records()) != 1500 || res.Strategy != StrategyCOQL || res.Calls != 1 || res.Credits != 3 {
+			t.Fatalf("BulkRead = %+v (%d records), %v", res, len(s.Records()), err)
 		}
 	})
 	t.Run("by ids", func(t *testing.T) {
@@ -324,12 +325,12 @@ func TestBulkRead(t *testing.T) {
 		for i := 350; i >= 1; i-- {
 			ids = append(ids, seededID(i))
 		}
-		var s sink
+		var s tierstest.Sink
 		res, err := e.tier.BulkRead(context.Background(), tiers.BulkReadRequest{Module: "Accounts", IDs: ids, Fields: []string{"Phone"}}, &s)
 		if err != nil || res.Count != 350 || res.Strategy != StrategyBatchedIDs || res.Calls != 4 {
 			t.Fatalf("BulkRead ids = %+v, %v", res, err)
 		}
-		for i, r := range s.recs {
+		for i, r := range s.Records() {
 			if r["id"] != ids[i] {
 				t.Fatalf("record %d is %v, want %s (input order)", i, r["id"], ids[i])
 			}
@@ -346,14 +347,14 @@ func TestBulkRead(t *testing.T) {
 				return Plan(k, n)
 			}
 		}})
-		var s sink
+		var s tierstest.Sink
 		res, err := e.tier.BulkRead(context.Background(), tiers.BulkReadRequest{Module: "Accounts",
 			Where: []tiers.Condition{{Field: "Employees", Op: tiers.OpGreaterEqual, Values: []any{json.Number("0")}}}}, &s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		seen := map[string]bool{}
-		for _, r := range s.recs {
+		for _, r := range s.Records() {
 			id, _ := r["id"].(string)
 			if seen[id] {
 				t.Fatalf("record %s read twice", id)
@@ -367,8 +368,8 @@ func TestBulkRead(t *testing.T) {
 			}
 			return true
 		})
-		if res.Count != want || len(s.recs) != want || res.Strategy != StrategyCOQL+"+"+StrategyBulkReadJob || s.resets != 0 {
-			t.Fatalf("BulkRead = %+v, %d records (want %d), %d resets", res, len(s.recs), want, s.resets)
+		if res.Count != want || len(s.Records()) != want || res.Strategy != StrategyCOQL+"+"+StrategyBulkReadJob || s.Resets() != 0 {
+			t.Fatalf("BulkRead = %+v, %d records (want %d), %d resets", res, len(s.Records()), want, s.Resets())
 		}
 		jobs := requests(e.sim, "POST", "/crm/bulk/v8/read")
 		if len(jobs) != 1 || !strings.Contains(string(jobs[0].Body), `"comparator":"greater_than"`) || !strings.Contains(string(jobs[0].Body), `"api_name":"id"`) {
@@ -392,16 +393,16 @@ func TestBulkReadJobLifecycle(t *testing.T) {
 		c.Plan = func(Kind, int) Strategy { return Strategy{Name: StrategyBulkReadJob} }
 		c.PollInterval = 500 * time.Millisecond
 	}})
-	var s sink
+	var s tierstest.Sink
 	res, err := e.tier.readJob(context.Background(), tiers.BulkReadRequest{Module: "Accounts", Fields: []string{"Account_Name", "Owner"}},
 		[]string{"Account_Name", "Owner"}, "", &s, tiers.BulkReadResult{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Count != 50 || len(s.recs) != 50 || res.Credits < CreditsBulkRead {
-		t.Fatalf("res = %+v, %d records", res, len(s.recs))
+	if res.Count != 50 || len(s.Records()) != 50 || res.Credits < CreditsBulkRead {
+		t.Fatalf("res = %+v, %d records", res, len(s.Records()))
 	}
-	first := s.recs[0]
+	first := s.Records()[0]
 	if first["id"] != seededID(1) || first["Account_Name"] == nil {
 		t.Errorf("first row = %v", first)
 	}
@@ -411,8 +412,8 @@ func TestBulkReadJobLifecycle(t *testing.T) {
 	// 3 states of 1 s each: the job completes at t+3s; waits of 0.5, 1, 2 s
 	// reach it at 3.5 s with ±10% jitter.
 	polls := requests(e.sim, "GET", "/crm/bulk/v8/read/")
-	if e.clock.waits < 3 || e.clock.slept < 3*time.Second || e.clock.slept > 6*time.Second || len(polls) < 4 {
-		t.Errorf("waited %d times for %s with %d GETs", e.clock.waits, e.clock.slept, len(polls))
+	if slept, waits := e.clock.Slept(); waits < 3 || slept < 3*time.Second || slept > 6*time.Second || len(polls) < 4 {
+		t.Errorf("waited %d times for %s with %d GETs", waits, slept, len(polls))
 	}
 }
 
@@ -448,7 +449,7 @@ func TestListPastOffsetCap(t *testing.T) {
 // TestBulkUpdateJobPending: a Bulk Write job the tier stopped waiting for
 // (its context ended before the job was seen to finish) still runs at Zoho,
 // so its records are pending on it, not merely unknown: the error names the
-// job (DetailPendingJob) for the router, which must not send them again
+// job (tiers.Error.PendingJob) for the router, which must not send them again
 // elsewhere, and AwaitBulkUpdateJob later settles them from the job's own
 // result, sending nothing but polls and the download.
 func TestBulkUpdateJobPending(t *testing.T) {
@@ -460,22 +461,18 @@ func TestBulkUpdateJobPending(t *testing.T) {
 	ups := updates(n, 20, "p")
 	req := tiers.BulkUpdateRequest{Module: "Accounts", Updates: ups}
 	ctx, cancel := context.WithCancel(context.Background())
-	e.clock.mu.Lock()
-	e.clock.hook = func(time.Duration) { cancel() } // gives up during the first poll wait
-	e.clock.mu.Unlock()
+	e.clock.OnSleep(func(time.Duration) { cancel() }) // gives up during the first poll wait
 	res, err := e.tier.BulkUpdate(ctx, req)
 	cancel()
-	e.clock.mu.Lock()
-	e.clock.hook = nil
-	e.clock.mu.Unlock()
+	e.clock.OnSleep(nil)
 
 	var te *tiers.Error
 	if !errors.As(err, &te) || te.Class != tiers.ClassOutcomeUnknown {
 		t.Fatalf("err = %v, want outcome unknown", err)
 	}
-	job, _ := te.Details[DetailPendingJob].(string)
-	if !tiers.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) {
-		t.Fatalf("the error does not name the pending job: %v (details %v)", err, te.Details)
+	job := te.PendingJob
+	if !tiers.IsRecordID(job) || !strings.Contains(te.Message, "pending on bulk write job "+job) || tiers.PendingJobOf(err) != job {
+		t.Fatalf("the error does not name the pending job: %v (pending job %q)", err, job)
 	}
 	for i, o := range res.Outcomes {
 		if o.ID != ups[i].ID || o.Status != tiers.StatusUnknown || !strings.Contains(o.Message, job) {
@@ -489,7 +486,7 @@ func TestBulkUpdateJobPending(t *testing.T) {
 	// Still not finished: a wait that ends at once names the job again.
 	done, stop := context.WithCancel(context.Background())
 	stop()
-	if _, err := e.tier.AwaitBulkUpdateJob(done, job, req); !errors.As(err, &te) || te.Details[DetailPendingJob] != job {
+	if _, err := e.tier.AwaitBulkUpdateJob(done, job, req); !errors.As(err, &te) || te.PendingJob != job {
 		t.Fatalf("an interrupted wait = %v, want the job named again", err)
 	}
 

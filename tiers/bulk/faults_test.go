@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -117,13 +118,13 @@ func TestDownloadWaitsOut429(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	zc, err := zoho.New(zoho.Config{Tier: tiers.Bulk, Credential: zoho.Credential{AccessToken: "1000.static"}, APIDomain: srv.URL,
-		CacheDir: "-", Backoff: func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }, Transport: testTransport(t)})
+		MaxRetries: tiers.DefaultsOf(tiers.Bulk).MaxRetries, CacheDir: "-", Backoff: func(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }, Transport: testTransport(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := newClock()
 	tr := New(Config{Client: zc, Sleep: clock.Sleep, Now: clock.Now, TempDir: t.TempDir()})
-	var s sink
+	var s tierstest.Sink
 	var calls, credits int
 	n, err := tr.download(context.Background(), "/crm/bulk/v8/read/123/result", &calls, &credits, func(r io.ReaderAt, size int64) (int, error) {
 		return streamCSV(r, size, &s)
@@ -131,11 +132,11 @@ func TestDownloadWaitsOut429(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("download = %d, %v", n, err)
 	}
-	if s.recs[1]["Account_Name"] != `B, "quoted"` || s.recs[2]["Account_Name"] != nil {
-		t.Errorf("rows = %v", s.recs)
+	if s.Records()[1]["Account_Name"] != `B, "quoted"` || s.Records()[2]["Account_Name"] != nil {
+		t.Errorf("rows = %v", s.Records())
 	}
-	if clock.slept < DefaultDownloadWait {
-		t.Errorf("waited %s after 429, want at least %s", clock.slept, DefaultDownloadWait)
+	if slept, _ := clock.Slept(); slept < DefaultDownloadWait {
+		t.Errorf("waited %s after 429, want at least %s", slept, DefaultDownloadWait)
 	}
 }
 
@@ -212,17 +213,17 @@ func TestReadJobPages(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	zc, err := zoho.New(zoho.Config{Tier: tiers.Bulk, Credential: zoho.Credential{AccessToken: "1000.static"}, APIDomain: srv.URL,
-		CacheDir: "-", Transport: testTransport(t)})
+		MaxRetries: tiers.DefaultsOf(tiers.Bulk).MaxRetries, CacheDir: "-", Transport: testTransport(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := newClock()
 	tr := New(Config{Client: zc, Sleep: clock.Sleep, Now: clock.Now, TempDir: t.TempDir()})
-	var s sink
+	var s tierstest.Sink
 	res, err := tr.readJob(context.Background(), tiers.BulkReadRequest{Module: "Accounts", Fields: []string{"Phone"},
 		Where: []tiers.Condition{{Field: "Phone", Op: tiers.OpStartsWith, Values: []any{"5"}}}}, []string{"Phone"}, "", &s, tiers.BulkReadResult{})
-	if err != nil || res.Count != 3 || len(s.recs) != 3 || s.recs[2]["Phone"] != "c" {
-		t.Fatalf("readJob = %+v, %v (%v)", res, err, s.recs)
+	if err != nil || res.Count != 3 || len(s.Records()) != 3 || s.Records()[2]["Phone"] != "c" {
+		t.Fatalf("readJob = %+v, %v (%v)", res, err, s.Records())
 	}
 	if res.Credits < 2*CreditsBulkRead || len(creates) != 2 {
 		t.Fatalf("credits %d, %d jobs", res.Credits, len(creates))

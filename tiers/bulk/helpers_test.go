@@ -1,17 +1,16 @@
 package bulk
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -20,44 +19,16 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeClock is the time of the emulator and the tier in a test: Sleep
+// newClock is the time of the emulator and the tier in a test: its Sleep
 // advances it instantly, so a bulk job that takes Zoho minutes finishes in
 // microseconds.
-type fakeClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	slept time.Duration
-	waits int
-	hook  func(d time.Duration) // called after each Sleep, if set
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.slept += d
-	c.waits++
-	hook := c.hook
-	c.mu.Unlock()
-	if hook != nil {
-		hook(d)
-	}
-	return nil
+func newClock() *tierstest.Clock {
+	return tierstest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 }
 
 type env struct {
 	sim   *zohosim.Sim
-	clock *fakeClock
+	clock *tierstest.Clock
 	tier  *Tier
 	zc    *zoho.Client
 }
@@ -96,6 +67,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		ContentURL:  sim.BulkURL(),
 		CacheDir:    "-",
 		Timeout:     o.timeout,
+		MaxRetries:  tiers.DefaultsOf(tiers.Bulk).MaxRetries,
 		Backoff:     func(time.Duration, time.Duration, int, *http.Response) time.Duration { return time.Millisecond },
 		Now:         now,
 		Transport:   testTransport(t),
@@ -119,28 +91,6 @@ func testTransport(t testing.TB) http.RoundTripper {
 	tr := zoho.DefaultTransport()
 	t.Cleanup(tr.CloseIdleConnections)
 	return tr
-}
-
-// sink collects records.
-type sink struct {
-	mu     sync.Mutex
-	recs   []tiers.Record
-	resets int
-}
-
-func (s *sink) Write(r tiers.Record) error {
-	s.mu.Lock()
-	s.recs = append(s.recs, r)
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *sink) Reset() error {
-	s.mu.Lock()
-	s.recs = nil
-	s.resets++
-	s.mu.Unlock()
-	return nil
 }
 
 // countSink counts records and keeps none (for the memory benchmark).

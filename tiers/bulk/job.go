@@ -34,7 +34,7 @@ func readCriteria(where []tiers.Condition, afterID string) (map[string]any, erro
 		if !ok {
 			return nil, badInput("%s: unknown operator %q", c.Field, c.Op)
 		}
-		if !zoho.ValidAPIName(c.Field) {
+		if !tiers.IsAPIName(c.Field) {
 			return nil, badInput("%q is not a field API name", c.Field)
 		}
 		var value any

@@ -1,24 +1,24 @@
 package bulk
 
-import "fmt"
+import (
+	"fmt"
 
-// Zoho's credit costs (reference §9.2) and limits the planner works with.
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// Zoho's credit costs (reference §9.2) and the limits the planner works
+// with besides those of tiers (MaxRecordsPerWrite, MaxListIDs,
+// MaxBulkWriteRecords).
 const (
-	// RecordsPerPut is the most records one PUT /crm/v8/{module} takes.
-	RecordsPerPut = 100
 	// RecordsPerCreditPut: an update costs 1 credit per 10 records (10 for a
 	// full 100-record PUT).
 	RecordsPerCreditPut = 10
-	// IDsPerGet is the most ids one GET ?ids= list takes.
-	IDsPerGet = 100
 	// RowsPerCOQL is COQL's LIMIT cap; a 1,001–2,000-row page costs 3.
 	RowsPerCOQL    = 2000
 	CreditsPerCOQL = 3
 	// CreditsBulkWrite and CreditsBulkRead are the job initialize costs.
 	CreditsBulkWrite = 500
 	CreditsBulkRead  = 50
-	// MaxRecordsPerWriteJob is Bulk Write's per-file cap.
-	MaxRecordsPerWriteJob = 25_000
 	// JobOverheadCalls is what a job costs besides its create call, counted
 	// at 1 credit each: about four status polls and one result download
 	// (the upload and, for writes, the org lookup counted with them).
@@ -103,10 +103,10 @@ func Plan(kind Kind, n int) Strategy {
 	switch kind {
 	case KindUpdate:
 		if n <= UpdateCrossover {
-			calls := ceil(n, RecordsPerPut)
+			calls := ceil(n, tiers.MaxRecordsPerWrite)
 			return Strategy{Name: StrategyBatchedPut, Calls: calls, Credits: putCredits(n)}
 		}
-		jobs := ceil(n, MaxRecordsPerWriteJob)
+		jobs := ceil(n, tiers.MaxBulkWriteRecords)
 		return Strategy{Name: StrategyBulkWriteJob, Calls: jobs * (2 + JobOverheadCalls),
 			Credits: jobs * (CreditsBulkWrite + JobOverheadCalls)}
 	case KindReadQuery:
@@ -118,7 +118,7 @@ func Plan(kind Kind, n int) Strategy {
 		return Strategy{Name: StrategyBulkReadJob, Calls: jobs * (1 + JobOverheadCalls),
 			Credits: jobs * (CreditsBulkRead + JobOverheadCalls)}
 	case KindReadIDs:
-		calls := ceil(n, IDsPerGet)
+		calls := ceil(n, tiers.MaxListIDs)
 		return Strategy{Name: StrategyBatchedIDs, Calls: calls, Credits: calls}
 	}
 	return Strategy{}
@@ -126,8 +126,8 @@ func Plan(kind Kind, n int) Strategy {
 
 // putCredits is the cost of updating n records in full PUTs.
 func putCredits(n int) int {
-	full, rest := n/RecordsPerPut, n%RecordsPerPut
-	return full*RecordsPerPut/RecordsPerCreditPut + ceil(rest, RecordsPerCreditPut)
+	full, rest := n/tiers.MaxRecordsPerWrite, n%tiers.MaxRecordsPerWrite
+	return full*tiers.MaxRecordsPerWrite/RecordsPerCreditPut + ceil(rest, RecordsPerCreditPut)
 }
 
 // coqlCredits is the cost of reading n rows in 2,000-row COQL pages.

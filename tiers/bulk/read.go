@@ -31,11 +31,11 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if !t.Configured() {
 		return nil, notConfigured()
 	}
-	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
+	if err := firstErr(zoho.CheckModule(tiers.Bulk, req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return nil, err
 	}
-	if !tiers.IsRecordID(req.ID) {
-		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
+	if err := zoho.CheckID(tiers.Bulk, req.ID); err != nil {
+		return nil, err
 	}
 	r := zoho.Request{Path: "/crm/v8/" + req.Module + "/" + req.ID}
 	if len(req.Fields) > 0 {
@@ -76,7 +76,7 @@ func (t *Tier) checkPage(module string, fields []string, limit int) (int, error)
 	if !t.Configured() {
 		return 0, notConfigured()
 	}
-	if err := firstErr(checkModule(module), zoho.CheckFields(tiers.Bulk, fields)); err != nil {
+	if err := firstErr(zoho.CheckModule(tiers.Bulk, module), zoho.CheckFields(tiers.Bulk, fields)); err != nil {
 		return 0, err
 	}
 	return zoho.CheckLimit(tiers.Bulk, limit)
@@ -265,15 +265,15 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 	if sink == nil {
 		return res, badInput("no record sink")
 	}
-	if err := firstErr(checkModule(req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
+	if err := firstErr(zoho.CheckModule(tiers.Bulk, req.Module), zoho.CheckFields(tiers.Bulk, req.Fields)); err != nil {
 		return res, err
 	}
-	if len(req.Where) > zoho.MaxCOQLConditions-1 {
-		return res, badInput("at most %d conditions for a bulk read (got %d)", zoho.MaxCOQLConditions-1, len(req.Where))
+	if len(req.Where) > tiers.MaxCOQLConditions-1 {
+		return res, badInput("at most %d conditions for a bulk read (got %d)", tiers.MaxCOQLConditions-1, len(req.Where))
 	}
 	for _, id := range req.IDs {
-		if !tiers.IsRecordID(id) {
-			return res, badInput("id %q is not a Zoho record id (1–19 digits)", id)
+		if err := zoho.CheckID(tiers.Bulk, id); err != nil {
+			return res, err
 		}
 	}
 	fields := req.Fields
@@ -289,8 +289,8 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 func (t *Tier) bulkReadIDs(ctx context.Context, module string, ids, fields []string, sink tiers.RecordSink) (tiers.BulkReadResult, error) {
 	res := tiers.BulkReadResult{Strategy: StrategyBatchedIDs}
 	var chunks [][]string
-	for i := 0; i < len(ids); i += IDsPerGet {
-		chunks = append(chunks, ids[i:min(len(ids), i+IDsPerGet)])
+	for i := 0; i < len(ids); i += tiers.MaxListIDs {
+		chunks = append(chunks, ids[i:min(len(ids), i+tiers.MaxListIDs)])
 	}
 	// A window of Concurrency chunks is read at once and written in order,
 	// so memory holds at most Concurrency×100 records.

@@ -80,8 +80,8 @@ func (t *Tier) bulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest, forc
 	res.Strategy = plan.Name
 	var err error
 	if plan.Name == StrategyBulkWriteJob {
-		for lo := 0; lo < len(req.Updates) && err == nil; lo += MaxRecordsPerWriteJob {
-			hi := min(len(req.Updates), lo+MaxRecordsPerWriteJob)
+		for lo := 0; lo < len(req.Updates) && err == nil; lo += tiers.MaxBulkWriteRecords {
+			hi := min(len(req.Updates), lo+tiers.MaxBulkWriteRecords)
 			err = t.writeJob(ctx, req.Module, req.Updates[lo:hi], res.Outcomes[lo:hi], &res)
 		}
 	} else {
@@ -92,7 +92,7 @@ func (t *Tier) bulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest, forc
 
 // checkUpdates rejects a request Zoho would refuse, before anything is sent.
 func (t *Tier) checkUpdates(req tiers.BulkUpdateRequest) error {
-	if err := checkModule(req.Module); err != nil {
+	if err := zoho.CheckModule(tiers.Bulk, req.Module); err != nil {
 		return err
 	}
 	for i, u := range req.Updates {
@@ -103,7 +103,7 @@ func (t *Tier) checkUpdates(req tiers.BulkUpdateRequest) error {
 			return badInput("update %d (id %s): nothing to update", i, u.ID)
 		}
 		for k := range u.Data {
-			if k != "id" && !zoho.ValidAPIName(k) {
+			if k != "id" && !tiers.IsAPIName(k) {
 				return badInput("update %d (id %s): %q is not a field API name", i, u.ID, k)
 			}
 		}
@@ -189,7 +189,7 @@ func summarize(outs []tiers.Outcome, err error) error {
 			if notSent > 0 {
 				e.Message += fmt.Sprintf("; %d were not sent", notSent)
 			}
-			e.Details = map[string]any{DetailPendingJob: pj.id}
+			e.PendingJob = pj.id
 		}
 		return e
 	}
@@ -215,8 +215,8 @@ func (t *Tier) batchedPut(ctx context.Context, module string, ups []tiers.Update
 	)
 	var g errgroup.Group
 	g.SetLimit(t.cfg.Concurrency)
-	for lo := 0; lo < len(ups); lo += RecordsPerPut {
-		hi := min(len(ups), lo+RecordsPerPut)
+	for lo := 0; lo < len(ups); lo += tiers.MaxRecordsPerWrite {
+		hi := min(len(ups), lo+tiers.MaxRecordsPerWrite)
 		if stop.Load() || ctx.Err() != nil {
 			break
 		}
@@ -424,18 +424,9 @@ func (t *Tier) writeJob(ctx context.Context, module string, ups []tiers.UpdateRe
 	return t.awaitWriteJob(ctx, jobID, ups, outs, res)
 }
 
-// DetailPendingJob is the tiers.Error Details key under which BulkUpdate
-// and AwaitBulkUpdateJob name a Bulk Write job that had not finished when
-// the tier stopped waiting for it (its timeout, its polls failing): every
-// record of the result whose outcome is unknown is pending on that job.
-// Zoho runs the job whether or not anyone polls it, so those records must
-// not be sent again through another tier (the job would then write them a
-// second time, over any change made in between): wait for the job with
-// AwaitBulkUpdateJob instead. It is the key router.DetailPendingJob names.
-const DetailPendingJob = "pending_job"
-
 // pendingJob is the error of a wait for a write job that ended before the
-// job was seen to finish; summarize names the job in Details.
+// job was seen to finish (the tier's timeout, its polls failing); summarize
+// names the job in the tiers.Error's PendingJob.
 type pendingJob struct {
 	id  string
 	err error
@@ -445,7 +436,7 @@ func (p *pendingJob) Error() string { return p.err.Error() }
 func (p *pendingJob) Unwrap() error { return p.err }
 
 // AwaitBulkUpdateJob waits for the Bulk Write job that an earlier
-// BulkUpdate left req's records pending on (see DetailPendingJob), and
+// BulkUpdate left req's records pending on (see tiers.Error.PendingJob), and
 // reads their outcomes from its result, like BulkUpdate: one outcome per
 // record in input order, StatusUnknown for those the job's result does not
 // settle. Nothing is sent but status polls and the result download. If the

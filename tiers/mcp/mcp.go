@@ -29,9 +29,7 @@ var _ tiers.Tier = (*Tier)(nil)
 
 // Defaults of Config.
 const (
-	DefaultTimeout         = 30 * time.Second
 	DefaultProbeTimeout    = 5 * time.Second
-	DefaultMaxRetries      = 3
 	DefaultRelistInterval  = time.Minute
 	DefaultProtocolVersion = mcpgo.ProtocolVersion20250618
 )
@@ -55,13 +53,13 @@ type Config struct {
 	// empty means "ZohoMCP.tool.execute".
 	OAuthScope string
 	// Timeout bounds one upstream attempt (connect, initialize or tool call);
-	// zero means DefaultTimeout.
+	// zero means the tier's default (tiers.DefaultsOf).
 	Timeout time.Duration
 	// ProbeTimeout bounds Probe; zero means DefaultProbeTimeout.
 	ProbeTimeout time.Duration
 	// MaxRetries is the number of retries of a failed read (and of a write
 	// that provably was not sent) when the context carries no
-	// tiers.RetryBudget; negative means none, zero means DefaultMaxRetries.
+	// tiers.RetryBudget (which replaces it); zero means none.
 	MaxRetries int
 	// MaxBackoff caps one wait between retries; zero means 2 s.
 	MaxBackoff time.Duration
@@ -71,8 +69,8 @@ type Config struct {
 	// ProtocolVersion is the MCP version offered upstream; empty means
 	// DefaultProtocolVersion (the Streamable HTTP era Zoho's servers speak).
 	ProtocolVersion string
-	// HTTPClient carries every upstream request; nil means a client with a
-	// pool sized for a proxy (see NewHTTPClient).
+	// HTTPClient carries every upstream request; nil means a client over
+	// zoho.DefaultTransport (see newHTTPClient).
 	HTTPClient *http.Client
 	// DefaultFields lists the fields to request when a list asks for all of
 	// them (Zoho's list API and COQL need a field list); nil means
@@ -86,16 +84,12 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// NewHTTPClient returns the tuned client the tier uses by default: keep-alive
-// pool of 64 idle connections per host (Go's default of 2 makes a busy proxy
-// open a new TCP connection for most calls), no client-wide timeout (each
-// call has a context deadline).
-func NewHTTPClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 256
-	tr.MaxIdleConnsPerHost = 64
-	tr.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: &deleteTimeout{next: tr, d: 2 * time.Second}}
+// newHTTPClient returns the client the tier uses by default: the transport
+// tuned for a proxy that every Zoho tier uses (zoho.DefaultTransport), no
+// client-wide timeout (each call has a context deadline), and a bound on the
+// DELETE mcp-go sends when a session ends.
+func newHTTPClient() *http.Client {
+	return &http.Client{Transport: &deleteTimeout{next: zoho.DefaultTransport(), d: 2 * time.Second}}
 }
 
 // deleteTimeout bounds the DELETE mcp-go sends when a session is closed: it
@@ -190,17 +184,12 @@ type session struct {
 // New returns the tier for cfg. It does not contact the upstream.
 func New(cfg Config) *Tier {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = tiers.DefaultsOf(tiers.MCP).Timeout
 	}
 	if cfg.ProbeTimeout <= 0 {
 		cfg.ProbeTimeout = DefaultProbeTimeout
 	}
-	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = DefaultMaxRetries
-	}
-	if cfg.MaxRetries < 0 {
-		cfg.MaxRetries = 0
-	}
+	cfg.MaxRetries = max(cfg.MaxRetries, 0)
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 2 * time.Second
 	}
@@ -221,7 +210,7 @@ func New(cfg Config) *Tier {
 	}
 	base := cfg.HTTPClient
 	if base == nil {
-		base = NewHTTPClient()
+		base = newHTTPClient()
 	}
 	// The status recorder sits outermost so that every answer's HTTP status
 	// reaches the classification: mcp-go reads some non-200 answers (a 429

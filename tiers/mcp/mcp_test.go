@@ -28,7 +28,7 @@ func newTier(t *testing.T, endpoint string, mod func(*Config)) *Tier {
 	cfg := Config{
 		Endpoint:   endpoint,
 		Timeout:    2 * time.Second,
-		MaxRetries: -1,
+		MaxRetries: 0, // no retries of its own: tests that want them say so
 		Sleep:      func(context.Context, time.Duration) error { return nil },
 	}
 	if mod != nil {
@@ -197,6 +197,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}{
 		{"bad id", func() error { _, err := tr.Get(ctx, tiers.GetRequest{Module: "Accounts", ID: "12a"}); return err }},
 		{"bad module", func() error { _, err := tr.Get(ctx, tiers.GetRequest{Module: "Acc/ounts", ID: "1"}); return err }},
+		{"module with a leading digit", func() error {
+			_, err := tr.Get(ctx, tiers.GetRequest{Module: "1Accounts", ID: "1"}) // no Zoho API name starts with a digit
+			return err
+		}},
 		{"bad limit", func() error { _, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", Limit: 500}); return err }},
 		{"bad token", func() error {
 			_, err := tr.List(ctx, tiers.ListRequest{Module: "Accounts", PageToken: "zzz"})

@@ -15,8 +15,8 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if err := checkModule(req.Module); err != nil {
 		return nil, err
 	}
-	if !tiers.IsRecordID(req.ID) {
-		return nil, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
+	if err := zoho.CheckID(tiers.MCP, req.ID); err != nil {
+		return nil, err
 	}
 	tl, perModule, err := t.resolve(ctx, actGetRecord, req.Module)
 	if err != nil {
@@ -298,8 +298,8 @@ func (t *Tier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outco
 	if err := checkModule(req.Module); err != nil {
 		return out, err
 	}
-	if !tiers.IsRecordID(req.ID) {
-		return out, badInput("id %q is not a Zoho record id (1–19 digits)", req.ID)
+	if err := zoho.CheckID(tiers.MCP, req.ID); err != nil {
+		return out, err
 	}
 	if len(req.Data) == 0 {
 		return out, badInput("nothing to update: data is empty")
@@ -459,14 +459,4 @@ func badInput(format string, args ...any) *tiers.Error {
 	return zoho.InvalidData(tiers.MCP, format, args...)
 }
 
-func checkModule(m string) error {
-	if m == "" || len(m) > 100 {
-		return badInput("module must be a Zoho module API name such as Accounts")
-	}
-	for _, c := range m {
-		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return badInput("module %q is not a Zoho module API name", m)
-		}
-	}
-	return nil
-}
+func checkModule(m string) error { return zoho.CheckModule(tiers.MCP, m) }

@@ -10,13 +10,10 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-// Zoho's paging limits (reference §4.3, §5).
+// Zoho's paging limits (reference §4.3, §5), besides those of tiers.
 const (
-	maxPerPage     = 200
 	discreteCap    = 2000   // rows reachable with page/per_page (and search's total cap)
 	pageTokenCap   = 100000 // rows reachable with page_token chains
-	maxIDsPerList  = 100
-	defaultLimit   = 200
 	searchMinWord  = 2
 	searchMinPhone = 3
 )
@@ -70,16 +67,6 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-func checkLimit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return defaultLimit, nil
-	case n < 1 || n > maxPerPage:
-		return 0, badInput("INVALID_DATA", "limit must be 1–200, got "+strconv.Itoa(n))
-	}
-	return n, nil
-}
-
 // checkPage is how List and Search start: the tier is ready, limit is a
 // page size (checkLimit), which it returns, and module and fields are API
 // names.
@@ -87,7 +74,7 @@ func (t *Tier) checkPage(module string, fields []string, limit int) (int, error)
 	if err := t.ready(); err != nil {
 		return 0, err
 	}
-	limit, err := checkLimit(limit)
+	limit, err := zoho.CheckLimit(tiers.REST, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -105,16 +92,11 @@ func (t *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	if err != nil {
 		return tiers.Page{}, err
 	}
-	if len(req.IDs) > maxIDsPerList {
-		return tiers.Page{}, badInput("LIMIT_EXCEEDED", "at most 100 ids per list, got "+strconv.Itoa(len(req.IDs)))
+	if err := zoho.CheckListIDs(tiers.REST, req.IDs); err != nil {
+		return tiers.Page{}, err
 	}
 	if len(req.IDs) > 0 && len(req.Filters) > 0 {
 		return tiers.Page{}, badInput("INVALID_DATA", "give ids or filters, not both")
-	}
-	for _, id := range req.IDs {
-		if err := checkID(id); err != nil {
-			return tiers.Page{}, err
-		}
 	}
 	sortBy, desc, err := zoho.CheckSort(tiers.REST, req.SortBy, req.SortOrder)
 	if err != nil {
@@ -208,7 +190,7 @@ type plan struct{ perPage, first, last int }
 // the first 2,000 rows: one call when some per_page ≥ limit divides offset,
 // else two consecutive pages of per_page = limit.
 func planPages(offset, limit int) (plan, bool) {
-	for p := limit; p <= maxPerPage; p++ {
+	for p := limit; p <= tiers.MaxPageSize; p++ {
 		if offset%p == 0 && offset+p <= discreteCap {
 			return plan{p, offset/p + 1, offset/p + 1}, true
 		}
@@ -419,9 +401,9 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 		return nil
 	}
 	if len(req.IDs) > 0 {
-		for i := 0; i < len(req.IDs); i += maxIDsPerList {
-			chunk := req.IDs[i:min(len(req.IDs), i+maxIDsPerList)]
-			p, err := t.listIDs(ctx, req.Module, chunk, fields, maxIDsPerList, tiers.Cursor{})
+		for i := 0; i < len(req.IDs); i += tiers.MaxListIDs {
+			chunk := req.IDs[i:min(len(req.IDs), i+tiers.MaxListIDs)]
+			p, err := t.listIDs(ctx, req.Module, chunk, fields, tiers.MaxListIDs, tiers.Cursor{})
 			if err != nil {
 				return res, err
 			}
@@ -450,7 +432,7 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 			return res, &tiers.Error{Tier: tiers.REST, Class: tiers.ClassUnsupported, Code: "LIMIT_REACHED",
 				Message: "the REST tier can read at most 2,000 records matching conditions (Zoho's search cap); the BULK tier is needed for more"}
 		}
-		p, err := t.pageByNumber(ctx, path, q, maxPerPage, cur, search)
+		p, err := t.pageByNumber(ctx, path, q, tiers.MaxPageSize, cur, search)
 		if err != nil {
 			return res, err
 		}

@@ -5,59 +5,26 @@ package rest
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
-
-	retryablehttp "github.com/hashicorp/go-retryablehttp"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-// Defaults of Config (SPEC §3: REST timeout 45s, max_retries 2).
-const (
-	DefaultTimeout      = 45 * time.Second
-	DefaultMaxRetries   = 2
-	DefaultProbeTimeout = 5 * time.Second
-)
+// DefaultProbeTimeout bounds Probe when Config.ProbeTimeout is zero.
+const DefaultProbeTimeout = 5 * time.Second
 
-// Config configures the REST tier. Zero values mean the documented defaults.
+// Config configures the REST tier: the configuration of its Zoho client
+// (whose Tier it sets to REST) and what is the tier's own. Without
+// Credential the tier is not configured.
 type Config struct {
-	// Credential is this tier's OAuth self-client. Without it the tier is
-	// not configured.
-	Credential zoho.Credential
-	// DC ("us" when empty) and the host overrides: see zoho.Config.
-	DC          string
-	AccountsURL string
-	APIDomain   string
-	ContentURL  string
-	// OrgID is the org's zgid; empty means read from GET /crm/v8/org if needed.
-	OrgID string
-	// Timeout bounds each Zoho call, retries included. Zero: DefaultTimeout.
-	Timeout time.Duration
-	// MaxRetries after the first attempt. Zero: DefaultMaxRetries; negative:
-	// none. A tiers.RetryBudget in the context lowers it.
-	MaxRetries int
-	// RetryWaitMin, RetryWaitMax and Backoff shape the waits between retries;
-	// zero/nil mean zoho's defaults (full jitter). Tests pass a zero backoff.
-	RetryWaitMin time.Duration
-	RetryWaitMax time.Duration
-	Backoff      retryablehttp.Backoff
+	// Config is the tier's Zoho client. A zero Timeout means the tier's
+	// default (tiers.DefaultsOf); MaxRetries counts retries when the context
+	// carries no tiers.RetryBudget, zero meaning none.
+	zoho.Config
 	// ProbeTimeout bounds Probe. Zero: DefaultProbeTimeout.
 	ProbeTimeout time.Duration
-	// Logger; nil means slog.Default().
-	Logger *slog.Logger
-	// Now is the clock of token expiry; nil means time.Now.
-	Now func() time.Time
-	// CacheDir for access tokens: "" the user cache dir, "-" disabled.
-	CacheDir string
-	// Transport is the innermost HTTP transport; nil means zoho.DefaultTransport().
-	Transport http.RoundTripper
-	// UserAgent; empty means zoho.DefaultUserAgent.
-	UserAgent string
-	// OnCredits receives X-API-CREDITS-REMAINING; nil ignores it.
-	OnCredits func(remaining int)
 	// DefaultFields returns the fields to request when a list asks for "all
 	// fields" (Zoho's list API requires a field list). nil means
 	// zoho.DefaultFields, the list every tier uses.
@@ -78,10 +45,7 @@ var _ tiers.Tier = (*Tier)(nil)
 // configured, and every call returns that error.
 func New(cfg Config) *Tier {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = DefaultMaxRetries
+		cfg.Timeout = tiers.DefaultsOf(tiers.REST).Timeout
 	}
 	if cfg.ProbeTimeout <= 0 {
 		cfg.ProbeTimeout = DefaultProbeTimeout
@@ -92,13 +56,8 @@ func New(cfg Config) *Tier {
 	if cfg.DefaultFields == nil {
 		cfg.DefaultFields = zoho.DefaultFields
 	}
-	zc, err := zoho.New(zoho.Config{
-		Tier: tiers.REST, Credential: cfg.Credential, DC: cfg.DC,
-		AccountsURL: cfg.AccountsURL, APIDomain: cfg.APIDomain, ContentURL: cfg.ContentURL, OrgID: cfg.OrgID,
-		Timeout: cfg.Timeout, MaxRetries: cfg.MaxRetries, RetryWaitMin: cfg.RetryWaitMin, RetryWaitMax: cfg.RetryWaitMax,
-		Backoff: cfg.Backoff, UserAgent: cfg.UserAgent, Now: cfg.Now, Logger: cfg.Logger,
-		CacheDir: cfg.CacheDir, Transport: cfg.Transport, OnCredits: cfg.OnCredits,
-	})
+	cfg.Tier = tiers.REST
+	zc, err := zoho.New(cfg.Config)
 	return &Tier{cfg: cfg, zc: zc, initErr: err}
 }
 
@@ -157,34 +116,11 @@ func badInput(code, msg string) *tiers.Error {
 	return &tiers.Error{Tier: tiers.REST, Class: tiers.ClassVerdict, Code: code, Message: msg}
 }
 
-func checkModule(m string) error {
-	if !zoho.ValidAPIName(m) {
-		return badInput("INVALID_MODULE", "module "+quote(m)+" is not a module API name")
-	}
-	return nil
-}
+func checkModule(m string) error { return zoho.CheckModule(tiers.REST, m) }
 
-func checkID(id string) error {
-	if !tiers.IsRecordID(id) {
-		return badInput("INVALID_DATA", "id "+quote(id)+" is not a Zoho record id (1–19 digits)")
-	}
-	return nil
-}
+func checkID(id string) error { return zoho.CheckID(tiers.REST, id) }
 
-// maxListFields is Zoho's cap on the fields of a list call.
-const maxListFields = 50
-
-func checkFields(fields []string) error {
-	if len(fields) > maxListFields {
-		return badInput("LIMIT_EXCEEDED", "at most 50 fields per call")
-	}
-	for _, f := range fields {
-		if !zoho.ValidAPIName(f) {
-			return badInput("INVALID_DATA", "field "+quote(f)+" is not a field API name")
-		}
-	}
-	return nil
-}
+func checkFields(fields []string) error { return zoho.CheckFields(tiers.REST, fields) }
 
 func quote(s string) string {
 	if len(s) > 60 {

@@ -9,13 +9,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
@@ -40,11 +40,12 @@ func zeroBackoff(time.Duration, time.Duration, int, *http.Response) time.Duratio
 func newTier(t testing.TB, sim *zohosim.Sim, mod ...func(*Config)) *Tier {
 	t.Helper()
 	c := sim.RESTCredential()
-	cfg := Config{
+	cfg := Config{Config: zoho.Config{
 		Credential:  zoho.Credential{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RefreshToken: c.RefreshToken},
 		AccountsURL: sim.AccountsURL(), CacheDir: "-", Backoff: zeroBackoff, Timeout: 20 * time.Second,
-		Logger: slog.New(slog.DiscardHandler),
-	}
+		MaxRetries: tiers.DefaultsOf(tiers.REST).MaxRetries,
+		Logger:     slog.New(slog.DiscardHandler),
+	}}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -83,7 +84,7 @@ func TestConfigured(t *testing.T) {
 	if New(Config{}).Configured() {
 		t.Fatal("a tier without credentials must not be configured")
 	}
-	bad := New(Config{Credential: zoho.Credential{ClientID: "a", ClientSecret: "b", RefreshToken: "c"}, DC: "mars"})
+	bad := New(Config{Config: zoho.Config{Credential: zoho.Credential{ClientID: "a", ClientSecret: "b", RefreshToken: "c"}, DC: "mars"}})
 	if bad.Configured() {
 		t.Fatal("an unknown DC must not be configured")
 	}
@@ -551,16 +552,16 @@ func TestBulkRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sink := &memSink{}
+			sink := &tierstest.Sink{}
 			res, err := tier.BulkRead(ctx(), tt.req, sink)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Count != tt.want || len(sink.recs) != tt.want || res.Calls != tt.calls || res.Strategy != "rest-pages" {
-				t.Fatalf("count %d sink %d calls %d strategy %s", res.Count, len(sink.recs), res.Calls, res.Strategy)
+			if res.Count != tt.want || len(sink.Records()) != tt.want || res.Calls != tt.calls || res.Strategy != "rest-pages" {
+				t.Fatalf("count %d sink %d calls %d strategy %s", res.Count, len(sink.Records()), res.Calls, res.Strategy)
 			}
 			seen := map[any]bool{}
-			for _, r := range sink.recs {
+			for _, r := range sink.Records() {
 				if seen[r["id"]] {
 					t.Fatalf("duplicate %v", r["id"])
 				}
@@ -568,25 +569,6 @@ func TestBulkRead(t *testing.T) {
 			}
 		})
 	}
-}
-
-type memSink struct {
-	mu   sync.Mutex
-	recs []tiers.Record
-}
-
-func (s *memSink) Write(r tiers.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, r)
-	return nil
-}
-
-func (s *memSink) Reset() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = nil
-	return nil
 }
 
 func TestProbe(t *testing.T) {

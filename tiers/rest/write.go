@@ -10,9 +10,6 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-// maxPerPut is Zoho's cap on records per write call.
-const maxPerPut = 100
-
 // validTriggers are the values Zoho accepts in "trigger" (reference §4.4).
 var validTriggers = map[string]bool{"approval": true, "workflow": true, "blueprint": true, "pathfinder": true, "orchestration": true}
 
@@ -95,7 +92,7 @@ func checkData(id string, data tiers.Record) error {
 		return badInput("INVALID_DATA", "no fields to update for record "+id)
 	}
 	for k := range data {
-		if k != "id" && !zoho.ValidAPIName(k) && !zoho.ValidAPIName(trimDollar(k)) {
+		if k != "id" && !tiers.IsAPIName(k) && !tiers.IsAPIName(trimDollar(k)) {
 			return badInput("INVALID_DATA", "field "+quote(k)+" is not a field API name")
 		}
 	}
@@ -194,8 +191,8 @@ func (t *Tier) BulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest) (tie
 		}
 		send = append(send, i)
 	}
-	for start := 0; start < len(send); start += maxPerPut {
-		batch := send[start:min(len(send), start+maxPerPut)]
+	for start := 0; start < len(send); start += tiers.MaxRecordsPerWrite {
+		batch := send[start:min(len(send), start+tiers.MaxRecordsPerWrite)]
 		data := make([]tiers.Record, len(batch))
 		for j, i := range batch {
 			d := cloneRecord(req.Updates[i].Data)

@@ -2,19 +2,10 @@ package zoho
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
-)
-
-// Request limits the tiers check before sending anything (reference §4.3).
-const (
-	// MaxFields is the most fields one read may ask for.
-	MaxFields = 50
-	// MaxListIDs is the most record ids one list may ask for.
-	MaxListIDs = 100
-	// DefaultLimit is the page size of a list or search that gives none.
-	DefaultLimit = 200
 )
 
 // InvalidData is the verdict of tier on a request Zoho would refuse, found
@@ -23,42 +14,74 @@ func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error {
 	return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: fmt.Sprintf(format, args...)}
 }
 
-// CheckFields returns tier's InvalidData verdict when fs holds more than
-// MaxFields names or one that is not a field API name; nil (and empty fs)
-// is fine.
-func CheckFields(tier tiers.Name, fs []string) error {
-	if len(fs) > MaxFields {
-		return InvalidData(tier, "at most 50 fields per read (got %d)", len(fs))
-	}
-	for _, f := range fs {
-		if !ValidAPIName(f) {
-			return InvalidData(tier, "field %q is not a Zoho field API name", f)
-		}
+// CheckModule returns tier's INVALID_MODULE verdict (Zoho's own code for a
+// wrong module) when m is not a module API name (tiers.IsModuleName).
+func CheckModule(tier tiers.Name, m string) error {
+	if !tiers.IsModuleName(m) {
+		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_MODULE",
+			Message: fmt.Sprintf("module %q is not a Zoho module API name such as Accounts", clipName(m))}
 	}
 	return nil
 }
 
-// CheckLimit returns the page size a list or search asks for: DefaultLimit
-// when n is zero, n when it is 1–200, otherwise tier's InvalidData verdict.
+// CheckID returns tier's InvalidData verdict when id is not a record id.
+func CheckID(tier tiers.Name, id string) error {
+	if !tiers.IsRecordID(id) {
+		return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", clipName(id))
+	}
+	return nil
+}
+
+// clipName shortens a rejected name for a message.
+func clipName(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// CheckFields returns tier's verdict when fs holds more than tiers.MaxFields names
+// (LIMIT_EXCEEDED, as Zoho answers) or one that is not a field API name
+// (INVALID_DATA); nil (and empty fs) is fine.
+func CheckFields(tier tiers.Name, fs []string) error {
+	if len(fs) > tiers.MaxFields {
+		return limitExceeded(tier, "at most %d fields per read (got %d)", tiers.MaxFields, len(fs))
+	}
+	if i := slices.IndexFunc(fs, func(f string) bool { return !tiers.IsAPIName(f) }); i >= 0 {
+		return InvalidData(tier, "field %q is not a Zoho field API name", fs[i])
+	}
+	return nil
+}
+
+// limitExceeded is tier's LIMIT_EXCEEDED verdict, the code Zoho answers a
+// request over one of its limits with.
+func limitExceeded(tier tiers.Name, format string, args ...any) *tiers.Error {
+	return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "LIMIT_EXCEEDED", Message: fmt.Sprintf(format, args...)}
+}
+
+// CheckLimit returns the page size a list or search asks for: a full page
+// (tiers.MaxPageSize) when n is zero, n when it is 1–200, otherwise tier's
+// InvalidData verdict.
 func CheckLimit(tier tiers.Name, n int) (int, error) {
 	if n == 0 {
-		return DefaultLimit, nil
+		return tiers.MaxPageSize, nil
 	}
-	if n < 1 || n > 200 {
-		return 0, InvalidData(tier, "limit must be 1–200 (got %d)", n)
+	if n < 1 || n > tiers.MaxPageSize {
+		return 0, InvalidData(tier, "limit must be 1–%d (got %d)", tiers.MaxPageSize, n)
 	}
 	return n, nil
 }
 
-// CheckListIDs returns tier's InvalidData verdict when a list asks for more
-// than MaxListIDs ids or for one that is not a record id; nil ids are fine.
+// CheckListIDs returns tier's verdict when a list asks for more than
+// tiers.MaxListIDs ids (LIMIT_EXCEEDED) or for one that is not a record id
+// (INVALID_DATA); nil ids are fine.
 func CheckListIDs(tier tiers.Name, ids []string) error {
-	if len(ids) > MaxListIDs {
-		return InvalidData(tier, "at most 100 ids per list (got %d)", len(ids))
+	if len(ids) > tiers.MaxListIDs {
+		return limitExceeded(tier, "at most %d ids per list (got %d)", tiers.MaxListIDs, len(ids))
 	}
 	for _, id := range ids {
-		if !tiers.IsRecordID(id) {
-			return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", id)
+		if err := CheckID(tier, id); err != nil {
+			return err
 		}
 	}
 	return nil

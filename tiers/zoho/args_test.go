@@ -22,13 +22,18 @@ func TestRequestChecks(t *testing.T) {
 	}{
 		{"fields nil", CheckFields(tiers.Bulk, nil), ""},
 		{"fields 50", CheckFields(tiers.Bulk, many(50, "Phone")), ""},
-		{"fields 51", CheckFields(tiers.Bulk, many(51, "Phone")), "at most 50 fields per read (got 51)"},
+		{"fields 51", CheckFields(tiers.Bulk, many(51, "Phone")), "LIMIT_EXCEEDED: at most 50 fields per read (got 51)"},
 		{"field name", CheckFields(tiers.MCP, []string{"Phone", "a b"}), `field "a b" is not a Zoho field API name`},
 		{"ids 100", CheckListIDs(tiers.Bulk, many(100, "1")), ""},
-		{"ids 101", CheckListIDs(tiers.Bulk, many(101, "1")), "at most 100 ids per list (got 101)"},
+		{"ids 101", CheckListIDs(tiers.Bulk, many(101, "1")), "LIMIT_EXCEEDED: at most 100 ids per list (got 101)"},
 		{"id 20 digits", CheckListIDs(tiers.MCP, []string{"12345678901234567890"}), `id "12345678901234567890" is not a Zoho record id (1–19 digits)`},
 		{"filters equal", CheckListFilters(tiers.Bulk, []tiers.Condition{{Field: "Phone", Op: tiers.OpEquals}}), ""},
 		{"filters other", CheckListFilters(tiers.Bulk, []tiers.Condition{{Field: "Phone", Op: tiers.OpStartsWith}}), "list filters are equalities (got starts_with on Phone); use search for other operators"},
+		{"module", CheckModule(tiers.REST, "Accounts"), ""},
+		{"custom module", CheckModule(tiers.MCP, "CustomModule1"), ""},
+		{"module with a leading digit", CheckModule(tiers.MCP, "1Accounts"), `INVALID_MODULE: module "1Accounts" is not a Zoho module API name such as Accounts`},
+		{"module path", CheckModule(tiers.Bulk, "Accounts/../org"), `INVALID_MODULE: module "Accounts/../org" is not a Zoho module API name such as Accounts`},
+		{"id", CheckID(tiers.REST, "12ab"), `id "12ab" is not a Zoho record id (1–19 digits)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,12 +44,16 @@ func TestRequestChecks(t *testing.T) {
 				}
 				return
 			}
-			var te *tiers.Error
-			if !errors.As(tt.err, &te) || te.Class != tiers.ClassVerdict || te.Code != "INVALID_DATA" || te.Tier == "" {
-				t.Fatalf("err = %#v, want a tier-labelled INVALID_DATA verdict", tt.err)
+			code, msg, ok := strings.Cut(tt.want, ": ")
+			if !ok || strings.ToUpper(code) != code || strings.Contains(code, " ") {
+				code, msg = "INVALID_DATA", tt.want
 			}
-			if te.Message != tt.want {
-				t.Errorf("message = %q, want %q", te.Message, tt.want)
+			var te *tiers.Error
+			if !errors.As(tt.err, &te) || te.Class != tiers.ClassVerdict || te.Code != code || te.Tier == "" {
+				t.Fatalf("err = %#v, want a tier-labelled %s verdict", tt.err, code)
+			}
+			if te.Message != msg {
+				t.Errorf("message = %q, want %q", te.Message, msg)
 			}
 		})
 	}
@@ -58,7 +67,7 @@ func TestCheckLimit(t *testing.T) {
 		want int
 		bad  bool
 	}{
-		{"zero is the default", 0, DefaultLimit, false},
+		{"zero is a full page", 0, tiers.MaxPageSize, false},
 		{"one", 1, 1, false},
 		{"max", 200, 200, false},
 		{"over", 201, 0, true},

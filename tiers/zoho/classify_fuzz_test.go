@@ -52,7 +52,7 @@ func FuzzClassifyResponse(f *testing.F) {
 			method = http.MethodPut
 		}
 		req := httptest.NewRequest(method, "/crm/v8/Accounts/1", nil)
-		e := ClassifyResponse(tiers.REST, req, status, body)
+		e := classifyResponse(tiers.REST, req, status, body)
 		switch {
 		case status >= 200 && status < 300:
 			if e != nil {
@@ -60,7 +60,7 @@ func FuzzClassifyResponse(f *testing.F) {
 			}
 			return
 		case e == nil:
-			if status < 400 || status >= 500 || status == 429 || !HasRecordResults(body) {
+			if status < 400 || status >= 500 || status == 429 || !hasRecordResults(body) {
 				t.Fatalf("%d %q let through unclassified", status, body)
 			}
 			return

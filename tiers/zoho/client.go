@@ -45,7 +45,8 @@ type Config struct {
 	// grant of the client's token source. Zero means only the caller's
 	// context bounds a call (and DefaultRefreshTimeout a refresh).
 	Timeout time.Duration
-	// MaxRetries, RetryWaitMin, RetryWaitMax and Backoff: see HTTPOptions.
+	// MaxRetries (zero means none), RetryWaitMin, RetryWaitMax and Backoff:
+	// see HTTPOptions.
 	MaxRetries   int
 	RetryWaitMin time.Duration
 	RetryWaitMax time.Duration
@@ -275,7 +276,7 @@ func (r *Response) Decode(v any) error {
 func MalformedError(tier tiers.Name, method, path string, status int, err error) *tiers.Error {
 	e := &tiers.Error{Tier: tier, Class: tiers.ClassUnavailable, Code: "MALFORMED_RESPONSE", HTTPStatus: status,
 		Message: fmt.Sprintf("Zoho answered %s %s with HTTP %d and a body that is not valid JSON", method, path, status), Err: err}
-	if IsWrite(method) && status >= 200 && status < 300 {
+	if isWrite(method) && status >= 200 && status < 300 {
 		e.Class = tiers.ClassOutcomeUnknown
 		e.Message += ": the write may or may not have been applied"
 	}
@@ -284,7 +285,7 @@ func MalformedError(tier tiers.Name, method, path string, status int, err error)
 
 // Send makes the call and returns the open response for a success (2xx, or
 // 4xx with per-record results) for the caller to stream and close. Every
-// failure is a *tiers.Error (see ClassifyResponse and the transport
+// failure is a *tiers.Error (see classifyResponse and the transport
 // classification in the package doc), and so is an error reading the body.
 // The caller must close the body; the call's Timeout stays in force until
 // then.
@@ -423,7 +424,7 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 		cancel()
 		return nil, nil, nil, c.transportError(ctx, method, req.URL.Path, true, rerr)
 	}
-	if e := ClassifyResponse(c.cfg.Tier, req, resp.StatusCode, b); e != nil {
+	if e := classifyResponse(c.cfg.Tier, req, resp.StatusCode, b); e != nil {
 		cancel()
 		return nil, nil, nil, e
 	}
@@ -518,7 +519,7 @@ func (c *Client) transportError(ctx context.Context, method, path string, sent b
 		return te // token source failure
 	}
 	what := method + " " + path
-	write := IsWrite(method) && sent
+	write := isWrite(method) && sent
 	if ctx.Err() != nil {
 		return c.canceled(ctx, write, what)
 	}

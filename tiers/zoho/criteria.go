@@ -11,26 +11,16 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-// Limits of the compilers (reference §5, §6).
+// Limits of the compilers (reference §5, §6), besides the condition and
+// value counts of tiers (MaxSearchConditions, tiers.MaxCOQLConditions,
+// tiers.MaxInValues).
 const (
-	MaxCriteriaConditions = 10   // search API: "max 10 conditions per docs"
-	MaxCriteriaLength     = 3000 // search API: criteria max length
-	MaxCOQLConditions     = 25   // COQL: max 25 conditions in WHERE
-	MaxInValues           = 100  // search `in` and COQL `in (…)`
-	MaxCOQLLimit          = 2000 // COQL: rows per call
-	MaxCOQLOffset         = 100000
+	MaxCriteriaLength = 3000 // search API: criteria max length
+	MaxCOQLLimit      = 2000 // COQL: rows per call
+	MaxCOQLOffset     = 100000
 )
 
-var (
-	apiNameRE  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	lookupRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$`)
-	digitsRE   = regexp.MustCompile(`^[0-9]{1,19}$`)
-	plainNumRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-)
-
-// ValidAPIName reports whether s is a Zoho field or module API name
-// (letter, then letters, digits and underscores). "id" is one.
-func ValidAPIName(s string) bool { return len(s) <= 100 && apiNameRE.MatchString(s) }
+var plainNumRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // verdict is the error for a condition or query Zoho would never accept:
 // the caller's mistake, reported before anything is sent.
@@ -116,10 +106,10 @@ func number(field, s string) (scalar, error) {
 	return scalar{text: strconv.FormatFloat(f, 'f', -1, 64), literal: true}, nil
 }
 
-// EscapeCriteriaValue backslash-escapes the characters that structure a
+// escapeCriteriaValue backslash-escapes the characters that structure a
 // criteria expression — ( ) , and \ itself — so that a value can never
 // close its condition or add another (reference §5).
-func EscapeCriteriaValue(s string) string {
+func escapeCriteriaValue(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 4)
 	for _, r := range s {
@@ -135,15 +125,15 @@ func EscapeCriteriaValue(s string) string {
 // Criteria compiles structured conditions into a search API criteria
 // expression: "(Field:op:value)" or, for several, nested pairwise
 // "((A:op:v)and(B:op:v))" joined by "and" (any=false) or "or" (any=true).
-// Every value is escaped with EscapeCriteriaValue; the caller URL-encodes the
+// Every value is escaped with escapeCriteriaValue; the caller URL-encodes the
 // whole expression by putting it in url.Values. Field names must be API
 // names; invalid input is a ClassVerdict *tiers.Error and nothing is built.
 func Criteria(conds []tiers.Condition, any bool) (string, error) {
 	if len(conds) == 0 {
 		return "", verdict("no search conditions")
 	}
-	if len(conds) > MaxCriteriaConditions {
-		return "", verdict("%d conditions given; Zoho search accepts at most %d", len(conds), MaxCriteriaConditions)
+	if len(conds) > tiers.MaxSearchConditions {
+		return "", verdict("%d conditions given; Zoho search accepts at most %d", len(conds), tiers.MaxSearchConditions)
 	}
 	join := "and"
 	if any {
@@ -168,10 +158,10 @@ func Criteria(conds []tiers.Condition, any bool) (string, error) {
 }
 
 func criterion(c tiers.Condition) (string, error) {
-	if !ValidAPIName(c.Field) {
+	if !tiers.IsAPIName(c.Field) {
 		return "", verdict("%q is not a field API name (letters, digits and underscores, starting with a letter)", c.Field)
 	}
-	if err := checkArity(c, MaxInValues); err != nil {
+	if err := checkArity(c, tiers.MaxInValues); err != nil {
 		return "", err
 	}
 	vals := make([]string, len(c.Values))
@@ -180,7 +170,7 @@ func criterion(c tiers.Condition) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		vals[i] = EscapeCriteriaValue(s.text)
+		vals[i] = escapeCriteriaValue(s.text)
 	}
 	return "(" + c.Field + ":" + string(c.Op) + ":" + strings.Join(vals, ",") + ")", nil
 }
@@ -216,7 +206,7 @@ type COQLQuery struct {
 // sent ("id is not null" when there are no conditions), since older API
 // versions require one. Invalid input is a ClassVerdict *tiers.Error.
 func COQL(q COQLQuery) (string, error) {
-	if !ValidAPIName(q.Module) {
+	if !tiers.IsModuleName(q.Module) {
 		return "", verdict("%q is not a module API name", q.Module)
 	}
 	cols := q.Select
@@ -245,8 +235,8 @@ func COQL(q COQLQuery) (string, error) {
 	if q.AfterID != "" {
 		n++
 	}
-	if n > MaxCOQLConditions {
-		return "", verdict("%d conditions given; COQL accepts at most %d", n, MaxCOQLConditions)
+	if n > tiers.MaxCOQLConditions {
+		return "", verdict("%d conditions given; COQL accepts at most %d", n, tiers.MaxCOQLConditions)
 	}
 	join := " and "
 	if q.MatchAny {
@@ -265,7 +255,7 @@ func COQL(q COQLQuery) (string, error) {
 		}
 	}
 	if q.AfterID != "" {
-		if !digitsRE.MatchString(q.AfterID) {
+		if !tiers.IsRecordID(q.AfterID) {
 			return "", verdict("keyset id %q is not a record id", q.AfterID)
 		}
 		keyset := "id > " + q.AfterID
@@ -311,13 +301,21 @@ func COQL(q COQLQuery) (string, error) {
 	return b.String(), nil
 }
 
+// validCOQLField reports whether f is a field COQL may name: an API name,
+// or a lookup's field written lookup.field.
 func validCOQLField(f string) bool {
-	return len(f) <= 100 && (apiNameRE.MatchString(f) || lookupRE.MatchString(f))
+	if len(f) > tiers.MaxAPINameLen {
+		return false
+	}
+	if lookup, field, ok := strings.Cut(f, "."); ok {
+		return tiers.IsAPIName(lookup) && tiers.IsAPIName(field)
+	}
+	return tiers.IsAPIName(f)
 }
 
-// QuoteCOQL renders s as a COQL string literal: single quotes, with \ and '
+// quoteCOQL renders s as a COQL string literal: single quotes, with \ and '
 // backslash-escaped (reference §6).
-func QuoteCOQL(s string) string {
+func quoteCOQL(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('\'')
@@ -340,7 +338,7 @@ func coqlCondition(c tiers.Condition) (string, error) {
 	if !validCOQLField(c.Field) {
 		return "", verdict("%q is not a field API name", c.Field)
 	}
-	if err := checkArity(c, MaxInValues); err != nil {
+	if err := checkArity(c, tiers.MaxInValues); err != nil {
 		return "", err
 	}
 	isID := c.Field == "id" || strings.HasSuffix(c.Field, ".id")
@@ -352,7 +350,7 @@ func coqlCondition(c tiers.Condition) (string, error) {
 		}
 		switch {
 		case isID:
-			if !digitsRE.MatchString(s.text) {
+			if !tiers.IsRecordID(s.text) {
 				return "", verdict("%s: %q is not a record id (1–19 digits)", c.Field, s.text)
 			}
 			lits[i] = s.text
@@ -363,11 +361,11 @@ func coqlCondition(c tiers.Condition) (string, error) {
 			if strings.Contains(s.text, "%") {
 				return "", verdict("%s: starts_with value may not contain %% (the COQL wildcard)", c.Field)
 			}
-			lits[i] = QuoteCOQL(s.text + "%")
+			lits[i] = quoteCOQL(s.text + "%")
 		case s.literal:
 			lits[i] = s.text
 		default:
-			lits[i] = QuoteCOQL(s.text)
+			lits[i] = quoteCOQL(s.text)
 		}
 	}
 	switch c.Op {

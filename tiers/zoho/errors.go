@@ -46,11 +46,11 @@ func clip(s string) string {
 	return s
 }
 
-// IsWrite reports whether method may change data at Zoho (anything but GET,
+// isWrite reports whether method may change data at Zoho (anything but GET,
 // HEAD and OPTIONS). Such a request is never retried once it may have been
 // sent. COQL reads use POST and count as writes here: over-caution costs one
 // failover, never a double write.
-func IsWrite(method string) bool {
+func isWrite(method string) bool {
 	switch method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions:
 		return false
@@ -58,11 +58,11 @@ func IsWrite(method string) bool {
 	return true
 }
 
-// HasRecordResults reports whether body is a multi-record answer
+// hasRecordResults reports whether body is a multi-record answer
 // ({"data":[…]}) rather than a single top-level error envelope. Zoho answers
 // writes with per-record results under 200, 207 and also 400 (every record
 // failed) or 412.
-func HasRecordResults(body []byte) bool {
+func hasRecordResults(body []byte) bool {
 	var e envelope
 	if json.Unmarshal(body, &e) != nil {
 		return false
@@ -71,17 +71,17 @@ func HasRecordResults(body []byte) bool {
 	return len(d) > 0 && d[0] == '['
 }
 
-// ClassifyResponse turns a Zoho answer that is not a success into a
+// classifyResponse turns a Zoho answer that is not a success into a
 // classified *tiers.Error, or returns nil when the answer is a success the
 // caller should decode: 2xx (204 included) and 4xx answers that carry
-// per-record results (see HasRecordResults). req gives the method and path
+// per-record results (see hasRecordResults). req gives the method and path
 // (for scope hints and write semantics); tier labels the error.
 //
 // 4xx Zoho codes are verdicts (INVALID_DATA, NO_PERMISSION, LIMIT_REACHED …);
 // 429 is rate limited; 401 is auth (OAUTH_SCOPE_MISMATCH names the scope to
 // grant); 5xx and non-Zoho bodies are unavailable, except that a 500 or 504
 // to a write is outcome unknown (Zoho may have applied it).
-func ClassifyResponse(tier tiers.Name, req *http.Request, status int, body []byte) *tiers.Error {
+func classifyResponse(tier tiers.Name, req *http.Request, status int, body []byte) *tiers.Error {
 	method, path := "", ""
 	if req != nil {
 		method = req.Method
@@ -98,7 +98,7 @@ func ClassifyResponse(tier tiers.Name, req *http.Request, status int, body []byt
 	if parsed {
 		code = env.code()
 	}
-	if status >= 400 && status < 500 && status != http.StatusTooManyRequests && parsed && HasRecordResults(body) {
+	if status >= 400 && status < 500 && status != http.StatusTooManyRequests && parsed && hasRecordResults(body) {
 		return nil
 	}
 	e := &tiers.Error{Tier: tier, HTTPStatus: status, Code: code, Message: clip(env.Message), Details: env.Details}
@@ -115,7 +115,7 @@ func ClassifyResponse(tier tiers.Name, req *http.Request, status int, body []byt
 		e.Class = tiers.ClassAuth
 		switch code {
 		case "OAUTH_SCOPE_MISMATCH":
-			e.Message = fmt.Sprintf("the OAuth token lacks the scope for %s %s: regenerate the refresh token with %s", method, path, ScopeHint(method, path))
+			e.Message = fmt.Sprintf("the OAuth token lacks the scope for %s %s: regenerate the refresh token with %s", method, path, scopeHint(method, path))
 		case "INVALID_TOKEN", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE":
 			e.Message = "Zoho rejected the access token even after a refresh (" + code + "): check that the refresh token belongs to this org's data centre and has not been revoked"
 		default:
@@ -132,7 +132,7 @@ func ClassifyResponse(tier tiers.Name, req *http.Request, status int, body []byt
 		e.Class = tiers.ClassVerdict
 	case status >= 500:
 		e.Class = tiers.ClassUnavailable
-		if IsWrite(method) && (status == http.StatusInternalServerError || status == http.StatusGatewayTimeout) {
+		if isWrite(method) && (status == http.StatusInternalServerError || status == http.StatusGatewayTimeout) {
 			e.Class = tiers.ClassOutcomeUnknown
 		}
 		if e.Message == "" {
@@ -148,9 +148,9 @@ func ClassifyResponse(tier tiers.Name, req *http.Request, status int, body []byt
 	return e
 }
 
-// ScopeHint names the OAuth scope a call to method+path needs (reference
+// scopeHint names the OAuth scope a call to method+path needs (reference
 // §12), for error messages that tell the operator what to grant.
-func ScopeHint(method, path string) string {
+func scopeHint(method, path string) string {
 	p := strings.TrimPrefix(path, "/")
 	parts := strings.Split(p, "/")
 	switch {

@@ -58,7 +58,7 @@ func TestClassifyResponse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			req := &http.Request{Method: tt.method, URL: &url.URL{Path: tt.path}}
-			e := ClassifyResponse(tiers.Bulk, req, tt.status, []byte(tt.body))
+			e := classifyResponse(tiers.Bulk, req, tt.status, []byte(tt.body))
 			if tt.class == -1 {
 				if e != nil {
 					t.Fatalf("want success, got %v", e)
@@ -86,7 +86,20 @@ func TestRedactURL(t *testing.T) {
 	u, _ := url.Parse("https://user:pw@accounts.zoho.com/oauth/v2/token?refresh_token=" + testRefreshToken + "&client_secret=" + testClientSecret + "&grant_type=refresh_token&code=abc")
 	got := RedactURL(u)
 	assertNoSecrets(t, got, "pw", "code=abc")
-	if !strings.Contains(got, "grant_type=refresh_token") {
-		t.Fatalf("non-secret params lost: %s", got)
+	if !strings.Contains(got, "grant_type=REDACTED") || !strings.Contains(got, "refresh_token=REDACTED") {
+		t.Fatalf("parameter names lost: %s", got)
+	}
+	// The caller's data in search queries is no secret by name, but may not
+	// be logged either (it used to be, in full).
+	u, _ = url.Parse("https://www.zohoapis.com/crm/v8/Accounts/search?criteria=((Email:equals:jane@acme.example)and(Phone:starts_with:555))&email=jane@acme.example&phone=5550100&word=Confidential+Merger&ids=5725767000001,5725767000002&fields=Account_Name#frag")
+	got = RedactURL(u)
+	assertNoSecrets(t, got, "jane", "acme", "555", "Confidential", "Merger", "5725767000001", "Account_Name", "frag")
+	for _, name := range []string{"criteria=", "email=", "phone=", "word=", "ids=", "fields="} {
+		if !strings.Contains(got, name+"REDACTED") {
+			t.Errorf("%s lost: %s", name, got)
+		}
+	}
+	if !strings.HasPrefix(got, "https://www.zohoapis.com/crm/v8/Accounts/search?") {
+		t.Errorf("host and path lost: %s", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 func TestDC(t *testing.T) {
@@ -55,7 +56,7 @@ func TestDC(t *testing.T) {
 	}
 }
 
-func newTS(fa *fakeAccounts, clk *fakeClock, dir string, mod ...func(*TokenSourceConfig)) *TokenSource {
+func newTS(fa *fakeAccounts, clk *tierstest.Clock, dir string, mod ...func(*TokenSourceConfig)) *TokenSource {
 	cfg := TokenSourceConfig{Credential: testCred(), AccountsURL: fa.srv.URL, Now: clk.Now, CacheDir: dir,
 		Logger: slog.New(slog.DiscardHandler), Tier: tiers.REST}
 	for _, m := range mod {

@@ -24,7 +24,7 @@ import (
 )
 
 // HTTPOptions configures NewHTTPClient. The zero value is usable: no auth,
-// default transport, default retries.
+// default transport, no retries.
 type HTTPOptions struct {
 	// Base is the innermost transport. nil means DefaultTransport().
 	Base http.RoundTripper
@@ -37,8 +37,8 @@ type HTTPOptions struct {
 	// UserAgent is sent on every request. Empty means DefaultUserAgent.
 	UserAgent string
 	// MaxRetries is the number of retries after the first attempt when the
-	// context carries no tiers.RetryBudget. Negative means none; zero means
-	// DefaultMaxRetries.
+	// context carries no tiers.RetryBudget (which replaces it); zero means
+	// none.
 	MaxRetries int
 	// RetryWaitMin and RetryWaitMax bound the backoff. Zero means
 	// DefaultRetryWaitMin / DefaultRetryWaitMax.
@@ -53,7 +53,6 @@ type HTTPOptions struct {
 // Defaults of HTTPOptions.
 const (
 	DefaultUserAgent    = "zoho-mcp-proxy"
-	DefaultMaxRetries   = 3
 	DefaultRetryWaitMin = 100 * time.Millisecond
 	DefaultRetryWaitMax = 5 * time.Second
 )
@@ -107,9 +106,9 @@ func DefaultTransport() *http.Transport {
 	return t
 }
 
-// LoggingTransport logs each request at debug level: method, URL with
-// secrets redacted (see RedactURL), status and duration. Headers and bodies
-// are never logged.
+// LoggingTransport logs each request at debug level: method, URL with every
+// query value redacted (see RedactURL), status and duration. Headers and
+// bodies are never logged.
 type LoggingTransport struct {
 	Next   http.RoundTripper
 	Logger *slog.Logger // nil means slog.Default()
@@ -136,12 +135,11 @@ func (t *LoggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, err
 }
 
-// secretParams are query parameters whose values RedactURL hides.
-var secretParams = []string{"token", "secret", "code", "key", "password", "auth"}
-
-// RedactURL renders u with the values of secret-looking query parameters
-// (refresh_token, client_secret, code, …) and any user info replaced by
-// "REDACTED".
+// RedactURL renders u for a log line with every query value and any user
+// info replaced by "REDACTED", keeping the parameter names: values carry
+// secrets (refresh_token, client_secret, code) and the caller's data
+// (criteria=(Email:equals:…), email=, phone=, word=, ids=), neither of which
+// may reach a log (README "Health, metrics and logs").
 func RedactURL(u *url.URL) string {
 	if u == nil {
 		return ""
@@ -152,17 +150,15 @@ func RedactURL(u *url.URL) string {
 	}
 	if c.RawQuery != "" {
 		q := c.Query()
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, s := range secretParams {
-				if strings.Contains(lk, s) {
-					q[k] = []string{"REDACTED"}
-					break
-				}
+		for k, vs := range q {
+			for i := range vs {
+				vs[i] = "REDACTED"
 			}
+			q[k] = vs
 		}
 		c.RawQuery = q.Encode()
 	}
+	c.Fragment, c.RawFragment = "", ""
 	return c.String()
 }
 
@@ -270,14 +266,15 @@ func isTokenRejection(body []byte) bool {
 
 // RetryTransport retries with hashicorp/go-retryablehttp: connection errors,
 // 5xx (not 501) and 429, with backoff (full jitter by default) and a
-// Retry-After header honoured when present. A write (see IsWrite) is retried
+// Retry-After header honoured when present. A write (see isWrite) is retried
 // only when it cannot have been sent: on a dial error, or on 429 (Zoho
 // rejected it unapplied). The budget is the context's tiers.RetryBudget when
-// set (bounded by MaxRetries), else MaxRetries. The final answer (e.g. the
-// last 503) is returned for the caller to classify.
+// set (the router's, for the tier's place in the chain), else MaxRetries.
+// The final answer (e.g. the last 503) is returned for the caller to
+// classify.
 type RetryTransport struct {
 	Next       http.RoundTripper
-	MaxRetries int // negative: none; zero: DefaultMaxRetries
+	MaxRetries int // without a tiers.RetryBudget; zero means none
 	WaitMin    time.Duration
 	WaitMax    time.Duration
 	Backoff    retryablehttp.Backoff // nil means FullJitterBackoff
@@ -298,13 +295,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	})
-	maxRetries := t.MaxRetries
-	if maxRetries == 0 {
-		maxRetries = DefaultMaxRetries
-	}
-	if maxRetries < 0 {
-		maxRetries = 0
-	}
+	maxRetries := max(t.MaxRetries, 0)
 	waitMin, waitMax := t.WaitMin, t.WaitMax
 	if waitMin <= 0 {
 		waitMin = DefaultRetryWaitMin
@@ -313,7 +304,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		waitMax = DefaultRetryWaitMax
 	}
 	if b, ok := tiers.RetryBudgetFrom(req.Context()); ok {
-		maxRetries = max(0, min(maxRetries, b.MaxRetries))
+		maxRetries = max(0, b.MaxRetries)
 		if b.MaxBackoff > 0 && b.MaxBackoff < waitMax {
 			waitMax = b.MaxBackoff
 			waitMin = min(waitMin, waitMax)
@@ -326,7 +317,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if backoff == nil {
 		backoff = FullJitterBackoff
 	}
-	write := IsWrite(req.Method)
+	write := isWrite(req.Method)
 	rc := &retryablehttp.Client{
 		HTTPClient:   t.inner,
 		RetryMax:     maxRetries,

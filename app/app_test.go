@@ -1,28 +1,74 @@
-package server
+package app
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.uber.org/goleak"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/bulk"
+	tiermcp "github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/mcp"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/rest"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// Keep-alive connections of http.DefaultTransport used by clients.
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+	)
+}
+
+type syncBuffer = tierstest.Buffer
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func sdkSession(t *testing.T, ctx context.Context, tr sdk.Transport) *sdk.ClientSession {
+	t.Helper()
+	c := sdk.NewClient(&sdk.Implementation{Name: "go-sdk-test", Version: "1"}, nil)
+	cs, err := c.Connect(ctx, tr, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	return cs
+}
 
 // startApp wires the real proxy against a fresh emulator and serves it on
 // loopback HTTP.
 func startApp(t *testing.T, tweak func(*config.Config)) (*App, *zohosim.Sim, string, *syncBuffer) {
+	return startAppWith(t, zohosim.Options{Accounts: 25}, tweak)
+}
+
+// startAppWith is startApp with the emulator's options.
+func startAppWith(t *testing.T, so zohosim.Options, tweak func(*config.Config)) (*App, *zohosim.Sim, string, *syncBuffer) {
 	t.Helper()
 	start := time.Now()
-	sim, err := zohosim.Start(zohosim.Options{Accounts: 25})
+	sim, err := zohosim.Start(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +83,7 @@ func startApp(t *testing.T, tweak func(*config.Config)) (*App, *zohosim.Sim, str
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	app, err := Build(cfg, BuildOptions{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test", TempDir: t.TempDir()})
+	app, err := Build(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test", TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,14 +115,14 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 			t.Errorf("probe: %s", tier)
 		}
 	}
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true}, "")
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true})
 	defer cs.Close()
 	id := sim.Store().IDs()[3]
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": id}})
 	if err != nil || res.IsError {
 		t.Fatalf("get_account: %v %+v", err, res)
 	}
-	route, _ := json.Marshal(res.Meta["zoho-mcp-proxy/route"])
+	route, _ := json.Marshal(res.Meta[tiers.RouteMetaKey])
 	if !strings.Contains(string(route), `"tier":"MCP"`) {
 		t.Errorf("route = %s, want MCP for an agent call", route)
 	}
@@ -130,22 +176,13 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 // their values.
 func logKeys(t *testing.T, line string) ([]string, []any) {
 	t.Helper()
-	d := json.NewDecoder(strings.NewReader(line))
-	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("log line is not a JSON object: %s", line)
+	keys, raw, err := tierstest.LogKeys(line)
+	if err != nil {
+		t.Fatalf("%v: %s", err, line)
 	}
-	var keys []string
-	var vals []any
-	for d.More() {
-		k, err := d.Token()
-		if err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		var v any
-		if err := d.Decode(&v); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		keys, vals = append(keys, k.(string)), append(vals, v)
+	vals := make([]any, len(raw))
+	for i, r := range raw {
+		_ = json.Unmarshal(r, &vals[i])
 	}
 	return keys, vals
 }
@@ -161,7 +198,7 @@ func TestReadyzWhenEveryTierIsDown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true}, "")
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true})
 	defer cs.Close()
 	for i := 0; i < 3 && app.Router.Ready(); i++ {
 		res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": sim.Store().IDs()[0]}})
@@ -199,3 +236,51 @@ type fakeAddrListener struct {
 }
 
 func (f fakeAddrListener) Addr() net.Addr { return f.addr }
+
+// TestCreditsReachTheGauge: the Zoho tiers report X-API-CREDITS-REMAINING
+// straight to the registry's gauge, with no transport in between.
+func TestCreditsReachTheGauge(t *testing.T) {
+	// A budget of 4 credits: the BULK and REST probes use at least half of
+	// it, so Zoho starts sending the remaining count.
+	const budget = 4
+	app, _, url, _ := startAppWith(t, zohosim.Options{Accounts: 5, Credits: budget}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	app.Probe(ctx, 5*time.Second)
+	_, body := get(t, url+"/metrics")
+	var seen []string
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "zoho_mcp_proxy_zoho_api_credits_remaining{") {
+			seen = append(seen, line)
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatalf("no credits gauge after Zoho reported X-API-CREDITS-REMAINING:\n%s", body)
+	}
+	for _, line := range seen {
+		var n float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n); err != nil || n < 0 || n >= budget {
+			t.Errorf("credits gauge %q, want fewer than the %d of the budget", line, budget)
+		}
+		if !strings.Contains(line, `tier="BULK"`) && !strings.Contains(line, `tier="REST"`) {
+			t.Errorf("credits gauge %q is not labelled with a Zoho tier", line)
+		}
+	}
+}
+
+// TestDefaultConfigIsTheRoutersDefault: the configuration's tier defaults
+// and the router's are the same values (both come from tiers.DefaultsOf).
+func TestDefaultConfigIsTheRoutersDefault(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	ts := []tiers.Tier{tiermcp.New(tiermcp.Config{}), bulk.New(bulk.Config{}), rest.New(rest.Config{})}
+	got, want := routerTiers(cfg, ts), router.DefaultTierConfigs()
+	if len(got) != len(want) {
+		t.Fatalf("config gives %d tiers, the router %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("tier %d: config gives %+v, the router %+v", i, got[i], want[i])
+		}
+	}
+}

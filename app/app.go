@@ -1,0 +1,150 @@
+// Package app wires the proxy together: from one validated config.Config it
+// builds the three tiers, the router over them, the tools, the MCP server,
+// the store of bulk results and the one Prometheus registry they all report
+// to, and serves the result over the transports of package server. It is the
+// only package that knows every layer; cmd, demo and loadtest call Build and
+// nothing else below it.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tools"
+)
+
+// Options are what Build needs besides the Config.
+type Options struct {
+	// Policy is the permissions policy. Nil means permissions.Default().
+	Policy *permissions.Policy
+	// Logger receives every log line. Nil means slog.Default().
+	Logger *slog.Logger
+	// Version is reported to MCP clients. Empty means "dev".
+	Version string
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// TempDir holds large bulk-read results while they are served. Empty
+	// means os.TempDir().
+	TempDir string
+}
+
+// App is the wired proxy: tiers, router, tools and the MCP server, with one
+// Prometheus registry for all of them.
+type App struct {
+	// Config is the configuration the app was built from.
+	Config *config.Config
+	// Policy authenticates HTTP callers and gives profiles.
+	Policy *permissions.Policy
+	// Tiers are MCP, BULK and REST, configured or not.
+	Tiers []tiers.Tier
+	// Router routes every tool call over Tiers.
+	Router *router.Router
+	// MCP is the MCP server with the nine tools.
+	MCP *server.MCP
+	// Registry holds every metric (Go runtime, process, router, tools, Zoho
+	// credits); /metrics exposes it.
+	Registry *prometheus.Registry
+	// Results keeps large bulk_read results, served as MCP resources.
+	Results *tools.BulkResults
+	log     *slog.Logger
+}
+
+// Build wires the proxy from a validated cfg: tiers (reporting Zoho's credits
+// to the registry), router (with failover, breakers and the call deadline of
+// cfg), the nine tools and the MCP server.
+func Build(cfg *config.Config, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Policy == nil {
+		o.Policy = permissions.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	reg := prometheus.NewRegistry()
+	credits := newCreditsGauge()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), credits)
+
+	ts := newTiers(cfg, o.Logger, o.Now, creditsTo(credits))
+	rt, err := router.New(router.Config{
+		Tiers:            routerTiers(cfg, ts),
+		Failover:         cfg.Failover,
+		BreakerThreshold: cfg.BreakerThreshold,
+		BreakerTimeout:   cfg.BreakerTimeout,
+		CallTimeout:      cfg.CallTimeout,
+		Now:              o.Now,
+		Logger:           o.Logger,
+		Registerer:       reg,
+	}, ts...)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	results := tools.NewBulkResults(o.TempDir, 0, o.Now)
+	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: results, Now: o.Now})
+	st := make([]server.Tool, len(all))
+	for i, t := range all {
+		st[i] = server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler}
+	}
+	tmpl, read := results.ResourceTemplate()
+	m, err := server.NewMCP(server.Options{Version: o.Version, Tools: st, Logger: o.Logger, Registerer: reg, Now: o.Now,
+		ResourceTemplates: []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}})
+	if err != nil {
+		_ = results.Close()
+		return nil, err
+	}
+	return &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, log: o.Logger}, nil
+}
+
+// Close releases what Build made (bulk result files).
+func (a *App) Close() error {
+	return a.Results.Close()
+}
+
+// ServeStdio serves the app over stdio for one caller with profile.
+func (a *App) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, profile *permissions.Profile) error {
+	return server.ServeStdio(ctx, a.MCP, server.StdioOptions{Profile: profile, In: in, Out: out, ShutdownGrace: a.Config.HTTP.ShutdownGrace, Logger: a.log})
+}
+
+// HTTP returns the app's HTTP transport configured from the Config.
+func (a *App) HTTP() *server.HTTP {
+	h := a.Config.HTTP
+	return server.NewHTTP(server.HTTPOptions{
+		MCP: a.MCP,
+		Security: server.Security{
+			AllowedHosts: h.AllowedHosts, AllowedOrigins: h.AllowedOrigins,
+			BodyLimit: h.BodyLimit, MaxInFlight: h.MaxInFlight, Policy: a.Policy,
+			MaxInFlightPerCaller: h.MaxInFlightPerCaller, BodyReadTimeout: h.BodyReadTimeout,
+		},
+		Ready:             a.Router.Ready,
+		Health:            func() any { return a.Router.Health() },
+		Gatherer:          a.Registry,
+		ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout, IdleTimeout: h.IdleTimeout,
+		ShutdownGrace:  h.ShutdownGrace,
+		SessionIdleTTL: h.SessionIdleTTL, MaxSessions: h.MaxSessions, MaxSessionsPerCaller: h.MaxSessionsPerCaller,
+		StreamIdleTimeout: h.StreamIdleTimeout, StreamHeartbeat: h.StreamHeartbeat,
+		Logger: a.log,
+	})
+}
+
+// ServeHTTP serves the app on ln until ctx ends, then shuts down gracefully.
+// It refuses a non-loopback listener when the policy has no tokens.
+func (a *App) ServeHTTP(ctx context.Context, ln net.Listener) error {
+	if err := server.CheckBind(ln.Addr().String(), a.Policy); err != nil {
+		return err
+	}
+	return a.HTTP().Serve(ctx, ln)
+}

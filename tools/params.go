@@ -1,0 +1,209 @@
+package tools
+
+import (
+	"context"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// param declares one argument of a tool, once: its name, its JSON schema,
+// whether it is required, and how it decodes into the tool's params struct.
+// Each params struct lists its params, bound to its own fields, in its
+// params method; the tool's input schema, the keys it accepts and its
+// parser all come from that one list (see newTool and parse). The messages
+// an agent reads when an argument is wrong stay hand-written in the
+// decoders (args.go).
+type param struct {
+	// name is the argument's key; empty for a rule (see rule).
+	name string
+	// schema builds the argument's JSON schema; it runs once, when the tool
+	// is defined, never per call.
+	schema func() schema
+	// need makes the argument required: the schema lists it as required
+	// and a call without it (or with null) is refused with "<name> is
+	// required: <need>". Empty means optional.
+	need string
+	// decode reads the argument from a (absent or null means its default)
+	// into the params struct the param is bound to.
+	decode func(a *args) error
+}
+
+// rule is a check over several arguments (say, "give ids or filters, not
+// both"). It takes no key and no schema; it runs in its place in the list,
+// after the params before it have decoded.
+func rule(check func(a *args) error) param { return param{decode: check} }
+
+// declared is a tool's params struct: params lists its arguments bound to
+// the struct's fields, in the order they are checked and documented.
+type declared interface {
+	params() []param
+}
+
+// ptrTo constrains PP to *P with P's params method, so that parse can make a
+// P and bind its params.
+type ptrTo[P any] interface {
+	*P
+	declared
+}
+
+// inputSchema returns the strict input schema of the params of P.
+func inputSchema[P any, PP ptrTo[P]]() schema {
+	props := schema{}
+	var required []string
+	for _, p := range PP(new(P)).params() {
+		if p.name == "" {
+			continue
+		}
+		props[p.name] = p.schema()
+		if p.need != "" {
+			required = append(required, p.name)
+		}
+	}
+	return object("", props, required...)
+}
+
+// parse decodes raw as the arguments of P: an object with P's keys only,
+// its required ones present, each decoded in order, rules checked in their
+// place. Every failure is an argError whose text is the agent's.
+func parse[P any, PP ptrTo[P]](raw []byte, prof *permissions.Profile) (P, error) {
+	var p P
+	ps := PP(&p).params()
+	keys := make([]string, 0, len(ps))
+	for _, x := range ps {
+		if x.name != "" {
+			keys = append(keys, x.name)
+		}
+	}
+	a, err := parseArgs(raw, prof, keys...)
+	if err != nil {
+		return p, err
+	}
+	for _, x := range ps {
+		if x.need != "" && !a.has(x.name) {
+			return p, argErr("%s is required: %s", x.name, x.need)
+		}
+		if err := x.decode(a); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// newTool makes the Tool of def, whose arguments are the params of P: its
+// input schema comes from them, and its handler refuses a call guard
+// refuses, answers arguments parse rejects with an invalid-arguments result,
+// and gives any other call to serve with the parsed arguments and the
+// caller's profile. Every outcome is a tool result; the error is always nil.
+func newTool[P any, PP ptrTo[P]](def mcp.Tool, scopes []permissions.Scope,
+	serve func(ctx context.Context, in P, prof *permissions.Profile) *mcp.CallToolResult) Tool {
+	rawInput(inputSchema[P, PP]())(&def)
+	name := def.Name
+	h := func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		prof, res := guard(ctx, name, scopes)
+		if res != nil {
+			return res, nil
+		}
+		in, err := parse[P, PP](rawArguments(req), prof)
+		if err != nil {
+			return invalid(name, err), nil
+		}
+		return serve(ctx, in, prof), nil
+	}
+	return Tool{Def: def, Scopes: scopes, Handler: server.ToolHandlerFunc(h),
+		parse: func(raw []byte, prof *permissions.Profile) (any, error) { return parse[P, PP](raw, prof) }}
+}
+
+// noParams are the arguments of a tool that takes none: any key is refused.
+type noParams struct{}
+
+func (*noParams) params() []param { return nil }
+
+// The params every tool shares, each with its schema and decoder.
+
+// idParam is a required record id under name.
+func idParam(name, desc, need string, dst *string) param {
+	return param{name: name, need: need,
+		schema: func() schema { return idSchema(desc) },
+		decode: func(a *args) (err error) { *dst, err = a.id(name); return err }}
+}
+
+// idsParam is an optional list of 1..max unique record ids under name; item
+// describes one id.
+func idsParam(name, desc, item string, max int, dst *[]string) param {
+	return param{name: name,
+		schema: func() schema { return array(desc, idSchema(item), 1, max) },
+		decode: func(a *args) (err error) { *dst, err = a.ids(name, max); return err }}
+}
+
+// fieldsParam is the optional fields list.
+func fieldsParam(dst *[]string) param {
+	return param{name: "fields", schema: fieldsSchema,
+		decode: func(a *args) (err error) { *dst, err = a.fields(); return err }}
+}
+
+// limitParam is the optional page size, defaultLimit when absent.
+func limitParam(dst *int) param {
+	return param{name: "limit", schema: limitSchema,
+		decode: func(a *args) (err error) {
+			*dst, err = a.integer("limit", 1, tiers.MaxPageSize, defaultLimit)
+			return err
+		}}
+}
+
+// pageTokenParam is the optional page token of a list or search.
+func pageTokenParam(dst *string) param {
+	return param{name: "page_token", schema: pageTokenSchema,
+		decode: func(a *args) (err error) { *dst, err = a.str("page_token", tiers.MaxPageTokenLen); return err }}
+}
+
+// enumParam is an optional string under name, one of values; def when absent.
+func enumParam(name, desc, def string, values []string, dst *string) param {
+	return param{name: name,
+		schema: func() schema { return enumOf(desc, values...) },
+		decode: func(a *args) (err error) { *dst, err = a.enum(name, def, values...); return err }}
+}
+
+// textParam is an optional non-blank string under name of minLen..maxLen
+// bytes (the decoder refuses blank text itself).
+func textParam(name, desc string, minLen, maxLen int, dst *string) param {
+	return param{name: name,
+		schema: func() schema {
+			return schema{"type": "string", "description": desc, "minLength": minLen, "maxLength": maxLen}
+		},
+		decode: func(a *args) (err error) { *dst, err = a.str(name, maxLen); return err }}
+}
+
+// conditionsParam is an optional list of 1..max search conditions under name.
+func conditionsParam(name, desc string, max int, dst *[]tiers.Condition) param {
+	return param{name: name,
+		schema: func() schema { return array(desc, conditionSchema(), 1, max) },
+		decode: func(a *args) (err error) { *dst, err = a.conditions(name, max); return err }}
+}
+
+// dataParam is the required data of a single-record write.
+func dataParam(dst *tiers.Record) param {
+	return param{name: "data", schema: dataSchema,
+		need:   "an object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\"}",
+		decode: func(a *args) (err error) { *dst, err = a.data("data", a.m["data"]); return err }}
+}
+
+// triggerParam is the optional trigger list of a write.
+func triggerParam(dst *[]string) param {
+	return param{name: "trigger", schema: triggerSchema,
+		decode: func(a *args) (err error) { *dst, err = a.trigger(); return err }}
+}
+
+// notBoth is the rule that the arguments x and y are not both given; set
+// reports whether each was.
+func notBoth(x, y string, set func() (bool, bool)) param {
+	return rule(func(*args) error {
+		if a, b := set(); a && b {
+			return argErr("give %s or %s, not both", x, y)
+		}
+		return nil
+	})
+}
