@@ -2,7 +2,8 @@
 GO       ?= go
 BIN      := bin/zoho-mcp-proxy
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 NODE_DIR := e2e/node
 
 .DEFAULT_GOAL := help
@@ -34,11 +35,12 @@ node-deps: ## Install the independent MCP clients and validators (npm ci, lockfi
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: test
-test: lint node-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest, README quickstart.
+test: lint node-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest, README quickstart, image (where docker runs).
 	$(GO) test -race -count=1 -timeout 20m ./...
 	./scripts/conformance.sh
 	./scripts/validate-manifest.sh
 	./scripts/readme-quickstart.sh
+	./scripts/docker-test.sh
 
 .PHONY: bench
 bench: ## Go benchmarks (see docs/BENCHMARKS.md for the figures and how to read them).
@@ -51,6 +53,14 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 2m) each.
 .PHONY: bundle
 bundle: node-deps ## Build the MCPB bundle (.mcpb) with Linux, macOS and Windows binaries.
 	./scripts/bundle.sh
+
+.PHONY: release
+release: ## Build the five release binaries (linux, darwin: amd64, arm64; windows/amd64) and SHA256SUMS into dist/.
+	VERSION=$(VERSION) COMMIT=$(COMMIT) ./scripts/release.sh
+
+.PHONY: docker
+docker: ## Build the container image zoho-mcp-proxy:VERSION and :latest (distroless, non-root; see examples/docker/).
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t zoho-mcp-proxy:$(VERSION) -t zoho-mcp-proxy:latest .
 
 .PHONY: clean
 clean: ## Remove build outputs.

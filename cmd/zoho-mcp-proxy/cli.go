@@ -29,30 +29,6 @@ const (
 	exitUsage = 2 // usage error
 )
 
-const usage = `zoho-mcp-proxy: permissioned, resilient Zoho CRM access for AI agents over MCP.
-
-Usage:
-  zoho-mcp-proxy [serve] [--transport stdio|http] [--addr 127.0.0.1:8765] [--config FILE]
-                 [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format auto|text|json]
-                 [--session-idle-ttl 30m]
-  zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
-  zoho-mcp-proxy demo    [--json]
-  zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
-  zoho-mcp-proxy login   [--no-browser] [--config FILE] [--timeout 5m] [--port N]
-  zoho-mcp-proxy version
-
-Commands:
-  serve    serve MCP over stdio (default) or HTTP (/mcp, /sse, /healthz, /readyz, /metrics)
-  sandbox  run only the built-in Zoho emulator and print the settings that point a proxy at it
-  demo     a self-contained tour: emulator + proxy + MCP client, failover included
-  check    validate the config and permissions files and probe each enabled tier
-  login    authorize tier 1 at Zoho's hosted MCP once (OAuth in a browser) and store the grant
-  version  print the version
-
-Secrets (ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN, ZOHO_MCP_ENDPOINT, ...) come from the
-environment or the config file, never from flags. Run "zoho-mcp-proxy <command> -h" for flags.
-`
-
 // usageError is a command-line mistake: exit 2.
 type usageError struct{ msg string }
 
@@ -76,30 +52,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // run runs the command of args with e: it returns the exit code.
 func (e env) run(ctx context.Context, args []string) int {
-	stdout, stderr := e.stdout, e.stderr
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
+	stderr := e.stderr
+	name, args := splitCommand(args)
 	var err error
-	switch cmd {
-	case "serve":
-		err = e.serve(ctx, args)
-	case "sandbox":
-		err = e.sandbox(ctx, args)
-	case "check":
-		err = e.check(ctx, args)
-	case "login":
-		err = e.login(ctx, args)
-	case "version":
-		err = e.version(args)
-	case "demo":
-		err = e.demo(ctx, args)
-	case "help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	default:
-		err = usageError{fmt.Sprintf("unknown command %q: use serve, sandbox, demo, check, login or version (see zoho-mcp-proxy help)", cmd)}
+	if c, ok := lookup(name); ok {
+		err = c.run(e, ctx, args)
+	} else {
+		err = unknownCommand(name)
 	}
 	var ue usageError
 	switch {
@@ -266,7 +225,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	} else if err := server.CheckBind(cfg.Addr, policy); err != nil {
-		return err
+		return bindError(err, cfg.Permissions)
 	}
 	app, err := app.Build(cfg, app.Options{Policy: policy, Logger: log, Version: versionString()})
 	if err != nil {

@@ -28,8 +28,11 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
-// binary is the proxy built once by TestMain.
+// binary is the proxy built once by TestMain, with stampedVersion stamped
+// in as the release build does.
 var binary string
+
+const stampedVersion = "v9.9.9"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zoho-mcp-proxy-test")
@@ -41,11 +44,19 @@ func TestMain(m *testing.M) {
 	if runtime.GOOS == "windows" {
 		binary += ".exe"
 	}
-	build := exec.Command("go", "build", "-o", binary, "-ldflags", "-X main.version=1.2.3-test -X main.commit=abc123", ".")
+	// The release's link flags (-s -w, the version stamped); the compile
+	// flags stay go build's defaults, which the e2e and conformance builds
+	// share, so CI compiles the packages once.
+	build := exec.Command("go", "build", "-o", binary, "-ldflags", "-s -w -X main.version="+stampedVersion+" -X main.commit=abc123", ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		os.Exit(1)
+	}
+	// The go commands tests run (go list) keep the user's build cache,
+	// which otherwise moves with XDG_CACHE_HOME below.
+	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		_ = os.Setenv("GOCACHE", strings.TrimSpace(string(out)))
 	}
 	// Commands run against the emulator outside sandbox mode (check, serve
 	// with its env) cache tokens on disk: keep them out of the user's cache.
@@ -137,12 +148,14 @@ func TestUsageAndVersion(t *testing.T) {
 
 func TestVersionLdflags(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command(binary, "version").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(out), "zoho-mcp-proxy 1.2.3-test (commit abc123, go") {
-		t.Errorf("version = %q", out)
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		out, err := exec.Command(binary, args...).Output()
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if want := "zoho-mcp-proxy " + stampedVersion + " (commit abc123, go"; !strings.HasPrefix(string(out), want) {
+			t.Errorf("%v printed %q, want it to start with %q", args, out, want)
+		}
 	}
 }
 
@@ -160,7 +173,7 @@ func TestServeConfigErrors(t *testing.T) {
 			env:      map[string]string{"ZOHO_DC": "mars", "ZOHO_CLIENT_ID": "x", "CIRCUIT_BREAKER_THRESHOLD": "lots"},
 			wantCode: 1, want: []string{"transport \"smoke\"", "--log-level", "ZOHO_DC=\"mars\"", "ZOHO_CLIENT_SECRET", "CIRCUIT_BREAKER_THRESHOLD"}},
 		{name: "non-loopback without tokens", args: []string{"serve", "--sandbox", "--transport", "http", "--addr", "0.0.0.0:0"},
-			wantCode: 1, want: []string{"refusing to listen", "127.0.0.1"}},
+			wantCode: 1, want: []string{"refusing to listen", "127.0.0.1", "No permissions file is set", "ZOHO_MCP_PROXY_PERMISSIONS=/etc/zoho-mcp-proxy/permissions.yaml"}},
 		{name: "unknown profile", args: []string{"serve", "--sandbox", "--profile", "ghost"}, wantCode: 1, want: []string{"profile \"ghost\"", "default"}},
 		{name: "missing permissions file", args: []string{"serve", "--sandbox", "--permissions", "/nonexistent/perms.yaml"}, wantCode: 1, want: []string{"permissions file"}},
 		{name: "missing config file", args: []string{"serve", "--config", "/nonexistent/c.yaml"}, wantCode: 1, want: []string{"--config"}},
