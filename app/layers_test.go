@@ -29,7 +29,7 @@ var layers = map[string][]string{
 	"tools":             {"tiers", "router", "permissions"},
 	"server":            {"tiers", "permissions"},
 	"app": {"tiers", "tiers/zoho", "tiers/mcp", "tiers/bulk", "tiers/rest", "router", "permissions", "config",
-		"tools", "server"},
+		"tools", "server", "status"},
 	"demo":               {"app", "config", "tiers", "tools", "zohosim"},
 	"loadtest":           {"app", "config", "server", "tiers", "zohosim"},
 	"cmd/zoho-mcp-proxy": {"app", "config", "demo", "permissions", "server", "zohosim"},
