@@ -26,6 +26,7 @@ var layers = map[string][]string{
 	"cluster":           {},
 	"cluster/redistest": {},
 	"status":            {"tiers", "router"},
+	"status/statustest": {},
 	"tools":             {"tiers", "router", "permissions"},
 	"server":            {"tiers", "permissions"},
 	"app": {"tiers", "tiers/zoho", "tiers/mcp", "tiers/bulk", "tiers/rest", "router", "permissions", "config",
