@@ -316,6 +316,7 @@ func TestStatusPageWired(t *testing.T) {
 			Tool  string `json:"tool"`
 			Count int    `json:"count"`
 		} `json:"tools"`
+		Credits []any `json:"credits"`
 	}
 	if err := json.Unmarshal([]byte(body), &v); code != 200 || err != nil {
 		t.Fatalf("/status.json = %d %v: %s", code, err, body)
@@ -338,6 +339,14 @@ func TestStatusPageWired(t *testing.T) {
 	}
 	if len(v.Tools) != 1 || v.Tools[0].Tool != "get_account" || v.Tools[0].Count != 1 {
 		t.Errorf("tools = %+v; want get_account once", v.Tools)
+	}
+	// The emulator, like Zoho, reports credits only once half the day's are
+	// spent: until then there is no reading, not a reading of 0.
+	if len(v.Credits) != 0 {
+		t.Errorf("credits = %+v before Zoho reported any; want none", v.Credits)
+	}
+	if _, metrics := get(t, url+"/metrics"); strings.Contains(metrics, "zoho_mcp_proxy_zoho_api_credits_remaining{") {
+		t.Errorf("/metrics exports a credits reading Zoho never sent")
 	}
 
 	code, page := get(t, url+"/")
