@@ -285,7 +285,9 @@ func (g *statusGate) form(w http.ResponseWriter, status int, action, msg string)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// Not no-referrer: under it a browser posts the form with "Origin: null",
+	// which the Origin rule refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", signInCSP)
 	w.WriteHeader(status)
 	_ = signInPage.Execute(w, map[string]any{"Action": action, "Error": msg,

@@ -173,6 +173,11 @@ func TestStatusPageNeedsMonitor(t *testing.T) {
 			if strings.Contains(body, "<form") && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "form-action 'self'") {
 				t.Errorf("the sign-in form has CSP %q", resp.Header.Get("Content-Security-Policy"))
 			}
+			// Under no-referrer a browser posts the form with "Origin: null",
+			// which the Origin rule refuses (seen in Chromium).
+			if strings.Contains(body, "<form") && resp.Header.Get("Referrer-Policy") != "same-origin" {
+				t.Errorf("the sign-in form has Referrer-Policy %q; want same-origin", resp.Header.Get("Referrer-Policy"))
+			}
 		})
 	}
 
