@@ -31,7 +31,7 @@ var layers = map[string][]string{
 	"server":            {"tiers", "permissions"},
 	"app": {"tiers", "tiers/zoho", "tiers/mcp", "tiers/bulk", "tiers/rest", "router", "permissions", "config",
 		"tools", "server", "status"},
-	"demo":               {"app", "config", "tiers", "tools", "zohosim"},
+	"demo":               {"app", "config", "status", "tiers", "tools", "zohosim"},
 	"loadtest":           {"app", "config", "server", "tiers", "zohosim"},
 	"cmd/zoho-mcp-proxy": {"app", "config", "demo", "permissions", "server", "zohosim"},
 	"cmd/zmp-load":       {"loadtest"},
