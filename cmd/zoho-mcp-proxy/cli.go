@@ -36,14 +36,15 @@ Usage:
                  [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format auto|text|json]
                  [--session-idle-ttl 30m]
   zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
-  zoho-mcp-proxy demo    [--json]
+  zoho-mcp-proxy demo    [--json] [--serve]
   zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
   zoho-mcp-proxy version
 
 Commands:
   serve    serve MCP over stdio (default) or HTTP (/mcp, /sse, /healthz, /readyz, /metrics)
   sandbox  run only the built-in Zoho emulator and print the settings that point a proxy at it
-  demo     a self-contained tour: emulator + proxy + MCP client, failover included
+  demo     a self-contained tour: emulator + proxy + MCP client, failover over all three
+           tiers included; --serve keeps them running with the status page
   check    validate the config and permissions files and probe each enabled tier
   version  print the version
 
@@ -357,19 +358,36 @@ func (e env) check(ctx context.Context, args []string) error {
 }
 
 func (e env) demo(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("demo", "[--json]")
+	fs := e.newFlagSet("demo", "[--json] [--serve]")
 	asJSON := fs.Bool("json", false, "print the tour as JSON instead of a table")
+	serve := fs.Bool("serve", false, "after the tour, keep the sandbox and the proxy running, print the status page URL and serve until interrupted")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	tctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // the tour, not the serving
 	defer cancel()
-	rep, err := demo.Run(ctx, demo.Options{})
+	d, err := demo.Start(tctx, demo.Options{})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	defer d.Close()
+	rep := d.Tour(tctx)
+	if *serve {
+		rep.StatusURL = d.StatusURL()
+	}
 	if err := demo.Write(e.stdout, rep, *asJSON); err != nil {
 		return err
+	}
+	if *serve {
+		// With --json, stdout holds only the report.
+		out := e.stdout
+		if *asJSON {
+			out = e.stderr
+		}
+		fmt.Fprintf(out, "\nstatus page:  %s\nMCP endpoint: %s (no token needed: loopback only)\nserving the sandbox and the proxy until interrupted (Ctrl-C)\n",
+			d.StatusURL(), d.Endpoint())
+		<-ctx.Done()
+		fmt.Fprintln(e.stderr, "zoho-mcp-proxy demo: stopped")
 	}
 	if !rep.OK {
 		return demo.ErrFailed
