@@ -129,6 +129,9 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		_ = results.Close()
 		return nil, err
 	}
+	// The first sample now, so that the page shows the tiers from the first
+	// request on, not once the goroutine below has run.
+	a.Status.Sample()
 	ctx, stop := context.WithCancel(context.Background())
 	a.stopStatus, a.statusEnded = stop, make(chan struct{})
 	go func() { defer close(a.statusEnded); _ = a.Status.Run(ctx) }()

@@ -290,6 +290,10 @@ func TestDefaultConfigIsTheRoutersDefault(t *testing.T) {
 // caller's data or the proxy's secrets could leak through.
 func TestStatusPageWired(t *testing.T) {
 	app, sim, url, _ := startApp(t, nil)
+	// Build took the first sample: the page shows the tiers from the first request on.
+	if v := app.Status.View(); v.Samples == 0 || len(v.Tiers) != 3 {
+		t.Errorf("right after Build the page has %d samples, %d tiers; want the tiers at once", v.Samples, len(v.Tiers))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	app.Status.Sample() // the baseline: counters show as differences from it
