@@ -34,8 +34,13 @@ lint: ## gofmt check, go vet and staticcheck (pinned in go.mod as a tool).
 node-deps: ## Install the independent MCP clients and validators (npm ci, lockfile).
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
+.PHONY: test-deps
+test-deps: ## Install Chromium and redis-server where possible (the tests that need them skip otherwise).
+	./scripts/deps-chromium.sh
+	./scripts/deps-redis.sh
+
 .PHONY: test
-test: lint node-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest, README quickstart, image (where docker runs).
+test: lint node-deps test-deps ## Everything CI runs: lint, go test -race, external clients, conformance, manifest, README quickstart, image (where docker runs).
 	$(GO) test -race -count=1 -timeout 20m ./...
 	./scripts/conformance.sh
 	./scripts/validate-manifest.sh

@@ -1,9 +1,9 @@
 // Package app wires the proxy together: from one validated config.Config it
 // builds the three tiers, the router over them, the tools, the MCP server,
-// the store of bulk results and the one Prometheus registry they all report
-// to, and serves the result over the transports of package server. It is the
-// only package that knows every layer; cmd, demo and loadtest call Build and
-// nothing else below it.
+// the store of bulk results, the operator status page and the one
+// Prometheus registry they all report to, and serves the result over the
+// transports of package server. It is the only package that knows every
+// layer; cmd, demo and loadtest call Build and nothing else below it.
 package app
 
 import (
@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -22,6 +23,7 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/status"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tools"
 )
@@ -39,6 +41,10 @@ type Options struct {
 	// TempDir holds large bulk-read results while they are served. Empty
 	// means os.TempDir().
 	TempDir string
+	// Status tunes the status page (sampling interval, history kept, event
+	// streams). The zero value is the page's defaults; a nil Logger means
+	// Logger.
+	Status status.Options
 }
 
 // App is the wired proxy: tiers, router, tools and the MCP server, with one
@@ -59,12 +65,20 @@ type App struct {
 	Registry *prometheus.Registry
 	// Results keeps large bulk_read results, served as MCP resources.
 	Results *tools.BulkResults
-	log     *slog.Logger
+	// Status is the operator status page, served at / by the HTTP
+	// transport. It samples Router and Registry from Build until Close.
+	Status *status.Page
+	log    *slog.Logger
+
+	transport   atomic.Pointer[server.HTTP] // the latest HTTP(), for the session count
+	stopStatus  context.CancelFunc
+	statusEnded chan struct{}
 }
 
 // Build wires the proxy from a validated cfg: tiers (reporting Zoho's credits
 // to the registry), router (with failover, breakers and the call deadline of
-// cfg), the nine tools and the MCP server.
+// cfg), the nine tools, the MCP server and the status page, whose sampling
+// runs until Close.
 func Build(cfg *config.Config, o Options) (*App, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -106,11 +120,38 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		_ = results.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, log: o.Logger}, nil
+	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, log: o.Logger}
+	so := o.Status
+	if so.Logger == nil {
+		so.Logger = o.Logger
+	}
+	if a.Status, err = status.New(status.Proxy{Router: rt, Metrics: reg, Sessions: a.sessions}, so); err != nil {
+		_ = results.Close()
+		return nil, err
+	}
+	// The first sample now, so that the page shows the tiers from the first
+	// request on, not once the goroutine below has run.
+	a.Status.Sample()
+	ctx, stop := context.WithCancel(context.Background())
+	a.stopStatus, a.statusEnded = stop, make(chan struct{})
+	go func() { defer close(a.statusEnded); _ = a.Status.Run(ctx) }()
+	return a, nil
 }
 
-// Close releases what Build made (bulk result files).
+// sessions is the status page's session count: the open MCP sessions of the
+// HTTP transport, or -1 (unknown) before there is one.
+func (a *App) sessions() int {
+	if h := a.transport.Load(); h != nil {
+		return h.ActiveSessions()
+	}
+	return -1
+}
+
+// Close stops the status page's sampling and releases what Build made (bulk
+// result files).
 func (a *App) Close() error {
+	a.stopStatus()
+	<-a.statusEnded
 	return a.Results.Close()
 }
 
@@ -119,10 +160,11 @@ func (a *App) ServeStdio(ctx context.Context, in io.Reader, out io.Writer, profi
 	return server.ServeStdio(ctx, a.MCP, server.StdioOptions{Profile: profile, In: in, Out: out, ShutdownGrace: a.Config.HTTP.ShutdownGrace, Logger: a.log})
 }
 
-// HTTP returns the app's HTTP transport configured from the Config.
+// HTTP returns the app's HTTP transport configured from the Config, with
+// the status page at /.
 func (a *App) HTTP() *server.HTTP {
 	h := a.Config.HTTP
-	return server.NewHTTP(server.HTTPOptions{
+	t := server.NewHTTP(server.HTTPOptions{
 		MCP: a.MCP,
 		Security: server.Security{
 			AllowedHosts: h.AllowedHosts, AllowedOrigins: h.AllowedOrigins,
@@ -136,8 +178,11 @@ func (a *App) HTTP() *server.HTTP {
 		ShutdownGrace:  h.ShutdownGrace,
 		SessionIdleTTL: h.SessionIdleTTL, MaxSessions: h.MaxSessions, MaxSessionsPerCaller: h.MaxSessionsPerCaller,
 		StreamIdleTimeout: h.StreamIdleTimeout, StreamHeartbeat: h.StreamHeartbeat,
-		Logger: a.log,
+		StatusPage: a.Status,
+		Logger:     a.log,
 	})
+	a.transport.Store(t)
+	return t
 }
 
 // ServeHTTP serves the app on ln until ctx ends, then shuts down gracefully.

@@ -284,3 +284,85 @@ func TestDefaultConfigIsTheRoutersDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageWired: the HTTP transport serves the status page at /, fed
+// by the router, the registry and the transport's sessions, with nothing a
+// caller's data or the proxy's secrets could leak through.
+func TestStatusPageWired(t *testing.T) {
+	app, sim, url, _ := startApp(t, nil)
+	// Build took the first sample: the page shows the tiers from the first request on.
+	if v := app.Status.View(); v.Samples == 0 || len(v.Tiers) != 3 {
+		t.Errorf("right after Build the page has %d samples, %d tiers; want the tiers at once", v.Samples, len(v.Tiers))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	app.Status.Sample() // the baseline: counters show as differences from it
+	// A legacy SSE session (a 2026-07-28 Streamable HTTP client has none).
+	cs := sdkSession(t, ctx, &sdk.SSEClientTransport{Endpoint: url + "/sse"})
+	defer cs.Close()
+	id := sim.Store().IDs()[2]
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": id}})
+	if err != nil || res.IsError {
+		t.Fatalf("get_account: %v %+v", err, res)
+	}
+	app.Status.Sample()
+
+	code, body := get(t, url+"/status.json")
+	var v struct {
+		Sessions int `json:"sessions"`
+		Tiers    []struct {
+			Tier       string `json:"tier"`
+			Configured bool   `json:"configured"`
+			Breaker    string `json:"breaker"`
+			Requests   int    `json:"requests"`
+		} `json:"tiers"`
+		Tools []struct {
+			Tool  string `json:"tool"`
+			Count int    `json:"count"`
+		} `json:"tools"`
+		Credits []any `json:"credits"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); code != 200 || err != nil {
+		t.Fatalf("/status.json = %d %v: %s", code, err, body)
+	}
+	if v.Sessions != 1 {
+		t.Errorf("sessions = %d; want the one open MCP session", v.Sessions)
+	}
+	var names []string
+	for _, tier := range v.Tiers {
+		names = append(names, tier.Tier)
+		if !tier.Configured || tier.Breaker != "closed" {
+			t.Errorf("tier %+v; want configured with its breaker closed", tier)
+		}
+		if tier.Tier == "MCP" && tier.Requests != 1 {
+			t.Errorf("MCP requests = %d; want the one call", tier.Requests)
+		}
+	}
+	if strings.Join(names, " ") != "MCP BULK REST" {
+		t.Errorf("tiers = %v; want MCP BULK REST", names)
+	}
+	if len(v.Tools) != 1 || v.Tools[0].Tool != "get_account" || v.Tools[0].Count != 1 {
+		t.Errorf("tools = %+v; want get_account once", v.Tools)
+	}
+	// The emulator, like Zoho, reports credits only once half the day's are
+	// spent: until then there is no reading, not a reading of 0.
+	if len(v.Credits) != 0 {
+		t.Errorf("credits = %+v before Zoho reported any; want none", v.Credits)
+	}
+	if _, metrics := get(t, url+"/metrics"); strings.Contains(metrics, "zoho_mcp_proxy_zoho_api_credits_remaining{") {
+		t.Errorf("/metrics exports a credits reading Zoho never sent")
+	}
+
+	code, page := get(t, url+"/")
+	if code != 200 || !strings.Contains(page, `data-tier="REST"`) || !strings.Contains(page, `data-tool="get_account"`) {
+		t.Errorf("GET / = %d; want the page with the tiers and the tool:\n%.500s", code, page)
+	}
+	acct, _ := sim.Store().Get(id)
+	secrets := []string{id, fmt.Sprint(acct["Account_Name"]), sim.RESTCredential().ClientSecret, sim.RESTCredential().RefreshToken,
+		sim.BulkCredential().ClientSecret, sim.BulkCredential().RefreshToken, sim.MCPEndpoint()}
+	for _, s := range secrets {
+		if strings.Contains(page, s) || strings.Contains(body, s) {
+			t.Errorf("the status page shows %q (record data or a secret)", s)
+		}
+	}
+}

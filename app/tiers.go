@@ -25,11 +25,13 @@ func newCreditsGauge() *prometheus.GaugeVec {
 	}, []string{"tier"})
 }
 
-// creditsTo returns the OnCredits callback of tier t: it sets t's child of g.
+// creditsTo returns the OnCredits callback of tier t: it sets t's child of
+// g. The child is made on Zoho's first report, not before: a child made
+// early would export 0 credits left for a tier Zoho has said nothing to
+// (Zoho sends the header only once half the day's credits are spent).
 func creditsTo(g *prometheus.GaugeVec) func(t tiers.Name) func(remaining int) {
 	return func(t tiers.Name) func(int) {
-		child := g.WithLabelValues(string(t))
-		return func(n int) { child.Set(float64(n)) }
+		return func(n int) { g.WithLabelValues(string(t)).Set(float64(n)) }
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/app"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/status"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tools"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
@@ -59,15 +60,30 @@ type Report struct {
 	Steps    []Step  `json:"steps"`
 	TotalMS  float64 `json:"total_ms"`
 	Endpoint string  `json:"endpoint"`
+	// StatusURL is the status page while the demo keeps serving (demo
+	// --serve); empty otherwise.
+	StatusURL string `json:"status_url,omitempty"`
 }
 
 // firstID is the emulator's first seeded account.
 const firstID = "5725767000001000000"
 
-// Run starts the emulator and the proxy, runs every step and returns the
-// report. It returns an error only when the tour could not start; failed
-// steps are in the report (Report.OK false).
-func Run(ctx context.Context, o Options) (*Report, error) {
+// Demo is the emulator and the proxy of the tour, serving HTTP on
+// 127.0.0.1 until Close.
+type Demo struct {
+	o      Options
+	sim    *zohosim.Sim
+	app    *app.App
+	c      *mcpclient.Client
+	base   string // http://127.0.0.1:port
+	stop   context.CancelFunc
+	served chan error
+	start  time.Time
+}
+
+// Start starts the emulator and the proxy and connects the tour's MCP
+// client (ctx bounds the connecting). They run until Close.
+func Start(ctx context.Context, o Options) (_ *Demo, err error) {
 	if o.Accounts == 0 {
 		o.Accounts = 2000
 	}
@@ -83,60 +99,103 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	start := time.Now()
-
-	sim, err := zohosim.Start(zohosim.Options{Accounts: o.Accounts, JobStep: 50 * time.Millisecond})
-	if err != nil {
+	d := &Demo{o: o, start: time.Now()}
+	defer func() {
+		if err != nil {
+			_ = d.Close()
+		}
+	}()
+	if d.sim, err = zohosim.Start(zohosim.Options{Accounts: o.Accounts, JobStep: 50 * time.Millisecond}); err != nil {
 		return nil, fmt.Errorf("start the Zoho emulator: %w", err)
 	}
-	defer sim.Close()
-
 	cfg, err := config.Load(config.Flags{}, func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
-	cfg.UseSandbox(sim.Env())
+	cfg.UseSandbox(d.sim.Env())
 	cfg.BreakerThreshold = o.BreakerThreshold
 	cfg.BreakerTimeout = o.BreakerTimeout
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	app, err := app.Build(cfg, app.Options{Logger: o.Logger, Version: "demo"})
-	if err != nil {
+	// The status page samples every 2 s: the tour takes seconds, and one
+	// watching the page while serving wants to see calls come in.
+	if d.app, err = app.Build(cfg, app.Options{Logger: o.Logger, Version: "demo", Status: status.Options{Interval: 2 * time.Second}}); err != nil {
 		return nil, err
 	}
-	defer app.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- app.ServeHTTP(sctx, ln) }()
-	defer func() { stop(); <-served }()
+	d.base = "http://" + ln.Addr().String()
+	sctx, stop := context.WithCancel(context.Background())
+	d.stop, d.served = stop, make(chan error, 1)
+	go func() { d.served <- d.app.ServeHTTP(sctx, ln) }()
 
-	endpoint := "http://" + ln.Addr().String() + "/mcp"
-	c, err := mcpclient.NewStreamableHttpClient(endpoint)
-	if err != nil {
+	if d.c, err = mcpclient.NewStreamableHttpClient(d.Endpoint()); err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
+	if err := d.c.Start(ctx); err != nil {
 		return nil, err
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = mcp.Implementation{Name: "zoho-mcp-proxy-demo", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
+	if _, err := d.c.Initialize(ctx, init); err != nil {
 		return nil, fmt.Errorf("connect the MCP client: %w", err)
 	}
+	return d, nil
+}
 
-	t := &tour{ctx: ctx, c: c, sim: sim, o: o}
+// Endpoint is the proxy's MCP endpoint (Streamable HTTP).
+func (d *Demo) Endpoint() string { return d.base + "/mcp" }
+
+// StatusURL is the proxy's status page.
+func (d *Demo) StatusURL() string { return d.base + "/" }
+
+// Tour runs every step and returns the report; failed steps are in it
+// (Report.OK false). ctx bounds the calls.
+func (d *Demo) Tour(ctx context.Context) *Report {
+	t := &tour{ctx: ctx, c: d.c, sim: d.sim, o: d.o}
 	t.run()
-	rep := &Report{OK: true, Steps: t.steps, TotalMS: ms(time.Since(start)), Endpoint: endpoint}
+	// The page shows the whole tour at once, not at its next sample.
+	d.app.Status.Sample()
+	rep := &Report{OK: true, Steps: t.steps, TotalMS: ms(time.Since(d.start)), Endpoint: d.Endpoint()}
 	for _, s := range t.steps {
 		rep.OK = rep.OK && s.OK
 	}
-	return rep, nil
+	return rep
+}
+
+// Close disconnects the client, stops the proxy (gracefully) and the
+// emulator.
+func (d *Demo) Close() error {
+	var errs []error
+	if d.c != nil {
+		errs = append(errs, d.c.Close())
+	}
+	if d.stop != nil {
+		d.stop()
+		errs = append(errs, <-d.served)
+	}
+	if d.app != nil {
+		errs = append(errs, d.app.Close())
+	}
+	if d.sim != nil {
+		errs = append(errs, d.sim.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Run starts the emulator and the proxy, runs every step, stops them and
+// returns the report. It returns an error only when the tour could not
+// start; failed steps are in the report (Report.OK false).
+func Run(ctx context.Context, o Options) (*Report, error) {
+	d, err := Start(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Tour(ctx), nil
 }
 
 // tour holds the client and the emulator while the steps run.
@@ -188,6 +247,20 @@ func (t *tour) call(name string, args map[string]any) call {
 func (c call) tier() string { s, _ := c.route["tier"].(string); return s }
 
 func (c call) attempts() []any { a, _ := c.route["attempts"].([]any); return a }
+
+// routeText is the call's route as tier:outcome per attempt, e.g.
+// "MCP:breaker_open → BULK:unavailable → REST:success".
+func (c call) routeText() string {
+	var parts []string
+	for _, a := range c.attempts() {
+		m, _ := a.(map[string]any)
+		parts = append(parts, fmt.Sprintf("%v:%v", m["tier"], m["outcome"]))
+	}
+	if len(parts) == 0 {
+		return "no route"
+	}
+	return strings.Join(parts, " → ")
+}
 
 // firstAttempt returns the tier and outcome of the route's first attempt.
 func (c call) firstAttempt() (tier, outcome string) {
@@ -332,7 +405,7 @@ func (t *tour) failover() {
 	c := t.call("get_account", map[string]any{"account_id": firstID, "fields": []string{"Account_Name"}})
 	tier, outcome := c.firstAttempt()
 	t.add(Step{Name: "MCP tier down → failover", OK: tier == "MCP" && outcome != "success" && c.tier() != "MCP" && c.tier() != "",
-		Detail: fmt.Sprintf("tier 1 refused connections; attempt 1 on %s: %s; served by %s", tier, outcome, c.tier())}, &c)
+		Detail: fmt.Sprintf("tier 1 refused connections; route %s; served by %s", c.routeText(), c.tier())}, &c)
 
 	// Keep calling until the breaker opens; the first failure counted above.
 	threshold := int(t.o.BreakerThreshold)
@@ -348,7 +421,16 @@ func (t *tour) failover() {
 	c = t.call("get_account", map[string]any{"account_id": firstID, "fields": []string{"Account_Name"}})
 	tier, outcome = c.firstAttempt()
 	t.add(Step{Name: "open breaker skipped", OK: tier == "MCP" && outcome == "breaker_open" && c.tier() != "MCP",
-		Detail: fmt.Sprintf("tier 1 skipped at once (%s); served by %s in %.1f ms", outcome, c.tier(), ms(c.dur))}, &c)
+		Detail: fmt.Sprintf("tier 1 skipped at once; route %s; served by %s in %.1f ms", c.routeText(), c.tier(), ms(c.dur))}, &c)
+
+	// Tier 2 down as well, for one call (below its breaker's threshold):
+	// the call walks the whole chain and lands on tier 3.
+	t.sim.SetFault(zohosim.SurfaceBulk, zohosim.Fault{Mode: zohosim.FaultDown})
+	c = t.call("get_account", map[string]any{"account_id": firstID, "fields": []string{"Account_Name"}})
+	t.sim.SetFault(zohosim.SurfaceBulk, zohosim.Fault{})
+	route := c.routeText()
+	t.add(Step{Name: "BULK down too → REST", OK: c.tier() == "REST" && route == "MCP:breaker_open → BULK:unavailable → REST:success",
+		Detail: fmt.Sprintf("tier 2 refused connections too; route %s; served by %s", route, c.tier())}, &c)
 
 	t.sim.ClearFaults()
 	time.Sleep(t.o.BreakerTimeout + 50*time.Millisecond) // the breaker's cooldown, as configured for the tour

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes headless Chromium available for the status page's browser test
-# (status: TestBrowser*), from the distribution's package. Idempotent, and it
+# Makes headless Chromium available for the status page's browser tests
+# (status: TestBrowser; e2e/statuspage: TestStatusPageInBrowser), from the
+# distribution's package; make test runs it (test-deps). Idempotent, and it
 # never fails: where Chromium cannot be had (no apt-get, not root, no
 # network), it says why and the browser test skips with its own message.
 set -u

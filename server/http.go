@@ -68,8 +68,16 @@ type HTTPOptions struct {
 	// so that proxies and load balancers do not cut it. Zero means
 	// DefaultStreamHeartbeat (25s).
 	StreamHeartbeat time.Duration
-	// Now is the clock of the session and stream idle limits. Nil means
-	// time.Now.
+	// StatusPage is the operator status page (a status.Page), served at
+	// PathStatus with PathStatusJSON and PathStatusEvents to callers whose
+	// profile has the monitor scope (see statusGate). Nil means none: /
+	// answers 404. Its event streams are bounded by the page itself (a cap,
+	// a lifetime, heartbeats, a write deadline); they do not take the MCP
+	// endpoints' in-flight slots, so that the page stays reachable when MCP
+	// traffic fills them, and they end when the transport shuts down.
+	StatusPage http.Handler
+	// Now is the clock of the session and stream idle limits and of the
+	// status page's sign-in cookies. Nil means time.Now.
 	Now func() time.Time
 	// Logger receives transport logs. Nil means slog.Default().
 	Logger *slog.Logger
@@ -84,6 +92,10 @@ type HTTP struct {
 	sessions   *sessionBinder
 	table      *sessionTable
 	slots      *limiter // the one in-flight cap of every MCP endpoint
+	// pageStreams ends when Serve closes the long-lived streams: the status
+	// page's requests end with it.
+	pageStreams    context.Context
+	endPageStreams context.CancelFunc
 }
 
 // profileContext carries the caller's profile (and the browser origin it was
@@ -134,6 +146,7 @@ func NewHTTP(o HTTPOptions) *HTTP {
 		o.Security.OnRefuse = func(reason string) { refused.WithLabelValues(reason).Inc() }
 	}
 	h := &HTTP{o: o}
+	h.pageStreams, h.endPageStreams = context.WithCancel(context.Background())
 	policy := o.Security.Policy
 	if policy == nil {
 		policy = permissions.Default()
@@ -206,6 +219,10 @@ func (h *HTTP) Sweep() (sessions, streams int) { return h.table.sweep() }
 // the transport holds.
 func (h *HTTP) Sessions() (sessions, streams int) { return h.table.len() }
 
+// ActiveSessions returns how many MCP sessions are open: legacy Streamable
+// HTTP sessions and legacy SSE sessions (2026-07-28 requests have none).
+func (h *HTTP) ActiveSessions() int { return h.table.active() }
+
 // Handler returns the routes with their security. loopback says whether the
 // listener is bound to loopback (see Security.Loopback).
 func (h *HTTP) Handler(loopback bool) http.Handler {
@@ -224,6 +241,9 @@ func (h *HTTP) Handler(loopback bool) http.Handler {
 		h.readyz(w, detail)
 	})))
 	mux.Handle("GET "+PathMetrics, sec.WrapMonitor(promhttp.HandlerFor(h.o.Gatherer, promhttp.HandlerOpts{})))
+	if h.o.StatusPage != nil {
+		newStatusGate(sec, h.o.StatusPage, h.o.Now, h.pageStreams).mount(mux)
+	}
 	mux.Handle("/", sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "no such endpoint: MCP clients use "+PathMCP+" (Streamable HTTP) or "+PathSSE+" (legacy SSE)")
 	})))
@@ -328,6 +348,7 @@ func (h *HTTP) Serve(ctx context.Context, ln net.Listener) error {
 	// 3. Close the long-lived streams so Shutdown can finish.
 	h.sse.CloseSessions()
 	h.streamable.CloseSessions(gctx)
+	h.endPageStreams()
 	// 4. Shutdown returns once every connection is idle, or with an error
 	//    when the grace period ends first; then close what is left (hung
 	//    calls' connections). Shutdown's one value is taken exactly once.

@@ -328,6 +328,22 @@ func (t *sessionTable) len() (sessions, streams int) {
 	return len(t.sessions), len(t.streams)
 }
 
+// active returns the number of MCP sessions open: the legacy Streamable
+// HTTP sessions kept, and the legacy SSE sessions, each of which lives as
+// long as its /sse stream (a Streamable HTTP GET stream belongs to a session
+// already counted, or to none).
+func (t *sessionTable) active() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.sessions)
+	for st := range t.streams {
+		if _, ok := t.sessions[st.id]; st.id != "" && !ok {
+			n++
+		}
+	}
+	return n
+}
+
 // message is what the session gate needs of a JSON-RPC message.
 type message struct {
 	ID     json.RawMessage `json:"id"`

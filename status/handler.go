@@ -77,6 +77,9 @@ func (p *Page) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
+	// The stream leaves a write deadline on its connection, which a request
+	// sent on it later would inherit: the connection is not reused.
+	h.Set("Connection", "close")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

@@ -620,3 +620,47 @@ func TestEventsDropAClientThatStopsReading(t *testing.T) {
 	}
 	waitStreams(t, p, 0)
 }
+
+// TestEventsConnectionIsNotReused: a stream leaves a write deadline on its
+// connection, which a later request on the same connection would inherit
+// and fail on. The stream says Connection: close, so clients open a new one.
+func TestEventsConnectionIsNotReused(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	clk := newFakeClock()
+	p, err := New(newFakeSource("MCP"), Options{Clock: clk, WriteTimeout: 50 * time.Millisecond, StreamLifetime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Sample()
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	tr := &http.Transport{MaxConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	resp, err := c.Get(srv.URL + PathEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Close {
+		t.Error("event stream: no Connection: close")
+	}
+	r := bufio.NewReader(resp.Body)
+	if _, err := readEvent(r); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute) // the stream's lifetime is up: it ends cleanly
+	_, _ = io.Copy(io.Discard, r)
+	resp.Body.Close()
+	waitStreams(t, p, 0)
+	// Real time must pass: the write deadline is on the socket.
+	time.Sleep(150 * time.Millisecond)
+	resp, err = c.Get(srv.URL + PathJSON)
+	if err != nil {
+		t.Fatalf("a request after a stream ended: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !json.Valid(b) {
+		t.Errorf("a request after a stream ended = %d %.60q; want 200 and the JSON", resp.StatusCode, b)
+	}
+}

@@ -102,6 +102,8 @@ func durText(d time.Duration) string {
 		return fmt.Sprintf("%d h", d/time.Hour)
 	case d >= time.Minute:
 		return trimFloat(d.Minutes(), 1) + " min"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	return trimFloat(d.Seconds(), 1) + " s"
 }

@@ -328,19 +328,36 @@ func (e env) check(ctx context.Context, args []string) error {
 }
 
 func (e env) demo(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("demo", "[--json]")
+	fs := e.newFlagSet("demo", "[--json] [--serve]")
 	asJSON := fs.Bool("json", false, "print the tour as JSON instead of a table")
+	serve := fs.Bool("serve", false, "after the tour, keep the sandbox and the proxy running, print the status page URL and serve until interrupted")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	tctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // the tour, not the serving
 	defer cancel()
-	rep, err := demo.Run(ctx, demo.Options{})
+	d, err := demo.Start(tctx, demo.Options{})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	defer d.Close()
+	rep := d.Tour(tctx)
+	if *serve {
+		rep.StatusURL = d.StatusURL()
+	}
 	if err := demo.Write(e.stdout, rep, *asJSON); err != nil {
 		return err
+	}
+	if *serve {
+		// With --json, stdout holds only the report.
+		out := e.stdout
+		if *asJSON {
+			out = e.stderr
+		}
+		fmt.Fprintf(out, "\nstatus page:  %s\nMCP endpoint: %s (no token needed: loopback only)\nserving the sandbox and the proxy until interrupted (Ctrl-C)\n",
+			d.StatusURL(), d.Endpoint())
+		<-ctx.Done()
+		fmt.Fprintln(e.stderr, "zoho-mcp-proxy demo: stopped")
 	}
 	if !rep.OK {
 		return demo.ErrFailed

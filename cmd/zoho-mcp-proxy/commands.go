@@ -32,7 +32,7 @@ func commandTable() []command {
 	return []command{
 		{"serve", "serve MCP over stdio (default) or HTTP (/mcp, /sse, /healthz, /readyz, /metrics)", env.serve},
 		{"sandbox", "run only the built-in Zoho emulator and print the settings that point a proxy at it", env.sandbox},
-		{"demo", "a self-contained tour: emulator + proxy + MCP client, failover included", env.demo},
+		{"demo", "a self-contained tour: emulator + proxy + MCP client, failover over all three tiers; --serve keeps them running with the status page", env.demo},
 		{"check", "validate the config and permissions files and probe each enabled tier", env.check},
 		{"login", "authorize tier 1 at Zoho's hosted MCP once (OAuth in a browser) and store the grant", env.login},
 		{"healthcheck", "GET a running server's /healthz; exit 0 on 200 OK, else 1 (for container HEALTHCHECKs)", env.healthcheck},
