@@ -33,6 +33,9 @@ type Tool struct {
 
 	// parse is the handler's argument parser, for tests and fuzzing.
 	parse func(raw []byte, p *permissions.Profile) (any, error)
+	// params lists the tool's arguments (a fresh, unbound list), for the
+	// deny-list probes.
+	params func() []param
 }
 
 // Deps are what the tool handlers need.

@@ -132,7 +132,13 @@ func updatesParam(dst *[]tiers.UpdateRequest) param {
 				"data": dataSchema(),
 			}, "id", "data"), 1, tiers.MaxBulkWriteRecords)
 		},
-		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err },
+		reach: func(field string) (any, bool) {
+			return []map[string]any{{"id": "1", "data": map[string]any{field: "probe"}}}, true
+		},
+		sample: func(ids []string) any {
+			return []map[string]any{{"id": ids[0], "data": map[string]any{"Ticker_Symbol": "PRB"}}}
+		}}
 }
 
 // updates decodes the list of {id, data} under key.

@@ -34,11 +34,12 @@ import (
 // a tool result (the emulator's OAuth client secrets and refresh tokens are
 // read from the emulator and checked the same way).
 const (
-	mcpKey       = "5ecretMcpEndpointKey0f1e2d3c4b5a"
-	tokenOps     = "tok-ops-5ecretBearer-9f8e7d6c5b4a3921"
-	tokenReader  = "tok-reader-5ecretBearer-1a2b3c4d5e6f"
-	tokenSales   = "tok-sales-5ecretBearer-a9b8c7d6e5f4"
-	tokenAnalyst = "tok-analyst-5ecretBearer-77e6d5c4b3a2"
+	mcpKey        = "5ecretMcpEndpointKey0f1e2d3c4b5a"
+	tokenOps      = "tok-ops-5ecretBearer-9f8e7d6c5b4a3921"
+	tokenReader   = "tok-reader-5ecretBearer-1a2b3c4d5e6f"
+	tokenSales    = "tok-sales-5ecretBearer-a9b8c7d6e5f4"
+	tokenAnalyst  = "tok-analyst-5ecretBearer-77e6d5c4b3a2"
+	tokenRestrict = "tok-restricted-5ecretBearer-3c2b1a0f9e8d"
 )
 
 // zohoToken matches the emulator's access and refresh tokens (Zoho's shape).
@@ -50,9 +51,13 @@ const (
 	profReader  = "reader"  // read and monitor
 	profSales   = "sales"   // read and write; Annual_Revenue denied
 	profAnalyst = "analyst" // read, write, bulk, monitor; Annual_Revenue denied
+	// profRestricted has read, write, bulk and monitor, and is denied a
+	// field of every kind (restrictedDeny).
+	profRestricted = "restricted"
 )
 
-var profileTokens = map[string]string{profOps: tokenOps, profReader: tokenReader, profSales: tokenSales, profAnalyst: tokenAnalyst}
+var profileTokens = map[string]string{profOps: tokenOps, profReader: tokenReader, profSales: tokenSales, profAnalyst: tokenAnalyst,
+	profRestricted: tokenRestrict}
 
 func sum(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
 
@@ -63,12 +68,14 @@ profiles:
   sales:  { scopes: [read, write], fields: { deny: [Annual_Revenue] } }
   ops:    { scopes: [read, write, bulk, monitor, admin] }
   analyst: { scopes: [read, write, bulk, monitor], fields: { deny: [Annual_Revenue] } }
+  restricted: { scopes: [read, write, bulk, monitor], fields: { deny: [Annual_Revenue, Phone, Description, Website, Created_Time, Secret_Email] } }
 tokens:
   - { profile: ops,    sha256: %q }
   - { profile: reader, sha256: %q }
   - { profile: sales,  sha256: %q }
   - { profile: analyst, sha256: %q }
-`, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst))
+  - { profile: restricted, sha256: %q }
+`, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst), sum(tokenRestrict))
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer = tierstest.Buffer
@@ -146,7 +153,7 @@ func start(t testing.TB, o opts) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, o: o, sim: sim, logs: &syncBuffer{}, clients: map[string]*mcpclient.Client{}}
-	h.secrets = []string{mcpKey, tokenOps, tokenReader, tokenSales, tokenAnalyst}
+	h.secrets = []string{mcpKey, tokenOps, tokenReader, tokenSales, tokenAnalyst, tokenRestrict}
 	for _, c := range []zohosim.Credential{sim.RESTCredential(), sim.BulkCredential()} {
 		h.secrets = append(h.secrets, c.ClientSecret, c.RefreshToken)
 	}
