@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,8 +37,10 @@ type Options struct {
 	Version string
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
-	// TempDir holds large bulk-read results while they are served. Empty
-	// means os.TempDir().
+	// TempDir holds large bulk results while they are served, in a
+	// directory per process (locked while it lives; the directories of
+	// processes that are gone are removed at start). Empty means
+	// os.TempDir().
 	TempDir string
 }
 
@@ -57,8 +60,11 @@ type App struct {
 	// Registry holds every metric (Go runtime, process, router, tools, Zoho
 	// credits); /metrics exposes it.
 	Registry *prometheus.Registry
-	// Results keeps large bulk_read results, served as MCP resources.
-	Results *tools.BulkResults
+	// Results keeps the bulk tools' large results and job handles, each
+	// bound to the caller that made it, served as MCP resources. Nil when
+	// the temp directory could not be used (bulk results are then refused).
+	Results tools.ResultStore
+	closers []func() error
 	log     *slog.Logger
 }
 
@@ -93,25 +99,37 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	results := tools.NewBulkResults(o.TempDir, 0, o.Now)
-	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: results, Now: o.Now})
-	st := make([]server.Tool, len(all))
-	for i, t := range all {
-		st[i] = server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler}
-	}
-	tmpl, read := results.ResourceTemplate()
-	m, err := server.NewMCP(server.Options{Version: o.Version, Tools: st, Logger: o.Logger, Registerer: reg, Now: o.Now,
-		ResourceTemplates: []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}})
+	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, Registry: reg, log: o.Logger}
+	sopts := server.Options{Version: o.Version, Logger: o.Logger, Registerer: reg, Now: o.Now}
+	files, err := tools.NewFileResults(tools.FileResultsConfig{Dir: o.TempDir, MaxBytes: cfg.BulkResultMaxBytes, Now: o.Now, Logger: o.Logger})
 	if err != nil {
-		_ = results.Close()
+		o.Logger.Warn("bulk results cannot be kept: larger bulk reads will be refused", "error", err.Error())
+	} else {
+		a.Results = files
+		a.closers = append(a.closers, files.Close)
+		tmpl, read := tools.ResourceTemplate(files)
+		sopts.ResourceTemplates = []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}
+		sopts.ListResources = tools.ListResources(files)
+	}
+	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now})
+	for _, t := range all {
+		sopts.Tools = append(sopts.Tools, server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler})
+	}
+	if a.MCP, err = server.NewMCP(sopts); err != nil {
+		_ = a.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, log: o.Logger}, nil
+	return a, nil
 }
 
 // Close releases what Build made (bulk result files).
 func (a *App) Close() error {
-	return a.Results.Close()
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
 }
 
 // ServeStdio serves the app over stdio for one caller with profile.

@@ -36,7 +36,7 @@ type env struct {
 	tier   *tierstest.Tier
 	router *router.Router
 	tools  map[string]Tool
-	bulk   *BulkResults
+	bulk   *FileResults
 	clock  *tierstest.Clock
 }
 
@@ -62,13 +62,16 @@ func newEnvWith(t testing.TB, fts []*tierstest.Tier, opts ...envOpt) *env {
 		t.Fatal(err)
 	}
 	clock := newClock()
-	bulk := NewBulkResults(t.TempDir(), time.Hour, clock.Now)
+	bulk, err := NewFileResults(FileResultsConfig{Dir: t.TempDir(), TTL: time.Hour, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { bulk.Close() })
 	d := Deps{Router: r, Bulk: bulk, InlineLimit: 10, Now: clock.Now}
 	for _, o := range opts {
 		o(&d)
 	}
-	e := &env{tier: fts[0], router: r, tools: map[string]Tool{}, bulk: d.Bulk, clock: clock}
+	e := &env{tier: fts[0], router: r, tools: map[string]Tool{}, bulk: bulk, clock: clock}
 	for _, tl := range All(d) {
 		e.tools[tl.Def.Name] = tl
 	}
@@ -82,8 +85,24 @@ var (
 	profReader = &permissions.Profile{Name: "reader", Scopes: []permissions.Scope{permissions.ScopeRead, permissions.ScopeMonitor}}
 )
 
-// call runs tool with args (a JSON string) as it arrives over the wire.
+// callerOf is the caller identity the tests give a profile's calls: one
+// caller per profile, unless a test names another (callAs).
+func callerOf(prof *permissions.Profile) permissions.Caller {
+	if prof == nil {
+		return ""
+	}
+	return permissions.Caller("test:" + prof.Name)
+}
+
+// call runs tool with args (a JSON string) as it arrives over the wire, as
+// the profile's caller (callerOf).
 func (e *env) call(t testing.TB, prof *permissions.Profile, tool, args string) *mcp.CallToolResult {
+	t.Helper()
+	return e.callAs(t, callerOf(prof), prof, tool, args)
+}
+
+// callAs runs tool with args as caller with profile prof.
+func (e *env) callAs(t testing.TB, caller permissions.Caller, prof *permissions.Profile, tool, args string) *mcp.CallToolResult {
 	t.Helper()
 	tl, ok := e.tools[tool]
 	if !ok {
@@ -97,6 +116,9 @@ func (e *env) call(t testing.TB, prof *permissions.Profile, tool, args string) *
 	ctx := context.Background()
 	if prof != nil {
 		ctx = permissions.WithProfile(ctx, prof)
+	}
+	if caller != "" {
+		ctx = permissions.WithCaller(ctx, caller)
 	}
 	res, err := tl.Handler(ctx, req)
 	if err != nil {

@@ -48,12 +48,15 @@ type Deps struct {
 	// InlineLimit is the largest bulk_read_accounts result returned inline;
 	// zero means DefaultInlineLimit.
 	InlineLimit int
-	// Bulk keeps larger bulk_read_accounts results as MCP resources. Nil
-	// means larger results are refused with an isError result asking the
-	// agent to narrow the read.
-	Bulk *BulkResults
+	// Bulk keeps the bulk tools' large results (bulk_read_accounts'
+	// records, bulk_update_accounts' per-record outcomes) and job handles,
+	// each bound to the caller that made it (permissions.CallerFrom), as
+	// MCP resources. Nil means larger reads are refused with an isError
+	// result asking the agent to narrow the read, and bulk updates return
+	// their failures only.
+	Bulk ResultStore
 	// Now is the tools' clock; nil means time.Now. Bulk results expire by
-	// the BulkResults' own clock (NewBulkResults).
+	// the store's own clock.
 	Now func() time.Time
 }
 
