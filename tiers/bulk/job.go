@@ -223,6 +223,9 @@ func (t *Tier) poll(ctx context.Context, p string, calls, credits *int, done fun
 		if err != nil || ok {
 			return err
 		}
+		// A status answered is progress (the job is alive), for the
+		// router and the caller (tiers.Progress).
+		tiers.ReportProgress(ctx, tiers.Progress{Message: fmt.Sprintf("Zoho bulk job %s still running (status poll %d)", path.Base(p), i+1)})
 	}
 }
 
