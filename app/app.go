@@ -92,6 +92,7 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		BreakerThreshold: cfg.BreakerThreshold,
 		BreakerTimeout:   cfg.BreakerTimeout,
 		CallTimeout:      cfg.CallTimeout,
+		BulkTimeout:      cfg.BulkTimeout,
 		Now:              o.Now,
 		Logger:           o.Logger,
 		Registerer:       reg,

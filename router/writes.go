@@ -108,6 +108,10 @@ func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcom
 	return out, c.finish(), e
 }
 
+// CodeJobPending is the Outcome.Code of a record left pending on a bulk job
+// that had not finished when the call ended (see BulkUpdate, AwaitBulkJob).
+const CodeJobPending = "JOB_PENDING"
+
 // pending is a record of a bulk update not yet settled.
 type pending struct {
 	idx     int          // position in the request
@@ -137,7 +141,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 	var jobTier tiers.Name
 	finish := func(err error) (tiers.BulkUpdateResult, tiers.Route, error) {
 		for _, p := range parked {
-			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown,
+			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown, Code: CodeJobPending,
 				Message: fmt.Sprintf("pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, so the record was not sent again: check the job, or read the record back once it has finished", jobTier, p.job)}
 		}
 		for _, p := range todo {

@@ -39,8 +39,6 @@ type bulkSink struct {
 	owner permissions.Caller
 	prof  *permissions.Profile
 	limit int
-	// onCount, if set, is told the records written so far (progress).
-	onCount func(n int)
 
 	mu     sync.Mutex
 	inline []tiers.Record
@@ -61,9 +59,6 @@ func (s *bulkSink) Write(rec tiers.Record) error {
 	defer s.mu.Unlock()
 	rec = redact(rec, s.prof)
 	s.count++
-	if s.onCount != nil {
-		s.onCount(s.count)
-	}
 	if s.w == nil && s.count <= s.limit {
 		s.inline = append(s.inline, rec)
 		return nil

@@ -51,11 +51,20 @@ func newEnv(t testing.TB, records int, opts ...envOpt) *env {
 // priority order; env.tier is the first.
 func newEnvWith(t testing.TB, fts []*tierstest.Tier, opts ...envOpt) *env {
 	t.Helper()
-	var cfgs []router.TierConfig
 	impls := make([]tiers.Tier, len(fts))
 	for i, ft := range fts {
-		cfgs = append(cfgs, router.TierConfig{Name: ft.Name(), Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
 		impls[i] = ft
+	}
+	return newEnvWithTiers(t, fts[0], impls, opts...)
+}
+
+// newEnvWithTiers builds the tools over a router whose tiers are impls, in
+// priority order; first is the fake behind impls[0] (env.tier).
+func newEnvWithTiers(t testing.TB, first *tierstest.Tier, impls []tiers.Tier, opts ...envOpt) *env {
+	t.Helper()
+	var cfgs []router.TierConfig
+	for i, im := range impls {
+		cfgs = append(cfgs, router.TierConfig{Name: im.Name(), Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
 	}
 	r, err := router.New(router.Config{Tiers: cfgs, Failover: true}, impls...)
 	if err != nil {
@@ -71,7 +80,7 @@ func newEnvWith(t testing.TB, fts []*tierstest.Tier, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&d)
 	}
-	e := &env{tier: fts[0], router: r, tools: map[string]Tool{}, bulk: bulk, clock: clock}
+	e := &env{tier: first, router: r, tools: map[string]Tool{}, bulk: bulk, clock: clock}
 	for _, tl := range All(d) {
 		e.tools[tl.Def.Name] = tl
 	}

@@ -73,7 +73,8 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// All returns the nine tools of SPEC §4 in a stable order.
+// All returns the nine tools of SPEC §4, then read_bulk_result and
+// get_bulk_job (§11), in a stable order.
 func All(d Deps) []Tool {
 	d = d.withDefaults()
 	return []Tool{
@@ -86,6 +87,8 @@ func All(d Deps) []Tool {
 		GetTierHealth(d),
 		GetTierMetrics(d),
 		ResetCircuitBreakers(d),
+		ReadBulkResult(d),
+		GetBulkJob(d),
 	}
 }
 
