@@ -170,3 +170,29 @@ func TestPendingJobAtTheDeadlineIsNotABreakerFailure(t *testing.T) {
 		t.Errorf("BULK failure_count %d: waiting for a job that progressed is not a failure", f)
 	}
 }
+
+// TestAnnouncedWaitIsNotSilence: a tier that announces a wait (the pause
+// before a job's next status poll) longer than its budget is not given up
+// during it.
+func TestAnnouncedWaitIsNotSilence(t *testing.T) {
+	t.Parallel()
+	const tierTimeout = 50 * time.Millisecond
+	e := newEnv(t, func(cfg *Config, _, bulk, rest *tierstest.Tier) {
+		cfg.BulkTimeout = 5 * time.Second
+		cfg.Tiers = DefaultTierConfigs()
+		for i := range cfg.Tiers {
+			cfg.Tiers[i].Timeout = tierTimeout
+		}
+		store := newStore(3)
+		bulk.Store, rest.Store = store, store
+		inner := progressing(1, 200*time.Millisecond)
+		bulk.OnBulkUpdate = func(ctx context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+			tiers.ReportProgress(ctx, tiers.Progress{Message: "status poll 1 in 200ms", Wait: 200 * time.Millisecond})
+			return inner(ctx, req)
+		}
+	})
+	_, rt, err := e.r.BulkUpdate(context.Background(), agentRC, tiers.BulkUpdateRequest{Module: "Accounts", Updates: bulkRecs(3)})
+	if err != nil || strings.Join(outcomes(rt), " ") != "BULK:success" {
+		t.Fatalf("err = %v, route %v", err, outcomes(rt))
+	}
+}

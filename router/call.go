@@ -227,7 +227,8 @@ var errSilent = errors.New("no progress")
 
 // whileProgressing returns the context of a bulk attempt: it ends at the
 // call's deadline, or once the tier has shown no progress (a
-// tiers.ReportProgress through the context) for idle. Every report is also
+// tiers.ReportProgress through the context) for idle, plus the wait the
+// last report announced (Progress.Wait: a job's pause between polls). Every report is also
 // passed on to the call's own reporter (the tool's, for the client).
 func (c *call) whileProgressing(ctx context.Context, idle time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancelDeadline := context.WithDeadline(ctx, c.deadline)
@@ -235,7 +236,7 @@ func (c *call) whileProgressing(ctx context.Context, idle time.Duration) (contex
 	watchdog := time.AfterFunc(idle, func() { cancel(errSilent) })
 	outer := c.base
 	ctx = tiers.WithProgress(ctx, func(p tiers.Progress) {
-		watchdog.Reset(idle)
+		watchdog.Reset(idle + max(p.Wait, 0))
 		tiers.ReportProgress(outer, p)
 	})
 	return ctx, func() {

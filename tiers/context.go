@@ -58,6 +58,10 @@ type Progress struct {
 	Done, Total int
 	// Message says what is happening, e.g. "bulk write job 42: IN PROGRESS".
 	Message string
+	// Wait is how long the reporter will now be quiet on purpose (say, the
+	// wait before a job's next status poll); the router adds it to the
+	// silence it allows. Zero means none.
+	Wait time.Duration
 }
 
 const progressKey ctxKey = budgetKey + 1

@@ -855,7 +855,7 @@ func TestUnknownBulkResultIsNotFound(t *testing.T) {
 	hdr := map[string]string{"Mcp-Session-Id": sid}
 	h.post(t, server.PathMCP, tokenOps, initializedMsg, hdr)
 	_, _, ans := h.post(t, server.PathMCP, tokenOps, `{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"zoho-mcp-proxy://bulk/0123456789abcdef0123456789abcdef"}}`, hdr)
-	if !strings.Contains(ans, `"code":-32002`) || !strings.Contains(ans, "run bulk_read_accounts again") {
+	if !strings.Contains(ans, `"code":-32002`) || !strings.Contains(ans, "run bulk_read_accounts") {
 		t.Errorf("unknown bulk result: %s", clip(ans, 400))
 	}
 }
