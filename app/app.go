@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,8 +39,10 @@ type Options struct {
 	Version string
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
-	// TempDir holds large bulk-read results while they are served. Empty
-	// means os.TempDir().
+	// TempDir holds large bulk results while they are served, in a
+	// directory per process (locked while it lives; the directories of
+	// processes that are gone are removed at start). Empty means
+	// os.TempDir().
 	TempDir string
 	// Status tunes the status page (sampling interval, history kept, event
 	// streams). The zero value is the page's defaults; a nil Logger means
@@ -63,16 +66,17 @@ type App struct {
 	// Registry holds every metric (Go runtime, process, router, tools, Zoho
 	// credits); /metrics exposes it.
 	Registry *prometheus.Registry
-	// Results keeps large bulk_read results, served as MCP resources.
-	Results *tools.BulkResults
+	// Results keeps the bulk tools' large results and job handles, each
+	// bound to the caller that made it, served as MCP resources. Nil when
+	// the temp directory could not be used (bulk results are then refused).
+	Results tools.ResultStore
 	// Status is the operator status page, served at / by the HTTP
 	// transport. It samples Router and Registry from Build until Close.
-	Status *status.Page
-	log    *slog.Logger
+	Status  *status.Page
+	closers []func() error
+	log     *slog.Logger
 
-	transport   atomic.Pointer[server.HTTP] // the latest HTTP(), for the session count
-	stopStatus  context.CancelFunc
-	statusEnded chan struct{}
+	transport atomic.Pointer[server.HTTP] // the latest HTTP(), for the session count
 }
 
 // Build wires the proxy from a validated cfg: tiers (reporting Zoho's credits
@@ -100,6 +104,7 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		BreakerThreshold: cfg.BreakerThreshold,
 		BreakerTimeout:   cfg.BreakerTimeout,
 		CallTimeout:      cfg.CallTimeout,
+		BulkTimeout:      cfg.BulkTimeout,
 		Now:              o.Now,
 		Logger:           o.Logger,
 		Registerer:       reg,
@@ -107,34 +112,42 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	results := tools.NewBulkResults(o.TempDir, 0, o.Now)
-	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: results, Now: o.Now})
-	st := make([]server.Tool, len(all))
-	for i, t := range all {
-		st[i] = server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler}
-	}
-	tmpl, read := results.ResourceTemplate()
-	m, err := server.NewMCP(server.Options{Version: o.Version, Tools: st, Logger: o.Logger, Registerer: reg, Now: o.Now,
-		ResourceTemplates: []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}})
+	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, Registry: reg, log: o.Logger}
+	sopts := server.Options{Version: o.Version, Logger: o.Logger, Registerer: reg, Now: o.Now}
+	files, err := tools.NewFileResults(tools.FileResultsConfig{Dir: o.TempDir, MaxBytes: cfg.BulkResultMaxBytes, Now: o.Now, Logger: o.Logger})
 	if err != nil {
-		_ = results.Close()
+		o.Logger.Warn("bulk results cannot be kept: larger bulk reads will be refused", "error", err.Error())
+	} else {
+		a.Results = files
+		a.closers = append(a.closers, files.Close)
+		tmpl, read := tools.ResourceTemplate(files)
+		sopts.ResourceTemplates = []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}
+		sopts.ListResources = tools.ListResources(files)
+	}
+	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now})
+	for _, t := range all {
+		sopts.Tools = append(sopts.Tools, server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler})
+	}
+	if a.MCP, err = server.NewMCP(sopts); err != nil {
+		_ = a.Close()
 		return nil, err
 	}
-	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, log: o.Logger}
 	so := o.Status
 	if so.Logger == nil {
 		so.Logger = o.Logger
 	}
 	if a.Status, err = status.New(status.Proxy{Router: rt, Metrics: reg, Sessions: a.sessions}, so); err != nil {
-		_ = results.Close()
+		_ = a.Close()
 		return nil, err
 	}
 	// The first sample now, so that the page shows the tiers from the first
 	// request on, not once the goroutine below has run.
 	a.Status.Sample()
 	ctx, stop := context.WithCancel(context.Background())
-	a.stopStatus, a.statusEnded = stop, make(chan struct{})
-	go func() { defer close(a.statusEnded); _ = a.Status.Run(ctx) }()
+	ended := make(chan struct{})
+	go func() { defer close(ended); _ = a.Status.Run(ctx) }()
+	// Stop sampling first: Close runs closers in order.
+	a.closers = append([]func() error{func() error { stop(); <-ended; return nil }}, a.closers...)
 	return a, nil
 }
 
@@ -150,9 +163,12 @@ func (a *App) sessions() int {
 // Close stops the status page's sampling and releases what Build made (bulk
 // result files).
 func (a *App) Close() error {
-	a.stopStatus()
-	<-a.statusEnded
-	return a.Results.Close()
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
 }
 
 // ServeStdio serves the app over stdio for one caller with profile.

@@ -164,8 +164,15 @@ type Config struct {
 	BreakerTimeout   time.Duration `yaml:"circuit_breaker_timeout"`
 	CallTimeout      time.Duration `yaml:"call_timeout"`      // one deadline per tool call
 	InlineBulkLimit  int           `yaml:"bulk_inline_limit"` // bulk_read records returned inline
-	HTTP             HTTP          `yaml:"http"`
-	Redis            Redis         `yaml:"redis"` // state shared by replicas; off unless Redis.URL is set
+	// BulkTimeout is the deadline of one bulk tool call (bulk_read_*,
+	// bulk_update_*, get_bulk_job), instead of CallTimeout: a bulk job runs
+	// at Zoho's pace.
+	BulkTimeout time.Duration `yaml:"bulk_timeout"`
+	// BulkResultMaxBytes caps the bytes of every bulk result kept for
+	// callers (a quarter of it per caller).
+	BulkResultMaxBytes int64 `yaml:"bulk_result_max_bytes"`
+	HTTP               HTTP  `yaml:"http"`
+	Redis              Redis `yaml:"redis"` // state shared by replicas; off unless Redis.URL is set
 
 	// problems found while reading env and the file (bad numbers, unknown
 	// keys); Validate reports them with the rest.
@@ -178,6 +185,8 @@ const (
 	DefaultBodyLimit        = 1 << 20
 	DefaultInlineBulkLimit  = 200
 	DefaultCallTimeout      = 30 * time.Second
+	DefaultBulkTimeout      = 10 * time.Minute
+	DefaultBulkResultBytes  = 256 << 20
 	DefaultBreakerThreshold = 5
 	DefaultBreakerTimeout   = 60 * time.Second
 
@@ -202,6 +211,9 @@ func Default() *Config {
 		BreakerTimeout:   DefaultBreakerTimeout,
 		CallTimeout:      DefaultCallTimeout,
 		InlineBulkLimit:  DefaultInlineBulkLimit,
+		BulkTimeout:      DefaultBulkTimeout,
+
+		BulkResultMaxBytes: DefaultBulkResultBytes,
 		HTTP: HTTP{
 			BodyLimit:         DefaultBodyLimit,
 			MaxInFlight:       256,
@@ -287,8 +299,8 @@ func (c *Config) String() string {
 	r := c.Tiers.REST
 	fmt.Fprintf(&b, "tier REST: enabled=%t priority=%d timeout=%s max_retries=%d client_id=%q client_secret=%s refresh_token=%s access_token=%s\n",
 		r.Enabled, r.Priority, r.Timeout, r.MaxRetries, r.ClientID, setOrUnset(r.ClientSecret.IsSet()), setOrUnset(r.RefreshToken.IsSet()), setOrUnset(r.AccessToken.IsSet()))
-	fmt.Fprintf(&b, "router: failover=%t breaker_threshold=%d breaker_timeout=%s call_timeout=%s bulk_inline_limit=%d\n",
-		c.Failover, c.BreakerThreshold, c.BreakerTimeout, c.CallTimeout, c.InlineBulkLimit)
+	fmt.Fprintf(&b, "router: failover=%t breaker_threshold=%d breaker_timeout=%s call_timeout=%s bulk_inline_limit=%d bulk_timeout=%s bulk_result_max_bytes=%d\n",
+		c.Failover, c.BreakerThreshold, c.BreakerTimeout, c.CallTimeout, c.InlineBulkLimit, c.BulkTimeout, c.BulkResultMaxBytes)
 	h := c.HTTP
 	fmt.Fprintf(&b, "http: allowed_origins=%v allowed_hosts=%v body_limit=%d max_in_flight=%d read_header_timeout=%s read_timeout=%s idle_timeout=%s shutdown_grace=%s",
 		h.AllowedOrigins, h.AllowedHosts, h.BodyLimit, h.MaxInFlight, h.ReadHeaderTimeout, h.ReadTimeout, h.IdleTimeout, h.ShutdownGrace)

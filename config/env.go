@@ -50,6 +50,9 @@ const (
 
 	EnvSessionIdleTTL = "ZOHO_MCP_PROXY_SESSION_IDLE_TTL" // same as --session-idle-ttl: seconds or a Go duration, default 30m
 	EnvCacheDir       = "ZOHO_MCP_PROXY_CACHE_DIR"        // token cache directory (access tokens, tier 1's login); default the user cache directory
+
+	EnvBulkTimeout        = "ZOHO_MCP_PROXY_BULK_TIMEOUT"          // same as --bulk-timeout: seconds or a Go duration, default 10m
+	EnvBulkResultMaxBytes = "ZOHO_MCP_PROXY_BULK_RESULT_MAX_BYTES" // bulk_result_max_bytes: bytes, default 268435456 (256 MiB)
 )
 
 // Getenv looks up an environment variable; "" means unset. os.Getenv fits.

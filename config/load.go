@@ -26,6 +26,8 @@ type Flags struct {
 	LogFormat   *string
 	// SessionIdleTTL is --session-idle-ttl (http.session_idle_ttl).
 	SessionIdleTTL *time.Duration
+	// BulkTimeout is --bulk-timeout (bulk_timeout).
+	BulkTimeout *time.Duration
 }
 
 // Load builds a Config from, in order of precedence, flags, the environment
@@ -183,6 +185,22 @@ func (c *Config) applyEnv(env Getenv) {
 			c.HTTP.SessionIdleTTL = d
 		}
 	}
+	if v := env(EnvBulkTimeout); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok {
+			c.problem("%s=%q is not a duration: set it to a number of seconds (600) or a Go duration (10m)", EnvBulkTimeout, v)
+		} else {
+			c.BulkTimeout = d
+		}
+	}
+	if v := env(EnvBulkResultMaxBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			c.problem("%s=%q is not a positive number of bytes: set it to e.g. 268435456 (256 MiB)", EnvBulkResultMaxBytes, v)
+		} else {
+			c.BulkResultMaxBytes = n
+		}
+	}
 	if v := env(EnvBreakerTimeout); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok {
@@ -210,6 +228,9 @@ func (c *Config) applyFlags(fl Flags) {
 	}
 	if fl.SessionIdleTTL != nil {
 		c.HTTP.SessionIdleTTL = *fl.SessionIdleTTL
+	}
+	if fl.BulkTimeout != nil {
+		c.BulkTimeout = *fl.BulkTimeout
 	}
 }
 

@@ -135,6 +135,12 @@ func (c *Config) Validate() error {
 	if c.InlineBulkLimit < 1 || c.InlineBulkLimit > 10000 {
 		add("bulk_inline_limit=%d is out of range: use 1–10000", c.InlineBulkLimit)
 	}
+	if c.BulkTimeout < c.CallTimeout && c.CallTimeout > 0 {
+		add("bulk_timeout=%s is shorter than call_timeout=%s: a bulk call gets the longer deadline; set it (or %s, --bulk-timeout) to at least call_timeout, e.g. 10m", c.BulkTimeout, c.CallTimeout, EnvBulkTimeout)
+	}
+	if c.BulkResultMaxBytes < 1<<20 {
+		add("bulk_result_max_bytes=%d is too small: use at least 1048576 (1 MiB; default 256 MiB, %s)", c.BulkResultMaxBytes, EnvBulkResultMaxBytes)
+	}
 	h := c.HTTP
 	if h.BodyLimit < 1024 {
 		add("http.body_limit=%d is too small: use at least 1024 bytes (default 1048576)", h.BodyLimit)

@@ -76,6 +76,8 @@ func freeAddr(t *testing.T) string {
 type proxy struct {
 	addr   string
 	stderr *bytes.Buffer
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when the process has exited
 }
 
 func (p *proxy) url(path string) string { return "http://" + p.addr + path }
@@ -95,6 +97,7 @@ func startHTTP(t *testing.T, env []string, args ...string) *proxy {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
+	p.cmd, p.done = cmd, done
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		select {

@@ -156,6 +156,7 @@ func TestHungTierLeavesTimeForTheNext(t *testing.T) {
 			store := newStore(3)
 			e := newEnv(t, func(cfg *Config, mcp, bulk, rest *tierstest.Tier) {
 				cfg.CallTimeout = callTimeout // tier timeouts: the defaults
+				cfg.BulkTimeout = callTimeout
 				mcp.Store, bulk.Store, rest.Store = store, store, store
 			})
 			hung := tt.hung(e)

@@ -54,7 +54,11 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	c.parent = ctx
 	c.base = tiers.WithScopes(ctx, rc.Tools)
 	c.start = r.now()
-	c.deadline = c.start.Add(r.callTTL)
+	ttl := r.callTTL
+	if isBulk(op) {
+		ttl = r.bulkTTL
+	}
+	c.deadline = c.start.Add(ttl)
 	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
 		c.deadline, c.callerBound = d, true
 	}
@@ -161,7 +165,16 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 			budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
 		}
 		end, b := c.attemptEnd(i, now)
-		actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, budget), end)
+		var actx context.Context
+		var cancel context.CancelFunc
+		if isBulk(op) {
+			// The budget bounds the attempt's silence, not its length: it
+			// may run to the call's deadline while it progresses.
+			actx, cancel = c.whileProgressing(tiers.WithRetryBudget(c.base, budget), end.Sub(now))
+			b = boundCall // unless it falls silent (reclassify)
+		} else {
+			actx, cancel = context.WithDeadline(tiers.WithRetryBudget(c.base, budget), end)
+		}
 		defer cancel()
 		t0 = r.now()
 		err = fn(actx, ts.impl)
@@ -206,6 +219,31 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	}
 	c.prev, c.prevOutcome, c.lastErr = ts, o, err
 	return stepNext, err
+}
+
+// errSilent is the cause of a bulk attempt ended for showing no progress
+// for its budget.
+var errSilent = errors.New("no progress")
+
+// whileProgressing returns the context of a bulk attempt: it ends at the
+// call's deadline, or once the tier has shown no progress (a
+// tiers.ReportProgress through the context) for idle, plus the wait the
+// last report announced (Progress.Wait: a job's pause between polls). Every report is also
+// passed on to the call's own reporter (the tool's, for the client).
+func (c *call) whileProgressing(ctx context.Context, idle time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancelDeadline := context.WithDeadline(ctx, c.deadline)
+	ctx, cancel := context.WithCancelCause(ctx)
+	watchdog := time.AfterFunc(idle, func() { cancel(errSilent) })
+	outer := c.base
+	ctx = tiers.WithProgress(ctx, func(p tiers.Progress) {
+		watchdog.Reset(idle + max(p.Wait, 0))
+		tiers.ReportProgress(outer, p)
+	})
+	return ctx, func() {
+		watchdog.Stop()
+		cancel(nil)
+		cancelDeadline()
+	}
 }
 
 // bound is what ends an attempt: the tier's own timeout, its share of the
@@ -266,6 +304,13 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 	if perr := c.parent.Err(); perr != nil {
 		return perr, perr
 	}
+	silent := errors.Is(context.Cause(actx), errSilent)
+	if tiers.PendingJobOf(err) != "" && actx.Err() != nil && !silent {
+		// The tier was waiting for a job whose polls answered when the
+		// call's time ran out: waiting is not a hung tier. The router
+		// waits on (awaitJob) or hands the job back.
+		return err, excluded{err}
+	}
 	if cls != tiers.ClassCanceled {
 		return err, err
 	}
@@ -276,6 +321,13 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 	}
 	var msg string
 	switch {
+	case silent:
+		budget := "its timeout"
+		if took < ts.timeout {
+			budget = "its share of the call's deadline"
+		}
+		msg = fmt.Sprintf("no answer or progress for %s, %s", took.Round(time.Millisecond), budget)
+		b = boundTier
 	case actx.Err() == nil: // the tier's own context ended
 		msg = "timed out: " + err.Error()
 	case b == boundTier:
@@ -289,7 +341,9 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 		msg += "; the write may or may not have been applied"
 	}
 	e := &tiers.Error{Tier: ts.name, Class: class, Message: msg, Err: err}
-	if actx.Err() != nil && b != boundTier && c.callerBound {
+	if actx.Err() != nil && b != boundTier && (c.callerBound || isBulk(op)) {
+		// The caller's own deadline, or the end of a bulk call that was
+		// still progressing: nothing against the tier.
 		return e, excluded{e}
 	}
 	return e, e

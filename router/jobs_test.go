@@ -142,7 +142,7 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 			if tt.canAwait {
 				bt = at
 			}
-			r, err := New(Config{Failover: true, CallTimeout: tt.callTimeout}, mcp, bt, rest)
+			r, err := New(Config{Failover: true, CallTimeout: tt.callTimeout, BulkTimeout: tt.callTimeout}, mcp, bt, rest)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,5 +185,70 @@ func TestBulkUpdateWaitsForPendingJob(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			}
 		})
+	}
+}
+
+// TestAwaitBulkJob: get_bulk_job's wait. A finished job's outcomes come
+// back for the records it held, served by the tier, with nothing sent but
+// the wait; a job still running at the call deadline leaves them unknown
+// and names the job again; a tier that cannot wait says so.
+func TestAwaitBulkJob(t *testing.T) {
+	t.Parallel()
+	const job = "5725767000004000001"
+	ups := bulkRecs(4)
+	for _, tc := range []struct {
+		name    string
+		await   func(context.Context, string, tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
+		status  tiers.OutcomeStatus
+		pending bool
+	}{
+		{"finished", nil, tiers.StatusSuccess, false},
+		{"still running", func(ctx context.Context, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error) {
+			tiers.ReportProgress(ctx, tiers.Progress{Message: "IN PROGRESS"})
+			<-ctx.Done()
+			return pendingOn(job, len(req.Updates))(ctx, req)
+		}, tiers.StatusUnknown, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := newStore(4)
+			mcp, bk, rest := newFakes()
+			bk.Store = store
+			at := &awaitingTier{Tier: bk, await: tc.await}
+			if at.await == nil {
+				at.await = jobResult(store)
+			}
+			r, err := New(Config{Failover: true, CallTimeout: 200 * time.Millisecond}, mcp, at, rest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recorder{}
+			ctx := tiers.WithProgress(context.Background(), rec.report)
+			res, rt, err := r.AwaitBulkJob(ctx, agentRC, tiers.Bulk, job, tiers.BulkUpdateRequest{Module: "Accounts", Updates: ups})
+			if got := outcomes(rt); len(got) != 1 || got[0] != "BULK:success" || rt.Tier != tiers.Bulk {
+				t.Errorf("route %v", got)
+			}
+			if (tiers.PendingJobOf(err) == job) != tc.pending || (!tc.pending && err != nil) {
+				t.Errorf("err = %v", err)
+			}
+			for i, o := range res.Outcomes {
+				if o.ID != ups[i].ID || o.Status != tc.status {
+					t.Errorf("outcome %d %+v, want %s", i, o, tc.status)
+				}
+			}
+			if len(bk.CallsOf(tiers.OpBulkUpdate))+len(rest.CallsOf(tiers.OpBulkUpdate)) != 0 {
+				t.Error("a wait for a job sent records")
+			}
+			if tc.pending {
+				if ps := rec.all(); len(ps) == 0 || ps[0].Total != 4 {
+					t.Errorf("progress %+v", ps)
+				}
+			}
+		})
+	}
+	mcp, bk, rest := newFakes()
+	r, _ := New(Config{Failover: true}, mcp, bk, rest)
+	if _, _, err := r.AwaitBulkJob(context.Background(), agentRC, tiers.Bulk, job, tiers.BulkUpdateRequest{Updates: ups}); tiers.Classify(err) != tiers.ClassUnsupported {
+		t.Errorf("a tier that cannot wait: %v", err)
 	}
 }

@@ -95,6 +95,16 @@ type Config struct {
 	// counts as a breaker failure, unless the caller's own earlier deadline
 	// cut it short. Zero means 30s.
 	CallTimeout time.Duration
+	// BulkTimeout is the deadline of a bulk call (BulkRead, BulkUpdate,
+	// AwaitBulkJob) instead of CallTimeout: a bulk job runs at Zoho's pace.
+	// Inside it, an attempt of a bulk operation is given up when its tier
+	// shows no progress (tiers.ReportProgress, or a record read) for the
+	// attempt's budget (its tier's Timeout, at most an equal share of the
+	// time left among the tiers still to try): a hung tier still leaves
+	// time for the next, but a job whose status polls answer, or a batch
+	// whose writes keep answering, is not cut while it progresses. Zero
+	// means 10 minutes.
+	BulkTimeout time.Duration
 	// MinAttemptTime is the least time left in the call's deadline for which
 	// the router still starts an attempt; below it the call stops with an
 	// UnavailableError. Zero means 50ms.
@@ -119,6 +129,7 @@ type Router struct {
 	prom    *promMetrics
 	floor   time.Duration
 	callTTL time.Duration
+	bulkTTL time.Duration
 	changes changeLog // recent breaker changes, for BreakerChanges
 }
 
@@ -151,6 +162,9 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 30 * time.Second
 	}
+	if cfg.BulkTimeout == 0 {
+		cfg.BulkTimeout = DefaultBulkTimeout
+	}
 	if cfg.MinAttemptTime == 0 {
 		cfg.MinAttemptTime = 50 * time.Millisecond
 	}
@@ -159,6 +173,8 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		return nil, fmt.Errorf("router: BreakerTimeout is %v; it must be positive", cfg.BreakerTimeout)
 	case cfg.CallTimeout < 0:
 		return nil, fmt.Errorf("router: CallTimeout is %v; it must be positive", cfg.CallTimeout)
+	case cfg.BulkTimeout < 0:
+		return nil, fmt.Errorf("router: BulkTimeout is %v; it must be positive", cfg.BulkTimeout)
 	case cfg.MinAttemptTime < 0:
 		return nil, fmt.Errorf("router: MinAttemptTime is %v; it must be positive", cfg.MinAttemptTime)
 	}
@@ -181,6 +197,7 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		log:     cfg.Logger,
 		floor:   cfg.MinAttemptTime,
 		callTTL: cfg.CallTimeout,
+		bulkTTL: cfg.BulkTimeout,
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -275,6 +292,13 @@ func (r *Router) choose(rc RoutingContext, op tiers.OpKind) tiers.Name {
 	return tiers.REST
 }
 
+// DefaultBulkTimeout is Config.BulkTimeout when zero (SPEC §11).
+const DefaultBulkTimeout = 10 * time.Minute
+
+// isBulk reports whether op is a bulk operation, whose call gets the bulk
+// deadline and whose attempts are bounded by their progress.
+func isBulk(op tiers.OpKind) bool { return op == tiers.OpBulkRead || op == tiers.OpBulkUpdate }
+
 // maxTiers is the most tiers a Router takes.
 const maxTiers = 8
 
@@ -335,6 +359,24 @@ func (r *Router) Search(ctx context.Context, rc RoutingContext, req tiers.Search
 	})
 }
 
+// liveSink is the sink a tier's bulk read writes to: every record is a
+// sign of progress (tiers.ReportProgress), every 100th is reported.
+type liveSink struct {
+	tiers.RecordSink
+	ctx context.Context
+	n   int
+}
+
+func (s *liveSink) Write(r tiers.Record) error {
+	if err := s.RecordSink.Write(r); err != nil {
+		return err
+	}
+	if s.n++; s.n == 1 || s.n%100 == 0 {
+		tiers.ReportProgress(s.ctx, tiers.Progress{Done: s.n, Message: fmt.Sprintf("%d records read", s.n)})
+	}
+	return nil
+}
+
 // runOp runs one operation op over the failover chain of rc: do is called
 // with each tier in turn until one serves or the chain is exhausted, and the
 // value of the last call is returned with the call's route.
@@ -367,7 +409,7 @@ func (r *Router) BulkRead(ctx context.Context, rc RoutingContext, req tiers.Bulk
 		}
 		st, err := c.attempt(i, tiers.OpBulkRead, func(ctx context.Context, t tiers.Tier) (err error) {
 			dirty = true
-			res, err = t.BulkRead(ctx, req, sink)
+			res, err = t.BulkRead(ctx, req, &liveSink{RecordSink: sink, ctx: ctx})
 			return err
 		})
 		if st != stepNext {

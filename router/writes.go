@@ -108,6 +108,10 @@ func (c *call) unknownUpdate(req tiers.UpdateRequest, cause error) (tiers.Outcom
 	return out, c.finish(), e
 }
 
+// CodeJobPending is the Outcome.Code of a record left pending on a bulk job
+// that had not finished when the call ended (see BulkUpdate, AwaitBulkJob).
+const CodeJobPending = "JOB_PENDING"
+
 // pending is a record of a bulk update not yet settled.
 type pending struct {
 	idx     int          // position in the request
@@ -137,7 +141,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 	var jobTier tiers.Name
 	finish := func(err error) (tiers.BulkUpdateResult, tiers.Route, error) {
 		for _, p := range parked {
-			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown,
+			res.Outcomes[p.idx] = tiers.Outcome{ID: req.Updates[p.idx].ID, Status: tiers.StatusUnknown, Code: CodeJobPending,
 				Message: fmt.Sprintf("pending on %s job %s, which had not finished when the call ended; Zoho runs it whether or not anyone waits, so the record was not sent again: check the job, or read the record back once it has finished", jobTier, p.job)}
 		}
 		for _, p := range todo {
@@ -178,9 +182,10 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 		}
 		var got tiers.BulkUpdateResult
 		called := false
+		settled := len(req.Updates) - len(todo) - len(parked)
 		st, err = c.attempt(i, tiers.OpBulkUpdate, func(ctx context.Context, t tiers.Tier) (err error) {
 			called = true
-			got, err = t.BulkUpdate(ctx, send)
+			got, err = t.BulkUpdate(offsetProgress(ctx, settled, len(req.Updates)), send)
 			return err
 		})
 		if got.Outcomes == nil && err != nil {
@@ -199,7 +204,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 		}
 		res.Calls += got.Calls
 		res.Credits += got.Credits
-		settled := merge(req, todo, got.Outcomes, res.Outcomes)
+		settled = merge(req, todo, got.Outcomes, res.Outcomes)
 		if job := tiers.PendingJobOf(err); job != "" {
 			// Zoho runs the job whatever happens here: its records are
 			// settled by it alone. Wait for it if the tier can.
@@ -232,6 +237,7 @@ func (r *Router) BulkUpdate(ctx context.Context, rc RoutingContext, req tiers.Bu
 			}
 		}
 		todo = slices.DeleteFunc(todo, func(p pending) bool { return res.Outcomes[p.idx].Status != "" })
+		c.reportSettled(len(req.Updates)-len(todo)-len(parked), len(req.Updates), len(parked), ts.name)
 		switch {
 		case st == stepStop:
 			if called {
@@ -288,6 +294,7 @@ func (c *call) awaitJob(i int, aw tiers.JobAwaiter, job string, req tiers.BulkUp
 	}
 	ctx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, tiers.QuickRetry), c.deadline)
 	defer cancel()
+	ctx = offsetProgress(ctx, len(req.Updates)-len(todo), len(req.Updates))
 	t0 := r.now()
 	got, err := aw.AwaitBulkUpdateJob(ctx, job, sub)
 	if err != nil && c.parent.Err() != nil {
@@ -307,6 +314,64 @@ func (c *call) awaitJob(i int, aw tiers.JobAwaiter, job string, req tiers.BulkUp
 		}
 	}
 	return got, n
+}
+
+// offsetProgress returns ctx whose progress reports, about a part of a
+// bulk update that starts after done settled records, are passed on as
+// reports about the whole call of total records.
+func offsetProgress(ctx context.Context, done, total int) context.Context {
+	return tiers.WithProgress(ctx, func(p tiers.Progress) {
+		p.Done, p.Total = min(done+p.Done, total), total
+		tiers.ReportProgress(ctx, p)
+	})
+}
+
+// reportSettled reports how many records of a bulk update are settled after
+// an attempt on tier.
+func (c *call) reportSettled(done, total, parked int, tier tiers.Name) {
+	msg := fmt.Sprintf("%d of %d records settled (%s)", done, total, tier)
+	if parked > 0 {
+		msg += fmt.Sprintf("; %d pending on a bulk job", parked)
+	}
+	tiers.ReportProgress(c.base, tiers.Progress{Done: done, Total: total, Message: msg})
+}
+
+// AwaitBulkJob waits for job, which the tier named tier left the records of
+// req pending on (tiers.Error.PendingJob of an earlier BulkUpdate), within
+// the call deadline (not the bulk one: a caller asking about a job wants an
+// answer soon), and returns their outcomes like BulkUpdate: one per record,
+// in order, StatusUnknown for those the job has not settled yet, in which
+// case the error names the job again. Nothing is sent to Zoho but the
+// job's status polls and its result download; the wait is an attempt on
+// the tier outside its breaker, as in BulkUpdate. A tier that cannot wait
+// for jobs is an error of ClassUnsupported.
+func (r *Router) AwaitBulkJob(ctx context.Context, rc RoutingContext, tier tiers.Name, job string, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, tiers.Route, error) {
+	var c call
+	r.start(&c, ctx, rc, tiers.OpList) // the call deadline
+	ts := r.tier(tier)
+	var aw tiers.JobAwaiter
+	if ts != nil && ts.impl != nil {
+		aw, _ = ts.impl.(tiers.JobAwaiter)
+	}
+	if aw == nil {
+		return tiers.BulkUpdateResult{}, c.finish(), &tiers.Error{Tier: tier, Class: tiers.ClassUnsupported,
+			Message: fmt.Sprintf("tier %s cannot wait for bulk jobs", tier)}
+	}
+	actx, cancel := context.WithDeadline(tiers.WithRetryBudget(c.base, tiers.QuickRetry), c.deadline)
+	defer cancel()
+	t0 := r.now()
+	got, err := aw.AwaitBulkUpdateJob(offsetProgress(actx, 0, len(req.Updates)), job, req)
+	if err != nil && c.parent.Err() != nil {
+		err = c.parent.Err()
+	}
+	if err == nil || tiers.PendingJobOf(err) != "" {
+		// Still pending is an answer too: the job is running.
+		c.record(ts, tiers.OpBulkUpdate, nil, r.now().Sub(t0))
+		c.servedBy(ts.name)
+	} else {
+		c.record(ts, tiers.OpBulkUpdate, err, r.now().Sub(t0))
+	}
+	return got, c.finish(), err
 }
 
 // merge records a tier's outcomes for the records it was sent (todo, in the

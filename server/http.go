@@ -98,11 +98,12 @@ type HTTP struct {
 	endPageStreams context.CancelFunc
 }
 
-// profileContext carries the caller's profile (and the browser origin it was
-// reduced for), put in the request context by Security, into the context
+// profileContext carries the caller's profile and identity (and the browser
+// origin it was reduced for), put in the request context by Security, into the context
 // mcp-go gives handlers (modern requests have no session to key on).
 func profileContext(ctx context.Context, r *http.Request) context.Context {
 	ctx = permissions.WithProfile(ctx, permissions.ProfileFrom(r.Context()))
+	ctx = permissions.WithCaller(ctx, permissions.CallerFrom(r.Context()))
 	if o := browserOrigin(r.Context()); o != "" {
 		ctx = context.WithValue(ctx, browserKey, o)
 	}
@@ -210,6 +211,17 @@ func (h *HTTP) touchSSE(next http.Handler) http.Handler {
 	})
 }
 
+// sseProgress gives the calls posted to a legacy SSE session the session's
+// event queue as their progress sender (see progress.go).
+func (h *HTTP) sseProgress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.URL.Query().Get("sessionId"); id != "" {
+			r = r.WithContext(withSender(r.Context(), sseSender(h.sse, id)))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Sweep frees the sessions and closes the streams that have been idle too
 // long (by HTTPOptions.Now), and returns how many of each. Serve runs it
 // periodically.
@@ -230,9 +242,9 @@ func (h *HTTP) Handler(loopback bool) http.Handler {
 	sec.Loopback = loopback
 	sec.slots = h.slots
 	mux := http.NewServeMux()
-	mux.Handle(PathMCP, sec.Wrap(h.table.gate(h.streamable)))
+	mux.Handle(PathMCP, sec.Wrap(h.table.gate(withProgressStreams(h.streamable))))
 	mux.Handle(PathSSE, sec.Wrap(h.table.streamGate(h.sse.SSEHandler())))
-	mux.Handle(PathMessage, sec.Wrap(h.sessions.check(h.touchSSE(h.sse.MessageHandler()))))
+	mux.Handle(PathMessage, sec.Wrap(h.sessions.check(h.touchSSE(h.sseProgress(h.sse.MessageHandler())))))
 	mux.Handle("GET "+PathHealthz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})))

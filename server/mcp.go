@@ -41,6 +41,11 @@ type Options struct {
 	Tools []Tool
 	// ResourceTemplates are registered as is (e.g. bulk results).
 	ResourceTemplates []mcpserver.ServerResourceTemplate
+	// ListResources returns the resources of the caller in ctx
+	// (permissions.CallerFrom), e.g. its live bulk results; resources/list
+	// shows them after the registered ones, to that caller only. Nil means
+	// none.
+	ListResources func(ctx context.Context) []mcp.Resource
 	// Logger receives one line per tool call. Nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the tool-call and HTTP-refusal metrics. Nil means
@@ -48,6 +53,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock for call durations. Nil means time.Now.
 	Now func() time.Time
+	// ProgressInterval is the least time between two progress
+	// notifications of one call (the last report is always sent before the
+	// answer). Zero means DefaultProgressInterval; negative means none.
+	ProgressInterval time.Duration
 	// ValidateInput makes mcp-go check arguments against each tool's input
 	// schema before the handler runs. Off by default: the tools validate
 	// their own arguments with messages written for an agent ("account_id
@@ -65,6 +74,8 @@ type MCP struct {
 	now     func() time.Time
 	drain   drain
 	metrics *callMetrics
+	// progressInterval is Options.ProgressInterval (0: every report).
+	progressInterval time.Duration
 }
 
 // callMetrics are the server's Prometheus collectors.
@@ -137,7 +148,13 @@ func NewMCP(o Options) (*MCP, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MCP{scopes: map[string][]permissions.Scope{}, log: o.Logger, now: o.Now, metrics: met}
+	m := &MCP{scopes: map[string][]permissions.Scope{}, log: o.Logger, now: o.Now, metrics: met, progressInterval: o.ProgressInterval}
+	switch {
+	case o.ProgressInterval == 0:
+		m.progressInterval = DefaultProgressInterval
+	case o.ProgressInterval < 0:
+		m.progressInterval = 0
+	}
 	for _, t := range o.Tools {
 		if t.Def.Name == "" || t.Handler == nil {
 			return nil, fmt.Errorf("tool %q has no name or no handler", t.Def.Name)
@@ -166,6 +183,14 @@ func NewMCP(o Options) (*MCP, error) {
 		templates[i] = t
 	}
 	hooks.AddBeforeReadResource(probeResource(templates))
+	if o.ListResources != nil {
+		list := o.ListResources
+		hooks.AddAfterListResources(func(ctx context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
+			if res != nil && res.NextCursor == "" {
+				res.Resources = append(res.Resources, list(ctx)...)
+			}
+		})
+	}
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
 		// logging/setLevel is answered (clients and the conformance suite
@@ -173,9 +198,11 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithLogging(),
 		mcpserver.WithHooks(hooks),
 		// Outermost first: observe (log, count, drain), then refuse out of
-		// scope, then recover panics around the handler.
+		// scope, then give the call its progress reporter, then recover
+		// panics around the handler.
 		mcpserver.WithToolHandlerMiddleware(m.observe),
 		mcpserver.WithToolHandlerMiddleware(m.enforce),
+		mcpserver.WithToolHandlerMiddleware(m.progress),
 		mcpserver.WithToolHandlerMiddleware(m.recover),
 		mcpserver.WithInstructions("Zoho CRM accounts through a permissioned, failover-capable proxy. " +
 			"Read with get_account, get_accounts, search_accounts; change with update_account; " +

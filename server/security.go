@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,31 +81,19 @@ type Security struct {
 type ctxKey int
 
 const (
-	callerKey  ctxKey = iota // string: the caller's identity (see callerOf)
-	bodyKey                  // []byte: the POST body Wrap read
+	bodyKey    ctxKey = iota // []byte: the POST body Wrap read
 	browserKey               // string: the Origin of a page given read-only tools
 )
 
-// localCaller is the identity of every caller when the policy has no bearer
-// tokens (a loopback-only listener).
-const localCaller = "local"
-
-// callerOf names the caller of a request for per-caller limits: a hash
-// prefix of its bearer token (never the token), or localCaller.
-func callerOf(token string) string {
-	if token == "" {
-		return localCaller
-	}
-	sum := sha256.Sum256([]byte(token))
-	return "token:" + hex.EncodeToString(sum[:8])
-}
-
-// callerFrom returns the caller Wrap identified, or localCaller.
+// callerFrom returns the caller Wrap identified (permissions.WithCaller):
+// the hash prefix of its bearer token (permissions.TokenCaller), or
+// permissions.LocalCaller. The same identity binds what the tools keep for
+// the caller (bulk results, job handles).
 func callerFrom(ctx context.Context) string {
-	if c, ok := ctx.Value(callerKey).(string); ok {
-		return c
+	if c := permissions.CallerFrom(ctx); c != "" {
+		return string(c)
 	}
-	return localCaller
+	return string(permissions.LocalCaller)
 }
 
 // bodyFrom returns the POST body Wrap read, or nil.
@@ -393,7 +379,7 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		var profile *permissions.Profile
-		caller := localCaller
+		caller := permissions.LocalCaller
 		if policy.HasTokens() {
 			token, ok := bearer(r.Header.Get("Authorization"))
 			if ok {
@@ -404,13 +390,13 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 				refuse(w, r, http.StatusUnauthorized, "auth", "missing or unknown bearer token: send Authorization: Bearer <token> with a token listed in the permissions file")
 				return
 			}
-			caller = callerOf(token)
+			caller = permissions.TokenCaller(token)
 		} else {
 			profile = policy.DefaultProfile()
 		}
-		switch why := slots.acquire(caller); why {
+		switch why := slots.acquire(string(caller)); why {
 		case "":
-			defer slots.release(caller)
+			defer slots.release(string(caller))
 		case "busy_caller":
 			w.Header().Set("Retry-After", "1")
 			refuse(w, r, http.StatusServiceUnavailable, why, fmt.Sprintf("this caller already has %d requests and streams open, its share of the proxy's limit: close streams it does not use, or retry in a second", slots.share))
@@ -420,7 +406,7 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 			refuse(w, r, http.StatusServiceUnavailable, why, "too many concurrent requests or sessions: retry in a second")
 			return
 		}
-		ctx := context.WithValue(r.Context(), callerKey, caller)
+		ctx := permissions.WithCaller(r.Context(), caller)
 		if r.Body != nil && r.Body != http.NoBody && r.Method == http.MethodPost {
 			// Read the body here (bounded in size and time) so an oversized
 			// chunked body is a 413, not a parse error from deeper down, and

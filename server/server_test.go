@@ -135,13 +135,22 @@ type serverOpt func(*HTTPOptions)
 
 func startHTTP(t testing.TB, policy *permissions.Policy, opts ...serverOpt) *testServer {
 	t.Helper()
+	return startHTTPWith(t, policy, nil, opts...)
+}
+
+// startHTTPWith serves m (nil: the fake tools) over HTTP.
+func startHTTPWith(t testing.TB, policy *permissions.Policy, m *MCP, opts ...serverOpt) *testServer {
+	t.Helper()
 	ts := &testServer{Logs: &syncBuffer{}, Reg: prometheus.NewRegistry(), Ready: &atomic.Bool{},
 		Release: make(chan struct{}), Started: make(chan struct{}, 4), done: make(chan error, 1)}
 	ts.Ready.Store(true)
 	log := slog.New(slog.NewJSONHandler(ts.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := NewMCP(Options{Tools: fakeTools(ts.Started, ts.Release), Logger: log, Registerer: ts.Reg, ValidateInput: true})
-	if err != nil {
-		t.Fatal(err)
+	if m == nil {
+		var err error
+		m, err = NewMCP(Options{Tools: fakeTools(ts.Started, ts.Release), Logger: log, Registerer: ts.Reg, ValidateInput: true})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	ts.MCP = m
 	o := HTTPOptions{

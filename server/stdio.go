@@ -17,6 +17,10 @@ type StdioOptions struct {
 	// Profile is the one caller's profile (from --profile or the
 	// permissions file's default_profile). Nil may use no tool.
 	Profile *permissions.Profile
+	// Caller is the one caller's identity (permissions.WithCaller): what
+	// the tools keep for it (bulk results, job handles) is bound to it.
+	// Empty means permissions.ProcessCaller().
+	Caller permissions.Caller
 	// In and Out carry JSON-RPC; nothing else is ever written to Out.
 	In  io.Reader
 	Out io.Writer
@@ -40,12 +44,22 @@ func ServeStdio(ctx context.Context, m *MCP, o StdioOptions) error {
 	s := mcpserver.NewStdioServer(m.Server)
 	s.SetErrorLogger(slog.NewLogLogger(o.Logger.Handler(), slog.LevelError))
 	profile := o.Profile
-	s.SetContextFunc(func(ctx context.Context) context.Context { return permissions.WithProfile(ctx, profile) })
+	caller := o.Caller
+	if caller == "" {
+		caller = permissions.ProcessCaller()
+	}
+	// Progress notifications are written under the lock of mcp-go's own
+	// lines, by the call itself, so they come before its answer (see
+	// progress.go).
+	out := &lineWriter{w: o.Out}
+	s.SetContextFunc(func(ctx context.Context) context.Context {
+		return withSender(permissions.WithCaller(permissions.WithProfile(ctx, profile), caller), out.send)
+	})
 
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- s.Listen(lctx, o.In, o.Out) }()
+	go func() { done <- s.Listen(lctx, o.In, out) }()
 
 	var err error
 	select {

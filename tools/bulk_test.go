@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,16 +16,24 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
-// readResourceErr reads uri through the resource template handler as prof.
+// readResourceErr reads uri through the resource template handler as prof's
+// caller (callerOf).
 func readResourceErr(t testing.TB, e *env, prof *permissions.Profile, uri string) (BulkPage, error) {
 	t.Helper()
-	tmpl, h := e.bulk.ResourceTemplate()
+	return readResourceAs(t, e, callerOf(prof), prof, uri)
+}
+
+// readResourceAs reads uri through the resource template handler as caller
+// with profile prof.
+func readResourceAs(t testing.TB, e *env, caller permissions.Caller, prof *permissions.Profile, uri string) (BulkPage, error) {
+	t.Helper()
+	tmpl, h := ResourceTemplate(e.bulk)
 	if !tmpl.URITemplate.Regexp().MatchString(uri) {
 		t.Fatalf("template %s does not match %s", tmpl.URITemplate.Raw(), uri)
 	}
 	var req mcp.ReadResourceRequest
 	req.Params.URI = uri
-	ctx := context.Background()
+	ctx := permissions.WithCaller(context.Background(), caller)
 	if prof != nil {
 		ctx = permissions.WithProfile(ctx, prof)
 	}
@@ -72,11 +78,11 @@ func TestBulkReadInline(t *testing.T) {
 	if _, ok := m["resource_uri"]; ok {
 		t.Error("inline result has a resource_uri")
 	}
-	if e.bulk.Len() != 0 {
+	if e.bulk.Len() != 0 || e.bulk.Bytes() != 0 {
 		t.Error("an inline result was kept in the store")
 	}
-	if dir := e.bulk.resultsDir(); dir != "" {
-		t.Errorf("a small read touched the disk: %s", dir)
+	if files, _ := filepath.Glob(filepath.Join(e.bulk.Dir(), "*.jsonl")); len(files) != 0 {
+		t.Errorf("a small read touched the disk: %v", files)
 	}
 	if len(res.Content) != 1 {
 		t.Errorf("inline result has %d content items", len(res.Content))
@@ -162,10 +168,10 @@ func TestBulkReadAsResource(t *testing.T) {
 		want string
 	}{
 		{name: "another profile", prof: &permissions.Profile{Name: "other", Scopes: permissions.AllScopes()}, uri: uri, want: "does not exist, has expired or belongs to another caller"},
-		{name: "no bulk scope", prof: profReader, uri: uri, want: "needs the bulk and read scopes"},
-		{name: "no profile", prof: nil, uri: uri, want: "needs the bulk and read scopes"},
+		{name: "no bulk scope", prof: profReader, uri: uri, want: "needs the bulk scope"},
+		{name: "no profile", prof: nil, uri: uri, want: "needs the bulk scope"},
 		{name: "page 0", prof: profAll, uri: uri + "?page=0", want: "page must be a whole number from 1"},
-		{name: "page past the end", prof: profAll, uri: uri + "?page=4", want: "page 4 does not exist: " + uri + " has pages 1–3"},
+		{name: "page past the end", prof: profAll, uri: uri + "?page=4", want: "page 4 does not exist: result " + strings.TrimPrefix(uri, BulkURIPrefix) + " has pages 1–3"},
 		{name: "unknown id", prof: profAll, uri: BulkURIPrefix + strings.Repeat("0", 32), want: "does not exist"},
 		{name: "not an id", prof: profAll, uri: BulkURIPrefix + "..%2F..%2Fetc", want: "is not a bulk result id"},
 		{name: "unknown query key", prof: profAll, uri: uri + "?page=1&x=2", want: "is not a bulk result URI"},
@@ -174,11 +180,11 @@ func TestBulkReadAsResource(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var req mcp.ReadResourceRequest
 			req.Params.URI = tc.uri
-			ctx := context.Background()
+			ctx := permissions.WithCaller(context.Background(), callerOf(tc.prof))
 			if tc.prof != nil {
 				ctx = permissions.WithProfile(ctx, tc.prof)
 			}
-			_, h := e.bulk.ResourceTemplate()
+			_, h := ResourceTemplate(e.bulk)
 			_, err := h(ctx, req)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
@@ -186,11 +192,18 @@ func TestBulkReadAsResource(t *testing.T) {
 		})
 	}
 
+	// The same profile through another caller (another bearer token, another
+	// stdio process) cannot read it: results are bound to the caller, not
+	// the profile.
+	if _, err := readResourceAs(t, e, "token:another", profAll, uri); !errors.Is(err, ErrResultNotFound) {
+		t.Errorf("another caller with the same profile read the result: %v", err)
+	}
+
 	// Expiry with the injected clock.
 	e.clock.Advance(59 * time.Minute)
 	readResource(t, e, profAll, uri)
-	dir := e.bulk.resultsDir()
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	dir := e.bulk.Dir()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if len(files) != 1 {
 		t.Fatalf("%d files in the store before expiry", len(files))
 	}
@@ -198,7 +211,7 @@ func TestBulkReadAsResource(t *testing.T) {
 	if _, err := readResourceErr(t, e, profAll, uri); !errors.Is(err, ErrBulkNotFound) {
 		t.Errorf("expired result still readable: %v", err)
 	}
-	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl")); len(files) != 0 {
 		t.Errorf("expired result's file not removed: %v", files)
 	}
 }
@@ -231,7 +244,7 @@ func TestBulkReadResetBetweenTiers(t *testing.T) {
 				t.Fatalf("n=%d: record from the failed tier kept: %v", n, a)
 			}
 		}
-		if files, _ := filepath.Glob(filepath.Join(e.bulk.resultsDir(), "*")); e.bulk.resultsDir() != "" && len(files) != 0 {
+		if files, _ := filepath.Glob(filepath.Join(e.bulk.Dir(), "*.jsonl")); len(files) != 0 || e.bulk.Bytes() != 0 {
 			t.Errorf("n=%d: files left behind after reset: %v", n, files)
 		}
 	}
@@ -262,84 +275,8 @@ func TestBulkReadFailureLeavesNothing(t *testing.T) {
 	if e.bulk.Len() != 0 {
 		t.Error("a failed read was kept")
 	}
-	if files, _ := filepath.Glob(filepath.Join(e.bulk.resultsDir(), "*")); len(files) != 0 {
+	if files, _ := filepath.Glob(filepath.Join(e.bulk.Dir(), "*.jsonl")); len(files) != 0 || e.bulk.Bytes() != 0 {
 		t.Errorf("files left behind: %v", files)
-	}
-}
-
-func TestBulkResultsStore(t *testing.T) {
-	t.Parallel()
-	clock := newClock()
-	b := NewBulkResults(t.TempDir(), 10*time.Minute, clock.Now)
-	put := func(prof *permissions.Profile, n int) string {
-		s := newBulkSink(b, prof, 0)
-		for i := range n {
-			if err := s.Write(tiers.Record{"id": string(rune('0' + i%10)), "Annual_Revenue": 1}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		id, _, err := s.commit()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	a := put(profSales, 3)
-	clock.Advance(5 * time.Minute)
-	c := put(profAll, 1)
-	if a == c || len(a) != 32 {
-		t.Fatalf("ids %q %q", a, c)
-	}
-	pg, err := b.Read("sales", a, 1)
-	if err != nil || pg.Total != 3 || strings.Contains(string(pg.Records[0]), "Annual_Revenue") {
-		t.Fatalf("read = %+v, %v", pg, err)
-	}
-	if _, err := b.Read("ops", a, 1); !errors.Is(err, ErrBulkNotFound) {
-		t.Errorf("another profile read it: %v", err)
-	}
-	clock.Advance(5 * time.Minute)
-	if n := b.Sweep(); n != 1 {
-		t.Errorf("Sweep removed %d, want 1 (only the first has expired)", n)
-	}
-	if _, err := b.Read("ops", c, 1); err != nil {
-		t.Errorf("unexpired result gone: %v", err)
-	}
-	dir := b.resultsDir()
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("Close left %s", dir)
-	}
-	s := newBulkSink(b, profAll, 0)
-	if err := s.Write(tiers.Record{"id": "1"}); err == nil {
-		t.Error("closed store accepted a result")
-	}
-}
-
-func TestBulkResultsEvictsOldest(t *testing.T) {
-	t.Parallel()
-	clock := newClock()
-	b := NewBulkResults(t.TempDir(), time.Hour, clock.Now)
-	defer b.Close()
-	var first string
-	for i := range maxBulkEntries + 1 {
-		s := newBulkSink(b, profAll, 0)
-		s.Write(tiers.Record{"id": "1"})
-		id, _, err := s.commit()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			first = id
-		}
-		clock.Advance(time.Second)
-	}
-	if b.Len() != maxBulkEntries {
-		t.Errorf("Len = %d", b.Len())
-	}
-	if _, err := b.Read("ops", first, 1); !errors.Is(err, ErrBulkNotFound) {
-		t.Errorf("oldest not evicted: %v", err)
 	}
 }
 
@@ -366,32 +303,5 @@ func TestParseBulkURI(t *testing.T) {
 				t.Errorf("parseBulkURI(%q) = %q, %d, %v", tc.uri, gotID, page, err)
 			}
 		})
-	}
-}
-
-func TestBulkResultsPut(t *testing.T) {
-	t.Parallel()
-	clock := newClock()
-	b := NewBulkResults(t.TempDir(), time.Minute, clock.Now)
-	defer b.Close()
-	recs := make([]tiers.Record, BulkPageSize+1)
-	for i := range recs {
-		recs[i] = tiers.Record{"id": fmt.Sprint(i)}
-	}
-	id, exp, err := b.Put("ops", recs)
-	if err != nil || !exp.Equal(clock.Now().Add(time.Minute)) {
-		t.Fatalf("Put = %q, %v, %v", id, exp, err)
-	}
-	pg, err := b.Read("ops", id, 2)
-	if err != nil || len(pg.Records) != 1 || string(pg.Records[0]) != `{"id":"500"}` || pg.NextURI != "" {
-		t.Fatalf("page 2 = %+v, %v", pg, err)
-	}
-	empty, _, err := b.Put("ops", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, err = b.Read("ops", empty, 1)
-	if err != nil || pg.Total != 0 || pg.Pages != 1 || len(pg.Records) != 0 {
-		t.Fatalf("empty result page = %+v, %v", pg, err)
 	}
 }

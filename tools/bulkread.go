@@ -2,7 +2,9 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -45,7 +47,7 @@ func BulkReadAccounts(d Deps) Tool {
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
 			fmt.Sprintf("Read many Zoho CRM accounts at once: by account_ids (at most %d, each once), by where conditions (at most %d, all must match; operators as in search_accounts), or every account when neither is given. fields limits the columns (at most %d).", maxBulkIDs, tiers.MaxBulkReadConditions, tiers.MaxFields),
-			fmt.Sprintf("Up to %d accounts come back inline in accounts. Larger results are kept as an MCP resource: the result has inline=false, resource_uri and a resource_link; read it with resources/read, %d records per page, following next_page_uri. The resource expires and only the caller that made it can read it.", d.InlineLimit, BulkPageSize),
+			fmt.Sprintf("Up to %d accounts come back inline in accounts. Larger results are kept as an MCP resource: the result has inline=false, resource_uri and a resource_link; read it with resources/read, %d records per page, following next_page_uri, or with the read_bulk_result tool. The resource expires after an hour. %s.", d.InlineLimit, BulkPageSize, whoReads),
 			"Large reads run as a Zoho bulk-read job and may take a while. Read-only.")),
 		annotate(hints{title: "Bulk read accounts", readOnly: true, idempotent: true}),
 		rawOutput(object("", schema{
@@ -67,11 +69,14 @@ func BulkReadAccounts(d Deps) Tool {
 		if count == 0 {
 			count = d.InlineLimit + 1 // unknown, and likely many
 		}
-		sink := newBulkSink(d.Bulk, prof, d.InlineLimit)
+		sink := newBulkSink(ctx, d.Bulk, prof, d.InlineLimit)
 		r, route, err := d.Router.BulkRead(ctx, routing(tiers.OpBulkRead, count, prof),
 			req, sink)
 		if err != nil {
 			sink.discard()
+			if serr := sink.refusal(); serr != nil {
+				return storeRefusal(ctx, d.Logger, name, route, serr)
+			}
 			return failure(ctx, d.Logger, name, route, about("the bulk read"), err)
 		}
 		sink.mu.Lock()
@@ -90,21 +95,32 @@ func BulkReadAccounts(d Deps) Tool {
 			return success(route, out, fmt.Sprintf("Read %d account%s inline (%s, served by %s).",
 				got, plural(got), costs(r.Strategy, r.Calls, r.Credits), route.Tier))
 		}
-		id, expires, err := sink.commit()
+		info, err := sink.commit()
 		if err != nil {
 			d.Logger.ErrorContext(ctx, "bulk result not kept", "tool", name, "err", err)
 			return errorResult(route, "the bulk read found %d accounts but the proxy could not keep the result; retry, or narrow the read to at most %d accounts to get them inline", got, d.InlineLimit)
 		}
-		out.ResourceURI = BulkURIPrefix + id
-		out.Pages = max(1, (got+BulkPageSize-1)/BulkPageSize)
-		out.ExpiresAt = expires.UTC().Format(time.RFC3339)
-		summary := fmt.Sprintf("Read %d accounts (%s, served by %s). Too many to inline: read %s with resources/read (%d page%s of up to %d records; follow next_page_uri); it expires at %s.",
-			got, costs(r.Strategy, r.Calls, r.Credits), route.Tier, out.ResourceURI, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt)
+		out.ResourceURI = BulkURIPrefix + info.ID
+		out.Pages = info.Pages
+		out.ExpiresAt = info.Expires.UTC().Format(time.RFC3339)
+		summary := fmt.Sprintf("Read %d accounts (%s, served by %s). Too many to inline: read %s with resources/read or read_bulk_result {id: %q, page: 1} (%d page%s of up to %d records; follow next_page_uri); it expires at %s and only this caller can read it.",
+			got, costs(r.Strategy, r.Calls, r.Credits), route.Tier, out.ResourceURI, info.ID, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt)
 		result := structuredResult(out, summary, false)
-		link := mcp.NewResourceLink(out.ResourceURI, "bulk_read_result",
+		link := mcp.NewResourceLink(out.ResourceURI, "bulk_result",
 			fmt.Sprintf("%d accounts in %d page%s of up to %d records (application/json); expires %s", got, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt),
 			"application/json")
 		result.Content = append(result.Content, link)
 		return withRoute(result, route)
 	})
+}
+
+// storeRefusal is the answer of a bulk call whose result the store
+// refused: the caller's share or the store is full.
+func storeRefusal(ctx context.Context, log *slog.Logger, tool string, route tiers.Route, err error) *mcp.CallToolResult {
+	switch {
+	case errors.Is(err, ErrOwnerQuota), errors.Is(err, ErrStoreFull):
+		return errorResult(route, "%s: the result is too large to keep: %v. Narrow the request (where, fields) or split it", tool, err)
+	}
+	log.ErrorContext(ctx, "bulk result not kept", "tool", tool, "err", err)
+	return errorResult(route, "%s: the proxy could not keep the result; retry, or narrow the request", tool)
 }

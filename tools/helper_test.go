@@ -36,7 +36,7 @@ type env struct {
 	tier   *tierstest.Tier
 	router *router.Router
 	tools  map[string]Tool
-	bulk   *BulkResults
+	bulk   *FileResults
 	clock  *tierstest.Clock
 }
 
@@ -51,24 +51,36 @@ func newEnv(t testing.TB, records int, opts ...envOpt) *env {
 // priority order; env.tier is the first.
 func newEnvWith(t testing.TB, fts []*tierstest.Tier, opts ...envOpt) *env {
 	t.Helper()
-	var cfgs []router.TierConfig
 	impls := make([]tiers.Tier, len(fts))
 	for i, ft := range fts {
-		cfgs = append(cfgs, router.TierConfig{Name: ft.Name(), Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
 		impls[i] = ft
+	}
+	return newEnvWithTiers(t, fts[0], impls, opts...)
+}
+
+// newEnvWithTiers builds the tools over a router whose tiers are impls, in
+// priority order; first is the fake behind impls[0] (env.tier).
+func newEnvWithTiers(t testing.TB, first *tierstest.Tier, impls []tiers.Tier, opts ...envOpt) *env {
+	t.Helper()
+	var cfgs []router.TierConfig
+	for i, im := range impls {
+		cfgs = append(cfgs, router.TierConfig{Name: im.Name(), Enabled: true, Priority: i + 1, Timeout: 5 * time.Second})
 	}
 	r, err := router.New(router.Config{Tiers: cfgs, Failover: true}, impls...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := newClock()
-	bulk := NewBulkResults(t.TempDir(), time.Hour, clock.Now)
+	bulk, err := NewFileResults(FileResultsConfig{Dir: t.TempDir(), TTL: time.Hour, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { bulk.Close() })
 	d := Deps{Router: r, Bulk: bulk, InlineLimit: 10, Now: clock.Now}
 	for _, o := range opts {
 		o(&d)
 	}
-	e := &env{tier: fts[0], router: r, tools: map[string]Tool{}, bulk: d.Bulk, clock: clock}
+	e := &env{tier: first, router: r, tools: map[string]Tool{}, bulk: bulk, clock: clock}
 	for _, tl := range All(d) {
 		e.tools[tl.Def.Name] = tl
 	}
@@ -82,8 +94,24 @@ var (
 	profReader = &permissions.Profile{Name: "reader", Scopes: []permissions.Scope{permissions.ScopeRead, permissions.ScopeMonitor}}
 )
 
-// call runs tool with args (a JSON string) as it arrives over the wire.
+// callerOf is the caller identity the tests give a profile's calls: one
+// caller per profile, unless a test names another (callAs).
+func callerOf(prof *permissions.Profile) permissions.Caller {
+	if prof == nil {
+		return ""
+	}
+	return permissions.Caller("test:" + prof.Name)
+}
+
+// call runs tool with args (a JSON string) as it arrives over the wire, as
+// the profile's caller (callerOf).
 func (e *env) call(t testing.TB, prof *permissions.Profile, tool, args string) *mcp.CallToolResult {
+	t.Helper()
+	return e.callAs(t, callerOf(prof), prof, tool, args)
+}
+
+// callAs runs tool with args as caller with profile prof.
+func (e *env) callAs(t testing.TB, caller permissions.Caller, prof *permissions.Profile, tool, args string) *mcp.CallToolResult {
 	t.Helper()
 	tl, ok := e.tools[tool]
 	if !ok {
@@ -97,6 +125,9 @@ func (e *env) call(t testing.TB, prof *permissions.Profile, tool, args string) *
 	ctx := context.Background()
 	if prof != nil {
 		ctx = permissions.WithProfile(ctx, prof)
+	}
+	if caller != "" {
+		ctx = permissions.WithCaller(ctx, caller)
 	}
 	res, err := tl.Handler(ctx, req)
 	if err != nil {

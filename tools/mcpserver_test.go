@@ -45,7 +45,7 @@ func mcpServer(e *env) *server.MCPServer {
 	for _, t := range all {
 		s.AddTool(t.Def, t.Handler)
 	}
-	tmpl, h := e.bulk.ResourceTemplate()
+	tmpl, h := ResourceTemplate(e.bulk)
 	s.AddResourceTemplate(tmpl, h)
 	return s
 }
@@ -56,7 +56,7 @@ func rpc(t *testing.T, s *server.MCPServer, prof *permissions.Profile, method st
 	t.Helper()
 	p, _ := json.Marshal(params)
 	msg := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":%q,"params":%s}`, method, p)
-	ctx := permissions.WithProfile(context.Background(), prof)
+	ctx := permissions.WithCaller(permissions.WithProfile(context.Background(), prof), callerOf(prof))
 	resp := s.HandleMessage(ctx, json.RawMessage(msg))
 	b, err := json.Marshal(resp)
 	if err != nil {

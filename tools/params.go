@@ -2,6 +2,8 @@ package tools
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -30,6 +32,30 @@ type param struct {
 	// decode reads the argument from a (absent or null means its default)
 	// into the params struct the param is bound to.
 	decode func(a *args) error
+
+	// How the argument touches Zoho fields, for the deny-list probes
+	// (DenyProbes): every argument declares reach or noField
+	// (TestEveryParamDeclaresItsFields), so that a new argument is probed
+	// as soon as it exists.
+	//
+	// reach returns a value of the argument that reaches field: names it
+	// (fields, data, filters, where, sort_by …) or, for an implicit search
+	// (word, email, phone), is matched against the values of fields the
+	// search covers. ok is false when field cannot go in this argument at
+	// all (say, sort_by takes only a few fields).
+	reach func(field string) (v any, ok bool)
+	// noField marks an argument that names no field and is matched against
+	// none (ids, limit, page_token, trigger …).
+	noField bool
+	// sample returns a valid value, free of any field a caller may be
+	// denied, that makes a call valid: required arguments and the first
+	// argument of an exactly-one group have one. ids are real record ids.
+	sample func(ids []string) any
+	// group lists the arguments of which a call gives at most one (a rule
+	// param with exactly true: exactly one); the probes give only the
+	// probed one of them.
+	group   []string
+	exactly bool
 }
 
 // rule is a check over several arguments (say, "give ids or filters, not
@@ -114,7 +140,8 @@ func newTool[P any, PP ptrTo[P]](def mcp.Tool, scopes []permissions.Scope,
 		return serve(ctx, in, prof), nil
 	}
 	return Tool{Def: def, Scopes: scopes, Handler: server.ToolHandlerFunc(h),
-		parse: func(raw []byte, prof *permissions.Profile) (any, error) { return parse[P, PP](raw, prof) }}
+		parse:  func(raw []byte, prof *permissions.Profile) (any, error) { return parse[P, PP](raw, prof) },
+		params: func() []param { return PP(new(P)).params() }}
 }
 
 // noParams are the arguments of a tool that takes none: any key is refused.
@@ -126,28 +153,29 @@ func (*noParams) params() []param { return nil }
 
 // idParam is a required record id under name.
 func idParam(name, desc, need string, dst *string) param {
-	return param{name: name, need: need,
+	return param{name: name, need: need, noField: true,
 		schema: func() schema { return idSchema(desc) },
-		decode: func(a *args) (err error) { *dst, err = a.id(name); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.id(name); return err },
+		sample: func(ids []string) any { return ids[0] }}
 }
 
 // idsParam is an optional list of 1..max unique record ids under name; item
 // describes one id.
 func idsParam(name, desc, item string, max int, dst *[]string) param {
-	return param{name: name,
+	return param{name: name, noField: true,
 		schema: func() schema { return array(desc, idSchema(item), 1, max) },
 		decode: func(a *args) (err error) { *dst, err = a.ids(name, max); return err }}
 }
 
 // fieldsParam is the optional fields list.
 func fieldsParam(dst *[]string) param {
-	return param{name: "fields", schema: fieldsSchema,
+	return param{name: "fields", schema: fieldsSchema, reach: nameReach,
 		decode: func(a *args) (err error) { *dst, err = a.fields(); return err }}
 }
 
 // limitParam is the optional page size, defaultLimit when absent.
 func limitParam(dst *int) param {
-	return param{name: "limit", schema: limitSchema,
+	return param{name: "limit", schema: limitSchema, noField: true,
 		decode: func(a *args) (err error) {
 			*dst, err = a.integer("limit", 1, tiers.MaxPageSize, defaultLimit)
 			return err
@@ -156,13 +184,13 @@ func limitParam(dst *int) param {
 
 // pageTokenParam is the optional page token of a list or search.
 func pageTokenParam(dst *string) param {
-	return param{name: "page_token", schema: pageTokenSchema,
+	return param{name: "page_token", schema: pageTokenSchema, noField: true,
 		decode: func(a *args) (err error) { *dst, err = a.str("page_token", tiers.MaxPageTokenLen); return err }}
 }
 
 // enumParam is an optional string under name, one of values; def when absent.
 func enumParam(name, desc, def string, values []string, dst *string) param {
-	return param{name: name,
+	return param{name: name, noField: true,
 		schema: func() schema { return enumOf(desc, values...) },
 		decode: func(a *args) (err error) { *dst, err = a.enum(name, def, values...); return err }}
 }
@@ -170,7 +198,7 @@ func enumParam(name, desc, def string, values []string, dst *string) param {
 // textParam is an optional non-blank string under name of minLen..maxLen
 // bytes (the decoder refuses blank text itself).
 func textParam(name, desc string, minLen, maxLen int, dst *string) param {
-	return param{name: name,
+	return param{name: name, noField: true,
 		schema: func() schema {
 			return schema{"type": "string", "description": desc, "minLength": minLen, "maxLength": maxLen}
 		},
@@ -181,29 +209,110 @@ func textParam(name, desc string, minLen, maxLen int, dst *string) param {
 func conditionsParam(name, desc string, max int, dst *[]tiers.Condition) param {
 	return param{name: name,
 		schema: func() schema { return array(desc, conditionSchema(), 1, max) },
-		decode: func(a *args) (err error) { *dst, err = a.conditions(name, max); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.conditions(name, max); return err },
+		reach: func(field string) (any, bool) {
+			return []map[string]any{{"field": field, "op": "equals", "value": "probe"}}, true
+		},
+		sample: func([]string) any {
+			return []map[string]any{{"field": "Account_Name", "op": "starts_with", "value": "Acme"}}
+		}}
 }
 
 // dataParam is the required data of a single-record write.
 func dataParam(dst *tiers.Record) param {
 	return param{name: "data", schema: dataSchema,
 		need:   "an object of field API name → new value, e.g. {\"Phone\": \"+1 555 0100\"}",
-		decode: func(a *args) (err error) { *dst, err = a.data("data", a.m["data"]); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.data("data", a.m["data"]); return err },
+		reach:  func(field string) (any, bool) { return map[string]any{field: "probe"}, true },
+		sample: func([]string) any { return map[string]any{"Ticker_Symbol": "PRB"} }}
 }
 
 // triggerParam is the optional trigger list of a write.
 func triggerParam(dst *[]string) param {
-	return param{name: "trigger", schema: triggerSchema,
+	return param{name: "trigger", schema: triggerSchema, noField: true,
 		decode: func(a *args) (err error) { *dst, err = a.trigger(); return err }}
 }
 
 // notBoth is the rule that the arguments x and y are not both given; set
 // reports whether each was.
 func notBoth(x, y string, set func() (bool, bool)) param {
-	return rule(func(*args) error {
+	p := rule(func(*args) error {
 		if a, b := set(); a && b {
 			return argErr("give %s or %s, not both", x, y)
 		}
 		return nil
 	})
+	p.group = []string{x, y}
+	return p
+}
+
+// exactlyOne is the rule that exactly one of keys is given.
+func exactlyOne(keys ...string) param {
+	p := rule(func(a *args) error {
+		given := 0
+		for _, k := range keys {
+			if a.has(k) {
+				given++
+			}
+		}
+		if given != 1 {
+			return argErr("give exactly one of %s (got %d)", orList(keys), given)
+		}
+		return nil
+	})
+	p.group, p.exactly = keys, true
+	return p
+}
+
+// orList renders keys as "a, b, c or d".
+func orList(keys []string) string {
+	if len(keys) < 2 {
+		return strings.Join(keys, "")
+	}
+	return strings.Join(keys[:len(keys)-1], ", ") + " or " + keys[len(keys)-1]
+}
+
+// nameReach is the reach of an argument that lists field names: a list of
+// the one field.
+func nameReach(field string) (any, bool) { return []string{field}, true }
+
+// implicitSearchParam is the optional search argument of kind (word, email
+// or phone) on the module module() names: a search that matches fields the
+// caller does not name, refused when the caller's profile denies any field
+// it matches (permissions.DeniedSearch). example is a valid value.
+func implicitSearchParam(kind permissions.SearchKind, desc string, minLen, maxLen int, module func() string, example string, dst *string) param {
+	p := textParam(string(kind), desc, minLen, maxLen, dst)
+	p.noField = false
+	decode := p.decode
+	p.decode = func(a *args) error {
+		if err := decode(a); err != nil || *dst == "" {
+			return err
+		}
+		if f, denied := a.prof.DeniedSearch(module(), kind, nil); denied {
+			return argErr("%s: %s", kind, permissions.SearchRefusal(kind, module(), f, a.prof.Name))
+		}
+		return nil
+	}
+	p.reach = func(string) (any, bool) { return example, true }
+	p.sample = func([]string) any { return example }
+	return p
+}
+
+// sortByParam is the optional sort field, one of fields, refused when the
+// caller's profile denies it: sorting by a field reveals its order.
+func sortByParam(desc string, fields []string, dst *string) param {
+	p := enumParam("sort_by", desc, "", fields, dst)
+	p.noField = false
+	decode := p.decode
+	p.decode = func(a *args) error {
+		if err := decode(a); err != nil || *dst == "" {
+			return err
+		}
+		if a.prof.Denied(*dst) {
+			return argErr("sort_by: field %s is denied for profile %q; sort by another field", *dst, a.prof.Name)
+		}
+		return nil
+	}
+	p.reach = func(field string) (any, bool) { return field, slices.Contains(fields, field) }
+	return p
 }

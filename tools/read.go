@@ -65,7 +65,7 @@ func (p *getAccountsParams) params() []param {
 		fieldsParam(&p.Fields),
 		limitParam(&p.Limit),
 		pageTokenParam(&p.PageToken),
-		enumParam("sort_by", "Sort field; default id.", "", []string{"id", "Created_Time", "Modified_Time"}, &p.SortBy),
+		sortByParam("Sort field; default id.", []string{"id", "Created_Time", "Modified_Time"}, &p.SortBy),
 		enumParam("sort_order", "Sort order; default asc.", "", []string{"asc", "desc"}, &p.SortOrder),
 	}
 }
@@ -83,7 +83,8 @@ func filtersParam(dst *[]tiers.Condition) param {
 				"maxProperties":        maxFilters,
 			}
 		},
-		decode: func(a *args) (err error) { *dst, err = a.filters(); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.filters(); return err },
+		reach:  func(field string) (any, bool) { return map[string]any{field: "probe"}, true }}
 }
 
 // filters returns get_accounts' equality filters: an object of field API
@@ -179,19 +180,9 @@ type searchAccountsParams struct {
 }
 
 func (p *searchAccountsParams) params() []param {
+	module := func() string { return Module }
 	return []param{
-		rule(func(a *args) error {
-			given := 0
-			for _, k := range []string{"where", "word", "email", "phone"} {
-				if a.has(k) {
-					given++
-				}
-			}
-			if given != 1 {
-				return argErr("give exactly one of where, word, email or phone (got %d)", given)
-			}
-			return nil
-		}),
+		exactlyOne("where", "word", "email", "phone"),
 		conditionsParam("where", "Conditions, at most 10.", tiers.MaxSearchConditions, &p.Where),
 		enumParam("match", "How where conditions combine: all (default) or any.", "all", []string{"all", "any"}, &p.Match),
 		rule(func(a *args) error {
@@ -200,15 +191,15 @@ func (p *searchAccountsParams) params() []param {
 			}
 			return nil
 		}),
-		textParam("word", "Full-text search word.", 1, 255, &p.Word),
-		textParam("email", "Email address to find.", 3, 254, &p.Email),
+		implicitSearchParam(permissions.SearchWord, "Full-text search word.", 1, 255, module, "Acme", &p.Word),
+		implicitSearchParam(permissions.SearchEmail, "Email address to find.", 3, 254, module, "ops@example.com", &p.Email),
 		rule(func(*args) error {
 			if p.Email != "" && !containsAt(p.Email) {
 				return argErr("email must be an email address such as \"ops@example.com\" (got %q)", clip(p.Email))
 			}
 			return nil
 		}),
-		textParam("phone", "Phone number to find.", 1, 50, &p.Phone),
+		implicitSearchParam(permissions.SearchPhone, "Phone number to find.", 1, 50, module, "+1 555 0100", &p.Phone),
 		fieldsParam(&p.Fields),
 		limitParam(&p.Limit),
 		pageTokenParam(&p.PageToken),

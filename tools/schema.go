@@ -137,6 +137,14 @@ func writeOutputSchema(bulk bool) schema {
 	return object("", props, req...)
 }
 
+// bulkWriteSchema is the output schema of a bulk write of noun: a write's,
+// with the bulk fields (bulkWriteProps).
+func bulkWriteSchema(noun string) schema {
+	s := writeOutputSchema(true)
+	bulkWriteProps(s["properties"].(schema), noun)
+	return s
+}
+
 // rawInput sets the tool's input schema to s, and only s: mcp.NewTool
 // starts every tool with a default object schema that must be cleared, or
 // the tool cannot be marshaled.

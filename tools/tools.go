@@ -33,6 +33,9 @@ type Tool struct {
 
 	// parse is the handler's argument parser, for tests and fuzzing.
 	parse func(raw []byte, p *permissions.Profile) (any, error)
+	// params lists the tool's arguments (a fresh, unbound list), for the
+	// deny-list probes.
+	params func() []param
 }
 
 // Deps are what the tool handlers need.
@@ -45,12 +48,15 @@ type Deps struct {
 	// InlineLimit is the largest bulk_read_accounts result returned inline;
 	// zero means DefaultInlineLimit.
 	InlineLimit int
-	// Bulk keeps larger bulk_read_accounts results as MCP resources. Nil
-	// means larger results are refused with an isError result asking the
-	// agent to narrow the read.
-	Bulk *BulkResults
+	// Bulk keeps the bulk tools' large results (bulk_read_accounts'
+	// records, bulk_update_accounts' per-record outcomes) and job handles,
+	// each bound to the caller that made it (permissions.CallerFrom), as
+	// MCP resources. Nil means larger reads are refused with an isError
+	// result asking the agent to narrow the read, and bulk updates return
+	// their failures only.
+	Bulk ResultStore
 	// Now is the tools' clock; nil means time.Now. Bulk results expire by
-	// the BulkResults' own clock (NewBulkResults).
+	// the store's own clock.
 	Now func() time.Time
 }
 
@@ -67,7 +73,8 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// All returns the nine tools of SPEC §4 in a stable order.
+// All returns the nine tools of SPEC §4, then read_bulk_result and
+// get_bulk_job (§11), in a stable order.
 func All(d Deps) []Tool {
 	d = d.withDefaults()
 	return []Tool{
@@ -80,6 +87,8 @@ func All(d Deps) []Tool {
 		GetTierHealth(d),
 		GetTierMetrics(d),
 		ResetCircuitBreakers(d),
+		ReadBulkResult(d),
+		GetBulkJob(d),
 	}
 }
 

@@ -73,7 +73,9 @@ func TestDeniedFieldsRemoved(t *testing.T) {
 			records: func(m map[string]any) []any { return m["accounts"].([]any) }},
 		{name: "get_accounts by ids", tool: "get_accounts", args: `{"ids":["` + acct + `"]}`,
 			records: func(m map[string]any) []any { return m["accounts"].([]any) }},
-		{name: "search_accounts", tool: "search_accounts", args: `{"word":"Acct"}`,
+		// Not a word search: sales is denied Owner, a lookup whose name a
+		// word search matches, so word is refused (TestImplicitSearchesRespectDenyList).
+		{name: "search_accounts", tool: "search_accounts", args: `{"where":[{"field":"Account_Name","op":"starts_with","value":"Acct"}]}`,
 			records: func(m map[string]any) []any { return m["accounts"].([]any) }},
 		{name: "bulk_read_accounts inline", tool: "bulk_read_accounts", args: `{"account_ids":["` + acct + `"]}`,
 			records: func(m map[string]any) []any { return m["accounts"].([]any) }},

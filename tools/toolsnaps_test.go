@@ -77,7 +77,8 @@ func TestNoStaleSnaps(t *testing.T) {
 	}
 }
 
-// TestToolSet pins the nine tools of SPEC §4 and their scopes.
+// TestToolSet pins the nine tools of SPEC §4, read_bulk_result and
+// get_bulk_job, and their scopes.
 func TestToolSet(t *testing.T) {
 	t.Parallel()
 	R, W, B, M, A := permissions.ScopeRead, permissions.ScopeWrite, permissions.ScopeBulk, permissions.ScopeMonitor, permissions.ScopeAdmin
@@ -91,6 +92,8 @@ func TestToolSet(t *testing.T) {
 		"get_tier_health":        {M},
 		"get_tier_metrics":       {M},
 		"reset_circuit_breakers": {A},
+		"read_bulk_result":       {B},
+		"get_bulk_job":           {B},
 	}
 	tools := All(Deps{})
 	if len(tools) != len(want) {
@@ -214,8 +217,8 @@ func TestAllowed(t *testing.T) {
 		want []string
 	}{
 		{name: "reader", prof: profReader, want: []string{"get_account", "get_accounts", "search_accounts", "get_tier_health", "get_tier_metrics"}},
-		{name: "default profile", prof: permissions.Default().DefaultProfile(), want: []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics"}},
-		{name: "bulk without write", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}}, want: []string{"get_account", "get_accounts", "search_accounts", "bulk_read_accounts"}},
+		{name: "default profile", prof: permissions.Default().DefaultProfile(), want: []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics", "read_bulk_result", "get_bulk_job"}},
+		{name: "bulk without write", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}}, want: []string{"get_account", "get_accounts", "search_accounts", "bulk_read_accounts", "read_bulk_result", "get_bulk_job"}},
 		{name: "admin only", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeAdmin}}, want: []string{"reset_circuit_breakers"}},
 		{name: "nil profile", prof: nil, want: nil},
 	}

@@ -132,7 +132,13 @@ func updatesParam(dst *[]tiers.UpdateRequest) param {
 				"data": dataSchema(),
 			}, "id", "data"), 1, tiers.MaxBulkWriteRecords)
 		},
-		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err }}
+		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err },
+		reach: func(field string) (any, bool) {
+			return []map[string]any{{"id": "1", "data": map[string]any{field: "probe"}}}, true
+		},
+		sample: func(ids []string) any {
+			return []map[string]any{{"id": ids[0], "data": map[string]any{"Ticker_Symbol": "PRB"}}}
+		}}
 }
 
 // updates decodes the list of {id, data} under key.
@@ -179,12 +185,6 @@ func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
 	return out, nil
 }
 
-// bulkWriteOutput is bulk_update_accounts' structured content.
-type bulkWriteOutput struct {
-	writeOutput
-	cost
-}
-
 // cost is how a tier did a bulk tool's work, in the tool's output.
 type cost struct {
 	Strategy string `json:"strategy"`
@@ -201,44 +201,14 @@ func BulkUpdateAccounts(d Deps) Tool {
 		mcp.WithDescription(lines(
 			fmt.Sprintf("Update many Zoho CRM accounts in one call: updates is a list of {id, data} (at most %d, each id once), data as in update_account. Large batches run as a Zoho bulk-write job.", tiers.MaxBulkWriteRecords),
 			"Every account gets its own outcome (success or error with Zoho's code); the call is an error if any account failed, and no account is left out. Re-send only the failed ones; for OUTCOME_UNKNOWN read them back first.",
+			fmt.Sprintf("Up to %d outcomes come back in results; beyond, results lists the failed accounts only and resource_uri holds every outcome (read it with resources/read or read_bulk_result; %s). A large batch may run up to the bulk deadline (10 minutes by default), with progress notifications when the client asks for them. If a Zoho bulk job is still running when it ends, its accounts have code JOB_PENDING and job_id is the handle to pass to get_bulk_job later.", d.InlineLimit, strings.ToLower(whoReads[:1])+whoReads[1:]),
 			"Overwrites values (destructive); the same updates twice leave the same state (idempotent), though workflows may run again unless trigger is [].")),
 		annotate(hints{title: "Bulk update accounts", destructive: true, idempotent: true}),
-		rawOutput(writeOutputSchema(true)),
+		rawOutput(bulkWriteSchema("accounts")),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in bulkUpdateParams, prof *permissions.Profile) *mcp.CallToolResult {
 		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(in.Updates), prof), tiers.BulkUpdateRequest(in))
-		results := make([]writeResult, len(in.Updates))
-		for i, u := range in.Updates {
-			o := tiers.Outcome{}
-			if i < len(r.Outcomes) {
-				o = r.Outcomes[i]
-			}
-			if o.ID != u.ID || o.Status == "" {
-				if o.ID != "" && o.ID != u.ID {
-					d.Logger.ErrorContext(ctx, "bulk update outcome out of order", "want", u.ID, "got", o.ID)
-				}
-				o = outcomeFor(u.ID, err)
-			}
-			results[i] = fromOutcome(o)
-		}
-		out := bulkWriteOutput{writeOutput: tally(results), cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
-		if err == nil && out.Failed == 0 {
-			return success(route, out, fmt.Sprintf("Updated all %d accounts (%s, served by %s).",
-				out.Total, costs(out.Strategy, out.Calls, out.Credits), route.Tier))
-		}
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "Bulk update incomplete: %d of %d accounts updated, %d failed", out.Succeeded, out.Total, out.Failed)
-		if out.Failed > 0 {
-			sb.WriteString(" (")
-			sb.WriteString(failedSummary(results, 5))
-			sb.WriteString(")")
-		}
-		sb.WriteString(". Re-send only the failed accounts; read back any with OUTCOME_UNKNOWN first.")
-		if err != nil {
-			sb.WriteString(" Cause: ")
-			sb.WriteString(describe(ctx, d.Logger, name, about("the bulk update"), err))
-		}
-		return withRoute(structuredResult(out, sb.String(), true), route)
+		return bulkWriteAnswer(ctx, d, name, "accounts", Module, in.Updates, r, route, err)
 	})
 }
 

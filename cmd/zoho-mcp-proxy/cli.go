@@ -106,7 +106,7 @@ type configFlags struct {
 	fs                                                              *flag.FlagSet
 	transport, addr, cfg, permissions, profile, logLevel, logFormat *string
 	sandbox                                                         *bool
-	sessionIdleTTL                                                  *time.Duration
+	sessionIdleTTL, bulkTimeout                                     *time.Duration
 }
 
 func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
@@ -121,6 +121,7 @@ func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
 		c.logLevel = fs.String("log-level", "info", "debug, info, warn or error (env "+config.EnvLogLevel+")")
 		c.logFormat = fs.String("log-format", "auto", "auto (tint on a terminal, JSON otherwise), text or json")
 		c.sessionIdleTTL = fs.Duration("session-idle-ttl", config.DefaultSessionIdleTTL, "HTTP: forget a Streamable HTTP session unused this long (env "+config.EnvSessionIdleTTL+")")
+		c.bulkTimeout = fs.Duration("bulk-timeout", config.DefaultBulkTimeout, "deadline of one bulk tool call, a bulk job included (env "+config.EnvBulkTimeout+")")
 	}
 	return c
 }
@@ -147,6 +148,8 @@ func (c *configFlags) flags() config.Flags {
 			f.LogFormat = c.logFormat
 		case "session-idle-ttl":
 			f.SessionIdleTTL = c.sessionIdleTTL
+		case "bulk-timeout":
+			f.BulkTimeout = c.bulkTimeout
 		}
 	})
 	return f

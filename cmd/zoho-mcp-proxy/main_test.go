@@ -431,8 +431,8 @@ func TestStdioWithGoSDKAgainstSandbox(t *testing.T) {
 		names = append(names, tl.Name)
 	}
 	// The default profile has no admin scope.
-	if len(names) != 8 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
-		t.Errorf("tools = %v, want the eight non-admin tools", names)
+	if len(names) != 10 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
+		t.Errorf("tools = %v, want the ten non-admin tools", names)
 	}
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2}})
 	if err != nil || res.IsError {

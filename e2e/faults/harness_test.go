@@ -34,11 +34,13 @@ import (
 // a tool result (the emulator's OAuth client secrets and refresh tokens are
 // read from the emulator and checked the same way).
 const (
-	mcpKey       = "5ecretMcpEndpointKey0f1e2d3c4b5a"
-	tokenOps     = "tok-ops-5ecretBearer-9f8e7d6c5b4a3921"
-	tokenReader  = "tok-reader-5ecretBearer-1a2b3c4d5e6f"
-	tokenSales   = "tok-sales-5ecretBearer-a9b8c7d6e5f4"
-	tokenAnalyst = "tok-analyst-5ecretBearer-77e6d5c4b3a2"
+	mcpKey        = "5ecretMcpEndpointKey0f1e2d3c4b5a"
+	tokenOps      = "tok-ops-5ecretBearer-9f8e7d6c5b4a3921"
+	tokenReader   = "tok-reader-5ecretBearer-1a2b3c4d5e6f"
+	tokenSales    = "tok-sales-5ecretBearer-a9b8c7d6e5f4"
+	tokenAnalyst  = "tok-analyst-5ecretBearer-77e6d5c4b3a2"
+	tokenRestrict = "tok-restricted-5ecretBearer-3c2b1a0f9e8d"
+	tokenOps2     = "tok-ops2-5ecretBearer-4d5e6f7a8b9c0d1e" // a second token of the ops profile
 )
 
 // zohoToken matches the emulator's access and refresh tokens (Zoho's shape).
@@ -50,9 +52,15 @@ const (
 	profReader  = "reader"  // read and monitor
 	profSales   = "sales"   // read and write; Annual_Revenue denied
 	profAnalyst = "analyst" // read, write, bulk, monitor; Annual_Revenue denied
+	// profRestricted has read, write, bulk and monitor, and is denied a
+	// field of every kind (restrictedDeny).
+	profRestricted = "restricted"
+	// profOps2 is the ops profile through another token: another caller.
+	profOps2 = "ops#2"
 )
 
-var profileTokens = map[string]string{profOps: tokenOps, profReader: tokenReader, profSales: tokenSales, profAnalyst: tokenAnalyst}
+var profileTokens = map[string]string{profOps: tokenOps, profReader: tokenReader, profSales: tokenSales, profAnalyst: tokenAnalyst,
+	profRestricted: tokenRestrict, profOps2: tokenOps2}
 
 func sum(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
 
@@ -63,12 +71,15 @@ profiles:
   sales:  { scopes: [read, write], fields: { deny: [Annual_Revenue] } }
   ops:    { scopes: [read, write, bulk, monitor, admin] }
   analyst: { scopes: [read, write, bulk, monitor], fields: { deny: [Annual_Revenue] } }
+  restricted: { scopes: [read, write, bulk, monitor], fields: { deny: [Annual_Revenue, Phone, Description, Website, Created_Time, Secret_Email] } }
 tokens:
   - { profile: ops,    sha256: %q }
   - { profile: reader, sha256: %q }
   - { profile: sales,  sha256: %q }
   - { profile: analyst, sha256: %q }
-`, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst))
+  - { profile: restricted, sha256: %q }
+  - { profile: ops,    sha256: %q }
+`, sum(tokenOps), sum(tokenReader), sum(tokenSales), sum(tokenAnalyst), sum(tokenRestrict), sum(tokenOps2))
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer = tierstest.Buffer
@@ -85,6 +96,9 @@ type opts struct {
 	// Sim tunes the emulator's options (edition, download host …); nil
 	// keeps the harness's.
 	Sim func(*zohosim.Options)
+	// JobStep is the time the emulator's bulk jobs spend in each state; 0
+	// = 5ms.
+	JobStep time.Duration
 	// Defaults keeps the shipped router settings (config.Default: tier
 	// timeouts, retries, breaker, call deadline) instead of the short ones
 	// above, which are then ignored.
@@ -117,9 +131,16 @@ type harness struct {
 	secrets []string
 	hc      *http.Client
 
-	mu      sync.Mutex
-	clients map[string]*mcpclient.Client
-	calls   atomic.Int64 // tools/call answered with a tool result
+	mu       sync.Mutex
+	clients  map[string]*mcpclient.Client
+	progress map[string][]progressNote // progress notifications by token
+	calls    atomic.Int64              // tools/call answered with a tool result
+}
+
+// progressNote is one notifications/progress a client received.
+type progressNote struct {
+	Progress, Total float64
+	Message         string
 }
 
 // start builds a harness and registers its teardown (which also scrapes the
@@ -144,7 +165,10 @@ func start(t testing.TB, o opts) *harness {
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 1
 	}
-	so := zohosim.Options{Accounts: o.Accounts, MCPKey: mcpKey, JobStep: 5 * time.Millisecond}
+	if o.JobStep == 0 {
+		o.JobStep = 5 * time.Millisecond
+	}
+	so := zohosim.Options{Accounts: o.Accounts, MCPKey: mcpKey, JobStep: o.JobStep}
 	if o.Sim != nil {
 		o.Sim(&so)
 	}
@@ -152,8 +176,8 @@ func start(t testing.TB, o opts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, o: o, sim: sim, logs: &syncBuffer{}, clients: map[string]*mcpclient.Client{}}
-	h.secrets = []string{mcpKey, tokenOps, tokenReader, tokenSales, tokenAnalyst}
+	h := &harness{t: t, o: o, sim: sim, logs: &syncBuffer{}, clients: map[string]*mcpclient.Client{}, progress: map[string][]progressNote{}}
+	h.secrets = []string{mcpKey, tokenOps, tokenReader, tokenSales, tokenAnalyst, tokenRestrict, tokenOps2}
 	for _, c := range []zohosim.Credential{sim.RESTCredential(), sim.BulkCredential()} {
 		h.secrets = append(h.secrets, c.ClientSecret, c.RefreshToken)
 	}
@@ -172,6 +196,7 @@ func start(t testing.TB, o opts) *harness {
 		cfg.BreakerThreshold = o.Threshold
 		cfg.BreakerTimeout = o.BreakerTimeout
 		cfg.CallTimeout = o.CallTimeout
+		cfg.BulkTimeout = o.CallTimeout // these short deadlines bound bulk calls too, unless Tune says otherwise
 		for _, s := range []*config.TierSettings{&cfg.Tiers.MCP.TierSettings, &cfg.Tiers.Bulk.TierSettings, &cfg.Tiers.REST.TierSettings} {
 			s.Timeout = o.TierTimeout
 			s.MaxRetries = o.MaxRetries
@@ -263,6 +288,18 @@ func (h *harness) client(profile string) *mcpclient.Client {
 	if err := c.Start(ctx); err != nil {
 		h.t.Fatal(err)
 	}
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method != string(mcp.MethodNotificationProgress) {
+			return
+		}
+		f := n.Params.AdditionalFields
+		num := func(k string) float64 { v, _ := f[k].(float64); return v }
+		msg, _ := f["message"].(string)
+		h.mu.Lock()
+		tok := fmt.Sprint(f["progressToken"])
+		h.progress[tok] = append(h.progress[tok], progressNote{Progress: num("progress"), Total: num("total"), Message: msg})
+		h.mu.Unlock()
+	})
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = mcp.Implementation{Name: "faults-e2e", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
@@ -327,11 +364,31 @@ type result struct {
 // result for secrets.
 func (h *harness) call(profile, tool string, args any) result {
 	h.t.Helper()
+	return h.callWith(profile, tool, args, "")
+}
+
+// notes returns the progress notifications received for token.
+func (h *harness) notes(token string) []progressNote {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]progressNote(nil), h.progress[token]...)
+}
+
+// callWith is call with a progressToken (none when "").
+func (h *harness) callWith(profile, tool string, args any, progressToken string) result {
+	h.t.Helper()
 	c := h.client(profile)
 	req := mcp.CallToolRequest{}
 	req.Params.Name = tool
 	req.Params.Arguments = args
-	ctx, cancel := context.WithTimeout(context.Background(), h.o.CallTimeout+5*time.Second)
+	if progressToken != "" {
+		req.Params.Meta = &mcp.Meta{ProgressToken: progressToken}
+	}
+	wait := h.o.CallTimeout
+	if tool == "bulk_read_accounts" || tool == "bulk_update_accounts" {
+		wait = max(wait, h.cfg.BulkTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait+5*time.Second)
 	defer cancel()
 	t0 := time.Now()
 	res, err := c.CallTool(ctx, req)

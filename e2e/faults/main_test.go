@@ -20,9 +20,13 @@
 //     front door, slow headers; every harness scrapes its logs, tool results
 //     and HTTP answers for secrets (endpoint key, client secrets, refresh and
 //     access tokens, bearer tokens) and checks its JSON log lines.
-//   - regressions_test.go, TestBulkWriteJobLandsAfterFailover,
-//     TestForgedKeysetBlamesPageToken, TestLogKeysOnce: product bugs found
-//     here, each reproduced before its fix.
+//   - regressions_test.go, TestForgedKeysetBlamesPageToken, TestLogKeysOnce:
+//     product bugs found here, each reproduced before its fix.
+//   - Long bulk jobs and bulk results (bulkjobs_test.go): a job that
+//     outlasts the call deadline with the shipped defaults, with progress
+//     notifications; a job that outlives the bulk deadline (JOB_PENDING, a
+//     job handle, get_bulk_job; never written twice, superseding
+//     TestBulkWriteJobLandsAfterFailover); results bound to their caller.
 //
 // Environment knobs: FAULTS_PARALLEL (matrix groups run at once, default 4),
 // FAULTS_ONLY (run matrix cells whose name contains it), FAULTS_TIER_TIMEOUT

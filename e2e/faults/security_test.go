@@ -18,6 +18,7 @@ import (
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tools"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/zohosim"
 )
 
@@ -140,85 +141,191 @@ var caseTricks = []struct{ name, field string }{
 	{"mixed_case", "Annual_revenue"},
 }
 
-// TestDeniedFieldsEveryParameter: the denied field and its Unicode
-// look-alikes are refused in data, fields, filters and where (and in the
-// bulk tools' fields, where and updates), with nothing sent to Zoho.
+// restrictedDeny is the deny list of profRestricted: a field of every kind an
+// argument can reach (a number, a phone, a text area, a website, a sortable
+// time, and a custom field of unknown type, which every implicit search may
+// match).
+var restrictedDeny = []string{denied, "Phone", "Description", "Website", "Created_Time", "Secret_Email"}
+
+// denyProbes returns the deny-list probes of every argument of every tool
+// (tools.DenyProbes: generated from the tools' declared params) for fields,
+// and checks that they cover every argument of every tool the live server
+// lists, so that a new tool or argument cannot go unprobed.
+func (h *harness) denyProbes(t *testing.T, fields []string, ids []string) []tools.DenyProbe {
+	t.Helper()
+	probes, err := tools.DenyProbes(tools.All(tools.Deps{}), fields, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, p := range probes {
+		covered[p.Tool+"."+p.Param] = true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lt, err := h.client(profOps).ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range lt.Tools {
+		var in struct {
+			Properties map[string]any `json:"properties"`
+		}
+		if err := json.Unmarshal(tl.RawInputSchema, &in); err != nil {
+			b, _ := json.Marshal(tl.InputSchema)
+			_ = json.Unmarshal(b, &in)
+		}
+		for arg := range in.Properties {
+			if !covered[tl.Name+"."+arg] {
+				t.Errorf("no deny-list probe covers argument %s of live tool %s", arg, tl.Name)
+			}
+		}
+	}
+	return probes
+}
+
+// TestDeniedFieldsEveryParameter: every argument of every tool, probed with
+// calls generated from the tools' declared params (tools.DenyProbes), by a
+// profile denied a field of every kind: an argument that names fields
+// (fields, data, filters, where, updates, sort_by) is refused for the deny
+// list when it names a denied field, and so are implicit searches (word,
+// email, phone) that would match one; an argument that names no field is
+// refused when given a field's name, or does no harm. Then the same with the
+// denied field's Unicode look-alikes and case variants. Nothing reaches
+// Zoho; no record is written. Before, word, email, phone and sort_by went
+// through.
 func TestDeniedFieldsEveryParameter(t *testing.T) {
 	t.Parallel()
 	h := start(t, opts{})
 	ids := h.ids(0, 2)
-	params := []struct {
-		name, tool, prof string
-		args             func(f string) map[string]any
-	}{
-		{"update_account.data", "update_account", profSales, func(f string) map[string]any {
-			return map[string]any{"account_id": ids[0], "data": map[string]any{f: 1}}
-		}},
-		{"update_account.data_with_allowed", "update_account", profSales, func(f string) map[string]any {
-			return map[string]any{"account_id": ids[0], "data": map[string]any{"Description": "x", f: 1}}
-		}},
-		{"get_account.fields", "get_account", profSales, func(f string) map[string]any {
-			return map[string]any{"account_id": ids[0], "fields": []string{"Account_Name", f}}
-		}},
-		{"get_accounts.fields", "get_accounts", profSales, func(f string) map[string]any {
-			return map[string]any{"ids": ids, "fields": []string{f}}
-		}},
-		{"get_accounts.filters", "get_accounts", profSales, func(f string) map[string]any {
-			return map[string]any{"filters": map[string]any{f: 925000}}
-		}},
-		{"search_accounts.where", "search_accounts", profSales, func(f string) map[string]any {
-			return map[string]any{"where": []map[string]any{{"field": f, "op": "greater_than", "value": 0}}}
-		}},
-		{"search_accounts.fields", "search_accounts", profSales, func(f string) map[string]any {
-			return map[string]any{"word": "Acme", "fields": []string{f}}
-		}},
-		{"bulk_read_accounts.fields", "bulk_read_accounts", profAnalyst, func(f string) map[string]any {
-			return map[string]any{"account_ids": ids, "fields": []string{f}}
-		}},
-		{"bulk_read_accounts.where", "bulk_read_accounts", profAnalyst, func(f string) map[string]any {
-			return map[string]any{"where": []map[string]any{{"field": f, "op": "between", "value": []any{0, 1e9}}}}
-		}},
-		{"bulk_update_accounts.data", "bulk_update_accounts", profAnalyst, func(f string) map[string]any {
-			return map[string]any{"updates": []map[string]any{{"id": ids[0], "data": map[string]any{"Description": "x"}}, {"id": ids[1], "data": map[string]any{f: 1}}}}
-		}},
+	revs := []any{h.field(ids[0], denied), h.field(ids[1], denied)}
+	probes := h.denyProbes(t, restrictedDeny, ids)
+	for _, p := range probes {
+		t.Run(p.String(), func(t *testing.T) {
+			h.sim.ResetLog()
+			r := h.call(profRestricted, p.Tool, p.Args)
+			if r.err != nil {
+				t.Fatalf("JSON-RPC error instead of a tool error: %v", r.err)
+			}
+			if p.NoField {
+				if !r.isErr && strings.Contains(string(r.raw), `"`+p.Field+`":`) {
+					t.Errorf("a field's name as the value of %s brought the field back: %s", p.Param, clip(string(r.raw), 300))
+				}
+				for _, id := range ids {
+					if n := h.sim.RecordWrites(id); n != 0 {
+						t.Errorf("record %s was written", id)
+					}
+				}
+				return
+			}
+			if !r.isErr || !strings.Contains(r.text, "denied for profile") {
+				t.Errorf("not refused for the deny list: %s", r.dump)
+			}
+			h.quiet(t, p.String(), ids...)
+		})
 	}
-	for _, p := range params {
-		for _, ft := range fieldTricks {
-			t.Run(p.name+"/"+ft.name, func(t *testing.T) {
+	for _, ft := range fieldTricks {
+		tricks, err := tools.DenyProbes(tools.All(tools.Deps{}), []string{ft.field}, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range tricks {
+			if p.NoField || !names(p, ft.field) {
+				continue
+			}
+			t.Run(p.Tool+"."+p.Param+"/"+ft.name, func(t *testing.T) {
 				h.sim.ResetLog()
-				r := h.call(p.prof, p.tool, p.args(ft.field))
+				r := h.call(profRestricted, p.Tool, p.Args)
 				if r.err != nil {
 					t.Fatalf("JSON-RPC error instead of a tool error: %v", r.err)
 				}
 				if !r.isErr {
 					t.Errorf("not refused: %s", r.dump)
 				}
-				h.quiet(t, p.name, ids...)
+				h.quiet(t, p.String(), ids...)
 			})
 		}
-		for _, ft := range caseTricks {
-			t.Run(p.name+"/"+ft.name, func(t *testing.T) {
+	}
+	for _, ft := range caseTricks {
+		tricks, err := tools.DenyProbes(tools.All(tools.Deps{}), []string{ft.field}, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range tricks {
+			if p.NoField || !names(p, ft.field) {
+				continue
+			}
+			t.Run(p.Tool+"."+p.Param+"/"+ft.name, func(t *testing.T) {
 				h.sim.ResetLog()
-				revs := []any{h.field(ids[0], denied), h.field(ids[1], denied)}
-				r := h.call(p.prof, p.tool, p.args(ft.field))
+				r := h.call(profRestricted, p.Tool, p.Args)
 				if r.err == nil && !r.isErr {
 					t.Errorf("a case variant of the denied field was accepted: %s", r.dump)
 				}
-				for i, id := range ids {
-					if v := h.field(id, denied); v != revs[i] {
-						t.Errorf("record %s: %s changed from %v to %v", id, denied, revs[i], v)
-					}
-				}
 				whole, _ := json.Marshal(r.res)
-				rev := fmt.Sprint(h.field(ids[0], denied))
-				if strings.Contains(string(whole), `"`+ft.field+`":`) || strings.Contains(string(whole), ":"+rev+",") {
+				if strings.Contains(string(whole), `"`+ft.field+`":`) {
 					t.Errorf("the denied value came back under %q: %s", ft.field, clip(string(whole), 300))
 				}
-				if h.sim.RequestCount(zohosim.SurfaceMCP)+h.sim.RequestCount(zohosim.SurfaceBulk)+h.sim.RequestCount(zohosim.SurfaceREST) > 0 {
-					t.Logf("note: %q reached Zoho (refused there as an unknown field)", ft.field)
-				}
+				h.quiet(t, p.String(), ids...)
 			})
 		}
+	}
+	for i, id := range ids {
+		if v := h.field(id, denied); v != revs[i] {
+			t.Errorf("record %s: %s changed from %v to %v", id, denied, revs[i], v)
+		}
+	}
+}
+
+// names reports whether probe p names field in its arguments (an implicit
+// search probe does not: its value is matched against fields).
+func names(p tools.DenyProbe, field string) bool {
+	b, _ := json.Marshal(p.Args)
+	f, _ := json.Marshal(field)
+	return strings.Contains(string(b), string(f[1:len(f)-1]))
+}
+
+// TestImplicitSearchesRespectDenyList: the issue's case, end to end. A
+// profile denied Phone, Description and Website (among others) is refused
+// a phone search for an account's real phone number, a word search, and
+// sort_by on its denied Created_Time, with nothing sent to Zoho; the same
+// phone search by ops finds the account (so the refusal hides something),
+// and a profile denied only a number field still searches by word.
+func TestImplicitSearchesRespectDenyList(t *testing.T) {
+	t.Parallel()
+	h := start(t, opts{})
+	id := h.ids(0, 1)[0]
+	phone, _ := h.field(id, "Phone").(string)
+	name, _ := h.field(id, "Account_Name").(string)
+	if phone == "" || name == "" {
+		t.Fatalf("account %s has no phone or name", id)
+	}
+	if r := h.call(profOps, "search_accounts", map[string]any{"phone": phone}); r.err != nil || r.isErr || !strings.Contains(string(r.raw), id) {
+		t.Fatalf("ops did not find account %s by its phone: %s", id, r.dump)
+	}
+	for _, c := range []struct {
+		name string
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"phone", "search_accounts", map[string]any{"phone": phone}, "a phone search matches every phone field of Accounts"},
+		{"word", "search_accounts", map[string]any{"word": name}, "a word search matches every text field of Accounts"},
+		{"sort_by", "get_accounts", map[string]any{"sort_by": "Created_Time"}, "sort_by: field Created_Time is denied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h.sim.ResetLog()
+			r := h.call(profRestricted, c.tool, c.args)
+			if r.err != nil || !r.isErr || !strings.Contains(r.text, c.want) {
+				t.Errorf("not refused: %s", r.dump)
+			}
+			if strings.Contains(string(r.raw), id) {
+				t.Errorf("the account came back: %s", clip(string(r.raw), 300))
+			}
+			h.quiet(t, c.name, id)
+		})
+	}
+	if r := h.call(profSales, "search_accounts", map[string]any{"word": name}); r.err != nil || r.isErr {
+		t.Errorf("sales (denied only %s) could not search by word: %s", denied, r.dump)
 	}
 }
 
@@ -748,7 +855,7 @@ func TestUnknownBulkResultIsNotFound(t *testing.T) {
 	hdr := map[string]string{"Mcp-Session-Id": sid}
 	h.post(t, server.PathMCP, tokenOps, initializedMsg, hdr)
 	_, _, ans := h.post(t, server.PathMCP, tokenOps, `{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"zoho-mcp-proxy://bulk/0123456789abcdef0123456789abcdef"}}`, hdr)
-	if !strings.Contains(ans, `"code":-32002`) || !strings.Contains(ans, "run bulk_read_accounts again") {
+	if !strings.Contains(ans, `"code":-32002`) || !strings.Contains(ans, "run bulk_read_accounts") {
 		t.Errorf("unknown bulk result: %s", clip(ans, 400))
 	}
 }

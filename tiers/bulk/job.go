@@ -12,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
@@ -210,7 +211,12 @@ func (t *Tier) poll(ctx context.Context, p string, calls, credits *int, done fun
 	start := t.cfg.Now()
 	fails := 0
 	for i := 0; ; i++ {
-		if err := t.wait(ctx, t.backoff(i)); err != nil {
+		// Waiting between polls is the job's pace, not a hung tier: say so
+		// (tiers.Progress) before each wait; each poll is bounded by the
+		// client's timeout.
+		d := t.backoff(i)
+		tiers.ReportProgress(ctx, tiers.Progress{Message: fmt.Sprintf("Zoho bulk job %s: status poll %d in %s", path.Base(p), i+1, d.Round(time.Second)), Wait: d})
+		if err := t.wait(ctx, d); err != nil {
 			return err
 		}
 		if t.cfg.Now().Sub(start) > t.cfg.JobTimeout {
@@ -233,6 +239,9 @@ func (t *Tier) poll(ctx context.Context, p string, calls, credits *int, done fun
 		if err != nil || ok {
 			return err
 		}
+		// A status answered is progress (the job is alive), for the
+		// router and the caller (tiers.Progress).
+		tiers.ReportProgress(ctx, tiers.Progress{Message: fmt.Sprintf("Zoho bulk job %s still running (status poll %d)", path.Base(p), i+1)})
 	}
 }
 

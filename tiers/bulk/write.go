@@ -208,10 +208,11 @@ func summarize(outs []tiers.Outcome, err error) error {
 // router to send elsewhere.
 func (t *Tier) batchedPut(ctx context.Context, module string, ups []tiers.UpdateRequest, trigger []string, outs []tiers.Outcome, res *tiers.BulkUpdateResult) error {
 	var (
-		stop    atomic.Bool
-		mu      sync.Mutex
-		stopErr error
-		verdict error
+		stop     atomic.Bool
+		mu       sync.Mutex
+		stopErr  error
+		verdict  error
+		answered int // records whose batch was answered, for progress
 	)
 	var g errgroup.Group
 	g.SetLimit(t.cfg.Concurrency)
@@ -229,6 +230,9 @@ func (t *Tier) batchedPut(ctx context.Context, module string, ups []tiers.Update
 			defer mu.Unlock()
 			res.Calls += calls
 			res.Credits += credits
+			answered += hi - lo
+			tiers.ReportProgress(ctx, tiers.Progress{Done: answered, Total: len(ups),
+				Message: fmt.Sprintf("%d of %d records sent in batches of %d", answered, len(ups), tiers.MaxRecordsPerWrite)})
 			if err == nil {
 				return nil
 			}

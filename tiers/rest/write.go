@@ -234,6 +234,9 @@ func (t *Tier) BulkUpdate(ctx context.Context, req tiers.BulkUpdateRequest) (tie
 		if derr != nil {
 			return res, derr
 		}
+		sent := start + len(batch)
+		tiers.ReportProgress(ctx, tiers.Progress{Done: sent, Total: len(send),
+			Message: fmt.Sprintf("%d of %d records sent in batches of %d", sent, len(send), tiers.MaxRecordsPerWrite)})
 	}
 	return res, nil
 }
