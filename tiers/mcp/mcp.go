@@ -252,11 +252,12 @@ func (t *Tier) Name() tiers.Name { return tiers.MCP }
 func (t *Tier) Configured() bool { return strings.TrimSpace(t.cfg.Endpoint) != "" }
 
 // Supports reports the single-record operations: get, list, search and
-// update. Whether the upstream really offers the tool is found out per call
-// (a missing tool is a ClassUnsupported error).
+// update, and those of ModuleTier: create, related records and metadata.
+// Whether the upstream really offers the tool is found out per call (a
+// missing tool is a ClassUnsupported error).
 func (t *Tier) Supports(op tiers.OpKind) bool {
 	switch op {
-	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate:
+	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpCreate, tiers.OpRelated, tiers.OpMetadata:
 		return true
 	}
 	return false
