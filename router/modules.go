@@ -53,10 +53,10 @@ const (
 type createState uint8
 
 const (
-	createToSend   createState = iota // not sent yet, or provably not applied: send it
-	createUnknown                     // sent, no answer: look it up before anything else
-	createResend                      // looked up, not found, safe to send again (sets a unique field)
-	createSettled                     // final: its outcome is in the result
+	createToSend  createState = iota // not sent yet, or provably not applied: send it
+	createUnknown                    // sent, no answer: look it up before anything else
+	createResend                     // looked up, not found, safe to send again (sets a unique field)
+	createSettled                    // final: its outcome is in the result
 )
 
 // Create inserts records. A record is never sent twice blindly: when a tier

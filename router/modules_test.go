@@ -123,7 +123,7 @@ func TestCreateNeverResendsBlindly(t *testing.T) {
 			wantCreates: map[tiers.Name]int{tiers.MCP: 1},
 		},
 		{
-			name: "not applied, sets a unique field: sent again safely",
+			name:   "not applied, sets a unique field: sent again safely",
 			unique: unique,
 			setup: func(_ *Config, _ *tierstest.Store, mcp, _, _ *tierstest.Tier) {
 				mcp.OnCreate = loseCreate(tiers.MCP)
