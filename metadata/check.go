@@ -80,16 +80,30 @@ func typeName(f tiers.FieldMeta) string {
 	return "a value"
 }
 
-// unknownField is the message for a name the module has no field for: it
+// UnknownFieldError is the answer for a name the module has no field for.
+// The metadata may be stale (a field added in Zoho since it was read), so a
+// caller may Refresh and check again before passing it on.
+type UnknownFieldError struct {
+	Module, Field string
+	msg           string
+}
+
+// Error says which field is unknown and where to look.
+func (e *UnknownFieldError) Error() string { return e.msg }
+
+// unknownField is the error for a name the module has no field for: it
 // suggests a field spelled the same way in another case, or one whose label
 // is the name.
 func (m *Module) unknownField(path, name string) error {
+	e := &UnknownFieldError{Module: m.APIName, Field: name}
+	e.msg = fmt.Sprintf("%s: module %s has no field %q; describe_module {\"module\": %q} lists its fields", path, m.APIName, clip(name), m.APIName)
 	for _, f := range m.Fields {
 		if strings.EqualFold(f.APIName, name) || strings.EqualFold(f.Label, strings.ReplaceAll(name, "_", " ")) {
-			return fmt.Errorf("%s: module %s has no field %q; did you mean %s? (API names are case-sensitive; describe_module lists them)", path, m.APIName, clip(name), f.APIName)
+			e.msg = fmt.Sprintf("%s: module %s has no field %q; did you mean %s? (API names are case-sensitive; describe_module lists them)", path, m.APIName, clip(name), f.APIName)
+			break
 		}
 	}
-	return fmt.Errorf("%s: module %s has no field %q; describe_module {\"module\": %q} lists its fields", path, m.APIName, clip(name), m.APIName)
+	return e
 }
 
 // CheckFields checks that every name is a field of the module ("id"

@@ -135,9 +135,15 @@ func updatesParam(dst *[]tiers.UpdateRequest) param {
 		decode: func(a *args) (err error) { *dst, err = a.updates("updates"); return err }}
 }
 
-// updates decodes the list of {id, data} under key.
+// updates decodes bulk_update_accounts' list of {id, data} under key.
 func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
-	items, err := decodeArray(key, a.m[key], tiers.MaxBulkWriteRecords, "{id, data} objects")
+	return a.updatesOf(key, tiers.MaxBulkWriteRecords, Module)
+}
+
+// updatesOf decodes a list of at most max {id, data} of module under key,
+// each id once.
+func (a *args) updatesOf(key string, max int, module string) ([]tiers.UpdateRequest, error) {
+	items, err := decodeArray(key, a.m[key], max, "{id, data} objects")
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +180,7 @@ func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
+		out = append(out, tiers.UpdateRequest{Module: module, ID: id, Data: data})
 	}
 	return out, nil
 }

@@ -20,12 +20,21 @@ type OrgMeta struct {
 	RelatedLists map[string][]tiers.RelatedListMeta
 }
 
-// filtered returns the records whose every filter field holds the filter's
-// value (compared as text), newest id first, with only fields (and id and
-// Created_Time) when fields is not empty.
-func (s *Store) filtered(filters []tiers.Condition, fields []string) tiers.Page {
+// filtered returns the first page of limit records (all for 0) whose every
+// filter field holds the filter's value (compared as text), in id order (the
+// newest first when desc), with only fields (and id and Created_Time) when
+// fields is not empty.
+func (s *Store) filtered(filters []tiers.Condition, fields []string, limit int, desc bool) tiers.Page {
 	var p tiers.Page
-	for _, id := range slices.Backward(s.IDs()) {
+	ids := s.IDs()
+	if desc {
+		slices.Reverse(ids)
+	}
+	for _, id := range ids {
+		if limit > 0 && len(p.Records) == limit {
+			p.MoreRecords, p.NextPageToken = true, tiers.Cursor{Offset: limit}.Encode()
+			break
+		}
 		r, _ := s.Get(id, nil)
 		ok := true
 		for _, c := range filters {

@@ -235,7 +235,7 @@ func (f *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 		return tiers.Page{}, nil
 	}
 	if req.IDs == nil && req.Filters != nil {
-		return f.Store.filtered(req.Filters, req.Fields), nil
+		return f.Store.filtered(req.Filters, req.Fields, req.Limit, req.SortOrder == "desc"), nil
 	}
 	if req.IDs == nil {
 		return f.Store.page(req.Limit), nil
