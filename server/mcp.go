@@ -48,6 +48,9 @@ type Prompt struct {
 	Def     mcp.Prompt
 	Handler mcpserver.PromptHandlerFunc
 	Tools   []string
+	// Modules are the modules its instructions use; a caller whose profile
+	// may not touch one does not see it.
+	Modules []string
 }
 
 // Options configures NewMCP.
@@ -225,16 +228,16 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithInstructions(o.Instructions),
 	}
 	if len(o.Prompts) > 0 {
-		uses := make(map[string][]string, len(o.Prompts))
+		uses := make(map[string]Prompt, len(o.Prompts))
 		for _, p := range o.Prompts {
-			uses[p.Def.Name] = p.Tools
+			uses[p.Def.Name] = p
 		}
 		// A prompt filter applies to prompts/list and prompts/get alike:
 		// a prompt the caller may not use is "not found".
 		opts = append(opts, mcpserver.WithPromptFilter(func(ctx context.Context, ps []mcp.Prompt) []mcp.Prompt {
 			out := make([]mcp.Prompt, 0, len(ps))
 			for _, p := range ps {
-				if m.allowedAll(ctx, uses[p.Name]) {
+				if u := uses[p.Name]; m.allowedAll(ctx, u.Tools) && allowsModules(ctx, u.Modules) {
 					out = append(out, p)
 				}
 			}
@@ -274,6 +277,18 @@ func (m *MCP) allowed(ctx context.Context, tool string) bool {
 		return false
 	}
 	for _, mod := range m.modules[tool] {
+		if !p.AllowsModule(mod) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowsModules reports whether the caller's profile may touch every one of
+// modules.
+func allowsModules(ctx context.Context, modules []string) bool {
+	p := permissions.ProfileFrom(ctx)
+	for _, mod := range modules {
 		if !p.AllowsModule(mod) {
 			return false
 		}

@@ -104,6 +104,14 @@ func TestDisabledModulesAndPrompts(t *testing.T) {
 	if got := call(all, "read_thing"); got != "ran" {
 		t.Errorf("allowed call: %q", got)
 	}
+	m2, _ := NewMCP(Options{Tools: fakeTools(nil, nil), Logger: slog.New(slog.DiscardHandler), Prompts: []Prompt{
+		func() Prompt { p := prompt("deals", "slow"); p.Modules = []string{"Deals"}; return p }()}})
+	if got := names(rpc(t, m2, contactsOnly, "prompts/list", nil), "prompts"); len(got) != 0 {
+		t.Errorf("a prompt about Deals listed to a Contacts-only profile: %v", got)
+	}
+	if got := names(rpc(t, m2, all, "prompts/list", nil), "prompts"); !slices.Equal(got, []string{"deals"}) {
+		t.Errorf("a prompt about Deals for ops: %v", got)
+	}
 	if _, err := NewMCP(Options{Tools: fakeTools(nil, nil), Prompts: []Prompt{prompt("x", "nope")}}); err == nil {
 		t.Error("a prompt naming an unregistered tool was accepted")
 	}
