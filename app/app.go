@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/metadata"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
@@ -59,7 +62,9 @@ type App struct {
 	Registry *prometheus.Registry
 	// Results keeps large bulk_read results, served as MCP resources.
 	Results *tools.BulkResults
-	log     *slog.Logger
+	// Metadata is the org's module metadata, read through Router.
+	Metadata *metadata.Cache
+	log      *slog.Logger
 }
 
 // Build wires the proxy from a validated cfg: tiers (reporting Zoho's credits
@@ -93,20 +98,64 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
+	md := metadata.New(metadata.Config{TTL: cfg.MetadataTTL, Now: o.Now, Fetch: metadataFetch(rt)})
 	results := tools.NewBulkResults(o.TempDir, 0, o.Now)
-	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: results, Now: o.Now})
+	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: results, Now: o.Now, Metadata: md})
+	off, err := tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly}.Disabled(all)
+	if err != nil {
+		_ = results.Close()
+		return nil, fmt.Errorf("--toolsets / --tools (%s, %s): %w", config.EnvToolsets, config.EnvTools, err)
+	}
 	st := make([]server.Tool, len(all))
+	var enabled []string
 	for i, t := range all {
-		st[i] = server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler}
+		st[i] = server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler, Modules: t.Modules, Disabled: off[t.Def.Name]}
+		if off[t.Def.Name] == "" {
+			enabled = append(enabled, t.Def.Name)
+		}
+	}
+	var prompts []server.Prompt
+	for _, p := range tools.Prompts() {
+		prompts = append(prompts, server.Prompt{Def: p.Def, Handler: p.Handler, Tools: p.Tools, Modules: p.Modules})
 	}
 	tmpl, read := results.ResourceTemplate()
-	m, err := server.NewMCP(server.Options{Version: o.Version, Tools: st, Logger: o.Logger, Registerer: reg, Now: o.Now,
+	m, err := server.NewMCP(server.Options{Version: o.Version, Tools: st, Prompts: prompts, Instructions: instructions(enabled),
+		Logger: o.Logger, Registerer: reg, Now: o.Now,
 		ResourceTemplates: []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}})
 	if err != nil {
 		_ = results.Close()
 		return nil, err
 	}
-	return &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, log: o.Logger}, nil
+	return &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, MCP: m, Registry: reg, Results: results, Metadata: md, log: o.Logger}, nil
+}
+
+// metadataFetch reads metadata through the router, like any call of an
+// agent (tier 1 first), as a read.
+func metadataFetch(rt *router.Router) metadata.Fetch {
+	return func(ctx context.Context, req tiers.MetadataRequest) (tiers.Metadata, error) {
+		md, _, err := rt.Metadata(ctx, router.RoutingContext{OperationType: tiers.OpMetadata, AgentContext: true, Tools: []string{"read"}}, req)
+		return md, err
+	}
+}
+
+// instructions are the server's instructions to clients, naming the tools
+// the server has enabled.
+func instructions(enabled []string) string {
+	has := func(n string) bool { return slices.Contains(enabled, n) }
+	var b strings.Builder
+	b.WriteString("Zoho CRM through a permissioned, failover-capable proxy.")
+	if has("describe_module") {
+		b.WriteString(" describe_module lists the modules and a module's fields, types, required fields and picklist values: call it before writing;" +
+			" get_record, get_records, search_records and get_related_records read any module, create_records and update_records write (when enabled).")
+	}
+	if has("get_account") {
+		b.WriteString(" The *_account(s) tools work on Accounts; use the bulk_* tools for many records.")
+	}
+	if has("update_records") || has("update_account") || has("create_records") {
+		b.WriteString(" A write result of OUTCOME_UNKNOWN means read the record back before sending it again.")
+	}
+	b.WriteString(" Every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it.")
+	return b.String()
 }
 
 // Close releases what Build made (bulk result files).

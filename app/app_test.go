@@ -127,8 +127,8 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 		t.Errorf("route = %s, want MCP for an agent call", route)
 	}
 	lt, err := cs.ListTools(ctx, nil)
-	if err != nil || len(lt.Tools) != 8 {
-		t.Errorf("default profile tools = %d (%v), want 8 (no admin)", len(lt.Tools), err)
+	if err != nil || len(lt.Tools) != 15 {
+		t.Errorf("default profile tools = %d (%v), want 15 (every toolset, no admin)", len(lt.Tools), err)
 	}
 
 	code, body := get(t, url+"/readyz")

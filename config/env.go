@@ -47,6 +47,11 @@ const (
 	EnvLogLevel    = "ZOHO_MCP_PROXY_LOG_LEVEL"   // same as --log-level
 
 	EnvSessionIdleTTL = "ZOHO_MCP_PROXY_SESSION_IDLE_TTL" // same as --session-idle-ttl: seconds or a Go duration, default 30m
+
+	EnvToolsets    = "ZOHO_MCP_PROXY_TOOLSETS"     // same as --toolsets: comma-separated toolsets (accounts, records, monitor, all)
+	EnvTools       = "ZOHO_MCP_PROXY_TOOLS"        // same as --tools: comma-separated tool names
+	EnvReadOnly    = "ZOHO_MCP_PROXY_READ_ONLY"    // same as --read-only: boolean
+	EnvMetadataTTL = "ZOHO_MCP_PROXY_METADATA_TTL" // module metadata cache TTL: seconds or a Go duration, default 10m
 )
 
 // Getenv looks up an environment variable; "" means unset. os.Getenv fits.

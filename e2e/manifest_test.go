@@ -53,7 +53,7 @@ func TestManifestToolsMatchLiveList(t *testing.T) {
 	}
 	slices.Sort(live)
 	slices.Sort(manifest)
-	if len(live) != 9 || !slices.Equal(live, manifest) {
+	if len(live) != 16 || !slices.Equal(live, manifest) {
 		t.Errorf("manifest.json tools %v, live tools/list %v", manifest, live)
 	}
 }

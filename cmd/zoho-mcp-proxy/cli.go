@@ -34,10 +34,10 @@ const usage = `zoho-mcp-proxy: permissioned, resilient Zoho CRM access for AI ag
 Usage:
   zoho-mcp-proxy [serve] [--transport stdio|http] [--addr 127.0.0.1:8765] [--config FILE]
                  [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format auto|text|json]
-                 [--session-idle-ttl 30m]
+                 [--session-idle-ttl 30m] [--toolsets accounts,records,monitor|all] [--tools a,b] [--read-only]
   zoho-mcp-proxy sandbox [--addr 127.0.0.1:0] [--accounts N] [--seed S]
   zoho-mcp-proxy demo    [--json]
-  zoho-mcp-proxy check   [--config FILE] [--permissions FILE]
+  zoho-mcp-proxy check   [--config FILE] [--permissions FILE] [--toolsets T] [--tools N] [--read-only]
   zoho-mcp-proxy version
 
 Commands:
@@ -136,6 +136,8 @@ type configFlags struct {
 	transport, addr, cfg, permissions, profile, logLevel, logFormat *string
 	sandbox                                                         *bool
 	sessionIdleTTL                                                  *time.Duration
+	toolsets, tools                                                 *string
+	readOnly                                                        *bool
 }
 
 func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
@@ -151,6 +153,9 @@ func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
 		c.logFormat = fs.String("log-format", "auto", "auto (tint on a terminal, JSON otherwise), text or json")
 		c.sessionIdleTTL = fs.Duration("session-idle-ttl", config.DefaultSessionIdleTTL, "HTTP: forget a Streamable HTTP session unused this long (env "+config.EnvSessionIdleTTL+")")
 	}
+	c.toolsets = fs.String("toolsets", "accounts,records,monitor", "comma-separated toolsets to enable: accounts, records, monitor, or all (env "+config.EnvToolsets+")")
+	c.tools = fs.String("tools", "", "comma-separated tools to enable by name, besides --toolsets; alone, only these (env "+config.EnvTools+")")
+	c.readOnly = fs.Bool("read-only", false, "switch off every tool that changes Zoho data, whatever the profiles allow (env "+config.EnvReadOnly+")")
 	return c
 }
 
@@ -176,6 +181,12 @@ func (c *configFlags) flags() config.Flags {
 			f.LogFormat = c.logFormat
 		case "session-idle-ttl":
 			f.SessionIdleTTL = c.sessionIdleTTL
+		case "toolsets":
+			f.Toolsets = c.toolsets
+		case "tools":
+			f.Tools = c.tools
+		case "read-only":
+			f.ReadOnly = c.readOnly
 		}
 	})
 	return f
@@ -221,7 +232,7 @@ func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profi
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D]")
+	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D] [--toolsets T] [--tools N] [--read-only]")
 	cf := newConfigFlags(fs, true)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -309,7 +320,7 @@ func (e env) sandbox(ctx context.Context, args []string) error {
 const probeTimeout = 5 * time.Second
 
 func (e env) check(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE]")
+	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE] [--toolsets T] [--tools N] [--read-only]")
 	cf := newConfigFlags(fs, false)
 	if err := parse(fs, args); err != nil {
 		return err
