@@ -110,6 +110,31 @@ func (d Deps) noteVerdict(module string, err error) {
 	}
 }
 
+// picklistHint completes Zoho's INVALID_DATA verdict on a picklist value
+// with the values the field allows, when the module's metadata can be read:
+// "; Rating allows "-None-", "Hot", …". The Account tools, which do not
+// check values before sending (their behaviour is a contract), use it so
+// that an agent still learns what to send.
+func (d Deps) picklistHint(ctx context.Context, module string, err error) string {
+	var te *tiers.Error
+	if d.Metadata == nil || !errors.As(err, &te) || te.Class != tiers.ClassVerdict || te.Code != "INVALID_DATA" {
+		return ""
+	}
+	api, _ := te.Details["api_name"].(string)
+	if api == "" {
+		return ""
+	}
+	m, merr := d.Metadata.Module(ctx, module)
+	if merr != nil {
+		return ""
+	}
+	f, ok := m.Field(api)
+	if !ok || len(f.Picklist) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %s allows %s", api, metadata.PicklistList(f))
+}
+
 // readFields are the fields a read asks for when the agent named none: the
 // module's fields p may see, at most 50 (Zoho's list APIs need a list).
 func readFields(m *metadata.Module, p *permissions.Profile) []string {

@@ -489,3 +489,23 @@ func TestSelection(t *testing.T) {
 		t.Errorf("toolset reason: %q", why)
 	}
 }
+
+// TestAccountToolsLearnPicklistValues: update_account does not check values
+// before sending (its behaviour is a contract), but Zoho's verdict on a
+// picklist value comes back with the values the field allows.
+func TestAccountToolsLearnPicklistValues(t *testing.T) {
+	t.Parallel()
+	e := newRecordsEnv(t, 1)
+	e.tier.OnUpdate = func(context.Context, tiers.UpdateRequest) (tiers.Outcome, error) {
+		return tiers.Outcome{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassVerdict, Code: "INVALID_DATA", Message: "invalid data",
+			Details: map[string]any{"api_name": "Industry"}}
+	}
+	res := e.call(t, profAll, "update_account", `{"account_id":"3652397000000000000","data":{"Industry":"Hot"}}`)
+	if !res.IsError || !strings.Contains(text(res), `INVALID_DATA: invalid data (api_name="Industry")`) ||
+		!strings.Contains(text(res), `; Industry allows "-None-", "Retail", "Banking"`) {
+		t.Errorf("update_account verdict: %s", text(res))
+	}
+	if len(e.callsOf(tiers.OpUpdate)) != 1 {
+		t.Error("update_account must send the value as before (no pre-check)")
+	}
+}

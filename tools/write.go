@@ -95,7 +95,8 @@ func UpdateAccount(d Deps) Tool {
 		}
 		text := "Account " + req.ID + " was not updated: " + failedSummary(out.Results, 1)
 		if err != nil {
-			text = describe(ctx, d.Logger, name, account(req.ID), err)
+			text = describe(ctx, d.Logger, name, account(req.ID), err) + d.picklistHint(ctx, Module, err)
+			d.noteVerdict(Module, err)
 		}
 		return withRoute(structuredResult(out, text, true), route)
 	})
