@@ -561,7 +561,7 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 		// means the tool did not run.
 		if write && (st == http.StatusInternalServerError || st == http.StatusGatewayTimeout) {
 			return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassOutcomeUnknown, HTTPStatus: st,
-				Message: fmt.Sprintf("tools/call %s: upstream answered HTTP %d to the update: it may or may not have been applied; read the record before retrying", tl.name, st)}, false
+				Message: fmt.Sprintf("tools/call %s: upstream answered HTTP %d to the write: it may or may not have been applied; read the record before retrying", tl.name, st)}, false
 		}
 		return nil, statusErr(st, "tools/call "+tl.name), true
 	}
@@ -660,7 +660,7 @@ func (t *Tier) transportErr(parent, actx context.Context, err error, written boo
 	switch {
 	case written && (parent.Err() != nil || actx.Err() != nil || httpStatus(err) == 0):
 		e.Class = tiers.ClassOutcomeUnknown
-		e.Message = what + ": the update was sent and no answer came (" + red.Error() + "); read the record before retrying"
+		e.Message = what + ": the write was sent and no answer came (" + red.Error() + "); read the record before retrying"
 		return e
 	case parent.Err() != nil:
 		e.Class = tiers.ClassCanceled
