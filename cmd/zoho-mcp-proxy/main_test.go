@@ -421,9 +421,9 @@ func TestStdioWithGoSDKAgainstSandbox(t *testing.T) {
 	for _, tl := range lt.Tools {
 		names = append(names, tl.Name)
 	}
-	// The default profile has no admin scope.
-	if len(names) != 8 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
-		t.Errorf("tools = %v, want the eight non-admin tools", names)
+	// The default profile has no admin scope; every toolset is on.
+	if len(names) != 15 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
+		t.Errorf("tools = %v, want the fifteen non-admin tools", names)
 	}
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2}})
 	if err != nil || res.IsError {
