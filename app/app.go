@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/metadata"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/server"
@@ -72,9 +75,11 @@ type App struct {
 	Results tools.ResultStore
 	// Status is the operator status page, served at / by the HTTP
 	// transport. It samples Router and Registry from Build until Close.
-	Status  *status.Page
-	closers []func() error
-	log     *slog.Logger
+	Status *status.Page
+	// Metadata is the org's module metadata, read through Router.
+	Metadata *metadata.Cache
+	closers  []func() error
+	log      *slog.Logger
 
 	transport atomic.Pointer[server.HTTP] // the latest HTTP(), for the session count
 }
@@ -113,6 +118,7 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, Registry: reg, log: o.Logger}
+	a.Metadata = metadata.New(metadata.Config{TTL: cfg.MetadataTTL, Now: o.Now, Fetch: metadataFetch(rt)})
 	sopts := server.Options{Version: o.Version, Logger: o.Logger, Registerer: reg, Now: o.Now}
 	files, err := tools.NewFileResults(tools.FileResultsConfig{Dir: o.TempDir, MaxBytes: cfg.BulkResultMaxBytes, Now: o.Now, Logger: o.Logger})
 	if err != nil {
@@ -124,10 +130,23 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		sopts.ResourceTemplates = []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}
 		sopts.ListResources = tools.ListResources(files)
 	}
-	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now})
-	for _, t := range all {
-		sopts.Tools = append(sopts.Tools, server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler})
+	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now, Metadata: a.Metadata})
+	off, err := tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly}.Disabled(all)
+	if err != nil {
+		_ = a.Close()
+		return nil, fmt.Errorf("--toolsets / --tools (%s, %s): %w", config.EnvToolsets, config.EnvTools, err)
 	}
+	var enabled []string
+	for _, t := range all {
+		sopts.Tools = append(sopts.Tools, server.Tool{Def: t.Def, Scopes: t.Scopes, Handler: t.Handler, Modules: t.Modules, Disabled: off[t.Def.Name]})
+		if off[t.Def.Name] == "" {
+			enabled = append(enabled, t.Def.Name)
+		}
+	}
+	for _, p := range tools.Prompts() {
+		sopts.Prompts = append(sopts.Prompts, server.Prompt{Def: p.Def, Handler: p.Handler, Tools: p.Tools, Modules: p.Modules})
+	}
+	sopts.Instructions = instructions(enabled)
 	if a.MCP, err = server.NewMCP(sopts); err != nil {
 		_ = a.Close()
 		return nil, err
@@ -149,6 +168,35 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 	// Stop sampling first: Close runs closers in order.
 	a.closers = append([]func() error{func() error { stop(); <-ended; return nil }}, a.closers...)
 	return a, nil
+}
+
+// metadataFetch reads metadata through the router, like any call of an
+// agent (tier 1 first), as a read.
+func metadataFetch(rt *router.Router) metadata.Fetch {
+	return func(ctx context.Context, req tiers.MetadataRequest) (tiers.Metadata, error) {
+		md, _, err := rt.Metadata(ctx, router.RoutingContext{OperationType: tiers.OpMetadata, AgentContext: true, Tools: []string{"read"}}, req)
+		return md, err
+	}
+}
+
+// instructions are the server's instructions to clients, naming the tools
+// the server has enabled.
+func instructions(enabled []string) string {
+	has := func(n string) bool { return slices.Contains(enabled, n) }
+	var b strings.Builder
+	b.WriteString("Zoho CRM through a permissioned, failover-capable proxy.")
+	if has("describe_module") {
+		b.WriteString(" describe_module lists the modules and a module's fields, types, required fields and picklist values: call it before writing;" +
+			" get_record, get_records, search_records and get_related_records read any module, create_records and update_records write (when enabled).")
+	}
+	if has("get_account") {
+		b.WriteString(" The *_account(s) tools work on Accounts; use the bulk_* tools for many records.")
+	}
+	if has("update_records") || has("update_account") || has("create_records") {
+		b.WriteString(" A write result of OUTCOME_UNKNOWN means read the record back before sending it again.")
+	}
+	b.WriteString(" Every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it.")
+	return b.String()
 }
 
 // sessions is the status page's session count: the open MCP sessions of the

@@ -174,6 +174,19 @@ type Config struct {
 	HTTP               HTTP  `yaml:"http"`
 	Redis              Redis `yaml:"redis"` // state shared by replicas; off unless Redis.URL is set
 
+	// Toolsets are the toolsets to enable (--toolsets): accounts, records,
+	// monitor or all. Nil means every toolset, unless Tools is set: then
+	// only Tools. The names are checked when the tools are built.
+	Toolsets []string `yaml:"toolsets"`
+	// Tools are tools to enable by name (--tools), besides Toolsets.
+	Tools []string `yaml:"tools"`
+	// ReadOnly switches off every tool that changes Zoho data, whatever the
+	// profiles say (--read-only).
+	ReadOnly bool `yaml:"read_only"`
+	// MetadataTTL is how long the org's module metadata is used before it
+	// is read again.
+	MetadataTTL time.Duration `yaml:"metadata_ttl"`
+
 	// problems found while reading env and the file (bad numbers, unknown
 	// keys); Validate reports them with the rest.
 	problems []string
@@ -196,6 +209,7 @@ const (
 	DefaultStreamIdleTimeout    = 30 * time.Minute
 	DefaultStreamHeartbeat      = 25 * time.Second
 	DefaultBodyReadTimeout      = 10 * time.Second
+	DefaultMetadataTTL          = 10 * time.Minute
 )
 
 // Default returns the configuration used when nothing is set: stdio, every
@@ -214,6 +228,7 @@ func Default() *Config {
 		BulkTimeout:      DefaultBulkTimeout,
 
 		BulkResultMaxBytes: DefaultBulkResultBytes,
+		MetadataTTL:        DefaultMetadataTTL,
 		HTTP: HTTP{
 			BodyLimit:         DefaultBodyLimit,
 			MaxInFlight:       256,
@@ -301,6 +316,7 @@ func (c *Config) String() string {
 		r.Enabled, r.Priority, r.Timeout, r.MaxRetries, r.ClientID, setOrUnset(r.ClientSecret.IsSet()), setOrUnset(r.RefreshToken.IsSet()), setOrUnset(r.AccessToken.IsSet()))
 	fmt.Fprintf(&b, "router: failover=%t breaker_threshold=%d breaker_timeout=%s call_timeout=%s bulk_inline_limit=%d bulk_timeout=%s bulk_result_max_bytes=%d\n",
 		c.Failover, c.BreakerThreshold, c.BreakerTimeout, c.CallTimeout, c.InlineBulkLimit, c.BulkTimeout, c.BulkResultMaxBytes)
+	fmt.Fprintf(&b, "tools: toolsets=%v tools=%v read_only=%t metadata_ttl=%s\n", c.Toolsets, c.Tools, c.ReadOnly, c.MetadataTTL)
 	h := c.HTTP
 	fmt.Fprintf(&b, "http: allowed_origins=%v allowed_hosts=%v body_limit=%d max_in_flight=%d read_header_timeout=%s read_timeout=%s idle_timeout=%s shutdown_grace=%s",
 		h.AllowedOrigins, h.AllowedHosts, h.BodyLimit, h.MaxInFlight, h.ReadHeaderTimeout, h.ReadTimeout, h.IdleTimeout, h.ShutdownGrace)

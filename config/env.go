@@ -53,6 +53,11 @@ const (
 
 	EnvBulkTimeout        = "ZOHO_MCP_PROXY_BULK_TIMEOUT"          // same as --bulk-timeout: seconds or a Go duration, default 10m
 	EnvBulkResultMaxBytes = "ZOHO_MCP_PROXY_BULK_RESULT_MAX_BYTES" // bulk_result_max_bytes: bytes, default 268435456 (256 MiB)
+
+	EnvToolsets    = "ZOHO_MCP_PROXY_TOOLSETS"     // same as --toolsets: comma-separated toolsets (accounts, records, monitor, all)
+	EnvTools       = "ZOHO_MCP_PROXY_TOOLS"        // same as --tools: comma-separated tool names
+	EnvReadOnly    = "ZOHO_MCP_PROXY_READ_ONLY"    // same as --read-only: boolean
+	EnvMetadataTTL = "ZOHO_MCP_PROXY_METADATA_TTL" // module metadata cache TTL: seconds or a Go duration, default 10m
 )
 
 // Getenv looks up an environment variable; "" means unset. os.Getenv fits.

@@ -28,6 +28,21 @@ type Flags struct {
 	SessionIdleTTL *time.Duration
 	// BulkTimeout is --bulk-timeout (bulk_timeout).
 	BulkTimeout *time.Duration
+	// Toolsets and Tools are --toolsets and --tools: comma-separated lists.
+	Toolsets, Tools *string
+	// ReadOnly is --read-only.
+	ReadOnly *bool
+}
+
+// List splits a comma-separated list, dropping blanks; "" is nil.
+func List(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Load builds a Config from, in order of precedence, flags, the environment
@@ -201,6 +216,21 @@ func (c *Config) applyEnv(env Getenv) {
 			c.BulkResultMaxBytes = n
 		}
 	}
+	if v := env(EnvToolsets); v != "" {
+		c.Toolsets = List(v)
+	}
+	if v := env(EnvTools); v != "" {
+		c.Tools = List(v)
+	}
+	boolean(&c.ReadOnly, EnvReadOnly)
+	if v := env(EnvMetadataTTL); v != "" {
+		d, ok := parseSeconds(v)
+		if !ok {
+			c.problem("%s=%q is not a duration: set it to a number of seconds (600) or a Go duration (10m)", EnvMetadataTTL, v)
+		} else {
+			c.MetadataTTL = d
+		}
+	}
 	if v := env(EnvBreakerTimeout); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok {
@@ -231,6 +261,15 @@ func (c *Config) applyFlags(fl Flags) {
 	}
 	if fl.BulkTimeout != nil {
 		c.BulkTimeout = *fl.BulkTimeout
+	}
+	if fl.Toolsets != nil {
+		c.Toolsets = List(*fl.Toolsets)
+	}
+	if fl.Tools != nil {
+		c.Tools = List(*fl.Tools)
+	}
+	if fl.ReadOnly != nil {
+		c.ReadOnly = *fl.ReadOnly
 	}
 }
 

@@ -132,6 +132,9 @@ func (c *Config) Validate() error {
 	if c.CallTimeout <= 0 {
 		add("call_timeout must be positive: set it to e.g. 30s")
 	}
+	if c.MetadataTTL <= 0 {
+		add("metadata_ttl must be positive: set it (or %s) to e.g. 10m", EnvMetadataTTL)
+	}
 	if c.InlineBulkLimit < 1 || c.InlineBulkLimit > 10000 {
 		add("bulk_inline_limit=%d is out of range: use 1–10000", c.InlineBulkLimit)
 	}

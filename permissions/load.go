@@ -47,12 +47,14 @@ type fileDoc struct {
 }
 
 type profileDoc struct {
-	Scopes []string   `yaml:"scopes"`
-	Fields *fieldsDoc `yaml:"fields"`
+	Scopes  []string   `yaml:"scopes"`
+	Modules []string   `yaml:"modules"`
+	Fields  *fieldsDoc `yaml:"fields"`
 }
 
 type fieldsDoc struct {
-	Deny []string `yaml:"deny"`
+	Deny   []string            `yaml:"deny"`
+	DenyIn map[string][]string `yaml:"deny_in"`
 }
 
 type tokenDoc struct {
@@ -63,8 +65,8 @@ type tokenDoc struct {
 // where describes each YAML shape for messages about unknown keys.
 var where = map[string]struct{ place, allowed string }{
 	"permissions.fileDoc":    {"at the top level", "default_profile, profiles, tokens"},
-	"permissions.profileDoc": {"in a profile", "scopes, fields"},
-	"permissions.fieldsDoc":  {"in a profile's fields", "deny"},
+	"permissions.profileDoc": {"in a profile", "scopes, modules, fields"},
+	"permissions.fieldsDoc":  {"in a profile's fields", "deny, deny_in"},
 	"permissions.tokenDoc":   {"in a tokens entry", "profile, sha256"},
 }
 
@@ -150,16 +152,35 @@ func Parse(data []byte) (*Policy, error) {
 				pr.Scopes = append(pr.Scopes, sc)
 			}
 		}
-		if pd.Fields != nil {
-			for _, f := range pd.Fields.Deny {
+		if pd.Modules != nil {
+			if len(pd.Modules) == 0 {
+				problems = append(problems, fmt.Sprintf("profile %q: modules is empty; list the modules it may touch (e.g. [Accounts, Contacts]) or leave it out for every module", name))
+			}
+			pr.Modules = []string{}
+			for _, m := range pd.Modules {
 				switch {
-				case !tiers.IsAPIName(f):
-					problems = append(problems, fmt.Sprintf("profile %q: deny field %q is not a Zoho field API name (letters, digits and '_', starting with a letter, e.g. Annual_Revenue)", name, f))
-				case f == "id":
-					problems = append(problems, fmt.Sprintf("profile %q: the field id cannot be denied; every record is addressed by it", name))
-				case !slices.Contains(pr.DenyFields, f):
-					pr.DenyFields = append(pr.DenyFields, f)
+				case !tiers.IsModuleName(m):
+					problems = append(problems, fmt.Sprintf("profile %q: module %q is not a Zoho module API name (e.g. Accounts, Contacts, Deals)", name, m))
+				case !pr.AllowsModule(m):
+					pr.Modules = append(pr.Modules, m)
 				}
+			}
+		}
+		if pd.Fields != nil {
+			pr.DenyFields = denyList(&problems, name, "deny field", pd.Fields.Deny)
+			for _, m := range sortedKeys(pd.Fields.DenyIn) {
+				switch {
+				case !tiers.IsModuleName(m):
+					problems = append(problems, fmt.Sprintf("profile %q: fields.deny_in key %q is not a Zoho module API name (e.g. Contacts)", name, m))
+					continue
+				case pr.Modules != nil && !pr.AllowsModule(m):
+					problems = append(problems, fmt.Sprintf("profile %q: fields.deny_in names module %s, which the profile's modules do not list; add it to modules or remove it", name, m))
+					continue
+				}
+				if pr.DenyIn == nil {
+					pr.DenyIn = map[string][]string{}
+				}
+				pr.DenyIn[m] = denyList(&problems, name, "deny field of "+m, pd.Fields.DenyIn[m])
 			}
 		}
 		pol.profiles[name] = pr
@@ -212,6 +233,32 @@ func Parse(data []byte) (*Policy, error) {
 		return nil, &Error{Problems: problems}
 	}
 	return pol, nil
+}
+
+// denyList checks the field names of a deny list (what says which list in
+// messages) and returns them once each.
+func denyList(problems *[]string, profile, what string, fields []string) []string {
+	var out []string
+	for _, f := range fields {
+		switch {
+		case !tiers.IsAPIName(f):
+			*problems = append(*problems, fmt.Sprintf("profile %q: %s %q is not a Zoho field API name (letters, digits and '_', starting with a letter, e.g. Annual_Revenue)", profile, what, f))
+		case f == "id":
+			*problems = append(*problems, fmt.Sprintf("profile %q: the field id cannot be denied; every record is addressed by it", profile))
+		case !slices.Contains(out, f):
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // emptyDoc reports whether n is a document with no content (a trailing "---").

@@ -51,9 +51,64 @@ type Profile struct {
 	// Scopes granted to the profile. Empty means no tool is usable.
 	Scopes []Scope
 	// DenyFields are Zoho field API names (case-sensitive) that are removed
-	// from every result and refused in data, fields, filters and where.
-	// Empty means no field is denied.
+	// from every result and refused in data, fields, filters and where, in
+	// every module. Empty means no field is denied.
 	DenyFields []string
+	// Modules are the module API names the profile may touch (compared
+	// without case). Nil means every module; a tool bound to a module the
+	// list leaves out (the Account tools need Accounts) is hidden and
+	// refused, and so is a call of a generic tool naming one.
+	Modules []string
+	// DenyIn maps a module API name to field API names denied in that
+	// module only, besides DenyFields. Nil means none.
+	DenyIn map[string][]string
+}
+
+// AllowsModule reports whether p may touch module (compared without case).
+// A nil profile may touch none; a profile without a module list, every one.
+func (p *Profile) AllowsModule(module string) bool {
+	if p == nil {
+		return false
+	}
+	if p.Modules == nil {
+		return true
+	}
+	return slices.ContainsFunc(p.Modules, func(m string) bool { return strings.EqualFold(m, module) })
+}
+
+// DeniedIn reports whether field is denied in module: in DenyFields, or in
+// DenyIn's list for module. Names compare without case, failing closed like
+// Denied.
+func (p *Profile) DeniedIn(module, field string) bool {
+	if p.Denied(field) {
+		return true
+	}
+	return slices.ContainsFunc(p.denyIn(module), func(d string) bool { return strings.EqualFold(d, field) })
+}
+
+// DeniedFields returns every field denied in module: DenyFields and
+// DenyIn's list for module (a new slice; nil when none is).
+func (p *Profile) DeniedFields(module string) []string {
+	if p == nil {
+		return nil
+	}
+	in := p.denyIn(module)
+	if len(p.DenyFields) == 0 && len(in) == 0 {
+		return nil
+	}
+	return append(slices.Clone(p.DenyFields), in...)
+}
+
+func (p *Profile) denyIn(module string) []string {
+	if p == nil {
+		return nil
+	}
+	for m, fs := range p.DenyIn {
+		if strings.EqualFold(m, module) {
+			return fs
+		}
+	}
+	return nil
 }
 
 // Allows reports whether p has every one of scopes. A nil profile allows

@@ -99,7 +99,7 @@ func TestParseProblems(t *testing.T) {
 		{name: "unknown top-level key", doc: "default_profile: a\nprofiles: {a: {scopes: [read]}}\nprofile: x\n",
 			want: []string{`line 3: unknown key "profile" at the top level; allowed keys are default_profile, profiles, tokens`}},
 		{name: "unknown profile key", doc: "default_profile: a\nprofiles:\n  a: {scopes: [read], deny: [X]}\n",
-			want: []string{`unknown key "deny" in a profile; allowed keys are scopes, fields`}},
+			want: []string{`unknown key "deny" in a profile; allowed keys are scopes, modules, fields`}},
 		{name: "unknown fields key", doc: "default_profile: a\nprofiles:\n  a: {scopes: [read], fields: {allow: [X]}}\n",
 			want: []string{`unknown key "allow" in a profile's fields; allowed keys are deny`}},
 		{name: "unknown token key", doc: "default_profile: a\nprofiles: {a: {scopes: [read]}}\ntokens:\n  - {profile: a, sha256: " + good + ", token: secret}\n",
@@ -130,6 +130,16 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`deny field "Annual Revenue" is not a Zoho field API name`, `deny field "1x" is not a Zoho field API name`}},
 		{name: "deny id", doc: "default_profile: a\nprofiles: {a: {scopes: [read], fields: {deny: [id]}}}\n",
 			want: []string{`the field id cannot be denied`}},
+		{name: "modules empty", doc: "default_profile: a\nprofiles: {a: {scopes: [read], modules: []}}\n",
+			want: []string{`profile "a": modules is empty; list the modules it may touch`}},
+		{name: "module not an API name", doc: "default_profile: a\nprofiles: {a: {scopes: [read], modules: [Accounts, 'Sales Orders']}}\n",
+			want: []string{`profile "a": module "Sales Orders" is not a Zoho module API name`}},
+		{name: "deny_in key not a module", doc: "default_profile: a\nprofiles: {a: {scopes: [read], fields: {deny_in: {'Con tacts': [Email]}}}}\n",
+			want: []string{`fields.deny_in key "Con tacts" is not a Zoho module API name`}},
+		{name: "deny_in module outside the list", doc: "default_profile: a\nprofiles: {a: {scopes: [read], modules: [Accounts], fields: {deny_in: {Contacts: [Email]}}}}\n",
+			want: []string{`fields.deny_in names module Contacts, which the profile's modules do not list`}},
+		{name: "deny_in field not an API name", doc: "default_profile: a\nprofiles: {a: {scopes: [read], fields: {deny_in: {Contacts: [E mail, id]}}}}\n",
+			want: []string{`deny field of Contacts "E mail" is not a Zoho field API name`, `the field id cannot be denied`}},
 		{name: "empty file", doc: "",
 			want: []string{`profiles is missing or empty`, `default_profile is missing`}},
 		{name: "wrong type", doc: "default_profile: a\nprofiles: {a: {scopes: read}}\n",
@@ -298,4 +308,60 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestModulesAndDenyIn: a profile's module list and per-module deny lists,
+// as parsed from the file; the global deny list keeps its meaning.
+func TestModulesAndDenyIn(t *testing.T) {
+	t.Parallel()
+	p, err := Parse([]byte(`default_profile: sales
+profiles:
+  sales:
+    scopes: [read, write]
+    modules: [Accounts, contacts, Deals, Accounts]
+    fields:
+      deny: [Annual_Revenue]
+      deny_in: { Contacts: [Mobile, Date_of_Birth] }
+  all: { scopes: [read], fields: { deny: [Phone] } }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sales, _ := p.Profile("sales")
+	all, _ := p.Profile("all")
+	var none *Profile
+	tests := []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"listed module", sales.AllowsModule("Accounts"), true},
+		{"listed module, any case", sales.AllowsModule("CONTACTS"), true},
+		{"unlisted module", sales.AllowsModule("Leads"), false},
+		{"no list: every module", all.AllowsModule("Projects"), true},
+		{"nil profile: no module", none.AllowsModule("Accounts"), false},
+		{"global deny in Accounts", sales.DeniedIn("Accounts", "Annual_Revenue"), true},
+		{"global deny in another module", sales.DeniedIn("Deals", "annual_revenue"), true},
+		{"module deny in its module", sales.DeniedIn("contacts", "MOBILE"), true},
+		{"module deny not elsewhere", sales.DeniedIn("Accounts", "Mobile"), false},
+		{"Denied keeps the global list only", sales.Denied("Mobile"), false},
+		{"nil profile denies nothing", none.DeniedIn("Accounts", "Phone"), false},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if !slices.Equal(sales.Modules, []string{"Accounts", "contacts", "Deals"}) {
+		t.Errorf("Modules = %v, want each once in file order", sales.Modules)
+	}
+	if got := sales.DeniedFields("Contacts"); !slices.Equal(got, []string{"Annual_Revenue", "Mobile", "Date_of_Birth"}) {
+		t.Errorf("DeniedFields(Contacts) = %v", got)
+	}
+	if got := sales.DeniedFields("Leads"); !slices.Equal(got, []string{"Annual_Revenue"}) {
+		t.Errorf("DeniedFields(Leads) = %v", got)
+	}
+	if got := (&Profile{}).DeniedFields("Leads"); got != nil {
+		t.Errorf("DeniedFields with no lists = %v, want nil", got)
+	}
 }

@@ -167,7 +167,8 @@ func StandardType(module, field string) string {
 }
 
 // DeniedSearch reports whether a kind search on module would match a field
-// p denies, and names the first such field of p's deny list. typeOf gives
+// p denies in module (DeniedFields: fields.deny and fields.deny_in), and
+// names the first such field. typeOf gives
 // a field's Zoho data type ("" when not known); nil means StandardType of
 // module. A nil profile denies nothing.
 func (p *Profile) DeniedSearch(module string, kind SearchKind, typeOf func(field string) string) (field string, denied bool) {
@@ -177,7 +178,7 @@ func (p *Profile) DeniedSearch(module string, kind SearchKind, typeOf func(field
 	if typeOf == nil {
 		typeOf = func(f string) string { return StandardType(module, f) }
 	}
-	for _, f := range p.DenyFields {
+	for _, f := range p.DeniedFields(module) {
 		if slices.Contains(Searches(typeOf(f)), kind) {
 			return f, true
 		}

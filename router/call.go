@@ -314,7 +314,7 @@ func (c *call) reclassify(ts *tierState, op tiers.OpKind, err error, actx contex
 	if cls != tiers.ClassCanceled {
 		return err, err
 	}
-	write := (op == tiers.OpUpdate || op == tiers.OpBulkUpdate) && maybeSent(err)
+	write := (op == tiers.OpUpdate || op == tiers.OpBulkUpdate || op == tiers.OpCreate) && maybeSent(err)
 	class := tiers.ClassUnavailable
 	if write {
 		class = tiers.ClassOutcomeUnknown

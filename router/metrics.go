@@ -17,7 +17,8 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
-var ops = [...]tiers.OpKind{tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate}
+var ops = [...]tiers.OpKind{tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate,
+	tiers.OpCreate, tiers.OpRelated, tiers.OpMetadata}
 
 const numOps = len(ops) + 1 // the last slot is for any other operation
 

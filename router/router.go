@@ -109,6 +109,10 @@ type Config struct {
 	// the router still starts an attempt; below it the call stops with an
 	// UnavailableError. Zero means 50ms.
 	MinAttemptTime time.Duration
+	// CreateWindow is how long before a call began a record found by its
+	// fields may have been created and still settle a create whose outcome
+	// was unknown (see Router.Create). Zero means DefaultCreateWindow.
+	CreateWindow time.Duration
 	// Now is the clock for durations and the call deadline. It must move
 	// with the wall clock, since contexts' deadlines do. Nil means time.Now.
 	// (The breakers' cooldowns use gobreaker's own clock.)
@@ -131,6 +135,8 @@ type Router struct {
 	callTTL time.Duration
 	bulkTTL time.Duration
 	changes changeLog // recent breaker changes, for BreakerChanges
+
+	createWindow time.Duration
 }
 
 // tierState is everything the router holds for one tier.
@@ -198,6 +204,11 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		floor:   cfg.MinAttemptTime,
 		callTTL: cfg.CallTimeout,
 		bulkTTL: cfg.BulkTimeout,
+
+		createWindow: cfg.CreateWindow,
+	}
+	if r.createWindow <= 0 {
+		r.createWindow = DefaultCreateWindow
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -254,9 +265,11 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 	return r, nil
 }
 
-// usable reports whether ts can be put in a chain for op at all.
+// usable reports whether ts can be put in a chain for op at all. The
+// operations of tiers.ModuleTier need a tier that implements it.
 func (ts *tierState) usable(op tiers.OpKind) bool {
-	return ts.cfg.Enabled && ts.impl != nil && ts.impl.Configured() && ts.impl.Supports(op)
+	return ts.cfg.Enabled && ts.impl != nil && ts.impl.Configured() && ts.impl.Supports(op) &&
+		(!isModuleOp(op) || ts.module() != nil)
 }
 
 func (r *Router) tier(n tiers.Name) *tierState {

@@ -30,6 +30,27 @@ type Tool struct {
 	Def     mcp.Tool
 	Scopes  []permissions.Scope
 	Handler mcpserver.ToolHandlerFunc
+	// Modules are the modules the tool is bound to (the Account tools:
+	// Accounts): a caller whose profile may not touch one of them neither
+	// sees nor calls it. Nil means the tool names its module per call and
+	// checks the profile itself.
+	Modules []string
+	// Disabled, when not empty, says why the tool is switched off for every
+	// caller (say, the proxy runs with --read-only): it is not listed, and a
+	// call by name gets this reason as a tool error.
+	Disabled string
+}
+
+// Prompt is one prompt the server registers: its definition, its handler,
+// and the tools its instructions use. A caller sees it in prompts/list, and
+// may get it, only when it may call every one of those tools.
+type Prompt struct {
+	Def     mcp.Prompt
+	Handler mcpserver.PromptHandlerFunc
+	Tools   []string
+	// Modules are the modules its instructions use; a caller whose profile
+	// may not touch one does not see it.
+	Modules []string
 }
 
 // Options configures NewMCP.
@@ -39,6 +60,12 @@ type Options struct {
 	Name, Version string
 	// Tools are registered in order.
 	Tools []Tool
+	// Prompts are registered in order; each is listed only to callers who
+	// may use its tools.
+	Prompts []Prompt
+	// Instructions are the server's instructions to clients; empty means a
+	// generic text.
+	Instructions string
 	// ResourceTemplates are registered as is (e.g. bulk results).
 	ResourceTemplates []mcpserver.ServerResourceTemplate
 	// ListResources returns the resources of the caller in ctx
@@ -68,12 +95,14 @@ type Options struct {
 // MCP is the assembled MCP server plus what the transports need to drain it.
 type MCP struct {
 	// Server is the mcp-go server; both transports serve it.
-	Server  *mcpserver.MCPServer
-	scopes  map[string][]permissions.Scope
-	log     *slog.Logger
-	now     func() time.Time
-	drain   drain
-	metrics *callMetrics
+	Server   *mcpserver.MCPServer
+	scopes   map[string][]permissions.Scope
+	modules  map[string][]string // tool → the modules it is bound to
+	disabled map[string]string   // tool → why it is switched off
+	log      *slog.Logger
+	now      func() time.Time
+	drain    drain
+	metrics  *callMetrics
 	// progressInterval is Options.ProgressInterval (0: every report).
 	progressInterval time.Duration
 }
@@ -81,7 +110,7 @@ type MCP struct {
 // callMetrics are the server's Prometheus collectors.
 type callMetrics struct {
 	// ToolCalls counts tool calls by tool and outcome (ok, tool_error,
-	// error, denied, panic, canceled, shutting_down).
+	// error, denied, disabled, panic, canceled, shutting_down).
 	ToolCalls *prometheus.CounterVec
 	// ToolDuration observes tool call durations by tool.
 	ToolDuration *prometheus.HistogramVec
@@ -148,7 +177,8 @@ func NewMCP(o Options) (*MCP, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MCP{scopes: map[string][]permissions.Scope{}, log: o.Logger, now: o.Now, metrics: met, progressInterval: o.ProgressInterval}
+	m := &MCP{scopes: map[string][]permissions.Scope{}, modules: map[string][]string{}, disabled: map[string]string{},
+		log: o.Logger, now: o.Now, metrics: met, progressInterval: o.ProgressInterval}
 	switch {
 	case o.ProgressInterval == 0:
 		m.progressInterval = DefaultProgressInterval
@@ -166,6 +196,24 @@ func NewMCP(o Options) (*MCP, error) {
 			return nil, fmt.Errorf("tool %q registered twice", t.Def.Name)
 		}
 		m.scopes[t.Def.Name] = t.Scopes
+		m.modules[t.Def.Name] = t.Modules
+		if t.Disabled != "" {
+			m.disabled[t.Def.Name] = t.Disabled
+		}
+	}
+	for _, p := range o.Prompts {
+		if p.Def.Name == "" || p.Handler == nil {
+			return nil, fmt.Errorf("prompt %q has no name or no handler", p.Def.Name)
+		}
+		for _, tl := range p.Tools {
+			if _, ok := m.scopes[tl]; !ok {
+				return nil, fmt.Errorf("prompt %q uses tool %q, which is not registered", p.Def.Name, tl)
+			}
+		}
+	}
+	if o.Instructions == "" {
+		o.Instructions = "Zoho CRM through a permissioned, failover-capable proxy. " +
+			"Use the tools you are given; every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it."
 	}
 	hooks := &mcpserver.Hooks{}
 	// tools/list shows only the caller's tools. This is not a tool filter
@@ -204,9 +252,24 @@ func NewMCP(o Options) (*MCP, error) {
 		mcpserver.WithToolHandlerMiddleware(m.enforce),
 		mcpserver.WithToolHandlerMiddleware(m.progress),
 		mcpserver.WithToolHandlerMiddleware(m.recover),
-		mcpserver.WithInstructions("Zoho CRM accounts through a permissioned, failover-capable proxy. " +
-			"Read with get_account, get_accounts, search_accounts; change with update_account; " +
-			"use the bulk_* tools for many records. Every result's _meta[\"" + tiers.RouteMetaKey + "\"] says which tier served it."),
+		mcpserver.WithInstructions(o.Instructions),
+	}
+	if len(o.Prompts) > 0 {
+		uses := make(map[string]Prompt, len(o.Prompts))
+		for _, p := range o.Prompts {
+			uses[p.Def.Name] = p
+		}
+		// A prompt filter applies to prompts/list and prompts/get alike:
+		// a prompt the caller may not use is "not found".
+		opts = append(opts, mcpserver.WithPromptFilter(func(ctx context.Context, ps []mcp.Prompt) []mcp.Prompt {
+			out := make([]mcp.Prompt, 0, len(ps))
+			for _, p := range ps {
+				if u := uses[p.Name]; m.allowedAll(ctx, u.Tools) && allowsModules(ctx, u.Modules) {
+					out = append(out, p)
+				}
+			}
+			return out
+		}))
 	}
 	if o.ValidateInput {
 		opts = append(opts, mcpserver.WithInputSchemaValidation())
@@ -221,14 +284,53 @@ func NewMCP(o Options) (*MCP, error) {
 	if len(templates) > 0 {
 		s.AddResourceTemplates(templates...)
 	}
+	for _, p := range o.Prompts {
+		s.AddPrompt(p.Def, p.Handler)
+	}
 	m.Server = s
 	return m, nil
 }
 
-// allowed reports whether the caller in ctx may use the tool.
+// allowed reports whether the caller in ctx may use the tool: it is
+// registered and not disabled, and the caller's profile has its scopes and
+// may touch its modules.
 func (m *MCP) allowed(ctx context.Context, tool string) bool {
 	sc, ok := m.scopes[tool]
-	return ok && permissions.ProfileFrom(ctx).Allows(sc...)
+	if !ok || m.disabled[tool] != "" {
+		return false
+	}
+	p := permissions.ProfileFrom(ctx)
+	if !p.Allows(sc...) {
+		return false
+	}
+	for _, mod := range m.modules[tool] {
+		if !p.AllowsModule(mod) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowsModules reports whether the caller's profile may touch every one of
+// modules.
+func allowsModules(ctx context.Context, modules []string) bool {
+	p := permissions.ProfileFrom(ctx)
+	for _, mod := range modules {
+		if !p.AllowsModule(mod) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowedAll reports whether the caller may use every one of tools.
+func (m *MCP) allowedAll(ctx context.Context, tools []string) bool {
+	for _, t := range tools {
+		if !m.allowed(ctx, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // filter keeps the tools the caller in ctx may use (for tools/list).
@@ -250,18 +352,25 @@ type outcomeKey struct{}
 func (m *MCP) enforce(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		name := req.Params.Name
+		if why := m.disabled[name]; why != "" {
+			if o, ok := ctx.Value(outcomeKey{}).(*string); ok {
+				*o = "disabled"
+			}
+			return mcp.NewToolResultError(fmt.Sprintf("tool %s is disabled: %s", name, why)), nil
+		}
 		if !m.allowed(ctx, name) {
 			if o, ok := ctx.Value(outcomeKey{}).(*string); ok {
 				*o = "denied"
 			}
-			return mcp.NewToolResultError(refusal(ctx, name, m.scopes[name])), nil
+			return mcp.NewToolResultError(refusal(ctx, name, m.scopes[name], m.modules[name])), nil
 		}
 		return next(ctx, req)
 	}
 }
 
-// refusal is the text of a call refused for lack of scopes.
-func refusal(ctx context.Context, tool string, need []permissions.Scope) string {
+// refusal is the text of a call refused for lack of scopes, or for a
+// module the caller's profile may not touch.
+func refusal(ctx context.Context, tool string, need []permissions.Scope, modules []string) string {
 	p := permissions.ProfileFrom(ctx)
 	pname, have := "none", "no scopes"
 	if p != nil {
@@ -276,7 +385,14 @@ func refusal(ctx context.Context, tool string, need []permissions.Scope) string 
 			missing = append(missing, s)
 		}
 	}
-	if len(missing) == 0 { // an unknown tool: no scope can help
+	if len(missing) == 0 {
+		for _, mod := range modules {
+			if !p.AllowsModule(mod) {
+				return fmt.Sprintf("tool %s works on module %s, which profile %q may not touch (its modules: %s): ask an operator for a profile that lists it",
+					tool, mod, pname, strings.Join(p.Modules, ", "))
+			}
+		}
+		// an unknown tool: no scope can help
 		return fmt.Sprintf("tool %s is not available to profile %q", tool, pname)
 	}
 	scope := "scope " + scopeList(missing)

@@ -61,6 +61,18 @@ func rawArguments(req mcp.CallToolRequest) []byte {
 type args struct {
 	m    map[string]json.RawMessage
 	prof *permissions.Profile
+	// module is the module the arguments are about: the module argument
+	// of a generic tool once decoded, Accounts for the Account tools.
+	module string
+}
+
+// mod returns the module the arguments are about (Module when none was
+// named).
+func (a *args) mod() string {
+	if a.module == "" {
+		return Module
+	}
+	return a.module
 }
 
 // parseArgs decodes raw as a JSON object whose keys are all in allowed. All
@@ -223,12 +235,15 @@ func (a *args) ids(key string, max int) ([]string, error) {
 	return out, nil
 }
 
+// seModule is Zoho's key for the module a multi-module lookup points to.
+const seModule = "$se_module"
+
 // checkField checks that name is a Zoho API name the caller may use.
 func (a *args) checkField(path, name string) error {
 	if !tiers.IsAPIName(name) {
 		return argErr("%s: %q is not a Zoho field API name (letters, digits and _, starting with a letter, e.g. Account_Name)", path, clip(name))
 	}
-	if a.prof.Denied(name) {
+	if a.prof.DeniedIn(a.mod(), name) {
 		return argErr("%s: field %s is denied for profile %q; remove it", path, name, a.prof.Name)
 	}
 	return nil
@@ -494,6 +509,14 @@ func (a *args) data(path string, v json.RawMessage) (tiers.Record, error) {
 	for _, k := range keys {
 		if k == "id" {
 			return nil, argErr("%s must not contain id; the record is named by its id argument", path)
+		}
+		if k == seModule && a.module != "" {
+			// A generic tool's record names the module of its multi-module
+			// lookup (a task's What_Id) in Zoho's $se_module key.
+			if m, ok := rec[k].(string); !ok || !tiers.IsModuleName(m) {
+				return nil, argErr("%s.%s must be the module API name of the record the lookup points to, e.g. \"Accounts\"", path, seModule)
+			}
+			continue
 		}
 		if err := a.checkField(path, k); err != nil {
 			return nil, err

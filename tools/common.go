@@ -37,18 +37,22 @@ func annotate(h hints) mcp.ToolOption {
 	}
 }
 
-// redact returns rec without the fields p may not see. It copies rec so a
-// tier's map is never changed.
-func redact(rec tiers.Record, p *permissions.Profile) tiers.Record {
+// redact returns an account without the fields p may not see (see
+// redactIn).
+func redact(rec tiers.Record, p *permissions.Profile) tiers.Record { return redactIn(Module, rec, p) }
+
+// redactIn returns rec, a record of module, without the fields p may not
+// see there. It copies rec so a tier's map is never changed.
+func redactIn(module string, rec tiers.Record, p *permissions.Profile) tiers.Record {
 	if rec == nil {
 		return tiers.Record{}
 	}
-	if p == nil || len(p.DenyFields) == 0 {
+	if p.DeniedFields(module) == nil {
 		return rec
 	}
 	out := make(tiers.Record, len(rec))
 	for k, v := range rec {
-		if !p.Denied(k) {
+		if !p.DeniedIn(module, k) {
 			out[k] = v
 		}
 	}
@@ -150,7 +154,11 @@ const (
 // fromOutcome maps a tier outcome onto the two statuses an agent sees: a
 // record whose write is unknown or was never sent is an error, with a code
 // and advice, never a success.
-func fromOutcome(o tiers.Outcome) writeResult {
+func fromOutcome(o tiers.Outcome) writeResult { return fromOutcomeFor(o, "get_account") }
+
+// fromOutcomeFor is fromOutcome whose advice names reader, the tool that
+// reads the record back.
+func fromOutcomeFor(o tiers.Outcome, reader string) writeResult {
 	r := writeResult{ID: o.ID, Code: o.Code, Message: o.Message}
 	switch o.Status {
 	case tiers.StatusSuccess:
@@ -160,7 +168,7 @@ func fromOutcome(o tiers.Outcome) writeResult {
 		if r.Code == "" {
 			r.Code = CodeOutcomeUnknown
 		}
-		r.Message = joinMsg(r.Message, "sent but no answer came: it may or may not be written; read it back with get_account before sending it again")
+		r.Message = joinMsg(r.Message, "sent but no answer came: it may or may not be written; read it back with "+reader+" before sending it again")
 	case tiers.StatusNotSent:
 		r.Status = "error"
 		if r.Code == "" {

@@ -69,7 +69,12 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 			t.Fatal("accepted empty data")
 		}
 		for k := range d {
-			fieldOK(k)
+			if k == "id" {
+				t.Fatal("accepted id in data")
+			}
+			if k != seModule {
+				fieldOK(k)
+			}
 		}
 		if _, err := json.Marshal(d); err != nil {
 			t.Fatalf("accepted data that does not marshal: %v", err)
@@ -111,6 +116,58 @@ func checkParsed(t *testing.T, v any, p *permissions.Profile) {
 			dataOK(u.Data)
 		}
 		uniqueIDs(ids)
+	case getRecordParams:
+		moduleOK(t, x.Module, p)
+		idOK(x.ID)
+		for _, f := range x.Fields {
+			fieldOK(f)
+		}
+	case getRecordsParams:
+		moduleOK(t, x.Module, p)
+		uniqueIDs(x.IDs)
+		condOK(x.Filters)
+	case searchRecordsParams:
+		moduleOK(t, x.Module, p)
+		condOK(x.Where)
+	case relatedParams:
+		moduleOK(t, x.Module, p)
+		idOK(x.ID)
+		if !tiers.IsAPIName(x.List) {
+			t.Fatalf("accepted related list %q", x.List)
+		}
+	case createParams:
+		moduleOK(t, x.Module, p)
+		if len(x.Records) == 0 || len(x.Records) > tiers.MaxRecordsPerWrite {
+			t.Fatalf("accepted %d records", len(x.Records))
+		}
+		for _, r := range x.Records {
+			dataOK(r)
+		}
+	case updateRecordsParams:
+		moduleOK(t, x.Module, p)
+		ids := make([]string, len(x.Updates))
+		for i, u := range x.Updates {
+			ids[i] = u.ID
+			dataOK(u.Data)
+			if u.Module != x.Module {
+				t.Fatalf("update of module %q in a call on %q", u.Module, x.Module)
+			}
+		}
+		if len(ids) == 0 || len(ids) > tiers.MaxRecordsPerWrite {
+			t.Fatalf("accepted %d updates", len(ids))
+		}
+		uniqueIDs(ids)
+	case describeParams:
+		if x.Module != "" {
+			moduleOK(t, x.Module, p)
+		}
+	}
+}
+
+// moduleOK asserts that an accepted module is a module name p may touch.
+func moduleOK(t *testing.T, m string, p *permissions.Profile) {
+	if !tiers.IsModuleName(m) || !p.AllowsModule(m) {
+		t.Fatalf("accepted module %q", m)
 	}
 }
 
@@ -129,6 +186,11 @@ func FuzzValidateArgs(f *testing.F) {
 		`{"account_ids":["1","1"]}`,
 		`{"updates":[{"id":"1","data":{"A":1}},{"id":"2","data":{"B":2}}],"trigger":[]}`,
 		`{"limit":1e400}`, `{"limit":-0}`, `{"data":{"\u0000":1}}`, "{\"word\":\"\xff\"}",
+		`{"module":"Contacts","record_id":"1","fields":["Email"]}`, `{"module":"Leads","ids":["1"]}`,
+		`{"module":"Contacts","where":[{"field":"Email","op":"equals","value":"a@b"}]}`,
+		`{"module":"Accounts","record_id":"1","related_list":"Contacts","fields":["Last_Name"]}`,
+		`{"module":"Contacts","records":[{"Last_Name":"x","$se_module":"Accounts"},{"id":"1"}]}`,
+		`{"module":"Deals","updates":[{"id":"1","data":{"Stage":"x"}}],"trigger":[]}`, `{"module":"1x"}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

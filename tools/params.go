@@ -308,7 +308,7 @@ func sortByParam(desc string, fields []string, dst *string) param {
 		if err := decode(a); err != nil || *dst == "" {
 			return err
 		}
-		if a.prof.Denied(*dst) {
+		if a.prof.DeniedIn(a.mod(), *dst) {
 			return argErr("sort_by: field %s is denied for profile %q; sort by another field", *dst, a.prof.Name)
 		}
 		return nil

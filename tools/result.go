@@ -32,6 +32,25 @@ func withRoute(res *mcp.CallToolResult, r tiers.Route) *mcp.CallToolResult {
 type subject struct {
 	text string // "account 3652397000000624001", "the search"
 	id   string // the record's id when the call named one record, else ""
+	// module is the module of a generic tool's call ("" for the Account
+	// tools): messages then speak of its records and name the generic tools.
+	module string
+}
+
+// record is the subject of a generic tool's call about record id of module.
+func record(module, id string) subject {
+	return subject{text: module + " record " + id, id: id, module: module}
+}
+
+// aboutIn is the subject of a generic tool's call about no single record.
+func aboutIn(module, text string) subject { return subject{text: text, module: module} }
+
+// reader is the tool that reads back a record of the subject.
+func (s subject) reader() string {
+	if s.module != "" {
+		return "get_record"
+	}
+	return "get_account"
 }
 
 // account is the subject of a call about the account with id.
@@ -99,7 +118,7 @@ func describe(ctx context.Context, log *slog.Logger, tool string, subj subject, 
 		case tiers.ClassRateLimited:
 			return "Zoho rate limit reached; retry in about a minute or narrow the query"
 		case tiers.ClassOutcomeUnknown:
-			return fmt.Sprintf("the write for %s was sent but no answer came, so it may or may not have been applied; read it back (get_account) before retrying", subj)
+			return fmt.Sprintf("the write for %s was sent but no answer came, so it may or may not have been applied; read it back (%s) before retrying", subj, subj.reader())
 		case tiers.ClassCanceled:
 			return fmt.Sprintf("%s was canceled or ran out of time; retry, or ask for fewer records", subj)
 		default:
@@ -149,6 +168,9 @@ var detailKeys = []string{"api_name", "json_path", "expected_data_type", "maximu
 
 func verdictText(subj subject, te *tiers.Error) string {
 	if te.Code == "NOT_FOUND" {
+		if subj.id != "" && subj.module != "" {
+			return fmt.Sprintf("no %s record with id %s; check the id (search_records finds records by their field values)", subj.module, subj.id)
+		}
 		if subj.id != "" {
 			return fmt.Sprintf("no account with id %s; check the id (search_accounts finds accounts by name, email or phone)", subj.id)
 		}
@@ -173,7 +195,9 @@ func verdictText(subj subject, te *tiers.Error) string {
 		sb.WriteString(d)
 		sb.WriteString(")")
 	}
-	if h, ok := verdictHints[te.Code]; ok {
+	if te.Code == "INVALID_MODULE" && subj.module != "" {
+		sb.WriteString("; describe_module lists the modules this org has")
+	} else if h, ok := verdictHints[te.Code]; ok {
 		sb.WriteString("; ")
 		sb.WriteString(h)
 	} else {

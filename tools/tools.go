@@ -1,5 +1,6 @@
-// Package tools defines the nine MCP tools of the proxy: each one value made
-// by one constructor, holding its definition, its scopes and its handler.
+// Package tools defines the MCP tools and prompts of the proxy: each tool
+// one value made by one constructor, holding its definition, its scopes and
+// its handler; toolsets group them for --toolsets, --tools and --read-only.
 package tools
 
 import (
@@ -11,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/metadata"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -30,6 +32,12 @@ type Tool struct {
 	Def     mcp.Tool
 	Scopes  []permissions.Scope
 	Handler server.ToolHandlerFunc
+	// Toolset is the toolset the tool belongs to (ToolsetAccounts,
+	// ToolsetRecords, ToolsetMonitor); All sets it.
+	Toolset string
+	// Modules are the modules the tool is bound to (the Account tools:
+	// Accounts); nil for the generic tools, which name theirs per call.
+	Modules []string
 
 	// parse is the handler's argument parser, for tests and fuzzing.
 	parse func(raw []byte, p *permissions.Profile) (any, error)
@@ -58,6 +66,10 @@ type Deps struct {
 	// Now is the tools' clock; nil means time.Now. Bulk results expire by
 	// the store's own clock.
 	Now func() time.Time
+	// Metadata is the org's module metadata, which the generic record tools
+	// check their arguments against and describe_module shows. Nil means
+	// those tools answer that the metadata is not available.
+	Metadata *metadata.Cache
 }
 
 func (d Deps) withDefaults() Deps {
@@ -73,23 +85,38 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// All returns the nine tools of SPEC §4, then read_bulk_result and
-// get_bulk_job (§11), in a stable order.
+// All returns every tool in a stable order: the nine of SPEC §4 (the
+// Account tools and the monitor tools) and the generic record tools of SPEC
+// §11, then read_bulk_result and get_bulk_job (the bulk tools' results and
+// jobs, bound to their caller, not a module), each with its toolset.
 func All(d Deps) []Tool {
 	d = d.withDefaults()
 	return []Tool{
-		GetAccount(d),
-		GetAccounts(d),
-		SearchAccounts(d),
-		UpdateAccount(d),
-		BulkReadAccounts(d),
-		BulkUpdateAccounts(d),
-		GetTierHealth(d),
-		GetTierMetrics(d),
-		ResetCircuitBreakers(d),
-		ReadBulkResult(d),
-		GetBulkJob(d),
+		in(ToolsetAccounts, GetAccount(d), Module),
+		in(ToolsetAccounts, GetAccounts(d), Module),
+		in(ToolsetAccounts, SearchAccounts(d), Module),
+		in(ToolsetAccounts, UpdateAccount(d), Module),
+		in(ToolsetAccounts, BulkReadAccounts(d), Module),
+		in(ToolsetAccounts, BulkUpdateAccounts(d), Module),
+		in(ToolsetMonitor, GetTierHealth(d)),
+		in(ToolsetMonitor, GetTierMetrics(d)),
+		in(ToolsetMonitor, ResetCircuitBreakers(d)),
+		in(ToolsetRecords, DescribeModule(d)),
+		in(ToolsetRecords, GetRecord(d)),
+		in(ToolsetRecords, GetRecords(d)),
+		in(ToolsetRecords, SearchRecords(d)),
+		in(ToolsetRecords, GetRelatedRecords(d)),
+		in(ToolsetRecords, CreateRecords(d)),
+		in(ToolsetRecords, UpdateRecords(d)),
+		in(ToolsetAccounts, ReadBulkResult(d)),
+		in(ToolsetAccounts, GetBulkJob(d)),
 	}
+}
+
+// in puts t in toolset, bound to modules.
+func in(toolset string, t Tool, modules ...string) Tool {
+	t.Toolset, t.Modules = toolset, modules
+	return t
 }
 
 // Allowed reports whether profile p may see and call t: p has every scope t

@@ -77,39 +77,60 @@ func TestNoStaleSnaps(t *testing.T) {
 	}
 }
 
-// TestToolSet pins the nine tools of SPEC §4, read_bulk_result and
-// get_bulk_job, and their scopes.
+// TestToolSet pins every tool: the nine of SPEC §4 and the record tools of
+// §11 and the bulk result tools, their scopes, their toolsets and the modules they are bound to.
 func TestToolSet(t *testing.T) {
 	t.Parallel()
 	R, W, B, M, A := permissions.ScopeRead, permissions.ScopeWrite, permissions.ScopeBulk, permissions.ScopeMonitor, permissions.ScopeAdmin
-	want := map[string][]permissions.Scope{
-		"get_account":            {R},
-		"get_accounts":           {R},
-		"search_accounts":        {R},
-		"update_account":         {W},
-		"bulk_read_accounts":     {B, R},
-		"bulk_update_accounts":   {B, W},
-		"get_tier_health":        {M},
-		"get_tier_metrics":       {M},
-		"reset_circuit_breakers": {A},
-		"read_bulk_result":       {B},
-		"get_bulk_job":           {B},
+	type pin struct {
+		scopes  []permissions.Scope
+		toolset string
+	}
+	want := map[string]pin{
+		"get_account":            {[]permissions.Scope{R}, ToolsetAccounts},
+		"get_accounts":           {[]permissions.Scope{R}, ToolsetAccounts},
+		"search_accounts":        {[]permissions.Scope{R}, ToolsetAccounts},
+		"update_account":         {[]permissions.Scope{W}, ToolsetAccounts},
+		"bulk_read_accounts":     {[]permissions.Scope{B, R}, ToolsetAccounts},
+		"bulk_update_accounts":   {[]permissions.Scope{B, W}, ToolsetAccounts},
+		"get_tier_health":        {[]permissions.Scope{M}, ToolsetMonitor},
+		"get_tier_metrics":       {[]permissions.Scope{M}, ToolsetMonitor},
+		"reset_circuit_breakers": {[]permissions.Scope{A}, ToolsetMonitor},
+		"describe_module":        {[]permissions.Scope{R}, ToolsetRecords},
+		"get_record":             {[]permissions.Scope{R}, ToolsetRecords},
+		"get_records":            {[]permissions.Scope{R}, ToolsetRecords},
+		"search_records":         {[]permissions.Scope{R}, ToolsetRecords},
+		"get_related_records":    {[]permissions.Scope{R}, ToolsetRecords},
+		"create_records":         {[]permissions.Scope{W}, ToolsetRecords},
+		"update_records":         {[]permissions.Scope{W}, ToolsetRecords},
+		"read_bulk_result":       {[]permissions.Scope{B}, ToolsetAccounts},
+		"get_bulk_job":           {[]permissions.Scope{B}, ToolsetAccounts},
 	}
 	tools := All(Deps{})
 	if len(tools) != len(want) {
 		t.Fatalf("%d tools, want %d", len(tools), len(want))
 	}
 	for _, tl := range tools {
-		sc, ok := want[tl.Def.Name]
+		p, ok := want[tl.Def.Name]
 		if !ok {
 			t.Errorf("unexpected tool %s", tl.Def.Name)
 			continue
 		}
-		a, b := slices.Clone(sc), slices.Clone(tl.Scopes)
+		a, b := slices.Clone(p.scopes), slices.Clone(tl.Scopes)
 		slices.Sort(a)
 		slices.Sort(b)
 		if !slices.Equal(a, b) {
-			t.Errorf("%s scopes %v, want %v", tl.Def.Name, tl.Scopes, sc)
+			t.Errorf("%s scopes %v, want %v", tl.Def.Name, tl.Scopes, p.scopes)
+		}
+		if tl.Toolset != p.toolset {
+			t.Errorf("%s toolset %q, want %q", tl.Def.Name, tl.Toolset, p.toolset)
+		}
+		wantModules := []string(nil)
+		if p.toolset == ToolsetAccounts && tl.Def.Name != "read_bulk_result" && tl.Def.Name != "get_bulk_job" {
+			wantModules = []string{Module} // the bulk result tools are bound to their caller, not a module
+		}
+		if !slices.Equal(tl.Modules, wantModules) {
+			t.Errorf("%s is bound to modules %v, want %v", tl.Def.Name, tl.Modules, wantModules)
 		}
 	}
 }
@@ -148,8 +169,15 @@ func TestToolInvariants(t *testing.T) {
 			if readOnly && *an.DestructiveHint {
 				t.Error("a read-only tool is marked destructive")
 			}
-			if slices.Contains(tl.Scopes, permissions.ScopeWrite) && !*an.DestructiveHint {
+			// A write tool that changes records overwrites values:
+			// destructive. One that only adds records (create_records) is
+			// not, nor is it idempotent (twice creates twice).
+			adds := d.Name == "create_records"
+			if slices.Contains(tl.Scopes, permissions.ScopeWrite) && !adds && !*an.DestructiveHint {
 				t.Error("a write tool overwrites values and must say destructiveHint true")
+			}
+			if adds && (*an.DestructiveHint || *an.IdempotentHint) {
+				t.Error("create_records adds records: destructiveHint and idempotentHint must be false")
 			}
 
 			if d.InputSchema.Type != "" || d.OutputSchema.Type != "" {
@@ -216,9 +244,12 @@ func TestAllowed(t *testing.T) {
 		prof *permissions.Profile
 		want []string
 	}{
-		{name: "reader", prof: profReader, want: []string{"get_account", "get_accounts", "search_accounts", "get_tier_health", "get_tier_metrics"}},
-		{name: "default profile", prof: permissions.Default().DefaultProfile(), want: []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics", "read_bulk_result", "get_bulk_job"}},
-		{name: "bulk without write", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}}, want: []string{"get_account", "get_accounts", "search_accounts", "bulk_read_accounts", "read_bulk_result", "get_bulk_job"}},
+		{name: "reader", prof: profReader, want: []string{"get_account", "get_accounts", "search_accounts", "get_tier_health", "get_tier_metrics",
+			"describe_module", "get_record", "get_records", "search_records", "get_related_records"}},
+		{name: "default profile", prof: permissions.Default().DefaultProfile(), want: []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics",
+			"describe_module", "get_record", "get_records", "search_records", "get_related_records", "create_records", "update_records", "read_bulk_result", "get_bulk_job"}},
+		{name: "bulk without write", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}}, want: []string{"get_account", "get_accounts", "search_accounts", "bulk_read_accounts",
+			"describe_module", "get_record", "get_records", "search_records", "get_related_records", "read_bulk_result", "get_bulk_job"}},
 		{name: "admin only", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeAdmin}}, want: []string{"reset_circuit_breakers"}},
 		{name: "nil profile", prof: nil, want: nil},
 	}

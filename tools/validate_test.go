@@ -219,6 +219,14 @@ func TestValidInputsPassSchemaAndHandler(t *testing.T) {
 		{"health", "get_tier_health", `{}`},
 		{"metrics", "get_tier_metrics", `{}`},
 		{"reset", "reset_circuit_breakers", `{}`},
+		{"describe list", "describe_module", `{}`},
+		{"describe one", "describe_module", `{"module":"Contacts"}`},
+		{"get_record", "get_record", `{"module":"Contacts","record_id":"` + acct + `","fields":["Last_Name"]}`},
+		{"get_records", "get_records", `{"module":"Deals","filters":{"Stage":"Qualification"},"limit":5,"sort_by":"Created_Time","sort_order":"desc"}`},
+		{"search_records", "search_records", `{"module":"Projects","where":[{"field":"Budget","op":"between","value":[1,2]}],"match":"all"}`},
+		{"related", "get_related_records", `{"module":"Accounts","record_id":"` + acct + `","related_list":"Contacts","fields":["Last_Name"],"limit":2,"sort_by":"id"}`},
+		{"create", "create_records", `{"module":"Tasks","records":[{"Subject":"Call","What_Id":{"id":"1"},"$se_module":"Accounts"},{"Subject":"Two"}],"trigger":[]}`},
+		{"update_records", "update_records", `{"module":"Deals","updates":[{"id":"1","data":{"Stage":"Closed Won","Amount":null}}],"trigger":["workflow"]}`},
 	}
 	e := newEnv(t, 3)
 	for _, tc := range tests {
@@ -253,6 +261,13 @@ func TestInvalidInputsFailSchemaToo(t *testing.T) {
 		{"trigger", "update_account", `{"account_id":"1","data":{"A":1},"trigger":["x"]}`},
 		{"update extra key", "bulk_update_accounts", `{"updates":[{"id":"1","data":{"A":1},"z":1}]}`},
 		{"no-arg tool", "get_tier_metrics", `{"a":1}`},
+		{"record tool without module", "get_record", `{"record_id":"1"}`},
+		{"module not a name", "get_records", `{"module":"Sales Orders"}`},
+		{"create without records", "create_records", `{"module":"Contacts","records":[]}`},
+		{"create with too many records", "create_records", `{"module":"Contacts","records":` + strings.Repeat(`[{"A":1}`, 1) + strings.Repeat(`,{"A":1}`, 100) + `]}`},
+		{"create record key", "create_records", `{"module":"Contacts","records":[{"a b":1}]}`},
+		{"update_records too many", "update_records", `{"module":"Deals","updates":` + manyUpdates(101, -1) + `}`},
+		{"related without list", "get_related_records", `{"module":"Accounts","record_id":"1"}`},
 	}
 	e := newEnv(t, 0)
 	for _, tc := range tests {

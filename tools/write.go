@@ -95,7 +95,8 @@ func UpdateAccount(d Deps) Tool {
 		}
 		text := "Account " + req.ID + " was not updated: " + failedSummary(out.Results, 1)
 		if err != nil {
-			text = describe(ctx, d.Logger, name, account(req.ID), err)
+			text = describe(ctx, d.Logger, name, account(req.ID), err) + d.picklistHint(ctx, Module, err)
+			d.noteVerdict(Module, err)
 		}
 		return withRoute(structuredResult(out, text, true), route)
 	})
@@ -141,9 +142,15 @@ func updatesParam(dst *[]tiers.UpdateRequest) param {
 		}}
 }
 
-// updates decodes the list of {id, data} under key.
+// updates decodes bulk_update_accounts' list of {id, data} under key.
 func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
-	items, err := decodeArray(key, a.m[key], tiers.MaxBulkWriteRecords, "{id, data} objects")
+	return a.updatesOf(key, tiers.MaxBulkWriteRecords, Module)
+}
+
+// updatesOf decodes a list of at most max {id, data} of module under key,
+// each id once.
+func (a *args) updatesOf(key string, max int, module string) ([]tiers.UpdateRequest, error) {
+	items, err := decodeArray(key, a.m[key], max, "{id, data} objects")
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +187,7 @@ func (a *args) updates(key string) ([]tiers.UpdateRequest, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, tiers.UpdateRequest{Module: Module, ID: id, Data: data})
+		out = append(out, tiers.UpdateRequest{Module: module, ID: id, Data: data})
 	}
 	return out, nil
 }

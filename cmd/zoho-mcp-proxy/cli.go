@@ -107,6 +107,8 @@ type configFlags struct {
 	transport, addr, cfg, permissions, profile, logLevel, logFormat *string
 	sandbox                                                         *bool
 	sessionIdleTTL, bulkTimeout                                     *time.Duration
+	toolsets, tools                                                 *string
+	readOnly                                                        *bool
 }
 
 func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
@@ -123,6 +125,9 @@ func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
 		c.sessionIdleTTL = fs.Duration("session-idle-ttl", config.DefaultSessionIdleTTL, "HTTP: forget a Streamable HTTP session unused this long (env "+config.EnvSessionIdleTTL+")")
 		c.bulkTimeout = fs.Duration("bulk-timeout", config.DefaultBulkTimeout, "deadline of one bulk tool call, a bulk job included (env "+config.EnvBulkTimeout+")")
 	}
+	c.toolsets = fs.String("toolsets", "accounts,records,monitor", "comma-separated toolsets to enable: accounts, records, monitor, or all (env "+config.EnvToolsets+")")
+	c.tools = fs.String("tools", "", "comma-separated tools to enable by name, besides --toolsets; alone, only these (env "+config.EnvTools+")")
+	c.readOnly = fs.Bool("read-only", false, "switch off every tool that changes Zoho data, whatever the profiles allow (env "+config.EnvReadOnly+")")
 	return c
 }
 
@@ -150,6 +155,12 @@ func (c *configFlags) flags() config.Flags {
 			f.SessionIdleTTL = c.sessionIdleTTL
 		case "bulk-timeout":
 			f.BulkTimeout = c.bulkTimeout
+		case "toolsets":
+			f.Toolsets = c.toolsets
+		case "tools":
+			f.Tools = c.tools
+		case "read-only":
+			f.ReadOnly = c.readOnly
 		}
 	})
 	return f
@@ -195,7 +206,7 @@ func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profi
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D]")
+	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D] [--toolsets T] [--tools N] [--read-only]")
 	cf := newConfigFlags(fs, true)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -283,7 +294,7 @@ func (e env) sandbox(ctx context.Context, args []string) error {
 const probeTimeout = 5 * time.Second
 
 func (e env) check(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE]")
+	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE] [--toolsets T] [--tools N] [--read-only]")
 	cf := newConfigFlags(fs, false)
 	if err := parse(fs, args); err != nil {
 		return err

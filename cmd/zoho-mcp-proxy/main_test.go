@@ -177,6 +177,10 @@ func TestServeConfigErrors(t *testing.T) {
 		{name: "unknown profile", args: []string{"serve", "--sandbox", "--profile", "ghost"}, wantCode: 1, want: []string{"profile \"ghost\"", "default"}},
 		{name: "missing permissions file", args: []string{"serve", "--sandbox", "--permissions", "/nonexistent/perms.yaml"}, wantCode: 1, want: []string{"permissions file"}},
 		{name: "missing config file", args: []string{"serve", "--config", "/nonexistent/c.yaml"}, wantCode: 1, want: []string{"--config"}},
+		{name: "unknown toolset and tool", args: []string{"serve", "--sandbox", "--toolsets", "accounts,crm", "--tools", "get_recrod"}, wantCode: 1,
+			want: []string{`unknown toolset "crm" (valid: accounts, records, monitor, all)`, `unknown tool "get_recrod" (valid: get_account,`, "describe_module"}},
+		{name: "unknown toolset from the environment", args: []string{"serve", "--sandbox"}, env: map[string]string{"ZOHO_MCP_PROXY_TOOLSETS": "monitr"},
+			wantCode: 1, want: []string{`unknown toolset "monitr"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,9 +434,9 @@ func TestStdioWithGoSDKAgainstSandbox(t *testing.T) {
 	for _, tl := range lt.Tools {
 		names = append(names, tl.Name)
 	}
-	// The default profile has no admin scope.
-	if len(names) != 10 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
-		t.Errorf("tools = %v, want the ten non-admin tools", names)
+	// The default profile has no admin scope; every toolset is on.
+	if len(names) != 17 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
+		t.Errorf("tools = %v, want the seventeen non-admin tools", names)
 	}
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2}})
 	if err != nil || res.IsError {

@@ -34,6 +34,11 @@ type manifest struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
 	} `json:"tools"`
+	Prompts []struct {
+		Name      string   `json:"name"`
+		Arguments []string `json:"arguments"`
+		Text      string   `json:"text"`
+	} `json:"prompts"`
 	UserConfig map[string]struct {
 		Type      string `json:"type"`
 		Title     string `json:"title"`
@@ -75,6 +80,61 @@ func TestManifestToolsEqualRegisteredTools(t *testing.T) {
 	}
 }
 
+// TestManifestPromptsEqualServedPrompts: the bundle's prompts are the
+// server's, with the same arguments, each used in its text.
+func TestManifestPromptsEqualServedPrompts(t *testing.T) {
+	t.Parallel()
+	m, _ := readManifest(t)
+	served := tools.Prompts()
+	if len(m.Prompts) != len(served) {
+		t.Fatalf("manifest has %d prompts, the server %d", len(m.Prompts), len(served))
+	}
+	for i, p := range served {
+		mp := m.Prompts[i]
+		var args []string
+		for _, a := range p.Def.Arguments {
+			args = append(args, a.Name)
+		}
+		if mp.Name != p.Def.Name || !slices.Equal(mp.Arguments, args) {
+			t.Errorf("manifest prompt %s %v, served %s %v", mp.Name, mp.Arguments, p.Def.Name, args)
+		}
+		for _, a := range args {
+			if !strings.Contains(mp.Text, "${arguments."+a+"}") {
+				t.Errorf("manifest prompt %s does not use argument %s", mp.Name, a)
+			}
+		}
+	}
+}
+
+// TestManifestSwitchesReachTheConfig: the bundle's toolset, tool and
+// read-only fields arrive as the environment the proxy reads: set, they
+// choose; left empty, they are unset.
+func TestManifestSwitchesReachTheConfig(t *testing.T) {
+	t.Parallel()
+	m, _ := readManifest(t)
+	env := func(vals map[string]string) config.Getenv {
+		return func(k string) string {
+			v, ok := m.Server.MCPConfig.Env[k]
+			if !ok {
+				return ""
+			}
+			key := strings.TrimSuffix(strings.TrimPrefix(v, "${user_config."), "}")
+			if x, ok := vals[key]; ok {
+				return x
+			}
+			return v // left empty: the host passes the placeholder
+		}
+	}
+	c, err := config.Load(config.Flags{}, env(map[string]string{"ZOHO_MCP_PROXY_TOOLSETS": "records,monitor", "ZOHO_MCP_PROXY_READ_ONLY": "true"}))
+	if err != nil || !slices.Equal(c.Toolsets, []string{"records", "monitor"}) || !c.ReadOnly || c.Tools != nil {
+		t.Errorf("set: toolsets %v tools %v read-only %v (%v)", c.Toolsets, c.Tools, c.ReadOnly, err)
+	}
+	c, err = config.Load(config.Flags{}, env(nil))
+	if err != nil || c.Toolsets != nil || c.Tools != nil || c.ReadOnly {
+		t.Errorf("left empty: toolsets %v tools %v read-only %v (%v)", c.Toolsets, c.Tools, c.ReadOnly, err)
+	}
+}
+
 func TestManifestShape(t *testing.T) {
 	t.Parallel()
 	m, raw := readManifest(t)
@@ -94,7 +154,8 @@ func TestManifestShape(t *testing.T) {
 	// Every env value is a ${user_config.KEY} of a declared key, and every
 	// env name is one the proxy reads.
 	known := map[string]bool{config.EnvClientID: true, config.EnvClientSecret: true, config.EnvRefreshToken: true,
-		config.EnvDC: true, config.EnvMCPEndpoint: true, config.EnvOrgID: true}
+		config.EnvDC: true, config.EnvMCPEndpoint: true, config.EnvOrgID: true,
+		config.EnvToolsets: true, config.EnvTools: true, config.EnvReadOnly: true}
 	ref := regexp.MustCompile(`^\$\{user_config\.([A-Za-z0-9_]+)\}$`)
 	for name, v := range s.MCPConfig.Env {
 		if !known[name] {

@@ -67,9 +67,10 @@ func TestHiddenToolsRefused(t *testing.T) {
 		"get_tier_health":        {},
 		"get_tier_metrics":       {},
 	}
+	records := []string{"describe_module", "get_record", "get_records", "search_records", "get_related_records"}
 	visible := map[string][]string{
-		profReader: {"get_account", "get_accounts", "search_accounts", "get_tier_health", "get_tier_metrics"},
-		profSales:  {"get_account", "get_accounts", "search_accounts", "update_account"},
+		profReader: append([]string{"get_account", "get_accounts", "search_accounts", "get_tier_health", "get_tier_metrics"}, records...),
+		profSales:  append([]string{"get_account", "get_accounts", "search_accounts", "update_account", "create_records", "update_records"}, records...),
 	}
 	for prof, want := range visible {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

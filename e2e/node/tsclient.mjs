@@ -35,12 +35,30 @@ const { tools } = await client.listTools();
 out.tools = tools.map((t) => t.name).sort();
 out.annotations = Object.fromEntries(tools.map((t) => [t.name, t.annotations ?? null]));
 
+// A string argument "${label.path.to.value}" is replaced by that value of
+// an earlier call's structuredContent (e.g. "${create.results.0.id}"), so a
+// call list can create a record and then read it back.
+const ref = /^\$\{(\w+)\.([\w.]+)\}$/;
+const resolve = (v) => {
+  if (typeof v === "string") {
+    const m = v.match(ref);
+    if (!m) return v;
+    let x = out.calls[m[1]]?.structured;
+    for (const k of m[2].split(".")) x = x?.[k];
+    if (x === undefined) throw new Error(`unresolved reference ${v}`);
+    return x;
+  }
+  if (Array.isArray(v)) return v.map(resolve);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+  return v;
+};
+
 // Each call's structuredContent is checked by the SDK against the cached
 // outputSchema; a mismatch throws and is reported as an error here.
 const calls = JSON.parse(process.env.TS_CALLS ?? "[]");
 for (const c of calls) {
   try {
-    const r = await client.callTool({ name: c.name, arguments: c.arguments ?? {} });
+    const r = await client.callTool({ name: c.name, arguments: resolve(c.arguments ?? {}) });
     out.calls[c.label ?? c.name] = {
       isError: r.isError === true,
       text: (r.content ?? []).filter((x) => x.type === "text").map((x) => x.text).join("\n"),

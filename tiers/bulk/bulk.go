@@ -120,7 +120,8 @@ func (t *Tier) Configured() bool { return t.zc != nil && t.zc.Configured() }
 // same multi-record APIs.
 func (t *Tier) Supports(op tiers.OpKind) bool {
 	switch op {
-	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate:
+	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate,
+		tiers.OpCreate, tiers.OpRelated, tiers.OpMetadata:
 		return true
 	}
 	return false

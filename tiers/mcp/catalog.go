@@ -37,6 +37,10 @@ var aliases = map[string][]string{
 	"select_query": {"select_query", "selectQuery", "query"},
 	"data":         {"data"},
 	"trigger":      {"trigger"},
+
+	"parentRecordModule": {"parentRecordModule", "parent_record_module", "module", "moduleApiName", "module_api_name"},
+	"parentRecord":       {"parentRecord", "parent_record", "recordID", "recordId", "record_id", "id"},
+	"relatedList":        {"relatedList", "related_list", "relatedListApiName", "related_list_api_name", "relatedListName"},
 }
 
 // tool is one upstream tool and the shape of its input schema.

@@ -273,11 +273,12 @@ func (t *Tier) Configured() bool {
 func (t *Tier) Detail() string { return t.auth.loginNeeded() }
 
 // Supports reports the single-record operations: get, list, search and
-// update. Whether the upstream really offers the tool is found out per call
-// (a missing tool is a ClassUnsupported error).
+// update, and those of ModuleTier: create, related records and metadata.
+// Whether the upstream really offers the tool is found out per call (a
+// missing tool is a ClassUnsupported error).
 func (t *Tier) Supports(op tiers.OpKind) bool {
 	switch op {
-	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate:
+	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpCreate, tiers.OpRelated, tiers.OpMetadata:
 		return true
 	}
 	return false
@@ -583,7 +584,7 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 		// means the tool did not run.
 		if write && (st == http.StatusInternalServerError || st == http.StatusGatewayTimeout) {
 			return nil, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassOutcomeUnknown, HTTPStatus: st,
-				Message: fmt.Sprintf("tools/call %s: upstream answered HTTP %d to the update: it may or may not have been applied; read the record before retrying", tl.name, st)}, false
+				Message: fmt.Sprintf("tools/call %s: upstream answered HTTP %d to the write: it may or may not have been applied; read the record before retrying", tl.name, st)}, false
 		}
 		return nil, statusErr(st, "tools/call "+tl.name), true
 	}
@@ -720,7 +721,7 @@ func (t *Tier) transportErr(parent, actx context.Context, err error, written boo
 	switch {
 	case written && (parent.Err() != nil || actx.Err() != nil || httpStatus(err) == 0):
 		e.Class = tiers.ClassOutcomeUnknown
-		e.Message = what + ": the update was sent and no answer came (" + red.Error() + "); read the record before retrying"
+		e.Message = what + ": the write was sent and no answer came (" + red.Error() + "); read the record before retrying"
 		return e
 	case parent.Err() != nil:
 		e.Class = tiers.ClassCanceled

@@ -75,7 +75,8 @@ func (t *Tier) Configured() bool { return t.initErr == nil && t.cfg.Credential.C
 // Supports reports true for every operation: REST can do them all, slowly.
 func (t *Tier) Supports(op tiers.OpKind) bool {
 	switch op {
-	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate:
+	case tiers.OpGet, tiers.OpList, tiers.OpSearch, tiers.OpUpdate, tiers.OpBulkRead, tiers.OpBulkUpdate,
+		tiers.OpCreate, tiers.OpRelated, tiers.OpMetadata:
 		return true
 	}
 	return false

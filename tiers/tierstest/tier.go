@@ -132,6 +132,18 @@ type Tier struct {
 	OnUpdate     func(ctx context.Context, req tiers.UpdateRequest) (tiers.Outcome, error)
 	OnBulkUpdate func(ctx context.Context, req tiers.BulkUpdateRequest) (tiers.BulkUpdateResult, error)
 	OnBulkRead   func(ctx context.Context, req tiers.BulkReadRequest, sink tiers.RecordSink) (tiers.BulkReadResult, error)
+	// OnCreate, OnRelated and OnMetadata, if set, replace the operations of
+	// tiers.ModuleTier.
+	OnCreate   func(ctx context.Context, req tiers.CreateRequest) (tiers.CreateResult, error)
+	OnRelated  func(ctx context.Context, req tiers.RelatedRequest) (tiers.Page, error)
+	OnMetadata func(ctx context.Context, req tiers.MetadataRequest) (tiers.Metadata, error)
+	// Meta is the org's metadata Metadata answers with: the modules, and
+	// each module's fields and related lists by module API name. A module
+	// Meta does not list is Zoho's INVALID_MODULE verdict.
+	Meta OrgMeta
+	// Now stamps Created_Time on the records Create adds; nil means
+	// time.Now.
+	Now func() time.Time
 
 	name  tiers.Name
 	mu    sync.Mutex
@@ -221,6 +233,9 @@ func (f *Tier) List(ctx context.Context, req tiers.ListRequest) (tiers.Page, err
 	}
 	if f.Store == nil {
 		return tiers.Page{}, nil
+	}
+	if req.IDs == nil && req.Filters != nil {
+		return f.Store.filtered(req.Filters, req.Fields, req.Limit, req.SortOrder == "desc"), nil
 	}
 	if req.IDs == nil {
 		return f.Store.page(req.Limit), nil

@@ -1,0 +1,63 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestToolSwitches: --toolsets, --tools, --read-only and the metadata TTL
+// come from flags, env and the file with the usual precedence; MCPB's
+// placeholders for settings left empty count as unset.
+func TestToolSwitches(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "toolsets: [accounts]\ntools: [get_record]\nread_only: true\nmetadata_ttl: 2m\n")
+	tests := []struct {
+		name         string
+		flags        Flags
+		env          map[string]string
+		toolsets     []string
+		tools        []string
+		readOnly     bool
+		ttl          time.Duration
+		wantProblems string
+	}{
+		{name: "defaults", ttl: DefaultMetadataTTL},
+		{name: "file", flags: Flags{Config: &file}, toolsets: []string{"accounts"}, tools: []string{"get_record"}, readOnly: true, ttl: 2 * time.Minute},
+		{name: "env over file", flags: Flags{Config: &file},
+			env:      map[string]string{EnvToolsets: "records, monitor,", EnvTools: "describe_module", EnvReadOnly: "false", EnvMetadataTTL: "90"},
+			toolsets: []string{"records", "monitor"}, tools: []string{"describe_module"}, ttl: 90 * time.Second},
+		{name: "flags over env", flags: Flags{Toolsets: ptr("all"), Tools: ptr(""), ReadOnly: ptr(true)},
+			env:      map[string]string{EnvToolsets: "records", EnvTools: "get_record"},
+			toolsets: []string{"all"}, tools: nil, readOnly: true, ttl: DefaultMetadataTTL},
+		{name: "MCPB placeholders are unset",
+			env: map[string]string{EnvToolsets: "${user_config.toolsets}", EnvTools: "${user_config.tools}", EnvReadOnly: "${user_config.read_only}"},
+			ttl: DefaultMetadataTTL},
+		{name: "bad values", env: map[string]string{EnvReadOnly: "maybe", EnvMetadataTTL: "soon"}, ttl: DefaultMetadataTTL,
+			wantProblems: "ZOHO_MCP_PROXY_READ_ONLY=\"maybe\" is not a boolean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(tt.flags, envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Toolsets, tt.toolsets) || !slices.Equal(c.Tools, tt.tools) || c.ReadOnly != tt.readOnly || c.MetadataTTL != tt.ttl {
+				t.Errorf("toolsets %q tools %q read_only %v ttl %v; want %q %q %v %v", c.Toolsets, c.Tools, c.ReadOnly, c.MetadataTTL, tt.toolsets, tt.tools, tt.readOnly, tt.ttl)
+			}
+			err = c.Validate()
+			if tt.wantProblems != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantProblems) || !strings.Contains(err.Error(), EnvMetadataTTL+`="soon" is not a duration`) {
+					t.Errorf("Validate = %v, want %q and the TTL problem", err, tt.wantProblems)
+				}
+			}
+		})
+	}
+	c := Default()
+	c.MetadataTTL = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "metadata_ttl must be positive") {
+		t.Errorf("zero TTL: %v", err)
+	}
+}
