@@ -127,8 +127,8 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 		t.Errorf("route = %s, want MCP for an agent call", route)
 	}
 	lt, err := cs.ListTools(ctx, nil)
-	if err != nil || len(lt.Tools) != 17 {
-		t.Errorf("default profile tools = %d (%v), want 17 (every toolset, no admin)", len(lt.Tools), err)
+	if err != nil || len(lt.Tools) != 19 {
+		t.Errorf("default profile tools = %d (%v), want 19 (every toolset, no admin)", len(lt.Tools), err)
 	}
 
 	code, body := get(t, url+"/readyz")

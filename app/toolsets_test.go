@@ -74,12 +74,12 @@ func TestToolSelectionAndPrompts(t *testing.T) {
 		t.Fatal(err)
 	}
 	tools := listed(rpc(t, a, ops, "tools/list", nil), "tools")
-	for _, w := range []string{"update_account", "bulk_update_accounts", "create_records", "update_records"} {
+	for _, w := range []string{"update_account", "bulk_update_accounts", "create_records", "update_records", "bulk_update_records"} {
 		if slices.Contains(tools, w) {
 			t.Errorf("--read-only lists %s", w)
 		}
 	}
-	if !slices.Contains(tools, "get_record") || !slices.Contains(tools, "bulk_read_accounts") || !slices.Contains(tools, "reset_circuit_breakers") {
+	if !slices.Contains(tools, "get_record") || !slices.Contains(tools, "bulk_read_accounts") || !slices.Contains(tools, "bulk_read_records") || !slices.Contains(tools, "reset_circuit_breakers") {
 		t.Errorf("--read-only hid read tools: %v", tools)
 	}
 	res := rpc(t, a, ops, "tools/call", map[string]any{"name": "create_records", "arguments": map[string]any{"module": "Contacts", "records": []any{map[string]any{"Last_Name": "x"}}}})

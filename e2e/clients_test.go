@@ -15,7 +15,7 @@ const firstID = "5725767000001000000"
 
 // defaultTools is what a caller without a permissions file sees: every tool
 // of every toolset but the admin one.
-var defaultTools = []string{"bulk_read_accounts", "bulk_update_accounts", "create_records", "describe_module", "get_account", "get_accounts",
+var defaultTools = []string{"bulk_read_accounts", "bulk_read_records", "bulk_update_accounts", "bulk_update_records", "create_records", "describe_module", "get_account", "get_accounts",
 	"get_bulk_job", "get_record", "get_records", "get_related_records", "get_tier_health", "get_tier_metrics", "read_bulk_result",
 	"search_accounts", "search_records", "update_account", "update_records"}
 

@@ -55,7 +55,7 @@ func TestManifestToolsMatchLiveList(t *testing.T) {
 	}
 	slices.Sort(live)
 	slices.Sort(manifest)
-	if len(live) != 18 || !slices.Equal(live, manifest) {
+	if len(live) != 20 || !slices.Equal(live, manifest) {
 		t.Errorf("manifest.json tools %v, live tools/list %v", manifest, live)
 	}
 }

@@ -521,7 +521,7 @@ func TestRecordToolsTypeScriptSDK(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	t.Parallel()
 	p := startSimProxy(t, recordsConfig, "--read-only")
-	writes := []string{"bulk_update_accounts", "create_records", "update_account", "update_records"}
+	writes := []string{"bulk_update_accounts", "bulk_update_records", "create_records", "update_account", "update_records"}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := sdk.NewClient(&sdk.Implementation{Name: "go-sdk-readonly", Version: "0.0.1"}, nil)
@@ -547,6 +547,7 @@ func TestReadOnly(t *testing.T) {
 		{"create_records", map[string]any{"module": "Contacts", "records": []any{map[string]any{"Last_Name": "x"}}}},
 		{"update_records", map[string]any{"module": "Contacts", "updates": []any{map[string]any{"id": firstID, "data": map[string]any{"Title": "x"}}}}},
 		{"bulk_update_accounts", map[string]any{"updates": []any{map[string]any{"id": firstID, "data": map[string]any{"Phone": "1"}}}}},
+		{"bulk_update_records", map[string]any{"module": "Contacts", "updates": []any{map[string]any{"id": firstID, "data": map[string]any{"Title": "x"}}}}},
 	} {
 		r := call(ctx, cs, w.tool, w.args)
 		if !r.isErr || !strings.Contains(r.text, "tool "+w.tool+" is disabled: the proxy runs read-only") {

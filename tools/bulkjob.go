@@ -29,6 +29,9 @@ const CodeJobPending = router.CodeJobPending
 // bulkWriteOutput is the structured content of a bulk write tool and of
 // get_bulk_job.
 type bulkWriteOutput struct {
+	// Module is the records' module, for a generic tool's write (absent
+	// for bulk_update_accounts, whose output schema is a contract).
+	Module string `json:"module,omitempty"`
 	writeOutput
 	cost
 	// Inline is true when Results holds every outcome; false when it holds
@@ -53,6 +56,12 @@ func bulkWriteProps(props schema, noun string) {
 	results["description"] = fmt.Sprintf("One outcome per requested %s, in request order, when inline is true; otherwise the failed ones only.", one)
 	outcome := results["items"].(schema)["properties"].(schema)
 	outcome["id"] = str(fmt.Sprintf("The %s's id.", one))
+	if noun != accountsNoun {
+		title := strings.ToUpper(noun[:1]) + noun[1:]
+		props["total"] = integer(title+" requested.", 0, 0)
+		props["succeeded"] = integer(title+" written.", 0, 0)
+		props["failed"] = integer(title+" not written or whose outcome is unknown.", 0, 0)
+	}
 	outcome["code"] = str("Zoho's error code, or OUTCOME_UNKNOWN / NOT_SENT / JOB_PENDING (pending on a Zoho bulk job: see job_id) from the proxy.")
 	props["inline"] = schema{"type": "boolean", "description": fmt.Sprintf("True when results lists every %s; false when it lists only the failed ones (at most the inline limit) and resource_uri holds every outcome.", one)}
 	props["resource_uri"] = str("The resource (zoho-mcp-proxy://bulk/{id}) holding every outcome, in pages, when results is not inline; read it with resources/read or read_bulk_result. Only this caller can read it.")
@@ -101,9 +110,22 @@ func keepJob(ctx context.Context, d Deps, tier tiers.Name, job, module, noun str
 	return id, nil
 }
 
+// accountsNoun is the noun of the Account tools' bulk writes; any other
+// noun is a generic tool's ("Contacts records").
+const accountsNoun = "accounts"
+
+// readerOf is the tool that reads back a record of a bulk write of noun.
+func readerOf(noun string) string {
+	if noun == accountsNoun {
+		return "get_account"
+	}
+	return "get_record"
+}
+
 // outcomesOf returns one write result per update, in order: the router's
-// outcome, or one made from err when it gave none (or out of order).
-func outcomesOf(ctx context.Context, d Deps, ups []tiers.UpdateRequest, r tiers.BulkUpdateResult, err error) []writeResult {
+// outcome, or one made from err when it gave none (or out of order); their
+// advice names reader.
+func outcomesOf(ctx context.Context, d Deps, reader string, ups []tiers.UpdateRequest, r tiers.BulkUpdateResult, err error) []writeResult {
 	results := make([]writeResult, len(ups))
 	for i, u := range ups {
 		o := tiers.Outcome{}
@@ -116,7 +138,7 @@ func outcomesOf(ctx context.Context, d Deps, ups []tiers.UpdateRequest, r tiers.
 			}
 			o = outcomeFor(u.ID, err)
 		}
-		results[i] = fromOutcome(o)
+		results[i] = fromOutcomeFor(o, reader)
 	}
 	return results
 }
@@ -134,8 +156,11 @@ func bulkWriteAnswer(ctx context.Context, d Deps, tool, noun, module string, ups
 // bulkWrite builds the structured answer of a bulk write (see
 // bulkWriteAnswer).
 func bulkWrite(ctx context.Context, d Deps, tool, noun, module string, ups []tiers.UpdateRequest, r tiers.BulkUpdateResult, err error) bulkWriteOutput {
-	results := outcomesOf(ctx, d, ups, r, err)
+	results := outcomesOf(ctx, d, readerOf(noun), ups, r, err)
 	out := bulkWriteOutput{writeOutput: tally(results), cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
+	if noun != accountsNoun {
+		out.Module = module
+	}
 	var pending []string
 	for _, w := range results {
 		if w.Code == CodeJobPending {
@@ -224,7 +249,11 @@ func bulkWriteText(ctx context.Context, d Deps, tool, noun string, out bulkWrite
 		fmt.Fprintf(&sb, " Re-send only the failed %s; read back any with OUTCOME_UNKNOWN first.", noun)
 		if err != nil {
 			sb.WriteString(" Cause: ")
-			sb.WriteString(describe(ctx, d.Logger, tool, about("the bulk update"), err))
+			subj := about("the bulk update")
+			if out.Module != "" {
+				subj = aboutIn(out.Module, "the "+out.Module+" bulk update")
+			}
+			sb.WriteString(describe(ctx, d.Logger, tool, subj, err))
 		}
 	}
 	switch {
@@ -251,11 +280,12 @@ func GetBulkJob(d Deps) Tool {
 	const name = "get_bulk_job"
 	scopes := []permissions.Scope{permissions.ScopeBulk}
 	props := bulkWriteSchema("records")["properties"].(schema)
+	props["module"] = str("The module of the records, for a job of bulk_update_records.")
 	props["state"] = enumOf("running: the job has not finished (call again later; pending says how many records wait on it); finished: results hold their outcomes.", "running", "finished")
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
-			"Report on a Zoho bulk job that a bulk write (bulk_update_accounts) left records pending on because the job had not finished when the call ended (their code was JOB_PENDING and the answer held a job_id).",
-			"While the job runs, state is running and pending counts its records: call again in a minute. Once it has finished, each record gets its outcome (success, or error with Zoho's code), as in bulk_update_accounts; many outcomes go to a resource. Nothing is sent to Zoho but the job's status and result.",
+			"Report on a Zoho bulk job that a bulk write (bulk_update_accounts, bulk_update_records) left records pending on because the job had not finished when the call ended (their code was JOB_PENDING and the answer held a job_id).",
+			"While the job runs, state is running and pending counts its records: call again in a minute. Once it has finished, each record gets its outcome (success, or error with Zoho's code), as in the bulk write; many outcomes go to a resource. Nothing is sent to Zoho but the job's status and result.",
 			fmt.Sprintf("A job_id expires after an hour. %s. Read-only.", strings.Replace(whoReads, "read it", "use it", 1)))),
 		annotate(hints{title: "Get bulk job", readOnly: true, idempotent: true}),
 		rawOutput(object("", props, "results", "total", "succeeded", "failed", "strategy", "calls", "credits", "state")),

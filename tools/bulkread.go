@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -65,53 +66,104 @@ func BulkReadAccounts(d Deps) Tool {
 	return newTool(def, scopes, func(ctx context.Context, in bulkReadParams, prof *permissions.Profile) *mcp.CallToolResult {
 		req := tiers.BulkReadRequest(in)
 		req.Module = Module
-		count := len(req.IDs)
-		if count == 0 {
-			count = d.InlineLimit + 1 // unknown, and likely many
+		done, res := runBulkRead(ctx, d, name, "accounts", about("the bulk read"), req, prof)
+		if res != nil {
+			return res
 		}
-		sink := newBulkSink(ctx, d.Bulk, prof, d.InlineLimit)
-		r, route, err := d.Router.BulkRead(ctx, routing(tiers.OpBulkRead, count, prof),
-			req, sink)
-		if err != nil {
-			sink.discard()
-			if serr := sink.refusal(); serr != nil {
-				return storeRefusal(ctx, d.Logger, name, route, serr)
-			}
-			return failure(ctx, d.Logger, name, route, about("the bulk read"), err)
-		}
-		sink.mu.Lock()
-		got, recs := sink.count, sink.inline
-		sink.mu.Unlock()
-		out := bulkReadOutput{Count: got, cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}}
-		if !sink.spilled() {
-			if got > d.InlineLimit { // no store to keep them in
-				return errorResult(route, "the bulk read found %d accounts, more than the %d this proxy returns inline, and it keeps no larger results; narrow where or fields, or split account_ids", got, d.InlineLimit)
-			}
-			out.Inline = true
-			out.Accounts = recs
-			if out.Accounts == nil {
-				out.Accounts = []tiers.Record{}
-			}
-			return success(route, out, fmt.Sprintf("Read %d account%s inline (%s, served by %s).",
-				got, plural(got), costs(r.Strategy, r.Calls, r.Credits), route.Tier))
-		}
-		info, err := sink.commit()
-		if err != nil {
-			d.Logger.ErrorContext(ctx, "bulk result not kept", "tool", name, "err", err)
-			return errorResult(route, "the bulk read found %d accounts but the proxy could not keep the result; retry, or narrow the read to at most %d accounts to get them inline", got, d.InlineLimit)
-		}
-		out.ResourceURI = BulkURIPrefix + info.ID
-		out.Pages = info.Pages
-		out.ExpiresAt = info.Expires.UTC().Format(time.RFC3339)
-		summary := fmt.Sprintf("Read %d accounts (%s, served by %s). Too many to inline: read %s with resources/read or read_bulk_result {id: %q, page: 1} (%d page%s of up to %d records; follow next_page_uri); it expires at %s and only this caller can read it.",
-			got, costs(r.Strategy, r.Calls, r.Credits), route.Tier, out.ResourceURI, info.ID, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt)
-		result := structuredResult(out, summary, false)
-		link := mcp.NewResourceLink(out.ResourceURI, "bulk_result",
-			fmt.Sprintf("%d accounts in %d page%s of up to %d records (application/json); expires %s", got, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt),
-			"application/json")
-		result.Content = append(result.Content, link)
-		return withRoute(result, route)
+		out := bulkReadOutput{Count: done.count, Inline: done.inline, Accounts: done.records, ResourceURI: done.uri,
+			Pages: done.pages, ExpiresAt: done.expiresAt, cost: done.cost}
+		return done.render(out)
 	})
+}
+
+// bulkReadDone is what a bulk read found: its records inline, or the
+// caller's result in the store that holds them.
+type bulkReadDone struct {
+	noun    string // "accounts", "Contacts records"
+	count   int
+	inline  bool
+	records []tiers.Record // when inline; [] when empty
+	uri     string         // when not inline
+	id      string
+	pages   int
+	// expiresAt is when the result expires (RFC 3339).
+	expiresAt string
+	cost
+	route tiers.Route
+}
+
+// runBulkRead runs req through the router for tool, its records redacted
+// for prof in req.Module and kept inline up to the inline limit, beyond in
+// a new result of the caller. A failure is the tool's isError result,
+// naming subj.
+func runBulkRead(ctx context.Context, d Deps, tool, noun string, subj subject, req tiers.BulkReadRequest, prof *permissions.Profile) (bulkReadDone, *mcp.CallToolResult) {
+	count := len(req.IDs)
+	if count == 0 {
+		count = d.InlineLimit + 1 // unknown, and likely many
+	}
+	sink := newBulkSink(ctx, d.Bulk, prof, req.Module, d.InlineLimit)
+	r, route, err := d.Router.BulkRead(ctx, routing(tiers.OpBulkRead, count, prof), req, sink)
+	if err != nil {
+		sink.discard()
+		if serr := sink.refusal(); serr != nil {
+			return bulkReadDone{}, storeRefusal(ctx, d.Logger, tool, route, serr)
+		}
+		d.noteVerdict(req.Module, err)
+		return bulkReadDone{}, failure(ctx, d.Logger, tool, route, subj, err)
+	}
+	sink.mu.Lock()
+	got, recs := sink.count, sink.inline
+	sink.mu.Unlock()
+	done := bulkReadDone{noun: noun, count: got, cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}, route: route}
+	if !sink.spilled() {
+		if got > d.InlineLimit { // no store to keep them in
+			what := "split account_ids"
+			if noun != "accounts" {
+				what = "split ids"
+			}
+			return done, errorResult(route, "the bulk read found %d %s, more than the %d this proxy returns inline, and it keeps no larger results; narrow where or fields, or %s", got, noun, d.InlineLimit, what)
+		}
+		done.inline, done.records = true, recs
+		if done.records == nil {
+			done.records = []tiers.Record{}
+		}
+		return done, nil
+	}
+	info, err := sink.commit()
+	if err != nil {
+		d.Logger.ErrorContext(ctx, "bulk result not kept", "tool", tool, "err", err)
+		return done, errorResult(route, "the bulk read found %d %s but the proxy could not keep the result; retry, or narrow the read to at most %d %s to get them inline", got, noun, d.InlineLimit, noun)
+	}
+	done.uri, done.id, done.pages = BulkURIPrefix+info.ID, info.ID, info.Pages
+	done.expiresAt = info.Expires.UTC().Format(time.RFC3339)
+	return done, nil
+}
+
+// render is the tool result of a bulk read whose structured content is out:
+// a summary, and a resource_link when the records are in a resource.
+func (b bulkReadDone) render(out any) *mcp.CallToolResult {
+	how := costs(b.Strategy, b.Calls, b.Credits)
+	if b.inline {
+		return success(b.route, out, fmt.Sprintf("Read %d %s inline (%s, served by %s).",
+			b.count, nounFor(b.noun, b.count), how, b.route.Tier))
+	}
+	summary := fmt.Sprintf("Read %d %s (%s, served by %s). Too many to inline: read %s with resources/read or read_bulk_result {id: %q, page: 1} (%d page%s of up to %d records; follow next_page_uri); it expires at %s and only this caller can read it.",
+		b.count, b.noun, how, b.route.Tier, b.uri, b.id, b.pages, plural(b.pages), BulkPageSize, b.expiresAt)
+	result := structuredResult(out, summary, false)
+	link := mcp.NewResourceLink(b.uri, "bulk_result",
+		fmt.Sprintf("%d %s in %d page%s of up to %d records (application/json); expires %s", b.count, b.noun, b.pages, plural(b.pages), BulkPageSize, b.expiresAt),
+		"application/json")
+	result.Content = append(result.Content, link)
+	return withRoute(result, b.route)
+}
+
+// nounFor is noun ("accounts", "Contacts records") for n of them: singular
+// for one.
+func nounFor(noun string, n int) string {
+	if n == 1 {
+		return strings.TrimSuffix(noun, "s")
+	}
+	return noun
 }
 
 // storeRefusal is the answer of a bulk call whose result the store

@@ -65,7 +65,7 @@ func ReadBulkResult(d Deps) Tool {
 	scopes := []permissions.Scope{permissions.ScopeBulk}
 	def := mcp.NewTool(name,
 		mcp.WithDescription(lines(
-			fmt.Sprintf("Read one page (%d records) of a large bulk result: the accounts of bulk_read_accounts or the per-record outcomes of bulk_update_accounts, when they did not fit in the tool's answer. The same pages as resources/read of zoho-mcp-proxy://bulk/{id}, for hosts that cannot read resources.", BulkPageSize),
+			fmt.Sprintf("Read one page (%d records) of a large bulk result: the records of bulk_read_accounts or bulk_read_records, or the per-record outcomes of bulk_update_accounts or bulk_update_records, when they did not fit in the tool's answer. The same pages as resources/read of zoho-mcp-proxy://bulk/{id}, for hosts that cannot read resources.", BulkPageSize),
 			"id is the part of resource_uri after zoho-mcp-proxy://bulk/; page starts at 1, and the answer's next_page is the page to read next (absent on the last).",
 			fmt.Sprintf("Results expire after an hour. %s; anyone else is told it does not exist. Read-only.", whoReads))),
 		annotate(hints{title: "Read bulk result", readOnly: true, idempotent: true}),
@@ -74,7 +74,7 @@ func ReadBulkResult(d Deps) Tool {
 			"page":          integer("This page, from 1.", 1, 0),
 			"pages":         integer("Pages in the result.", 1, 0),
 			"total":         integer("Records in the whole result.", 0, 0),
-			"records":       array("The records of this page: accounts, or {id, status, code?, message?} outcomes.", openObject("One record.", schema{}), 0, 0),
+			"records":       array("The records of this page: accounts or other records, or {id, status, code?, message?} outcomes.", openObject("One record.", schema{}), 0, 0),
 			"next_page":     integer("The page to read next; absent on the last page.", 2, 0),
 			"next_page_uri": str("The next page as a resource URI; absent on the last page."),
 			"expires_at":    str("When the result expires (RFC 3339)."),

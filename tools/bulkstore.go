@@ -38,7 +38,9 @@ type bulkSink struct {
 	store ResultStore // nil: no spilling, records past limit are only counted
 	owner permissions.Caller
 	prof  *permissions.Profile
-	limit int
+	// module is the records' module, whose deny lists apply.
+	module string
+	limit  int
 
 	mu     sync.Mutex
 	inline []tiers.Record
@@ -49,15 +51,15 @@ type bulkSink struct {
 
 var _ tiers.RecordSink = (*bulkSink)(nil)
 
-func newBulkSink(ctx context.Context, store ResultStore, prof *permissions.Profile, limit int) *bulkSink {
-	return &bulkSink{ctx: ctx, store: store, owner: permissions.CallerFrom(ctx), prof: prof, limit: limit}
+func newBulkSink(ctx context.Context, store ResultStore, prof *permissions.Profile, module string, limit int) *bulkSink {
+	return &bulkSink{ctx: ctx, store: store, owner: permissions.CallerFrom(ctx), prof: prof, module: module, limit: limit}
 }
 
 // Write keeps one record.
 func (s *bulkSink) Write(rec tiers.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec = redact(rec, s.prof)
+	rec = redactIn(s.module, rec, s.prof)
 	s.count++
 	if s.w == nil && s.count <= s.limit {
 		s.inline = append(s.inline, rec)
@@ -222,7 +224,7 @@ func readPage(ctx context.Context, store ResultStore, id string, page int) (Bulk
 func ResourceTemplate(store ResultStore) (mcp.ResourceTemplate, server.ResourceTemplateHandlerFunc) {
 	t := mcp.NewResourceTemplate(BulkURITemplate, "bulk_result",
 		mcp.WithTemplateTitle("Bulk result"),
-		mcp.WithTemplateDescription(fmt.Sprintf("A large bulk tool result (bulk_read_accounts' records, bulk_update_accounts' per-record outcomes), %d records per page: read zoho-mcp-proxy://bulk/{id} for page 1, then follow next_page_uri (…?page=N), or page it with the read_bulk_result tool. Results expire after %s. %s.", store.PageSize(), store.TTL(), whoReads)),
+		mcp.WithTemplateDescription(fmt.Sprintf("A large bulk tool result (the records of bulk_read_accounts and bulk_read_records, the per-record outcomes of bulk_update_accounts and bulk_update_records), %d records per page: read zoho-mcp-proxy://bulk/{id} for page 1, then follow next_page_uri (…?page=N), or page it with the read_bulk_result tool. Results expire after %s. %s.", store.PageSize(), store.TTL(), whoReads)),
 		mcp.WithTemplateMIMEType("application/json"),
 	)
 	return t, func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {

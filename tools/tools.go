@@ -35,6 +35,9 @@ type Tool struct {
 	// Toolset is the toolset the tool belongs to (ToolsetAccounts,
 	// ToolsetRecords, ToolsetMonitor); All sets it.
 	Toolset string
+	// AlsoIn are other toolsets that enable the tool too: read_bulk_result
+	// and get_bulk_job serve the bulk tools of accounts and of records.
+	AlsoIn []string
 	// Modules are the modules the tool is bound to (the Account tools:
 	// Accounts); nil for the generic tools, which name theirs per call.
 	Modules []string
@@ -87,8 +90,9 @@ func (d Deps) withDefaults() Deps {
 
 // All returns every tool in a stable order: the nine of SPEC §4 (the
 // Account tools and the monitor tools) and the generic record tools of SPEC
-// §11, then read_bulk_result and get_bulk_job (the bulk tools' results and
-// jobs, bound to their caller, not a module), each with its toolset.
+// §11 (bulk_read_records and bulk_update_records last), then
+// read_bulk_result and get_bulk_job (the bulk tools' results and jobs, bound
+// to their caller, not a module), each with its toolset.
 func All(d Deps) []Tool {
 	d = d.withDefaults()
 	return []Tool{
@@ -108,14 +112,22 @@ func All(d Deps) []Tool {
 		in(ToolsetRecords, GetRelatedRecords(d)),
 		in(ToolsetRecords, CreateRecords(d)),
 		in(ToolsetRecords, UpdateRecords(d)),
-		in(ToolsetAccounts, ReadBulkResult(d)),
-		in(ToolsetAccounts, GetBulkJob(d)),
+		in(ToolsetRecords, BulkReadRecords(d)),
+		in(ToolsetRecords, BulkUpdateRecords(d)),
+		also(in(ToolsetAccounts, ReadBulkResult(d)), ToolsetRecords),
+		also(in(ToolsetAccounts, GetBulkJob(d)), ToolsetRecords),
 	}
 }
 
 // in puts t in toolset, bound to modules.
 func in(toolset string, t Tool, modules ...string) Tool {
 	t.Toolset, t.Modules = toolset, modules
+	return t
+}
+
+// also makes toolsets enable t too.
+func also(t Tool, toolsets ...string) Tool {
+	t.AlsoIn = toolsets
 	return t
 }
 

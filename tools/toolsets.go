@@ -96,7 +96,7 @@ func (s Selection) Disabled(ts []Tool) (map[string]string, error) {
 		switch {
 		case s.ReadOnly && Writes(t):
 			out[t.Def.Name] = "the proxy runs read-only (--read-only / ZOHO_MCP_PROXY_READ_ONLY), so tools that change Zoho data are off"
-		case !on[t.Toolset] && !picked[t.Def.Name]:
+		case !on[t.Toolset] && !slices.ContainsFunc(t.AlsoIn, func(s string) bool { return on[s] }) && !picked[t.Def.Name]:
 			which := "no toolset is"
 			if len(enabled) > 0 {
 				which = "the enabled toolsets are " + strings.Join(enabled, ", ")

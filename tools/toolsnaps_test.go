@@ -103,6 +103,8 @@ func TestToolSet(t *testing.T) {
 		"get_related_records":    {[]permissions.Scope{R}, ToolsetRecords},
 		"create_records":         {[]permissions.Scope{W}, ToolsetRecords},
 		"update_records":         {[]permissions.Scope{W}, ToolsetRecords},
+		"bulk_read_records":      {[]permissions.Scope{B, R}, ToolsetRecords},
+		"bulk_update_records":    {[]permissions.Scope{B, W}, ToolsetRecords},
 		"read_bulk_result":       {[]permissions.Scope{B}, ToolsetAccounts},
 		"get_bulk_job":           {[]permissions.Scope{B}, ToolsetAccounts},
 	}
@@ -247,9 +249,9 @@ func TestAllowed(t *testing.T) {
 		{name: "reader", prof: profReader, want: []string{"get_account", "get_accounts", "search_accounts", "get_tier_health", "get_tier_metrics",
 			"describe_module", "get_record", "get_records", "search_records", "get_related_records"}},
 		{name: "default profile", prof: permissions.Default().DefaultProfile(), want: []string{"get_account", "get_accounts", "search_accounts", "update_account", "bulk_read_accounts", "bulk_update_accounts", "get_tier_health", "get_tier_metrics",
-			"describe_module", "get_record", "get_records", "search_records", "get_related_records", "create_records", "update_records", "read_bulk_result", "get_bulk_job"}},
+			"describe_module", "get_record", "get_records", "search_records", "get_related_records", "create_records", "update_records", "bulk_read_records", "bulk_update_records", "read_bulk_result", "get_bulk_job"}},
 		{name: "bulk without write", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeBulk, permissions.ScopeRead}}, want: []string{"get_account", "get_accounts", "search_accounts", "bulk_read_accounts",
-			"describe_module", "get_record", "get_records", "search_records", "get_related_records", "read_bulk_result", "get_bulk_job"}},
+			"describe_module", "get_record", "get_records", "search_records", "get_related_records", "bulk_read_records", "read_bulk_result", "get_bulk_job"}},
 		{name: "admin only", prof: &permissions.Profile{Name: "x", Scopes: []permissions.Scope{permissions.ScopeAdmin}}, want: []string{"reset_circuit_breakers"}},
 		{name: "nil profile", prof: nil, want: nil},
 	}

@@ -435,8 +435,8 @@ func TestStdioWithGoSDKAgainstSandbox(t *testing.T) {
 		names = append(names, tl.Name)
 	}
 	// The default profile has no admin scope; every toolset is on.
-	if len(names) != 17 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
-		t.Errorf("tools = %v, want the seventeen non-admin tools", names)
+	if len(names) != 19 || strings.Contains(strings.Join(names, ","), "reset_circuit_breakers") {
+		t.Errorf("tools = %v, want the nineteen non-admin tools", names)
 	}
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_accounts", Arguments: map[string]any{"limit": 2}})
 	if err != nil || res.IsError {
