@@ -165,7 +165,12 @@ type goCall struct {
 }
 
 func call(ctx context.Context, cs *sdk.ClientSession, tool string, args map[string]any) goCall {
-	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: tool, Arguments: args})
+	return callWith(ctx, cs, &sdk.CallToolParams{Name: tool, Arguments: args})
+}
+
+// callWith is call with the request's params (a progress token, say).
+func callWith(ctx context.Context, cs *sdk.ClientSession, params *sdk.CallToolParams) goCall {
+	res, err := cs.CallTool(ctx, params)
 	if err != nil {
 		return goCall{failed: err}
 	}
@@ -252,6 +257,74 @@ var flows = []moduleFlow{
 		update:    map[string]any{"Status": "On Hold", "Team_Size": 4}},
 }
 
+// validations are the checks against module metadata (issue 12 item 2) on
+// every write and bulk tool, in Contacts, Deals and the custom module
+// Projects: unknown field, wrong type, picklist value not allowed (listing
+// the allowed values), read-only field, missing required field on create.
+// want follows "invalid arguments for <tool>: ".
+var validations = []struct {
+	name, tool string
+	args       map[string]any
+	want       string
+}{
+	{"unknown field", "create_records", createArgs("Deals", map[string]any{"Deal_Name": "x", "Stage": "Qualification", "Colour": "red"}),
+		`records[0]: module Deals has no field "Colour"; describe_module {"module": "Deals"} lists its fields`},
+	{"wrong type", "create_records", createArgs("Deals", map[string]any{"Deal_Name": "x", "Stage": "Qualification", "Amount": "lots"}),
+		`records[0].Amount: field Amount (currency) takes a number, got the string "lots"`},
+	{"picklist value", "create_records", createArgs("Deals", map[string]any{"Deal_Name": "x", "Stage": "Won"}),
+		`records[0].Stage: "Won" is not a value of picklist Stage; allowed values: "Qualification", "Needs Analysis", "Value Proposition", "Identify Decision Makers", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost", "Closed Lost to Competition"`},
+	{"read-only field", "create_records", createArgs("Deals", map[string]any{"Deal_Name": "x", "Stage": "Qualification", "Expected_Revenue": 5}),
+		`records[0].Expected_Revenue: field Expected_Revenue of Deals is read-only (Zoho sets it); leave it out`},
+	{"missing required fields", "create_records", createArgs("Deals", map[string]any{"Amount": 5}),
+		`records[0]: a new Deal record needs the required fields Deal_Name, Stage; add Deal_Name and Stage`},
+	{"missing required field", "create_records", createArgs("Contacts", map[string]any{"First_Name": "Ada"}),
+		`records[0]: a new Contact record needs the required field Last_Name; add Last_Name`},
+	{"contact picklist value", "create_records", createArgs("Contacts", map[string]any{"Last_Name": "x", "Lead_Source": "Twitter"}),
+		`records[0].Lead_Source: "Twitter" is not a value of picklist Lead_Source; allowed values: "-None-", "Advertisement", "Cold Call",`},
+	{"custom module: unknown field", "create_records", createArgs("Projects", map[string]any{"Name": "x", "Deadline": "2026-01-01"}),
+		`records[0]: module Projects has no field "Deadline"`},
+	{"custom module: wrong type", "create_records", createArgs("Projects", map[string]any{"Name": "x", "Team_Size": 2.5}),
+		`records[0].Team_Size: field Team_Size takes a whole number, got 2.5`},
+	{"custom module: picklist value", "create_records", createArgs("Projects", map[string]any{"Name": "x", "Status": "Done"}),
+		`records[0].Status: "Done" is not a value of picklist Status; allowed values: "-None-", "Planned", "Active", "On Hold", "Completed", "Cancelled"`},
+	{"custom module: multi-select value", "create_records", createArgs("Projects", map[string]any{"Name": "x", "Tech_Stack": []any{"Go", "Cobol"}}),
+		`records[0].Tech_Stack[1]: "Cobol" is not a value of picklist Tech_Stack; allowed values: "Go", "Python", "Java", "TypeScript", "Rust", "SQL"`},
+	{"custom module: read-only field", "create_records", createArgs("Projects", map[string]any{"Name": "x", "Last_Activity_Time": "2026-01-01T00:00:00+00:00"}),
+		`records[0].Last_Activity_Time: field Last_Activity_Time of Projects is read-only (Zoho sets it); leave it out`},
+	{"custom module: missing required field", "create_records", createArgs("Projects", map[string]any{"Budget": 5}),
+		`records[0]: a new Project record needs the required field Name; add Name`},
+	{"update: read-only field", "update_records", updateArgs("Contacts", map[string]any{"Full_Name": "Ada Lovelace"}),
+		`updates[0].data.Full_Name: field Full_Name of Contacts is read-only (Zoho sets it); leave it out`},
+	{"update: picklist value", "update_records", updateArgs("Deals", map[string]any{"Stage": "Won"}),
+		`updates[0].data.Stage: "Won" is not a value of picklist Stage; allowed values: "Qualification",`},
+	{"update: wrong type", "update_records", updateArgs("Projects", map[string]any{"Budget": "lots"}),
+		`updates[0].data.Budget: field Budget (currency) takes a number, got the string "lots"`},
+	{"update: unknown field", "update_records", updateArgs("Contacts", map[string]any{"Colour": "red"}),
+		`updates[0].data: module Contacts has no field "Colour"`},
+	{"bulk update: unknown field", "bulk_update_records", updateArgs("Deals", map[string]any{"Colour": "red"}),
+		`updates[0].data: module Deals has no field "Colour"`},
+	{"bulk update: wrong type", "bulk_update_records", updateArgs("Contacts", map[string]any{"Email_Opt_Out": "yes"}),
+		`updates[0].data.Email_Opt_Out: field Email_Opt_Out (boolean) takes true or false, got the string "yes"`},
+	{"bulk update: picklist value", "bulk_update_records", updateArgs("Projects", map[string]any{"Status": "Done"}),
+		`updates[0].data.Status: "Done" is not a value of picklist Status; allowed values: "-None-", "Planned", "Active", "On Hold", "Completed", "Cancelled"`},
+	{"bulk update: read-only field", "bulk_update_records", updateArgs("Deals", map[string]any{"Expected_Revenue": 5}),
+		`updates[0].data.Expected_Revenue: field Expected_Revenue of Deals is read-only (Zoho sets it); leave it out`},
+	{"bulk read: unknown field", "bulk_read_records", map[string]any{"module": "Projects", "fields": []any{"Name", "Deadline"}},
+		`fields[1]: module Projects has no field "Deadline"`},
+	{"bulk read: picklist value", "bulk_read_records", map[string]any{"module": "Deals", "where": []any{map[string]any{"field": "Stage", "op": "equals", "value": "Won"}}},
+		`where[0].value: "Won" is not a value of picklist Stage; allowed values: "Qualification",`},
+	{"bulk read: wrong type", "bulk_read_records", map[string]any{"module": "Projects", "where": []any{map[string]any{"field": "Budget", "op": "greater_than", "value": "lots"}}},
+		`where[0].value: field Budget (currency) is compared with numbers, got the string "lots"`},
+}
+
+func createArgs(module string, record map[string]any) map[string]any {
+	return map[string]any{"module": module, "records": []any{record}}
+}
+
+func updateArgs(module string, data map[string]any) map[string]any {
+	return map[string]any{"module": module, "updates": []any{map[string]any{"id": "5725767000009999999", "data": data}}}
+}
+
 // runFlow runs one module's flow with the Go SDK, every call served by
 // tier, and returns the created record's id.
 func runFlow(t *testing.T, ctx context.Context, cs *sdk.ClientSession, f moduleFlow, tier, tag, account string) string {
@@ -260,6 +333,10 @@ func runFlow(t *testing.T, ctx context.Context, cs *sdk.ClientSession, f moduleF
 		t.Helper()
 		if c.failed != nil || c.isErr || c.tier != tier {
 			t.Fatalf("%s %s on %s: %s", f.module, step, tier, c)
+		}
+		// With tier 1 down the call failed over: tier 1 was tried first.
+		if as := c.attempts(); tier != "MCP" && (len(as) < 2 || as[0] != "MCP:unavailable" || as[len(as)-1] != tier+":success") {
+			t.Errorf("%s %s on %s: attempts %v, want MCP:unavailable first and %s:success last", f.module, step, tier, as, tier)
 		}
 	}
 	c := call(ctx, cs, "create_records", map[string]any{"module": f.module, "records": []any{f.create(tag, account)}})
@@ -308,18 +385,119 @@ func runFlow(t *testing.T, ctx context.Context, cs *sdk.ClientSession, f moduleF
 	return id
 }
 
+// runBulkFlow runs bulk_update_records and bulk_read_records on the records
+// runFlow created (ids by module, tag the flows' tag), every call served by
+// tier, or by BULK when tier is MCP: tier 1 does no bulk work, so the
+// router never tries it for a bulk call.
+func runBulkFlow(t *testing.T, ctx context.Context, cs *sdk.ClientSession, progress *progressLog, tier, tag string, ids map[string]string) {
+	t.Helper()
+	bulkTier := tier
+	if tier == "MCP" {
+		bulkTier = "BULK"
+	}
+	served := func(step string, c goCall, isErr bool) {
+		t.Helper()
+		if c.failed != nil || c.isErr != isErr || c.tier != bulkTier {
+			t.Fatalf("%s on %s: %s", step, bulkTier, c)
+		}
+		as := c.attempts()
+		if bulkTier == "REST" && (len(as) < 2 || as[0] != "BULK:unavailable") {
+			t.Errorf("%s on REST: attempts %v, want BULK:unavailable first (failed over)", step, as)
+		}
+		for _, a := range as {
+			if strings.HasPrefix(a, "MCP:") {
+				t.Errorf("%s: tier 1 was tried for a bulk call: %v", step, as)
+			}
+		}
+	}
+
+	// The new deal and an id no deal has: one outcome each, the partial
+	// failure reported as one, progress for the client's token.
+	params := &sdk.CallToolParams{Name: "bulk_update_records", Arguments: map[string]any{"module": "Deals", "updates": []any{
+		map[string]any{"id": ids["Deals"], "data": map[string]any{"Stage": "Closed Lost", "Amount": 99}},
+		map[string]any{"id": "5725767000039999999", "data": map[string]any{"Stage": "Closed Lost"}},
+	}}}
+	tok := "records-" + tag
+	params.SetProgressToken(tok)
+	c := callWith(ctx, cs, params)
+	served("bulk_update_records", c, true)
+	if dig(c.sc, "module") != "Deals" || dig(c.sc, "total") != float64(2) || dig(c.sc, "succeeded") != float64(1) ||
+		dig(c.sc, "results", 0, "status") != "success" || dig(c.sc, "results", 1, "code") != "INVALID_DATA" ||
+		!strings.Contains(c.text, "Bulk update incomplete: 1 of 2 Deals records updated, 1 failed") {
+		t.Errorf("bulk_update_records on %s: %s", bulkTier, c)
+	}
+	// Progress only grows (past the total once every record is settled,
+	// when the proxy says so again): one report is 2 of 2.
+	notes := progress.waitFor(tok, 2, 10*time.Second)
+	whole := false
+	for k, n := range notes {
+		whole = whole || (n.Progress == 2 && n.Total == 2)
+		if k > 0 && n.Progress <= notes[k-1].Progress {
+			t.Errorf("bulk_update_records on %s: progress %v after %v", bulkTier, n.Progress, notes[k-1].Progress)
+		}
+	}
+	if !whole {
+		t.Errorf("bulk_update_records on %s: %d progress notifications, none of 2 of 2 records", bulkTier, len(notes))
+	}
+
+	// The updated deal, read back by a condition on its name.
+	c = call(ctx, cs, "bulk_read_records", map[string]any{"module": "Deals", "fields": []any{"Deal_Name", "Stage", "Amount", "Account_Name"},
+		"where": []any{map[string]any{"field": "Deal_Name", "op": "equals", "value": "Engine " + tag}}})
+	served("bulk_read_records by a condition", c, false)
+	if dig(c.sc, "module") != "Deals" || dig(c.sc, "count") != float64(1) || dig(c.sc, "inline") != true ||
+		dig(c.sc, "records", 0, "id") != ids["Deals"] || dig(c.sc, "records", 0, "Stage") != "Closed Lost" || dig(c.sc, "records", 0, "Amount") != float64(99) {
+		t.Errorf("bulk_read_records of the updated deal on %s: %s", bulkTier, c)
+	}
+
+	// Contacts by ids, the module named in another case.
+	c = call(ctx, cs, "bulk_read_records", map[string]any{"module": "contacts", "ids": []any{ids["Contacts"], "5725767000009999999"}, "fields": []any{"Email", "Last_Name"}})
+	served("bulk_read_records by ids", c, false)
+	if dig(c.sc, "module") != "Contacts" || dig(c.sc, "count") != float64(1) || dig(c.sc, "records", 0, "Email") != "ada."+tag+"@example.com" {
+		t.Errorf("bulk_read_records of the new contact on %s: %s", bulkTier, c)
+	}
+
+	// Every project: more than the inline limit, so a resource of this
+	// caller, paged with read_bulk_result.
+	c = call(ctx, cs, "bulk_read_records", map[string]any{"module": "Projects", "fields": []any{"Name", "Project_Code"}})
+	served("bulk_read_records of every project", c, false)
+	count, _ := dig(c.sc, "count").(float64)
+	uri, _ := dig(c.sc, "resource_uri").(string)
+	if dig(c.sc, "inline") != false || count <= 200 || !strings.HasPrefix(uri, "zoho-mcp-proxy://bulk/") || !strings.Contains(c.text, "Projects records") {
+		t.Fatalf("bulk_read_records of every project on %s: %s", bulkTier, c)
+	}
+	seen, found := 0, false
+	for page := 1; page > 0; {
+		r := call(ctx, cs, "read_bulk_result", map[string]any{"id": uri, "page": page})
+		if r.isErr || dig(r.sc, "total") != count {
+			t.Fatalf("read_bulk_result page %d: %s", page, r)
+		}
+		recs, _ := dig(r.sc, "records").([]any)
+		for _, rec := range recs {
+			seen++
+			found = found || (dig(rec, "id") == ids["Projects"] && dig(rec, "Project_Code") == "P"+tag)
+		}
+		next, _ := dig(r.sc, "next_page").(float64)
+		page = int(next)
+	}
+	if seen != int(count) || !found {
+		t.Errorf("the projects' resource on %s: %d of %v records, the new project found: %v", bulkTier, seen, count, found)
+	}
+}
+
 // TestRecordToolsGoSDK: create → get → search → update → related records on
 // Contacts, Deals and the custom module Projects through each tier (tier 1,
 // then BULK with tier 1 down, then REST with tiers 1 and 2 down); every
-// validation error with its message and nothing sent; a create whose answer
-// is lost after Zoho applied it, on every tier, settled without a second
-// record.
+// validation error with its message and nothing sent; bulk_update_records
+// and bulk_read_records on those records (BULK, REST with BULK down); a
+// create whose answer is lost after Zoho applied it, on every tier, settled
+// without a second record.
 func TestRecordToolsGoSDK(t *testing.T) {
 	t.Parallel()
 	p := startSimProxy(t, recordsConfig)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := sdk.NewClient(&sdk.Implementation{Name: "go-sdk-records", Version: "0.0.1"}, nil)
+	progress := newProgressLog()
+	c := sdk.NewClient(&sdk.Implementation{Name: "go-sdk-records", Version: "0.0.1"}, &sdk.ClientOptions{ProgressNotificationHandler: progress.handle})
 	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: p.url("/mcp"), DisableStandaloneSSE: true}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -353,24 +531,16 @@ func TestRecordToolsGoSDK(t *testing.T) {
 	}
 
 	// Every validation error, with its message; nothing reaches Zoho.
-	for _, v := range []struct {
-		name   string
-		record map[string]any
-		want   string
-	}{
-		{"unknown field", map[string]any{"Deal_Name": "x", "Stage": "Qualification", "Colour": "red"}, `records[0]: module Deals has no field "Colour"`},
-		{"wrong type", map[string]any{"Deal_Name": "x", "Stage": "Qualification", "Amount": "lots"}, `records[0].Amount: field Amount (currency) takes a number, got the string "lots"`},
-		{"picklist value", map[string]any{"Deal_Name": "x", "Stage": "Won"}, `records[0].Stage: "Won" is not a value of picklist Stage; allowed values: "Qualification", "Needs Analysis",`},
-		{"read-only field", map[string]any{"Deal_Name": "x", "Stage": "Qualification", "Expected_Revenue": 5}, `records[0].Expected_Revenue: field Expected_Revenue of Deals is read-only (Zoho sets it); leave it out`},
-		{"missing required field", map[string]any{"Amount": 5}, `records[0]: a new Deal record needs the required fields Deal_Name, Stage; add Deal_Name and Stage`},
-	} {
-		r := call(ctx, cs, "create_records", map[string]any{"module": "Deals", "records": []any{v.record}})
-		if !r.isErr || !strings.Contains(r.text, "invalid arguments for create_records: "+v.want) {
+	for _, v := range validations {
+		r := call(ctx, cs, v.tool, v.args)
+		if !r.isErr || !strings.Contains(r.text, "invalid arguments for "+v.tool+": "+v.want) {
 			t.Errorf("%s: %s\nwant %q", v.name, r, v.want)
 		}
 	}
-	if n := p.writes(t, http.MethodPost, "Deals"); n != 0 {
-		t.Errorf("%d Deals creates reached Zoho during the validation checks", n)
+	for _, m := range []string{"Contacts", "Deals", "Projects"} {
+		if n := p.writes(t, http.MethodPost, m) + p.writes(t, http.MethodPut, m); n != 0 {
+			t.Errorf("%d %s writes reached Zoho during the validation checks", n, m)
+		}
 	}
 
 	account := "5725767000001000007"
@@ -383,14 +553,17 @@ func TestRecordToolsGoSDK(t *testing.T) {
 		for _, s := range td.down {
 			p.fault(t, s, "down", 0)
 		}
+		tag := fmt.Sprintf("g%d%d", i, time.Now().UnixNano()%1e6)
+		ids := map[string]string{}
 		for _, f := range flows {
-			runFlow(t, ctx, cs, f, td.tier, fmt.Sprintf("g%d%d", i, time.Now().UnixNano()%1e6), account)
+			ids[f.module] = runFlow(t, ctx, cs, f, td.tier, tag, account)
 		}
+		runBulkFlow(t, ctx, cs, progress, td.tier, tag, ids)
 
 		// The create's answer is lost after Zoho applied it, on this tier.
 		before := p.writes(t, http.MethodPost, "Contacts")
 		p.fault(t, map[string]string{"MCP": "mcp", "BULK": "bulk", "REST": "rest"}[td.tier], "hang_after_apply", 1)
-		tag := fmt.Sprintf("h%d%d", i, time.Now().UnixNano()%1e6)
+		tag = fmt.Sprintf("h%d%d", i, time.Now().UnixNano()%1e6)
 		r := call(ctx, cs, "create_records", map[string]any{"module": "Contacts", "records": []any{flows[0].create(tag, account)}})
 		search := call(ctx, cs, "search_records", map[string]any{"module": "Contacts", "email": "ada." + tag + "@example.com"})
 		if search.isErr || dig(search.sc, "count") != float64(1) {
