@@ -621,7 +621,9 @@ func TestRESTHangSettledByBulk(t *testing.T) {
 
 // TestRecordToolsTypeScriptSDK: the same flows through the TypeScript SDK
 // (which checks every structuredContent against the tool's outputSchema),
-// one run per tier, ids carried from the create to the calls after it.
+// one run per tier with the failover asserted, ids carried from the create
+// to the calls after it; the bulk record tools on the records created;
+// every validation error with its message.
 func TestRecordToolsTypeScriptSDK(t *testing.T) {
 	t.Parallel()
 	requireNode(t)
@@ -651,16 +653,39 @@ func TestRecordToolsTypeScriptSDK(t *testing.T) {
 		}
 		calls = append(calls,
 			tsCallSpec{Label: "describe", Name: "describe_module", Arguments: map[string]any{"module": "Deals"}},
-			tsCallSpec{Label: "picklist", Name: "create_records", Arguments: map[string]any{"module": "Deals", "records": []any{map[string]any{"Deal_Name": "x", "Stage": "Won"}}}},
-			tsCallSpec{Label: "required", Name: "create_records", Arguments: map[string]any{"module": "Contacts", "records": []any{map[string]any{"First_Name": "x"}}}},
+			tsCallSpec{Label: "bulk_update", Name: "bulk_update_records", Arguments: map[string]any{"module": "Deals", "updates": []any{
+				map[string]any{"id": "${Deals_create.results.0.id}", "data": map[string]any{"Stage": "Closed Lost", "Amount": 99}},
+				map[string]any{"id": "5725767000039999999", "data": map[string]any{"Stage": "Closed Lost"}}}}},
+			tsCallSpec{Label: "bulk_read", Name: "bulk_read_records", Arguments: map[string]any{"module": "Deals", "fields": []any{"Deal_Name", "Stage", "Amount"},
+				"where": []any{map[string]any{"field": "Deal_Name", "op": "equals", "value": flows[1].searchVal(tag)}}}},
+			tsCallSpec{Label: "bulk_read_all", Name: "bulk_read_records", Arguments: map[string]any{"module": "Projects", "fields": []any{"Name", "Project_Code"}}},
+			tsCallSpec{Label: "bulk_page", Name: "read_bulk_result", Arguments: map[string]any{"id": "${bulk_read_all.resource_uri}", "page": 1}},
 		)
+		if i == 0 {
+			// The checks against module metadata happen before any tier
+			// is chosen: once is enough.
+			for k, v := range validations {
+				calls = append(calls, tsCallSpec{Label: fmt.Sprintf("invalid_%d", k), Name: v.tool, Arguments: v.args})
+			}
+		}
 		res := runTS(t, nil, calls, "http", p.url("/mcp"))
+		attempts := func(c tsCall) []string {
+			as, _ := c.Route["attempts"].([]any)
+			var out []string
+			for _, a := range as {
+				out = append(out, fmt.Sprintf("%v:%v", dig(a, "tier"), dig(a, "outcome")))
+			}
+			return out
+		}
 		for _, f := range flows {
 			m := f.module
 			for _, step := range []string{"create", "get", "search", "update", "related"} {
 				c := res.Calls[m+"_"+step]
 				if c.Thrown != "" || c.IsError || c.Route["tier"] != td.tier {
 					t.Errorf("%s %s on %s: %+v", m, step, td.tier, c)
+				}
+				if as := attempts(c); td.tier != "MCP" && (len(as) < 2 || as[0] != "MCP:unavailable") {
+					t.Errorf("%s %s on %s: attempts %v, want a failover from MCP", m, step, td.tier, as)
 				}
 			}
 			id := dig(res.Calls[m+"_create"].Structured, "results", 0, "id")
@@ -679,11 +704,34 @@ func TestRecordToolsTypeScriptSDK(t *testing.T) {
 		if c := res.Calls["describe"]; c.Thrown != "" || c.IsError || dig(c.Structured, "module", "api_name") != "Deals" {
 			t.Errorf("describe_module: %+v", c)
 		}
-		if c := res.Calls["picklist"]; !c.IsError || !strings.Contains(c.Text, `"Won" is not a value of picklist Stage; allowed values: "Qualification"`) {
-			t.Errorf("picklist error: %+v", c)
+		bulkTier := map[string]string{"MCP": "BULK", "BULK": "BULK", "REST": "REST"}[td.tier]
+		for _, l := range []string{"bulk_update", "bulk_read", "bulk_read_all"} {
+			c := res.Calls[l]
+			if c.Thrown != "" || c.Route["tier"] != bulkTier || c.IsError != (l == "bulk_update") {
+				t.Errorf("%s on %s: %+v", l, bulkTier, c)
+			}
+			if as := attempts(c); bulkTier == "REST" && (len(as) < 2 || as[0] != "BULK:unavailable") {
+				t.Errorf("%s on REST: attempts %v, want a failover from BULK", l, as)
+			}
 		}
-		if c := res.Calls["required"]; !c.IsError || !strings.Contains(c.Text, "a new Contact record needs the required field Last_Name") {
-			t.Errorf("required field error: %+v", c)
+		deal := dig(res.Calls["Deals_create"].Structured, "results", 0, "id")
+		if c := res.Calls["bulk_update"].Structured; dig(c, "module") != "Deals" || dig(c, "succeeded") != float64(1) || dig(c, "results", 1, "code") != "INVALID_DATA" {
+			t.Errorf("bulk_update_records on %s: %v", bulkTier, c)
+		}
+		if c := res.Calls["bulk_read"].Structured; dig(c, "count") != float64(1) || dig(c, "records", 0, "id") != deal || dig(c, "records", 0, "Stage") != "Closed Lost" {
+			t.Errorf("bulk_read_records of the updated deal on %s: %v", bulkTier, c)
+		}
+		all := res.Calls["bulk_read_all"].Structured
+		if c := res.Calls["bulk_page"]; c.Thrown != "" || c.IsError || dig(all, "inline") != false || dig(c.Structured, "total") != dig(all, "count") {
+			t.Errorf("every project as a resource on %s: %v, page 1: %+v", bulkTier, all, c)
+		}
+		if i == 0 {
+			for k, v := range validations {
+				c := res.Calls[fmt.Sprintf("invalid_%d", k)]
+				if !c.IsError || !strings.Contains(c.Text, "invalid arguments for "+v.tool+": "+v.want) {
+					t.Errorf("%s (TypeScript SDK): %+v\nwant %q", v.name, c, v.want)
+				}
+			}
 		}
 	}
 	p.clearFaults(t)
