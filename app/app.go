@@ -187,7 +187,8 @@ func instructions(enabled []string) string {
 	b.WriteString("Zoho CRM through a permissioned, failover-capable proxy.")
 	if has("describe_module") {
 		b.WriteString(" describe_module lists the modules and a module's fields, types, required fields and picklist values: call it before writing;" +
-			" get_record, get_records, search_records and get_related_records read any module, create_records and update_records write (when enabled).")
+			" get_record, get_records, search_records and get_related_records read any module, create_records and update_records write (when enabled);" +
+			" bulk_read_records and bulk_update_records work on thousands of records.")
 	}
 	if has("get_account") {
 		b.WriteString(" The *_account(s) tools work on Accounts; use the bulk_* tools for many records.")

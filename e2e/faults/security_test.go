@@ -63,6 +63,8 @@ func TestHiddenToolsRefused(t *testing.T) {
 		"update_account":         {"account_id": id, "data": map[string]any{"Description": "bypass"}},
 		"bulk_update_accounts":   {"updates": []map[string]any{{"id": id, "data": map[string]any{"Description": "bypass"}}}},
 		"bulk_read_accounts":     {"account_ids": []string{id}},
+		"bulk_read_records":      {"module": "Accounts", "ids": []string{id}},
+		"bulk_update_records":    {"module": "Accounts", "updates": []map[string]any{{"id": id, "data": map[string]any{"Description": "bypass"}}}},
 		"reset_circuit_breakers": {},
 		"get_tier_health":        {},
 		"get_tier_metrics":       {},
