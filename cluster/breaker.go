@@ -34,7 +34,7 @@ type SharedBreaker[T any] struct {
 	c     *Client
 	key   string
 	st    gobreaker.Settings
-	local *gobreaker.CircuitBreaker[T]
+	local *gobreaker.TwoStepCircuitBreaker[T]
 
 	mu     sync.Mutex
 	last   gobreaker.State
@@ -69,7 +69,7 @@ func NewSharedBreaker[T any](c *Client, st gobreaker.Settings) *SharedBreaker[T]
 		defer b.mu.Unlock()
 		b.moveLocked(to)
 	}
-	b.local = gobreaker.NewCircuitBreaker[T](local)
+	b.local = gobreaker.NewTwoStepCircuitBreaker[T](local)
 	return b
 }
 
@@ -208,27 +208,39 @@ func (b *SharedBreaker[T]) moveLocked(to gobreaker.State) {
 // gobreaker.ErrTooManyRequests without running req. A panic in req counts
 // as a failure and is re-raised.
 func (b *SharedBreaker[T]) Execute(req func() (T, error)) (T, error) {
-	ctx := context.Background()
-	r, err := b.run(ctx, breakerAllow)
-	if err != nil {
-		return b.local.Execute(req)
-	}
 	var zero T
-	switch r.code {
-	case -1:
-		return zero, gobreaker.ErrOpenState
-	case -2:
-		return zero, gobreaker.ErrTooManyRequests
+	done, err := b.Allow()
+	if err != nil {
+		return zero, err
 	}
 	defer func() {
 		if e := recover(); e != nil {
-			b.record(ctx, r.gen, fmt.Errorf("%v", e))
+			done(fmt.Errorf("%v", e))
 			panic(e)
 		}
 	}()
 	res, err := req()
-	b.record(ctx, r.gen, err)
+	done(err)
 	return res, err
+}
+
+// Allow is the two-step form of Execute (gobreaker.TwoStepCircuitBreaker's):
+// it admits a call, or refuses it with gobreaker.ErrOpenState or
+// gobreaker.ErrTooManyRequests; the caller makes the call and passes its
+// outcome to done, exactly once.
+func (b *SharedBreaker[T]) Allow() (done func(err error), err error) {
+	ctx := context.Background()
+	r, err := b.run(ctx, breakerAllow)
+	if err != nil {
+		return b.local.Allow()
+	}
+	switch r.code {
+	case -1:
+		return nil, gobreaker.ErrOpenState
+	case -2:
+		return nil, gobreaker.ErrTooManyRequests
+	}
+	return func(err error) { b.record(ctx, r.gen, err) }, nil
 }
 
 // record stores the outcome of a call admitted in generation gen, and trips
@@ -257,6 +269,15 @@ func (b *SharedBreaker[T]) State() gobreaker.State {
 	if _, err := b.run(context.Background(), breakerPeek); err != nil {
 		return b.local.State()
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// Seen returns the state this replica saw last (at its last call, State or
+// Reset), without asking Redis: cheap enough for every routed call. It may
+// lag behind a change another replica made; the next call or State sees it.
+func (b *SharedBreaker[T]) Seen() gobreaker.State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.last

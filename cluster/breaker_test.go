@@ -332,3 +332,39 @@ func TestDistributedBreakerHoldsTheLockDuringTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSharedBreakerTwoStep: Allow admits and refuses like Execute, its done
+// records the outcome for all replicas, and Seen reports what this replica
+// saw last without asking Redis (so it lags until the next look).
+func TestSharedBreakerTwoStep(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	clk := newClock()
+	a, b := newBrk(t, srv, clk), newBrk(t, srv, clk)
+	for i := range 3 {
+		done, err := a.b.Allow()
+		if err != nil {
+			t.Fatalf("call %d refused: %v", i, err)
+		}
+		done(errTier)
+	}
+	if got := a.b.Seen(); got != gobreaker.StateOpen {
+		t.Errorf("A's Seen = %v after its own failures opened the breaker", got)
+	}
+	if got := b.b.Seen(); got != gobreaker.StateClosed {
+		t.Errorf("B's Seen = %v before B looked; want closed (what it saw last)", got)
+	}
+	if _, err := b.b.Allow(); !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("B's Allow: %v; want ErrOpenState", err)
+	}
+	if got := b.b.Seen(); got != gobreaker.StateOpen {
+		t.Errorf("B's Seen = %v after its refused call", got)
+	}
+	clk.Advance(time.Minute + time.Millisecond)
+	if got := b.b.State(); got != gobreaker.StateHalfOpen {
+		t.Errorf("B's State after the timeout = %v", got)
+	}
+	if got := a.b.Seen(); got != gobreaker.StateOpen {
+		t.Errorf("A's Seen = %v; want open until A looks again", got)
+	}
+}
