@@ -17,14 +17,19 @@ const SuccessThreshold = 2
 // Breaker is a tier's circuit breaker whose state is kept outside this
 // process, e.g. cluster.SharedBreaker, whose state all replicas share
 // through Redis (app supplies it as Config.NewBreaker). It follows
-// gobreaker's state machine and Settings. State is asked on every routed
-// call, so it must be cheap: it may answer from what the breaker saw last.
+// gobreaker's state machine and Settings.
 type Breaker interface {
 	// Allow admits a call, or refuses it with gobreaker.ErrOpenState or
 	// gobreaker.ErrTooManyRequests; the router then makes the call and
 	// passes its outcome to done, exactly once.
 	Allow() (done func(err error), err error)
+	// State is the breaker's state now (Health, reset).
 	State() gobreaker.State
+	// Seen is the state for routing, asked several times per routed call:
+	// it must be cheap, and may lag a little behind State, but must come
+	// to see an open breaker's timeout pass without calls through it.
+	Seen() gobreaker.State
+	// Counts are the counts of the breaker's current generation.
 	Counts() gobreaker.Counts
 }
 
@@ -49,6 +54,14 @@ func (b *breaker) State() gobreaker.State {
 	return b.local.State()
 }
 
+// seen is the state for routing.
+func (b *breaker) seen() gobreaker.State {
+	if b.ext != nil {
+		return b.ext.Seen()
+	}
+	return b.local.State()
+}
+
 func (b *breaker) Counts() gobreaker.Counts {
 	if b.ext != nil {
 		return b.ext.Counts()
@@ -69,7 +82,8 @@ type breakerBox struct {
 
 func (b *breakerBox) get() *breaker { return b.p.Load() }
 
-func (b *breakerBox) open() bool { return b.get().State() == gobreaker.StateOpen }
+// open reports whether the breaker is open, for routing.
+func (b *breakerBox) open() bool { return b.get().seen() == gobreaker.StateOpen }
 
 // IsExcluded is the breakers' exclusion policy: the caller's own
 // cancellation, an operation the tier cannot do, and an attempt cut short by

@@ -30,6 +30,8 @@ type fakeExt struct {
 	st     gobreaker.Settings
 }
 
+func (f *fakeExt) Seen() gobreaker.State { return f.State() }
+
 func (f *fakeExt) Reset(context.Context) error {
 	f.resets++
 	from := f.State()
