@@ -85,7 +85,7 @@ type App struct {
 	Cluster *cluster.Client
 	shared  *shared
 	closers []func() error
-	log      *slog.Logger
+	log     *slog.Logger
 
 	transport atomic.Pointer[server.HTTP] // the latest HTTP(), for the session count
 }
