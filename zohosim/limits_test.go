@@ -359,7 +359,9 @@ func TestServeTimeHoldsTheSlot(t *testing.T) {
 	var wg sync.WaitGroup
 	statuses := make([]int, 4)
 	for i := range statuses {
-		wg.Go(func() { statuses[i] = call(t, http.MethodGet, e.s.RESTURL()+"/crm/v8/Accounts/"+id(1), e.tok, "").status })
+		wg.Go(func() {
+			statuses[i] = call(t, http.MethodGet, e.s.RESTURL()+"/crm/v8/Accounts/"+id(1), e.tok, "").status
+		})
 	}
 	wg.Wait()
 	refused := 0
