@@ -103,11 +103,11 @@ func newShared(cfg *config.Config, log *slog.Logger, now func() time.Time) (*sha
 		return nil, err
 	}
 	limit := concurrencyLimit(cfg)
-	if s.gov, err = cluster.NewSharedGovernor(c, cluster.GovernorConfig{Name: orgGovernor, Limit: limit, Lease: governorLease}); err != nil {
+	if s.gov, err = cluster.NewSharedGovernor(c, cluster.GovernorConfig{Name: orgGovernor, Limit: limit, Lease: governorLease, ReleaseInBackground: true}); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
-	if s.heavy, err = cluster.NewSharedGovernor(c, cluster.GovernorConfig{Name: orgHeavyGovernor, Limit: min(limit, tiers.SubConcurrencyLimit), Lease: governorLease}); err != nil {
+	if s.heavy, err = cluster.NewSharedGovernor(c, cluster.GovernorConfig{Name: orgHeavyGovernor, Limit: min(limit, tiers.SubConcurrencyLimit), Lease: governorLease, ReleaseInBackground: true}); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
@@ -222,6 +222,20 @@ var (
 	_ router.Breaker  = (*sharedBreaker)(nil)
 	_ router.Resetter = (*sharedBreaker)(nil)
 )
+
+// Allow admits a call without a round trip to Redis while this replica saw
+// the breaker closed within breakerLook (cluster.SharedBreaker.AllowFast),
+// and records the outcome from a goroutine of its own, off the call's
+// path: a routed call through a closed breaker waits for no Redis round
+// trip at all. The shared state learns the outcome one round trip later
+// (each bounded by the client's timeout).
+func (b *sharedBreaker) Allow() (func(error), error) {
+	done, err := b.AllowFast(breakerLook)
+	if err != nil {
+		return nil, err
+	}
+	return func(err error) { go done(err) }, nil
+}
 
 // Seen returns the shared state, looked up at most every breakerLook.
 func (b *sharedBreaker) Seen() gobreaker.State {

@@ -38,6 +38,8 @@ type SharedBreaker[T any] struct {
 
 	mu     sync.Mutex
 	last   gobreaker.State
+	lastAt time.Time // when Redis last told this replica the state
+	gen    int64     // the generation it last saw
 	counts gobreaker.Counts
 }
 
@@ -184,7 +186,7 @@ func (b *SharedBreaker[T]) run(ctx context.Context, s *redis.Script, extra ...an
 		opens: vals[10],
 	}
 	b.mu.Lock()
-	b.counts = r.counts
+	b.counts, b.gen, b.lastAt = r.counts, r.gen, b.c.now()
 	b.moveLocked(r.state)
 	b.mu.Unlock()
 	return r, nil
@@ -272,6 +274,26 @@ func (b *SharedBreaker[T]) State() gobreaker.State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.last
+}
+
+// AllowFast is Allow without its round trip to Redis when this replica
+// learnt within maxAge that the breaker is closed: a closed breaker admits
+// every call, so only the outcome goes to Redis (one round trip instead of
+// two), and its reply refreshes the replica's view. The price: for up to
+// maxAge after another replica opened the breaker, this replica may still
+// send calls through (their outcomes are then ignored, as gobreaker ignores
+// outcomes of an older generation), and closed-state calls are not counted
+// in Counts.Requests. Half-open and open breakers, and an older view, take
+// the full Allow.
+func (b *SharedBreaker[T]) AllowFast(maxAge time.Duration) (done func(err error), err error) {
+	b.mu.Lock()
+	fast := b.last == gobreaker.StateClosed && !b.lastAt.IsZero() && b.c.now().Sub(b.lastAt) < maxAge
+	gen := b.gen
+	b.mu.Unlock()
+	if !fast || !b.c.Usable() {
+		return b.Allow()
+	}
+	return func(err error) { b.record(context.Background(), gen, err) }, nil
 }
 
 // Seen returns the state this replica saw last (at its last call, State or
