@@ -62,7 +62,7 @@ func TestManifestToolsMatchLiveList(t *testing.T) {
 
 // zohoScope matches a Zoho OAuth scope such as ZohoCRM.modules.accounts.ALL
 // or ZohoSearch.securesearch.READ.
-var zohoScope = regexp.MustCompile(`Zoho[A-Za-z]+(\.[A-Za-z]+)+\.(ALL|READ|CREATE|UPDATE|DELETE)`)
+var zohoScope = regexp.MustCompile(`Zoho[A-Za-z]+(\.[A-Za-z_]+)+\.(ALL|READ|CREATE|UPDATE|DELETE)`)
 
 // TestScopesAgree: the README's scope list (the code block of "Self-client
 // credentials") and the scopes manifest.json asks for are the same set, and
