@@ -169,3 +169,44 @@ func TestReplicasShareTokensAndBreakers(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestReplicasShareCredits: the credits Zoho reports to one replica are
+// what every replica exports as the org's shared figure.
+func TestReplicasShareCredits(t *testing.T) {
+	srv := redistest.Start(t)
+	sim, err := zohosim.Start(zohosim.Options{Accounts: 5, Credits: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	a := buildReplica(t, sim, srv, nil)
+	b := buildReplica(t, sim, srv, nil)
+	shared := func(x *App) (float64, bool) {
+		mfs, err := x.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "zoho_mcp_proxy_zoho_api_credits_remaining_shared" {
+				return mf.GetMetric()[0].GetGauge().GetValue(), true
+			}
+		}
+		return 0, false
+	}
+	if _, ok := shared(b); ok {
+		t.Fatal("a shared credit figure before any replica saw one")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for range 2 { // probes spend credits; Zoho reports them once half are spent
+		a.Probe(ctx, 5*time.Second)
+	}
+	got, ok := shared(b)
+	if !ok {
+		t.Fatal("replica b exports no shared credit figure after replica a was told one")
+	}
+	// Zoho reports the figure once half the budget (6) is spent.
+	if low := float64(6 - sim.CreditsUsed()); got < low || got > 3 {
+		t.Errorf("shared credits remaining = %v; want what Zoho reported (between %v and 3)", got, low)
+	}
+}
