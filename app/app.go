@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/cluster"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/metadata"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
@@ -78,8 +79,13 @@ type App struct {
 	Status *status.Page
 	// Metadata is the org's module metadata, read through Router.
 	Metadata *metadata.Cache
-	closers  []func() error
-	log      *slog.Logger
+	// Cluster is the connection to the Redis that replicas share state
+	// through (tokens, breakers, governor, credits); nil when Redis is not
+	// configured.
+	Cluster *cluster.Client
+	shared  *shared
+	closers []func() error
+	log     *slog.Logger
 
 	transport atomic.Pointer[server.HTTP] // the latest HTTP(), for the session count
 }
@@ -102,7 +108,14 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 	credits := newCreditsGauge()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), credits)
 
-	ts := newTiers(cfg, o.Logger, o.Now, creditsTo(credits))
+	sh, err := newShared(cfg, o.Logger, o.Now)
+	if err != nil {
+		return nil, fmt.Errorf("shared state (Redis): %w", err)
+	}
+	if sh != nil {
+		reg.MustRegister(newSharedCredits(sh))
+	}
+	ts := newTiers(cfg, o.Logger, o.Now, sh.onCredits(creditsTo(credits)), sh)
 	rt, err := router.New(router.Config{
 		Tiers:            routerTiers(cfg, ts),
 		Failover:         cfg.Failover,
@@ -110,14 +123,20 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		BreakerTimeout:   cfg.BreakerTimeout,
 		CallTimeout:      cfg.CallTimeout,
 		BulkTimeout:      cfg.BulkTimeout,
+		NewBreaker:       sh.newBreaker(),
 		Now:              o.Now,
 		Logger:           o.Logger,
 		Registerer:       reg,
 	}, ts...)
 	if err != nil {
+		_ = sh.close()
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, Registry: reg, log: o.Logger}
+	a := &App{Config: cfg, Policy: o.Policy, Tiers: ts, Router: rt, Registry: reg, log: o.Logger, shared: sh}
+	if sh != nil {
+		a.Cluster = sh.client
+		a.closers = append(a.closers, sh.close)
+	}
 	a.Metadata = metadata.New(metadata.Config{TTL: cfg.MetadataTTL, Now: o.Now, Fetch: metadataFetch(rt)})
 	sopts := server.Options{Version: o.Version, Logger: o.Logger, Registerer: reg, Now: o.Now}
 	files, err := tools.NewFileResults(tools.FileResultsConfig{Dir: o.TempDir, MaxBytes: cfg.BulkResultMaxBytes, Now: o.Now, Logger: o.Logger})
@@ -238,6 +257,7 @@ func (a *App) HTTP() *server.HTTP {
 		},
 		Ready:             a.Router.Ready,
 		Health:            func() any { return a.Router.Health() },
+		SharedState:       a.sharedState(),
 		Gatherer:          a.Registry,
 		ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout, IdleTimeout: h.IdleTimeout,
 		ShutdownGrace:  h.ShutdownGrace,
@@ -248,6 +268,15 @@ func (a *App) HTTP() *server.HTTP {
 	})
 	a.transport.Store(t)
 	return t
+}
+
+// sharedState is the /readyz detail of the state replicas share; nil
+// without Redis.
+func (a *App) sharedState() func(context.Context) any {
+	if a.shared == nil {
+		return nil
+	}
+	return func(ctx context.Context) any { return a.shared.state(ctx) }
 }
 
 // ServeHTTP serves the app on ln until ctx ends, then shuts down gracefully.

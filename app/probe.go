@@ -11,7 +11,9 @@ import (
 )
 
 // Probe checks every enabled, configured tier with timeout and returns one
-// finding per tier (the `check` command prints them).
+// finding per tier (the `check` command prints them), and, when Redis is
+// configured, one for the state replicas share: an error when Redis does
+// not answer.
 func (a *App) Probe(ctx context.Context, timeout time.Duration) []config.Finding {
 	enabled := map[tiers.Name]bool{}
 	for _, tc := range routerTiers(a.Config, a.Tiers) {
@@ -58,6 +60,16 @@ func (a *App) Probe(ctx context.Context, timeout time.Duration) []config.Finding
 		if f.Level != "" {
 			out = append(out, f)
 		}
+	}
+	if a.shared != nil {
+		start := time.Now()
+		st := a.shared.state(ctx)
+		f := config.Finding{Level: config.LevelOK, Subject: "shared state",
+			Message: fmt.Sprintf("%s (%d ms)", st.Detail, time.Since(start).Milliseconds())}
+		if !st.Usable {
+			f.Level, f.Message = config.LevelError, st.Detail+": check "+config.EnvRedisURL+" and that Redis is up"
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/cluster"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/config"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
@@ -38,19 +37,22 @@ func creditsTo(g *prometheus.GaugeVec) func(t tiers.Name) func(remaining int) {
 // newTiers constructs the three tiers from cfg. Each tier labels its own log
 // lines with "tier" (adding it here too would repeat the key). onCredits
 // gives each Zoho tier the callback that receives Zoho's
-// X-API-CREDITS-REMAINING.
-func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCredits func(tiers.Name) func(int)) []tiers.Tier {
+// X-API-CREDITS-REMAINING. sh, when not nil, is the state replicas share
+// through Redis: the governors and the Zoho tiers' access tokens.
+func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCredits func(tiers.Name) func(int), sh *shared) []tiers.Tier {
 	cacheDir := cacheDirOf(cfg)
 	// One governor for the org, shared by every tier and tool call: Zoho
 	// counts the org's API calls in flight together (reference §9.3), and
 	// tier 1's tool calls run API calls on the org too. heavy bounds Zoho's
-	// sub-concurrency group within it. cluster.SharedGovernor can take
-	// their place when replicas share Redis.
-	limit := cfg.Zoho.ConcurrencyLimit
-	if limit <= 0 {
-		limit = tiers.DefaultConcurrencyLimit
+	// sub-concurrency group within it. With Redis they are shared by all
+	// replicas (cluster.SharedGovernor).
+	gov, heavy := sh.governors(cfg)
+	// The accounts server the credentials belong to, which names them in
+	// Redis.
+	var accounts string
+	if dc, err := zoho.DC(cfg.Zoho.DC); err == nil {
+		accounts = dc.WithOverrides(cfg.Zoho.AccountsURL, cfg.Zoho.APIDomain, cfg.Zoho.ContentURL).AccountsURL
 	}
-	var gov, heavy tiers.Governor = cluster.NewLocalGovernor(limit), cluster.NewLocalGovernor(min(limit, tiers.SubConcurrencyLimit))
 	m := cfg.Tiers.MCP
 	t1 := tiermcp.New(tiermcp.Config{
 		Endpoint:     m.Endpoint.Reveal(),
@@ -74,6 +76,7 @@ func newTiers(cfg *config.Config, log *slog.Logger, now func() time.Time, onCred
 			Now: now, Logger: log, // the tier adds "tier" itself
 			CacheDir: cacheDir, OnCredits: onCredits(t),
 			Governor: gov, HeavyGovernor: heavy,
+			SharedTokens: sh.tokensFor(t, accounts, cred),
 		}
 	}
 	k := cfg.Tiers.Bulk

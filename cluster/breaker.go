@@ -34,10 +34,12 @@ type SharedBreaker[T any] struct {
 	c     *Client
 	key   string
 	st    gobreaker.Settings
-	local *gobreaker.CircuitBreaker[T]
+	local *gobreaker.TwoStepCircuitBreaker[T]
 
 	mu     sync.Mutex
 	last   gobreaker.State
+	lastAt time.Time // when Redis last told this replica the state
+	gen    int64     // the generation it last saw
 	counts gobreaker.Counts
 }
 
@@ -69,7 +71,7 @@ func NewSharedBreaker[T any](c *Client, st gobreaker.Settings) *SharedBreaker[T]
 		defer b.mu.Unlock()
 		b.moveLocked(to)
 	}
-	b.local = gobreaker.NewCircuitBreaker[T](local)
+	b.local = gobreaker.NewTwoStepCircuitBreaker[T](local)
 	return b
 }
 
@@ -184,7 +186,7 @@ func (b *SharedBreaker[T]) run(ctx context.Context, s *redis.Script, extra ...an
 		opens: vals[10],
 	}
 	b.mu.Lock()
-	b.counts = r.counts
+	b.counts, b.gen, b.lastAt = r.counts, r.gen, b.c.now()
 	b.moveLocked(r.state)
 	b.mu.Unlock()
 	return r, nil
@@ -208,27 +210,39 @@ func (b *SharedBreaker[T]) moveLocked(to gobreaker.State) {
 // gobreaker.ErrTooManyRequests without running req. A panic in req counts
 // as a failure and is re-raised.
 func (b *SharedBreaker[T]) Execute(req func() (T, error)) (T, error) {
-	ctx := context.Background()
-	r, err := b.run(ctx, breakerAllow)
-	if err != nil {
-		return b.local.Execute(req)
-	}
 	var zero T
-	switch r.code {
-	case -1:
-		return zero, gobreaker.ErrOpenState
-	case -2:
-		return zero, gobreaker.ErrTooManyRequests
+	done, err := b.Allow()
+	if err != nil {
+		return zero, err
 	}
 	defer func() {
 		if e := recover(); e != nil {
-			b.record(ctx, r.gen, fmt.Errorf("%v", e))
+			done(fmt.Errorf("%v", e))
 			panic(e)
 		}
 	}()
 	res, err := req()
-	b.record(ctx, r.gen, err)
+	done(err)
 	return res, err
+}
+
+// Allow is the two-step form of Execute (gobreaker.TwoStepCircuitBreaker's):
+// it admits a call, or refuses it with gobreaker.ErrOpenState or
+// gobreaker.ErrTooManyRequests; the caller makes the call and passes its
+// outcome to done, exactly once.
+func (b *SharedBreaker[T]) Allow() (done func(err error), err error) {
+	ctx := context.Background()
+	r, err := b.run(ctx, breakerAllow)
+	if err != nil {
+		return b.local.Allow()
+	}
+	switch r.code {
+	case -1:
+		return nil, gobreaker.ErrOpenState
+	case -2:
+		return nil, gobreaker.ErrTooManyRequests
+	}
+	return func(err error) { b.record(ctx, r.gen, err) }, nil
 }
 
 // record stores the outcome of a call admitted in generation gen, and trips
@@ -257,6 +271,35 @@ func (b *SharedBreaker[T]) State() gobreaker.State {
 	if _, err := b.run(context.Background(), breakerPeek); err != nil {
 		return b.local.State()
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// AllowFast is Allow without its round trip to Redis when this replica
+// learnt within maxAge that the breaker is closed: a closed breaker admits
+// every call, so only the outcome goes to Redis (one round trip instead of
+// two), and its reply refreshes the replica's view. The price: for up to
+// maxAge after another replica opened the breaker, this replica may still
+// send calls through (their outcomes are then ignored, as gobreaker ignores
+// outcomes of an older generation), and closed-state calls are not counted
+// in Counts.Requests. Half-open and open breakers, and an older view, take
+// the full Allow.
+func (b *SharedBreaker[T]) AllowFast(maxAge time.Duration) (done func(err error), err error) {
+	b.mu.Lock()
+	fast := b.last == gobreaker.StateClosed && !b.lastAt.IsZero() && b.c.now().Sub(b.lastAt) < maxAge
+	gen := b.gen
+	b.mu.Unlock()
+	if !fast || !b.c.Usable() {
+		return b.Allow()
+	}
+	return func(err error) { b.record(context.Background(), gen, err) }, nil
+}
+
+// Seen returns the state this replica saw last (at its last call, State or
+// Reset), without asking Redis: cheap enough for every routed call. It may
+// lag behind a change another replica made; the next call or State sees it.
+func (b *SharedBreaker[T]) Seen() gobreaker.State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.last

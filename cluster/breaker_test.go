@@ -332,3 +332,76 @@ func TestDistributedBreakerHoldsTheLockDuringTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSharedBreakerTwoStep: Allow admits and refuses like Execute, its done
+// records the outcome for all replicas, and Seen reports what this replica
+// saw last without asking Redis (so it lags until the next look).
+func TestSharedBreakerTwoStep(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	clk := newClock()
+	a, b := newBrk(t, srv, clk), newBrk(t, srv, clk)
+	for i := range 3 {
+		done, err := a.b.Allow()
+		if err != nil {
+			t.Fatalf("call %d refused: %v", i, err)
+		}
+		done(errTier)
+	}
+	if got := a.b.Seen(); got != gobreaker.StateOpen {
+		t.Errorf("A's Seen = %v after its own failures opened the breaker", got)
+	}
+	if got := b.b.Seen(); got != gobreaker.StateClosed {
+		t.Errorf("B's Seen = %v before B looked; want closed (what it saw last)", got)
+	}
+	if _, err := b.b.Allow(); !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("B's Allow: %v; want ErrOpenState", err)
+	}
+	if got := b.b.Seen(); got != gobreaker.StateOpen {
+		t.Errorf("B's Seen = %v after its refused call", got)
+	}
+	clk.Advance(time.Minute + time.Millisecond)
+	if got := b.b.State(); got != gobreaker.StateHalfOpen {
+		t.Errorf("B's State after the timeout = %v", got)
+	}
+	if got := a.b.Seen(); got != gobreaker.StateOpen {
+		t.Errorf("A's Seen = %v; want open until A looks again", got)
+	}
+}
+
+// TestSharedBreakerAllowFast: with a fresh view of a closed breaker,
+// AllowFast admits without asking Redis but records the outcome, so
+// failures through it still open the breaker for all; once open (or with
+// a stale view) it asks Redis like Allow.
+func TestSharedBreakerAllowFast(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	clk := newClock()
+	a, b := newBrk(t, srv, clk), newBrk(t, srv, clk)
+	rdb := raw(t, srv)
+	if got := a.b.State(); got != gobreaker.StateClosed { // a fresh view
+		t.Fatal(got)
+	}
+	before := rdb.HGet(ctxT(t), a.b.key, "req").Val()
+	for i := range 3 {
+		done, err := a.b.AllowFast(time.Minute)
+		if err != nil {
+			t.Fatalf("call %d refused: %v", i, err)
+		}
+		done(errTier)
+		if i == 1 {
+			if got := rdb.HGet(ctxT(t), a.b.key, "req").Val(); got != before {
+				t.Errorf("requests counted in Redis %s -> %s: AllowFast asked Redis with a fresh closed view", before, got)
+			}
+			if got := rdb.HGet(ctxT(t), a.b.key, "cf").Val(); got != "2" {
+				t.Errorf("consecutive failures in Redis = %s; want 2 (outcomes recorded)", got)
+			}
+		}
+	}
+	if _, err := b.b.AllowFast(time.Minute); !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("B (no view yet): %v; want the shared breaker open", err)
+	}
+	if _, err := a.b.AllowFast(time.Minute); !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("A after opening it: %v; want open", err)
+	}
+}

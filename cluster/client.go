@@ -188,6 +188,10 @@ func (c *Client) do(ctx context.Context, what string, fn func(ctx context.Contex
 	case ctx.Err() != nil:
 		// The caller gave up; that says nothing about Redis.
 		return ctx.Err()
+	case errors.Is(err, redis.ErrClosed):
+		// This replica closed its client (shutting down; a background
+		// release may still run): nothing to say about Redis.
+		return fmt.Errorf("%w: %s: client closed", ErrUnavailable, what)
 	case isScriptBug(err):
 		// Redis answered: it is up, the request was wrong.
 		c.up()

@@ -72,6 +72,11 @@ type GovernorConfig struct {
 	// DefaultGovernorPoll. Waiters that stop looking for 20 pauses (their
 	// replica died) leave the queue.
 	MaxPoll time.Duration
+	// ReleaseInBackground makes release return at once and free the slot
+	// in Redis from a goroutine of its own, taking a round trip off every
+	// call's path; the slot is free for others one round trip later. false
+	// frees it before release returns.
+	ReleaseInBackground bool
 	// Fallback admits calls while Redis cannot be used. nil means a
 	// LocalGovernor of Limit: with Redis down each replica allows Limit on
 	// its own (the proxy keeps serving; Zoho may answer 429 beyond its
@@ -222,9 +227,16 @@ func (g *SharedGovernor) hold(id string) func() {
 			l.mu.Unlock()
 			// A renewal running now cannot bring the lease back: it only
 			// updates a lease that exists (ZADD XX).
-			_ = g.c.do(context.Background(), "governor release", func(ctx context.Context) error {
-				return g.c.rdb.ZRem(ctx, g.keys[0], id).Err()
-			})
+			free := func() {
+				_ = g.c.do(context.Background(), "governor release", func(ctx context.Context) error {
+					return g.c.rdb.ZRem(ctx, g.keys[0], id).Err()
+				})
+			}
+			if g.cfg.ReleaseInBackground {
+				go free() // bounded by the client's Timeout
+				return
+			}
+			free()
 		})
 	}
 }

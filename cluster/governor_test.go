@@ -246,3 +246,33 @@ func TestCreditsKeepTheNewestObservation(t *testing.T) {
 		t.Fatal("orgs share credits")
 	}
 }
+
+// TestSharedGovernorReleaseInBackground: with ReleaseInBackground, release
+// frees the slot (from a goroutine); after the client is closed, calls
+// fail as unavailable without logging Redis as unusable (a release in the
+// background at shutdown).
+func TestSharedGovernorReleaseInBackground(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	r := newReplica(t, srv, nil)
+	g := newGov(t, r, 1, func(c *GovernorConfig) { c.ReleaseInBackground = true })
+	ctx := ctxT(t)
+	release, err := g.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	waitFor(t, func() bool { n, _ := g.InFlight(ctx); return n == 0 })
+	again, err := g.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c.Close()
+	again() // fails in the background, like any call after Close:
+	if _, err := g.InFlight(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("InFlight after Close: %v; want ErrUnavailable", err)
+	}
+	if n := r.log.count("unusable"); n != 0 {
+		t.Errorf("a release after Close logged Redis as unusable: %v", r.log.lines())
+	}
+}

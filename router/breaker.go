@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 
@@ -13,7 +14,60 @@ import (
 // breaker (and how many it lets through at once).
 const SuccessThreshold = 2
 
-type breaker = gobreaker.CircuitBreaker[struct{}]
+// Breaker is a tier's circuit breaker whose state is kept outside this
+// process, e.g. cluster.SharedBreaker, whose state all replicas share
+// through Redis (app supplies it as Config.NewBreaker). It follows
+// gobreaker's state machine and Settings.
+type Breaker interface {
+	// Allow admits a call, or refuses it with gobreaker.ErrOpenState or
+	// gobreaker.ErrTooManyRequests; the router then makes the call and
+	// passes its outcome to done, exactly once.
+	Allow() (done func(err error), err error)
+	// State is the breaker's state now (Health, reset).
+	State() gobreaker.State
+	// Seen is the state for routing, asked several times per routed call:
+	// it must be cheap, and may lag a little behind State, but must come
+	// to see an open breaker's timeout pass without calls through it.
+	Seen() gobreaker.State
+	// Counts are the counts of the breaker's current generation.
+	Counts() gobreaker.Counts
+}
+
+// Resetter is a Breaker that ResetBreakers closes in place (for every
+// replica sharing it) instead of replacing it.
+type Resetter interface {
+	Reset(ctx context.Context) error
+}
+
+// breaker is one tier's breaker: the default gobreaker one of this process
+// (local), called directly so that the hot path stays free of allocations,
+// or a Breaker from Config.NewBreaker (ext).
+type breaker struct {
+	local *gobreaker.CircuitBreaker[struct{}]
+	ext   Breaker
+}
+
+func (b *breaker) State() gobreaker.State {
+	if b.ext != nil {
+		return b.ext.State()
+	}
+	return b.local.State()
+}
+
+// seen is the state for routing.
+func (b *breaker) seen() gobreaker.State {
+	if b.ext != nil {
+		return b.ext.Seen()
+	}
+	return b.local.State()
+}
+
+func (b *breaker) Counts() gobreaker.Counts {
+	if b.ext != nil {
+		return b.ext.Counts()
+	}
+	return b.local.Counts()
+}
 
 // breakerBox holds a tier's current breaker; ResetBreakers swaps in a new one.
 // tripped is the run of consecutive failures that opened it (gobreaker
@@ -21,11 +75,15 @@ type breaker = gobreaker.CircuitBreaker[struct{}]
 type breakerBox struct {
 	p       atomic.Pointer[breaker]
 	tripped atomic.Uint32
+	// resetting is set while ResetBreakers closes a Resetter, so that the
+	// change it causes is reported with its reason.
+	resetting atomic.Bool
 }
 
 func (b *breakerBox) get() *breaker { return b.p.Load() }
 
-func (b *breakerBox) open() bool { return b.get().State() == gobreaker.StateOpen }
+// open reports whether the breaker is open, for routing.
+func (b *breakerBox) open() bool { return b.get().seen() == gobreaker.StateOpen }
 
 // IsExcluded is the breakers' exclusion policy: the caller's own
 // cancellation, an operation the tier cannot do, and an attempt cut short by
@@ -54,11 +112,12 @@ func IsSuccessful(err error) bool {
 	return err == nil || tiers.Classify(err) == tiers.ClassVerdict
 }
 
-// newBreaker gives ts a fresh, closed breaker.
+// newBreaker gives ts a fresh breaker: closed, unless it is an external one
+// that another replica has opened.
 func (r *Router) newBreaker(ts *tierState) *breaker {
-	var cb *breaker
+	cb := &breaker{}
 	threshold := r.cfg.BreakerThreshold
-	cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+	st := gobreaker.Settings{
 		Name:        string(ts.name),
 		MaxRequests: SuccessThreshold,
 		Timeout:     r.cfg.BreakerTimeout,
@@ -82,11 +141,20 @@ func (r *Router) newBreaker(ts *tierState) *breaker {
 			if from == gobreaker.StateHalfOpen && to == gobreaker.StateOpen {
 				ts.br.tripped.Add(1) // the failed trial call extends the run of failures
 			}
-			r.breakerChanged(ts, from, to, r.changeReason(from, to))
+			reason := r.changeReason(from, to)
+			if to == gobreaker.StateClosed && ts.br.resetting.Load() {
+				reason = reasonReset
+			}
+			r.breakerChanged(ts, from, to, reason)
 		},
 		IsSuccessful: IsSuccessful,
 		IsExcluded:   IsExcluded,
-	})
+	}
+	if r.cfg.NewBreaker != nil {
+		cb.ext = r.cfg.NewBreaker(st)
+	} else {
+		cb.local = gobreaker.NewCircuitBreaker[struct{}](st)
+	}
 	ts.br.p.Store(cb)
 	ts.br.tripped.Store(0)
 	ts.prom.state.Set(0)
@@ -116,15 +184,32 @@ func stateName(s gobreaker.State) string {
 	return s.String()
 }
 
+// reasonReset is the reason of a change made by reset_circuit_breakers.
+const reasonReset = "reset by reset_circuit_breakers"
+
 // ResetBreakers closes every tier's breaker (reset_circuit_breakers): each
 // gets a new one with empty counts. Calls in flight finish against the old
-// breaker, which no longer matters.
+// breaker, which no longer matters. A Resetter (a breaker replicas share)
+// is closed in place, for every replica; when that fails, it is replaced
+// like a local one, and the shared state stays as it was.
 func (r *Router) ResetBreakers() {
 	for _, ts := range r.tiers {
-		from := ts.br.get().State()
+		cb := ts.br.get()
+		if rs, ok := cb.ext.(Resetter); ok {
+			ts.br.resetting.Store(true)
+			err := rs.Reset(context.Background())
+			ts.br.resetting.Store(false)
+			if err == nil {
+				ts.br.tripped.Store(0)
+				continue
+			}
+			r.log.Warn("cannot reset the circuit breaker shared by replicas; resetting this replica's view only",
+				"tier", string(ts.name), "error", err.Error())
+		}
+		from := cb.State()
 		r.newBreaker(ts)
 		if from != gobreaker.StateClosed {
-			r.breakerChanged(ts, from, gobreaker.StateClosed, "reset by reset_circuit_breakers")
+			r.breakerChanged(ts, from, gobreaker.StateClosed, reasonReset)
 		}
 	}
 	r.log.Info("circuit breakers reset")

@@ -157,7 +157,7 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	called := false
 	var err error
 	var t0 time.Time
-	_, berr := ts.br.get().Execute(func() (struct{}, error) {
+	body := func() (struct{}, error) {
 		// Admitted by the breaker: build the attempt's context.
 		called = true
 		budget := tiers.QuickRetry
@@ -184,7 +184,13 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		var forBreaker error
 		err, forBreaker = c.reclassify(ts, op, err, actx, b, end.Sub(now))
 		return struct{}{}, forBreaker
-	})
+	}
+	var berr error
+	if cb := ts.br.get(); cb.local != nil {
+		_, berr = cb.local.Execute(body)
+	} else {
+		berr = allowed(cb.ext, body)
+	}
 
 	if !called {
 		// gobreaker refused: open, or half-open with its trial calls in use.
@@ -219,6 +225,29 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	}
 	c.prev, c.prevOutcome, c.lastErr = ts, o, err
 	return stepNext, err
+}
+
+// allowed runs body under the two-step breaker b; a panic in body counts as
+// a failure and is re-raised, as gobreaker's Execute does.
+func allowed(b Breaker, body func() (struct{}, error)) error {
+	done, err := b.Allow()
+	if err != nil {
+		return err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			e := recover() // nil for runtime.Goexit, which goes on
+			done(fmt.Errorf("%v", e))
+			if e != nil {
+				panic(e)
+			}
+		}
+	}()
+	_, err = body()
+	finished = true
+	done(err)
+	return nil
 }
 
 // errSilent is the cause of a bulk attempt ended for showing no progress

@@ -71,6 +71,10 @@ func (r *Router) changeReason(from, to gobreaker.State) string {
 		return fmt.Sprintf("cooldown of %s elapsed", r.cfg.BreakerTimeout)
 	case to == gobreaker.StateClosed && from == gobreaker.StateHalfOpen:
 		return fmt.Sprintf("%d trial calls succeeded", SuccessThreshold)
+	case to == gobreaker.StateClosed:
+		// Only a reset closes an open breaker: this replica's, or (for a
+		// breaker replicas share) another replica's.
+		return reasonReset
 	}
 	return ""
 }

@@ -117,6 +117,11 @@ type Config struct {
 	// with the wall clock, since contexts' deadlines do. Nil means time.Now.
 	// (The breakers' cooldowns use gobreaker's own clock.)
 	Now func() time.Time
+	// NewBreaker makes a tier's circuit breaker from the settings the router
+	// chose (name, thresholds, policies, OnStateChange). Nil means a
+	// gobreaker breaker of this process; app passes one whose state replicas
+	// share when Redis is configured.
+	NewBreaker func(gobreaker.Settings) Breaker
 	// Logger receives breaker state changes and failovers. Nil means none.
 	Logger *slog.Logger
 	// Registerer receives the router's Prometheus collectors. Nil means they

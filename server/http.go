@@ -40,6 +40,10 @@ type HTTPOptions struct {
 	Ready func() bool
 	// Health returns the per-tier health shown by /readyz. Nil means none.
 	Health func() any
+	// SharedState, when not nil, describes the state replicas share
+	// (Redis), shown by /readyz's detail as "shared_state". It does not
+	// change the status code.
+	SharedState func(ctx context.Context) any
 	// Gatherer is exposed at /metrics. Nil means prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are the http.Server's.
@@ -250,7 +254,7 @@ func (h *HTTP) Handler(loopback bool) http.Handler {
 	})))
 	mux.Handle("GET "+PathReadyz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		detail, _ := sec.MonitorAllowed(r)
-		h.readyz(w, detail)
+		h.readyz(w, r, detail)
 	})))
 	mux.Handle("GET "+PathMetrics, sec.WrapMonitor(promhttp.HandlerFor(h.o.Gatherer, promhttp.HandlerOpts{})))
 	if h.o.StatusPage != nil {
@@ -271,11 +275,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // readyz answers /readyz: the status code for anyone (load balancers), the
 // per-tier detail only when detail is allowed (see Security.MonitorAllowed).
-func (h *HTTP) readyz(w http.ResponseWriter, detail bool) {
+func (h *HTTP) readyz(w http.ResponseWriter, r *http.Request, detail bool) {
 	ready := h.o.Ready == nil || h.o.Ready()
 	body := map[string]any{"ready": ready}
 	if h.o.Health != nil && detail {
 		body["tiers"] = h.o.Health()
+	}
+	if h.o.SharedState != nil && detail {
+		body["shared_state"] = h.o.SharedState(r.Context())
 	}
 	status := http.StatusOK
 	if !ready {

@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // newAPIHandler builds the CRM API served by the rest and bulk listeners and
@@ -57,6 +58,15 @@ func (s *Sim) apiEntry(next http.Handler) http.Handler {
 			return
 		}
 		defer s.limits.release(false)
+		if d := s.opts.ServeTime; d > 0 {
+			// Zoho's own time on the call, inside its concurrency slot.
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -346,5 +347,30 @@ func TestIssue12APIsShareTheOrgLimits(t *testing.T) {
 	}
 	if got := e.s.CreditsUsed() - before; got != 2 {
 		t.Fatalf("insert of 11 cost %d credits, want 2", got)
+	}
+}
+
+// TestServeTimeHoldsTheSlot: with ServeTime, a call holds its concurrency
+// slot while Zoho serves it, so calls that overlap in time are refused past
+// the limit (a latency fault, delayed before the API, would not be).
+func TestServeTimeHoldsTheSlot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Concurrency: 2, ServeTime: 500 * time.Millisecond})
+	var wg sync.WaitGroup
+	statuses := make([]int, 4)
+	for i := range statuses {
+		wg.Go(func() {
+			statuses[i] = call(t, http.MethodGet, e.s.RESTURL()+"/crm/v8/Accounts/"+id(1), e.tok, "").status
+		})
+	}
+	wg.Wait()
+	refused := 0
+	for _, st := range statuses {
+		if st == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if got := e.s.Concurrency(); got.Peak < 3 || refused == 0 {
+		t.Errorf("statuses %v, peak %d; want overlapping calls past the limit of 2 refused", statuses, got.Peak)
 	}
 }

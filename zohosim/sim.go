@@ -91,6 +91,10 @@ type Options struct {
 	// sub-concurrency of 10 for COQL, writes of more than 10 records and bulk
 	// job creation is fixed.
 	Concurrency int
+	// ServeTime is how long Zoho takes to serve each API call, spent while
+	// the call holds its concurrency slot (a latency fault, by contrast,
+	// delays a request before it reaches the API); 0 means no time.
+	ServeTime time.Duration
 	// MCPKey is the key in /mcp/{key}/message; "" means 32 random hex digits.
 	MCPKey string
 	// MCPAuth is how the MCP look-alike authenticates callers: "" or

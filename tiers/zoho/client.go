@@ -78,6 +78,9 @@ type Config struct {
 	// heavy calls among them (COQL, bulk job creation, writes of more than
 	// 10 records: Zoho's sub-concurrency of 10). nil bounds nothing.
 	Governor, HeavyGovernor tiers.Governor
+	// SharedTokens shares the credential's access token with other
+	// replicas (see TokenSourceConfig.Shared). nil means none.
+	SharedTokens SharedTokens
 }
 
 // Client talks to one Zoho org with one credential: it builds URLs on the
@@ -134,7 +137,7 @@ func New(cfg Config) (*Client, error) {
 	c.tokens = NewTokenSource(TokenSourceConfig{
 		Credential: cfg.Credential, AccountsURL: dc.AccountsURL, HTTPClient: tokHTTP, Now: cfg.Now,
 		Margin: cfg.TokenMargin, CacheDir: cfg.CacheDir, Logger: raw, Tier: cfg.Tier,
-		RefreshTimeout: refreshTimeout(cfg.Timeout),
+		RefreshTimeout: refreshTimeout(cfg.Timeout), Shared: cfg.SharedTokens,
 	})
 	c.http = NewHTTPClient(HTTPOptions{
 		Base: base, Tokens: c.tokens, AuthHosts: c.isZohoHost, UserAgent: cfg.UserAgent,

@@ -106,7 +106,28 @@ type TokenSourceConfig struct {
 	Logger *slog.Logger
 	// Tier labels errors and log lines. Empty is allowed.
 	Tier tiers.Name
+	// Shared shares the access token with the other replicas of the proxy
+	// (app adapts cluster.Tokens to it when Redis is configured). nil means
+	// this process alone, with its disk cache. While Shared answers, it
+	// does the cap accounting and the disk cache is not used; when it
+	// cannot (ErrNotShared), the source refreshes on its own as without it.
+	Shared SharedTokens
 }
+
+// SharedTokens shares one credential's access token among replicas.
+type SharedTokens interface {
+	// Refresh returns a token other than stale (the token the caller holds
+	// and found expired or rejected; "" for none): the one another replica
+	// stored, or a new one from grant, which at most one replica runs at a
+	// time. grant reports whether its request may have reached Zoho
+	// (counted against Zoho's refresh cap). Errors are *tiers.Error, or
+	// wrap ErrNotShared when the shared state cannot be used.
+	Refresh(ctx context.Context, stale string, grant func(ctx context.Context) (tok Token, counted bool, err error)) (Token, error)
+}
+
+// ErrNotShared is wrapped by a SharedTokens error that means "the shared
+// state cannot be used now": the TokenSource then refreshes on its own.
+var ErrNotShared = errors.New("shared token state unavailable")
 
 // TokenSource hands out access tokens for one credential. It refreshes at
 // most once at a time (callers that arrive during a refresh wait for it),
@@ -172,6 +193,34 @@ func NewTokenSource(cfg TokenSourceConfig) *TokenSource {
 		ts.tok = Token{AccessToken: cfg.Credential.AccessToken}
 	}
 	return ts
+}
+
+// sharedRefresh obtains a token through the shared state; ok is false when
+// that cannot be used and the caller refreshes on its own.
+func (ts *TokenSource) sharedRefresh(ctx context.Context) (t Token, ok bool, err error) {
+	ts.mu.Lock()
+	stale := ts.tok.AccessToken
+	if stale == "" {
+		stale = ts.rejected
+	}
+	ts.mu.Unlock()
+	t, err = ts.cfg.Shared.Refresh(ctx, stale, func(ctx context.Context) (Token, bool, error) {
+		now := ts.cfg.Now()
+		t, counted, err := ts.grant(ctx, now)
+		if counted {
+			// Kept locally too, so that a fall back to local accounting
+			// starts from this replica's own grants.
+			ts.mu.Lock()
+			ts.attempts = append(pruneTimes(ts.attempts, now.Add(-ts.cfg.RefreshWindow)), now)
+			ts.mu.Unlock()
+		}
+		return t, counted, err
+	})
+	if errors.Is(err, ErrNotShared) {
+		ts.cfg.Logger.Debug("shared token state unavailable; refreshing locally", "error", err.Error())
+		return Token{}, false, nil
+	}
+	return t, true, err
 }
 
 // RefreshCount returns how many refresh grants this source has sent.
@@ -252,9 +301,15 @@ func (ts *TokenSource) runRefresh(c *refreshCall) {
 	close(c.done)
 }
 
-// refresh obtains a token: from the disk cache when another process (or an
+// refresh obtains a token: from the replicas' shared state when there is
+// one (Shared), else from the disk cache when another process (or an
 // earlier run) left a valid one, otherwise with the refresh grant.
 func (ts *TokenSource) refresh(ctx context.Context) (Token, error) {
+	if ts.cfg.Shared != nil && ts.cfg.Credential.CanRefresh() {
+		if t, ok, err := ts.sharedRefresh(ctx); ok {
+			return t, err
+		}
+	}
 	now := ts.cfg.Now()
 	ts.mu.Lock()
 	if !ts.diskLoaded {
