@@ -112,33 +112,7 @@ func BulkReadRecords(d Deps) Tool {
 type bulkUpdateRecordsParams tiers.BulkUpdateRequest
 
 func (p *bulkUpdateRecordsParams) params() []param {
-	return []param{
-		moduleParam(&p.Module),
-		{name: "updates", need: fmt.Sprintf("a list of 1–%d {id, data}", tiers.MaxBulkWriteRecords),
-			reach: func(field string) (any, bool) {
-				return []map[string]any{{"id": "3652397000000000000", "data": map[string]any{field: "probe"}}}, true
-			},
-			sample: func(ids []string) any {
-				return []map[string]any{{"id": ids[0], "data": map[string]any{"Ticker_Symbol": "PRB"}}}
-			},
-			schema: func() schema {
-				return array(fmt.Sprintf("The updates, at most %d, each {id, data} with each id once.", tiers.MaxBulkWriteRecords), object("One record's update.", schema{
-					"id":   idSchema("The record's id: 1–19 digits."),
-					"data": recordDataSchema("Fields to change: field API name → new value (string, number, boolean, null to clear, {\"id\": \"...\"} for a lookup, an array for multi-select). Not id."),
-				}, "id", "data"), 1, tiers.MaxBulkWriteRecords)
-			},
-			decode: func(a *args) (err error) {
-				p.Updates, err = a.updatesOf("updates", tiers.MaxBulkWriteRecords, a.mod())
-				return err
-			}},
-		triggerParam(&p.Trigger),
-		rule(func(*args) error {
-			for i := range p.Updates {
-				p.Updates[i].Trigger = p.Trigger
-			}
-			return nil
-		}),
-	}
+	return recordUpdatesParams((*tiers.BulkUpdateRequest)(p), tiers.MaxBulkWriteRecords)
 }
 
 // BulkUpdateRecords is bulk_update_records: many updates of records of any

@@ -215,9 +215,16 @@ func clipList(items []string, n int) []string {
 type updateRecordsParams tiers.BulkUpdateRequest
 
 func (p *updateRecordsParams) params() []param {
+	return recordUpdatesParams((*tiers.BulkUpdateRequest)(p), tiers.MaxRecordsPerWrite)
+}
+
+// recordUpdatesParams are the arguments of a generic tool that updates up
+// to max records of one module (update_records, bulk_update_records): the
+// module, the updates and the triggers, which every update carries.
+func recordUpdatesParams(p *tiers.BulkUpdateRequest, max int) []param {
 	return []param{
 		moduleParam(&p.Module),
-		{name: "updates", need: fmt.Sprintf("a list of 1–%d {id, data}", tiers.MaxRecordsPerWrite),
+		{name: "updates", need: fmt.Sprintf("a list of 1–%d {id, data}", max),
 			reach: func(field string) (any, bool) {
 				return []map[string]any{{"id": "3652397000000000000", "data": map[string]any{field: "probe"}}}, true
 			},
@@ -225,13 +232,13 @@ func (p *updateRecordsParams) params() []param {
 				return []map[string]any{{"id": ids[0], "data": map[string]any{"Ticker_Symbol": "PRB"}}}
 			},
 			schema: func() schema {
-				return array(fmt.Sprintf("The updates, at most %d, each {id, data} with each id once.", tiers.MaxRecordsPerWrite), object("One record's update.", schema{
+				return array(fmt.Sprintf("The updates, at most %d, each {id, data} with each id once.", max), object("One record's update.", schema{
 					"id":   idSchema("The record's id: 1–19 digits."),
 					"data": recordDataSchema("Fields to change: field API name → new value (string, number, boolean, null to clear, {\"id\": \"...\"} for a lookup, an array for multi-select). Not id."),
-				}, "id", "data"), 1, tiers.MaxRecordsPerWrite)
+				}, "id", "data"), 1, max)
 			},
 			decode: func(a *args) (err error) {
-				p.Updates, err = a.updatesOf("updates", tiers.MaxRecordsPerWrite, a.mod())
+				p.Updates, err = a.updatesOf("updates", max, a.mod())
 				return err
 			}},
 		triggerParam(&p.Trigger),
