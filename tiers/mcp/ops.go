@@ -32,7 +32,7 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	}
 	for _, r := range recs {
 		if id, _ := r["id"].(string); id == "" || id == req.ID {
-			return project(r, req.Fields), nil
+			return zoho.Project(r, req.Fields), nil
 		}
 	}
 	return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
@@ -96,7 +96,7 @@ func (t *Tier) listIDs(ctx context.Context, req tiers.ListRequest, limit int, cu
 	}
 	var p tiers.Page
 	for _, r := range zoho.InIDOrder(recs, ids) { // an id Zoho did not return does not exist
-		p.Records = append(p.Records, project(r, req.Fields))
+		p.Records = append(p.Records, zoho.Project(r, req.Fields))
 	}
 	if next := cur.Offset + len(ids); next < len(req.IDs) {
 		cur.Offset = next
@@ -163,7 +163,7 @@ func pageOf(recs []tiers.Record, info zohoInfo, skip, limit int, fields []string
 		more = true
 	}
 	for _, r := range recs {
-		p.Records = append(p.Records, project(r, fields))
+		p.Records = append(p.Records, zoho.Project(r, fields))
 	}
 	if more && len(recs) > 0 {
 		next := tiers.Cursor{Offset: cur.Offset + len(recs), Query: cur.Query}
@@ -224,7 +224,7 @@ func (t *Tier) listCOQL(ctx context.Context, req tiers.ListRequest, limit int, c
 		recs = recs[:limit]
 	}
 	for _, r := range recs {
-		p.Records = append(p.Records, project(r, req.Fields))
+		p.Records = append(p.Records, zoho.Project(r, req.Fields))
 	}
 	if more {
 		next := tiers.Cursor{Offset: cur.Offset + len(recs), Query: cur.Query}
@@ -440,24 +440,6 @@ func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, 
 // passed only if the schema has a place for it on a per-module one.
 func moduleArg(module string, perModule bool) arg {
 	return arg{section: secPath, name: "module", value: module, required: !perModule}
-}
-
-// project keeps only the requested fields (and id) of a record, for tools
-// that ignore fields; empty fields keeps everything.
-func project(r tiers.Record, fields []string) tiers.Record {
-	if len(fields) == 0 {
-		return r
-	}
-	out := make(tiers.Record, len(fields)+1)
-	if id, ok := r["id"]; ok {
-		out["id"] = id
-	}
-	for _, f := range fields {
-		if v, ok := r[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
 }
 
 func badInput(format string, args ...any) *tiers.Error {
