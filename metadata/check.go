@@ -96,10 +96,10 @@ func (e *UnknownFieldError) Error() string { return e.msg }
 // is the name.
 func (m *Module) unknownField(path, name string) error {
 	e := &UnknownFieldError{Module: m.APIName, Field: name}
-	e.msg = fmt.Sprintf("%s: module %s has no field %q; describe_module {\"module\": %q} lists its fields", path, m.APIName, clip(name), m.APIName)
+	e.msg = fmt.Sprintf("%s: module %s has no field %q; describe_module {\"module\": %q} lists its fields", path, m.APIName, tiers.Clip(name, 60), m.APIName)
 	for _, f := range m.Fields {
 		if strings.EqualFold(f.APIName, name) || strings.EqualFold(f.Label, strings.ReplaceAll(name, "_", " ")) {
-			e.msg = fmt.Sprintf("%s: module %s has no field %q; did you mean %s? (API names are case-sensitive; describe_module lists them)", path, m.APIName, clip(name), f.APIName)
+			e.msg = fmt.Sprintf("%s: module %s has no field %q; did you mean %s? (API names are case-sensitive; describe_module lists them)", path, m.APIName, tiers.Clip(name, 60), f.APIName)
 			break
 		}
 	}
@@ -218,7 +218,7 @@ func checkValue(path string, f tiers.FieldMeta, v any) error {
 			return fmt.Errorf("%s: field %s takes at most %d characters, got %d", path, f.APIName, f.Length, utf8.RuneCountInString(s))
 		}
 		if kindOf(f) == kindEmail && s != "" && !looksLikeEmail(s) {
-			return fmt.Errorf("%s: field %s takes an email address such as \"ada@example.com\", got %q", path, f.APIName, clip(s))
+			return fmt.Errorf("%s: field %s takes an email address such as \"ada@example.com\", got %q", path, f.APIName, tiers.Clip(s, 60))
 		}
 	case kindPicklist:
 		s, ok := v.(string)
@@ -262,7 +262,7 @@ func checkValue(path string, f tiers.FieldMeta, v any) error {
 			return wrong()
 		}
 		if _, err := time.Parse("2006-01-02", s); err != nil {
-			return fmt.Errorf("%s: field %s takes a date \"YYYY-MM-DD\" such as \"2026-03-31\", got %q", path, f.APIName, clip(s))
+			return fmt.Errorf("%s: field %s takes a date \"YYYY-MM-DD\" such as \"2026-03-31\", got %q", path, f.APIName, tiers.Clip(s, 60))
 		}
 	case kindDatetime:
 		s, ok := v.(string)
@@ -270,13 +270,13 @@ func checkValue(path string, f tiers.FieldMeta, v any) error {
 			return wrong()
 		}
 		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return fmt.Errorf("%s: field %s takes a date-time with offset such as \"2026-03-05T09:12:44+05:30\", got %q", path, f.APIName, clip(s))
+			return fmt.Errorf("%s: field %s takes a date-time with offset such as \"2026-03-05T09:12:44+05:30\", got %q", path, f.APIName, tiers.Clip(s, 60))
 		}
 	case kindLookup:
 		switch x := v.(type) {
 		case string:
 			if !tiers.IsRecordID(x) {
-				return fmt.Errorf("%s: field %s is a lookup%s: give {\"id\": \"<record id>\"}, got %q", path, f.APIName, lookupTarget(f), clip(x))
+				return fmt.Errorf("%s: field %s is a lookup%s: give {\"id\": \"<record id>\"}, got %q", path, f.APIName, lookupTarget(f), tiers.Clip(x, 60))
 			}
 		case map[string]any:
 			id, _ := x["id"].(string)
@@ -318,7 +318,7 @@ func checkPick(path string, f tiers.FieldMeta, s string) error {
 			break
 		}
 	}
-	return fmt.Errorf("%s: %q is not a value of picklist %s%s; allowed values: %s", path, clip(s), f.APIName, hint, PicklistList(f))
+	return fmt.Errorf("%s: %q is not a value of picklist %s%s; allowed values: %s", path, tiers.Clip(s, 60), f.APIName, hint, PicklistList(f))
 }
 
 // PicklistList renders a field's picklist values for a message: "Hot",
@@ -401,7 +401,7 @@ func checkConditionValue(path string, f tiers.FieldMeta, k kind, op tiers.Operat
 			layout = time.RFC3339
 		}
 		if _, err := time.Parse(layout, s); err != nil {
-			return fmt.Errorf("%s: field %s takes %s, got %q", path, f.APIName, typeName(f), clip(s))
+			return fmt.Errorf("%s: field %s takes %s, got %q", path, f.APIName, typeName(f), tiers.Clip(s, 60))
 		}
 	case kindPicklist, kindMultiPicklist:
 		s, ok := v.(string)
@@ -428,7 +428,7 @@ func looksLikeEmail(s string) bool {
 func describe(v any) string {
 	switch x := v.(type) {
 	case string:
-		return fmt.Sprintf("the string %q", clip(x))
+		return fmt.Sprintf("the string %q", tiers.Clip(x, 60))
 	case json.Number:
 		return "the number " + string(x)
 	case bool:
@@ -439,18 +439,4 @@ func describe(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// clip shortens s for a message.
-func clip(s string) string {
-	const n = 60
-	if len(s) <= n {
-		return s
-	}
-	for i := n; i > 0; i-- {
-		if utf8.RuneStart(s[i]) {
-			return s[:i] + "…"
-		}
-	}
-	return ""
 }

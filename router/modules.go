@@ -244,7 +244,7 @@ func (c *call) lookupCreated(i int, req tiers.CreateRequest, k int, since time.T
 	var ids []string
 	for _, got := range page.Records {
 		if created(got, since) && matches(rec, got) {
-			if id, ok := idString(got["id"]); ok {
+			if id, ok := tiers.IDString(got["id"]); ok {
 				ids = append(ids, id)
 			}
 		}
@@ -299,11 +299,11 @@ func (c *call) duplicateOfResend(i int, module string, since time.Time, o tiers.
 // details.duplicate_record.id, else details.id.
 func duplicateID(d map[string]any) string {
 	if dr, ok := d["duplicate_record"].(map[string]any); ok {
-		if id, ok := idString(dr["id"]); ok && tiers.IsRecordID(id) {
+		if id, ok := tiers.IDString(dr["id"]); ok && tiers.IsRecordID(id) {
 			return id
 		}
 	}
-	if id, ok := idString(d["id"]); ok && tiers.IsRecordID(id) {
+	if id, ok := tiers.IDString(d["id"]); ok && tiers.IsRecordID(id) {
 		return id
 	}
 	return ""

@@ -454,7 +454,7 @@ func (c *call) readBack(i int, req tiers.BulkUpdateRequest, todo []pending, fina
 		c.reconciled()
 		byID := make(map[string]tiers.Record, len(page.Records))
 		for _, rec := range page.Records {
-			if id, ok := idString(rec["id"]); ok {
+			if id, ok := tiers.IDString(rec["id"]); ok {
 				byID[id] = rec
 			}
 		}
@@ -519,7 +519,7 @@ func sameValue(want, got any) bool {
 	case map[string]any:
 		if wid, ok := w["id"]; ok {
 			gid, ok := idOf(got)
-			wids, ok2 := idString(wid)
+			wids, ok2 := tiers.IDString(wid)
 			return ok && ok2 && gid == wids
 		}
 		g, ok := got.(map[string]any)
@@ -562,7 +562,7 @@ func sameValue(want, got any) bool {
 			return wn.Cmp(gn) == 0
 		}
 	}
-	if wid, ok := idString(want); ok { // a lookup written as a bare id
+	if wid, ok := tiers.IDString(want); ok { // a lookup written as a bare id
 		if gid, ok := idOf(got); ok {
 			return wid == gid
 		}
@@ -615,27 +615,10 @@ func number(v any) (*big.Rat, bool) {
 	return r, ok
 }
 
-// idString returns an id written as a string or a number.
-func idString(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, v != ""
-	case json.Number:
-		return string(v), true
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), true
-	case int:
-		return strconv.Itoa(v), true
-	case int64:
-		return strconv.FormatInt(v, 10), true
-	}
-	return "", false
-}
-
 // idOf returns the id of a lookup value: {"id": …, "name": …} or a bare id.
 func idOf(v any) (string, bool) {
 	if m, ok := v.(map[string]any); ok {
-		return idString(m["id"])
+		return tiers.IDString(m["id"])
 	}
-	return idString(v)
+	return tiers.IDString(v)
 }

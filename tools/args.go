@@ -169,7 +169,7 @@ func (a *args) str(key string, maxLen int) (string, error) {
 
 func checkID(path, id string) error {
 	if !tiers.IsRecordID(id) {
-		return argErr("%s must be a Zoho record id: a string of 1–19 digits such as \"3652397000000624001\" (got %q)", path, clip(id))
+		return argErr("%s must be a Zoho record id: a string of 1–19 digits such as \"3652397000000624001\" (got %q)", path, tiers.Clip(id, 60))
 	}
 	return nil
 }
@@ -241,7 +241,7 @@ const seModule = "$se_module"
 // checkField checks that name is a Zoho API name the caller may use.
 func (a *args) checkField(path, name string) error {
 	if !tiers.IsAPIName(name) {
-		return argErr("%s: %q is not a Zoho field API name (letters, digits and _, starting with a letter, e.g. Account_Name)", path, clip(name))
+		return argErr("%s: %q is not a Zoho field API name (letters, digits and _, starting with a letter, e.g. Account_Name)", path, tiers.Clip(name, 60))
 	}
 	if a.prof.DeniedIn(a.mod(), name) {
 		return argErr("%s: field %s is denied for profile %q; remove it", path, name, a.prof.Name)
@@ -311,7 +311,7 @@ func (a *args) enum(key string, def string, values ...string) (string, error) {
 		return "", err
 	}
 	if !slices.Contains(values, s) {
-		return "", argErr("%s must be one of %s (got %q)", key, strings.Join(values, ", "), clip(s))
+		return "", argErr("%s must be one of %s (got %q)", key, strings.Join(values, ", "), tiers.Clip(s, 60))
 	}
 	return s, nil
 }
@@ -338,7 +338,7 @@ func (a *args) trigger() ([]string, error) {
 			return nil, err
 		}
 		if !slices.Contains(triggerNames, s) {
-			return nil, argErr("%s must be one of %s (got %q)", path, strings.Join(triggerNames, ", "), clip(s))
+			return nil, argErr("%s must be one of %s (got %q)", path, strings.Join(triggerNames, ", "), tiers.Clip(s, 60))
 		}
 		if slices.Contains(out, s) {
 			return nil, argErr("%s repeats %q; list each trigger once", path, s)
@@ -415,7 +415,7 @@ func (a *args) condition(path string, v json.RawMessage) (tiers.Condition, error
 	}
 	for k := range m {
 		if !slices.Contains(conditionKeys, k) {
-			return tiers.Condition{}, argErr("%s: unknown key %q; a condition has field, op and value", path, clip(k))
+			return tiers.Condition{}, argErr("%s: unknown key %q; a condition has field, op and value", path, tiers.Clip(k, 60))
 		}
 	}
 	for _, k := range conditionKeys {
@@ -436,7 +436,7 @@ func (a *args) condition(path string, v json.RawMessage) (tiers.Condition, error
 	}
 	op := tiers.Operator(opName)
 	if !slices.Contains(operators, op) {
-		return tiers.Condition{}, argErr("%s.op must be one of %s (got %q)", path, strings.Join(operatorNames(), ", "), clip(opName))
+		return tiers.Condition{}, argErr("%s.op must be one of %s (got %q)", path, strings.Join(operatorNames(), ", "), tiers.Clip(opName, 60))
 	}
 	c := tiers.Condition{Field: field, Op: op}
 	vpath := path + ".value"
@@ -557,20 +557,6 @@ func checkValue(path string, v any, depth int) error {
 	default:
 		return argErr("%s has an unsupported value", path)
 	}
-}
-
-// clip shortens s for a message.
-func clip(s string) string {
-	const n = 60
-	if len(s) <= n {
-		return s
-	}
-	for i := n; i > 0; i-- {
-		if utf8.RuneStart(s[i]) {
-			return s[:i] + "…"
-		}
-	}
-	return ""
 }
 
 // isArgError reports whether err is a validation failure.

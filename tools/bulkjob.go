@@ -339,7 +339,7 @@ func readIDs(ctx context.Context, store ResultStore, owner permissions.Caller, i
 				ID string `json:"id"`
 			}
 			if err := json.Unmarshal(r, &rec); err != nil || !tiers.IsRecordID(rec.ID) {
-				return nil, fmt.Errorf("job record %q is not an id", clip(string(r)))
+				return nil, fmt.Errorf("job record %q is not an id", tiers.Clip(string(r), 60))
 			}
 			out = append(out, rec.ID)
 		}

@@ -30,7 +30,7 @@ func resultIDParam(name, desc, what string, dst *string) param {
 			}
 			s = strings.TrimPrefix(s, BulkURIPrefix)
 			if !isResultID(s) || strings.ToLower(s) != s {
-				return argErr("%s must be a %s id of 32 hex digits such as \"0123456789abcdef0123456789abcdef\" (got %q)", name, what, clip(s))
+				return argErr("%s must be a %s id of 32 hex digits such as \"0123456789abcdef0123456789abcdef\" (got %q)", name, what, tiers.Clip(s, 60))
 			}
 			*dst = s
 			return nil

@@ -208,7 +208,7 @@ func bulkPage(p ResultPage) BulkPage {
 func readPage(ctx context.Context, store ResultStore, id string, page int) (BulkPage, error) {
 	p, err := store.Page(ctx, permissions.CallerFrom(ctx), id, page)
 	if errors.Is(err, ErrResultNotFound) {
-		return BulkPage{}, fmt.Errorf("%w: %s does not exist, has expired or belongs to another caller; run bulk_read_accounts (or the bulk tool that made it) again", ErrResultNotFound, BulkURIPrefix+clip(id))
+		return BulkPage{}, fmt.Errorf("%w: %s does not exist, has expired or belongs to another caller; run bulk_read_accounts (or the bulk tool that made it) again", ErrResultNotFound, BulkURIPrefix+tiers.Clip(id, 60))
 	}
 	if err != nil {
 		return BulkPage{}, err
@@ -273,14 +273,14 @@ func ListResources(store ResultStore) func(ctx context.Context) []mcp.Resource {
 
 // parseBulkURI splits zoho-mcp-proxy://bulk/{id}[?page=N].
 func parseBulkURI(uri string) (id string, page int, err error) {
-	bad := fmt.Errorf("%q is not a bulk result URI; expected %s{id} or %s{id}?page=N", clip(uri), BulkURIPrefix, BulkURIPrefix)
+	bad := fmt.Errorf("%q is not a bulk result URI; expected %s{id} or %s{id}?page=N", tiers.Clip(uri, 60), BulkURIPrefix, BulkURIPrefix)
 	u, perr := url.Parse(uri)
 	if perr != nil || u.Scheme != "zoho-mcp-proxy" || u.Host != "bulk" || len(u.Path) < 2 {
 		return "", 0, bad
 	}
 	id = u.Path[1:]
 	if !isResultID(id) {
-		return "", 0, fmt.Errorf("%w: %q is not a bulk result id", ErrResultNotFound, clip(id))
+		return "", 0, fmt.Errorf("%w: %q is not a bulk result id", ErrResultNotFound, tiers.Clip(id, 60))
 	}
 	page = 1
 	q := u.Query()
@@ -292,7 +292,7 @@ func parseBulkURI(uri string) (id string, page int, err error) {
 	if p := q.Get("page"); p != "" {
 		page, err = strconv.Atoi(p)
 		if err != nil || page < 1 {
-			return "", 0, fmt.Errorf("page must be a whole number from 1 (got %q)", clip(p))
+			return "", 0, fmt.Errorf("page must be a whole number from 1 (got %q)", tiers.Clip(p, 60))
 		}
 	}
 	return id, page, nil

@@ -217,7 +217,7 @@ func failedSummary(rs []writeResult, n int) string {
 		}
 		s := r.ID + ": " + r.Code
 		if r.Message != "" {
-			s += " (" + clip(r.Message) + ")"
+			s += " (" + tiers.Clip(r.Message, 60) + ")"
 		}
 		parts = append(parts, s)
 		shown++

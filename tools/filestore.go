@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 	"io"
 	"log/slog"
 	"os"
@@ -467,7 +468,7 @@ func (b *FileResults) entry(owner permissions.Caller, id string) (*fileEntry, bo
 func (b *FileResults) Page(_ context.Context, owner permissions.Caller, id string, page int) (ResultPage, error) {
 	e, ok := b.entry(owner, id)
 	if !ok {
-		return ResultPage{}, fmt.Errorf("result %s: %w", clip(id), ErrResultNotFound)
+		return ResultPage{}, fmt.Errorf("result %s: %w", tiers.Clip(id, 60), ErrResultNotFound)
 	}
 	if page < 1 || page > e.Pages {
 		return ResultPage{}, fmt.Errorf("page %d does not exist: result %s has pages 1–%d", page, id, e.Pages)
@@ -571,7 +572,7 @@ func (b *FileResults) Job(_ context.Context, owner permissions.Caller, id string
 	b.sweepLocked()
 	j, ok := b.jobs[id]
 	if !ok || owner == "" || j.owner != owner {
-		return nil, fmt.Errorf("job %s: %w", clip(id), ErrResultNotFound)
+		return nil, fmt.Errorf("job %s: %w", tiers.Clip(id, 60), ErrResultNotFound)
 	}
 	return slices.Clone(j.data), nil
 }

@@ -195,7 +195,7 @@ func (p *searchAccountsParams) params() []param {
 		implicitSearchParam(permissions.SearchEmail, "Email address to find.", 3, 254, module, "ops@example.com", &p.Email),
 		rule(func(*args) error {
 			if p.Email != "" && !containsAt(p.Email) {
-				return argErr("email must be an email address such as \"ops@example.com\" (got %q)", clip(p.Email))
+				return argErr("email must be an email address such as \"ops@example.com\" (got %q)", tiers.Clip(p.Email, 60))
 			}
 			return nil
 		}),

@@ -51,7 +51,7 @@ func moduleParam(dst *string) param {
 // the arguments.
 func (a *args) setModule(s string, dst *string) error {
 	if !tiers.IsModuleName(s) {
-		return argErr("module must be a Zoho module API name such as Contacts or Deals (got %q)", clip(s))
+		return argErr("module must be a Zoho module API name such as Contacts or Deals (got %q)", tiers.Clip(s, 60))
 	}
 	if !a.prof.AllowsModule(s) {
 		return argErr("module %s is outside the modules profile %q may touch (%s); use one of those", s, a.prof.Name, strings.Join(a.prof.Modules, ", "))
@@ -77,7 +77,7 @@ func (d Deps) resolve(ctx context.Context, tool, name string, p *permissions.Pro
 				mods = append(mods, m)
 			}
 		}
-		return nil, invalid(tool, fmt.Errorf("module %q is not a module of this Zoho org that you may use; use one of %s", clip(name), strings.Join(mods, ", ")))
+		return nil, invalid(tool, fmt.Errorf("module %q is not a module of this Zoho org that you may use; use one of %s", tiers.Clip(name, 60), strings.Join(mods, ", ")))
 	case err != nil:
 		return nil, failure(ctx, d.Logger, tool, tiers.Route{}, aboutIn(name, "reading the metadata of module "+name), err)
 	case !p.AllowsModule(m.APIName):
@@ -446,7 +446,7 @@ func (p *relatedParams) params() []param {
 			decode: func(a *args) (err error) {
 				s, err := a.str("related_list", tiers.MaxAPINameLen)
 				if err == nil && !tiers.IsAPIName(s) {
-					err = argErr("related_list must be an API name such as Contacts (got %q)", clip(s))
+					err = argErr("related_list must be an API name such as Contacts (got %q)", tiers.Clip(s, 60))
 				}
 				p.List = s
 				return err
@@ -499,7 +499,7 @@ func GetRelatedRecords(d Deps) Tool {
 					names = append(names, r.APIName)
 				}
 			}
-			return invalid(name, fmt.Errorf("related_list: module %s has no related list %q; its related lists are %s", parent.APIName, clip(in.List), strings.Join(names, ", ")))
+			return invalid(name, fmt.Errorf("related_list: module %s has no related list %q; its related lists are %s", parent.APIName, tiers.Clip(in.List, 60), strings.Join(names, ", ")))
 		case found:
 			target = rl.Module
 		default:
@@ -513,7 +513,7 @@ func GetRelatedRecords(d Deps) Tool {
 		child, res := d.resolve(ctx, name, target, prof)
 		if res != nil {
 			if !known {
-				return invalid(name, fmt.Errorf("related_list: the related lists of %s could not be read (%v), and %q is not a module name; name a module's list such as Contacts", parent.APIName, parent.RelatedErr, clip(in.List)))
+				return invalid(name, fmt.Errorf("related_list: the related lists of %s could not be read (%v), and %q is not a module name; name a module's list such as Contacts", parent.APIName, parent.RelatedErr, tiers.Clip(in.List, 60)))
 			}
 			return res
 		}

@@ -186,7 +186,7 @@ func CreateRecords(d Deps) Tool {
 			}
 			s := fmt.Sprintf("records[%d]: %s", x.Index, x.Code)
 			if x.Message != "" {
-				s += " (" + clip(x.Message) + ")"
+				s += " (" + tiers.Clip(x.Message, 60) + ")"
 			}
 			fails = append(fails, s)
 		}

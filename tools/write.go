@@ -164,7 +164,7 @@ func (a *args) updatesOf(key string, max int, module string) ([]tiers.UpdateRequ
 		}
 		for k := range m {
 			if !slices.Contains(updateKeys, k) {
-				return nil, argErr("%s: unknown key %q; an update has id and data", path, clip(k))
+				return nil, argErr("%s: unknown key %q; an update has id and data", path, tiers.Clip(k, 60))
 			}
 		}
 		idRaw, ok := m["id"]

@@ -19,7 +19,7 @@ func InvalidData(tier tiers.Name, format string, args ...any) *tiers.Error {
 func CheckModule(tier tiers.Name, m string) error {
 	if !tiers.IsModuleName(m) {
 		return &tiers.Error{Tier: tier, Class: tiers.ClassVerdict, Code: "INVALID_MODULE",
-			Message: fmt.Sprintf("module %q is not a Zoho module API name such as Accounts", clipName(m))}
+			Message: fmt.Sprintf("module %q is not a Zoho module API name such as Accounts", tiers.Clip(m, 60))}
 	}
 	return nil
 }
@@ -27,17 +27,9 @@ func CheckModule(tier tiers.Name, m string) error {
 // CheckID returns tier's InvalidData verdict when id is not a record id.
 func CheckID(tier tiers.Name, id string) error {
 	if !tiers.IsRecordID(id) {
-		return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", clipName(id))
+		return InvalidData(tier, "id %q is not a Zoho record id (1–19 digits)", tiers.Clip(id, 60))
 	}
 	return nil
-}
-
-// clipName shortens a rejected name for a message.
-func clipName(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }
 
 // CheckFields returns tier's verdict when fs holds more than tiers.MaxFields names

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
@@ -34,17 +33,6 @@ func (e envelope) code() string {
 
 // maxMessage bounds the text of a Zoho message kept in an error.
 const maxMessage = 500
-
-func clip(s string) string {
-	if len(s) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut-- // never split a character: agents and logs get valid UTF-8
-		}
-		return s[:cut] + "…"
-	}
-	return s
-}
 
 // isWrite reports whether method may change data at Zoho (anything but GET,
 // HEAD and OPTIONS). Such a request is never retried once it may have been
@@ -125,7 +113,7 @@ func classifyResponse(tier tiers.Name, req *http.Request, status int, body []byt
 			env.Message, env.Details, code = d.Message, d.Details, d.code()
 		}
 	}
-	e := &tiers.Error{Tier: tier, HTTPStatus: status, Code: code, Message: clip(env.Message), Details: env.Details}
+	e := &tiers.Error{Tier: tier, HTTPStatus: status, Code: code, Message: tiers.Clip(env.Message, maxMessage), Details: env.Details}
 	switch {
 	case status == http.StatusTooManyRequests:
 		e.Class = tiers.ClassRateLimited

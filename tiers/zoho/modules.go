@@ -48,7 +48,7 @@ func CheckCreate(tier tiers.Name, req tiers.CreateRequest) error {
 				return InvalidData(tier, "record %d holds an id; Zoho assigns ids on create", i)
 			}
 			if !tiers.IsAPIName(strings.TrimPrefix(k, "$")) {
-				return InvalidData(tier, "record %d: %q is not a field API name", i, clipName(k))
+				return InvalidData(tier, "record %d: %q is not a field API name", i, tiers.Clip(k, 60))
 			}
 		}
 	}
@@ -68,7 +68,7 @@ func CheckTrigger(tier tiers.Name, tr []string) error {
 			known = known || t == v
 		}
 		if !known {
-			return InvalidData(tier, "trigger %q is not one of %s", clipName(v), strings.Join(triggers, ", "))
+			return InvalidData(tier, "trigger %q is not one of %s", tiers.Clip(v, 60), strings.Join(triggers, ", "))
 		}
 	}
 	return nil
@@ -109,9 +109,9 @@ func CreateOutcomes(results []RecordResult, n int) ([]tiers.CreateOutcome, bool)
 		}
 		r := results[i]
 		o := &out[i]
-		o.Code, o.Message = r.Code, clip(r.Message)
+		o.Code, o.Message = r.Code, tiers.Clip(r.Message, maxMessage)
 		if strings.EqualFold(r.Status, "success") {
-			id, _ := idOf(r.Details["id"])
+			id, _ := tiers.IDString(r.Details["id"])
 			if !tiers.IsRecordID(id) {
 				o.Status, o.Code = tiers.StatusUnknown, "OUTCOME_UNKNOWN"
 				o.Message = "Zoho reported the record added without its id"
@@ -127,19 +127,6 @@ func CreateOutcomes(results []RecordResult, n int) ([]tiers.CreateOutcome, bool)
 		}
 	}
 	return out, complete
-}
-
-// idOf returns an id Zoho wrote as a string or a number.
-func idOf(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, v != ""
-	case json.Number:
-		return string(v), true
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), true
-	}
-	return "", false
 }
 
 // FailedWrite is the fate of every record of a write call that failed with
@@ -219,7 +206,7 @@ func CheckRelated(tier tiers.Name, req tiers.RelatedRequest) (int, error) {
 		return 0, err
 	}
 	if !tiers.IsAPIName(req.List) {
-		return 0, InvalidData(tier, "related list %q is not an API name such as Contacts", clipName(req.List))
+		return 0, InvalidData(tier, "related list %q is not an API name such as Contacts", tiers.Clip(req.List, 60))
 	}
 	if err := CheckFields(tier, req.Fields); err != nil {
 		return 0, err
@@ -340,7 +327,7 @@ func MetadataRequestOf(tier tiers.Name, req tiers.MetadataRequest) (Request, err
 		}
 		return Request{Path: "/crm/v8/settings/" + string(req.Kind), Query: url.Values{"module": {req.Module}}}, nil
 	}
-	return Request{}, InvalidData(tier, "unknown metadata kind %q", clipName(string(req.Kind)))
+	return Request{}, InvalidData(tier, "unknown metadata kind %q", tiers.Clip(string(req.Kind), 60))
 }
 
 // ReadMetadata reads one kind of metadata with the REST API (see

@@ -523,9 +523,9 @@ func (ts *TokenSource) tokenError(tr tokenResponse, host string, status int) *ti
 		e.Class = tiers.ClassUnavailable
 		e.Message = "the Zoho accounts server " + host + " answered without an access token"
 	default:
-		e.Message = "the Zoho accounts server " + host + " refused the refresh grant: " + clip(tr.Error)
+		e.Message = "the Zoho accounts server " + host + " refused the refresh grant: " + tiers.Clip(tr.Error, maxMessage)
 		if tr.ErrorDescription != "" {
-			e.Message += " (" + clip(tr.ErrorDescription) + ")"
+			e.Message += " (" + tiers.Clip(tr.ErrorDescription, maxMessage) + ")"
 		}
 	}
 	return e
