@@ -136,7 +136,7 @@ local function forget(id)
   local o = redis.call('HGET', KEYS[3], id)
   redis.call('DECRBY', KEYS[4], b)
   if o then
-    redis.call('HINCRBY', KEYS[5], o, -b)
+    redis.call('HINCRBY', KEYS[5], o, 0 - b) -- not -b: Lua renders -0 as "-0", which HINCRBY refuses
     redis.call('ZREM', KEYS[6] .. o, id)
   end
   redis.call('ZREM', KEYS[1], id)

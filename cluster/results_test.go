@@ -229,6 +229,38 @@ func TestResultsQuotas(t *testing.T) {
 	})
 }
 
+// TestResultsAbortBeforeTheFirstPage: a writer aborted before it stored a
+// page (a bulk read that failed over, a refused result) leaves no
+// accounting behind. Before, forgetting its zero bytes ran HINCRBY with
+// "-0", which Redis refuses: the abort failed, and the stale entry then
+// failed every later sweep, so no result of anyone could be made again once
+// it expired.
+func TestResultsAbortBeforeTheFirstPage(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := raw(t, srv)
+	clk := newClock()
+	rs := NewResults(newReplica(t, srv, clk).c, ResultsConfig{PageSize: 10})
+	ctx := ctxT(t)
+	w, err := rs.Create(ctx, ownerA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(ctx, rec(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatalf("abort before the first page: %v", err)
+	}
+	if n := rdb.HLen(ctx, "test:res:{res}:sizes").Val(); n != 0 {
+		t.Fatalf("%d results accounted after the abort", n)
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := writeResult(t, rs, ownerB, 1); err != nil {
+		t.Fatalf("a result after the sweep: %v", err)
+	}
+}
+
 func TestResultsJobHandles(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
