@@ -149,3 +149,39 @@ func TestSharedResultsWhenRedisDies(t *testing.T) {
 		t.Errorf("no local store, Redis down: %v", err)
 	}
 }
+
+// BenchmarkResultPage reads one full page (500 records of about 2 KB, an
+// Accounts record with every field) from each store: the cost of serving a
+// result through Redis rather than from this replica's disk.
+func BenchmarkResultPage(b *testing.B) {
+	srv := redistest.Start(b)
+	files, err := tools.NewFileResults(tools.FileResultsConfig{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer files.Close()
+	c, err := cluster.New(cluster.Config{URL: srv.URL(), Prefix: "bench:", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for _, st := range []struct {
+		name string
+		s    tools.ResultStore
+	}{{"files", files}, {"redis", newSharedResults(c, 1<<30, nil)}} {
+		b.Run(st.name, func(b *testing.B) {
+			ctx := context.Background()
+			info, err := resultstoretest.Put(ctx, st.s, "token:a", tools.BulkPageSize, 2048)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(info.Bytes)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := st.s.Page(ctx, "token:a", info.ID, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
