@@ -71,8 +71,10 @@ type App struct {
 	// credits); /metrics exposes it.
 	Registry *prometheus.Registry
 	// Results keeps the bulk tools' large results and job handles, each
-	// bound to the caller that made it, served as MCP resources. Nil when
-	// the temp directory could not be used (bulk results are then refused).
+	// bound to the caller that made it, served as MCP resources: in Redis
+	// when Config.Redis is set (every replica serves every result), else in
+	// files of this process. Nil when the temp directory could not be used
+	// and there is no Redis (bulk results are then refused).
 	Results tools.ResultStore
 	// Status is the operator status page, served at / by the HTTP
 	// transport. It samples Router and Registry from Build until Close.
@@ -139,15 +141,14 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 	}
 	a.Metadata = metadata.New(metadata.Config{TTL: cfg.MetadataTTL, Now: o.Now, Fetch: metadataFetch(rt)})
 	sopts := server.Options{Version: o.Version, Logger: o.Logger, Registerer: reg, Now: o.Now}
-	files, err := tools.NewFileResults(tools.FileResultsConfig{Dir: o.TempDir, MaxBytes: cfg.BulkResultMaxBytes, Now: o.Now, Logger: o.Logger})
+	store, err := a.resultStore(cfg, o) // app/cluster_results.go: Redis when configured
 	if err != nil {
 		o.Logger.Warn("bulk results cannot be kept: larger bulk reads will be refused", "error", err.Error())
 	} else {
-		a.Results = files
-		a.closers = append(a.closers, files.Close)
-		tmpl, read := tools.ResourceTemplate(files)
+		a.Results = store
+		tmpl, read := tools.ResourceTemplate(store)
 		sopts.ResourceTemplates = []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}
-		sopts.ListResources = tools.ListResources(files)
+		sopts.ListResources = tools.ListResources(store)
 	}
 	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now, Metadata: a.Metadata})
 	off, err := tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly}.Disabled(all)

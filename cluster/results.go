@@ -19,7 +19,6 @@ const (
 	DefaultResultTTL      = time.Hour
 	DefaultResultPageSize = 500
 	DefaultOwnerResults   = 16
-	DefaultOwnerBytes     = 64 << 20
 	DefaultMaxBytes       = 256 << 20
 	// maxJobHandle bounds one job handle's data.
 	maxJobHandle = 64 << 10
@@ -55,11 +54,11 @@ type ResultsConfig struct {
 	// PageSize is how many records a page holds. Zero means
 	// DefaultResultPageSize.
 	PageSize int
-	// OwnerResults bounds the live results of one owner. Zero means
-	// DefaultOwnerResults.
+	// OwnerResults bounds the live results of one owner, and separately
+	// its job handles. Zero means DefaultOwnerResults.
 	OwnerResults int
-	// OwnerBytes bounds the bytes of one owner's live results. Zero means
-	// DefaultOwnerBytes.
+	// OwnerBytes bounds the bytes of one owner's live results. Zero (or
+	// more than MaxBytes) means a quarter of MaxBytes.
 	OwnerBytes int64
 	// MaxBytes bounds the bytes of all live results. Zero means
 	// DefaultMaxBytes.
@@ -71,6 +70,11 @@ type ResultsConfig struct {
 // stored in pages (a page read costs O(page), not O(result)), counts
 // against its owner's quota and the store's byte cap, and expires after
 // TTL (its bytes are reclaimed by the next write, even if its writer died).
+// As in the one-process store (tools.FileResults), one owner never evicts
+// another's results: when an owner's share (OwnerResults results,
+// OwnerBytes bytes) is used up, its own oldest readable results make room;
+// when the whole store (MaxBytes) is full, new results are refused. Job
+// handles are capped per owner the same way (its oldest goes).
 // It is safe for concurrent use and starts no goroutines.
 //
 // All keys share the hash tag {res}, so the accounting scripts work on a
@@ -91,17 +95,26 @@ func NewResults(c *Client, cfg ResultsConfig) *Results {
 	if cfg.OwnerResults <= 0 {
 		cfg.OwnerResults = DefaultOwnerResults
 	}
-	if cfg.OwnerBytes <= 0 {
-		cfg.OwnerBytes = DefaultOwnerBytes
-	}
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.OwnerBytes <= 0 || cfg.OwnerBytes > cfg.MaxBytes {
+		cfg.OwnerBytes = max(cfg.MaxBytes/4, 1)
 	}
 	return &Results{c: c, cfg: cfg}
 }
 
 // PageSize returns how many records a page holds.
 func (r *Results) PageSize() int { return r.cfg.PageSize }
+
+// TTL returns how long a result or job handle stays readable.
+func (r *Results) TTL() time.Duration { return r.cfg.TTL }
+
+// MaxBytes returns the cap on the bytes of all live results.
+func (r *Results) MaxBytes() int64 { return r.cfg.MaxBytes }
+
+// OwnerBytes returns one owner's share of MaxBytes.
+func (r *Results) OwnerBytes() int64 { return r.cfg.OwnerBytes }
 
 func (r *Results) k(parts ...string) string {
 	return r.c.key(append([]string{"res:{res}"}, parts...)...)
@@ -123,7 +136,7 @@ local function forget(id)
   local o = redis.call('HGET', KEYS[3], id)
   redis.call('DECRBY', KEYS[4], b)
   if o then
-    redis.call('HINCRBY', KEYS[5], o, -b)
+    redis.call('HINCRBY', KEYS[5], o, 0 - b) -- not -b: Lua renders -0 as "-0", which HINCRBY refuses
     redis.call('ZREM', KEYS[6] .. o, id)
   end
   redis.call('ZREM', KEYS[1], id)
@@ -223,25 +236,55 @@ type ResultWriter struct {
 	done    bool
 }
 
-// Create starts a new result of owner. It fails with ErrOwnerQuota when the
-// owner already has OwnerResults live results.
+// Create starts a new result of owner. When owner already has
+// OwnerResults live results (being written ones included), its oldest
+// readable ones make room; when all of them are still being written, it
+// fails with ErrOwnerQuota.
 func (r *Results) Create(ctx context.Context, owner OwnerID) (*ResultWriter, error) {
+	if owner == "" {
+		return nil, errors.New("cluster: a result needs an owner")
+	}
 	now := r.c.now()
 	w := &ResultWriter{r: r, owner: owner, id: newResultID(), expires: now.Add(r.cfg.TTL)}
-	var code int64
-	err := r.c.do(ctx, "result create", func(ctx context.Context) error {
-		var err error
-		code, err = resultsCreate.Run(ctx, r.c.rdb, r.scriptKeys(w.id), now.UnixMilli(), w.id, string(owner),
-			w.expires.UnixMilli(), r.cfg.OwnerResults, r.cfg.TTL.Milliseconds()).Int64()
-		return err
-	})
+	// Each round evicts one result; other replicas may be adding results of
+	// the same owner meanwhile, so the rounds are bounded.
+	for range r.cfg.OwnerResults + 1 {
+		var code int64
+		err := r.c.do(ctx, "result create", func(ctx context.Context) error {
+			var err error
+			code, err = resultsCreate.Run(ctx, r.c.rdb, r.scriptKeys(w.id), now.UnixMilli(), w.id, string(owner),
+				w.expires.UnixMilli(), r.cfg.OwnerResults, r.cfg.TTL.Milliseconds()).Int64()
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if code != -1 {
+			return w, nil
+		}
+		if ok, err := r.evictOldest(ctx, owner, ""); err != nil || !ok {
+			if err == nil {
+				err = fmt.Errorf("%w (%d results at most)", ErrOwnerQuota, r.cfg.OwnerResults)
+			}
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w (%d results at most)", ErrOwnerQuota, r.cfg.OwnerResults)
+}
+
+// evictOldest removes owner's oldest readable result other than keep, to
+// make room in its share; false when it holds no such result.
+func (r *Results) evictOldest(ctx context.Context, owner OwnerID, keep string) (bool, error) {
+	infos, err := r.List(ctx, owner)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	if code == -1 {
-		return nil, fmt.Errorf("%w (%d results at most)", ErrOwnerQuota, r.cfg.OwnerResults)
+	for _, in := range infos {
+		if in.ID != keep {
+			return true, r.remove(ctx, owner, in.ID, in.Pages)
+		}
 	}
-	return w, nil
+	return false, nil
 }
 
 // ID returns the new result's id.
@@ -282,15 +325,26 @@ func (w *ResultWriter) flush(ctx context.Context) error {
 	page := w.pages + 1
 	r := w.r
 	var code int64
-	err := r.c.do(ctx, "result page", func(ctx context.Context) error {
-		var err error
-		code, err = resultsPage.Run(ctx, r.c.rdb, r.scriptKeys(w.id, r.pageKey(w.id, page)),
-			r.c.now().UnixMilli(), w.id, string(w.owner), 0, len(w.buf), r.cfg.TTL.Milliseconds(), w.buf,
-			r.cfg.OwnerBytes, r.cfg.MaxBytes).Int64()
-		return err
-	})
-	if err != nil {
-		return err
+	for range r.cfg.OwnerResults + 1 {
+		err := r.c.do(ctx, "result page", func(ctx context.Context) error {
+			var err error
+			code, err = resultsPage.Run(ctx, r.c.rdb, r.scriptKeys(w.id, r.pageKey(w.id, page)),
+				r.c.now().UnixMilli(), w.id, string(w.owner), 0, len(w.buf), r.cfg.TTL.Milliseconds(), w.buf,
+				r.cfg.OwnerBytes, r.cfg.MaxBytes).Int64()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if code != -1 || int64(len(w.buf))+w.bytes > r.cfg.OwnerBytes {
+			break
+		}
+		// The owner's share is used up: its own oldest results make room.
+		if ok, err := r.evictOldest(ctx, w.owner, w.id); err != nil {
+			return err
+		} else if !ok {
+			break
+		}
 	}
 	switch code {
 	case -1:
@@ -449,41 +503,68 @@ func (r *Results) Delete(ctx context.Context, owner OwnerID, id string) error {
 	return r.remove(ctx, owner, id, max(pages, 0))
 }
 
+// jobsPut keeps job handle ARGV[2] (data ARGV[3], expiring at ARGV[4]) in
+// its owner's hash KEYS[2], indexed by expiry in KEYS[1]; expired handles go,
+// and the owner's oldest when it holds ARGV[6] already.
+var jobsPut = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local function drop(ids) for _, id in ipairs(ids) do redis.call('ZREM', KEYS[1], id); redis.call('HDEL', KEYS[2], id) end end
+drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now))
+redis.call('ZREM', KEYS[1], ARGV[2])
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[6]) + 1
+if over > 0 then drop(redis.call('ZRANGE', KEYS[1], 0, over - 1)) end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1
+`)
+
+// jobKeys are owner's job index (id → expiry) and job hash (id → data).
+func (r *Results) jobKeys(owner OwnerID) []string {
+	return []string{r.k("jobz", string(owner)), r.k("jobs", string(owner))}
+}
+
 // PutJob stores a job handle (small opaque data, e.g. a pending bulk job's
-// ids) for owner under id, readable for TTL.
+// ids) for owner under id, readable for TTL. When owner holds OwnerResults
+// handles already, its oldest goes.
 func (r *Results) PutJob(ctx context.Context, owner OwnerID, id string, data []byte) error {
+	if owner == "" {
+		return errors.New("cluster: a job handle needs an owner")
+	}
 	if len(data) > maxJobHandle {
 		return fmt.Errorf("cluster: a job handle of %d bytes is over %d", len(data), maxJobHandle)
 	}
+	now := r.c.now()
 	return r.c.do(ctx, "job put", func(ctx context.Context) error {
-		_, err := r.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			k := r.k("job", id)
-			p.Del(ctx, k)
-			p.HSet(ctx, k, "owner", string(owner), "data", data, "exp", r.c.now().Add(r.cfg.TTL).UnixMilli())
-			p.PExpire(ctx, k, r.cfg.TTL)
-			return nil
-		})
-		return err
+		return jobsPut.Run(ctx, r.c.rdb, r.jobKeys(owner), now.UnixMilli(), id, data,
+			now.Add(r.cfg.TTL).UnixMilli(), r.cfg.TTL.Milliseconds(), r.cfg.OwnerResults).Err()
 	})
 }
 
-// Job returns owner's job handle id.
+// Job returns owner's job handle id. Handles live in their owner's keys,
+// so another owner's id is simply not there.
 func (r *Results) Job(ctx context.Context, owner OwnerID, id string) ([]byte, error) {
-	var vals []any
+	var exp *redis.FloatCmd
+	var data *redis.StringCmd
 	err := r.c.do(ctx, "job get", func(ctx context.Context) error {
-		var err error
-		vals, err = r.c.rdb.HMGet(ctx, r.k("job", id), "owner", "data", "exp").Result()
+		keys := r.jobKeys(owner)
+		_, err := r.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			exp = p.ZScore(ctx, keys[0], id)
+			data = p.HGet(ctx, keys[1], id)
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			err = nil
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	o, _ := vals[0].(string)
-	d, _ := vals[1].(string)
-	e, _ := vals[2].(string)
-	exp, _ := strconv.ParseInt(e, 10, 64)
-	if o != string(owner) || !r.c.now().Before(time.UnixMilli(exp)) {
+	d, derr := data.Bytes()
+	if owner == "" || exp.Err() != nil || derr != nil || !r.c.now().Before(time.UnixMilli(int64(exp.Val()))) {
 		return nil, fmt.Errorf("job %s: %w", id, ErrNotFound)
 	}
-	return []byte(d), nil
+	return d, nil
 }

@@ -162,7 +162,7 @@ func TestResultsQuotas(t *testing.T) {
 	})
 	t.Run("total bytes", func(t *testing.T) {
 		rs := NewResults(newReplica(t, srv, clk, func(c *Config) { c.Prefix = "q2:" }).c,
-			ResultsConfig{PageSize: 10, OwnerBytes: 1 << 20, MaxBytes: 3000})
+			ResultsConfig{PageSize: 10, OwnerBytes: 3000, MaxBytes: 3000})
 		if _, err := writeResult(t, rs, ownerA, 40); err != nil {
 			t.Fatal(err)
 		}
@@ -170,30 +170,95 @@ func TestResultsQuotas(t *testing.T) {
 			t.Fatalf("over the store's cap: %v", err)
 		}
 	})
-	t.Run("results per owner", func(t *testing.T) {
-		rs := NewResults(newReplica(t, srv, clk, func(c *Config) { c.Prefix = "q3:" }).c, ResultsConfig{OwnerResults: 2})
-		for range 2 {
-			if _, err := writeResult(t, rs, ownerA, 1); err != nil {
+	t.Run("own oldest make room", func(t *testing.T) {
+		// Before, an owner at its quota was refused for an hour; now, as
+		// in the one-process store, its own oldest results make room and
+		// no other owner's result is touched.
+		rs := NewResults(newReplica(t, srv, clk, func(c *Config) { c.Prefix = "q3:" }).c,
+			ResultsConfig{PageSize: 10, OwnerResults: 2, OwnerBytes: 1100, MaxBytes: 1 << 20})
+		other, err := writeResult(t, rs, ownerB, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine []ResultInfo
+		for range 3 {
+			clk.Advance(time.Second)
+			info, err := writeResult(t, rs, ownerA, 1)
+			if err != nil {
 				t.Fatal(err)
 			}
+			mine = append(mine, info)
 		}
-		if _, err := rs.Create(ctx, ownerA); !errors.Is(err, ErrOwnerQuota) {
-			t.Fatalf("third result: %v", err)
+		if _, err := rs.Page(ctx, ownerA, mine[0].ID, 1); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("A's oldest result was not evicted: %v", err)
 		}
-		l, _ := rs.List(ctx, ownerA)
-		if err := rs.Delete(ctx, ownerB, l[0].ID); err != nil {
+		if l, _ := rs.List(ctx, ownerA); len(l) != 2 || l[0].ID != mine[1].ID || l[1].ID != mine[2].ID {
+			t.Fatalf("List(A) = %+v", l)
+		}
+		// Bytes: a result that needs A's whole share evicts A's others.
+		clk.Advance(time.Second)
+		big, err := writeResult(t, rs, ownerA, 20) // two pages, 1,072 bytes
+		if err != nil {
+			t.Fatalf("a result within the share: %v", err)
+		}
+		if l, _ := rs.List(ctx, ownerA); len(l) != 1 || l[0].ID != big.ID {
+			t.Fatalf("List(A) after a big result = %+v", l)
+		}
+		if _, err := rs.Page(ctx, ownerB, other.ID, 1); err != nil {
+			t.Fatalf("A's results evicted B's: %v", err)
+		}
+		// A writer still open is not evicted: with both slots writing,
+		// a third is refused.
+		w1, _ := rs.Create(ctx, ownerA)
+		w2, err := rs.Create(ctx, ownerA)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := rs.Create(ctx, ownerA); !errors.Is(err, ErrOwnerQuota) {
-			t.Fatal("another owner deleted A's result")
+			t.Fatalf("third result while two are written: %v", err)
 		}
+		w1.Abort(ctx)
+		w2.Abort(ctx)
+		l, _ := rs.List(ctx, ownerB)
 		if err := rs.Delete(ctx, ownerA, l[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := writeResult(t, rs, ownerA, 1); err != nil {
-			t.Fatalf("after Delete: %v", err)
+		if _, err := rs.Page(ctx, ownerB, other.ID, 1); err != nil {
+			t.Fatal("another owner deleted B's result")
 		}
 	})
+}
+
+// TestResultsAbortBeforeTheFirstPage: a writer aborted before it stored a
+// page (a bulk read that failed over, a refused result) leaves no
+// accounting behind. Before, forgetting its zero bytes ran HINCRBY with
+// "-0", which Redis refuses: the abort failed, and the stale entry then
+// failed every later sweep, so no result of anyone could be made again once
+// it expired.
+func TestResultsAbortBeforeTheFirstPage(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := raw(t, srv)
+	clk := newClock()
+	rs := NewResults(newReplica(t, srv, clk).c, ResultsConfig{PageSize: 10})
+	ctx := ctxT(t)
+	w, err := rs.Create(ctx, ownerA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(ctx, rec(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatalf("abort before the first page: %v", err)
+	}
+	if n := rdb.HLen(ctx, "test:res:{res}:sizes").Val(); n != 0 {
+		t.Fatalf("%d results accounted after the abort", n)
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := writeResult(t, rs, ownerB, 1); err != nil {
+		t.Fatalf("a result after the sweep: %v", err)
+	}
 }
 
 func TestResultsJobHandles(t *testing.T) {
@@ -218,6 +283,59 @@ func TestResultsJobHandles(t *testing.T) {
 	}
 	if err := a.PutJob(ctx, ownerA, "big", make([]byte, maxJobHandle+1)); err == nil {
 		t.Fatal("oversized handle stored")
+	}
+}
+
+// TestResultsJobHandlesCappedPerOwner: an owner holds OwnerResults job
+// handles at most (its oldest goes), another owner's are untouched, and the
+// handles of an owner sit in two keys that expire. Before, job handles were
+// unbounded per owner.
+func TestResultsJobHandlesCappedPerOwner(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := raw(t, srv)
+	clk := newClock()
+	rs := NewResults(newReplica(t, srv, clk).c, ResultsConfig{TTL: time.Hour, OwnerResults: 3})
+	ctx := ctxT(t)
+	if err := rs.PutJob(ctx, ownerB, "b", []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		clk.Advance(time.Second)
+		if err := rs.PutJob(ctx, ownerA, fmt.Sprint("a", i), []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		_, err := rs.Job(ctx, ownerA, fmt.Sprint("a", i))
+		if kept := err == nil; kept != (i >= 7) {
+			t.Errorf("handle a%d kept=%v: %v", i, kept, err)
+		}
+	}
+	if d, err := rs.Job(ctx, ownerB, "b"); err != nil || string(d) != "b" {
+		t.Errorf("B's handle: %s, %v", d, err)
+	}
+	// Putting an id again replaces it rather than taking another slot.
+	if err := rs.PutJob(ctx, ownerA, "a9", []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := rs.Job(ctx, ownerA, "a9"); string(d) != "again" {
+		t.Errorf("replaced handle = %s", d)
+	}
+	if _, err := rs.Job(ctx, ownerA, "a7"); err != nil {
+		t.Errorf("replacing a9 evicted a7: %v", err)
+	}
+	keys := rdb.Keys(ctx, "test:res:{res}:job*").Val()
+	if len(keys) != 4 {
+		t.Fatalf("job keys %v, want a hash and an index per owner", keys)
+	}
+	for _, k := range keys {
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Hour {
+			t.Errorf("key %s has TTL %v", k, ttl)
+		}
+	}
+	if n := rdb.HLen(ctx, "test:res:{res}:jobs:"+string(ownerA)).Val(); n != 3 {
+		t.Errorf("A's hash holds %d handles", n)
 	}
 }
 
