@@ -31,15 +31,11 @@ func (a *App) resultStore(cfg *config.Config, o Options) (tools.ResultStore, err
 	if ferr != nil {
 		o.Logger.Warn("bulk results cannot be kept on this replica's disk while Redis is unusable", "error", ferr.Error())
 	}
-	c, err := cluster.New(cluster.Config{URL: cfg.Redis.URL.Reveal(), Prefix: cfg.Redis.Prefix, Logger: o.Logger, Now: o.Now})
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, c.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx); err != nil {
-		o.Logger.Warn("Redis does not answer yet: bulk results stay on this replica until it does", "redis", cluster.RedactURL(cfg.Redis.URL.Reveal()), "error", err.Error())
+	// The replica's one Redis client (app/cluster.go), already pinged and
+	// closed by a.Close.
+	c := a.Cluster
+	if c == nil {
+		return local, ferr
 	}
 	return newSharedResults(c, cfg.BulkResultMaxBytes, local), nil
 }
