@@ -280,12 +280,10 @@ func TestThreeReplicas(t *testing.T) {
 		}
 	}
 
-	t.Run("bulk_result_made_on_one_replica_read_on_another", func(t *testing.T) {
-		// TODO(issue 13, r13res): bulk results and job handles on Redis;
-		// add this once that is merged: a bulk_read_accounts result made
-		// through replica 1 read (read_bulk_result) through replica 3.
-		t.Skip("bulk results on Redis are another branch's part of issue 13 (r13res)")
-	})
+	// A bulk result made through one replica and read through another (and
+	// a job handle answered by another) is app's
+	// TestReplicasShareBulkResultsThroughRedis: two replicas on this Redis,
+	// a 5,010-record result read page by page, another caller refused.
 }
 
 func tail(s string, lines int) string {
