@@ -49,6 +49,31 @@ func EachField(obj []byte, fn func(key, val []byte) bool) bool {
 	}
 }
 
+// EachElement calls fn with the bytes of every element of the JSON array
+// arr, in order, until fn returns false. It reports false when arr is not
+// an array. arr must be valid JSON.
+func EachElement(arr []byte, fn func(elem []byte) bool) bool {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return false
+	}
+	i++
+	for {
+		i = skipSpace(arr, i)
+		if i >= len(arr) || arr[i] == ']' {
+			return true
+		}
+		if arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+		end := skipValue(arr, i)
+		if !fn(arr[i:end]) {
+			return true
+		}
+		i = end
+	}
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
 		i++

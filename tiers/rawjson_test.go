@@ -94,12 +94,26 @@ func TestFilterAndProject(t *testing.T) {
 // FuzzEachField checks the walk against encoding/json on every valid
 // object: the same keys (unescaped) with the same values.
 func FuzzEachField(f *testing.F) {
-	for _, s := range []string{`{"id":"1","n":[1,{"a":"]"}],"s":"\\\"}"}`, `{ "a" : { } , "b" : [ ] }`, `{"\u00e9":1e5}`, `{}`, `[]`} {
+	for _, s := range []string{`{"id":"1","n":[1,{"a":"]"}],"s":"\\\"}"}`, `{ "a" : { } , "b" : [ ] }`, `{"\u00e9":1e5}`, `{}`, `[]`, `[ {"id":"1"} , null,[1,"]"] ]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if !json.Valid(b) {
 			return
+		}
+		var wantElems []json.RawMessage
+		isArr := json.Unmarshal(b, &wantElems) == nil && wantElems != nil
+		var elems []string
+		if got := EachElement(b, func(e []byte) bool { elems = append(elems, string(e)); return true }); got != isArr {
+			t.Fatalf("EachElement(%s) ok = %v, encoding/json says array = %v", b, got, isArr)
+		}
+		for i := range wantElems {
+			if i >= len(elems) || elems[i] != string(wantElems[i]) {
+				t.Fatalf("EachElement(%s) = %q, encoding/json %q", b, elems, wantElems)
+			}
+		}
+		if isArr && len(elems) != len(wantElems) {
+			t.Fatalf("EachElement(%s) = %q, encoding/json %q", b, elems, wantElems)
 		}
 		var want map[string]json.RawMessage
 		isObj := json.Unmarshal(b, &want) == nil && want != nil

@@ -62,8 +62,8 @@ func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessag
 	if err != nil || data == nil {
 		return nil, orNotFound(err, req)
 	}
-	var recs []json.RawMessage
-	if err := json.Unmarshal(data, &recs); err != nil {
+	var recs []json.RawMessage // data is valid JSON: walked, not decoded
+	if !tiers.EachElement(data, func(r []byte) bool { recs = append(recs, r); return true }) {
 		return nil, malformedData()
 	}
 	for _, r := range recs {
@@ -487,12 +487,23 @@ func (t *Tier) readRaw(ctx context.Context, tl *tool, args []arg) (json.RawMessa
 	if empty {
 		return nil, zohoInfo{}, nil
 	}
-	var body zohoBody
-	if err := decode(raw, &body); err != nil {
+	// The body is read once for what every read needs; Zoho's error fields
+	// (message, details with numbers kept exact) only when it is an error.
+	var body struct {
+		Data   json.RawMessage `json:"data"`
+		Info   zohoInfo        `json:"info"`
+		Code   string          `json:"code"`
+		Status string          `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
 		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
 	}
 	if body.Code != "" && strings.EqualFold(body.Status, "error") {
-		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(body.Code), Code: body.Code, Message: t.red().String(body.Message), Details: body.Details}
+		var zb zohoBody
+		if err := decode(raw, &zb); err != nil {
+			return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+		}
+		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(zb.Code), Code: zb.Code, Message: t.red().String(zb.Message), Details: zb.Details}
 		return nil, zohoInfo{}, e
 	}
 	if len(body.Data) == 0 || string(body.Data) == "null" {

@@ -73,3 +73,25 @@ func code(err error) string {
 	}
 	return ""
 }
+
+func TestUnwrap(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"Zoho's own body", `{"data":[{"id":"1"}],"info":{"count":1}}`, `{"data":[{"id":"1"}],"info":{"count":1}}`},
+		{"wrapped", `{"data":{"data":[{"id":"1"}]},"status":"success"}`, `{"data":[{"id":"1"}]}`},
+		{"wrapped twice", `{"data":{"Data":{"data":[]},"status":"success"}}`, `{"data":[]}`},
+		{"key case ignored", `{"Data":{"data":[]},"Status":"success"}`, `{"data":[]}`},
+		{"too many keys: not a wrapper", `{"data":{"data":[]},"status":"success","a":1,"b":2}`, `{"data":{"data":[]},"status":"success","a":1,"b":2}`},
+		{"status not a string: not a wrapper", `{"data":{"data":[]},"status":1}`, `{"data":{"data":[]},"status":1}`},
+		{"not JSON", `{"data":{`, `{"data":{`},
+		{"array", `[{"id":"1"}]`, `[{"id":"1"}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := string(unwrap([]byte(tt.in))); got != tt.want {
+				t.Errorf("unwrap(%s) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
