@@ -40,6 +40,13 @@ type Bench struct {
 	Errors    int     `json:"errors"`
 	ErrorText string  `json:"error_example,omitempty"`
 	Rounds    int     `json:"rounds,omitempty"` // medians over this many rounds
+	// Proxy is the proxy process's cost per call over both phases (nil on
+	// a direct path, or when it could not be read).
+	Proxy *PerCall `json:"proxy,omitempty"`
+	// LoadGen is the load generator's own cost per call over both phases:
+	// the MCP or HTTP client and the in-process emulator (and, run with
+	// -inprocess, the proxy too).
+	LoadGen PerCall `json:"load_generator"`
 }
 
 // BenchOptions size the measurement. Zero values pick the defaults named.
@@ -52,6 +59,9 @@ type BenchOptions struct {
 	Conc int
 	// For is the length of the throughput phase; 0 means 5s.
 	For time.Duration
+	// Proxy reads the proxy process's usage around the measured phases; nil
+	// for a direct path (or a proxy in this process: see LoadGen).
+	Proxy Meter
 }
 
 func (o *BenchOptions) defaults() {
@@ -90,11 +100,20 @@ func Measure(ctx context.Context, path string, call Caller, ids []string, o Benc
 			fail(err)
 		}
 	}
+	// Usage readings bracket both measured phases, warm-up excluded.
+	self0, _ := SelfUsage(ctx)
+	var proxy0 Usage
+	var proxyErr error
+	if o.Proxy != nil {
+		proxy0, proxyErr = o.Proxy(ctx)
+	}
+	var calls atomic.Int64
 	ds := make([]time.Duration, 0, o.Calls)
 	for i := 0; i < o.Calls && ctx.Err() == nil; i++ {
 		start := time.Now()
 		err := call(ctx, ids[i%len(ids)])
 		ds = append(ds, time.Since(start))
+		calls.Add(1)
 		if err != nil {
 			fail(err)
 		}
@@ -113,7 +132,9 @@ func Measure(ctx context.Context, path string, call Caller, ids []string, o Benc
 			defer wg.Done()
 			for i := w; time.Now().Before(deadline) && ctx.Err() == nil; i += o.Conc {
 				t := time.Now()
-				if err := call(ctx, ids[i%len(ids)]); err != nil {
+				err := call(ctx, ids[i%len(ids)])
+				calls.Add(1)
+				if err != nil {
 					fail(err)
 					continue
 				}
@@ -124,6 +145,15 @@ func Measure(ctx context.Context, path string, call Caller, ids []string, o Benc
 	}
 	wg.Wait()
 	el := time.Since(start)
+	if o.Proxy != nil && proxyErr == nil {
+		if proxy1, err := o.Proxy(ctx); err == nil {
+			pc := perCall(proxy0, proxy1, int(calls.Load()))
+			b.Proxy = &pc
+		}
+	}
+	if self1, err := SelfUsage(ctx); err == nil {
+		b.LoadGen = perCall(self0, self1, int(calls.Load()))
+	}
 	b.PerSecCN = float64(int(float64(n.Load())/el.Seconds()*10)) / 10
 	all := slices.Concat(lat...)
 	slices.Sort(all)
@@ -296,6 +326,13 @@ func medianBench(bs []Bench) Bench {
 	out.P50CN = med(func(b Bench) float64 { return b.P50CN })
 	out.P99CN = med(func(b Bench) float64 { return b.P99CN })
 	out.MaxCN = med(func(b Bench) float64 { return b.MaxCN })
+	out.LoadGen = PerCall{CPUus: med(func(b Bench) float64 { return b.LoadGen.CPUus }),
+		Allocs: med(func(b Bench) float64 { return b.LoadGen.Allocs })}
+	out.Proxy = nil
+	if !slices.ContainsFunc(bs, func(b Bench) bool { return b.Proxy == nil }) {
+		out.Proxy = &PerCall{CPUus: med(func(b Bench) float64 { return b.Proxy.CPUus }),
+			Allocs: med(func(b Bench) float64 { return b.Proxy.Allocs })}
+	}
 	out.Errors, out.ErrorText = 0, ""
 	for _, b := range bs {
 		out.Errors += b.Errors
@@ -356,13 +393,20 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 			defer c.Close()
 			clients[name] = c
 		}
+		direct, viaMCP, viaREST := o.Bench, o.Bench, o.Bench
+		direct.Proxy = nil
+		if o.Binary != "" { // a proxy in this process is measured with the load generator
+			viaMCP.Proxy, viaREST.Proxy = mcpProxy.Usage, restProxy.Usage
+		} else {
+			viaMCP.Proxy, viaREST.Proxy = nil, nil
+		}
 		var pm, dm, pr, dr []Bench
 		for round := 1; round <= o.Rounds; round++ {
 			o.Logf("%s round %d/%d: proxy MCP tier, direct MCP, proxy REST tier, direct REST", era, round, o.Rounds)
-			pm = append(pm, Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, o.Bench))
-			dm = append(dm, Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, o.Bench))
-			pr = append(pr, Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, o.Bench))
-			dr = append(dr, Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, o.Bench))
+			pm = append(pm, Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, viaMCP))
+			dm = append(dm, Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, direct))
+			pr = append(pr, Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, viaREST))
+			dr = append(dr, Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, direct))
 		}
 		r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST = medianBench(pm), medianBench(dm), medianBench(pr), medianBench(dr)
 		if s, err := mcpProxy.Sample(ctx); err == nil {
@@ -394,6 +438,7 @@ func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
 		add, ratio = AddedP50(r.ProxyREST, r.DirectREST), Ratio(r.ProxyREST, r.DirectREST)
 		fmt.Fprintf(w, "| %s | (b) proxy REST tier vs direct REST | %.0f µs | %.2f× | (none set) | — |\n", r.Era, add, ratio)
 	}
+	writeCostMarkdown(w, rs)
 	for _, r := range rs {
 		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
 			if b.Errors > 0 {
@@ -401,6 +446,62 @@ func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
 			}
 		}
 	}
+}
+
+// writeCostMarkdown renders the CPU and allocations per call of every path,
+// and the proxy's against the goals of issue 14.
+func writeCostMarkdown(w io.Writer, rs []CompareResult) {
+	fmt.Fprintf(w, "\n| protocol | path | proxy CPU µs/call | proxy allocs/call | load generator CPU µs/call | load generator allocs/call | CPU µs/call, both |\n|---|---|---:|---:|---:|---:|---:|\n")
+	inproc := false
+	for _, r := range rs {
+		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
+			pcpu, palloc := "—", "—"
+			if b.Proxy != nil {
+				pcpu, palloc = fmt.Sprintf("%.0f", b.Proxy.CPUus), allocs(b.Proxy.Allocs)
+			} else if strings.HasPrefix(b.Path, "proxy") {
+				inproc = true
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f | %s | %.0f |\n", r.Era, b.Path, pcpu, palloc, b.LoadGen.CPUus, allocs(b.LoadGen.Allocs), totalCPU(b))
+		}
+	}
+	fmt.Fprintf(w, "\nCPU is user + system time of the process over the measured calls of both phases (c=1 and c=%d), divided by the calls; "+
+		"the load generator is the MCP/HTTP client and the in-process emulator.", conc(rs))
+	if inproc {
+		fmt.Fprintf(w, " The proxy ran in this process (-inprocess), so its cost is inside the load generator's: compare the proxy paths' load generator figures with the direct ones.")
+	}
+	fmt.Fprintf(w, "\n\n| protocol | comparison | proxy CPU µs/call | proxy allocs/call | CPU ratio, both processes | goal | met |\n|---|---|---:|---:|---:|---|---|\n")
+	for _, r := range rs {
+		for _, c := range []struct {
+			name          string
+			proxy, direct Bench
+		}{{"(a) cost: proxy MCP tier vs direct MCP", r.ProxyMCP, r.DirectMCP}, {"(b) cost: proxy REST tier vs direct REST", r.ProxyREST, r.DirectREST}} {
+			pcpu, palloc, ok := "—", "—", "—"
+			if c.proxy.Proxy != nil {
+				pcpu, palloc = fmt.Sprintf("%.0f", c.proxy.Proxy.CPUus), allocs(c.proxy.Proxy.Allocs)
+				ok = met(c.proxy.Proxy.CPUus <= 120)
+			}
+			ratio := 0.0
+			if d := totalCPU(c.direct); d > 0 {
+				ratio = totalCPU(c.proxy) / d
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f× | CPU ≤ 120 µs | %s |\n", r.Era, c.name, pcpu, palloc, ratio, ok)
+		}
+	}
+}
+
+// totalCPU is the CPU per call of both processes on b's path.
+func totalCPU(b Bench) float64 {
+	if b.Proxy == nil {
+		return b.LoadGen.CPUus
+	}
+	return b.LoadGen.CPUus + b.Proxy.CPUus
+}
+
+func allocs(a float64) string {
+	if a < 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", a)
 }
 
 func conc(rs []CompareResult) int {

@@ -6,6 +6,7 @@ package router
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -360,6 +361,25 @@ func (r *Router) Plan(rc RoutingContext) []tiers.Name {
 func (r *Router) Get(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (tiers.Record, tiers.Route, error) {
 	return runOp(r, ctx, rc, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (tiers.Record, error) {
 		return t.Get(ctx, req)
+	})
+}
+
+// GetRaw reads one record like Get and returns it as the JSON object the
+// tier read (tiers.RawGetter), undecoded; a tier without GetRaw serves it
+// through Get and the record is encoded here.
+func (r *Router) GetRaw(ctx context.Context, rc RoutingContext, req tiers.GetRequest) (json.RawMessage, tiers.Route, error) {
+	return runOp(r, ctx, rc, tiers.OpGet, func(ctx context.Context, t tiers.Tier) (json.RawMessage, error) {
+		if rg, ok := t.(tiers.RawGetter); ok {
+			return rg.GetRaw(ctx, req)
+		}
+		rec, err := t.Get(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			rec = tiers.Record{}
+		}
+		return json.Marshal(rec)
 	})
 }
 

@@ -488,8 +488,10 @@ func (m *MCP) observe(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 		if outcome == "error" || outcome == "panic" {
 			lvl = slog.LevelError
 		}
-		m.log.Log(ctx, lvl, "tool call", "tool", name, "profile", profile, "tier", tier, "attempts", attempts,
-			"duration_ms", float64(d.Microseconds())/1000, "outcome", outcome)
+		// LogAttrs with typed attributes: no boxing of each value into an
+		// interface, and nothing built when the level is off.
+		m.log.LogAttrs(ctx, lvl, "tool call", slog.String("tool", name), slog.String("profile", profile), slog.String("tier", tier),
+			slog.String("attempts", attempts), slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("outcome", outcome))
 		return res, err
 	}
 }

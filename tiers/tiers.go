@@ -6,7 +6,10 @@
 // sub-packages imports the router.
 package tiers
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // Name identifies a tier. The values are the names users see in metrics,
 // health output and routing provenance.
@@ -202,6 +205,16 @@ type Tier interface {
 	// no answer) or StatusNotSent.
 	BulkUpdate(ctx context.Context, req BulkUpdateRequest) (BulkUpdateResult, error)
 	BulkRead(ctx context.Context, req BulkReadRequest, sink RecordSink) (BulkReadResult, error)
+}
+
+// RawGetter is implemented by a tier that can hand over one record as the
+// JSON object Zoho sent, undecoded, so that a read passes through the proxy
+// without every field being decoded into a Record and encoded again. GetRaw
+// answers exactly as Get would (the same errors, the same projection to
+// req.Fields); the bytes are one valid JSON object. The router falls back to
+// Get (and encodes its Record) for a tier without it.
+type RawGetter interface {
+	GetRaw(ctx context.Context, req GetRequest) (json.RawMessage, error)
 }
 
 // JobAwaiter is implemented by a tier whose BulkUpdate can leave records

@@ -42,14 +42,16 @@ func GetAccount(d Deps) Tool {
 	return newTool(def, scopes, func(ctx context.Context, in getAccountParams, prof *permissions.Profile) *mcp.CallToolResult {
 		req := tiers.GetRequest(in)
 		req.Module = Module
-		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof), req)
+		rec, route, err := d.Router.GetRaw(ctx, routing(tiers.OpGet, 1, prof), req)
 		if err != nil {
 			return failure(ctx, d.Logger, name, route, account(req.ID), err)
 		}
-		out := struct {
-			Account tiers.Record `json:"account"`
-		}{redact(rec, prof)}
-		return success(route, out, fmt.Sprintf("Account %s (served by %s).", label(out.Account), route.Tier))
+		// The record passes through as the bytes the tier read: only the
+		// fields the summary names are read, only denied fields dropped.
+		rec = redactRaw(Module, rec, prof)
+		out := make([]byte, 0, len(rec)+len(`{"account":}`))
+		out = append(append(append(out, `{"account":`...), rec...), '}')
+		return rawSuccess(route, out, fmt.Sprintf("Account %s (served by %s).", labelRaw(rec, "Account_Name"), route.Tier))
 	})
 }
 

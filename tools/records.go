@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -262,16 +263,16 @@ func GetRecord(d Deps) Tool {
 		if len(req.Fields) == 0 && prof.DeniedFields(m.APIName) != nil {
 			req.Fields = readFields(m, prof) // denied values never leave Zoho
 		}
-		rec, route, err := d.Router.Get(ctx, routing(tiers.OpGet, 1, prof), req)
+		rec, route, err := d.Router.GetRaw(ctx, routing(tiers.OpGet, 1, prof), req)
 		if err != nil {
 			d.noteVerdict(m.APIName, err)
 			return failure(ctx, d.Logger, name, route, record(m.APIName, req.ID), err)
 		}
-		out := struct {
-			Module string       `json:"module"`
-			Record tiers.Record `json:"record"`
-		}{m.APIName, redactIn(m.APIName, rec, prof)}
-		return success(route, out, fmt.Sprintf("%s record %s (served by %s).", m.APIName, recordLabel(out.Record), route.Tier))
+		rec = redactRaw(m.APIName, rec, prof)
+		mod, _ := json.Marshal(m.APIName)
+		out := make([]byte, 0, len(rec)+len(mod)+len(`{"module":,"record":}`))
+		out = append(append(append(append(append(out, `{"module":`...), mod...), `,"record":`...), rec...), '}')
+		return rawSuccess(route, out, fmt.Sprintf("%s record %s (served by %s).", m.APIName, labelRaw(rec, nameFields...), route.Tier))
 	})
 }
 

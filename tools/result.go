@@ -11,6 +11,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/router"
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
@@ -81,6 +82,39 @@ func structuredResult(structured any, summary string, isError bool) *mcp.CallToo
 	res := mcp.NewToolResultStructured(structured, text)
 	res.IsError = isError
 	return res
+}
+
+// rawSuccess is success for structured content already encoded as JSON:
+// the same bytes are the structuredContent and the JSON of the text
+// rendering, with no decoding or encoding on the way.
+func rawSuccess(route tiers.Route, structured []byte, summary string) *mcp.CallToolResult {
+	raw := json.RawMessage(structured)
+	res := mcp.NewToolResultStructured(raw, summary+"\n\n"+string(structured))
+	return withRoute(res, route)
+}
+
+// redactRaw is redactIn for a record as JSON bytes: rec itself when p
+// denies nothing in module, else rec without the denied fields.
+func redactRaw(module string, rec json.RawMessage, p *permissions.Profile) json.RawMessage {
+	if len(rec) == 0 || string(rec) == "null" {
+		return json.RawMessage("{}")
+	}
+	if p.DeniedFields(module) == nil {
+		return rec
+	}
+	return tiers.FilterFields(rec, func(k []byte) bool { return !p.DeniedIn(module, tiers.KeyString(k)) })
+}
+
+// labelRaw is "Name (id)" for a summary, the name being the first of
+// nameFields the record has as a non-empty string; the id alone without.
+func labelRaw(rec json.RawMessage, nameFields ...string) string {
+	vals := tiers.RawStrings(rec, append([]string{"id"}, nameFields...)...)
+	for _, name := range vals[1:] {
+		if name != "" {
+			return fmt.Sprintf("%s (%s)", name, vals[0])
+		}
+	}
+	return vals[0]
 }
 
 // errorResult is an isError result written for the agent.

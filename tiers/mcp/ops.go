@@ -10,21 +10,31 @@ import (
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/zoho"
 )
 
-// Get reads one record with the upstream's getRecord tool.
-func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
+// getCall checks a get and resolves the upstream tool and arguments that
+// serve it.
+func (t *Tier) getCall(ctx context.Context, req tiers.GetRequest) (*tool, []arg, error) {
 	if err := checkModule(req.Module); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := zoho.CheckID(tiers.MCP, req.ID); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tl, perModule, err := t.resolve(ctx, actGetRecord, req.Module)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	args := []arg{{section: secPath, name: "recordID", value: req.ID, required: true}, moduleArg(req.Module, perModule)}
 	if len(req.Fields) > 0 {
 		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
+	}
+	return tl, args, nil
+}
+
+// Get reads one record with the upstream's getRecord tool.
+func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
+	tl, args, err := t.getCall(ctx, req)
+	if err != nil {
+		return nil, err
 	}
 	recs, _, err := t.read(ctx, tl, args)
 	if err != nil {
@@ -33,6 +43,39 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	for _, r := range recs {
 		if id, _ := r["id"].(string); id == "" || id == req.ID {
 			return zoho.Project(r, req.Fields), nil
+		}
+	}
+	return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
+}
+
+var _ tiers.RawGetter = (*Tier)(nil)
+
+// GetRaw is Get without decoding the record: the upstream's JSON object is
+// returned as it came, after reading only its id (and, when fields were
+// asked for and the tool ignored them, projecting it).
+func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessage, error) {
+	tl, args, err := t.getCall(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := t.readRaw(ctx, tl, args)
+	if err != nil || data == nil {
+		return nil, orNotFound(err, req)
+	}
+	var recs []json.RawMessage // data is valid JSON: walked, not decoded
+	if !tiers.EachElement(data, func(r []byte) bool { recs = append(recs, r); return true }) {
+		return nil, malformedData()
+	}
+	for _, r := range recs {
+		id, ok := tiers.RawID(r)
+		if !ok {
+			return nil, malformedData()
+		}
+		if id == "" || id == req.ID {
+			if string(r) == "null" {
+				return json.RawMessage("{}"), nil // as Get: a null record is an empty one
+			}
+			return tiers.ProjectRaw(r, req.Fields), nil
 		}
 	}
 	return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
@@ -400,6 +443,32 @@ func (t *Tier) BulkRead(ctx context.Context, req tiers.BulkReadRequest, sink tie
 // read calls a read tool and returns the records of data[] and info. A
 // result with no payload (Zoho's 204) is no records.
 func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, zohoInfo, error) {
+	data, info, err := t.readRaw(ctx, tl, args)
+	if err != nil || data == nil {
+		return nil, info, err
+	}
+	var recs []tiers.Record
+	if err := decode(data, &recs); err != nil {
+		return nil, zohoInfo{}, malformedData()
+	}
+	return recs, info, nil
+}
+
+func malformedData() *tiers.Error {
+	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: data is not a list of records"}
+}
+
+// orNotFound is err, or (nil: no records at all) Zoho's NOT_FOUND for req.
+func orNotFound(err error, req tiers.GetRequest) error {
+	if err != nil {
+		return err
+	}
+	return tiers.NotFound(tiers.MCP, req.Module, req.ID)
+}
+
+// readRaw calls a read tool and returns data[] undecoded (nil when there
+// are no records) and info.
+func (t *Tier) readRaw(ctx context.Context, tl *tool, args []arg) (json.RawMessage, zohoInfo, error) {
 	built, err := tl.build(args)
 	if err != nil {
 		return nil, zohoInfo{}, err
@@ -418,22 +487,29 @@ func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, 
 	if empty {
 		return nil, zohoInfo{}, nil
 	}
-	var body zohoBody
-	if err := decode(raw, &body); err != nil {
+	// The body is read once for what every read needs; Zoho's error fields
+	// (message, details with numbers kept exact) only when it is an error.
+	var body struct {
+		Data   json.RawMessage `json:"data"`
+		Info   zohoInfo        `json:"info"`
+		Code   string          `json:"code"`
+		Status string          `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
 		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
 	}
 	if body.Code != "" && strings.EqualFold(body.Status, "error") {
-		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(body.Code), Code: body.Code, Message: t.red().String(body.Message), Details: body.Details}
+		var zb zohoBody
+		if err := decode(raw, &zb); err != nil {
+			return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+		}
+		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(zb.Code), Code: zb.Code, Message: t.red().String(zb.Message), Details: zb.Details}
 		return nil, zohoInfo{}, e
 	}
 	if len(body.Data) == 0 || string(body.Data) == "null" {
 		return nil, body.Info, nil
 	}
-	var recs []tiers.Record
-	if err := decode(body.Data, &recs); err != nil {
-		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: data is not a list of records"}
-	}
-	return recs, body.Info, nil
+	return body.Data, body.Info, nil
 }
 
 // moduleArg is the module path variable: required for a generic tool,

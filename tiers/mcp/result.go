@@ -50,15 +50,15 @@ func payload(res *mcpgo.CallToolResult) (raw json.RawMessage, empty bool, err er
 	}
 	for _, s := range text {
 		if b := bytes.TrimSpace([]byte(s)); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
-			return unwrap(b), false, nil
+			return unwrapValid(b), false, nil
 		}
 	}
 	if len(res.RawStructuredContent) > 0 && string(res.RawStructuredContent) != "null" {
-		return unwrap(res.RawStructuredContent), false, nil
+		return unwrap(res.RawStructuredContent), false, nil // (validity not promised by every caller)
 	}
 	if res.StructuredContent != nil {
 		if b, err := json.Marshal(res.StructuredContent); err == nil && string(b) != "null" {
-			return unwrap(b), false, nil
+			return unwrapValid(b), false, nil
 		}
 	}
 	all := strings.TrimSpace(strings.Join(text, "\n"))
@@ -70,24 +70,37 @@ func payload(res *mcpgo.CallToolResult) (raw json.RawMessage, empty bool, err er
 
 // unwrap removes a {"data": {…}, "status": "success"} re-wrap. Zoho's own
 // responses carry data as an array, so an object under data is the wrapper.
+// It walks only the top level of b (tiers.EachField) instead of decoding
+// it: b is the whole ~2 KB record on every read. b that is not valid JSON
+// is returned as it is.
 func unwrap(b []byte) json.RawMessage {
+	if !json.Valid(b) {
+		return b
+	}
+	return unwrapValid(b)
+}
+
+// unwrapValid is unwrap of b known to be valid JSON.
+func unwrapValid(b []byte) json.RawMessage {
 	for range 2 { // a wrapper of a wrapper has been seen in structuredContent
-		var w struct {
-			Data   json.RawMessage `json:"data"`
-			Status string          `json:"status"`
-		}
-		if json.Unmarshal(b, &w) != nil {
+		var data []byte
+		keys := map[string]bool{}
+		badStatus := false
+		isObj := tiers.EachField(b, func(k, v []byte) bool {
+			key := tiers.KeyString(k)
+			keys[key] = true
+			switch {
+			case strings.EqualFold(key, "data"):
+				data = v
+			case strings.EqualFold(key, "status"):
+				badStatus = v[0] != '"' && string(v) != "null" // not a string: not the wrapper
+			}
+			return true
+		})
+		if !isObj || badStatus || len(data) == 0 || data[0] != '{' || len(keys) > 3 {
 			return b
 		}
-		d := bytes.TrimSpace(w.Data)
-		if len(d) == 0 || d[0] != '{' {
-			return b
-		}
-		var keys map[string]json.RawMessage
-		if json.Unmarshal(b, &keys) != nil || len(keys) > 3 {
-			return b
-		}
-		b = d
+		b = data
 	}
 	return b
 }

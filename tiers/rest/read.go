@@ -2,6 +2,9 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,9 +31,8 @@ type listBody struct {
 	} `json:"info"`
 }
 
-// Get reads one record: GET /crm/v8/{module}/{id}[?fields=…]. Zoho's 204
-// (no such record) is the tiers.NotFound verdict.
-func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
+// get checks a get and sends it; an empty answer is Zoho's NOT_FOUND.
+func (t *Tier) get(ctx context.Context, req tiers.GetRequest) (*zoho.Response, error) {
 	if err := t.ready(); err != nil {
 		return nil, err
 	}
@@ -48,6 +50,16 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 	if resp.Empty() {
 		return nil, tiers.NotFound(tiers.REST, req.Module, req.ID)
 	}
+	return resp, nil
+}
+
+// Get reads one record: GET /crm/v8/{module}/{id}[?fields=…]. Zoho's 204
+// (no such record) is the tiers.NotFound verdict.
+func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
+	resp, err := t.get(ctx, req)
+	if err != nil {
+		return nil, err
+	}
 	var body listBody
 	if err := resp.Decode(&body); err != nil {
 		return nil, err
@@ -56,6 +68,36 @@ func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, err
 		return nil, tiers.NotFound(tiers.REST, req.Module, req.ID)
 	}
 	return body.Data[0], nil
+}
+
+var _ tiers.RawGetter = (*Tier)(nil)
+
+// GetRaw is Get without decoding the record: data[0] of Zoho's answer is
+// returned as it came.
+func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessage, error) {
+	resp, err := t.get(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := resp.Decode(&body); err != nil {
+		return nil, err
+	}
+	if len(body.Data) == 0 {
+		return nil, tiers.NotFound(tiers.REST, req.Module, req.ID)
+	}
+	for _, r := range body.Data {
+		if _, ok := tiers.RawID(r); !ok { // Get's decoding into Records fails the same way
+			return nil, zoho.MalformedError(tiers.REST, http.MethodGet, "/crm/v8/"+req.Module+"/"+req.ID, resp.StatusCode, errors.New("data holds something that is not a record"))
+		}
+	}
+	rec := body.Data[0]
+	if string(rec) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	return rec, nil
 }
 
 func firstErr(errs ...error) error {
