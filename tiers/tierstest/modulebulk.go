@@ -33,8 +33,10 @@ type bulkModule struct {
 var bulkModules = []bulkModule{
 	{module: "Contacts", where: "Lead_Source",
 		fields: []string{"Last_Name", "First_Name", "Email", "Lead_Source", "Account_Name", "Date_of_Birth", "Email_Opt_Out", "Created_Time"},
-		good:   func(i int) tiers.Record { return tiers.Record{"Title": fmt.Sprintf("Bulk %d", i), "Lead_Source": "Cold Call"} },
-		bad:    tiers.Record{"Lead_Source": "Not A Source"}},
+		good: func(i int) tiers.Record {
+			return tiers.Record{"Title": fmt.Sprintf("Bulk %d", i), "Lead_Source": "Cold Call"}
+		},
+		bad: tiers.Record{"Lead_Source": "Not A Source"}},
 	{module: "Deals", where: "Stage",
 		fields: []string{"Deal_Name", "Stage", "Amount", "Closing_Date", "Probability", "Account_Name", "Contact_Name", "Created_Time"},
 		good: func(i int) tiers.Record {
