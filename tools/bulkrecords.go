@@ -134,28 +134,9 @@ func BulkUpdateRecords(d Deps) Tool {
 		rawOutput(object("", props, "module", "results", "total", "succeeded", "failed", "strategy", "calls", "credits", "inline")),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in bulkUpdateRecordsParams, prof *permissions.Profile) *mcp.CallToolResult {
-		m, res := d.resolve(ctx, name, in.Module, prof)
+		m, req, res := d.checkedUpdates(ctx, name, tiers.BulkUpdateRequest(in), prof)
 		if res != nil {
 			return res
-		}
-		if !m.Editable {
-			return invalid(name, fmt.Errorf("module %s does not take updates through Zoho's API", m.APIName))
-		}
-		m, err := d.checked(ctx, m, func(m *metadata.Module) error {
-			for i, u := range in.Updates {
-				if err := m.CheckData(fmt.Sprintf("updates[%d].data", i), u.Data, false); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return invalid(name, err)
-		}
-		req := tiers.BulkUpdateRequest(in)
-		req.Module = m.APIName
-		for i := range req.Updates {
-			req.Updates[i].Module = m.APIName
 		}
 		r, route, err := d.Router.BulkUpdate(ctx, routing(tiers.OpBulkUpdate, len(req.Updates), prof), req)
 		d.noteVerdict(m.APIName, err)

@@ -251,6 +251,37 @@ func recordUpdatesParams(p *tiers.BulkUpdateRequest, max int) []param {
 	}
 }
 
+// checkedUpdates resolves the module of an update request (update_records,
+// bulk_update_records), refuses a module Zoho's API does not update, checks
+// every update's data against the module's fields, and returns the request
+// with the module's API name on it and on each update. A non-nil result is
+// the tool's refusal.
+func (d Deps) checkedUpdates(ctx context.Context, name string, req tiers.BulkUpdateRequest, prof *permissions.Profile) (*metadata.Module, tiers.BulkUpdateRequest, *mcp.CallToolResult) {
+	m, res := d.resolve(ctx, name, req.Module, prof)
+	if res != nil {
+		return nil, req, res
+	}
+	if !m.Editable {
+		return nil, req, invalid(name, fmt.Errorf("module %s does not take updates through Zoho's API", m.APIName))
+	}
+	m, err := d.checked(ctx, m, func(m *metadata.Module) error {
+		for i, u := range req.Updates {
+			if err := m.CheckData(fmt.Sprintf("updates[%d].data", i), u.Data, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, req, invalid(name, err)
+	}
+	req.Module = m.APIName
+	for i := range req.Updates {
+		req.Updates[i].Module = m.APIName
+	}
+	return m, req, nil
+}
+
 // UpdateRecords is update_records: change fields of records of any module.
 func UpdateRecords(d Deps) Tool {
 	d = d.withDefaults()
@@ -265,31 +296,13 @@ func UpdateRecords(d Deps) Tool {
 		rawOutput(updateRecordsOutputSchema()),
 	)
 	return newTool(def, scopes, func(ctx context.Context, in updateRecordsParams, prof *permissions.Profile) *mcp.CallToolResult {
-		m, res := d.resolve(ctx, name, in.Module, prof)
+		m, req, res := d.checkedUpdates(ctx, name, tiers.BulkUpdateRequest(in), prof)
 		if res != nil {
 			return res
 		}
-		if !m.Editable {
-			return invalid(name, fmt.Errorf("module %s does not take updates through Zoho's API", m.APIName))
-		}
-		m, err := d.checked(ctx, m, func(m *metadata.Module) error {
-			for i, u := range in.Updates {
-				if err := m.CheckData(fmt.Sprintf("updates[%d].data", i), u.Data, false); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return invalid(name, err)
-		}
-		req := tiers.BulkUpdateRequest(in)
-		req.Module = m.APIName
-		for i := range req.Updates {
-			req.Updates[i].Module = m.APIName
-		}
 		var outs []tiers.Outcome
 		var route tiers.Route
+		var err error
 		if len(req.Updates) == 1 {
 			// One record: the single-record update every tier serves, tier 1
 			// included.
