@@ -123,9 +123,14 @@ func startReplica(t *testing.T, name string, env []string) *replica {
 }
 
 // kill ends the process at once (SIGKILL: no graceful shutdown, no lease
-// or lock released) and waits until it is gone.
+// or lock released), takes it out of the balancer as its health check
+// would, and waits until it is gone. Requests already on their way to it
+// fail at the transport and are sent again by the caller; new ones go to
+// the live replicas (marking it only after the wait let a call's every
+// retry meet the dead port while the process was being reaped).
 func (r *replica) kill() {
 	_ = r.cmd.Process.Kill()
+	r.alive.Store(false)
 	<-r.done
 }
 

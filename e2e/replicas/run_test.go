@@ -180,7 +180,6 @@ func TestThreeReplicas(t *testing.T) {
 	batch(100, 200, map[int]func(){
 		125: func() {
 			reps[2].kill()
-			reps[2].alive.Store(false) // the balancer's health check notices
 		},
 		160: func() {
 			beforeExpiry = refreshesOf(sim.Requests(), bulkRT)
