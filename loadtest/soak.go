@@ -72,6 +72,12 @@ type SoakOptions struct {
 	LimitPercent float64
 	// Seed seeds the callers' random choices; 0 means 1.
 	Seed uint64
+	// GoroutineDump, when set, ends the proxy with SIGQUIT instead of
+	// SIGTERM after the idle period and writes the goroutine dump Go prints
+	// to this file: what is left, for a failed goroutine check. The temp
+	// files check is then skipped (a killed proxy leaves its results to the
+	// next start by design).
+	GoroutineDump string
 	// Logf receives progress lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -135,7 +141,7 @@ const soakFaultGap = 15 * time.Second
 
 // SoakSample is the proxy's resource use at one moment of a soak.
 type SoakSample struct {
-	AtS        float64 `json:"at_s"`  // since the load started (negative before)
+	AtS        float64 `json:"at_s"`  // since the load started (phase start: since the proxy was healthy)
 	Phase      string  `json:"phase"` // start, load, idle
 	Fault      string  `json:"fault,omitempty"`
 	RSSBytes   int64   `json:"rss_bytes"`  // /proc/PID/statm resident pages
@@ -297,6 +303,9 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 			step := steps[i%len(steps)]
 			at := time.Since(start)
 			if q, ok := overlaps(quiet, at, at+step.For); ok {
+				if q.To >= o.Duration {
+					return // the last window runs to the end of the load
+				}
 				sleepCtx(loadCtx, q.To-at)
 				continue
 			}
@@ -452,10 +461,17 @@ func Soak(ctx context.Context, o SoakOptions) (*SoakReport, error) {
 	}
 
 	// Stop the proxy as an operator would; its temp dir must then be empty.
-	if err := p.Close(); err != nil {
-		rep.ExitError = err.Error()
+	if o.GoroutineDump != "" {
+		if err := p.quitDump(o.GoroutineDump); err != nil {
+			return nil, err
+		}
+		o.Logf("goroutine dump of the proxy written to %s", o.GoroutineDump)
+	} else {
+		if err := p.Close(); err != nil {
+			rep.ExitError = err.Error()
+		}
+		rep.TempLeftAfterExit = filesUnder(tmp)
 	}
-	rep.TempLeftAfterExit = filesUnder(tmp)
 	rep.evaluate(o)
 	if !rep.Pass {
 		return rep, fmt.Errorf("%w: %s", ErrSoakFailed, strings.Join(rep.failed(), "; "))
@@ -507,7 +523,9 @@ func (r *SoakReport) evaluate(o SoakOptions) {
 		zero("sessions after idle", float64(r.AfterIdle.Sessions))
 	}
 	zero("streams after idle", float64(r.AfterIdle.Streams))
-	zero("temp files left after the proxy exited", float64(len(r.TempLeftAfterExit)))
+	if o.GoroutineDump == "" {
+		zero("temp files left after the proxy exited", float64(len(r.TempLeftAfterExit)))
+	}
 	if len(base) == 0 || len(end) == 0 || len(idle) == 0 || len(start) == 0 {
 		r.Checks = append(r.Checks, SoakCheck{Name: "samples in every window", Limit: "≥ 1"})
 	}
@@ -650,7 +668,7 @@ func startSandboxProxy(ctx context.Context, bin, tmp string, ttl time.Duration) 
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(env, "TMPDIR="+tmp, "XDG_CACHE_HOME="+cache, "GODEBUG=gctrace=1")
-	gc := &gcTrace{tail: &tailBuffer{max: 64 << 10}, live: -1}
+	gc := &gcTrace{tail: &tailBuffer{max: 1 << 20}, live: -1}
 	cmd.Stderr = gc
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(cache)
@@ -714,6 +732,26 @@ func (p *soakProxy) sample(ctx context.Context, tmp string) (SoakSample, error) 
 	s.HeapLiveMB, s.GCs = p.gc.last()
 	s.TempBytes, s.TempFiles = dirUsage(tmp)
 	return s, nil
+}
+
+// quitDump ends the proxy with SIGQUIT and writes the goroutine dump it
+// prints to path.
+func (p *soakProxy) quitDump(path string) error {
+	p.stop = nil // not SIGTERM later
+	if err := p.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	out := p.Stderr()
+	if i := strings.Index(out, "SIGQUIT"); i >= 0 {
+		out = out[i:]
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
 // runFault switches step on at the sandbox until ctx ends.

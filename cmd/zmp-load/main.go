@@ -30,7 +30,8 @@ Usage:
   zmp-load coldstart [-n 20] [-era V|both] [-json] [-out FILE] [-bin PATH]
   zmp-load rss       [-calls 100] [-json] [-out FILE] [-bin PATH]
   zmp-load soak      [-duration 10m] [-warmup 2m] [-window 1m] [-settle 1m] [-idle 3m] [-every 5s]
-                     [-session-ttl 1m] [-workers 6] [-streams 4] [-limit 10] [-json] [-out FILE] [-bin PATH]
+                     [-session-ttl 1m] [-workers 6] [-streams 4] [-limit 10] [-goroutine-dump FILE]
+                     [-json] [-out FILE] [-bin PATH]
 
 Without -bin the proxy is built from this module with "go build". run and
 compare start the Zoho emulator in this process and the proxy as a
@@ -382,6 +383,7 @@ func runSoak(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Workers, "workers", 6, "well-behaved sessions calling the tool mix")
 	fs.IntVar(&o.Streams, "streams", 4, "GET streams and SSE streams held and dropped at once, each")
 	fs.Float64Var(&o.LimitPercent, "limit", 10, "allowed growth of RSS, goroutines and fds, in percent")
+	fs.StringVar(&o.GoroutineDump, "goroutine-dump", "", "end the proxy with SIGQUIT instead of SIGTERM and write its goroutine dump to FILE (skips the temp files check)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
