@@ -730,8 +730,10 @@ func TestAccountsHangTimesOutAsUnavailable(t *testing.T) {
 	if msg := te.Error(); !strings.Contains(msg, "waiting for a Zoho access token") && !strings.Contains(msg, "cannot reach the Zoho accounts server") {
 		t.Errorf("message %q says neither that the call waited for a token nor that the accounts server is unreachable", msg)
 	}
-	if acc.refreshes.Load() != 1 {
-		t.Errorf("%d refresh grants, want 1", acc.refreshes.Load())
+	// One grant at most: on a loaded machine the 50 ms may run out before
+	// it even reaches the accounts server.
+	if n := acc.refreshes.Load(); n > 1 {
+		t.Errorf("%d refresh grants, want at most 1", n)
 	}
 }
 
