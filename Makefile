@@ -51,6 +51,11 @@ test: lint node-deps test-deps ## Everything CI runs: lint, go test -race, exter
 bench: ## Go benchmarks (see docs/BENCHMARKS.md for the figures and how to read them).
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
+.PHONY: soak
+soak: build ## 10-minute soak of serve --sandbox: hostile callers, faults, RSS/goroutines/fds/temp files (SOAK_ARGS to change).
+	$(GO) build -o bin/zmp-load ./cmd/zmp-load
+	nice -n 10 ./bin/zmp-load soak -bin ./$(BIN) $(SOAK_ARGS)
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 2m) each.
 	./scripts/fuzz.sh $${FUZZTIME:-2m}

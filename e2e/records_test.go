@@ -335,8 +335,15 @@ func runFlow(t *testing.T, ctx context.Context, cs *sdk.ClientSession, f moduleF
 			t.Fatalf("%s %s on %s: %s", f.module, step, tier, c)
 		}
 		// With tier 1 down the call failed over: tier 1 was tried first.
-		if as := c.attempts(); tier != "MCP" && (len(as) < 2 || as[0] != "MCP:unavailable" || as[len(as)-1] != tier+":success") {
-			t.Errorf("%s %s on %s: attempts %v, want MCP:unavailable first and %s:success last", f.module, step, tier, as, tier)
+		// Taking a surface down closes the proxy's idle keep-alive
+		// connection to it; a write that raced onto it before the proxy
+		// noticed may have been read by Zoho, so tier 1 honestly reports
+		// outcome_unknown and the next tier must settle it before writing.
+		as := c.attempts()
+		first := len(as) >= 2 && (as[0] == "MCP:unavailable" ||
+			(step == "create" || step == "update") && as[0] == "MCP:outcome_unknown" && strings.HasSuffix(as[1], ":reconciled"))
+		if tier != "MCP" && (!first || as[len(as)-1] != tier+":success") {
+			t.Errorf("%s %s on %s: attempts %v, want MCP:unavailable (or a write's MCP:outcome_unknown then reconciled) first and %s:success last", f.module, step, tier, as, tier)
 		}
 	}
 	c := call(ctx, cs, "create_records", map[string]any{"module": f.module, "records": []any{f.create(tag, account)}})

@@ -147,6 +147,52 @@ func TestRequestLogIsBounded(t *testing.T) {
 	}
 }
 
+// TestRequestLogLetsGoOfRequests: a logged request must not keep its
+// *http.Request once answered. The log holds up to 100,000 entries, and a
+// request (headers, URL, context chain) is several KB: kept, a long-running
+// sandbox grew by about 7 KB per proxied tool call until the ring was full
+// (found by zmp-load soak on `serve --sandbox`).
+func TestRequestLogLetsGoOfRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	assertReply(t, e.put(t, "/crm/v8/Accounts", `{"data":[{"id":"`+id(1)+`","Phone":"1"}]}`), 200, "")
+	assertReply(t, e.get(t, "/crm/v8/Accounts?fields=Phone&per_page=1"), 200, "")
+	call(t, "POST", e.s.MCPEndpoint(), "", `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+	if status, _, _ := e.s.callAPI(context.Background(), "GET", "/crm/v8/org", nil); status != 200 {
+		t.Fatalf("in-process call: status %d", status)
+	}
+	l := e.s.reqlog
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.entries) < 4 {
+		t.Fatalf("%d log entries, want at least 4", len(l.entries))
+	}
+	for i, en := range l.entries {
+		if en.req != nil {
+			t.Errorf("log entry %d (%s %s, status %d) still holds its *http.Request", i, en.Method, en.Path, en.Status)
+		}
+	}
+}
+
+// TestRequestLogOption: Options.RequestLog bounds the log a Sim keeps; the
+// counters go on counting every request.
+func TestRequestLogOption(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{RequestLog: 2})
+	for range 4 {
+		assertReply(t, e.get(t, "/crm/v8/Accounts?fields=Phone&per_page=1"), 200, "")
+	}
+	if n := len(e.s.Requests()); n != 2 {
+		t.Errorf("%d requests logged, want the last 2", n)
+	}
+	if n := e.s.RequestCount(SurfaceREST); n < 4 {
+		t.Errorf("RequestCount = %d, want every request counted", n)
+	}
+	if _, err := Start(Options{RequestLog: -1}); err == nil || !strings.Contains(err.Error(), "RequestLog") {
+		t.Errorf("Start with RequestLog -1: %v, want an error naming RequestLog", err)
+	}
+}
+
 func TestInProcessCallsAreLoggedAsMCP(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})

@@ -3,6 +3,7 @@ package zohosim
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -231,8 +232,12 @@ func (s *Sim) applyFault(f Fault, w *statusWriter, r *http.Request, next http.Ha
 }
 
 // hang waits until the client goes away or the emulator closes, then aborts
-// the connection without an answer.
+// the connection without an answer. It reads the request body first:
+// net/http notices a client going away (and ends r's context) only once the
+// handler has read the body, so a hung POST would otherwise hold its
+// goroutine and connection until the emulator closed.
 func (s *Sim) hang(r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
 	select {
 	case <-r.Context().Done():
 	case <-s.closing:

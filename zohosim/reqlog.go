@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// maxLogEntries bounds the request log; older entries are dropped first.
+// maxLogEntries is the default bound of the request log (Options.RequestLog);
+// older entries are dropped first.
 const maxLogEntries = 100_000
 
 // maxLoggedBody is how much of a request body the log keeps.
@@ -72,10 +73,13 @@ func (l *requestLog) begin(sf Surface, r *http.Request, now time.Time, mcpKey st
 	return e
 }
 
-// finish records the status the request was answered with.
+// finish records the status the request was answered with and lets go of
+// the request: the log outlives it, and an *http.Request holds its headers,
+// URL and context chain (several KB), which the log must not keep.
 func (l *requestLog) finish(e *logEntry, status int) {
 	l.mu.Lock()
 	e.Status = status
+	e.req = nil
 	l.mu.Unlock()
 }
 
@@ -121,7 +125,8 @@ func (l *requestLog) reset() {
 	l.refreshes = 0
 }
 
-// Requests returns the logged requests, oldest first (at most the last 100,000).
+// Requests returns the logged requests, oldest first (at most the last
+// Options.RequestLog, 100,000 by default).
 func (s *Sim) Requests() []LoggedRequest { return s.reqlog.snapshot() }
 
 // ResetLog forgets the request log and the counters (per surface, refreshes,

@@ -122,6 +122,12 @@ type Options struct {
 	MCPVariant MCPVariant
 	// JobStep is the time a bulk job spends in each state; 0 means 1s.
 	JobStep time.Duration
+	// RequestLog is how many requests the request log keeps (Requests,
+	// GET /admin/requests), the oldest dropped first; 0 means 100,000. Each
+	// costs a few hundred bytes plus up to 64 KiB of its body, so a
+	// long-running emulator that nobody inspects wants a small one. The
+	// counters (RequestCount, RecordWrites, RefreshCount) do not depend on it.
+	RequestLog int
 }
 
 // Credential is an OAuth client and its refresh token; tokens refreshed with
@@ -224,13 +230,19 @@ func Start(opts Options) (*Sim, error) {
 	if opts.JobStep == 0 {
 		opts.JobStep = time.Second
 	}
+	if opts.RequestLog < 0 {
+		return nil, errors.New("zohosim: RequestLog must not be negative")
+	}
+	if opts.RequestLog == 0 {
+		opts.RequestLog = maxLogEntries
+	}
 	s := &Sim{
 		opts:    opts,
 		orgID:   fmt.Sprintf("%d", 700_000_000+opts.Seed%100_000_000),
 		lns:     map[Surface]*listener{},
 		closing: make(chan struct{}),
 		faults:  map[Surface]*faultState{},
-		reqlog:  newRequestLog(maxLogEntries),
+		reqlog:  newRequestLog(opts.RequestLog),
 	}
 	s.pageTokens = newPageTokenCodec()
 	s.counts = counts

@@ -1,7 +1,8 @@
 // Command zmp-load is the proxy's load generator and benchmark runner: many
 // concurrent MCP sessions with faults switched on and off (run), proxy vs
-// direct Zoho calls (compare), cold start over stdio (coldstart) and idle
-// RSS (rss). All traffic stays on 127.0.0.1.
+// direct Zoho calls (compare), cold start over stdio (coldstart), idle RSS
+// (rss) and a soak of the shipped defaults under hostile callers and faults
+// (soak). All traffic stays on 127.0.0.1.
 package main
 
 import (
@@ -28,10 +29,17 @@ Usage:
   zmp-load compare   [-era V|both] [-c N] [-calls N] [-for D] [-json] [-out FILE] [-bin PATH | -inprocess]
   zmp-load coldstart [-n 20] [-era V|both] [-json] [-out FILE] [-bin PATH]
   zmp-load rss       [-calls 100] [-json] [-out FILE] [-bin PATH]
+  zmp-load soak      [-duration 10m] [-warmup 2m] [-window 1m] [-settle 1m] [-idle 3m] [-every 5s]
+                     [-session-ttl 1m] [-workers 6] [-streams 4] [-limit 10] [-goroutine-dump FILE]
+                     [-json] [-out FILE] [-bin PATH]
 
 Without -bin the proxy is built from this module with "go build". run and
 compare start the Zoho emulator in this process and the proxy as a
-subprocess, so the proxy's goroutines and RSS are its own.
+subprocess, so the proxy's goroutines and RSS are its own. soak runs
+"serve --transport http --sandbox" as shipped (only the session idle TTL
+shortened, so that abandoned sessions expire within the run) and exits 1
+when RSS, goroutines or fds grow by more than -limit percent, state is left
+after the idle period, or temp files survive the proxy.
 `
 
 func main() {
@@ -61,11 +69,13 @@ func run(ctx context.Context, args []string) error {
 		return runColdStart(ctx, args)
 	case "rss":
 		return runRSS(ctx, args)
+	case "soak":
+		return runSoak(ctx, args)
 	case "help":
 		fmt.Print(usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q: use run, compare, coldstart or rss", cmd)
+	return fmt.Errorf("unknown command %q: use run, compare, coldstart, rss or soak", cmd)
 }
 
 // common are the flags every command shares.
@@ -356,4 +366,38 @@ func runRSS(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(w, "\nVmRSS from /proc/PID/status, read 1 s after /healthz answered and 1 s after the calls.\n")
 	})
+}
+
+func runSoak(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
+	var c common
+	c.register(fs, false)
+	var o loadtest.SoakOptions
+	fs.DurationVar(&o.Duration, "duration", 10*time.Minute, "the load phase, warm-up included")
+	fs.DurationVar(&o.Warmup, "warmup", 2*time.Minute, "load before the baseline window (longer than -session-ttl)")
+	fs.DurationVar(&o.Window, "window", time.Minute, "length of the baseline and end windows (medians of their samples)")
+	fs.DurationVar(&o.Settle, "settle", time.Minute, "faults stay off this long before and during each window")
+	fs.DurationVar(&o.Idle, "idle", 3*time.Minute, "quiet time after the load before the last figures")
+	fs.DurationVar(&o.SampleEvery, "every", 5*time.Second, "sampling interval")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", time.Minute, "the proxy's --session-idle-ttl (the one setting changed from the defaults); negative keeps its default of 30m")
+	fs.IntVar(&o.Workers, "workers", 6, "well-behaved sessions calling the tool mix")
+	fs.IntVar(&o.Streams, "streams", 4, "GET streams and SSE streams held and dropped at once, each")
+	fs.Float64Var(&o.LimitPercent, "limit", 10, "allowed growth of RSS, goroutines and fds, in percent")
+	fs.StringVar(&o.GoroutineDump, "goroutine-dump", "", "end the proxy with SIGQUIT instead of SIGTERM and write its goroutine dump to FILE (skips the temp files check)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	bin, cleanup, err := c.binary(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	o.Binary, o.Logf = bin, logf
+	rep, err := loadtest.Soak(ctx, o)
+	if rep != nil {
+		if eerr := c.emit(rep, rep.WriteMarkdown); eerr != nil {
+			return errors.Join(err, eerr)
+		}
+	}
+	return err
 }

@@ -205,6 +205,12 @@ func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profi
 	return pr, nil
 }
 
+// sandboxRequestLog is how many requests the emulator of serve --sandbox
+// keeps in its request log (GET /admin/requests): enough to look at what the
+// proxy just did, small enough that a sandbox served for days holds its
+// memory flat (the emulator's default, 100,000 entries, is for tests).
+const sandboxRequestLog = 1000
+
 func (e env) serve(ctx context.Context, args []string) error {
 	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D] [--toolsets T] [--tools N] [--read-only]")
 	cf := newConfigFlags(fs, true)
@@ -218,7 +224,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	log := e.logger(cfg)
 	if cfg.Sandbox {
 		start := time.Now()
-		sim, err := zohosim.Start(zohosim.Options{})
+		sim, err := zohosim.Start(zohosim.Options{RequestLog: sandboxRequestLog})
 		if err != nil {
 			return fmt.Errorf("start the sandbox emulator: %w", err)
 		}
