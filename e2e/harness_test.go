@@ -4,11 +4,11 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers/tierstest"
 )
 
 // binary is the proxy built once for the whole package by TestMain.
@@ -60,22 +62,28 @@ func requireNode(t *testing.T) string {
 	return node
 }
 
-// freeAddr returns a free 127.0.0.1 address.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// servingAddr returns the address in the proxy's "serving MCP over HTTP"
+// log line (JSON lines), or "" before it is logged. The proxies under test
+// listen on 127.0.0.1:0: a port picked beforehand and released could be
+// taken in between (once, by the sandbox emulator the same process starts).
+func servingAddr(logs string) string {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line struct {
+			Msg  string `json:"msg"`
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving MCP over HTTP" && line.Addr != "" {
+			return line.Addr
+		}
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	return ""
 }
 
 // proxy is a running `serve --transport http --sandbox`.
 type proxy struct {
 	addr   string
-	stderr *bytes.Buffer
+	stderr *tierstest.Buffer
 	cmd    *exec.Cmd
 	done   chan struct{} // closed when the process has exited
 }
@@ -86,10 +94,10 @@ func (p *proxy) url(path string) string { return "http://" + p.addr + path }
 // env, waits for /healthz, and stops it when the test ends.
 func startHTTP(t *testing.T, env []string, args ...string) *proxy {
 	t.Helper()
-	p := &proxy{addr: freeAddr(t), stderr: &bytes.Buffer{}}
+	p := &proxy{stderr: &tierstest.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, append([]string{"serve", "--transport", "http", "--sandbox",
-		"--addr", p.addr, "--log-format", "json"}, args...)...)
+		"--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
@@ -110,8 +118,9 @@ func startHTTP(t *testing.T, env []string, args ...string) *proxy {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(p.url("/healthz"))
-		if err == nil {
+		if p.addr == "" {
+			p.addr = servingAddr(p.stderr.String())
+		} else if resp, err := http.Get(p.url("/healthz")); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return p

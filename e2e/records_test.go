@@ -54,10 +54,10 @@ func startSimProxy(t *testing.T, config string, args ...string) *simProxy {
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &simProxy{addr: freeAddr(t), logs: &tierstest.Buffer{}}
+	p := &simProxy{logs: &tierstest.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, append([]string{"serve", "--transport", "http", "--sandbox", "--config", cfg,
-		"--addr", p.addr, "--log-format", "json"}, args...)...)
+		"--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Stderr = p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,9 @@ func startSimProxy(t *testing.T, config string, args ...string) *simProxy {
 				}
 			}
 		}
-		if resp, err := http.Get(p.url("/healthz")); err == nil {
+		if p.addr == "" {
+			p.addr = servingAddr(p.logs.String())
+		} else if resp, err := http.Get(p.url("/healthz")); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && p.admin != "" {
 				return p

@@ -384,11 +384,15 @@ func (h *harness) callWith(profile, tool string, args any, progressToken string)
 	if progressToken != "" {
 		req.Params.Meta = &mcp.Meta{ProgressToken: progressToken}
 	}
-	wait := h.o.CallTimeout
+	// The client's own limit is a safety net above the proxy's deadline,
+	// not an assertion: a bulk call cut at its deadline still builds and
+	// sends a job handle with one pending outcome per record (thousands,
+	// 100 KB of text), which takes seconds under -race on a loaded machine.
+	wait := h.o.CallTimeout + 5*time.Second
 	if tool == "bulk_read_accounts" || tool == "bulk_update_accounts" {
-		wait = max(wait, h.cfg.BulkTimeout)
+		wait = max(h.o.CallTimeout, h.cfg.BulkTimeout) + 30*time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait+5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	t0 := time.Now()
 	res, err := c.CallTool(ctx, req)
