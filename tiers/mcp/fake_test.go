@@ -48,6 +48,7 @@ type fakeUpstream struct {
 	writes  map[string]int
 	calls   []fakeCall
 	headers []http.Header
+	bodies  [][]byte     // every request body, in order (with headers)
 	fault   atomic.Value // string
 	inits   atomic.Int32
 	lists   atomic.Int32
@@ -117,6 +118,7 @@ func (f *fakeUpstream) faults(next http.Handler) http.Handler {
 		}
 		f.mu.Lock()
 		f.headers = append(f.headers, r.Header.Clone())
+		f.bodies = append(f.bodies, body)
 		f.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		mode, _ := f.fault.Load().(string)

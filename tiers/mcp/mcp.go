@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -184,6 +185,8 @@ type Tier struct {
 	sess       *session
 	lastListed time.Time
 	closed     bool
+
+	callIDs atomic.Int64 // numbers the tools/call requests callTool sends
 }
 
 // session is one initialized upstream connection and its tool catalog.
@@ -526,7 +529,7 @@ func retryable(err error) bool {
 // limiting within the retry budget; a write is retried only when the failure
 // proves the upstream never ran it (connection refused, a terminated session,
 // 429). A session the upstream terminated is re-initialized once.
-func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bool) (*mcpgo.CallToolResult, error) {
+func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bool) (*toolResult, error) {
 	reinit := false
 	for attempt := 0; ; attempt++ {
 		res, err, notSent := t.callOnce(ctx, tl, args, write)
@@ -553,7 +556,7 @@ func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bo
 
 // callOnce makes one attempt. notSent reports that the upstream provably did
 // not run the tool.
-func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, write bool) (res *mcpgo.CallToolResult, err error, notSent bool) {
+func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, write bool) (res *toolResult, err error, notSent bool) {
 	s, err := t.session(ctx)
 	if err != nil {
 		return nil, err, true
@@ -571,11 +574,8 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 		return nil, t.transportErr(ctx, actx, err, false, "tools/call "+tl.name+" (waiting for a Zoho concurrency slot)"), true
 	}
 	defer release()
-	req := mcpgo.CallToolRequest{}
-	req.Params.Name = tl.name
-	req.Params.Arguments = args
 	start := t.cfg.Now()
-	res, err = s.c.CallTool(hctx, req)
+	res, err = t.callTool(hctx, s, tl.name, args)
 	t.log.Debug("tool call", "tool", tl.name, "duration_ms", t.cfg.Now().Sub(start).Milliseconds(), "error", err != nil)
 	if st := box.get(); st != 0 && st != http.StatusNotFound {
 		// The upstream answered the call with an HTTP error, whatever

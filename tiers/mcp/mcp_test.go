@@ -445,7 +445,7 @@ func TestToolErrorClassification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := tr.toolError(mcpgo.NewToolResultError(tt.text))
+			e := tr.toolError(fromMCP(mcpgo.NewToolResultError(tt.text)))
 			if e.Class.String() != tt.class || e.Code != tt.code {
 				t.Fatalf("toolError(%q) = %s/%s, want %s/%s", tt.text, e.Class, e.Code, tt.class, tt.code)
 			}

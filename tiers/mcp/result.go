@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	mcpgo "github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
@@ -41,27 +39,16 @@ type zohoResult struct {
 // that is JSON (or, failing that, structuredContent), with a
 // {"data": <zoho>, "status": "success"} re-wrap removed. empty reports a
 // result with no payload at all (the MCP form of Zoho's 204).
-func payload(res *mcpgo.CallToolResult) (raw json.RawMessage, empty bool, err error) {
-	var text []string
-	for _, c := range res.Content {
-		if tc, ok := mcpgo.AsTextContent(c); ok {
-			text = append(text, tc.Text)
-		}
-	}
-	for _, s := range text {
+func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
+	for _, s := range res.Texts {
 		if b := bytes.TrimSpace([]byte(s)); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
 			return unwrapValid(b), false, nil
 		}
 	}
-	if len(res.RawStructuredContent) > 0 && string(res.RawStructuredContent) != "null" {
-		return unwrap(res.RawStructuredContent), false, nil // (validity not promised by every caller)
+	if len(res.Structured) > 0 && string(res.Structured) != "null" {
+		return unwrap(res.Structured), false, nil // (validity not promised by every caller)
 	}
-	if res.StructuredContent != nil {
-		if b, err := json.Marshal(res.StructuredContent); err == nil && string(b) != "null" {
-			return unwrapValid(b), false, nil
-		}
-	}
-	all := strings.TrimSpace(strings.Join(text, "\n"))
+	all := strings.TrimSpace(strings.Join(res.Texts, "\n"))
 	if all == "" || all == "null" {
 		return nil, true, nil
 	}
@@ -145,14 +132,8 @@ var authRE = regexp.MustCompile(`(?i)(^|[^0-9.:])401([^0-9]|$)|invalid_token|inv
 // MCP servers send — says the upstream failed, not that Zoho judged the
 // request: it is unavailable (so the router fails over), or an auth failure
 // when its words say so.
-func (t *Tier) toolError(res *mcpgo.CallToolResult) *tiers.Error {
-	var texts []string
-	for _, c := range res.Content {
-		if tc, ok := mcpgo.AsTextContent(c); ok {
-			texts = append(texts, tc.Text)
-		}
-	}
-	text := strings.Join(texts, "\n")
+func (t *Tier) toolError(res *toolResult) *tiers.Error {
+	text := strings.Join(res.Texts, "\n")
 	b, ok := zohoErrorIn(text, res)
 	if ok && b.Code == "" && b.Message != "" {
 		text = b.Message // message-only: not a verdict, but its words are the message
@@ -182,7 +163,7 @@ func (t *Tier) toolError(res *mcpgo.CallToolResult) *tiers.Error {
 // zohoErrorIn finds a Zoho error envelope in an error result: the text as
 // JSON, JSON embedded after a prefix ("Error: {…}"), structuredContent, or
 // the first element of a data[] array of errors.
-func zohoErrorIn(text string, res *mcpgo.CallToolResult) (zohoBody, bool) {
+func zohoErrorIn(text string, res *toolResult) (zohoBody, bool) {
 	try := func(b []byte) (zohoBody, bool) {
 		b = unwrap(bytes.TrimSpace(b))
 		var z zohoBody
@@ -205,8 +186,8 @@ func zohoErrorIn(text string, res *mcpgo.CallToolResult) (zohoBody, bool) {
 			return z, true
 		}
 	}
-	if len(res.RawStructuredContent) > 0 {
-		return try(res.RawStructuredContent)
+	if len(res.Structured) > 0 {
+		return try(res.Structured)
 	}
 	return zohoBody{}, false
 }
