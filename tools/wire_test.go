@@ -1,0 +1,113 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
+)
+
+// emulatorAccountSales is emulatorAccount as profSales may see it: without
+// Annual_Revenue and Owner, the other fields in Zoho's order.
+const emulatorAccountSales = `{"id":"5725767000001000007","Account_Name":"Hooli Corp 7","Account_Number":100007,"Account_Site":"Sydney HQ","Account_Type":"Partner","Employees":2753,"Industry":"Communications","Ownership":"Other","Rating":"Acquired","SIC_Code":3538,"Ticker_Symbol":"T0007","Phone":"+1 555 0007","Fax":null,"Website":"https://acct7.example.com","Email":"contact@acct7.example.com","Description":null,"Parent_Account":null,"Billing_Street":"937 Main Street","Billing_City":"Sydney","Billing_State":"NSW","Billing_Code":"17924","Billing_Country":"Australia","Shipping_Street":null,"Shipping_City":"Sydney","Shipping_State":"NSW","Shipping_Code":null,"Shipping_Country":"Australia","Currency":"USD","Exchange_Rate":1,"Locked__s":false,"Created_Time":"2024-01-09T15:21:31-06:00","Modified_Time":"2024-02-22T13:21:31-06:00","Last_Activity_Time":"2024-02-22T13:21:31-06:00","Created_By":{"email":"p.boyle@example.com","id":"5725767000000411001","name":"Patricia Boyle"},"Modified_By":{"email":"p.boyle@example.com","id":"5725767000000411001","name":"Patricia Boyle"}}`
+
+// TestRecordAnswerWire pins what a client receives for get_account and
+// get_record, as the Streamable HTTP transport writes it: the JSON-RPC
+// answer must decode to exactly what mcp-go writes for a plain
+// mcp.CallToolResult holding the expected text (summary line, blank line,
+// the record's JSON in Zoho's key order), structured content and route.
+// However the proxy builds or encodes its answers, this must not move.
+func TestRecordAnswerWire(t *testing.T) {
+	t.Parallel()
+	_, m := servedEnv(t)
+	const summary = "Hooli Corp 7 (" + emulatorAccountID + ") (served by MCP).\n\n"
+	tests := []struct {
+		name       string
+		prof       *permissions.Profile
+		call       string // the tools/call params
+		structured string
+		text       string
+	}{
+		{"get_account", profAll, `{"name":"get_account","arguments":{"account_id":"` + emulatorAccountID + `"}}`,
+			`{"account":` + emulatorAccount + `}`, "Account " + summary + `{"account":` + emulatorAccount + `}`},
+		{"get_account with denied fields", profSales, `{"name":"get_account","arguments":{"account_id":"` + emulatorAccountID + `"}}`,
+			`{"account":` + emulatorAccountSales + `}`, "Account " + summary + `{"account":` + emulatorAccountSales + `}`},
+		{"get_record", profAll, `{"name":"get_record","arguments":{"module":"Accounts","record_id":"` + emulatorAccountID + `"}}`,
+			`{"module":"Accounts","record":` + emulatorAccount + `}`, "Accounts record " + summary + `{"module":"Accounts","record":` + emulatorAccount + `}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var wire bytes.Buffer
+			serve(t, m, tt.prof, []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":`+tt.call+`}`), &wire)
+			var got struct {
+				Result struct {
+					Meta map[string]json.RawMessage `json:"_meta"`
+				} `json:"result"`
+			}
+			if err := json.Unmarshal(wire.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			var route tiers.Route
+			if err := json.Unmarshal(got.Result.Meta[tiers.RouteMetaKey], &route); err != nil {
+				t.Fatalf("route: %v in %s", err, wire.Bytes())
+			}
+			if route.Tier != tiers.MCP || len(route.Attempts) != 1 || route.Attempts[0] != (tiers.Attempt{Tier: tiers.MCP, Outcome: tiers.AttemptSuccess}) {
+				t.Errorf("route = %+v", route)
+			}
+			ref := mcp.NewToolResultStructured(json.RawMessage(tt.structured), tt.text)
+			ref.Meta = mcp.NewMetaFromMap(map[string]any{tiers.RouteMetaKey: route})
+			var want bytes.Buffer
+			if err := json.NewEncoder(&want).Encode(mcp.JSONRPCResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: mcp.NewRequestId(int64(7)), Result: ref}); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := decodeAny(t, wire.Bytes()), decodeAny(t, want.Bytes()); !reflect.DeepEqual(g, w) {
+				t.Errorf("wire answer\n%s\nwant (as decoded)\n%s", wire.Bytes(), want.Bytes())
+			}
+		})
+	}
+}
+
+// decodeAny decodes b as encoding/json decodes into any, numbers kept as
+// written.
+func decodeAny(t *testing.T, b []byte) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+	return v
+}
+
+// FuzzAppendLabel checks the summary's record label against the plain
+// reading of the record (tiers.RawStrings, as a decoded Record would give
+// the fields): the name is the first non-empty string of the name fields,
+// then the id.
+func FuzzAppendLabel(f *testing.F) {
+	for _, s := range []string{emulatorAccount, `{"id":"1","Last_Name":"Ann","Full_Name":""}`, `{"id":7,"Name":"a\u0026b"}`,
+		`{"Name":"x","Name":"","id":"1"}`, `{"Subject":"\ud800","id":"\"q\""}`, `{"Full_Name":"\xff","id":"2"}`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		if !json.Valid(rec) {
+			return
+		}
+		vals := tiers.RawStrings(rec, append([]string{"id"}, nameFields...)...)
+		want := vals[0]
+		for _, name := range vals[1:] {
+			if name != "" {
+				want = name + " (" + vals[0] + ")"
+				break
+			}
+		}
+		if got := string(appendLabel([]byte("x"), rec, nameFields...)); got != "x"+want {
+			t.Errorf("appendLabel(%s) = %q, want %q", rec, got, "x"+want)
+		}
+	})
+}
