@@ -3,6 +3,7 @@ package tools
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"testing"
 
@@ -108,6 +109,46 @@ func FuzzAppendLabel(f *testing.F) {
 		}
 		if got := string(appendLabel([]byte("x"), rec, nameFields...)); got != "x"+want {
 			t.Errorf("appendLabel(%s) = %q, want %q", rec, got, "x"+want)
+		}
+	})
+}
+
+// FuzzObjectFields checks objectFields, which reads a call's arguments,
+// against json.Unmarshal into a map[string]json.RawMessage: the same
+// verdict on what is an object, the same keys (unescaped) and value bytes.
+func FuzzObjectFields(f *testing.F) {
+	for _, s := range []string{`{}`, `null`, `[]`, `"x"`, `1`, ` {"a" : 1 , "b":[1, {"c":"}"}] } `, `{"a":1,"a":2}`,
+		`{"\u0061\"":"\ud800","b":null}`, "{\"\xff\":1}", `{"a":1`, `{"a":1}}`, `{"a":-0.5e3,"b":true,"c":""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want map[string]json.RawMessage
+		err := json.Unmarshal(raw, &want)
+		got, ok := objectFields(raw)
+		if ok != (err == nil && want != nil) {
+			t.Fatalf("objectFields(%q) ok = %t; json.Unmarshal: %v, %v", raw, ok, err, want)
+		}
+		if !ok {
+			return
+		}
+		if !maps.EqualFunc(got, want, func(a, b json.RawMessage) bool { return bytes.Equal(a, b) }) {
+			t.Errorf("objectFields(%q) = %q, want %q", raw, got, want)
+		}
+	})
+}
+
+// FuzzUnquote checks unquote, which reads string arguments, against
+// json.Unmarshal into a string.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"3652397000000624001"`, `""`, `"a\"b"`, `"\u00e9"`, "\"\xff\"", "\"\x01\"", `"a"b"`, `1`, `null`, `"`, `"é"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var want string
+		werr := json.Unmarshal(v, &want)
+		got, err := unquote(v)
+		if (err == nil) != (werr == nil) || got != want {
+			t.Errorf("unquote(%q) = %q, %v; json.Unmarshal: %q, %v", v, got, err, want, werr)
 		}
 	})
 }
