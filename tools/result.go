@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -185,10 +186,27 @@ func redactRaw(module string, rec json.RawMessage, p *permissions.Profile) json.
 	if len(rec) == 0 || string(rec) == "null" {
 		return json.RawMessage("{}")
 	}
-	if p.DeniedFields(module) == nil {
+	denied := p.DeniedFields(module)
+	if denied == nil {
 		return rec
 	}
-	return tiers.FilterFields(rec, func(k []byte) bool { return !p.DeniedIn(module, tiers.KeyString(k)) })
+	return tiers.FilterFields(rec, func(k []byte) bool { return !deniedKey(denied, k) })
+}
+
+// deniedKey is p.DeniedIn(module, key) for denied = p.DeniedFields(module)
+// and a key as tiers.EachField gives it, without making a string of every
+// plain key.
+func deniedKey(denied []string, k []byte) bool {
+	if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
+		key := tiers.KeyString(k)
+		return slices.ContainsFunc(denied, func(d string) bool { return strings.EqualFold(d, key) })
+	}
+	for _, d := range denied {
+		if strings.EqualFold(d, string(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // errorResult is an isError result written for the agent.

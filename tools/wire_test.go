@@ -152,3 +152,23 @@ func FuzzUnquote(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDeniedKey checks deniedKey, which redacts a record's bytes, against
+// Profile.DeniedIn of the unescaped key.
+func FuzzDeniedKey(f *testing.F) {
+	for _, s := range []string{"Owner", "owner", "Annual_Revenue", `Own\u0065r`, "K\u212a", "Email", "\xff", `a\"b`, "Ünïcode"} {
+		f.Add(s)
+	}
+	p := &permissions.Profile{Name: "f", DenyFields: []string{"Owner", "kelvin"}, DenyIn: map[string][]string{"accounts": {"Email", "Ünïcode", "Annual_Revenue"}}}
+	f.Fuzz(func(t *testing.T, key string) {
+		q, _ := json.Marshal(key)
+		for _, k := range [][]byte{[]byte(key), q[1 : len(q)-1]} {
+			if !json.Valid(append(append([]byte{'"'}, k...), '"')) {
+				continue
+			}
+			if got, want := deniedKey(p.DeniedFields(Module), k), p.DeniedIn(Module, tiers.KeyString(k)); got != want {
+				t.Errorf("deniedKey(%q) = %t, want %t", k, got, want)
+			}
+		}
+	})
+}
