@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -103,6 +104,9 @@ type MCP struct {
 	now      func() time.Time
 	drain    drain
 	metrics  *callMetrics
+	// collectors are each registered tool's call metrics, looked up on
+	// first use (read-only after NewMCP).
+	collectors map[string]*toolCollectors
 	// progressInterval is Options.ProgressInterval (0: every report).
 	progressInterval time.Duration
 }
@@ -178,7 +182,7 @@ func NewMCP(o Options) (*MCP, error) {
 		return nil, err
 	}
 	m := &MCP{scopes: map[string][]permissions.Scope{}, modules: map[string][]string{}, disabled: map[string]string{},
-		log: o.Logger, now: o.Now, metrics: met, progressInterval: o.ProgressInterval}
+		log: o.Logger, now: o.Now, metrics: met, collectors: map[string]*toolCollectors{}, progressInterval: o.ProgressInterval}
 	switch {
 	case o.ProgressInterval == 0:
 		m.progressInterval = DefaultProgressInterval
@@ -196,6 +200,7 @@ func NewMCP(o Options) (*MCP, error) {
 			return nil, fmt.Errorf("tool %q registered twice", t.Def.Name)
 		}
 		m.scopes[t.Def.Name] = t.Scopes
+		m.collectors[t.Def.Name] = &toolCollectors{}
 		m.modules[t.Def.Name] = t.Modules
 		if t.Disabled != "" {
 			m.disabled[t.Def.Name] = t.Disabled
@@ -245,13 +250,6 @@ func NewMCP(o Options) (*MCP, error) {
 		// send it); the proxy logs to stderr, not to clients.
 		mcpserver.WithLogging(),
 		mcpserver.WithHooks(hooks),
-		// Outermost first: observe (log, count, drain), then refuse out of
-		// scope, then give the call its progress reporter, then recover
-		// panics around the handler.
-		mcpserver.WithToolHandlerMiddleware(m.observe),
-		mcpserver.WithToolHandlerMiddleware(m.enforce),
-		mcpserver.WithToolHandlerMiddleware(m.progress),
-		mcpserver.WithToolHandlerMiddleware(m.recover),
 		mcpserver.WithInstructions(o.Instructions),
 	}
 	if len(o.Prompts) > 0 {
@@ -279,7 +277,7 @@ func NewMCP(o Options) (*MCP, error) {
 	}
 	s := mcpserver.NewMCPServer(o.Name, o.Version, opts...)
 	for _, t := range o.Tools {
-		s.AddTool(t.Def, t.Handler)
+		s.AddTool(t.Def, m.wrap(t.Handler))
 	}
 	if len(templates) > 0 {
 		s.AddResourceTemplates(templates...)
@@ -344,7 +342,113 @@ func (m *MCP) filter(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
 	return out
 }
 
+// wrap puts the middleware around a tool's handler, outermost first:
+// observe (log, count, drain), then refuse out of scope, then give the call
+// its progress reporter, then recover panics around the handler. Each tool
+// is wrapped once, when it is registered: mcp-go's WithToolHandlerMiddleware
+// would build the same chain again on every call, a closure per layer.
+func (m *MCP) wrap(h mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return m.observe(m.enforce(m.progress(m.recover(h))))
+}
+
+// callOutcome is what became of a tool call: the outcome label of the call
+// metrics and of the call log line.
+type callOutcome uint8
+
+// The call outcomes; outcomeNone is a call not settled yet.
+const (
+	outcomeNone callOutcome = iota
+	outcomeOK
+	outcomeToolError
+	outcomeError
+	outcomeDenied
+	outcomeDisabled
+	outcomePanic
+	outcomeCanceled
+	outcomeShuttingDown
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{
+	outcomeOK:           "ok",
+	outcomeToolError:    "tool_error",
+	outcomeError:        "error",
+	outcomeDenied:       "denied",
+	outcomeDisabled:     "disabled",
+	outcomePanic:        "panic",
+	outcomeCanceled:     "canceled",
+	outcomeShuttingDown: "shutting_down",
+}
+
+func (o callOutcome) String() string { return outcomeNames[o] }
+
 type outcomeKey struct{}
+
+// callCtx is the context observe passes down a call: the caller's, plus
+// the outcome a refusal or a panic settles on the way (settle). One value
+// where context.WithValue and the outcome it pointed to were two
+// allocations per call.
+type callCtx struct {
+	context.Context
+	outcome callOutcome
+}
+
+// Value returns the callCtx itself for outcomeKey, else the caller's value.
+func (c *callCtx) Value(key any) any {
+	if key == (outcomeKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// settle records o as the outcome of the call in ctx, when observe tracks
+// it.
+func settle(ctx context.Context, o callOutcome) {
+	if c, ok := ctx.Value(outcomeKey{}).(*callCtx); ok {
+		c.outcome = o
+	}
+}
+
+// toolCollectors are one tool's call metrics, each made on first use and
+// kept: WithLabelValues hashes its labels and takes a lock on every call.
+// Made lazily, so /metrics shows only the outcomes that happened, as
+// before.
+type toolCollectors struct {
+	calls    [numOutcomes]atomic.Pointer[prometheus.Counter]
+	duration atomic.Pointer[prometheus.Observer]
+}
+
+// collectorsOf returns the call metrics of tool: its kept ones when it is
+// registered, else (a name mcp-go would not route to a handler) fresh ones.
+func (m *MCP) collectorsOf(tool string) *toolCollectors {
+	if c := m.collectors[tool]; c != nil {
+		return c
+	}
+	return &toolCollectors{}
+}
+
+// count counts one call of tool with outcome o.
+func (c *toolCollectors) count(met *callMetrics, tool string, o callOutcome) {
+	p := c.calls[o].Load()
+	if p == nil {
+		// Two calls racing here both get the same child of the vector.
+		ctr := met.ToolCalls.WithLabelValues(tool, o.String())
+		p = &ctr
+		c.calls[o].Store(p)
+	}
+	(*p).Inc()
+}
+
+// observe records the duration d of one call of tool.
+func (c *toolCollectors) observe(met *callMetrics, tool string, d time.Duration) {
+	p := c.duration.Load()
+	if p == nil {
+		obs := met.ToolDuration.WithLabelValues(tool)
+		p = &obs
+		c.duration.Store(p)
+	}
+	(*p).Observe(d.Seconds())
+}
 
 // enforce refuses a call outside the caller's scopes with a tool error that
 // says which scope is missing and what the caller's profile has (tools/list
@@ -353,15 +457,11 @@ func (m *MCP) enforce(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		name := req.Params.Name
 		if why := m.disabled[name]; why != "" {
-			if o, ok := ctx.Value(outcomeKey{}).(*string); ok {
-				*o = "disabled"
-			}
+			settle(ctx, outcomeDisabled)
 			return mcp.NewToolResultError(fmt.Sprintf("tool %s is disabled: %s", name, why)), nil
 		}
 		if !m.allowed(ctx, name) {
-			if o, ok := ctx.Value(outcomeKey{}).(*string); ok {
-				*o = "denied"
-			}
+			settle(ctx, outcomeDenied)
 			return mcp.NewToolResultError(refusal(ctx, name, m.scopes[name], m.modules[name])), nil
 		}
 		return next(ctx, req)
@@ -422,9 +522,7 @@ func (m *MCP) recover(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				if o, ok := ctx.Value(outcomeKey{}).(*string); ok {
-					*o = "panic"
-				}
+				settle(ctx, outcomePanic)
 				m.log.Error("tool handler panicked", "tool", req.Params.Name, "panic_type", fmt.Sprintf("%T", r), "stack", string(debug.Stack()))
 				res, err = nil, fmt.Errorf("internal error in tool %s (logged by the server)", req.Params.Name)
 			}
@@ -444,11 +542,16 @@ func routeOf(res *mcp.CallToolResult) (tier, attempts string) {
 	if !ok {
 		return "", ""
 	}
-	parts := make([]string, len(r.Attempts))
+	var sb strings.Builder
 	for i, a := range r.Attempts {
-		parts[i] = string(a.Tier) + ":" + a.Outcome.String()
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(string(a.Tier))
+		sb.WriteByte(':')
+		sb.WriteString(a.Outcome.String())
 	}
-	return string(r.Tier), strings.Join(parts, ",")
+	return string(r.Tier), sb.String()
 }
 
 // observe logs one line per call (tool, profile, tier, attempts, duration,
@@ -460,38 +563,42 @@ func (m *MCP) observe(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc 
 		if p := permissions.ProfileFrom(ctx); p != nil {
 			profile = p.Name
 		}
+		col := m.collectorsOf(name)
 		if !m.drain.enter() {
-			m.metrics.ToolCalls.WithLabelValues(name, "shutting_down").Inc()
+			col.count(m.metrics, name, outcomeShuttingDown)
 			m.log.Info("tool call", "tool", name, "profile", profile, "outcome", "shutting_down")
 			return mcp.NewToolResultError("the proxy is shutting down: retry the call in a few seconds"), nil
 		}
 		defer m.drain.leave()
 		start := m.now()
-		outcome := ""
-		res, err := next(context.WithValue(ctx, outcomeKey{}, &outcome), req)
+		call := &callCtx{Context: ctx}
+		res, err := next(call, req)
 		d := m.now().Sub(start)
+		outcome := call.outcome
 		switch {
-		case outcome != "":
+		case outcome != outcomeNone:
 		case err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil):
-			outcome = "canceled"
+			outcome = outcomeCanceled
 		case err != nil:
-			outcome = "error"
+			outcome = outcomeError
 		case res != nil && res.IsError:
-			outcome = "tool_error"
+			outcome = outcomeToolError
 		default:
-			outcome = "ok"
+			outcome = outcomeOK
 		}
-		tier, attempts := routeOf(res)
-		m.metrics.ToolCalls.WithLabelValues(name, outcome).Inc()
-		m.metrics.ToolDuration.WithLabelValues(name).Observe(d.Seconds())
+		col.count(m.metrics, name, outcome)
+		col.observe(m.metrics, name, d)
 		lvl := slog.LevelInfo
-		if outcome == "error" || outcome == "panic" {
+		if outcome == outcomeError || outcome == outcomePanic {
 			lvl = slog.LevelError
 		}
 		// LogAttrs with typed attributes: no boxing of each value into an
 		// interface, and nothing built when the level is off.
-		m.log.LogAttrs(ctx, lvl, "tool call", slog.String("tool", name), slog.String("profile", profile), slog.String("tier", tier),
-			slog.String("attempts", attempts), slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("outcome", outcome))
+		if m.log.Enabled(ctx, lvl) {
+			tier, attempts := routeOf(res)
+			m.log.LogAttrs(ctx, lvl, "tool call", slog.String("tool", name), slog.String("profile", profile), slog.String("tier", tier),
+				slog.String("attempts", attempts), slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("outcome", outcome.String()))
+		}
 		return res, err
 	}
 }

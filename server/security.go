@@ -81,7 +81,7 @@ type Security struct {
 type ctxKey int
 
 const (
-	bodyKey    ctxKey = iota // []byte: the POST body Wrap read
+	bodyKey    ctxKey = iota // *postBody: the POST body Wrap read
 	browserKey               // string: the Origin of a page given read-only tools
 )
 
@@ -96,10 +96,13 @@ func callerFrom(ctx context.Context) string {
 	return string(permissions.LocalCaller)
 }
 
-// bodyFrom returns the POST body Wrap read, or nil.
-func bodyFrom(ctx context.Context) []byte {
-	b, _ := ctx.Value(bodyKey).([]byte)
-	return b
+// postBody is a POST body Wrap read, and its message once peek read it:
+// the session gate and the progress streams both look at it, and the
+// request passes through them on one goroutine.
+type postBody struct {
+	b      []byte
+	msg    message
+	peeked bool
 }
 
 // browserOrigin returns the Origin of a browser page whose profile Wrap
@@ -433,7 +436,7 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 			_ = rc.SetReadDeadline(time.Time{})
 			r.Body = io.NopCloser(bytes.NewReader(b))
 			r.ContentLength = int64(len(b))
-			ctx = context.WithValue(ctx, bodyKey, b)
+			ctx = context.WithValue(ctx, bodyKey, &postBody{b: b})
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && !containsFold(s.AllowedOrigins, origin) {
 			if p := forBrowser(profile); p != profile {

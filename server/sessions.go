@@ -353,13 +353,17 @@ type message struct {
 	} `json:"params"`
 }
 
-// peek reads the message of a POST (Wrap kept its body).
+// peek reads the message of a POST (Wrap kept its body), once per request.
 func peek(r *http.Request) message {
-	var m message
-	if b := bodyFrom(r.Context()); b != nil {
-		_ = json.Unmarshal(b, &m)
+	pb, _ := r.Context().Value(bodyKey).(*postBody)
+	if pb == nil {
+		return message{}
 	}
-	return m
+	if !pb.peeked {
+		_ = json.Unmarshal(pb.b, &pb.msg)
+		pb.peeked = true
+	}
+	return pb.msg
 }
 
 // sessionIDs validates the format of Streamable HTTP session ids as mcp-go's

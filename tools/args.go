@@ -82,8 +82,8 @@ func parseArgs(raw []byte, prof *permissions.Profile, allowed ...string) (*args,
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = []byte("{}")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+	m, ok := objectFields(raw)
+	if !ok {
 		return nil, argErr("arguments must be a JSON object")
 	}
 	var unknown []string
@@ -105,6 +105,22 @@ func parseArgs(raw []byte, prof *permissions.Profile, allowed ...string) (*args,
 		return nil, argErr("unknown %s %s; this tool accepts: %s", noun, strings.Join(unknown, ", "), accepted)
 	}
 	return &args{m: m, prof: prof}, nil
+}
+
+// objectFields is json.Unmarshal of raw into a map[string]json.RawMessage
+// without decoding: the top-level fields of the JSON object raw, each
+// value the bytes raw holds (not a copy), the last of duplicate keys
+// winning. ok is false when raw is not a valid JSON object.
+func objectFields(raw []byte) (m map[string]json.RawMessage, ok bool) {
+	if !json.Valid(raw) {
+		return nil, false
+	}
+	m = map[string]json.RawMessage{}
+	ok = tiers.EachField(raw, func(k, v []byte) bool {
+		m[tiers.KeyString(k)] = v
+		return true
+	})
+	return m, ok
 }
 
 // has reports whether key is present and not null. A null is treated as
@@ -138,9 +154,31 @@ func kind(v json.RawMessage) string {
 	}
 }
 
-func decodeString(path string, v json.RawMessage, maxLen int) (string, error) {
+// unquote is json.Unmarshal of v into a string, without the decoder for
+// a plain string (no escapes, no control characters, valid UTF-8): its
+// bytes between the quotes.
+func unquote(v json.RawMessage) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		inner := v[1 : len(v)-1]
+		plain := utf8.Valid(inner)
+		for _, c := range inner {
+			if c < 0x20 || c == '"' || c == '\\' {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return string(inner), nil
+		}
+	}
 	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	err := json.Unmarshal(v, &s)
+	return s, err
+}
+
+func decodeString(path string, v json.RawMessage, maxLen int) (string, error) {
+	s, err := unquote(v)
+	if err != nil {
 		return "", argErr("%s must be a string, got %s", path, kind(v))
 	}
 	if !utf8.ValidString(s) {
@@ -175,8 +213,8 @@ func checkID(path, id string) error {
 }
 
 func decodeID(path string, v json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	s, err := unquote(v)
+	if err != nil {
 		hint := ""
 		if kind(v) == "a number" {
 			hint = "; quote it, ids are strings"

@@ -49,9 +49,11 @@ func GetAccount(d Deps) Tool {
 		// The record passes through as the bytes the tier read: only the
 		// fields the summary names are read, only denied fields dropped.
 		rec = redactRaw(Module, rec, prof)
-		out := make([]byte, 0, len(rec)+len(`{"account":}`))
-		out = append(append(append(out, `{"account":`...), rec...), '}')
-		return rawSuccess(route, out, fmt.Sprintf("Account %s (served by %s).", labelRaw(rec, "Account_Name"), route.Tier))
+		buf := make([]byte, 0, summaryRoom+len(rec)+len(`{"account":}`))
+		buf = appendSummary(append(buf, "Account"...), rec, route.Tier, "Account_Name")
+		body := len(buf)
+		buf = append(append(append(buf, `{"account":`...), rec...), '}')
+		return rawSuccess(route, buf, body)
 	})
 }
 

@@ -270,9 +270,11 @@ func GetRecord(d Deps) Tool {
 		}
 		rec = redactRaw(m.APIName, rec, prof)
 		mod, _ := json.Marshal(m.APIName)
-		out := make([]byte, 0, len(rec)+len(mod)+len(`{"module":,"record":}`))
-		out = append(append(append(append(append(out, `{"module":`...), mod...), `,"record":`...), rec...), '}')
-		return rawSuccess(route, out, fmt.Sprintf("%s record %s (served by %s).", m.APIName, labelRaw(rec, nameFields...), route.Tier))
+		buf := make([]byte, 0, summaryRoom+len(m.APIName)+len(rec)+len(mod)+len(`{"module":,"record":}`))
+		buf = appendSummary(append(append(buf, m.APIName...), " record"...), rec, route.Tier, nameFields...)
+		body := len(buf)
+		buf = append(append(append(append(append(buf, `{"module":`...), mod...), `,"record":`...), rec...), '}')
+		return rawSuccess(route, buf, body)
 	})
 }
 

@@ -1,13 +1,16 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -84,13 +87,97 @@ func structuredResult(structured any, summary string, isError bool) *mcp.CallToo
 	return res
 }
 
-// rawSuccess is success for structured content already encoded as JSON:
-// the same bytes are the structuredContent and the JSON of the text
-// rendering, with no decoding or encoding on the way.
-func rawSuccess(route tiers.Route, structured []byte, summary string) *mcp.CallToolResult {
-	raw := json.RawMessage(structured)
-	res := mcp.NewToolResultStructured(raw, summary+"\n\n"+string(structured))
-	return withRoute(res, route)
+// rawSuccess is success for structured content already encoded as JSON,
+// written with its text rendering into one buffer: buf is the text (the
+// summary line, a blank line, the JSON) and the structured content is
+// buf[body:], the same bytes, with no decoding or encoding on the way.
+func rawSuccess(route tiers.Route, buf []byte, body int) *mcp.CallToolResult {
+	r := &rawResult{}
+	r.content[0] = mcp.TextContent{Type: mcp.ContentTypeText, Text: string(buf)}
+	r.res.Content = r.content[:]
+	r.res.StructuredContent = json.RawMessage(buf[body:len(buf):len(buf)])
+	r.meta.AdditionalFields = map[string]any{tiers.RouteMetaKey: route}
+	r.res.Meta = &r.meta
+	return &r.res
+}
+
+// rawResult is what mcp.NewToolResultStructured and withRoute allocate
+// one by one, in one allocation.
+type rawResult struct {
+	res     mcp.CallToolResult
+	content [1]mcp.Content
+	meta    mcp.Meta
+}
+
+// appendSummary appends the rest of one record's summary line after what
+// it names ("Account"), and the blank line after it, to dst: the record's
+// label (see appendLabel) and the tier that served it.
+func appendSummary(dst []byte, rec json.RawMessage, tier tiers.Name, nameFields ...string) []byte {
+	dst = appendLabel(append(dst, ' '), rec, nameFields...)
+	return append(append(append(dst, " (served by "...), tier...), ").\n\n"...)
+}
+
+// summaryRoom is what a record's summary line usually needs beside the
+// record's own bytes, for sizing the answer's buffer.
+const summaryRoom = 96
+
+// appendLabel appends "Name (id)" for a summary to dst, the name being the
+// first of nameFields the record has as a non-empty string; the id alone
+// without. Fields that are absent or not strings count as "". The last of
+// duplicate keys wins, as when decoding.
+func appendLabel(dst []byte, rec json.RawMessage, nameFields ...string) []byte {
+	var id []byte
+	var room [8][]byte
+	names := room[:0]
+	if len(nameFields) <= len(room) {
+		names = room[:len(nameFields)]
+	} else {
+		names = make([][]byte, len(nameFields))
+	}
+	tiers.EachField(rec, func(k, v []byte) bool {
+		if keyIs(k, "id") {
+			id = v
+		}
+		for i, n := range nameFields {
+			if keyIs(k, n) {
+				names[i] = v
+			}
+		}
+		return true
+	})
+	for _, name := range names {
+		if len(name) > 2 && name[0] == '"' {
+			dst = appendString(dst, name)
+			dst = append(dst, " ("...)
+			dst = appendString(dst, id)
+			return append(dst, ')')
+		}
+	}
+	return appendString(dst, id)
+}
+
+// keyIs reports whether a key as tiers.EachField gives it is name.
+func keyIs(key []byte, name string) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key) == name
+	}
+	return tiers.KeyString(key) == name
+}
+
+// appendString appends the JSON string val decoded to dst; nothing when
+// val is no string.
+func appendString(dst, val []byte) []byte {
+	if len(val) < 2 || val[0] != '"' {
+		return dst
+	}
+	if inner := val[1 : len(val)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return append(dst, inner...)
+	}
+	var s string
+	if json.Unmarshal(val, &s) != nil {
+		return dst
+	}
+	return append(dst, s...)
 }
 
 // redactRaw is redactIn for a record as JSON bytes: rec itself when p
@@ -99,22 +186,27 @@ func redactRaw(module string, rec json.RawMessage, p *permissions.Profile) json.
 	if len(rec) == 0 || string(rec) == "null" {
 		return json.RawMessage("{}")
 	}
-	if p.DeniedFields(module) == nil {
+	denied := p.DeniedFields(module)
+	if denied == nil {
 		return rec
 	}
-	return tiers.FilterFields(rec, func(k []byte) bool { return !p.DeniedIn(module, tiers.KeyString(k)) })
+	return tiers.FilterFields(rec, func(k []byte) bool { return !deniedKey(denied, k) })
 }
 
-// labelRaw is "Name (id)" for a summary, the name being the first of
-// nameFields the record has as a non-empty string; the id alone without.
-func labelRaw(rec json.RawMessage, nameFields ...string) string {
-	vals := tiers.RawStrings(rec, append([]string{"id"}, nameFields...)...)
-	for _, name := range vals[1:] {
-		if name != "" {
-			return fmt.Sprintf("%s (%s)", name, vals[0])
+// deniedKey is p.DeniedIn(module, key) for denied = p.DeniedFields(module)
+// and a key as tiers.EachField gives it, without making a string of every
+// plain key.
+func deniedKey(denied []string, k []byte) bool {
+	if bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
+		key := tiers.KeyString(k)
+		return slices.ContainsFunc(denied, func(d string) bool { return strings.EqualFold(d, key) })
+	}
+	for _, d := range denied {
+		if strings.EqualFold(d, string(k)) {
+			return true
 		}
 	}
-	return vals[0]
+	return false
 }
 
 // errorResult is an isError result written for the agent.
