@@ -19,6 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 	"github.com/mark3labs/mcp-go/tracing"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 )
@@ -460,4 +461,61 @@ func FuzzWriteResult(f *testing.F) {
 				got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
 		}
 	})
+}
+
+// TestFastToolCallInFlightCapAndShutdown runs a long call on the fast path
+// (a legacy session, no input validation) and checks what sits around it
+// still holds: it takes the in-flight slot (a second request gets 503),
+// and a shutdown closes the listener at once and lets it finish.
+func TestFastToolCallInFlightCapAndShutdown(t *testing.T) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	m, err := NewMCP(Options{Tools: fakeTools(started, release), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startHTTPWith(t, permissions.Default(), m, func(o *HTTPOptions) { o.Security.MaxInFlight = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: hc, DisableStandaloneSSE: true}, "2025-11-25")
+	defer cs.Close()
+	type res struct {
+		r   *sdk.CallToolResult
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
+		done <- res{r, err}
+	}()
+	<-started
+	if n := ts.H.fast.(*fastCalls).served.Load(); n != 1 {
+		t.Fatalf("fast path answered %d calls, want the one in flight", n)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/mcp", strings.NewReader(initBody))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second request = %d, want 503: the fast call holds the in-flight slot", resp.StatusCode)
+	}
+	ts.cancel()
+	select {
+	case <-ts.Closed:
+	case <-ctx.Done():
+		t.Fatal("listener still open after shutdown began")
+	}
+	if n := m.InFlight(); n != 1 {
+		t.Errorf("in flight during shutdown = %d, want 1 (drain must see the fast call)", n)
+	}
+	close(release)
+	got := <-done
+	if got.err != nil || got.r.IsError || got.r.Content[0].(*sdk.TextContent).Text != "finished" {
+		t.Fatalf("in-flight fast call did not finish: %+v %v", got.r, got.err)
+	}
+	ts.Stop(t)
 }
