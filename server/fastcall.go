@@ -48,6 +48,15 @@ import (
 //   - a tool registered with the MCP that declares no execution options,
 //     on a server without input schema validation.
 //
+// The handler's context carries what mcp-go's carries that a tool can
+// read: the request's values and what profileContext adds (profile, caller,
+// browser origin). It carries no mcp-go session and no server
+// (mcpserver.ServerFromContext is nil): no tool reads them, and their one
+// reader, progress.go's fallback sender, needs a progressToken, which a
+// fast call never has. A session's queued notifications are not flushed
+// into a fast call's answer as mcp-go's forwarder would (the proxy sends
+// none on legacy Streamable HTTP sessions; progress has its own path).
+//
 // mcp-go can cancel a call in flight when the client posts
 // notifications/cancelled on the same session; fastCalls keeps its own
 // calls' cancel functions under mcp-go's key ("sessionID:requestID") and
