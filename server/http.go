@@ -85,6 +85,10 @@ type HTTPOptions struct {
 	Now func() time.Time
 	// Logger receives transport logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// DisableFastToolCall sends every Streamable HTTP request through
+	// mcp-go, including the plain legacy tools/call POSTs the proxy
+	// otherwise answers itself with the same bytes (see fastcall.go).
+	DisableFastToolCall bool
 }
 
 // HTTP serves the MCP server over Streamable HTTP and legacy SSE with the
@@ -95,7 +99,8 @@ type HTTP struct {
 	sse        *mcpserver.SSEServer
 	sessions   *sessionBinder
 	table      *sessionTable
-	slots      *limiter // the one in-flight cap of every MCP endpoint
+	slots      *limiter     // the one in-flight cap of every MCP endpoint
+	fast       http.Handler // mcp-go's Streamable HTTP handler behind the fast path
 	// pageStreams ends when Serve closes the long-lived streams: the status
 	// page's requests end with it.
 	pageStreams    context.Context
@@ -168,6 +173,10 @@ func NewHTTP(o HTTPOptions) *HTTP {
 		mcpserver.WithStreamableHTTPLogger(o.Logger),
 		mcpserver.WithHeartbeatInterval(o.StreamHeartbeat),
 	)
+	h.fast = withProgressStreams(h.streamable)
+	if !o.DisableFastToolCall {
+		h.fast = withFastCalls(o.MCP, h.fast)
+	}
 	met := o.MCP.metrics
 	h.table = &sessionTable{
 		now: o.Now, ttl: o.SessionIdleTTL, streamIdle: o.StreamIdleTimeout,
@@ -246,7 +255,7 @@ func (h *HTTP) Handler(loopback bool) http.Handler {
 	sec.Loopback = loopback
 	sec.slots = h.slots
 	mux := http.NewServeMux()
-	mux.Handle(PathMCP, sec.Wrap(h.table.gate(withProgressStreams(h.streamable))))
+	mux.Handle(PathMCP, sec.Wrap(h.table.gate(h.fast)))
 	mux.Handle(PathSSE, sec.Wrap(h.table.streamGate(h.sse.SSEHandler())))
 	mux.Handle(PathMessage, sec.Wrap(h.sessions.check(h.touchSSE(h.sseProgress(h.sse.MessageHandler())))))
 	mux.Handle("GET "+PathHealthz, sec.WrapOps(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

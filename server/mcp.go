@@ -109,6 +109,13 @@ type MCP struct {
 	collectors map[string]*toolCollectors
 	// progressInterval is Options.ProgressInterval (0: every report).
 	progressInterval time.Duration
+	// fast maps the tools the HTTP fast path may call (see fastcall.go) to
+	// their wrapped handlers, the ones registered with mcp-go: every tool
+	// without execution options, none when mcp-go validates input.
+	fast map[string]mcpserver.ToolHandlerFunc
+	// hooks are the mcp-go hooks NewMCP registers (none on tools/call: the
+	// fast path would skip them).
+	hooks *mcpserver.Hooks
 }
 
 // callMetrics are the server's Prometheus collectors.
@@ -182,7 +189,8 @@ func NewMCP(o Options) (*MCP, error) {
 		return nil, err
 	}
 	m := &MCP{scopes: map[string][]permissions.Scope{}, modules: map[string][]string{}, disabled: map[string]string{},
-		log: o.Logger, now: o.Now, metrics: met, collectors: map[string]*toolCollectors{}, progressInterval: o.ProgressInterval}
+		log: o.Logger, now: o.Now, metrics: met, collectors: map[string]*toolCollectors{}, progressInterval: o.ProgressInterval,
+		fast: map[string]mcpserver.ToolHandlerFunc{}}
 	switch {
 	case o.ProgressInterval == 0:
 		m.progressInterval = DefaultProgressInterval
@@ -276,8 +284,13 @@ func NewMCP(o Options) (*MCP, error) {
 		opts = append(opts, mcpserver.WithResourceCapabilities(false, false), mcpserver.WithResourceRecovery())
 	}
 	s := mcpserver.NewMCPServer(o.Name, o.Version, opts...)
+	m.hooks = hooks
 	for _, t := range o.Tools {
-		s.AddTool(t.Def, m.wrap(t.Handler))
+		h := m.wrap(t.Handler)
+		s.AddTool(t.Def, h)
+		if !o.ValidateInput && t.Def.Execution == nil {
+			m.fast[t.Def.Name] = h
+		}
 	}
 	if len(templates) > 0 {
 		s.AddResourceTemplates(templates...)

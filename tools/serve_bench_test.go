@@ -1,11 +1,14 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -98,3 +101,57 @@ func BenchmarkServeGetAccount(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkServeGetAccountHTTP is BenchmarkServeGetAccount through the
+// proxy's Streamable HTTP handler in process (front door, session gate, and
+// then mcp-go's transport or the proxy's fast path for a plain legacy
+// tools/call), without the network: the two side by side in one run.
+func BenchmarkServeGetAccountHTTP(b *testing.B) {
+	_, m := servedEnv(b)
+	body := []byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_account","arguments":{"account_id":"` + emulatorAccountID + `"}}}`)
+	discard := slog.New(slog.DiscardHandler)
+	for _, path := range []struct {
+		name    string
+		disable bool
+	}{{"mcp-go", true}, {"fast", false}} {
+		h := proxyserver.NewHTTP(proxyserver.HTTPOptions{MCP: m, Logger: discard, DisableFastToolCall: path.disable}).Handler(true)
+		b.Run(path.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, proxyserver.PathMCP, bytes.NewReader(body))
+				req.Host = "127.0.0.1:8765"
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+				req.Header.Set("Mcp-Session-Id", "mcp-session-3b0e7c1a-8f51-4f3c-9c1e-3a3f4d7e2b13")
+				w := &discardResponse{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.code != http.StatusOK || w.n < 1000 {
+					b.Fatalf("answer %d, %d bytes", w.code, w.n)
+				}
+			}
+		})
+	}
+}
+
+// discardResponse is a response writer that keeps the status and counts
+// the body.
+type discardResponse struct {
+	h    http.Header
+	code int
+	n    int
+}
+
+func (d *discardResponse) Header() http.Header { return d.h }
+func (d *discardResponse) WriteHeader(code int) {
+	if d.code == 0 {
+		d.code = code
+	}
+}
+func (d *discardResponse) Write(p []byte) (int, error) {
+	if d.code == 0 {
+		d.code = http.StatusOK
+	}
+	d.n += len(p)
+	return len(p), nil
+}
+func (d *discardResponse) Flush() {}
