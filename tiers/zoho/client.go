@@ -528,7 +528,9 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 		cancel()
 		return nil, nil, nil, c.transportError(ctx, method, req.URL.Path, sent.wasSent(), err)
 	}
-	if v := resp.Header.Get("X-API-CREDITS-REMAINING"); v != "" && c.cfg.OnCredits != nil {
+	// Zoho's X-API-CREDITS-REMAINING, named in canonical form, which
+	// Header.Get then need not build on every call.
+	if v := resp.Header.Get("X-Api-Credits-Remaining"); v != "" && c.cfg.OnCredits != nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 			c.cfg.OnCredits(n)
 		}
