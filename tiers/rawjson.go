@@ -74,6 +74,22 @@ func EachElement(arr []byte, fn func(elem []byte) bool) bool {
 	}
 }
 
+// FirstObject returns the JSON object b starts with (after JSON
+// whitespace), as a json.Decoder reading b would take it: whatever follows
+// the object is left alone. ok is false when b does not start with an
+// object or that object is not valid JSON. Unlike the other functions
+// here, it takes any bytes.
+func FirstObject(b []byte) (obj []byte, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	// On valid JSON skipValue ends where the decoder's scanner does; on
+	// anything else, what it spans is not valid either.
+	obj = b[i:skipValue(b, i)]
+	return obj, json.Valid(obj)
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
 		i++

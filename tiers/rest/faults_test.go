@@ -242,6 +242,14 @@ func BenchmarkRESTGet(b *testing.B) {
 			viaTier(b)
 		}
 	})
+	// raw is GetRaw, the read get_account passes through undecoded.
+	b.Run("raw", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := tier.GetRaw(ctx(), tiers.GetRequest{Module: "Accounts", ID: id}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("bare", func(b *testing.B) {
 		for b.Loop() {
 			viaBare(b)

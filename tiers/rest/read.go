@@ -1,10 +1,10 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,9 +39,9 @@ func (t *Tier) get(ctx context.Context, req tiers.GetRequest) (*zoho.Response, e
 	if err := firstErr(checkModule(req.Module), checkID(req.ID), checkFields(req.Fields)); err != nil {
 		return nil, err
 	}
-	q := url.Values{}
+	var q url.Values // nil without fields: nothing to encode
 	if len(req.Fields) > 0 {
-		q.Set("fields", strings.Join(req.Fields, ","))
+		q = url.Values{"fields": {strings.Join(req.Fields, ",")}}
 	}
 	resp, err := t.zc.Do(ctx, zoho.Request{Path: "/crm/v8/" + req.Module + "/" + req.ID, Query: q})
 	if err != nil {
@@ -79,26 +79,94 @@ func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	var body struct {
-		Data []json.RawMessage `json:"data"`
-	}
-	if err := resp.Decode(&body); err != nil {
-		return nil, err
-	}
-	if len(body.Data) == 0 {
+	rec, err := firstRecord(resp.Body)
+	switch {
+	case errors.Is(err, errNoRecord):
 		return nil, tiers.NotFound(tiers.REST, req.Module, req.ID)
-	}
-	for _, r := range body.Data {
-		if _, ok := tiers.RawID(r); !ok { // Get's decoding into Records fails the same way
-			return nil, zoho.MalformedError(tiers.REST, http.MethodGet, "/crm/v8/"+req.Module+"/"+req.ID, resp.StatusCode, errors.New("data holds something that is not a record"))
-		}
-	}
-	rec := body.Data[0]
-	if string(rec) == "null" {
-		return json.RawMessage("{}"), nil
+	case err != nil:
+		return nil, resp.Malformed(err)
 	}
 	return rec, nil
 }
+
+var (
+	errNoRecord  = errors.New("data holds no record")
+	errNotAnswer = errors.New("the body is not an object whose data is an array")
+	errNotRecord = errors.New("data holds something that is not a record")
+)
+
+// firstRecord returns data[0] of a read's answer body (a null record as
+// {}), with the verdicts Get reaches by decoding the whole body: errNoRecord
+// when data is absent, null or empty, errNotAnswer when the body is no
+// such answer, errNotRecord when an element of data is neither an object
+// nor null. It validates the body once and then only walks its top level
+// and data's elements, decoding nothing: the record is a slice of body.
+//
+// Get's decoding is encoding/json's, and firstRecord keeps to it (see
+// FuzzFirstRecord): the body's first JSON value counts and what follows it
+// is ignored; null is an answer without data; keys match "data" case-
+// insensitively, escapes decoded; the last "data" wins, but one that is
+// neither an array nor null fails the decoding wherever it is.
+func firstRecord(body []byte) (json.RawMessage, error) {
+	obj, ok := tiers.FirstObject(body)
+	if !ok {
+		if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("null")) {
+			return nil, errNoRecord
+		}
+		return nil, errNotAnswer
+	}
+	var data []byte
+	typeErr := false
+	tiers.EachField(obj, func(k, v []byte) bool {
+		if isDataKey(k) {
+			switch v[0] {
+			case '[':
+				data = v
+			case 'n':
+				data = nil
+			default:
+				typeErr = true
+			}
+		}
+		return true
+	})
+	if typeErr {
+		return nil, errNotAnswer
+	}
+	var first []byte
+	n := 0
+	tiers.EachElement(data, func(e []byte) bool {
+		if n == 0 {
+			first = e
+		}
+		n++
+		if e[0] != '{' && e[0] != 'n' {
+			typeErr = true
+			return false
+		}
+		return true
+	})
+	switch {
+	case typeErr:
+		return nil, errNotRecord
+	case n == 0:
+		return nil, errNoRecord
+	case first[0] == 'n':
+		return json.RawMessage("{}"), nil
+	}
+	return first, nil
+}
+
+// isDataKey reports whether a key as tiers.EachField gives it names the
+// field Data, as encoding/json matches it: unescaped, case folded.
+func isDataKey(k []byte) bool {
+	if bytes.IndexByte(k, '\\') < 0 {
+		return bytes.EqualFold(k, dataKey)
+	}
+	return strings.EqualFold(tiers.KeyString(k), "data")
+}
+
+var dataKey = []byte("data")
 
 func firstErr(errs ...error) error {
 	for _, e := range errs {

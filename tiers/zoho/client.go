@@ -91,6 +91,8 @@ type Client struct {
 	dc     DataCenter
 	tokens *TokenSource
 	http   *http.Client
+	// userAgent is cfg.UserAgent or DefaultUserAgent.
+	userAgent string
 
 	orgMu sync.Mutex
 	orgID string
@@ -98,6 +100,10 @@ type Client struct {
 	// handedBack holds the origins Zoho handed back that admitHandedBack
 	// added to the allow-list (origin string → struct{}).
 	handedBack sync.Map
+	// apiOrigin and contentOrigin are the origins of dc.APIDomain and
+	// dc.ContentURL; tokenOrig that of the token's api_domain.
+	apiOrigin, contentOrigin hostOrigin
+	tokenOrig                atomic.Pointer[rawOrigin]
 }
 
 // New returns a Client for cfg. It fails only for an unknown data centre or
@@ -133,7 +139,9 @@ func New(cfg Config) (*Client, error) {
 	if tokHTTP == nil {
 		tokHTTP = &http.Client{Transport: &LoggingTransport{Next: &UserAgentTransport{Next: base, UserAgent: orDefault(cfg.UserAgent, DefaultUserAgent)}, Logger: cfg.Logger}}
 	}
-	c := &Client{cfg: cfg, dc: dc, orgID: cfg.OrgID}
+	c := &Client{cfg: cfg, dc: dc, orgID: cfg.OrgID,
+		apiOrigin: parseOrigin(dc.APIDomain), contentOrigin: parseOrigin(dc.ContentURL),
+		userAgent: orDefault(cfg.UserAgent, DefaultUserAgent)}
 	c.tokens = NewTokenSource(TokenSourceConfig{
 		Credential: cfg.Credential, AccountsURL: dc.AccountsURL, HTTPClient: tokHTTP, Now: cfg.Now,
 		Margin: cfg.TokenMargin, CacheDir: cfg.CacheDir, Logger: raw, Tier: cfg.Tier,
@@ -206,16 +214,55 @@ func (c *Client) isZohoHost(u *url.URL) bool {
 	if u == nil || u.Host == "" {
 		return false
 	}
-	o := origin(u)
-	for _, raw := range c.originsInUse() {
-		if o == originOf(raw) {
-			return true
-		}
+	// Every call asks this (AuthTransport), so the origins in use are
+	// compared as parsed once, without building strings.
+	if c.apiOrigin.is(u) || c.contentOrigin.is(u) || c.tokenOrigin().is(u) {
+		return true
 	}
-	if _, ok := c.handedBack.Load(o); ok {
+	if _, ok := c.handedBack.Load(origin(u)); ok {
 		return true
 	}
 	return strings.EqualFold(u.Scheme, "https") && c.dc.HasDomainOf(u.Hostname())
+}
+
+// hostOrigin is an origin as origin renders it (lower case), in its two
+// parts; the zero value matches no URL.
+type hostOrigin struct{ scheme, host string }
+
+// parseOrigin returns the origin of raw, an absolute URL; the zero
+// hostOrigin when it has none.
+func parseOrigin(raw string) hostOrigin {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return hostOrigin{}
+	}
+	return hostOrigin{strings.ToLower(u.Scheme), strings.ToLower(u.Host)}
+}
+
+// is reports whether origin(u) is o.
+func (o hostOrigin) is(u *url.URL) bool {
+	return o.host != "" && strings.ToLower(u.Host) == o.host && strings.ToLower(u.Scheme) == o.scheme
+}
+
+// tokenOrigin is the origin of the token's api_domain, parsed once per
+// api_domain.
+func (c *Client) tokenOrigin() hostOrigin {
+	d := c.tokens.APIDomain()
+	if d == "" {
+		return hostOrigin{}
+	}
+	if p := c.tokenOrig.Load(); p != nil && p.raw == d {
+		return p.o
+	}
+	p := &rawOrigin{raw: d, o: parseOrigin(d)}
+	c.tokenOrig.Store(p)
+	return p.o
+}
+
+// rawOrigin is an origin and the URL it was parsed from.
+type rawOrigin struct {
+	raw string
+	o   hostOrigin
 }
 
 // originsInUse are the API domain (configured, the data centre's and the
@@ -245,28 +292,11 @@ func (c *Client) admitHandedBack(u *url.URL) bool {
 	return false
 }
 
-// pathOf returns the path of raw, an absolute URL.
-func pathOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Path
-}
-
 func origin(u *url.URL) string {
 	if u == nil || u.Host == "" {
 		return ""
 	}
 	return strings.ToLower(u.Scheme + "://" + u.Host)
-}
-
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return origin(u)
 }
 
 // APIBase returns the API domain to call: the configured override, else the
@@ -343,6 +373,12 @@ func (r *Response) Decode(v any) error {
 	return nil
 }
 
+// Malformed is the MalformedError of this answer: its body, or what it
+// holds, is not what the call expects (err says how).
+func (r *Response) Malformed(err error) *tiers.Error {
+	return MalformedError(r.tier, r.method, r.path, r.StatusCode, err)
+}
+
 // MalformedError is the error for an answer whose body could not be decoded.
 func MalformedError(tier tiers.Name, method, path string, status int, err error) *tiers.Error {
 	e := &tiers.Error{Tier: tier, Class: tiers.ClassUnavailable, Code: "MALFORMED_RESPONSE", HTTPStatus: status,
@@ -367,7 +403,7 @@ func (c *Client) Send(ctx context.Context, r Request) (*http.Response, error) {
 	}
 	method, path := resp.Request.Method, resp.Request.URL.Path
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, classify: func(err error) error {
-		return c.transportError(ctx, method, path, sent.Load(), err)
+		return c.transportError(ctx, method, path, sent.wasSent(), err)
 	}}
 	return resp, nil
 }
@@ -382,9 +418,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	defer cancel()
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody+1))
+	body, err := readBody(resp.Body, c.cfg.MaxBody, resp.ContentLength)
 	if err != nil {
-		return nil, c.transportError(ctx, resp.Request.Method, resp.Request.URL.Path, sent.Load(), err)
+		return nil, c.transportError(ctx, resp.Request.Method, resp.Request.URL.Path, sent.wasSent(), err)
 	}
 	if int64(len(body)) > c.cfg.MaxBody {
 		return nil, &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassUnavailable, Code: "RESPONSE_TOO_LARGE",
@@ -418,16 +454,13 @@ func (b *cancelBody) Close() error {
 
 // send builds and sends the request. On success the body is open and
 // cancel must be called after it is closed.
-func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.CancelFunc, *atomic.Bool, error) {
+func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.CancelFunc, *sendState, error) {
 	c.calls.Add(1)
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	callCtx, cancel := ctx, context.CancelFunc(func() {})
-	if c.cfg.Timeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-	}
+	callCtx, cancel := c.withTimeout(ctx)
 	u, err := c.url(callCtx, r)
 	if err != nil {
 		cancel()
@@ -446,19 +479,21 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 	} else if r.Body != nil {
 		body = r.Body
 	}
-	// sent: the latest round trip wrote its request. The transports clear it
-	// (markUnsent) when Zoho answers a round trip with proof that it was not
-	// applied and the request is to be sent again (401 INVALID_TOKEN before
-	// a refresh, 429 before a retry): a write that then never goes out again
-	// was not applied, whatever the first round trip wrote.
-	sent := new(atomic.Bool)
-	callCtx = context.WithValue(callCtx, sentKey{}, sent)
-	if heavyCall(method, pathOf(u), r.JSON) {
-		callCtx = withHeavy(callCtx)
+	// sent: the latest round trip of a write wrote its request. The
+	// transports clear it (markUnsent) when Zoho answers a round trip with
+	// proof that it was not applied and the request is to be sent again
+	// (401 INVALID_TOKEN before a refresh, 429 before a retry): a write
+	// that then never goes out again was not applied, whatever the first
+	// round trip wrote. A read's failures do not depend on it, so a read
+	// carries none (nil, never sent).
+	var sent *sendState
+	if isWrite(method) {
+		sent = new(sendState)
+		callCtx = context.WithValue(callCtx, sentKey{}, &sent.sent)
+		callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{
+			WroteHeaders: func() { sent.sent.Store(true) },
+		})
 	}
-	callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{
-		WroteHeaders: func() { sent.Store(true) },
-	})
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -469,21 +504,33 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 		return nil, nil, nil, &tiers.Error{Tier: c.cfg.Tier, Class: tiers.ClassVerdict, Code: "INVALID_REQUEST",
 			Message: "cannot build the request: " + describeNetErr(err)}
 	}
-	req.Header.Set("Accept", "application/json")
+	if heavyCall(method, req.URL.Path, r.JSON) {
+		req = req.WithContext(withHeavy(callCtx))
+	}
+	// The client's own headers, set on the request it owns (one backing
+	// array for their values); with the User-Agent set here,
+	// UserAgentTransport has no copy to make.
+	vals := [...]string{"application/json", ctype, c.userAgent}
+	req.Header["Accept"] = vals[0:1:1]
 	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
+		req.Header["Content-Type"] = vals[1:2:2]
 	}
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
 	}
+	if len(req.Header["User-Agent"]) == 0 {
+		req.Header["User-Agent"] = vals[2:3:3]
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cancel()
-		return nil, nil, nil, c.transportError(ctx, method, req.URL.Path, sent.Load(), err)
+		return nil, nil, nil, c.transportError(ctx, method, req.URL.Path, sent.wasSent(), err)
 	}
-	if v := resp.Header.Get("X-API-CREDITS-REMAINING"); v != "" && c.cfg.OnCredits != nil {
+	// Zoho's X-API-CREDITS-REMAINING, named in canonical form, which
+	// Header.Get then need not build on every call.
+	if v := resp.Header.Get("X-Api-Credits-Remaining"); v != "" && c.cfg.OnCredits != nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 			c.cfg.OnCredits(n)
 		}
@@ -504,6 +551,62 @@ func (c *Client) send(ctx context.Context, r Request) (*http.Response, context.C
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp, cancel, sent, nil
+}
+
+// sendState is what a write's round trips record (see send); nil for a
+// read.
+type sendState struct{ sent atomic.Bool }
+
+// wasSent reports whether the latest round trip wrote its request; always
+// false for a read's nil state.
+func (s *sendState) wasSent() bool { return s != nil && s.sent.Load() }
+
+// noCancel is the cancel of a call that needs no context of its own.
+func noCancel() {}
+
+// withTimeout bounds a call by the client's Timeout. When ctx already ends
+// no later than that (the router's attempt deadline does), ctx bounds the
+// call alone: a second deadline could only fire after the first.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.cfg.Timeout <= 0 {
+		return ctx, noCancel
+	}
+	d := time.Now().Add(c.cfg.Timeout)
+	if dl, ok := ctx.Deadline(); ok && !dl.After(d) {
+		return ctx, noCancel
+	}
+	return context.WithDeadline(ctx, d)
+}
+
+// readBody reads r to its end, at most limit bytes (more means too large:
+// limit+1 are read then). size, when positive, is the expected length (a
+// Content-Length): the buffer is made for it at once instead of grown.
+func readBody(r io.Reader, limit, size int64) ([]byte, error) {
+	n := int64(512)
+	if size > 0 {
+		// +1: the read that meets EOF needs room. A claimed length is
+		// trusted up to 1 MiB, so that a false one cannot make every call
+		// hold limit bytes.
+		n = min(size, limit, 1<<20) + 1
+	}
+	b := make([]byte, 0, n)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):cap(b)]
+		if over := int64(len(b)+len(room)) - (limit + 1); over > 0 {
+			room = room[:int64(len(room))-over]
+		}
+		m, err := r.Read(room)
+		b = b[:len(b)+m]
+		if int64(len(b)) > limit || err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // url resolves r to an absolute URL.

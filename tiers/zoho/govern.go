@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
@@ -47,39 +47,48 @@ func (e *QueueError) Unwrap() error { return e.Err }
 // RoundTrip implements http.RoundTripper.
 func (t *GovernTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	var rels []func()
-	release := func() {
-		for i := len(rels) - 1; i >= 0; i-- {
-			rels[i]()
-		}
-	}
-	govs := []tiers.Governor{t.Governor}
+	first, second := t.Governor, tiers.Governor(nil)
 	if heavy, _ := ctx.Value(heavyKey{}).(bool); heavy {
-		govs = []tiers.Governor{t.Heavy, t.Governor}
+		first, second = t.Heavy, t.Governor
 	}
-	for _, g := range govs {
-		if g == nil {
-			continue
-		}
-		rel, err := g.Acquire(ctx)
-		if err != nil {
-			release()
-			closeBody(req)
-			return nil, &QueueError{Err: err}
-		}
-		rels = append(rels, rel)
+	rel1, err := acquire(ctx, first)
+	if err != nil {
+		closeBody(req)
+		return nil, &QueueError{Err: err}
 	}
-	if len(rels) == 0 {
+	rel2, err := acquire(ctx, second)
+	if err != nil {
+		release(rel2, rel1)
+		closeBody(req)
+		return nil, &QueueError{Err: err}
+	}
+	if rel1 == nil && rel2 == nil {
 		return t.Next.RoundTrip(req)
 	}
 	resp, err := t.Next.RoundTrip(req)
 	if err != nil {
-		release()
+		release(rel2, rel1)
 		return nil, err
 	}
-	var once sync.Once
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { once.Do(release) }}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, rels: [2]func(){rel2, rel1}}
 	return resp, nil
+}
+
+// acquire takes a slot of g; a nil g bounds nothing (a nil release).
+func acquire(ctx context.Context, g tiers.Governor) (func(), error) {
+	if g == nil {
+		return nil, nil
+	}
+	return g.Acquire(ctx)
+}
+
+// release calls the releases that are not nil, in order.
+func release(rels ...func()) {
+	for _, r := range rels {
+		if r != nil {
+			r()
+		}
+	}
 }
 
 // CloseIdleConnections closes the wrapped transport's idle connections.
@@ -89,11 +98,12 @@ func (t *GovernTransport) CloseIdleConnections() {
 	}
 }
 
-// releaseBody releases its round trip's slots once the body is read to the
-// end (or fails) or closed.
+// releaseBody releases its round trip's slots (rels, the last taken first)
+// once the body is read to the end (or fails) or closed.
 type releaseBody struct {
 	io.ReadCloser
-	release func()
+	rels [2]func()
+	done atomic.Bool
 }
 
 func (b *releaseBody) Read(p []byte) (int, error) {
@@ -108,6 +118,12 @@ func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.release()
 	return err
+}
+
+func (b *releaseBody) release() {
+	if b.done.CompareAndSwap(false, true) {
+		release(b.rels[:]...)
+	}
 }
 
 // heavyCall reports whether Zoho counts a call in its sub-concurrency group

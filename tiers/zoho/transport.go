@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -183,9 +182,22 @@ func (t *UserAgentTransport) RoundTrip(req *http.Request) (*http.Response, error
 	if req.Header.Get("User-Agent") != "" {
 		return t.Next.RoundTrip(req)
 	}
-	r := req.Clone(req.Context())
-	r.Header.Set("User-Agent", t.UserAgent)
-	return t.Next.RoundTrip(r)
+	return t.Next.RoundTrip(withHeader(req, "User-Agent", t.UserAgent))
+}
+
+// withHeader returns a shallow copy of req with a header map of its own in
+// which key (canonical) is set to value: a RoundTripper must not modify its
+// input, and a header is all these layers change. The copy shares req's
+// value slices, capped so that an Add to the copy cannot write into them.
+func withHeader(req *http.Request, key, value string) *http.Request {
+	r := new(http.Request)
+	*r = *req
+	r.Header = make(http.Header, len(req.Header)+1)
+	for k, vs := range req.Header {
+		r.Header[k] = vs[:len(vs):len(vs)]
+	}
+	r.Header[key] = []string{value}
+	return r
 }
 
 // AuthTransport attaches "Authorization: Zoho-oauthtoken <token>" to requests
@@ -198,6 +210,8 @@ type AuthTransport struct {
 	Next   http.RoundTripper
 	Tokens *TokenSource
 	Hosts  func(u *url.URL) bool
+
+	last atomic.Pointer[authHeader] // the latest token's header value
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -216,7 +230,7 @@ func (t *AuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.Next.RoundTrip(withToken(req, tok.AccessToken))
+	resp, err := t.Next.RoundTrip(withHeader(req, "Authorization", t.header(tok.AccessToken)))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -237,7 +251,7 @@ func (t *AuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := req.Clone(req.Context())
+	r := withHeader(req, "Authorization", t.header(tok2.AccessToken))
 	if req.GetBody != nil {
 		b, err := req.GetBody()
 		if err != nil {
@@ -245,14 +259,22 @@ func (t *AuthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		r.Body = b
 	}
-	return t.Next.RoundTrip(withToken(r, tok2.AccessToken))
+	return t.Next.RoundTrip(r)
 }
 
-func withToken(req *http.Request, token string) *http.Request {
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Zoho-oauthtoken "+token)
-	return r
+// header returns the Authorization value for token, built once per token
+// rather than once per request.
+func (t *AuthTransport) header(token string) string {
+	if h := t.last.Load(); h != nil && h.token == token {
+		return h.value
+	}
+	h := &authHeader{token: token, value: "Zoho-oauthtoken " + token}
+	t.last.Store(h)
+	return h.value
 }
+
+// authHeader is an access token and its Authorization value.
+type authHeader struct{ token, value string }
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {
@@ -274,14 +296,24 @@ func isTokenRejection(body []byte) bool {
 	return false
 }
 
-// RetryTransport retries with hashicorp/go-retryablehttp: connection errors,
-// 5xx (not 501) and 429, with backoff (full jitter by default) and a
-// Retry-After header honoured when present. A write (see isWrite) is retried
-// only when it cannot have been sent: on a dial error, or on 429 (Zoho
-// rejected it unapplied). The budget is the context's tiers.RetryBudget when
-// set (the router's, for the tier's place in the chain), else MaxRetries.
-// The final answer (e.g. the last 503) is returned for the caller to
-// classify.
+// RetryTransport retries connection errors, 5xx (not 501) and 429, with
+// backoff (full jitter by default) and a Retry-After header honoured when
+// present; which transport errors are worth retrying is
+// hashicorp/go-retryablehttp's DefaultRetryPolicy. A write (see isWrite) is
+// retried only when it cannot have been sent: on a dial error, or on 429
+// (Zoho rejected it unapplied). The budget is the context's
+// tiers.RetryBudget when set (the router's, for the tier's place in the
+// chain), else MaxRetries. The final answer (e.g. the last 503) is returned
+// for the caller to classify.
+//
+// The loop is its own rather than retryablehttp.Client.Do: that is a client,
+// not a transport, so each call would build a Client (its budget comes from
+// the context), wrap the request, and send it through an inner http.Client
+// that copies its headers again; and it sets the replayed body on the
+// caller's request, which a RoundTripper must not modify. Here the first
+// attempt is the request as it came, a retry of a request without a body
+// sends it again as it is (after its answer is drained and closed), and a
+// retry with a body sends a shallow copy with a fresh body.
 type RetryTransport struct {
 	Next       http.RoundTripper
 	MaxRetries int // without a tiers.RetryBudget; zero means none
@@ -289,22 +321,11 @@ type RetryTransport struct {
 	WaitMax    time.Duration
 	Backoff    retryablehttp.Backoff // nil means FullJitterBackoff
 	Logger     *slog.Logger
-
-	once  sync.Once
-	inner *http.Client
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.once.Do(func() {
-		// noCloseIdle hides the transport's CloseIdleConnections from
-		// retryablehttp, which calls it after every failed request and would
-		// empty the connection pool.
-		t.inner = &http.Client{
-			Transport:     noCloseIdle{t.Next},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	})
+	ctx := req.Context()
 	maxRetries := max(t.MaxRetries, 0)
 	waitMin, waitMax := t.WaitMin, t.WaitMax
 	if waitMin <= 0 {
@@ -313,7 +334,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if waitMax <= 0 {
 		waitMax = DefaultRetryWaitMax
 	}
-	if b, ok := tiers.RetryBudgetFrom(req.Context()); ok {
+	if b, ok := tiers.RetryBudgetFrom(ctx); ok {
 		maxRetries = max(0, b.MaxRetries)
 		if b.MaxBackoff > 0 && b.MaxBackoff < waitMax {
 			waitMax = b.MaxBackoff
@@ -328,44 +349,97 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		backoff = FullJitterBackoff
 	}
 	write := isWrite(req.Method)
-	rc := &retryablehttp.Client{
-		HTTPClient:   t.inner,
-		RetryMax:     maxRetries,
-		RetryWaitMin: waitMin,
-		RetryWaitMax: waitMax,
-		Backoff: func(lo, hi time.Duration, n int, resp *http.Response) time.Duration {
-			if d, ok := retryAfter(resp); ok {
-				return d
-			}
-			return min(backoff(lo, hi, n, resp), hi)
-		},
-		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-			retry, cerr := checkRetry(ctx, resp, err, write, waitMax)
-			if retry && cerr == nil && resp != nil {
-				// An answered round trip is retried only when Zoho refused
-				// it unapplied (a write: 429) or it only read: until the
-				// retry writes, nothing is sent.
-				markUnsent(ctx)
-			}
-			return retry, cerr
-		},
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, n int) {
-			if n > 0 && t.Logger != nil {
-				t.Logger.DebugContext(r.Context(), "zoho http retry", "method", r.Method, "url", RedactURL(r.URL), "retry", n)
-			}
-		},
-	}
-	rreq, err := retryablehttp.FromRequest(req)
+	attempt, err := replayable(req)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := rc.Do(rreq)
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return resp, ue.Err
+	r := attempt
+	for i := 0; ; i++ {
+		if i > 0 {
+			if r, err = rewind(attempt); err != nil {
+				return nil, err
+			}
+			if t.Logger != nil {
+				t.Logger.DebugContext(ctx, "zoho http retry", "method", r.Method, "url", RedactURL(r.URL), "retry", i)
+			}
+		}
+		resp, err := t.Next.RoundTrip(r)
+		retry, cerr := checkRetry(ctx, resp, err, write, waitMax)
+		if cerr != nil {
+			// The context ended: nobody reads an answer returned with an
+			// error (http.Client drops it), so close it here, which also
+			// frees its governor slot.
+			if resp != nil {
+				_ = resp.Body.Close()
+			}
+			return nil, cerr
+		}
+		if retry && resp != nil {
+			// An answered round trip is retried only when Zoho refused it
+			// unapplied (a write: 429) or it only read: until the retry
+			// writes, nothing is sent.
+			markUnsent(ctx)
+		}
+		if !retry || i >= maxRetries {
+			return resp, err
+		}
+		if resp != nil {
+			drain(resp.Body)
+		}
+		wait, ok := retryAfter(resp)
+		if !ok {
+			wait = min(backoff(waitMin, waitMax, i, resp), waitMax)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
 	}
-	return resp, err
+}
+
+// replayable returns req ready to be sent more than once: req itself when
+// it has no body or can make a fresh one (GetBody), else a shallow copy
+// whose body, read once into memory, can be.
+func replayable(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
+		return req, nil
+	}
+	b, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.Body, _ = r.GetBody()
+	return &r, nil
+}
+
+// rewind returns the request to send again: req itself without a body (its
+// previous answer is closed, so it may be reused), else a shallow copy with
+// a fresh body, so that the previous attempt's body, which the transport
+// may still be closing, is left alone.
+func rewind(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	b, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Body = b
+	return &r, nil
+}
+
+// drain reads a little of a body to be discarded, so that its connection
+// can be reused, and closes it.
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 4096))
+	_ = body.Close()
 }
 
 // checkRetry is the retry policy of RetryTransport.
@@ -443,10 +517,6 @@ func markUnsent(ctx context.Context) {
 		s.Store(false)
 	}
 }
-
-type noCloseIdle struct{ rt http.RoundTripper }
-
-func (n noCloseIdle) RoundTrip(r *http.Request) (*http.Response, error) { return n.rt.RoundTrip(r) }
 
 // isDialError reports whether err happened while connecting, so the request
 // cannot have been sent.
