@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -417,50 +416,6 @@ func FuzzFastToolCall(f *testing.F) {
 // isHeaderSafe reports whether v can travel as an HTTP header value.
 func isHeaderSafe(v string) bool {
 	return !strings.ContainsAny(v, "\r\n\x00") && bytes.Equal([]byte(strings.TrimSpace(v)), []byte(v))
-}
-
-// FuzzWriteResult checks that writeResult writes the bytes mcp-go's
-// json.NewEncoder(w).Encode of the JSON-RPC response writes, for results of
-// every shape the tools return (text items, structuredContent as a value
-// or as raw JSON, _meta, isError) and for ids of both kinds, and that a
-// result that cannot be encoded gets what mcp-go then gets (nothing).
-func FuzzWriteResult(f *testing.F) {
-	f.Add("hello", []byte(`{"a":1}`), "zoho-mcp-proxy/route", "MCP", false, "7", 7.0, false)
-	f.Add("<b>&\u2028</b>", []byte(` {"b" : "<&>\u2029", "a":[1 , 2.50]} `), "k<", "v&", true, "id\"x", -1e21, true)
-	f.Add("", []byte(`not json`), "", "", false, "", 0.1, false)
-	f.Add("x", []byte(nil), "n", "", false, "", 12345678901234567890.0, false)
-	f.Fuzz(func(t *testing.T, text string, raw []byte, metaKey, metaVal string, isError bool, sid string, nid float64, useString bool) {
-		res := mcp.NewToolResultText(text)
-		res.Content = append(res.Content, mcp.NewImageContent("aGk=", "image/png"))
-		switch {
-		case len(raw) == 0:
-			res.StructuredContent = map[string]any{"text": text, "n": nid, "list": []any{metaVal, isError}}
-		default:
-			res.RawStructuredContent = raw
-		}
-		if metaKey != "" {
-			res.Meta = &mcp.Meta{AdditionalFields: map[string]any{metaKey: metaVal, "z": map[string]any{"t": text}}}
-		}
-		res.IsError = isError
-		var id any = nid
-		if useString {
-			id = sid
-		}
-		if v, ok := id.(float64); ok && (v != v || v > 1e308 || v < -1e308) {
-			return // not from JSON
-		}
-		got := httptest.NewRecorder()
-		writeResult(got, id, res)
-		want := httptest.NewRecorder()
-		want.Header().Set("Content-Type", "application/json")
-		want.WriteHeader(http.StatusOK)
-		var msg mcp.JSONRPCMessage = mcp.NewJSONRPCResultResponse(mcp.NewRequestId(id), any(res))
-		_ = json.NewEncoder(want).Encode(msg)
-		if got.Code != want.Code || !reflect.DeepEqual(got.Header(), want.Header()) || got.Body.String() != want.Body.String() {
-			t.Errorf("writeResult differs from the encoder:\ngot:  %d %v %q\nwant: %d %v %q",
-				got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
-		}
-	})
 }
 
 // TestFastToolCallInFlightCapAndShutdown runs a long call on the fast path

@@ -2,18 +2,36 @@ package server
 
 import (
 	"encoding/json"
-	"io"
+	"net/http"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// wireResult is an mcp.CallToolResult laid out as its MarshalJSON writes it:
-// the same keys, present under the same conditions, in the same (sorted)
-// order. encoding/json then writes the same bytes as for the result itself,
-// without MarshalJSON's intermediate map and without re-compacting its
-// output (each Marshaler's output is scanned again by the encoder that
-// called it: the record JSON escaped in the text rendering is by far the
-// largest part of an answer).
+// The bytes of a fast call's answer.
+//
+// mcp-go answers a tools/call with json.NewEncoder(w).Encode of its JSON-RPC
+// response, whose result is the *mcp.CallToolResult. CallToolResult's
+// MarshalJSON copies the result's fields into a map[string]any and
+// json.Marshals it, and the encoder then scans that output once more (as it
+// does every Marshaler's); for a record answer (the record's JSON escaped in
+// the text rendering plus the same JSON as structuredContent) that is the
+// largest single cost of the fast path. wireResult is the same result laid
+// out as a struct: the same keys, present under the same conditions, in the
+// order the map's keys are sorted in. Its fields hold the result's own
+// values (content items, _meta, structured content), so encoding/json
+// writes each of them as it does inside the map, and the answer comes out
+// the same, byte for byte, for every content type (text, image, audio,
+// resource links, embedded resources, tool use and results, annotations,
+// _meta on items) and for structuredContent as a value or as raw JSON: the
+// second scan of MarshalJSON's output changes nothing (it is compact and
+// HTML-escaped already), and raw JSON is compacted and escaped once either
+// way (TestWriteResultMatchesMCPGo, FuzzWriteResult). So no shape needs a
+// fallback to MarshalJSON at run time; what could make one differ is an
+// mcp-go upgrade, and TestWireResultCoversCallToolResult fails when
+// CallToolResult gains a field wireResult does not carry (a changed
+// MarshalJSON fails the byte comparisons).
+
+// wireResult is an mcp.CallToolResult laid out as its MarshalJSON writes it.
 type wireResult struct {
 	Meta          *mcp.Meta         `json:"_meta,omitempty"`
 	Content       []mcp.Content     `json:"content"`
@@ -22,6 +40,13 @@ type wireResult struct {
 	RequestState  string            `json:"requestState,omitempty"`
 	ResultType    mcp.ResultType    `json:"resultType,omitempty"`
 	Structured    any               `json:"structuredContent,omitempty"`
+}
+
+// wireResponse is mcp-go's JSON-RPC response carrying a wireResult.
+type wireResponse struct {
+	JSONRPC string        `json:"jsonrpc"`
+	ID      mcp.RequestId `json:"id"`
+	Result  wireResult    `json:"result"`
 }
 
 // wireOf returns res as wireResult.
@@ -45,14 +70,18 @@ func wireOf(res *mcp.CallToolResult) wireResult {
 	return w
 }
 
-// writeResponse writes the JSON-RPC response carrying res to w, byte for
-// byte as mcp-go's Streamable HTTP server writes it
-// (json.NewEncoder(w).Encode(mcp.JSONRPCResponse{…})), trailing newline
-// included.
-func writeResponse(w io.Writer, id mcp.RequestId, res *mcp.CallToolResult) error {
-	return json.NewEncoder(w).Encode(struct {
-		JSONRPC string        `json:"jsonrpc"`
-		ID      mcp.RequestId `json:"id"`
-		Result  wireResult    `json:"result"`
-	}{mcp.JSONRPC_VERSION, id, wireOf(res)})
+// writeResult writes the answer of a call whose handler returned res (id is
+// the request's id as decoded from JSON: a string or a float64), as mcp-go
+// does: status 200, application/json, and the bytes of
+// json.NewEncoder(w).Encode of its JSON-RPC response, trailing newline
+// included, in one Write (net/http decides between Content-Length and
+// chunked on what the handler has written). A result json cannot encode (a
+// NaN, a channel, invalid raw JSON, a Marshaler's error) fails in
+// MarshalJSON's map exactly as in wireResult, for it is the same value:
+// the encoder then writes no body, and neither does mcp-go (it logs the
+// error).
+func writeResult(w http.ResponseWriter, id any, res *mcp.CallToolResult) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(wireResponse{mcp.JSONRPC_VERSION, mcp.NewRequestId(id), wireOf(res)})
 }
