@@ -18,7 +18,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 	"github.com/mark3labs/mcp-go/tracing"
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 )
@@ -429,28 +428,14 @@ func TestFastToolCallInFlightCapAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startHTTPWith(t, permissions.Default(), m, func(o *HTTPOptions) { o.Security.MaxInFlight = 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hc := &http.Client{Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: hc, DisableStandaloneSSE: true}, "2025-11-25")
-	defer cs.Close()
-	type res struct {
-		r   *sdk.CallToolResult
-		err error
-	}
-	done := make(chan res, 1)
-	go func() {
-		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
-		done <- res{r, err}
-	}()
+	c := startSlowCall(t, ts, "2025-11-25")
 	<-started
 	if n := ts.H.fast.(*fastCalls).served.Load(); n != 1 {
 		t.Fatalf("fast path answered %d calls, want the one in flight", n)
 	}
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/mcp", strings.NewReader(initBody))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,19 +443,11 @@ func TestFastToolCallInFlightCapAndShutdown(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("second request = %d, want 503: the fast call holds the in-flight slot", resp.StatusCode)
 	}
-	ts.cancel()
-	select {
-	case <-ts.Closed:
-	case <-ctx.Done():
-		t.Fatal("listener still open after shutdown began")
-	}
+	c.shutdown(t, ts)
 	if n := m.InFlight(); n != 1 {
 		t.Errorf("in flight during shutdown = %d, want 1 (drain must see the fast call)", n)
 	}
 	close(release)
-	got := <-done
-	if got.err != nil || got.r.IsError || got.r.Content[0].(*sdk.TextContent).Text != "finished" {
-		t.Fatalf("in-flight fast call did not finish: %+v %v", got.r, got.err)
-	}
+	c.finished(t)
 	ts.Stop(t)
 }
