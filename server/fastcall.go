@@ -8,8 +8,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -242,19 +240,5 @@ func rebinding(r *http.Request) bool {
 	if !ok || local == nil {
 		return false
 	}
-	return mcpgoLoopback(local.String()) && !mcpgoLoopback(r.Host)
-}
-
-// mcpgoLoopback reports whether a host or host:port names loopback, exactly as
-// mcp-go decides it.
-func mcpgoLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = strings.Trim(addr, "[]")
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return isLoopbackHost(local.String()) && !isLoopbackHost(r.Host)
 }

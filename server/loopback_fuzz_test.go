@@ -44,9 +44,11 @@ func contextWithLocalAddr(r *http.Request, a net.Addr) context.Context {
 	return context.WithValue(r.Context(), http.LocalAddrContextKey, a)
 }
 
-// FuzzLoopbackHost compares the two loopback tests, Security's
-// isLoopbackHost and the fast path's mcpgoLoopback, with each other and with
-// mcp-go's own.
+// FuzzLoopbackHost compares isLoopbackHost, which Security and the fast
+// path's rebinding check share, with mcp-go's own. (It once compared the
+// fast path's mirror of mcp-go with Security's variant, which trimmed
+// brackets also from what SplitHostPort returned: ≈83k inputs, no
+// difference, so one was kept.)
 func FuzzLoopbackHost(f *testing.F) {
 	for _, s := range []string{
 		"localhost", "LOCALHOST:1", "127.0.0.1", "127.0.0.1:8765", "127.1.2.3", "[::1]", "[::1]:1", "::1",
@@ -58,9 +60,8 @@ func FuzzLoopbackHost(f *testing.F) {
 	}
 	s := mcpserver.NewStreamableHTTPServer(mcpserver.NewMCPServer("loopback", "1"))
 	f.Fuzz(func(t *testing.T, addr string) {
-		sec, fast, mcpgo := isLoopbackHost(addr), mcpgoLoopback(addr), mcpgoSaysLoopback(t, s, addr)
-		if sec != mcpgo || fast != mcpgo {
-			t.Errorf("%q: isLoopbackHost=%v mcpgoLoopback=%v mcp-go=%v", addr, sec, fast, mcpgo)
+		if got, want := isLoopbackHost(addr), mcpgoSaysLoopback(t, s, addr); got != want {
+			t.Errorf("isLoopbackHost(%q) = %v, mcp-go says %v", addr, got, want)
 		}
 	})
 }
