@@ -8,8 +8,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -191,47 +189,6 @@ func (f *fastCalls) serve(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// writeResult writes the answer of a call whose handler returned res, as
-// mcp-go does (status 200, application/json, json.NewEncoder(w).Encode of
-// its JSON-RPC response), without encoding the result twice. The encoder
-// writes a result's MarshalJSON output through its compaction (HTML
-// escaping on); CallToolResult.MarshalJSON returns json.Marshal's output,
-// which is already compact and HTML-escaped, so the compaction leaves it
-// as is, and the envelope around it is written here. Any error falls back
-// to the encoder itself, for mcp-go's exact behaviour.
-func writeResult(w http.ResponseWriter, id any, res *mcp.CallToolResult) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	rb, err := res.MarshalJSON()
-	var ib []byte
-	if err == nil {
-		ib, err = json.Marshal(id) // mcp.RequestId.MarshalJSON
-	}
-	if err != nil {
-		_ = json.NewEncoder(w).Encode(mcp.NewJSONRPCResultResponse(mcp.NewRequestId(id), any(res)))
-		return
-	}
-	// One Write, as the encoder makes: net/http decides between
-	// Content-Length and chunked on what the handler has written.
-	bp := answerBufs.Get().(*[]byte)
-	b := append((*bp)[:0], `{"jsonrpc":"2.0","id":`...)
-	b = append(b, ib...)
-	b = append(b, `,"result":`...)
-	b = append(b, rb...)
-	b = append(b, '}', '\n')
-	_, _ = w.Write(b)
-	if cap(b) <= maxPooledAnswer {
-		*bp = b
-		answerBufs.Put(bp)
-	}
-}
-
-// answerBufs are the buffers writeResult assembles answers in; buffers
-// larger than maxPooledAnswer (a bulk page) are left to the collector.
-var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-const maxPooledAnswer = 64 << 10
-
 // handlerErrorResponse is the JSON-RPC error mcp-go answers a handler error
 // with on a legacy request (its handlerError): a URL elicitation the
 // handler requires becomes -32042 with the elicitations, anything else an
@@ -283,19 +240,5 @@ func rebinding(r *http.Request) bool {
 	if !ok || local == nil {
 		return false
 	}
-	return mcpgoLoopback(local.String()) && !mcpgoLoopback(r.Host)
-}
-
-// mcpgoLoopback reports whether a host or host:port names loopback, exactly as
-// mcp-go decides it.
-func mcpgoLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = strings.Trim(addr, "[]")
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return isLoopbackHost(local.String()) && !isLoopbackHost(r.Host)
 }

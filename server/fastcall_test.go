@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 	"github.com/mark3labs/mcp-go/tracing"
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/permissions"
 )
@@ -419,50 +417,6 @@ func isHeaderSafe(v string) bool {
 	return !strings.ContainsAny(v, "\r\n\x00") && bytes.Equal([]byte(strings.TrimSpace(v)), []byte(v))
 }
 
-// FuzzWriteResult checks that writeResult writes the bytes mcp-go's
-// json.NewEncoder(w).Encode of the JSON-RPC response writes, for results of
-// every shape the tools return (text items, structuredContent as a value
-// or as raw JSON, _meta, isError) and for ids of both kinds, and that a
-// result that cannot be encoded gets what mcp-go then gets (nothing).
-func FuzzWriteResult(f *testing.F) {
-	f.Add("hello", []byte(`{"a":1}`), "zoho-mcp-proxy/route", "MCP", false, "7", 7.0, false)
-	f.Add("<b>&\u2028</b>", []byte(` {"b" : "<&>\u2029", "a":[1 , 2.50]} `), "k<", "v&", true, "id\"x", -1e21, true)
-	f.Add("", []byte(`not json`), "", "", false, "", 0.1, false)
-	f.Add("x", []byte(nil), "n", "", false, "", 12345678901234567890.0, false)
-	f.Fuzz(func(t *testing.T, text string, raw []byte, metaKey, metaVal string, isError bool, sid string, nid float64, useString bool) {
-		res := mcp.NewToolResultText(text)
-		res.Content = append(res.Content, mcp.NewImageContent("aGk=", "image/png"))
-		switch {
-		case len(raw) == 0:
-			res.StructuredContent = map[string]any{"text": text, "n": nid, "list": []any{metaVal, isError}}
-		default:
-			res.RawStructuredContent = raw
-		}
-		if metaKey != "" {
-			res.Meta = &mcp.Meta{AdditionalFields: map[string]any{metaKey: metaVal, "z": map[string]any{"t": text}}}
-		}
-		res.IsError = isError
-		var id any = nid
-		if useString {
-			id = sid
-		}
-		if v, ok := id.(float64); ok && (v != v || v > 1e308 || v < -1e308) {
-			return // not from JSON
-		}
-		got := httptest.NewRecorder()
-		writeResult(got, id, res)
-		want := httptest.NewRecorder()
-		want.Header().Set("Content-Type", "application/json")
-		want.WriteHeader(http.StatusOK)
-		var msg mcp.JSONRPCMessage = mcp.NewJSONRPCResultResponse(mcp.NewRequestId(id), any(res))
-		_ = json.NewEncoder(want).Encode(msg)
-		if got.Code != want.Code || !reflect.DeepEqual(got.Header(), want.Header()) || got.Body.String() != want.Body.String() {
-			t.Errorf("writeResult differs from the encoder:\ngot:  %d %v %q\nwant: %d %v %q",
-				got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
-		}
-	})
-}
-
 // TestFastToolCallInFlightCapAndShutdown runs a long call on the fast path
 // (a legacy session, no input validation) and checks what sits around it
 // still holds: it takes the in-flight slot (a second request gets 503),
@@ -474,28 +428,14 @@ func TestFastToolCallInFlightCapAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startHTTPWith(t, permissions.Default(), m, func(o *HTTPOptions) { o.Security.MaxInFlight = 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hc := &http.Client{Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: hc, DisableStandaloneSSE: true}, "2025-11-25")
-	defer cs.Close()
-	type res struct {
-		r   *sdk.CallToolResult
-		err error
-	}
-	done := make(chan res, 1)
-	go func() {
-		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
-		done <- res{r, err}
-	}()
+	c := startSlowCall(t, ts, "2025-11-25")
 	<-started
 	if n := ts.H.fast.(*fastCalls).served.Load(); n != 1 {
 		t.Fatalf("fast path answered %d calls, want the one in flight", n)
 	}
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/mcp", strings.NewReader(initBody))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,19 +443,11 @@ func TestFastToolCallInFlightCapAndShutdown(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("second request = %d, want 503: the fast call holds the in-flight slot", resp.StatusCode)
 	}
-	ts.cancel()
-	select {
-	case <-ts.Closed:
-	case <-ctx.Done():
-		t.Fatal("listener still open after shutdown began")
-	}
+	c.shutdown(t, ts)
 	if n := m.InFlight(); n != 1 {
 		t.Errorf("in flight during shutdown = %d, want 1 (drain must see the fast call)", n)
 	}
 	close(release)
-	got := <-done
-	if got.err != nil || got.r.IsError || got.r.Content[0].(*sdk.TextContent).Text != "finished" {
-		t.Fatalf("in-flight fast call did not finish: %+v %v", got.r, got.err)
-	}
+	c.finished(t)
 	ts.Stop(t)
 }

@@ -203,14 +203,19 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
-// isLoopbackHost reports whether a Host header value (host or host:port)
-// names a loopback host.
-func isLoopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
+// isLoopbackHost reports whether a host or host:port (a Host header, an
+// Origin's host, a listener's address) names loopback: "localhost" in any
+// case, or a loopback IP, bracketed or not. It decides exactly as mcp-go's
+// own (unexported) isLoopbackHost, behind its DNS-rebinding protection, and
+// is written the same way, for the fast path must refuse what mcp-go would
+// (rebinding); FuzzLoopbackHost compares the two. Brackets are trimmed
+// only from what SplitHostPort rejects: a host it returns never contains
+// one, so trimming it too (as Security once did) decides the same.
+func isLoopbackHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = strings.Trim(addr, "[]")
 	}
-	host = strings.Trim(host, "[]")
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

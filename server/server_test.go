@@ -613,19 +613,11 @@ func TestOpsEndpoints(t *testing.T) {
 
 func TestInFlightCap(t *testing.T) {
 	ts := startHTTP(t, permissions.Default(), func(o *HTTPOptions) { o.Security.MaxInFlight = 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", DisableStandaloneSSE: true}, "")
-	defer cs.Close()
-	done := make(chan error, 1)
-	go func() {
-		_, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
-		done <- err
-	}()
+	c := startSlowCall(t, ts, "")
 	<-ts.Started
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/mcp", strings.NewReader(initBody))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -634,49 +626,79 @@ func TestInFlightCap(t *testing.T) {
 		t.Errorf("second request = %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	close(ts.Release)
-	if err := <-done; err != nil {
-		t.Errorf("slow call: %v", err)
+	c.finished(t)
+}
+
+// sdkSlowCall is a call of the fake tools' "slow" tool that an official Go SDK
+// client has in flight over Streamable HTTP.
+type sdkSlowCall struct {
+	ctx  context.Context // the test's deadline (10 s)
+	hc   *http.Client    // the client's own connections
+	done chan sdkSlowResult
+}
+
+type sdkSlowResult struct {
+	r   *sdk.CallToolResult
+	err error
+}
+
+// startSlowCall connects an official Go SDK client to ts's /mcp with its own
+// connections (protocol pv; "" for the SDK's latest) and starts a call of
+// "slow" without waiting for it; the session, connections and deadline
+// end with t. The caller waits for the tool's started signal.
+func startSlowCall(t *testing.T, ts *testServer, pv string) *sdkSlowCall {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	c := &sdkSlowCall{ctx: ctx, hc: &http.Client{Transport: &http.Transport{}}, done: make(chan sdkSlowResult, 1)}
+	t.Cleanup(c.hc.CloseIdleConnections)
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: c.hc, DisableStandaloneSSE: true}, pv)
+	t.Cleanup(func() { _ = cs.Close() })
+	go func() {
+		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
+		c.done <- sdkSlowResult{r, err}
+	}()
+	return c
+}
+
+// shutdown begins ts's shutdown (SIGTERM) with the call in flight and waits
+// until the listener is closed.
+func (c *sdkSlowCall) shutdown(t *testing.T, ts *testServer) {
+	t.Helper()
+	ts.cancel()
+	select {
+	case <-ts.Closed:
+	case <-c.ctx.Done():
+		t.Fatal("listener still open after shutdown began")
 	}
 }
 
-func TestGracefulShutdownFinishesInFlightCall(t *testing.T) {
-	ts := startHTTP(t, permissions.Default())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hc := &http.Client{Transport: &http.Transport{}}
-	defer hc.CloseIdleConnections()
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: hc, DisableStandaloneSSE: true}, "")
-	defer cs.Close()
-	type res struct {
-		r   *sdk.CallToolResult
-		err error
-	}
-	done := make(chan res, 1)
-	go func() {
-		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
-		done <- res{r, err}
-	}()
-	<-ts.Started
-	ts.cancel() // SIGTERM equivalent
-	// The listener closes at once, the call still in flight: new
-	// connections are refused.
-	select {
-	case <-ts.Closed:
-	case <-ctx.Done():
-		t.Fatal("listener still open after shutdown began")
-	}
-	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second); err == nil {
-		c.Close()
-		t.Fatal("a new connection was accepted after the listener closed")
-	}
-	close(ts.Release)
-	got := <-done
+// finished waits for the call's answer and fails t unless the tool
+// finished normally.
+func (c *sdkSlowCall) finished(t *testing.T) {
+	t.Helper()
+	got := <-c.done
 	if got.err != nil || got.r.IsError {
 		t.Fatalf("in-flight call did not finish: %+v %v", got.r, got.err)
 	}
 	if txt := got.r.Content[0].(*sdk.TextContent).Text; txt != "finished" {
 		t.Errorf("in-flight result = %q", txt)
 	}
+}
+
+func TestGracefulShutdownFinishesInFlightCall(t *testing.T) {
+	ts := startHTTP(t, permissions.Default())
+	c := startSlowCall(t, ts, "")
+	<-ts.Started
+	// The listener closes at once, the call still in flight: new
+	// connections are refused.
+	c.shutdown(t, ts)
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second); err == nil {
+		conn.Close()
+		t.Fatal("a new connection was accepted after the listener closed")
+	}
+	close(ts.Release)
+	c.finished(t)
 	ts.Stop(t)
 }
 
@@ -734,26 +756,13 @@ func TestNewLogger(t *testing.T) {
 
 func TestReadTimeoutDoesNotCutLongCalls(t *testing.T) {
 	ts := startHTTP(t, permissions.Default(), func(o *HTTPOptions) { o.ReadTimeout = 150 * time.Millisecond })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: ts.URL + "/mcp", DisableStandaloneSSE: true}, "")
-	defer cs.Close()
-	done := make(chan error, 1)
-	go func() {
-		r, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "slow", Arguments: map[string]any{}})
-		if err == nil && r.IsError {
-			err = fmt.Errorf("tool error: %+v", r.Content)
-		}
-		done <- err
-	}()
+	c := startSlowCall(t, ts, "")
 	<-ts.Started
 	// Real time must pass: ReadTimeout is a deadline on the socket, kept by
 	// the kernel's clock, which no test clock or channel stands in for.
 	time.Sleep(400 * time.Millisecond) // well past ReadTimeout
 	close(ts.Release)
-	if err := <-done; err != nil {
-		t.Errorf("a call longer than ReadTimeout failed: %v", err)
-	}
+	c.finished(t) // a call longer than ReadTimeout
 }
 
 func TestReadTimeoutDoesNotCutSSEStreams(t *testing.T) {
