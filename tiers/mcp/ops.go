@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -480,36 +481,41 @@ func (t *Tier) readRaw(ctx context.Context, tl *tool, args []arg) (json.RawMessa
 	if res.IsError {
 		return nil, zohoInfo{}, t.toolError(res)
 	}
-	raw, empty, err := payload(res)
+	return t.readResult(res)
+}
+
+// readResult reads the records and info of a read tool's successful result.
+// The body is walked once at its top level (after the one validation of the
+// text it came in) for what every read needs; Zoho's error fields (message,
+// details with numbers kept exact) are decoded only when it is an error.
+func (t *Tier) readResult(res *toolResult) (json.RawMessage, zohoInfo, error) {
+	b, valid, empty, err := source(res)
 	if err != nil {
 		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: " + err.Error()}
 	}
 	if empty {
 		return nil, zohoInfo{}, nil
 	}
-	// The body is read once for what every read needs; Zoho's error fields
-	// (message, details with numbers kept exact) only when it is an error.
-	var body struct {
-		Data   json.RawMessage `json:"data"`
-		Info   zohoInfo        `json:"info"`
-		Code   string          `json:"code"`
-		Status string          `json:"status"`
+	notZoho := &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+	if !valid && !json.Valid(b) {
+		return nil, zohoInfo{}, notZoho
 	}
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+	body := readBody(b, true)
+	if !body.obj && !isNull(bytes.TrimSpace(body.raw)) || body.err != nil {
+		return nil, zohoInfo{}, notZoho
 	}
-	if body.Code != "" && strings.EqualFold(body.Status, "error") {
+	if len(body.code) > 0 && bytes.EqualFold(body.status, []byte("error")) {
 		var zb zohoBody
-		if err := decode(raw, &zb); err != nil {
-			return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+		if err := decode(body.raw, &zb); err != nil {
+			return nil, zohoInfo{}, notZoho
 		}
 		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(zb.Code), Code: zb.Code, Message: t.red().String(zb.Message), Details: zb.Details}
 		return nil, zohoInfo{}, e
 	}
-	if len(body.Data) == 0 || string(body.Data) == "null" {
-		return nil, body.Info, nil
+	if len(body.data) == 0 || isNull(body.data) {
+		return nil, body.info, nil
 	}
-	return body.Data, body.Info, nil
+	return body.data, body.info, nil
 }
 
 // moduleArg is the module path variable: required for a generic tool,
