@@ -63,23 +63,29 @@ func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessag
 	if err != nil || data == nil {
 		return nil, orNotFound(err, req)
 	}
-	var recs []json.RawMessage // data is valid JSON: walked, not decoded
-	if !tiers.EachElement(data, func(r []byte) bool { recs = append(recs, r); return true }) {
+	// data is valid JSON: walked, not decoded. The first record that is
+	// not one, or has the id (or none), ends the walk.
+	var rec json.RawMessage
+	bad := false
+	if !tiers.EachElement(data, func(r []byte) bool {
+		id, ok := tiers.RawID(r)
+		switch {
+		case !ok:
+			bad = true
+		case id == "" || id == req.ID:
+			rec = r
+		}
+		return !bad && rec == nil
+	}) || bad {
 		return nil, malformedData()
 	}
-	for _, r := range recs {
-		id, ok := tiers.RawID(r)
-		if !ok {
-			return nil, malformedData()
-		}
-		if id == "" || id == req.ID {
-			if string(r) == "null" {
-				return json.RawMessage("{}"), nil // as Get: a null record is an empty one
-			}
-			return tiers.ProjectRaw(r, req.Fields), nil
-		}
+	switch {
+	case rec == nil:
+		return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
+	case string(rec) == "null":
+		return json.RawMessage("{}"), nil // as Get: a null record is an empty one
 	}
-	return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
+	return tiers.ProjectRaw(rec, req.Fields), nil
 }
 
 // List reads a page of records: by IDs with getRecords' ids parameter, by

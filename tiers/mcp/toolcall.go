@@ -53,11 +53,12 @@ func (t *Tier) callTool(ctx context.Context, s *session, name string, args map[s
 	if mcpgo.IsModernProtocol(s.c.ProtocolVersion()) {
 		return clientCallTool(ctx, s, name, args)
 	}
+	var id [24]byte
 	req := transport.JSONRPCRequest{
 		JSONRPC: mcpgo.JSONRPC_VERSION,
 		// A string id never equals one of the integer ids the client
 		// numbers its own requests with on the same session.
-		ID:     mcpgo.NewRequestId("zmp-" + strconv.FormatInt(t.callIDs.Add(1), 10)),
+		ID:     mcpgo.NewRequestId(string(strconv.AppendInt(append(id[:0], "zmp-"...), t.callIDs.Add(1), 10))),
 		Method: string(mcpgo.MethodToolsCall),
 		Params: mcpgo.CallToolParams{Name: name, Arguments: args},
 	}

@@ -11,7 +11,11 @@ import (
 
 // BenchmarkToolResult reads one get_account result (the emulator's record
 // as the text of one content item, ≈2 KB) with mcp-go's parser, which
-// Client.CallTool runs, and with parseToolResult.
+// Client.CallTool runs, and with parseToolResult; then the whole read from
+// the result's bytes to the record's (what callTool and readRaw do after
+// the transport decoded the response, which validated the result) with the
+// decoding reader this tier had (read-old, the oracle of oracle_test.go)
+// and the walking one.
 func BenchmarkToolResult(b *testing.B) {
 	sim, err := zohosim.Start(zohosim.Options{Accounts: 1})
 	if err != nil {
@@ -37,6 +41,33 @@ func BenchmarkToolResult(b *testing.B) {
 		for b.Loop() {
 			if _, _, err := parseToolResult(raw); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	tr := New(Config{})
+	b.Run("read-old", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for b.Loop() {
+			res, _, err := oldParseToolResult(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if data, _, err := tr.oldReadResult(res); err != nil || len(data) == 0 {
+				b.Fatal(data, err)
+			}
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for b.Loop() {
+			res, _, err := parseValidToolResult(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if data, _, err := tr.readResult(res); err != nil || len(data) == 0 {
+				b.Fatal(data, err)
 			}
 		}
 	})
