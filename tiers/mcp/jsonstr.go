@@ -90,8 +90,12 @@ func unescape(s []byte) ([]byte, bool) {
 		case c == '"', c < ' ':
 			return nil, false
 		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
+			n := r + 1 // copy a run of plain ASCII at once
+			for n < len(s) && s[n] >= ' ' && s[n] < utf8.RuneSelf && s[n] != '\\' && s[n] != '"' {
+				n++
+			}
+			b = append(b, s[r:n]...)
+			r = n
 		default:
 			rr, size := utf8.DecodeRune(s[r:])
 			r += size

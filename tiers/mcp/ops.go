@@ -503,7 +503,7 @@ func (t *Tier) readResult(res *toolResult) (json.RawMessage, zohoInfo, error) {
 		return nil, zohoInfo{}, nil
 	}
 	notZoho := &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
-	if !valid && !json.Valid(b) {
+	if !valid && !validJSON(b) {
 		return nil, zohoInfo{}, notZoho
 	}
 	body := readBody(b, true)

@@ -45,7 +45,7 @@ func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
 	if err != nil || empty {
 		return nil, empty, err
 	}
-	if !valid && !json.Valid(b) {
+	if !valid && !validJSON(b) {
 		return b, false, nil
 	}
 	return unwrapValid(b), false, nil
@@ -56,7 +56,7 @@ func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
 // every caller promises it).
 func source(res *toolResult) (b []byte, valid, empty bool, err error) {
 	for _, t := range res.Texts {
-		if b := bytes.TrimSpace(t); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
+		if b := bytes.TrimSpace(t); len(b) > 0 && (b[0] == '{' || b[0] == '[') && validJSON(b) {
 			return b, true, false, nil
 		}
 	}
@@ -76,7 +76,7 @@ func source(res *toolResult) (b []byte, valid, empty bool, err error) {
 // it: b is the whole ~2 KB record on every read. b that is not valid JSON
 // is returned as it is.
 func unwrap(b []byte) json.RawMessage {
-	if !json.Valid(b) {
+	if !validJSON(b) {
 		return b
 	}
 	return unwrapValid(b)
