@@ -461,6 +461,10 @@ func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, 
 	return recs, info, nil
 }
 
+func notZoho() *tiers.Error {
+	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+}
+
 func malformedData() *tiers.Error {
 	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: data is not a list of records"}
 }
@@ -502,18 +506,17 @@ func (t *Tier) readResult(res *toolResult) (json.RawMessage, zohoInfo, error) {
 	if empty {
 		return nil, zohoInfo{}, nil
 	}
-	notZoho := &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
 	if !valid && !validJSON(b) {
-		return nil, zohoInfo{}, notZoho
+		return nil, zohoInfo{}, notZoho()
 	}
 	body := readBody(b, true)
 	if !body.obj && !isNull(bytes.TrimSpace(body.raw)) || body.err != nil {
-		return nil, zohoInfo{}, notZoho
+		return nil, zohoInfo{}, notZoho()
 	}
 	if len(body.code) > 0 && bytes.EqualFold(body.status, []byte("error")) {
 		var zb zohoBody
 		if err := decode(body.raw, &zb); err != nil {
-			return nil, zohoInfo{}, notZoho
+			return nil, zohoInfo{}, notZoho()
 		}
 		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(zb.Code), Code: zb.Code, Message: t.red().String(zb.Message), Details: zb.Details}
 		return nil, zohoInfo{}, e
