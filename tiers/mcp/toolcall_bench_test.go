@@ -72,3 +72,31 @@ func BenchmarkToolResult(b *testing.B) {
 		}
 	})
 }
+
+// TestReadAllocations pins the walking reader's allocations for one
+// get_account result (counted, not timed): the result, its list of texts,
+// the decoded text and the top-level walk; the decoding reader it replaced
+// made 31.
+func TestReadAllocations(t *testing.T) {
+	sim, err := zohosim.Start(zohosim.Options{Accounts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := sim.Store().Get(sim.Store().IDs()[0])
+	_ = sim.Close()
+	body, _ := json.Marshal(map[string]any{"data": []any{rec}})
+	raw, _ := json.Marshal(mcpgo.NewToolResultText(string(body)))
+	tr := New(Config{})
+	n := testing.AllocsPerRun(100, func() {
+		res, _, err := parseValidToolResult(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, _, err := tr.readResult(res); err != nil || len(data) == 0 {
+			t.Fatal(data, err)
+		}
+	})
+	if n > 5 {
+		t.Errorf("reading a get_account result allocates %v times, want at most 5", n)
+	}
+}
