@@ -147,8 +147,12 @@ func walkTop(b []byte, pick bool) zohoTop {
 		case keyIs(k, "info"):
 			if v[0] != '{' && !isNull(v) {
 				top.err = errNotZoho
-			} else if err := json.Unmarshal(v, &top.info); err != nil && top.err == nil {
-				top.err = err
+			} else {
+				info := top.info // (a copy: top's address never escapes, so top stays on the stack)
+				if err := json.Unmarshal(v, &info); err != nil && top.err == nil {
+					top.err = err
+				}
+				top.info = info
 			}
 		}
 		return true

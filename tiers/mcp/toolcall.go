@@ -43,6 +43,8 @@ type toolResult struct {
 	Texts [][]byte
 	// Structured is structuredContent as sent; nil when absent.
 	Structured json.RawMessage
+
+	one [1][]byte // backs Texts for the usual one text
 }
 
 // callTool sends one tools/call of name with args on s and returns its
@@ -141,8 +143,9 @@ func parseToolResult(raw json.RawMessage) (res *toolResult, needsInput bool, err
 // match their field in any case, null leaves a field as it was (and a
 // pointer nil), and a value of the wrong type anywhere is an error.
 func parseValidToolResult(raw []byte) (res *toolResult, needsInput bool, err error) {
+	res = &toolResult{}
 	var (
-		content    contentList
+		content    = contentList{texts: res.one[:0]}
 		resultType []byte
 		structured []byte
 		isError    bool
@@ -188,7 +191,11 @@ func parseValidToolResult(raw []byte) (res *toolResult, needsInput bool, err err
 	if content.err != nil {
 		return nil, false, content.err
 	}
-	return &toolResult{IsError: isError, Texts: content.texts, Structured: structured}, false, nil
+	res.IsError, res.Texts, res.Structured = isError, content.texts, structured
+	if len(res.Texts) == 0 {
+		res.Texts = nil
+	}
+	return res, false, nil
 }
 
 // contentList is what parseValidToolResult reads of a content array: the
@@ -201,12 +208,12 @@ type contentList struct {
 	err     error
 }
 
-// read reads one content value v; a repeated key reads again, and the last
-// one counts. Its error is a value of the wrong type (which fails the
+// read reads one content value v; a repeated key reads again (over the same
+// backing array), and the last one counts. Its error is a value of the wrong type (which fails the
 // decode wherever it is); an item that decodes but cannot be accepted
 // (no type, an unknown type) is held in c.err, for the last content only.
 func (c *contentList) read(v []byte) error {
-	*c = contentList{present: true}
+	*c = contentList{present: true, texts: c.texts[:0]}
 	if isNull(v) {
 		return nil
 	}
