@@ -68,11 +68,11 @@ func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessag
 	var rec json.RawMessage
 	bad := false
 	if !tiers.EachElement(data, func(r []byte) bool {
-		id, ok := tiers.RawID(r)
+		match, ok := idMatches(r, req.ID)
 		switch {
 		case !ok:
 			bad = true
-		case id == "" || id == req.ID:
+		case match:
 			rec = r
 		}
 		return !bad && rec == nil
@@ -86,6 +86,32 @@ func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessag
 		return json.RawMessage("{}"), nil // as Get: a null record is an empty one
 	}
 	return tiers.ProjectRaw(rec, req.Fields), nil
+}
+
+// idMatches is tiers.RawID(rec) compared without building the id: match
+// reports an id that is id or none at all ("", absent, not a string). ok
+// is false when rec is neither an object nor null.
+func idMatches(rec []byte, id string) (match, ok bool) {
+	b := bytes.TrimSpace(rec)
+	if isNull(b) {
+		return true, true
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return false, false
+	}
+	var v []byte // the last "id", as a record decodes
+	tiers.EachField(b, func(k, val []byte) bool {
+		if string(k) == "id" {
+			v = val
+		} else if bytes.IndexByte(k, '\\') >= 0 {
+			if key, _ := unescape(k); string(key) == "id" {
+				v = val
+			}
+		}
+		return true
+	})
+	got, isString := unquote(v)
+	return !isString || len(got) == 0 || string(got) == id, true
 }
 
 // List reads a page of records: by IDs with getRecords' ids parameter, by

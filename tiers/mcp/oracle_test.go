@@ -386,3 +386,21 @@ func TestValidJSONDepth(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIDMatches holds idMatches to the tiers.RawID it replaced in GetRaw.
+func FuzzIDMatches(f *testing.F) {
+	for _, s := range []string{`{"id":"5"}`, `{"id":"5","id":"6"}`, `{"i\u0064":"5"}`, `{"ID":"5"}`, `{"id":5}`, `{"id":null}`, `{"id":""}`,
+		`{"id":"\u0035"}`, "{\"id\":\"\xff\"}", "{\"id\xff\":\"5\"}", ` null `, `[]`, `"5"`, `{}`, `{"a":{"id":"5"}}`} {
+		f.Add(s, "5")
+	}
+	f.Fuzz(func(t *testing.T, rec, id string) {
+		if !json.Valid([]byte(rec)) {
+			return // GetRaw's records are elements of valid JSON
+		}
+		wid, wok := tiers.RawID([]byte(rec))
+		match, ok := idMatches([]byte(rec), id)
+		if ok != wok || (ok && match != (wid == "" || wid == id)) {
+			t.Fatalf("idMatches(%s, %q) = %v, %v; RawID = %q, %v", rec, id, match, ok, wid, wok)
+		}
+	})
+}
