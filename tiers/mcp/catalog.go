@@ -215,6 +215,21 @@ func splitAction(action string) (verb, rest string) {
 	return action, ""
 }
 
+// findAction is find(candidates(action, module)) without building the
+// names (they fit in the stack buffers of a concatenation).
+func (c catalog) findAction(action, module string) (*tool, bool) {
+	if t, ok := c["ZohoCRM_"+action]; ok {
+		return t, false
+	}
+	if module != "" && action != actCOQL {
+		verb, rest := splitAction(action)
+		if t, ok := c["ZohoCRM_"+verb+module+rest]; ok {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
 // find returns the first tool of names the catalog holds and whether it is a
 // per-module variant.
 func (c catalog) find(names []string) (*tool, bool) {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,7 +130,18 @@ func (t *deleteTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
 // the request's context carries (see callContext).
 type statusTransport struct{ next http.RoundTripper }
 
-type statusKey struct{}
+// callKey carries a *callInfo in the context of one upstream exchange.
+type callKey struct{}
+
+// callInfo is what one upstream exchange (a call, an initialize, a
+// tools/list) carries from the tier to the transport: the headers to send
+// (the caller's scopes; the bearer token is the authTransport's) and the box
+// the answer's HTTP status lands in. One value, so that a call adds one
+// context layer.
+type callInfo struct {
+	headers map[string]string // read-only: shared between calls
+	box     statusBox
+}
 
 // statusBox holds the last non-2xx HTTP status of one upstream call.
 type statusBox struct {
@@ -149,10 +161,10 @@ func (b *statusBox) get() int {
 func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(r)
 	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-		if b, ok := r.Context().Value(statusKey{}).(*statusBox); ok {
-			b.mu.Lock()
-			b.status = resp.StatusCode
-			b.mu.Unlock()
+		if ci, ok := r.Context().Value(callKey{}).(*callInfo); ok {
+			ci.box.mu.Lock()
+			ci.box.status = resp.StatusCode
+			ci.box.mu.Unlock()
 		}
 	}
 	return resp, err
@@ -187,6 +199,15 @@ type Tier struct {
 	closed     bool
 
 	callIDs atomic.Int64 // numbers the tools/call requests callTool sends
+
+	scopeHeaders atomic.Pointer[scopeHeaders] // the headers of the last scopes seen
+}
+
+// scopeHeaders is the header map sent for one set of scopes; callers of a
+// proxy mostly hold the same few, so it is built once and shared.
+type scopeHeaders struct {
+	scopes []string
+	h      map[string]string
 }
 
 // session is one initialized upstream connection and its tool catalog.
@@ -322,25 +343,37 @@ func (t *Tier) Probe(ctx context.Context) error {
 	return err
 }
 
-// headerKey carries per-call headers (the caller's scopes) from the call's
-// context to the transport's header func; the bearer token is the
-// authTransport's.
-type headerKey struct{}
-
 // headers is the transport's WithHTTPHeaderFunc: the caller's scopes as
-// X-MCP-Tools, taken from the request's context.
+// X-MCP-Tools, taken from the request's context (see callContext).
 func headers(ctx context.Context) map[string]string {
-	h, _ := ctx.Value(headerKey{}).(map[string]string)
-	return h
+	if ci, ok := ctx.Value(callKey{}).(*callInfo); ok {
+		return ci.headers
+	}
+	return nil
 }
 
-// callContext returns ctx carrying the headers of one upstream request.
-func (t *Tier) callContext(ctx context.Context) (context.Context, error) {
-	h := map[string]string{}
-	if sc := tiers.ScopesFrom(ctx); len(sc) > 0 {
-		h["X-MCP-Tools"] = strings.Join(sc, ",")
+// callContext returns ctx carrying the headers of one upstream exchange and
+// the box its HTTP status lands in.
+func (t *Tier) callContext(ctx context.Context) (context.Context, *statusBox) {
+	ci := &callInfo{headers: t.headersFor(tiers.ScopesFrom(ctx))}
+	return context.WithValue(ctx, callKey{}, ci), &ci.box
+}
+
+// noHeaders is the (never written) header map of a call without scopes.
+var noHeaders = map[string]string{}
+
+// headersFor returns the headers for scopes: the last map built when the
+// scopes are the same (the maps are never written once built).
+func (t *Tier) headersFor(scopes []string) map[string]string {
+	if len(scopes) == 0 {
+		return noHeaders
 	}
-	return context.WithValue(ctx, headerKey{}, h), nil
+	if last := t.scopeHeaders.Load(); last != nil && slices.Equal(last.scopes, scopes) {
+		return last.h
+	}
+	sh := &scopeHeaders{scopes: slices.Clone(scopes), h: map[string]string{"X-MCP-Tools": strings.Join(scopes, ",")}}
+	t.scopeHeaders.Store(sh)
+	return sh.h
 }
 
 // session returns the live session, connecting and initializing if needed.
@@ -365,12 +398,7 @@ func (t *Tier) connect(ctx context.Context) (s *session, fresh bool, err error) 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	hctx, err := t.callContext(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	box := &statusBox{}
-	hctx = context.WithValue(hctx, statusKey{}, box)
+	hctx, box := t.callContext(ctx)
 	fail := func(c *client.Client, err error, what string) (*session, bool, error) {
 		_ = c.Close()
 		// mcp-go reports any 4xx to initialize as "a legacy SSE server":
@@ -432,10 +460,7 @@ func (t *Tier) relist(ctx context.Context, s *session, force bool) (catalog, err
 	if !due {
 		return t.catalogOf(s), nil
 	}
-	hctx, err := t.callContext(ctx)
-	if err != nil {
-		return nil, err
-	}
+	hctx, _ := t.callContext(ctx)
 	res, err := s.c.ListTools(hctx, mcpgo.ListToolsRequest{})
 	if err != nil {
 		if errors.Is(err, transport.ErrSessionTerminated) {
@@ -474,10 +499,10 @@ func (t *Tier) resolve(ctx context.Context, action, module string) (*tool, bool,
 			return nil, false, werr
 		}
 	}
-	names := candidates(action, module)
-	if tl, perModule := t.catalogOf(s).find(names); tl != nil {
+	if tl, perModule := t.catalogOf(s).findAction(action, module); tl != nil {
 		return tl, perModule, nil
 	}
+	names := candidates(action, module)
 	c, err := t.relist(ctx, s, false)
 	if err != nil {
 		return nil, false, err
@@ -563,20 +588,21 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 	}
 	actx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
-	hctx, err := t.callContext(actx)
-	if err != nil {
-		return nil, err, true
-	}
-	box := &statusBox{}
-	hctx = context.WithValue(hctx, statusKey{}, box)
+	hctx, box := t.callContext(actx)
 	release, err := t.acquire(hctx, tl)
 	if err != nil {
 		return nil, t.transportErr(ctx, actx, err, false, "tools/call "+tl.name+" (waiting for a Zoho concurrency slot)"), true
 	}
 	defer release()
-	start := t.cfg.Now()
+	var start time.Time
+	debug := t.log.Enabled(ctx, slog.LevelDebug) // not to box the line's values on every call
+	if debug {
+		start = t.cfg.Now()
+	}
 	res, err = t.callTool(hctx, s, tl.name, args)
-	t.log.Debug("tool call", "tool", tl.name, "duration_ms", t.cfg.Now().Sub(start).Milliseconds(), "error", err != nil)
+	if debug {
+		t.log.Debug("tool call", "tool", tl.name, "duration_ms", t.cfg.Now().Sub(start).Milliseconds(), "error", err != nil)
+	}
 	if st := box.get(); st != 0 && st != http.StatusNotFound {
 		// The upstream answered the call with an HTTP error, whatever
 		// mcp-go made of the body. A 500 or 504 to a write may come after
@@ -611,17 +637,19 @@ func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, writ
 // acquire takes the slots a tool call holds while it runs (see
 // Config.Governor): a heavy one first for a COQL tool, then the org's.
 func (t *Tier) acquire(ctx context.Context, tl *tool) (func(), error) {
+	if !isCOQL(tl.name) {
+		if t.cfg.Governor == nil {
+			return noRelease, nil
+		}
+		return t.cfg.Governor.Acquire(ctx)
+	}
 	var rels []func()
 	release := func() {
 		for i := len(rels) - 1; i >= 0; i-- {
 			rels[i]()
 		}
 	}
-	govs := []tiers.Governor{t.cfg.Governor}
-	if strings.Contains(strings.ToLower(tl.name), "coql") {
-		govs = []tiers.Governor{t.cfg.HeavyGovernor, t.cfg.Governor}
-	}
-	for _, g := range govs {
+	for _, g := range []tiers.Governor{t.cfg.HeavyGovernor, t.cfg.Governor} {
 		if g == nil {
 			continue
 		}
@@ -633,6 +661,18 @@ func (t *Tier) acquire(ctx context.Context, tl *tool) (func(), error) {
 		rels = append(rels, rel)
 	}
 	return release, nil
+}
+
+func noRelease() {}
+
+// isCOQL reports whether a tool's name speaks of COQL, in any case.
+func isCOQL(name string) bool {
+	for i := 0; i+4 <= len(name); i++ {
+		if strings.EqualFold(name[i:i+4], "coql") {
+			return true
+		}
+	}
+	return false
 }
 
 // statusErr classifies a non-2xx HTTP answer to a call.

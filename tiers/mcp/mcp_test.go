@@ -417,6 +417,27 @@ func TestScopesHeaderAndNoBearer(t *testing.T) {
 	if got := h.Get("X-MCP-Tools"); got != "read,write" {
 		t.Errorf("X-MCP-Tools = %q, want read,write", got)
 	}
+	// The header of a scope set is kept between calls: other scopes, the
+	// caller's slice changed in place, and none must each be sent as they are.
+	scopes := []string{"read", "write", "delete"}
+	for _, c := range []struct {
+		change func()
+		want   string
+	}{
+		{func() {}, "read,write,delete"},
+		{func() { scopes[1] = "admin" }, "read,admin,delete"},
+		{func() { scopes = scopes[:2] }, "read,admin"},
+		{func() { scopes = scopes[:1] }, "read"},
+		{func() { scopes = nil }, ""},
+	} {
+		c.change()
+		if _, err := tr.Get(tiers.WithScopes(context.Background(), scopes), tiers.GetRequest{Module: "Accounts", ID: firstID}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.lastHeader().Get("X-MCP-Tools"); got != c.want {
+			t.Errorf("scopes %v: X-MCP-Tools = %q, want %q", scopes, got, c.want)
+		}
+	}
 	if got := h.Get("Authorization"); got != "" {
 		t.Errorf("Authorization = %q, want none in key mode", got)
 	}
@@ -451,6 +472,66 @@ func TestToolErrorClassification(t *testing.T) {
 			}
 			if strings.Contains(e.Error(), testKey) {
 				t.Fatalf("error holds the key: %v", e)
+			}
+		})
+	}
+}
+
+// countingGovernor records the acquisitions and releases of its slots.
+type countingGovernor struct {
+	name string
+	log  *[]string
+	fail bool
+}
+
+func (g *countingGovernor) Acquire(ctx context.Context) (func(), error) {
+	if g.fail {
+		return nil, errors.New(g.name + " full")
+	}
+	*g.log = append(*g.log, "take "+g.name)
+	return func() { *g.log = append(*g.log, "give "+g.name) }, nil
+}
+
+// TestAcquireGovernors: a tool call holds a slot of the org's governor; a
+// COQL tool first a heavy slot too, given back in reverse order, and given
+// back when the org's slot cannot be had.
+func TestAcquireGovernors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, tool string
+		heavy, org bool // configured
+		orgFull    bool
+		want       string
+		wantErr    bool
+	}{
+		{name: "plain tool", tool: "ZohoCRM_getRecord", heavy: true, org: true, want: "take org,give org"},
+		{name: "COQL tool", tool: "ZohoCRM_executeCOQLQuery", heavy: true, org: true, want: "take heavy,take org,give org,give heavy"},
+		{name: "COQL in another case", tool: "ZohoCRM_runCoql", heavy: true, org: true, want: "take heavy,take org,give org,give heavy"},
+		{name: "no governors", tool: "ZohoCRM_executeCOQLQuery", want: ""},
+		{name: "plain tool, no org governor", tool: "ZohoCRM_getRecord", heavy: true, want: ""},
+		{name: "org full after heavy", tool: "ZohoCRM_executeCOQLQuery", heavy: true, org: true, orgFull: true, want: "take heavy,give heavy", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var log []string
+			cfg := Config{}
+			if tt.heavy {
+				cfg.HeavyGovernor = &countingGovernor{name: "heavy", log: &log}
+			}
+			if tt.org {
+				cfg.Governor = &countingGovernor{name: "org", log: &log, fail: tt.orgFull}
+			}
+			tr := New(cfg)
+			release, err := tr.acquire(context.Background(), &tool{name: tt.tool})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("acquire error = %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil {
+				release()
+			}
+			if got := strings.Join(log, ","); got != tt.want {
+				t.Errorf("slots = %s, want %s", got, tt.want)
 			}
 		})
 	}

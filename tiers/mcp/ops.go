@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -62,23 +63,55 @@ func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessag
 	if err != nil || data == nil {
 		return nil, orNotFound(err, req)
 	}
-	var recs []json.RawMessage // data is valid JSON: walked, not decoded
-	if !tiers.EachElement(data, func(r []byte) bool { recs = append(recs, r); return true }) {
+	// data is valid JSON: walked, not decoded. The first record that is
+	// not one, or has the id (or none), ends the walk.
+	var rec json.RawMessage
+	bad := false
+	if !tiers.EachElement(data, func(r []byte) bool {
+		match, ok := idMatches(r, req.ID)
+		switch {
+		case !ok:
+			bad = true
+		case match:
+			rec = r
+		}
+		return !bad && rec == nil
+	}) || bad {
 		return nil, malformedData()
 	}
-	for _, r := range recs {
-		id, ok := tiers.RawID(r)
-		if !ok {
-			return nil, malformedData()
-		}
-		if id == "" || id == req.ID {
-			if string(r) == "null" {
-				return json.RawMessage("{}"), nil // as Get: a null record is an empty one
-			}
-			return tiers.ProjectRaw(r, req.Fields), nil
-		}
+	switch {
+	case rec == nil:
+		return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
+	case string(rec) == "null":
+		return json.RawMessage("{}"), nil // as Get: a null record is an empty one
 	}
-	return nil, tiers.NotFound(tiers.MCP, req.Module, req.ID)
+	return tiers.ProjectRaw(rec, req.Fields), nil
+}
+
+// idMatches is tiers.RawID(rec) compared without building the id: match
+// reports an id that is id or none at all ("", absent, not a string). ok
+// is false when rec is neither an object nor null.
+func idMatches(rec []byte, id string) (match, ok bool) {
+	b := bytes.TrimSpace(rec)
+	if isNull(b) {
+		return true, true
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return false, false
+	}
+	var v []byte // the last "id", as a record decodes
+	tiers.EachField(b, func(k, val []byte) bool {
+		if string(k) == "id" {
+			v = val
+		} else if bytes.IndexByte(k, '\\') >= 0 {
+			if key, _ := unescape(k); string(key) == "id" {
+				v = val
+			}
+		}
+		return true
+	})
+	got, isString := unquote(v)
+	return !isString || len(got) == 0 || string(got) == id, true
 }
 
 // List reads a page of records: by IDs with getRecords' ids parameter, by
@@ -454,6 +487,10 @@ func (t *Tier) read(ctx context.Context, tl *tool, args []arg) ([]tiers.Record, 
 	return recs, info, nil
 }
 
+func notZoho() *tiers.Error {
+	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+}
+
 func malformedData() *tiers.Error {
 	return &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: data is not a list of records"}
 }
@@ -480,36 +517,40 @@ func (t *Tier) readRaw(ctx context.Context, tl *tool, args []arg) (json.RawMessa
 	if res.IsError {
 		return nil, zohoInfo{}, t.toolError(res)
 	}
-	raw, empty, err := payload(res)
+	return t.readResult(res)
+}
+
+// readResult reads the records and info of a read tool's successful result.
+// The body is walked once at its top level (after the one validation of the
+// text it came in) for what every read needs; Zoho's error fields (message,
+// details with numbers kept exact) are decoded only when it is an error.
+func (t *Tier) readResult(res *toolResult) (json.RawMessage, zohoInfo, error) {
+	b, valid, empty, err := source(res)
 	if err != nil {
 		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: " + err.Error()}
 	}
 	if empty {
 		return nil, zohoInfo{}, nil
 	}
-	// The body is read once for what every read needs; Zoho's error fields
-	// (message, details with numbers kept exact) only when it is an error.
-	var body struct {
-		Data   json.RawMessage `json:"data"`
-		Info   zohoInfo        `json:"info"`
-		Code   string          `json:"code"`
-		Status string          `json:"status"`
+	if !valid && !validJSON(b) {
+		return nil, zohoInfo{}, notZoho()
 	}
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+	body := readBody(b, true)
+	if !body.obj && !isNull(bytes.TrimSpace(body.raw)) || body.err != nil {
+		return nil, zohoInfo{}, notZoho()
 	}
-	if body.Code != "" && strings.EqualFold(body.Status, "error") {
+	if len(body.code) > 0 && bytes.EqualFold(body.status, []byte("error")) {
 		var zb zohoBody
-		if err := decode(raw, &zb); err != nil {
-			return nil, zohoInfo{}, &tiers.Error{Tier: tiers.MCP, Class: tiers.ClassUnavailable, Message: "malformed upstream result: not a Zoho response object"}
+		if err := decode(body.raw, &zb); err != nil {
+			return nil, zohoInfo{}, notZoho()
 		}
 		e := &tiers.Error{Tier: tiers.MCP, Class: classifyCode(zb.Code), Code: zb.Code, Message: t.red().String(zb.Message), Details: zb.Details}
 		return nil, zohoInfo{}, e
 	}
-	if len(body.Data) == 0 || string(body.Data) == "null" {
-		return nil, body.Info, nil
+	if len(body.data) == 0 || isNull(body.data) {
+		return nil, body.info, nil
 	}
-	return body.Data, body.Info, nil
+	return body.data, body.info, nil
 }
 
 // moduleArg is the module path variable: required for a generic tool,

@@ -95,7 +95,7 @@ func FuzzPayload(f *testing.F) {
 		f.Add(s, true)
 	}
 	f.Fuzz(func(t *testing.T, text string, isErr bool) {
-		res := &toolResult{IsError: isErr, Texts: []string{text}}
+		res := &toolResult{IsError: isErr, Texts: [][]byte{[]byte(text)}}
 		raw, empty, err := payload(res)
 		if err == nil && !empty && !json.Valid(raw) {
 			t.Fatalf("payload(%q) = invalid JSON %q", text, raw)

@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -40,19 +41,33 @@ type zohoResult struct {
 // {"data": <zoho>, "status": "success"} re-wrap removed. empty reports a
 // result with no payload at all (the MCP form of Zoho's 204).
 func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
-	for _, s := range res.Texts {
-		if b := bytes.TrimSpace([]byte(s)); len(b) > 0 && (b[0] == '{' || b[0] == '[') && json.Valid(b) {
-			return unwrapValid(b), false, nil
+	b, valid, empty, err := source(res)
+	if err != nil || empty {
+		return nil, empty, err
+	}
+	if !valid && !validJSON(b) {
+		return b, false, nil
+	}
+	return unwrapValid(b), false, nil
+}
+
+// source is the Zoho JSON of a tool result before unwrapping: the first
+// text that is JSON (valid), else structuredContent (valid unknown: not
+// every caller promises it).
+func source(res *toolResult) (b []byte, valid, empty bool, err error) {
+	for _, t := range res.Texts {
+		if b := bytes.TrimSpace(t); len(b) > 0 && (b[0] == '{' || b[0] == '[') && validJSON(b) {
+			return b, true, false, nil
 		}
 	}
 	if len(res.Structured) > 0 && string(res.Structured) != "null" {
-		return unwrap(res.Structured), false, nil // (validity not promised by every caller)
+		return res.Structured, false, false, nil
 	}
-	all := strings.TrimSpace(strings.Join(res.Texts, "\n"))
-	if all == "" || all == "null" {
-		return nil, true, nil
+	all := bytes.TrimSpace(bytes.Join(res.Texts, []byte("\n")))
+	if len(all) == 0 || string(all) == "null" {
+		return nil, false, true, nil
 	}
-	return nil, false, fmt.Errorf("upstream answered with text that is not Zoho JSON (%d bytes)", len(all))
+	return nil, false, false, fmt.Errorf("upstream answered with text that is not Zoho JSON (%d bytes)", len(all))
 }
 
 // unwrap removes a {"data": {…}, "status": "success"} re-wrap. Zoho's own
@@ -61,7 +76,7 @@ func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
 // it: b is the whole ~2 KB record on every read. b that is not valid JSON
 // is returned as it is.
 func unwrap(b []byte) json.RawMessage {
-	if !json.Valid(b) {
+	if !validJSON(b) {
 		return b
 	}
 	return unwrapValid(b)
@@ -69,28 +84,100 @@ func unwrap(b []byte) json.RawMessage {
 
 // unwrapValid is unwrap of b known to be valid JSON.
 func unwrapValid(b []byte) json.RawMessage {
-	for range 2 { // a wrapper of a wrapper has been seen in structuredContent
-		var data []byte
-		keys := map[string]bool{}
-		badStatus := false
-		isObj := tiers.EachField(b, func(k, v []byte) bool {
-			key := tiers.KeyString(k)
-			keys[key] = true
-			switch {
-			case strings.EqualFold(key, "data"):
-				data = v
-			case strings.EqualFold(key, "status"):
-				badStatus = v[0] != '"' && string(v) != "null" // not a string: not the wrapper
-			}
-			return true
-		})
-		if !isObj || badStatus || len(data) == 0 || data[0] != '{' || len(keys) > 3 {
-			return b
-		}
-		b = data
-	}
-	return b
+	return readBody(b, false).raw
 }
+
+// zohoTop is what one walk of a Zoho response's top level finds: whether it
+// is a wrapper to remove (see unwrap) and, when asked for, the fields a read
+// needs, as json.Unmarshal into {data json.RawMessage, info zohoInfo,
+// code, status string} would read them.
+type zohoTop struct {
+	raw     []byte // the body, unwrapped
+	obj     bool   // raw is an object
+	wrapper bool
+	data    []byte // the last data value (nil: absent)
+	info    zohoInfo
+	code    []byte // decoded; nil when absent or null
+	status  []byte // decoded; nil when absent or null
+	err     error  // a field of the wrong type
+}
+
+// readBody unwraps b (valid JSON) and walks the body's top level once;
+// pick also reads info, code and status.
+func readBody(b []byte, pick bool) zohoTop {
+	for depth := 0; ; depth++ {
+		top := walkTop(b, pick)
+		if depth < 2 && top.wrapper { // a wrapper of a wrapper has been seen in structuredContent
+			b = top.data
+			continue
+		}
+		return top
+	}
+}
+
+// walkTop reads the top level of b (valid JSON) in one walk.
+func walkTop(b []byte, pick bool) zohoTop {
+	top := zohoTop{raw: b}
+	var seen [4][]byte // the distinct keys, decoded: a wrapper has at most 3
+	keys := 0
+	badStatus := false
+	top.obj = tiers.EachField(b, func(k, v []byte) bool {
+		if keys < len(seen) {
+			key, _ := unescape(k)
+			dup := false
+			for _, s := range seen[:keys] {
+				dup = dup || bytes.Equal(s, key)
+			}
+			if !dup {
+				seen[keys] = key
+				keys++
+			}
+		}
+		switch {
+		case keyIs(k, "data"):
+			top.data = v
+		case keyIs(k, "status"):
+			badStatus = v[0] != '"' && !isNull(v) // not a string: not the wrapper
+			if pick {
+				top.status = top.pickString(v, top.status)
+			}
+		case !pick:
+		case keyIs(k, "code"):
+			top.code = top.pickString(v, top.code)
+		case keyIs(k, "info"):
+			if v[0] != '{' && !isNull(v) {
+				top.err = errNotZoho
+			} else {
+				info := top.info // (a copy: top's address never escapes, so top stays on the stack)
+				if err := json.Unmarshal(v, &info); err != nil && top.err == nil {
+					top.err = err
+				}
+				top.info = info
+			}
+		}
+		return true
+	})
+	top.wrapper = top.obj && !badStatus && len(top.data) > 0 && top.data[0] == '{' && keys <= 3
+	return top
+}
+
+// pickString is a string field's value after v: v decoded, or old for null.
+func (top *zohoTop) pickString(v, old []byte) []byte {
+	switch v[0] {
+	case '"':
+		s, _ := unquote(v)
+		if s == nil {
+			s = []byte{}
+		}
+		return s
+	case 'n':
+		return old
+	}
+	top.err = errNotZoho
+	return old
+}
+
+var errNotZoho = errors.New("not a Zoho response object")
 
 // decode parses Zoho JSON with numbers as json.Number.
 func decode(raw []byte, v any) error {
@@ -133,7 +220,7 @@ var authRE = regexp.MustCompile(`(?i)(^|[^0-9.:])401([^0-9]|$)|invalid_token|inv
 // request: it is unavailable (so the router fails over), or an auth failure
 // when its words say so.
 func (t *Tier) toolError(res *toolResult) *tiers.Error {
-	text := strings.Join(res.Texts, "\n")
+	text := string(bytes.Join(res.Texts, []byte("\n")))
 	b, ok := zohoErrorIn(text, res)
 	if ok && b.Code == "" && b.Message != "" {
 		text = b.Message // message-only: not a verdict, but its words are the message

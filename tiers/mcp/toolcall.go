@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/zoho-mcp-proxy/zoho-mcp-proxy/tiers"
 )
 
 // The upstream tools/call. mcp-go's Client.CallTool turns a result into an
@@ -35,10 +38,13 @@ import (
 type toolResult struct {
 	// IsError is the result's isError.
 	IsError bool
-	// Texts holds the text of the text content items, in order.
-	Texts []string
+	// Texts holds the text of the text content items, in order, decoded
+	// (as bytes: the reader walks them, it never needs them as strings).
+	Texts [][]byte
 	// Structured is structuredContent as sent; nil when absent.
 	Structured json.RawMessage
+
+	one [1][]byte // backs Texts for the usual one text
 }
 
 // callTool sends one tools/call of name with args on s and returns its
@@ -49,11 +55,12 @@ func (t *Tier) callTool(ctx context.Context, s *session, name string, args map[s
 	if mcpgo.IsModernProtocol(s.c.ProtocolVersion()) {
 		return clientCallTool(ctx, s, name, args)
 	}
+	var id [24]byte
 	req := transport.JSONRPCRequest{
 		JSONRPC: mcpgo.JSONRPC_VERSION,
 		// A string id never equals one of the integer ids the client
 		// numbers its own requests with on the same session.
-		ID:     mcpgo.NewRequestId("zmp-" + strconv.FormatInt(t.callIDs.Add(1), 10)),
+		ID:     mcpgo.NewRequestId(string(strconv.AppendInt(append(id[:0], "zmp-"...), t.callIDs.Add(1), 10))),
 		Method: string(mcpgo.MethodToolsCall),
 		Params: mcpgo.CallToolParams{Name: name, Arguments: args},
 	}
@@ -70,7 +77,7 @@ func (t *Tier) callTool(ctx context.Context, s *session, name string, args map[s
 	if resp.Error != nil {
 		return nil, resp.Error.AsError()
 	}
-	res, needsInput, err := parseToolResult(resp.Result)
+	res, needsInput, err := parseValidToolResult(resp.Result) // the transport decoded it: valid
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +106,7 @@ func fromMCP(res *mcpgo.CallToolResult) *toolResult {
 	r := &toolResult{IsError: res.IsError, Structured: res.RawStructuredContent}
 	for _, c := range res.Content {
 		if tc, ok := mcpgo.AsTextContent(c); ok {
-			r.Texts = append(r.Texts, tc.Text)
+			r.Texts = append(r.Texts, []byte(tc.Text))
 		}
 	}
 	if len(r.Structured) == 0 && res.StructuredContent != nil {
@@ -110,74 +117,167 @@ func fromMCP(res *mcpgo.CallToolResult) *toolResult {
 	return r
 }
 
-// parseToolResult reads a tools/call result in one decode. It accepts every
-// result mcp.ParseCallToolResult accepts, with the same reading, and refuses
-// what it refuses about the fields this tier reads: a result that is not an
-// object, no content (unless it asks for input), a content item without a
-// string type or of an unknown type, a text that is not a string, an
-// isError that is not a boolean. Decoration this tier never reads
-// (annotations, _meta, the fields of non-text items) is not checked.
-// needsInput reports a result asking for input (resultType
-// "input_required"), which it does not read further.
+// parseToolResult reads a tools/call result as json.Unmarshal into
+// {resultType, content [{type, text}], structuredContent, isError} would,
+// and then checks it. It accepts every result mcp.ParseCallToolResult
+// accepts, with the same reading, and refuses what it refuses about the
+// fields this tier reads: a result that is not an object, no content
+// (unless it asks for input), a content item without a string type or of
+// an unknown type, a text that is not a string, an isError that is not a
+// boolean. Decoration this tier never reads (annotations, _meta, the fields
+// of non-text items) is not checked. needsInput reports a result asking for
+// input (resultType "input_required"), which it does not read further.
 func parseToolResult(raw json.RawMessage) (res *toolResult, needsInput bool, err error) {
-	var w struct {
-		ResultType        string          `json:"resultType"`
-		Content           contentList     `json:"content"`
-		StructuredContent json.RawMessage `json:"structuredContent"`
-		IsError           bool            `json:"isError"`
+	if !validJSON(raw) {
+		var v struct{}
+		return nil, false, fmt.Errorf("failed to unmarshal tool result: %w", json.Unmarshal(raw, &v))
 	}
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, false, fmt.Errorf("failed to unmarshal tool result: %w", err)
+	return parseValidToolResult(raw)
+}
+
+// parseValidToolResult is parseToolResult of raw known to be valid JSON, as
+// a JSON-RPC response's result is once the transport decoded it. It walks
+// raw's top level once (tiers.EachField) and decodes only the text items'
+// strings; structuredContent and the texts stay in raw's and one decoded
+// buffer's bytes. Like json.Unmarshal, the last of repeated keys wins, keys
+// match their field in any case, null leaves a field as it was (and a
+// pointer nil), and a value of the wrong type anywhere is an error.
+func parseValidToolResult(raw []byte) (res *toolResult, needsInput bool, err error) {
+	res = &toolResult{}
+	var (
+		content    = contentList{texts: res.one[:0]}
+		resultType []byte
+		structured []byte
+		isError    bool
+		fieldErr   error
+	)
+	isObj := tiers.EachField(raw, func(k, v []byte) bool {
+		switch {
+		case keyIs(k, "content"):
+			fieldErr = content.read(v)
+		case keyIs(k, "isError"):
+			switch v[0] {
+			case 't', 'f':
+				isError = v[0] == 't'
+			case 'n':
+			default:
+				fieldErr = errors.New("tool result: isError is not a boolean")
+			}
+		case keyIs(k, "structuredContent"):
+			structured = v
+		case keyIs(k, "resultType"):
+			switch v[0] {
+			case '"':
+				resultType, _ = unquote(v)
+			case 'n':
+			default:
+				fieldErr = errors.New("tool result: resultType is not a string")
+			}
+		}
+		return fieldErr == nil
+	})
+	switch {
+	case fieldErr != nil:
+		return nil, false, fmt.Errorf("failed to unmarshal tool result: %w", fieldErr)
+	case !isObj && !isNull(bytes.TrimSpace(raw)): // null decodes as an empty object
+		return nil, false, errors.New("failed to unmarshal tool result: not an object")
 	}
-	if w.ResultType == string(mcpgo.ResultTypeInputRequired) {
+	if string(resultType) == string(mcpgo.ResultTypeInputRequired) {
 		return nil, true, nil
 	}
-	if !w.Content.present {
+	if !content.present {
 		return nil, false, errors.New("tool result: content is missing")
 	}
-	res = &toolResult{IsError: w.IsError}
-	if len(w.StructuredContent) > 0 {
-		res.Structured = w.StructuredContent
+	if content.err != nil {
+		return nil, false, content.err
 	}
-	for _, c := range w.Content.items {
-		if c.Type == nil {
-			return nil, false, errors.New("tool result: content item without a type")
-		}
-		switch *c.Type {
-		case mcpgo.ContentTypeText:
-			if c.Text != nil {
-				res.Texts = append(res.Texts, *c.Text)
-			} else {
-				res.Texts = append(res.Texts, "")
-			}
-		case mcpgo.ContentTypeImage, mcpgo.ContentTypeAudio, mcpgo.ContentTypeLink, mcpgo.ContentTypeResource,
-			mcpgo.ContentTypeToolUse, mcpgo.ContentTypeToolResult:
-		default:
-			return nil, false, fmt.Errorf("tool result: unknown content type %q", *c.Type)
-		}
+	res.IsError, res.Texts, res.Structured = isError, content.texts, structured
+	if len(res.Texts) == 0 {
+		res.Texts = nil
 	}
 	return res, false, nil
 }
 
-// contentList is a result's content array; present tells an explicit null
-// (no content, which mcp-go accepts) from a missing key.
+// contentList is what parseValidToolResult reads of a content array: the
+// texts of its text items, or the first item it cannot accept. present
+// tells an explicit null (no content, which mcp-go accepts) from a missing
+// key.
 type contentList struct {
 	present bool
-	items   []contentItem
+	texts   [][]byte
+	err     error
 }
 
-// contentItem is the part of a content item parseToolResult reads.
-type contentItem struct {
-	Type *string `json:"type"`
-	Text *string `json:"text"`
-}
-
-func (c *contentList) UnmarshalJSON(b []byte) error {
-	c.present = true
-	var items []contentItem // not c.items: a repeated key must not inherit
-	if err := json.Unmarshal(b, &items); err != nil {
-		return err
+// read reads one content value v; a repeated key reads again (over the same
+// backing array), and the last one counts. Its error is a value of the wrong type (which fails the
+// decode wherever it is); an item that decodes but cannot be accepted
+// (no type, an unknown type) is held in c.err, for the last content only.
+func (c *contentList) read(v []byte) error {
+	*c = contentList{present: true, texts: c.texts[:0]}
+	if isNull(v) {
+		return nil
 	}
-	c.items = items
-	return nil
+	var err error
+	if !tiers.EachElement(v, func(item []byte) bool {
+		var typ, text []byte // nil: absent or null
+		switch item[0] {
+		case '{':
+			tiers.EachField(item, func(k, v []byte) bool {
+				var p *[]byte
+				switch {
+				case keyIs(k, "type"):
+					p = &typ
+				case keyIs(k, "text"):
+					p = &text
+				default:
+					return true
+				}
+				switch v[0] {
+				case '"':
+					s, ok := unquote(v)
+					if !ok {
+						err = errors.New("tool result: a content string is malformed")
+					}
+					*p = s
+					if *p == nil {
+						*p = []byte{} // present and empty
+					}
+				case 'n':
+					*p = nil
+				default:
+					err = errors.New("tool result: a content item's type or text is not a string")
+				}
+				return err == nil
+			})
+		case 'n': // an item with no fields
+		default:
+			err = errors.New("tool result: a content item is not an object")
+		}
+		if err != nil || c.err != nil {
+			return err == nil
+		}
+		switch {
+		case typ == nil:
+			c.err = errors.New("tool result: content item without a type")
+		case string(typ) == mcpgo.ContentTypeText:
+			c.texts = append(c.texts, text)
+		case knownContentType(string(typ)):
+		default:
+			c.err = fmt.Errorf("tool result: unknown content type %q", typ)
+		}
+		return true
+	}) {
+		return errors.New("tool result: content is not a list")
+	}
+	return err
+}
+
+// knownContentType reports the content types mcp-go reads besides text.
+func knownContentType(t string) bool {
+	switch t {
+	case mcpgo.ContentTypeImage, mcpgo.ContentTypeAudio, mcpgo.ContentTypeLink, mcpgo.ContentTypeResource,
+		mcpgo.ContentTypeToolUse, mcpgo.ContentTypeToolResult:
+		return true
+	}
+	return false
 }

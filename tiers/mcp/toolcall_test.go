@@ -324,17 +324,17 @@ func TestParseToolResult(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, in   string
-		want       *toolResult
+		want       *oldToolResult
 		needsInput bool
 		err        bool
 	}{
-		{name: "text", in: `{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}`, want: &toolResult{Texts: []string{"a", "b"}}},
-		{name: "isError", in: `{"isError":true,"content":[{"type":"text","text":"x"}]}`, want: &toolResult{IsError: true, Texts: []string{"x"}}},
-		{name: "structuredContent kept as sent", in: `{"content":[],"structuredContent":{"b":1, "a":[2]}}`, want: &toolResult{Structured: json.RawMessage(`{"b":1, "a":[2]}`)}},
-		{name: "text without text", in: `{"content":[{"type":"text"}]}`, want: &toolResult{Texts: []string{""}}},
-		{name: "non-text items skipped", in: `{"content":[{"type":"resource_link","uri":"u","name":"n"},{"type":"audio","data":"x","mimeType":"audio/wav"}]}`, want: &toolResult{}},
-		{name: "null content", in: `{"content":null}`, want: &toolResult{}},
-		{name: "repeated content key: the last wins", in: `{"content":[{"type":"text","text":"a"}],"content":[{"type":"image"}]}`, want: &toolResult{}},
+		{name: "text", in: `{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}`, want: &oldToolResult{Texts: []string{"a", "b"}}},
+		{name: "isError", in: `{"isError":true,"content":[{"type":"text","text":"x"}]}`, want: &oldToolResult{IsError: true, Texts: []string{"x"}}},
+		{name: "structuredContent kept as sent", in: `{"content":[],"structuredContent":{"b":1, "a":[2]}}`, want: &oldToolResult{Structured: json.RawMessage(`{"b":1, "a":[2]}`)}},
+		{name: "text without text", in: `{"content":[{"type":"text"}]}`, want: &oldToolResult{Texts: []string{""}}},
+		{name: "non-text items skipped", in: `{"content":[{"type":"resource_link","uri":"u","name":"n"},{"type":"audio","data":"x","mimeType":"audio/wav"}]}`, want: &oldToolResult{}},
+		{name: "null content", in: `{"content":null}`, want: &oldToolResult{}},
+		{name: "repeated content key: the last wins", in: `{"content":[{"type":"text","text":"a"}],"content":[{"type":"image"}]}`, want: &oldToolResult{}},
 		{name: "input required", in: `{"resultType":"input_required","inputRequests":{}}`, needsInput: true},
 		{name: "missing content", in: `{"isError":true}`, err: true},
 		{name: "item without type", in: `{"content":[{"text":"a"}]}`, err: true},
@@ -350,7 +350,8 @@ func TestParseToolResult(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, needsInput, err := parseToolResult(json.RawMessage(tt.in))
+			res, needsInput, err := parseToolResult(json.RawMessage(tt.in))
+			got := asStrings(res)
 			if (err != nil) != tt.err || needsInput != tt.needsInput || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("parseToolResult(%s) = %+v, %v, %v; want %+v, %v, error %v", tt.in, got, needsInput, err, tt.want, tt.needsInput, tt.err)
 			}
@@ -393,7 +394,7 @@ func FuzzParseToolResult(f *testing.F) {
 			return
 		}
 		w := fromMCP(want)
-		if got.IsError != w.IsError || !reflect.DeepEqual(got.Texts, w.Texts) || !bytes.Equal(got.Structured, w.Structured) {
+		if got.IsError != w.IsError || !reflect.DeepEqual(asStrings(got).Texts, asStrings(w).Texts) || !bytes.Equal(got.Structured, w.Structured) {
 			t.Fatalf("parseToolResult(%s) = %+v, mcp-go %+v", b, got, w)
 		}
 	})
