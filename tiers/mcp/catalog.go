@@ -98,24 +98,12 @@ type arg struct {
 	required bool // the call is wrong without it: unsupported if the tool lacks it
 }
 
-// build renders args into the tool's argument object, renaming each to what
-// the tool's schema calls it. A required argument the tool has no place for
-// is a ClassUnsupported error; an optional one is dropped (the caller copes:
+// build places args where the tool wants them, renamed to what the tool's
+// schema calls them. A required argument the tool has no place for is a
+// ClassUnsupported error; an optional one is dropped (the caller copes:
 // e.g. a missing per_page means the page is trimmed locally).
-func (t *tool) build(args []arg) (map[string]any, error) {
-	out := map[string]any{}
-	put := func(section, key string, v any) {
-		if section == "" {
-			out[key] = v
-			return
-		}
-		m, _ := out[section].(map[string]any)
-		if m == nil {
-			m = map[string]any{}
-			out[section] = m
-		}
-		m[key] = v
-	}
+func (t *tool) build(args []arg) (toolArgs, error) {
+	out := make(toolArgs, 0, len(args))
 	for _, a := range args {
 		section, key, ok := t.place(a)
 		if !ok {
@@ -126,7 +114,7 @@ func (t *tool) build(args []arg) (map[string]any, error) {
 			}
 			continue
 		}
-		put(section, key, a.value)
+		out = out.put(placed{section: section, key: key, value: a.value})
 	}
 	return out, nil
 }

@@ -554,7 +554,7 @@ func retryable(err error) bool {
 // limiting within the retry budget; a write is retried only when the failure
 // proves the upstream never ran it (connection refused, a terminated session,
 // 429). A session the upstream terminated is re-initialized once.
-func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bool) (*toolResult, error) {
+func (t *Tier) call(ctx context.Context, tl *tool, args toolArgs, write bool) (*toolResult, error) {
 	reinit := false
 	for attempt := 0; ; attempt++ {
 		res, err, notSent := t.callOnce(ctx, tl, args, write)
@@ -581,7 +581,7 @@ func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bo
 
 // callOnce makes one attempt. notSent reports that the upstream provably did
 // not run the tool.
-func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, write bool) (res *toolResult, err error, notSent bool) {
+func (t *Tier) callOnce(ctx context.Context, tl *tool, args toolArgs, write bool) (res *toolResult, err error, notSent bool) {
 	s, err := t.session(ctx)
 	if err != nil {
 		return nil, err, true
