@@ -153,7 +153,7 @@ func TestArgsRenderings(t *testing.T) {
 		for name, args := range argShapes() {
 			t.Run(tl.name+"/"+name, func(t *testing.T) {
 				want, werr := tl.oldBuild(args)
-				got, err := tl.build(args)
+				got, err := tl.build(args, nil)
 				if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
 					t.Fatalf("build error = %v, want %v", err, werr)
 				}
@@ -198,7 +198,7 @@ func TestArgsUnencodable(t *testing.T) {
 	t.Parallel()
 	tl := argTools()[1]
 	for _, v := range []any{math.NaN(), math.Inf(1), make(chan int), map[string]any{"f": func() {}}} {
-		args, err := tl.build([]arg{moduleArg("Accounts", false), {section: secBody, name: "data", value: v}})
+		args, err := tl.build([]arg{moduleArg("Accounts", false), {section: secBody, name: "data", value: v}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,22 +211,38 @@ func TestArgsUnencodable(t *testing.T) {
 }
 
 // TestArgsAllocations pins the cost of a get's arguments on the raw path
-// (counted, not timed): the placed arguments and the params' buffer; the
-// maps they replace cost four allocations and json.Marshal a dozen more.
+// (counted, not timed): the params' buffer only, the placed arguments
+// being on readRaw's stack; the maps they replace cost four allocations
+// and json.Marshal a dozen more. A build without a buffer allocates once.
 func TestArgsAllocations(t *testing.T) {
 	tl := argTools()[1]
 	args := argShapes()["get"]
-	n := testing.AllocsPerRun(100, func() {
-		as, err := tl.build(args)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := appendParams(make([]byte, 0, paramsSize(tl.name, as)), tl.name, as); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if n > 2 {
-		t.Errorf("a get's arguments allocate %v times, want at most 2", n)
+	for _, tt := range []struct {
+		name  string
+		stack bool
+		want  float64
+	}{{"into a stack buffer", true, 1}, {"into its own slice", false, 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := testing.AllocsPerRun(100, func() {
+				var into [8]placed
+				var as toolArgs
+				var err error
+				if tt.stack {
+					as, err = tl.build(args, into[:0])
+				} else {
+					as, err = tl.build(args, nil)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := appendParams(make([]byte, 0, paramsSize(tl.name, as)), tl.name, as); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if n > tt.want {
+				t.Errorf("a get's arguments allocate %v times, want at most %v", n, tt.want)
+			}
+		})
 	}
 }
 
@@ -267,7 +283,7 @@ func FuzzArgsJSON(f *testing.F) {
 			args = append(args, arg{section: secs[p%3], name: names[(p*7+int(n&7))%len(names)], value: v})
 		}
 		want, werr := tl.oldBuild(args)
-		got, err := tl.build(args)
+		got, err := tl.build(args, nil)
 		if (err == nil) != (werr == nil) {
 			t.Fatalf("build error = %v, want %v", err, werr)
 		}

@@ -101,9 +101,14 @@ type arg struct {
 // build places args where the tool wants them, renamed to what the tool's
 // schema calls them. A required argument the tool has no place for is a
 // ClassUnsupported error; an optional one is dropped (the caller copes:
-// e.g. a missing per_page means the page is trimmed locally).
-func (t *tool) build(args []arg) (toolArgs, error) {
-	out := make(toolArgs, 0, len(args))
+// e.g. a missing per_page means the page is trimmed locally). The result
+// is appended to into[:0] (nil: a slice of its own), to let a caller keep
+// it on its stack.
+func (t *tool) build(args []arg, into toolArgs) (toolArgs, error) {
+	out := into[:0]
+	if out == nil {
+		out = make(toolArgs, 0, len(args))
+	}
 	for _, a := range args {
 		section, key, ok := t.place(a)
 		if !ok {
