@@ -307,3 +307,42 @@ func mustMarshal(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// BenchmarkToolCallRequest is the cost of a get's tools/call request up to
+// its bytes on the wire: the arguments built as maps and the request
+// marshaled by encoding/json (map, as before args.go), and the arguments
+// placed and written as params that json.Marshal copies through (raw).
+func BenchmarkToolCallRequest(b *testing.B) {
+	tl := argTools()[1]
+	args := argShapes()["get"]
+	id := mcpgo.NewRequestId("zmp-1")
+	b.Run("map", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m, err := tl.oldBuild(args)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := json.Marshal(mcpgoRequest(id, mcpgo.CallToolParams{Name: tl.name, Arguments: m})); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var into [8]placed
+			as, err := tl.build(args, into[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := appendParams(make([]byte, 0, paramsSize(tl.name, as)), tl.name, as)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := json.Marshal(mcpgoRequest(id, json.RawMessage(p))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
