@@ -412,8 +412,15 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// send sends a copy of r carrying tok (none when tok is "").
+// send sends a copy of r carrying tok (none when tok is ""). Without a
+// token and without an Authorization header to remove (the endpoint-key
+// mode) there is nothing to change, and r is sent as it is: it is sent only
+// once then (RoundTrip sends again only to a refreshed token), so it needs
+// neither a copy nor a second body.
 func (t *authTransport) send(r *http.Request, tok string) (*http.Response, error) {
+	if _, has := r.Header["Authorization"]; tok == "" && !has {
+		return t.next.RoundTrip(r)
+	}
 	c := r.Clone(r.Context())
 	if r.GetBody != nil && r.Body != nil && r.Body != http.NoBody {
 		body, err := r.GetBody()

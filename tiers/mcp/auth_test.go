@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -273,4 +274,49 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestAuthTransportKeyMode checks what the bearer transport sends without
+// a grant: the request itself (no copy) when it has nothing to change, and
+// a copy without the Authorization header when it has one, leaving the
+// caller's request as it was.
+func TestAuthTransportKeyMode(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	var body string
+	at := &authTransport{
+		next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			got = r
+			b, _ := io.ReadAll(r.Body)
+			body = string(b)
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}"))}, nil
+		}),
+		b: newBearer(Config{CacheDir: t.TempDir(), Endpoint: "http://127.0.0.1/mcp/k/message", Now: time.Now}, &http.Client{}, slog.New(slog.DiscardHandler)),
+	}
+	for _, auth := range []string{"", "Bearer stale"} {
+		r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1/mcp/k/message", strings.NewReader(`{"jsonrpc":"2.0"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		resp, err := at.RoundTrip(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if body != `{"jsonrpc":"2.0"}` {
+			t.Errorf("Authorization %q: body sent = %q", auth, body)
+		}
+		if got.Header.Get("Authorization") != "" {
+			t.Errorf("Authorization %q: sent with Authorization %q, want none", auth, got.Header.Get("Authorization"))
+		}
+		if (got == r) != (auth == "") {
+			t.Errorf("Authorization %q: sent the caller's request itself: %v", auth, got == r)
+		}
+		if r.Header.Get("Authorization") != auth {
+			t.Errorf("the caller's request changed: Authorization %q, want %q", r.Header.Get("Authorization"), auth)
+		}
+	}
 }

@@ -98,23 +98,16 @@ type arg struct {
 	required bool // the call is wrong without it: unsupported if the tool lacks it
 }
 
-// build renders args into the tool's argument object, renaming each to what
-// the tool's schema calls it. A required argument the tool has no place for
-// is a ClassUnsupported error; an optional one is dropped (the caller copes:
-// e.g. a missing per_page means the page is trimmed locally).
-func (t *tool) build(args []arg) (map[string]any, error) {
-	out := map[string]any{}
-	put := func(section, key string, v any) {
-		if section == "" {
-			out[key] = v
-			return
-		}
-		m, _ := out[section].(map[string]any)
-		if m == nil {
-			m = map[string]any{}
-			out[section] = m
-		}
-		m[key] = v
+// build places args where the tool wants them, renamed to what the tool's
+// schema calls them. A required argument the tool has no place for is a
+// ClassUnsupported error; an optional one is dropped (the caller copes:
+// e.g. a missing per_page means the page is trimmed locally). The result
+// is appended to into[:0] (nil: a slice of its own), to let a caller keep
+// it on its stack.
+func (t *tool) build(args []arg, into toolArgs) (toolArgs, error) {
+	out := into[:0]
+	if out == nil {
+		out = make(toolArgs, 0, len(args))
 	}
 	for _, a := range args {
 		section, key, ok := t.place(a)
@@ -126,7 +119,7 @@ func (t *tool) build(args []arg) (map[string]any, error) {
 			}
 			continue
 		}
-		put(section, key, a.value)
+		out = out.put(placed{section: section, key: key, value: a.value})
 	}
 	return out, nil
 }

@@ -116,6 +116,9 @@ func (f *fakeUpstream) faults(next http.Handler) http.Handler {
 		if bytes.Contains(body, []byte(`"tools/list"`)) {
 			f.lists.Add(1)
 		}
+		if isCall {
+			f.checkCanonical(body)
+		}
 		f.mu.Lock()
 		f.headers = append(f.headers, r.Header.Clone())
 		f.bodies = append(f.bodies, body)
@@ -170,6 +173,39 @@ func (f *fakeUpstream) faults(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// checkCanonical checks that a 2025-era tools/call request (no _meta) is
+// byte for byte what mcp-go's transport writes for its arguments as a map,
+// as it did before callTool rendered them itself (args.go).
+func (f *fakeUpstream) checkCanonical(body []byte) {
+	var req struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      any             `json:"id"`
+		Method  string          `json:"method"`
+		Params  json.RawMessage `json:"params"`
+	}
+	var params struct {
+		Name      string         `json:"name"`
+		Arguments map[string]any `json:"arguments"`
+		Meta      any            `json:"_meta"`
+	}
+	if json.Unmarshal(body, &req) != nil || req.Method != string(mcpgo.MethodToolsCall) {
+		return
+	}
+	d := json.NewDecoder(bytes.NewReader(req.Params))
+	d.UseNumber() // numbers as sent
+	if err := d.Decode(&params); err != nil {
+		f.t.Errorf("tools/call params %s: %v", req.Params, err)
+		return
+	}
+	if params.Meta != nil {
+		return // the 2026-07-28 era: Client.CallTool's own request
+	}
+	want, _ := json.Marshal(mcpgoRequest(mcpgo.NewRequestId(req.ID), mcpgo.CallToolParams{Name: params.Name, Arguments: params.Arguments}))
+	if !bytes.Equal(body, want) {
+		f.t.Errorf("tools/call request\n%s\nis not what the transport writes for the map form\n%s", body, want)
+	}
 }
 
 // schema returns an envelope input schema with the variant's names.

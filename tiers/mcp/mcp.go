@@ -136,11 +136,22 @@ type callKey struct{}
 // callInfo is what one upstream exchange (a call, an initialize, a
 // tools/list) carries from the tier to the transport: the headers to send
 // (the caller's scopes; the bearer token is the authTransport's) and the box
-// the answer's HTTP status lands in. One value, so that a call adds one
-// context layer.
+// the answer's HTTP status lands in. It is itself the exchange's context,
+// the caller's with one value more (itself, under callKey), so that a call
+// adds one context layer in one allocation, where context.WithValue would
+// add a second.
 type callInfo struct {
+	context.Context
 	headers map[string]string // read-only: shared between calls
 	box     statusBox
+}
+
+// Value is the embedded context's, plus c under callKey.
+func (c *callInfo) Value(key any) any {
+	if key == (callKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
 }
 
 // statusBox holds the last non-2xx HTTP status of one upstream call.
@@ -355,8 +366,8 @@ func headers(ctx context.Context) map[string]string {
 // callContext returns ctx carrying the headers of one upstream exchange and
 // the box its HTTP status lands in.
 func (t *Tier) callContext(ctx context.Context) (context.Context, *statusBox) {
-	ci := &callInfo{headers: t.headersFor(tiers.ScopesFrom(ctx))}
-	return context.WithValue(ctx, callKey{}, ci), &ci.box
+	ci := &callInfo{Context: ctx, headers: t.headersFor(tiers.ScopesFrom(ctx))}
+	return ci, &ci.box
 }
 
 // noHeaders is the (never written) header map of a call without scopes.
@@ -554,7 +565,7 @@ func retryable(err error) bool {
 // limiting within the retry budget; a write is retried only when the failure
 // proves the upstream never ran it (connection refused, a terminated session,
 // 429). A session the upstream terminated is re-initialized once.
-func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bool) (*toolResult, error) {
+func (t *Tier) call(ctx context.Context, tl *tool, args toolArgs, write bool) (*toolResult, error) {
 	reinit := false
 	for attempt := 0; ; attempt++ {
 		res, err, notSent := t.callOnce(ctx, tl, args, write)
@@ -581,7 +592,7 @@ func (t *Tier) call(ctx context.Context, tl *tool, args map[string]any, write bo
 
 // callOnce makes one attempt. notSent reports that the upstream provably did
 // not run the tool.
-func (t *Tier) callOnce(ctx context.Context, tl *tool, args map[string]any, write bool) (res *toolResult, err error, notSent bool) {
+func (t *Tier) callOnce(ctx context.Context, tl *tool, args toolArgs, write bool) (res *toolResult, err error, notSent bool) {
 	s, err := t.session(ctx)
 	if err != nil {
 		return nil, err, true

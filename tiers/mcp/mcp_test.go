@@ -536,3 +536,33 @@ func TestAcquireGovernors(t *testing.T) {
 		})
 	}
 }
+
+type otherKey struct{}
+
+// TestCallContext checks that the context of one upstream exchange is the
+// caller's (values, deadline, cancellation and its cause reach it and a
+// child of it) with the exchange's callInfo added, in one allocation.
+func TestCallContext(t *testing.T) {
+	tr := New(Config{})
+	parent, cancel := context.WithCancelCause(tiers.WithScopes(context.WithValue(context.Background(), otherKey{}, "v"), []string{"read"}))
+	ctx, box := tr.callContext(parent)
+	if got := headers(ctx)["X-MCP-Tools"]; got != "read" {
+		t.Errorf("X-MCP-Tools = %q, want read", got)
+	}
+	ci, _ := ctx.Value(callKey{}).(*callInfo)
+	if ci == nil || &ci.box != box || ctx.Value(otherKey{}) != "v" {
+		t.Fatalf("values: callInfo %p (box %p, want %p), other %v", ci, ci, box, ctx.Value(otherKey{}))
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	cause := errors.New("caller gone")
+	cancel(cause)
+	<-child.Done() // cancellation reaches a child of the exchange's context
+	if ctx.Err() != context.Canceled || context.Cause(child) != cause {
+		t.Errorf("after the caller's cancel: Err = %v, Cause(child) = %v", ctx.Err(), context.Cause(child))
+	}
+	live := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _, _ = tr.callContext(live) }); n > 1 {
+		t.Errorf("callContext allocates %v times, want 1", n)
+	}
+}

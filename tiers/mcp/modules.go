@@ -67,7 +67,7 @@ func (t *Tier) Create(ctx context.Context, req tiers.CreateRequest) (tiers.Creat
 	if req.Trigger != nil {
 		args = append(args, arg{section: secBody, name: "trigger", value: req.Trigger, required: true})
 	}
-	built, err := tl.build(args)
+	built, err := tl.build(args, nil)
 	if err != nil {
 		return res, err
 	}
@@ -189,7 +189,7 @@ func (t *Tier) Metadata(ctx context.Context, req tiers.MetadataRequest) (tiers.M
 	if req.Kind != tiers.MetaModules {
 		args = append(args, arg{section: secQuery, name: "module", value: req.Module, required: true})
 	}
-	built, err := tl.build(args)
+	built, err := tl.build(args, nil)
 	if err != nil {
 		return tiers.Metadata{}, err
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // getCall checks a get and resolves the upstream tool and arguments that
-// serve it.
-func (t *Tier) getCall(ctx context.Context, req tiers.GetRequest) (*tool, []arg, error) {
+// serve it. The arguments are appended to args[:0] (a caller's stack array:
+// a get has at most three).
+func (t *Tier) getCall(ctx context.Context, req tiers.GetRequest, args []arg) (*tool, []arg, error) {
 	if err := checkModule(req.Module); err != nil {
 		return nil, nil, err
 	}
@@ -24,7 +25,7 @@ func (t *Tier) getCall(ctx context.Context, req tiers.GetRequest) (*tool, []arg,
 	if err != nil {
 		return nil, nil, err
 	}
-	args := []arg{{section: secPath, name: "recordID", value: req.ID, required: true}, moduleArg(req.Module, perModule)}
+	args = append(args[:0], arg{section: secPath, name: "recordID", value: req.ID, required: true}, moduleArg(req.Module, perModule))
 	if len(req.Fields) > 0 {
 		args = append(args, arg{section: secQuery, name: "fields", value: strings.Join(req.Fields, ",")})
 	}
@@ -33,7 +34,8 @@ func (t *Tier) getCall(ctx context.Context, req tiers.GetRequest) (*tool, []arg,
 
 // Get reads one record with the upstream's getRecord tool.
 func (t *Tier) Get(ctx context.Context, req tiers.GetRequest) (tiers.Record, error) {
-	tl, args, err := t.getCall(ctx, req)
+	var buf [3]arg
+	tl, args, err := t.getCall(ctx, req, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +57,8 @@ var _ tiers.RawGetter = (*Tier)(nil)
 // returned as it came, after reading only its id (and, when fields were
 // asked for and the tool ignored them, projecting it).
 func (t *Tier) GetRaw(ctx context.Context, req tiers.GetRequest) (json.RawMessage, error) {
-	tl, args, err := t.getCall(ctx, req)
+	var buf [3]arg
+	tl, args, err := t.getCall(ctx, req, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +413,7 @@ func (t *Tier) Update(ctx context.Context, req tiers.UpdateRequest) (tiers.Outco
 	if req.Trigger != nil {
 		args = append(args, arg{section: secBody, name: "trigger", value: req.Trigger, required: true})
 	}
-	built, err := tl.build(args)
+	built, err := tl.build(args, nil)
 	if err != nil {
 		return out, err
 	}
@@ -506,7 +509,8 @@ func orNotFound(err error, req tiers.GetRequest) error {
 // readRaw calls a read tool and returns data[] undecoded (nil when there
 // are no records) and info.
 func (t *Tier) readRaw(ctx context.Context, tl *tool, args []arg) (json.RawMessage, zohoInfo, error) {
-	built, err := tl.build(args)
+	var into [8]placed // more than a read has
+	built, err := tl.build(args, into[:0])
 	if err != nil {
 		return nil, zohoInfo{}, err
 	}

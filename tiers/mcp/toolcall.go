@@ -51,9 +51,21 @@ type toolResult struct {
 // result. Its errors are those of Client.CallTool: a transport failure as a
 // *transport.Error, a JSON-RPC error answer as mcp-go's sentinel errors, an
 // unreadable result as a plain error.
-func (t *Tier) callTool(ctx context.Context, s *session, name string, args map[string]any) (*toolResult, error) {
+//
+// The raw path's params are the JSON bytes appendParams writes, the bytes
+// the transport's json.Marshal writes for the map form (see args.go), which
+// it copies through as a json.RawMessage.
+func (t *Tier) callTool(ctx context.Context, s *session, name string, args toolArgs) (*toolResult, error) {
 	if mcpgo.IsModernProtocol(s.c.ProtocolVersion()) {
 		return clientCallTool(ctx, s, name, args)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, transport.NewError(err) // not sent, as the client does
+	}
+	params, err := appendParams(make([]byte, 0, paramsSize(name, args)), name, args)
+	if err != nil {
+		// As the transport's own json.Marshal of the map form fails.
+		return nil, transport.NewError(fmt.Errorf("failed to marshal request: %w", err))
 	}
 	var id [24]byte
 	req := transport.JSONRPCRequest{
@@ -62,10 +74,7 @@ func (t *Tier) callTool(ctx context.Context, s *session, name string, args map[s
 		// numbers its own requests with on the same session.
 		ID:     mcpgo.NewRequestId(string(strconv.AppendInt(append(id[:0], "zmp-"...), t.callIDs.Add(1), 10))),
 		Method: string(mcpgo.MethodToolsCall),
-		Params: mcpgo.CallToolParams{Name: name, Arguments: args},
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, transport.NewError(err) // not sent, as the client does
+		Params: json.RawMessage(params),
 	}
 	resp, err := s.c.GetTransport().SendRequest(ctx, req)
 	if err != nil {
@@ -89,11 +98,12 @@ func (t *Tier) callTool(ctx context.Context, s *session, name string, args map[s
 	return res, nil
 }
 
-// clientCallTool is callTool through mcp-go's Client.CallTool.
-func clientCallTool(ctx context.Context, s *session, name string, args map[string]any) (*toolResult, error) {
+// clientCallTool is callTool through mcp-go's Client.CallTool, which takes
+// the arguments as a map.
+func clientCallTool(ctx context.Context, s *session, name string, args toolArgs) (*toolResult, error) {
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = name
-	req.Params.Arguments = args
+	req.Params.Arguments = args.object()
 	res, err := s.c.CallTool(ctx, req)
 	if err != nil {
 		return nil, err
