@@ -87,7 +87,7 @@ func FirstObject(b []byte) (obj []byte, ok bool) {
 	// On valid JSON skipValue ends where the decoder's scanner does; on
 	// anything else, what it spans is not valid either.
 	obj = b[i:skipValue(b, i)]
-	return obj, json.Valid(obj)
+	return obj, Valid(obj)
 }
 
 func skipSpace(b []byte, i int) int {

@@ -536,7 +536,7 @@ func (t *Tier) readResult(res *toolResult) (json.RawMessage, zohoInfo, error) {
 	if empty {
 		return nil, zohoInfo{}, nil
 	}
-	if !valid && !validJSON(b) {
+	if !valid && !tiers.Valid(b) {
 		return nil, zohoInfo{}, notZoho()
 	}
 	body := readBody(b, true)

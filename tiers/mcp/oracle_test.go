@@ -358,35 +358,6 @@ func FuzzReadToolResult(f *testing.F) {
 	})
 }
 
-// FuzzValidJSON holds validJSON to json.Valid.
-func FuzzValidJSON(f *testing.F) {
-	for _, s := range readSeeds {
-		f.Add([]byte(s))
-	}
-	for _, s := range []string{`"\ud800"`, "\"\xff\"", `{"a":1,"a":2}`, ` [1, 2.5e-3, true, false, null] `, `{"a":}`, `01`, `-`, `1.`, `[1,]`, `"\u00"`, "\"\x01\"", `{} {}`, `"\/\b"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := validJSON(b), json.Valid(b); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
-		}
-	})
-}
-
-// TestValidJSONDepth: both refuse the same nesting.
-func TestValidJSONDepth(t *testing.T) {
-	t.Parallel()
-	for _, n := range []int{9999, 10000, 10001} {
-		for _, open := range []string{"[", `{"a":`} {
-			closing := map[string]string{"[": "]", `{"a":`: "}"}[open]
-			b := []byte(strings.Repeat(open, n) + "1" + strings.Repeat(closing, n))
-			if got, want := validJSON(b), json.Valid(b); got != want {
-				t.Errorf("depth %d of %s: validJSON %v, json.Valid %v", n, open, got, want)
-			}
-		}
-	}
-}
-
 // FuzzIDMatches holds idMatches to the tiers.RawID it replaced in GetRaw.
 func FuzzIDMatches(f *testing.F) {
 	for _, s := range []string{`{"id":"5"}`, `{"id":"5","id":"6"}`, `{"i\u0064":"5"}`, `{"ID":"5"}`, `{"id":5}`, `{"id":null}`, `{"id":""}`,

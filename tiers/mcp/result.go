@@ -45,7 +45,7 @@ func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
 	if err != nil || empty {
 		return nil, empty, err
 	}
-	if !valid && !validJSON(b) {
+	if !valid && !tiers.Valid(b) {
 		return b, false, nil
 	}
 	return unwrapValid(b), false, nil
@@ -56,7 +56,7 @@ func payload(res *toolResult) (raw json.RawMessage, empty bool, err error) {
 // every caller promises it).
 func source(res *toolResult) (b []byte, valid, empty bool, err error) {
 	for _, t := range res.Texts {
-		if b := bytes.TrimSpace(t); len(b) > 0 && (b[0] == '{' || b[0] == '[') && validJSON(b) {
+		if b := bytes.TrimSpace(t); len(b) > 0 && (b[0] == '{' || b[0] == '[') && tiers.Valid(b) {
 			return b, true, false, nil
 		}
 	}
@@ -76,7 +76,7 @@ func source(res *toolResult) (b []byte, valid, empty bool, err error) {
 // it: b is the whole ~2 KB record on every read. b that is not valid JSON
 // is returned as it is.
 func unwrap(b []byte) json.RawMessage {
-	if !validJSON(b) {
+	if !tiers.Valid(b) {
 		return b
 	}
 	return unwrapValid(b)

@@ -138,7 +138,7 @@ func fromMCP(res *mcpgo.CallToolResult) *toolResult {
 // of non-text items) is not checked. needsInput reports a result asking for
 // input (resultType "input_required"), which it does not read further.
 func parseToolResult(raw json.RawMessage) (res *toolResult, needsInput bool, err error) {
-	if !validJSON(raw) {
+	if !tiers.Valid(raw) {
 		var v struct{}
 		return nil, false, fmt.Errorf("failed to unmarshal tool result: %w", json.Unmarshal(raw, &v))
 	}
