@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -154,8 +156,10 @@ func (f *fastCalls) serve(w http.ResponseWriter, r *http.Request) bool {
 	f.served.Add(1)
 	req := fm.CallToolRequest
 	req.Header = r.Header
-	ctx, cancel := context.WithCancel(profileContext(r.Context(), r))
-	key := fmt.Sprintf("%s:%v", sid, fm.ID)
+	// r's context already carries what profileContext adds for mcp-go
+	// (Wrap put the profile, caller and browser origin there).
+	ctx, cancel := context.WithCancel(r.Context())
+	key := callKey(sid, fm.ID)
 	f.inflight.Store(key, cancel)
 	res, err := handler(ctx, req)
 	f.inflight.Delete(key)
@@ -228,9 +232,28 @@ func (f *fastCalls) cancel(body []byte, sid, pv string, msg message) {
 	if !ok {
 		return
 	}
-	if c, ok := f.inflight.LoadAndDelete(fmt.Sprintf("%s:%v", sid, reqID)); ok {
+	if c, ok := f.inflight.LoadAndDelete(callKey(sid, reqID)); ok {
 		c.(context.CancelFunc)()
 	}
+}
+
+// callKey is mcp-go's key of the call id of session sid,
+// fmt.Sprintf("%s:%v", sid, id), built without fmt for the ids clients
+// send (strings, and numbers that are whole).
+func callKey(sid string, id any) string {
+	var room [96]byte
+	b := append(append(room[:0], sid...), ':')
+	switch v := id.(type) {
+	case string:
+		return string(append(b, v...))
+	case float64:
+		// %v prints a whole number below 1e6 as its digits (from 1e6 on,
+		// with an exponent); -0 keeps its sign.
+		if v == math.Trunc(v) && math.Abs(v) < 1e6 && (v != 0 || !math.Signbit(v)) {
+			return string(strconv.AppendInt(b, int64(v), 10))
+		}
+	}
+	return fmt.Sprintf("%s:%v", sid, id)
 }
 
 // rebinding reports whether mcp-go's DNS-rebinding protection would refuse
