@@ -31,6 +31,8 @@ type call struct {
 	n           int
 	attempts    []tiers.Attempt
 	served      tiers.Name
+	budgets     *[roomTiers]budgetCtx // the first attempts' contexts (withBudget)
+	tried       int                   // attempts made under a breaker
 
 	prev        *tierState // tier whose failure moved the call on
 	prevOutcome tiers.AttemptOutcome
@@ -64,6 +66,50 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	}
 	c.n = r.chain(&c.chain, rc, op)
 	c.attempts = make([]tiers.Attempt, 0, c.n)
+}
+
+// roomTiers is how many attempts' contexts a call makes in one
+// allocation: a chain of the three tiers, each tried once.
+const roomTiers = 3
+
+// quickBudget carries tiers.QuickRetry (see budgetCtx).
+var quickBudget = tiers.WithRetryBudget(context.Background(), tiers.QuickRetry)
+
+// budgetCtx is the call's base context with an attempt's retry budget, as
+// tiers.WithRetryBudget(base, b) is, without making a context value and
+// boxing the budget on every attempt: budget is a context made once that
+// carries only b (quickBudget or a tier's fullBudget).
+type budgetCtx struct {
+	context.Context                 // the call's base
+	budget          context.Context // carries the budget, over context.Background()
+}
+
+// Value answers the budget's key from budget and every other key from the
+// call's base.
+func (c *budgetCtx) Value(key any) any {
+	if v := c.budget.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
+// withBudget returns the call's base context with the retry budget budget
+// carries, for the call's next attempt under a breaker. Each attempt gets
+// a context of its own: one a tier may still hold is never changed.
+func (c *call) withBudget(budget context.Context) context.Context {
+	var b *budgetCtx
+	switch {
+	case c.tried >= roomTiers:
+		b = new(budgetCtx)
+	case c.budgets == nil:
+		c.budgets = new([roomTiers]budgetCtx)
+		fallthrough
+	default:
+		b = &c.budgets[c.tried]
+	}
+	c.tried++
+	*b = budgetCtx{Context: c.base, budget: budget}
+	return b
 }
 
 // finish returns the call's route.
@@ -160,9 +206,9 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	body := func() (struct{}, error) {
 		// Admitted by the breaker: build the attempt's context.
 		called = true
-		budget := tiers.QuickRetry
+		budget := quickBudget
 		if c.isLast(i) {
-			budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
+			budget = ts.fullBudget
 		}
 		end, b := c.attemptEnd(i, now)
 		var actx context.Context
@@ -170,10 +216,10 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		if isBulk(op) {
 			// The budget bounds the attempt's silence, not its length: it
 			// may run to the call's deadline while it progresses.
-			actx, cancel = c.whileProgressing(tiers.WithRetryBudget(c.base, budget), end.Sub(now))
+			actx, cancel = c.whileProgressing(c.withBudget(budget), end.Sub(now))
 			b = boundCall // unless it falls silent (reclassify)
 		} else {
-			actx, cancel = context.WithDeadline(tiers.WithRetryBudget(c.base, budget), end)
+			actx, cancel = context.WithDeadline(c.withBudget(budget), end)
 		}
 		defer cancel()
 		t0 = r.now()
