@@ -2,6 +2,7 @@ package permissions
 
 import (
 	"context"
+	"slices"
 	"testing"
 )
 
@@ -49,5 +50,48 @@ func TestWithIdentityAllocations(t *testing.T) {
 	id := WithIdentity(ctx, p, TokenCaller("secret"))
 	if n := testing.AllocsPerRun(100, func() { _, _ = ProfileFrom(id), CallerFrom(id) }); n != 0 {
 		t.Errorf("ProfileFrom and CallerFrom allocate %v times, want 0", n)
+	}
+}
+
+// ScopeNames gives a profile's scopes as strings: a loaded profile's made
+// once (no allocation per call), and a changed or hand-built profile's as
+// its Scopes are now.
+func TestScopeNames(t *testing.T) {
+	pol, err := Parse([]byte(specExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(pol.Profiles(), Default().DefaultProfile()) {
+		t.Run(p.Name, func(t *testing.T) {
+			want := make([]string, len(p.Scopes))
+			for i, s := range p.Scopes {
+				want[i] = string(s)
+			}
+			if got := p.ScopeNames(); !slices.Equal(got, want) {
+				t.Fatalf("ScopeNames = %v, want %v", got, want)
+			}
+			if n := testing.AllocsPerRun(50, func() { _ = p.ScopeNames() }); n != 0 {
+				t.Errorf("ScopeNames allocates %v times, want 0", n)
+			}
+			// A copy with other scopes, as the server makes for a browser
+			// page: its own names.
+			q := *p
+			q.Scopes = []Scope{ScopeMonitor}
+			if got := q.ScopeNames(); !slices.Equal(got, []string{"monitor"}) {
+				t.Errorf("ScopeNames of a changed copy = %v, want [monitor]", got)
+			}
+			q = *p
+			q.Scopes = slices.Clone(p.Scopes)
+			q.Scopes[0] = ScopeAdmin
+			if got := q.ScopeNames(); got[0] != string(ScopeAdmin) {
+				t.Errorf("ScopeNames after a scope changed in place = %v, want admin first", got)
+			}
+		})
+	}
+	if got := (&Profile{Scopes: []Scope{ScopeRead}}).ScopeNames(); !slices.Equal(got, []string{"read"}) {
+		t.Errorf("ScopeNames of a profile built in code = %v", got)
+	}
+	if got := (*Profile)(nil).ScopeNames(); got != nil {
+		t.Errorf("ScopeNames of nil = %v", got)
 	}
 }
