@@ -68,8 +68,12 @@ type fastCalls struct {
 	tools map[string]mcpserver.ToolHandlerFunc // MCP.fast
 	next  http.Handler
 	// inflight holds the cancel function of each fast call, keyed as mcp-go
-	// keys its own in-flight calls.
-	inflight sync.Map
+	// keys its own in-flight calls (callKey); mu guards it. A map under a
+	// lock, not a sync.Map: its entries are added and removed once each,
+	// which a sync.Map pays for with an allocation per entry and a boxed
+	// key.
+	mu       sync.Mutex
+	inflight map[string]context.CancelFunc
 	// served counts the calls answered here (for tests).
 	served atomic.Int64
 }
@@ -80,7 +84,7 @@ func withFastCalls(m *MCP, next http.Handler) http.Handler {
 	if len(m.fast) == 0 {
 		return next
 	}
-	return &fastCalls{tools: m.fast, next: next}
+	return &fastCalls{tools: m.fast, next: next, inflight: map[string]context.CancelFunc{}}
 }
 
 // fastMessage is a tools/call as mcp-go's HandleMessage reads it: its
@@ -160,9 +164,13 @@ func (f *fastCalls) serve(w http.ResponseWriter, r *http.Request) bool {
 	// (Wrap put the profile, caller and browser origin there).
 	ctx, cancel := context.WithCancel(r.Context())
 	key := callKey(sid, fm.ID)
-	f.inflight.Store(key, cancel)
+	f.mu.Lock()
+	f.inflight[key] = cancel
+	f.mu.Unlock()
 	res, err := handler(ctx, req)
-	f.inflight.Delete(key)
+	f.mu.Lock()
+	delete(f.inflight, key)
+	f.mu.Unlock()
 	cancel()
 
 	if r.Context().Err() != nil {
@@ -232,8 +240,13 @@ func (f *fastCalls) cancel(body []byte, sid, pv string, msg message) {
 	if !ok {
 		return
 	}
-	if c, ok := f.inflight.LoadAndDelete(callKey(sid, reqID)); ok {
-		c.(context.CancelFunc)()
+	key := callKey(sid, reqID)
+	f.mu.Lock()
+	c, ok := f.inflight[key]
+	delete(f.inflight, key)
+	f.mu.Unlock()
+	if ok {
+		c()
 	}
 }
 

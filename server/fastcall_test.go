@@ -302,7 +302,8 @@ func TestFastToolCallCancelled(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := NewHTTP(HTTPOptions{MCP: m, Logger: slog.New(slog.DiscardHandler), DisableFastToolCall: disable}).Handler(true)
+			hh := NewHTTP(HTTPOptions{MCP: m, Logger: slog.New(slog.DiscardHandler), DisableFastToolCall: disable})
+			h := hh.Handler(true)
 			hdr := map[string]string{"Mcp-Protocol-Version": "2025-11-25", mcpserver.HeaderKeySessionID: fixedSession}
 			done := make(chan answer, 1)
 			go func() { done <- serveOne(h, diffRequest(call("7", "slow", ""), hdr)) }()
@@ -316,6 +317,21 @@ func TestFastToolCallCancelled(t *testing.T) {
 			a := <-done
 			if a.status != http.StatusOK || !strings.Contains(a.body, "context canceled") {
 				t.Errorf("cancelled call: %d %s", a.status, a.body)
+			}
+			if f, ok := hh.fast.(*fastCalls); ok {
+				// A call that ended keeps nothing.
+				hdr["Mcp-Protocol-Version"] = "2025-11-25"
+				if a := serveOne(h, diffRequest(call("8", "read_thing", `{"id":"1"}`), hdr)); a.status != http.StatusOK {
+					t.Fatalf("call: %d %s", a.status, a.body)
+				}
+				f.mu.Lock()
+				n := len(f.inflight)
+				f.mu.Unlock()
+				if n != 0 || f.served.Load() != 2 {
+					t.Errorf("%d calls in flight after both ended (served %d), want 0", n, f.served.Load())
+				}
+			} else if !disable {
+				t.Fatal("no fast path")
 			}
 		})
 	}
