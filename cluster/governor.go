@@ -22,31 +22,54 @@ type Governor interface {
 
 // LocalGovernor is an in-process Governor: a semaphore whose waiters are
 // served first come, first served.
+//
+// Its slots are numbered: a free slot's number waits in a channel, and each
+// slot counts how often it was released. A release function holds the slot
+// number and the count it was taken at, so only its first call frees the
+// slot (a compare-and-swap on the count), and a late second call cannot
+// free the slot of the caller who took it next. That is one allocation per
+// Acquire (the release function), where a sync.Once and two closures were
+// three.
 type LocalGovernor struct {
-	sem chan struct{}
+	free  chan int        // numbers of the free slots
+	taken []atomic.Uint64 // per slot: how many times it was released
 }
 
 var _ Governor = (*LocalGovernor)(nil)
 
 // NewLocalGovernor returns a Governor of limit slots (at least 1).
 func NewLocalGovernor(limit int) *LocalGovernor {
-	return &LocalGovernor{sem: make(chan struct{}, max(limit, 1))}
+	n := max(limit, 1)
+	g := &LocalGovernor{free: make(chan int, n), taken: make([]atomic.Uint64, n)}
+	for i := range n {
+		g.free <- i
+	}
+	return g
 }
 
 // Acquire takes a slot. Goroutines blocked on a channel are woken in the
 // order they blocked, so waiters are served in order of arrival.
 func (g *LocalGovernor) Acquire(ctx context.Context) (func(), error) {
 	select {
-	case g.sem <- struct{}{}:
+	case i := <-g.free:
+		return g.release(i, g.taken[i].Load()), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	var once sync.Once
-	return func() { once.Do(func() { <-g.sem }) }, nil
+}
+
+// release returns the release function of slot i taken when its count was
+// n: the first call frees the slot, later ones do nothing.
+func (g *LocalGovernor) release(i int, n uint64) func() {
+	return func() {
+		if g.taken[i].CompareAndSwap(n, n+1) {
+			g.free <- i
+		}
+	}
 }
 
 // InFlight returns how many slots are taken.
-func (g *LocalGovernor) InFlight() int { return len(g.sem) }
+func (g *LocalGovernor) InFlight() int { return len(g.taken) - len(g.free) }
 
 // Defaults of GovernorConfig.
 const (

@@ -276,3 +276,57 @@ func TestSharedGovernorReleaseInBackground(t *testing.T) {
 		t.Errorf("a release after Close logged Redis as unusable: %v", r.log.lines())
 	}
 }
+
+// A LocalGovernor's release frees its slot once: calling it again, even
+// after another caller took the same slot, frees nothing.
+func TestLocalGovernorReleaseIsOnce(t *testing.T) {
+	t.Parallel()
+	g := NewLocalGovernor(1)
+	ctx := ctxT(t)
+	first, err := g.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first()
+	first()
+	if n := g.InFlight(); n != 0 {
+		t.Fatalf("InFlight after two releases = %d, want 0", n)
+	}
+	second, err := g.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first() // late: the slot is second's now
+	if n := g.InFlight(); n != 1 {
+		t.Fatalf("InFlight after a stale release = %d, want 1", n)
+	}
+	short, cancel := context.WithCancel(ctx)
+	cancel()
+	if rel, err := g.Acquire(short); !errors.Is(err, context.Canceled) {
+		if rel != nil {
+			rel()
+		}
+		t.Fatalf("Acquire with the only slot held = %v, want context.Canceled", err)
+	}
+	second()
+	if n := g.InFlight(); n != 0 {
+		t.Fatalf("InFlight after the holder's release = %d, want 0", n)
+	}
+}
+
+// A LocalGovernor's Acquire and release cost one allocation: the release
+// function.
+func TestLocalGovernorAcquireAllocatesOnce(t *testing.T) {
+	g := NewLocalGovernor(2)
+	ctx := context.Background()
+	n := testing.AllocsPerRun(100, func() {
+		release, err := g.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+	})
+	if n > 1 {
+		t.Fatalf("Acquire+release allocates %v times, want at most 1", n)
+	}
+}

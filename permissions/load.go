@@ -152,6 +152,7 @@ func Parse(data []byte) (*Policy, error) {
 				pr.Scopes = append(pr.Scopes, sc)
 			}
 		}
+		pr.names = scopeNames(pr.Scopes)
 		if pd.Modules != nil {
 			if len(pd.Modules) == 0 {
 				problems = append(problems, fmt.Sprintf("profile %q: modules is empty; list the modules it may touch (e.g. [Accounts, Contacts]) or leave it out for every module", name))

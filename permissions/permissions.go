@@ -62,6 +62,10 @@ type Profile struct {
 	// DenyIn maps a module API name to field API names denied in that
 	// module only, besides DenyFields. Nil means none.
 	DenyIn map[string][]string
+
+	// names is Scopes as strings, made when the profile is loaded: see
+	// ScopeNames.
+	names []string
 }
 
 // AllowsModule reports whether p may touch module (compared without case).
@@ -138,16 +142,40 @@ func (p *Profile) Denied(field string) bool {
 }
 
 // ScopeNames returns p's scopes as strings, for the X-MCP-Tools header and
-// router.RoutingContext.Tools. A nil profile has none.
+// router.RoutingContext.Tools. A nil profile has none. A loaded profile's
+// (Load, Parse, Default) are made once and shared by every call: the
+// caller must not change them. A profile whose Scopes changed since, or
+// one built in code, gets a new slice.
 func (p *Profile) ScopeNames() []string {
 	if p == nil {
 		return nil
 	}
-	out := make([]string, len(p.Scopes))
-	for i, s := range p.Scopes {
+	if len(p.Scopes) > 0 && namesOf(p.names, p.Scopes) {
+		return p.names
+	}
+	return scopeNames(p.Scopes)
+}
+
+// scopeNames returns sc as strings.
+func scopeNames(sc []Scope) []string {
+	out := make([]string, len(sc))
+	for i, s := range sc {
 		out[i] = string(s)
 	}
 	return out
+}
+
+// namesOf reports whether names are sc as strings.
+func namesOf(names []string, sc []Scope) bool {
+	if len(names) != len(sc) {
+		return false
+	}
+	for i, s := range sc {
+		if names[i] != string(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenEntry binds the sha256 of a bearer token to a profile.
@@ -175,6 +203,7 @@ const DefaultProfileName = "default"
 // It has no tokens, so the HTTP transport must stay on loopback.
 func Default() *Policy {
 	p := &Profile{Name: DefaultProfileName, Scopes: []Scope{ScopeRead, ScopeWrite, ScopeBulk, ScopeMonitor}}
+	p.names = scopeNames(p.Scopes)
 	return &Policy{
 		defaultName: p.Name,
 		profiles:    map[string]*Profile{p.Name: p},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -31,6 +32,8 @@ type call struct {
 	n           int
 	attempts    []tiers.Attempt
 	served      tiers.Name
+	ctxs        *callCtxs // where base and the first attempts' contexts are
+	tried       int       // attempts made under a breaker
 
 	prev        *tierState // tier whose failure moved the call on
 	prevOutcome tiers.AttemptOutcome
@@ -52,7 +55,13 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	c.r = r
 	c.op = op
 	c.parent = ctx
-	c.base = tiers.WithScopes(ctx, rc.Tools)
+	c.ctxs = new(callCtxs)
+	if len(rc.Tools) > 0 {
+		c.ctxs.base = overlay{Context: ctx, over: r.scopes.of(rc.Tools)}
+		c.base = &c.ctxs.base
+	} else {
+		c.base = tiers.WithScopes(ctx, rc.Tools)
+	}
 	c.start = r.now()
 	ttl := r.callTTL
 	if isBulk(op) {
@@ -64,6 +73,95 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	}
 	c.n = r.chain(&c.chain, rc, op)
 	c.attempts = make([]tiers.Attempt, 0, c.n)
+}
+
+// roomTiers is how many attempts' contexts a call makes in the one
+// allocation of its contexts: a chain of the three tiers, each tried once.
+const roomTiers = 3
+
+// callCtxs are a call's contexts, made in one allocation: its base (the
+// caller's context with the scopes) and its first attempts' (the base with
+// a retry budget). Each is written once, before it is handed out: a context
+// a tier may still hold is never changed.
+type callCtxs struct {
+	base     overlay
+	attempts [roomTiers]overlay
+}
+
+// overlay is its parent context with the values of over, a context made
+// once over context.Background() (tiers.WithScopes or
+// tiers.WithRetryBudget): as the same With… over the parent would be,
+// without making a context value and boxing its value on every call.
+type overlay struct {
+	context.Context                 // the parent
+	over            context.Context // a value or two over context.Background()
+}
+
+// Value answers from over first, then from the parent.
+func (c *overlay) Value(key any) any {
+	if v := c.over.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
+// quickBudget carries tiers.QuickRetry (see overlay).
+var quickBudget = tiers.WithRetryBudget(context.Background(), tiers.QuickRetry)
+
+// withBudget returns the call's base context with the retry budget budget
+// carries (quickBudget or a tier's fullBudget), for the call's next attempt
+// under a breaker. Each attempt gets a context of its own.
+func (c *call) withBudget(budget context.Context) context.Context {
+	var o *overlay
+	if c.tried < roomTiers {
+		o = &c.ctxs.attempts[c.tried]
+	} else {
+		o = new(overlay)
+	}
+	c.tried++
+	*o = overlay{Context: c.base, over: budget}
+	return o
+}
+
+// scopeSlots is how many sets of scopes a Router keeps a context of: a
+// few profiles in use at once.
+const scopeSlots = 4
+
+// scopeCache keeps the contexts tiers.WithScopes(context.Background(), s)
+// of the last scopeSlots scope slices s the router saw. A profile's scope
+// names are one slice, made when it is loaded (permissions.Profile.ScopeNames),
+// so each call of a profile finds its slice here. A slice is known by its
+// array, length and capacity, not by its contents: the context holds the
+// same slice, so it says what tiers.WithScopes over the call's context
+// would.
+type scopeCache struct {
+	slots [scopeSlots]atomic.Pointer[scopeEntry]
+	next  atomic.Uint32
+}
+
+// scopeEntry is one scope slice and its context.
+type scopeEntry struct {
+	scopes []string
+	ctx    context.Context
+}
+
+// of returns the context of scopes (not empty), making and keeping it
+// when it is not kept.
+func (sc *scopeCache) of(scopes []string) context.Context {
+	for i := range sc.slots {
+		if e := sc.slots[i].Load(); e != nil && sameSlice(e.scopes, scopes) {
+			return e.ctx
+		}
+	}
+	e := &scopeEntry{scopes: scopes, ctx: tiers.WithScopes(context.Background(), scopes)}
+	sc.slots[sc.next.Add(1)%scopeSlots].Store(e)
+	return e.ctx
+}
+
+// sameSlice reports whether a and b (not empty) are the same slice: the
+// same array, length and capacity.
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && cap(a) == cap(b) && &a[0] == &b[0]
 }
 
 // finish returns the call's route.
@@ -160,9 +258,9 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 	body := func() (struct{}, error) {
 		// Admitted by the breaker: build the attempt's context.
 		called = true
-		budget := tiers.QuickRetry
+		budget := quickBudget
 		if c.isLast(i) {
-			budget = tiers.RetryBudget{MaxRetries: ts.cfg.MaxRetries, MaxBackoff: fullBudgetBackoff}
+			budget = ts.fullBudget
 		}
 		end, b := c.attemptEnd(i, now)
 		var actx context.Context
@@ -170,10 +268,10 @@ func (c *call) attempt(i int, op tiers.OpKind, fn attemptFunc) (step, error) {
 		if isBulk(op) {
 			// The budget bounds the attempt's silence, not its length: it
 			// may run to the call's deadline while it progresses.
-			actx, cancel = c.whileProgressing(tiers.WithRetryBudget(c.base, budget), end.Sub(now))
+			actx, cancel = c.whileProgressing(c.withBudget(budget), end.Sub(now))
 			b = boundCall // unless it falls silent (reclassify)
 		} else {
-			actx, cancel = context.WithDeadline(tiers.WithRetryBudget(c.base, budget), end)
+			actx, cancel = context.WithDeadline(c.withBudget(budget), end)
 		}
 		defer cancel()
 		t0 = r.now()

@@ -140,7 +140,8 @@ type Router struct {
 	floor   time.Duration
 	callTTL time.Duration
 	bulkTTL time.Duration
-	changes changeLog // recent breaker changes, for BreakerChanges
+	changes changeLog  // recent breaker changes, for BreakerChanges
+	scopes  scopeCache // the contexts of the scopes of recent calls
 
 	createWindow time.Duration
 }
@@ -158,6 +159,10 @@ type tierState struct {
 
 	openErr  *tiers.Error // the error of a call its open breaker refused; shared, never changed
 	openText string       // openErr.Error()
+	// fullBudget carries the retry budget of the tier when it is the last
+	// one that could serve a call (its whole policy), made once: see
+	// overlay.
+	fullBudget context.Context
 }
 
 // New builds a Router over the tier implementations ts. Every implementation
@@ -243,6 +248,7 @@ func New(cfg Config, ts ...tiers.Tier) (*Router, error) {
 		ts := &tierState{name: tc.Name, cfg: tc, impl: impls[tc.Name], timeout: tc.Timeout,
 			openErr: &tiers.Error{Tier: tc.Name, Class: tiers.ClassUnavailable, Message: "circuit breaker open", Err: gobreaker.ErrOpenState}}
 		ts.openText = ts.openErr.Error()
+		ts.fullBudget = tiers.WithRetryBudget(context.Background(), tiers.RetryBudget{MaxRetries: tc.MaxRetries, MaxBackoff: fullBudgetBackoff})
 		if ts.timeout == 0 {
 			ts.timeout = tiers.DefaultsOf(tc.Name).Timeout
 		}

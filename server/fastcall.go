@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -66,8 +68,12 @@ type fastCalls struct {
 	tools map[string]mcpserver.ToolHandlerFunc // MCP.fast
 	next  http.Handler
 	// inflight holds the cancel function of each fast call, keyed as mcp-go
-	// keys its own in-flight calls.
-	inflight sync.Map
+	// keys its own in-flight calls (callKey); mu guards it. A map under a
+	// lock, not a sync.Map: its entries are added and removed once each,
+	// which a sync.Map pays for with an allocation per entry and a boxed
+	// key.
+	mu       sync.Mutex
+	inflight map[string]context.CancelFunc
 	// served counts the calls answered here (for tests).
 	served atomic.Int64
 }
@@ -78,7 +84,7 @@ func withFastCalls(m *MCP, next http.Handler) http.Handler {
 	if len(m.fast) == 0 {
 		return next
 	}
-	return &fastCalls{tools: m.fast, next: next}
+	return &fastCalls{tools: m.fast, next: next, inflight: map[string]context.CancelFunc{}}
 }
 
 // fastMessage is a tools/call as mcp-go's HandleMessage reads it: its
@@ -154,11 +160,17 @@ func (f *fastCalls) serve(w http.ResponseWriter, r *http.Request) bool {
 	f.served.Add(1)
 	req := fm.CallToolRequest
 	req.Header = r.Header
-	ctx, cancel := context.WithCancel(profileContext(r.Context(), r))
-	key := fmt.Sprintf("%s:%v", sid, fm.ID)
-	f.inflight.Store(key, cancel)
+	// r's context already carries what profileContext adds for mcp-go
+	// (Wrap put the profile, caller and browser origin there).
+	ctx, cancel := context.WithCancel(r.Context())
+	key := callKey(sid, fm.ID)
+	f.mu.Lock()
+	f.inflight[key] = cancel
+	f.mu.Unlock()
 	res, err := handler(ctx, req)
-	f.inflight.Delete(key)
+	f.mu.Lock()
+	delete(f.inflight, key)
+	f.mu.Unlock()
 	cancel()
 
 	if r.Context().Err() != nil {
@@ -228,9 +240,33 @@ func (f *fastCalls) cancel(body []byte, sid, pv string, msg message) {
 	if !ok {
 		return
 	}
-	if c, ok := f.inflight.LoadAndDelete(fmt.Sprintf("%s:%v", sid, reqID)); ok {
-		c.(context.CancelFunc)()
+	key := callKey(sid, reqID)
+	f.mu.Lock()
+	c, ok := f.inflight[key]
+	delete(f.inflight, key)
+	f.mu.Unlock()
+	if ok {
+		c()
 	}
+}
+
+// callKey is mcp-go's key of the call id of session sid,
+// fmt.Sprintf("%s:%v", sid, id), built without fmt for the ids clients
+// send (strings, and numbers that are whole).
+func callKey(sid string, id any) string {
+	var room [96]byte
+	b := append(append(room[:0], sid...), ':')
+	switch v := id.(type) {
+	case string:
+		return string(append(b, v...))
+	case float64:
+		// %v prints a whole number below 1e6 as its digits (from 1e6 on,
+		// with an exponent); -0 keeps its sign.
+		if v == math.Trunc(v) && math.Abs(v) < 1e6 && (v != 0 || !math.Signbit(v)) {
+			return string(strconv.AppendInt(b, int64(v), 10))
+		}
+	}
+	return fmt.Sprintf("%s:%v", sid, id)
 }
 
 // rebinding reports whether mcp-go's DNS-rebinding protection would refuse

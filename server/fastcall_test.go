@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -301,7 +302,8 @@ func TestFastToolCallCancelled(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := NewHTTP(HTTPOptions{MCP: m, Logger: slog.New(slog.DiscardHandler), DisableFastToolCall: disable}).Handler(true)
+			hh := NewHTTP(HTTPOptions{MCP: m, Logger: slog.New(slog.DiscardHandler), DisableFastToolCall: disable})
+			h := hh.Handler(true)
 			hdr := map[string]string{"Mcp-Protocol-Version": "2025-11-25", mcpserver.HeaderKeySessionID: fixedSession}
 			done := make(chan answer, 1)
 			go func() { done <- serveOne(h, diffRequest(call("7", "slow", ""), hdr)) }()
@@ -315,6 +317,21 @@ func TestFastToolCallCancelled(t *testing.T) {
 			a := <-done
 			if a.status != http.StatusOK || !strings.Contains(a.body, "context canceled") {
 				t.Errorf("cancelled call: %d %s", a.status, a.body)
+			}
+			if f, ok := hh.fast.(*fastCalls); ok {
+				// A call that ended keeps nothing.
+				hdr["Mcp-Protocol-Version"] = "2025-11-25"
+				if a := serveOne(h, diffRequest(call("8", "read_thing", `{"id":"1"}`), hdr)); a.status != http.StatusOK {
+					t.Fatalf("call: %d %s", a.status, a.body)
+				}
+				f.mu.Lock()
+				n := len(f.inflight)
+				f.mu.Unlock()
+				if n != 0 || f.served.Load() != 2 {
+					t.Errorf("%d calls in flight after both ended (served %d), want 0", n, f.served.Load())
+				}
+			} else if !disable {
+				t.Fatal("no fast path")
 			}
 		})
 	}
@@ -450,4 +467,25 @@ func TestFastToolCallInFlightCapAndShutdown(t *testing.T) {
 	close(release)
 	c.finished(t)
 	ts.Stop(t)
+}
+
+// callKey is mcp-go's key, fmt.Sprintf("%s:%v", sid, id), for every kind of
+// id a client may send.
+func TestCallKeyIsMCPGosKey(t *testing.T) {
+	sid := "mcp-session-3b0e7c1a-8f51-4f3c-9c1e-3a3f4d7e2b13"
+	for _, id := range []any{"7", "", "a:b", float64(7), float64(0), math.Copysign(0, -1), float64(-3), float64(99), float64(100),
+		999999, -999999, 1e6, 1234567, 1e14 + 1, 1e15, 1e20, 1e21, 123456789012345678, 0.5, -2.25, 1e-7, math.Inf(1), math.NaN(), true, nil,
+		map[string]any{"x": 1.0}, int64(5)} {
+		want := fmt.Sprintf("%s:%v", sid, id)
+		if got := callKey(sid, id); got != want {
+			t.Errorf("callKey(%#v) = %q, want %q", id, got, want)
+		}
+	}
+	long := strings.Repeat("s", 200)
+	if got, want := callKey(long, float64(42)), long+":42"; got != want {
+		t.Errorf("callKey of a long session id = %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = callKey(sid, float64(4242)) }); n > 1 {
+		t.Errorf("callKey allocates %v times, want 1", n)
+	}
 }

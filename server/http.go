@@ -111,8 +111,7 @@ type HTTP struct {
 // origin it was reduced for), put in the request context by Security, into the context
 // mcp-go gives handlers (modern requests have no session to key on).
 func profileContext(ctx context.Context, r *http.Request) context.Context {
-	ctx = permissions.WithProfile(ctx, permissions.ProfileFrom(r.Context()))
-	ctx = permissions.WithCaller(ctx, permissions.CallerFrom(r.Context()))
+	ctx = permissions.WithIdentity(ctx, permissions.ProfileFrom(r.Context()), permissions.CallerFrom(r.Context()))
 	if o := browserOrigin(r.Context()); o != "" {
 		ctx = context.WithValue(ctx, browserKey, o)
 	}

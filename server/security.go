@@ -105,6 +105,47 @@ type postBody struct {
 	peeked bool
 }
 
+// request is what Wrap adds to a request's context below the caller's
+// identity (permissions.WithIdentity), as one value: the POST body it read
+// (under bodyKey) and the Origin of a browser page whose profile it reduced
+// (under browserKey). Its reader is the request's new Body, over the same
+// bytes.
+type request struct {
+	context.Context
+	body    postBody
+	read    bool // body is set
+	browser any  // string; nil: not reduced for a browser page
+	reader  bodyReader
+}
+
+// Value answers bodyKey and browserKey when Wrap set them, and asks the
+// parent for any other key.
+func (c *request) Value(key any) any {
+	switch key {
+	case bodyKey:
+		if c.read {
+			return &c.body
+		}
+	case browserKey:
+		if c.browser != nil {
+			return c.browser
+		}
+	}
+	return c.Context.Value(key)
+}
+
+// bodyReader is a body read into memory, as a request's Body.
+type bodyReader struct{ bytes.Reader }
+
+// Close does nothing: the body is in memory.
+func (*bodyReader) Close() error { return nil }
+
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // browserOrigin returns the Origin of a browser page whose profile Wrap
 // reduced to read-only tools, or "".
 func browserOrigin(ctx context.Context) string {
@@ -414,18 +455,17 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 			refuse(w, r, http.StatusServiceUnavailable, why, "too many concurrent requests or sessions: retry in a second")
 			return
 		}
-		ctx := permissions.WithCaller(r.Context(), caller)
+		rc := &request{Context: r.Context()}
 		if r.Body != nil && r.Body != http.NoBody && r.Method == http.MethodPost {
 			// Read the body here (bounded in size and time) so an oversized
 			// chunked body is a 413, not a parse error from deeper down, and
 			// a body trickled in (slowloris) cannot hold a slot for long.
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+			ctl := http.NewResponseController(w)
+			_ = ctl.SetReadDeadline(time.Now().Add(bodyTimeout))
 			b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 			_ = r.Body.Close() // under the deadline: Close reads what is left
-			var ne net.Error
 			switch {
-			case errors.As(err, &ne) && ne.Timeout():
+			case err != nil && isTimeout(err):
 				w.Header().Set("Connection", "close")
 				refuse(w, r, http.StatusRequestTimeout, "body_timeout", "request body not received within "+bodyTimeout.String()+": send the whole body at once")
 				return
@@ -438,18 +478,19 @@ func (s *Security) Wrap(next http.Handler) http.Handler {
 			}
 			// The body is in: no read deadline for what follows (a long
 			// call's response, the server noticing the client leave).
-			_ = rc.SetReadDeadline(time.Time{})
-			r.Body = io.NopCloser(bytes.NewReader(b))
+			_ = ctl.SetReadDeadline(time.Time{})
+			rc.body, rc.read = postBody{b: b}, true
+			rc.reader.Reset(b)
+			r.Body = &rc.reader
 			r.ContentLength = int64(len(b))
-			ctx = context.WithValue(ctx, bodyKey, &postBody{b: b})
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && !containsFold(s.AllowedOrigins, origin) {
 			if p := forBrowser(profile); p != profile {
 				profile = p
-				ctx = context.WithValue(ctx, browserKey, origin)
+				rc.browser = origin
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(permissions.WithProfile(ctx, profile)))
+		next.ServeHTTP(w, r.WithContext(permissions.WithIdentity(rc, profile, caller)))
 	})
 }
 
