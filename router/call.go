@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -32,8 +31,8 @@ type call struct {
 	n           int
 	attempts    []tiers.Attempt
 	served      tiers.Name
-	ctxs        *callCtxs // where base and the first attempts' contexts are
-	tried       int       // attempts made under a breaker
+	budgets     *[roomTiers]budgetCtx // the first attempts' contexts (withBudget)
+	tried       int                   // attempts made under a breaker
 
 	prev        *tierState // tier whose failure moved the call on
 	prevOutcome tiers.AttemptOutcome
@@ -55,13 +54,7 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	c.r = r
 	c.op = op
 	c.parent = ctx
-	c.ctxs = new(callCtxs)
-	if len(rc.Tools) > 0 {
-		c.ctxs.base = overlay{Context: ctx, over: r.scopes.of(rc.Tools)}
-		c.base = &c.ctxs.base
-	} else {
-		c.base = tiers.WithScopes(ctx, rc.Tools)
-	}
+	c.base = tiers.WithScopes(ctx, rc.Tools)
 	c.start = r.now()
 	ttl := r.callTTL
 	if isBulk(op) {
@@ -75,93 +68,48 @@ func (r *Router) start(c *call, ctx context.Context, rc RoutingContext, op tiers
 	c.attempts = make([]tiers.Attempt, 0, c.n)
 }
 
-// roomTiers is how many attempts' contexts a call makes in the one
-// allocation of its contexts: a chain of the three tiers, each tried once.
+// roomTiers is how many attempts' contexts a call makes in one
+// allocation: a chain of the three tiers, each tried once.
 const roomTiers = 3
 
-// callCtxs are a call's contexts, made in one allocation: its base (the
-// caller's context with the scopes) and its first attempts' (the base with
-// a retry budget). Each is written once, before it is handed out: a context
-// a tier may still hold is never changed.
-type callCtxs struct {
-	base     overlay
-	attempts [roomTiers]overlay
+// quickBudget carries tiers.QuickRetry (see budgetCtx).
+var quickBudget = tiers.WithRetryBudget(context.Background(), tiers.QuickRetry)
+
+// budgetCtx is the call's base context with an attempt's retry budget, as
+// tiers.WithRetryBudget(base, b) is, without making a context value and
+// boxing the budget on every attempt: budget is a context made once that
+// carries only b (quickBudget or a tier's fullBudget).
+type budgetCtx struct {
+	context.Context                 // the call's base
+	budget          context.Context // carries the budget, over context.Background()
 }
 
-// overlay is its parent context with the values of over, a context made
-// once over context.Background() (tiers.WithScopes or
-// tiers.WithRetryBudget): as the same With… over the parent would be,
-// without making a context value and boxing its value on every call.
-type overlay struct {
-	context.Context                 // the parent
-	over            context.Context // a value or two over context.Background()
-}
-
-// Value answers from over first, then from the parent.
-func (c *overlay) Value(key any) any {
-	if v := c.over.Value(key); v != nil {
+// Value answers the budget's key from budget and every other key from the
+// call's base.
+func (c *budgetCtx) Value(key any) any {
+	if v := c.budget.Value(key); v != nil {
 		return v
 	}
 	return c.Context.Value(key)
 }
 
-// quickBudget carries tiers.QuickRetry (see overlay).
-var quickBudget = tiers.WithRetryBudget(context.Background(), tiers.QuickRetry)
-
 // withBudget returns the call's base context with the retry budget budget
-// carries (quickBudget or a tier's fullBudget), for the call's next attempt
-// under a breaker. Each attempt gets a context of its own.
+// carries, for the call's next attempt under a breaker. Each attempt gets
+// a context of its own: one a tier may still hold is never changed.
 func (c *call) withBudget(budget context.Context) context.Context {
-	var o *overlay
-	if c.tried < roomTiers {
-		o = &c.ctxs.attempts[c.tried]
-	} else {
-		o = new(overlay)
+	var b *budgetCtx
+	switch {
+	case c.tried >= roomTiers:
+		b = new(budgetCtx)
+	case c.budgets == nil:
+		c.budgets = new([roomTiers]budgetCtx)
+		fallthrough
+	default:
+		b = &c.budgets[c.tried]
 	}
 	c.tried++
-	*o = overlay{Context: c.base, over: budget}
-	return o
-}
-
-// scopeSlots is how many sets of scopes a Router keeps a context of: a
-// few profiles in use at once.
-const scopeSlots = 4
-
-// scopeCache keeps the contexts tiers.WithScopes(context.Background(), s)
-// of the last scopeSlots scope slices s the router saw. A profile's scope
-// names are one slice, made when it is loaded (permissions.Profile.ScopeNames),
-// so each call of a profile finds its slice here. A slice is known by its
-// array, length and capacity, not by its contents: the context holds the
-// same slice, so it says what tiers.WithScopes over the call's context
-// would.
-type scopeCache struct {
-	slots [scopeSlots]atomic.Pointer[scopeEntry]
-	next  atomic.Uint32
-}
-
-// scopeEntry is one scope slice and its context.
-type scopeEntry struct {
-	scopes []string
-	ctx    context.Context
-}
-
-// of returns the context of scopes (not empty), making and keeping it
-// when it is not kept.
-func (sc *scopeCache) of(scopes []string) context.Context {
-	for i := range sc.slots {
-		if e := sc.slots[i].Load(); e != nil && sameSlice(e.scopes, scopes) {
-			return e.ctx
-		}
-	}
-	e := &scopeEntry{scopes: scopes, ctx: tiers.WithScopes(context.Background(), scopes)}
-	sc.slots[sc.next.Add(1)%scopeSlots].Store(e)
-	return e.ctx
-}
-
-// sameSlice reports whether a and b (not empty) are the same slice: the
-// same array, length and capacity.
-func sameSlice(a, b []string) bool {
-	return len(a) == len(b) && cap(a) == cap(b) && &a[0] == &b[0]
+	*b = budgetCtx{Context: c.base, budget: budget}
+	return b
 }
 
 // finish returns the call's route.

@@ -140,8 +140,7 @@ type Router struct {
 	floor   time.Duration
 	callTTL time.Duration
 	bulkTTL time.Duration
-	changes changeLog  // recent breaker changes, for BreakerChanges
-	scopes  scopeCache // the contexts of the scopes of recent calls
+	changes changeLog // recent breaker changes, for BreakerChanges
 
 	createWindow time.Duration
 }
@@ -161,7 +160,7 @@ type tierState struct {
 	openText string       // openErr.Error()
 	// fullBudget carries the retry budget of the tier when it is the last
 	// one that could serve a call (its whole policy), made once: see
-	// overlay.
+	// budgetCtx.
 	fullBudget context.Context
 }
 
