@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -146,6 +147,19 @@ func keyIs(key []byte, name string) bool {
 		return string(key) == name
 	}
 	return KeyString(key) == name
+}
+
+// FieldIs reports whether a key as EachField gives it names the struct
+// field name for encoding/json: equal under Unicode case folding once
+// unescaped, as json.Unmarshal matches keys to fields (keyIs is the exact
+// match a map key needs).
+func FieldIs(key []byte, name string) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		// Invalid UTF-8 decodes to U+FFFD on both sides of EqualFold,
+		// which never folds to a letter of name.
+		return bytes.EqualFold(key, []byte(name))
+	}
+	return strings.EqualFold(KeyString(key), name)
 }
 
 // KeyString is a key as EachField gives it, unescaped (and invalid UTF-8

@@ -156,3 +156,33 @@ func stringField(v json.RawMessage) string {
 	}
 	return s
 }
+
+// FuzzFieldIs holds FieldIs to how json.Unmarshal matches a key to a
+// struct field: for every key of a valid one-key object, FieldIs(k, name)
+// is whether decoding the object sets the field tagged name.
+func FuzzFieldIs(f *testing.F) {
+	for _, s := range []string{`"data"`, `"DATA"`, `"d\u0061ta"`, `"\u017F"`, `"K"`, "\"\u212a\"", `"k"`, `"Status"`,
+		`"st\u0041tus"`, "\"\xff\"", `"dat"`, `"data "`, `""`, `"\ud800"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, lit []byte) {
+		var s string
+		if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' || json.Unmarshal(lit, &s) != nil {
+			return
+		}
+		var v struct {
+			Data   *int `json:"data"`
+			K      *int `json:"K"`
+			Status *int `json:"status"`
+		}
+		if json.Unmarshal(append(append([]byte("{"), lit...), ":1}"...), &v) != nil {
+			return
+		}
+		key := lit[1 : len(lit)-1]
+		for name, set := range map[string]bool{"data": v.Data != nil, "K": v.K != nil, "status": v.Status != nil} {
+			if FieldIs(key, name) != set {
+				t.Fatalf("FieldIs(%q, %q) = %v; json.Unmarshal sets the field: %v", key, name, !set, set)
+			}
+		}
+	})
+}

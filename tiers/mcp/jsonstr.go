@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"bytes"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -125,19 +124,6 @@ func getu4(s []byte) rune {
 		r = r*16 + rune(c)
 	}
 	return r
-}
-
-// keyIs reports whether key, as tiers.EachField gives it, names the struct
-// field name for encoding/json: equal under Unicode case folding once
-// unescaped, as json.Unmarshal matches keys to fields.
-func keyIs(key []byte, name string) bool {
-	if bytes.IndexByte(key, '\\') < 0 {
-		// Invalid UTF-8 decodes to U+FFFD on both sides of EqualFold,
-		// which never folds to a letter of name.
-		return bytes.EqualFold(key, []byte(name))
-	}
-	k, ok := unescape(key)
-	return ok && bytes.EqualFold(k, []byte(name))
 }
 
 // isNull reports whether the JSON value v is null.

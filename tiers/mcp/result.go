@@ -134,17 +134,17 @@ func walkTop(b []byte, pick bool) zohoTop {
 			}
 		}
 		switch {
-		case keyIs(k, "data"):
+		case tiers.FieldIs(k, "data"):
 			top.data = v
-		case keyIs(k, "status"):
+		case tiers.FieldIs(k, "status"):
 			badStatus = v[0] != '"' && !isNull(v) // not a string: not the wrapper
 			if pick {
 				top.status = top.pickString(v, top.status)
 			}
 		case !pick:
-		case keyIs(k, "code"):
+		case tiers.FieldIs(k, "code"):
 			top.code = top.pickString(v, top.code)
-		case keyIs(k, "info"):
+		case tiers.FieldIs(k, "info"):
 			if v[0] != '{' && !isNull(v) {
 				top.err = errNotZoho
 			} else {

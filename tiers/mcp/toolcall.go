@@ -163,9 +163,9 @@ func parseValidToolResult(raw []byte) (res *toolResult, needsInput bool, err err
 	)
 	isObj := tiers.EachField(raw, func(k, v []byte) bool {
 		switch {
-		case keyIs(k, "content"):
+		case tiers.FieldIs(k, "content"):
 			fieldErr = content.read(v)
-		case keyIs(k, "isError"):
+		case tiers.FieldIs(k, "isError"):
 			switch v[0] {
 			case 't', 'f':
 				isError = v[0] == 't'
@@ -173,9 +173,9 @@ func parseValidToolResult(raw []byte) (res *toolResult, needsInput bool, err err
 			default:
 				fieldErr = errors.New("tool result: isError is not a boolean")
 			}
-		case keyIs(k, "structuredContent"):
+		case tiers.FieldIs(k, "structuredContent"):
 			structured = v
-		case keyIs(k, "resultType"):
+		case tiers.FieldIs(k, "resultType"):
 			switch v[0] {
 			case '"':
 				resultType, _ = unquote(v)
@@ -235,9 +235,9 @@ func (c *contentList) read(v []byte) error {
 			tiers.EachField(item, func(k, v []byte) bool {
 				var p *[]byte
 				switch {
-				case keyIs(k, "type"):
+				case tiers.FieldIs(k, "type"):
 					p = &typ
-				case keyIs(k, "text"):
+				case tiers.FieldIs(k, "text"):
 					p = &text
 				default:
 					return true

@@ -118,7 +118,7 @@ func firstRecord(body []byte) (json.RawMessage, error) {
 	var data []byte
 	typeErr := false
 	tiers.EachField(obj, func(k, v []byte) bool {
-		if isDataKey(k) {
+		if tiers.FieldIs(k, "data") {
 			switch v[0] {
 			case '[':
 				data = v
@@ -156,17 +156,6 @@ func firstRecord(body []byte) (json.RawMessage, error) {
 	}
 	return first, nil
 }
-
-// isDataKey reports whether a key as tiers.EachField gives it names the
-// field Data, as encoding/json matches it: unescaped, case folded.
-func isDataKey(k []byte) bool {
-	if bytes.IndexByte(k, '\\') < 0 {
-		return bytes.EqualFold(k, dataKey)
-	}
-	return strings.EqualFold(tiers.KeyString(k), "data")
-}
-
-var dataKey = []byte("data")
 
 func firstErr(errs ...error) error {
 	for _, e := range errs {
