@@ -141,8 +141,9 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// keyIs reports whether a key as EachField gives it is name.
-func keyIs(key []byte, name string) bool {
+// KeyIs reports whether a key as EachField gives it is name, once
+// unescaped: the exact match a map key needs (FieldIs is a struct field's).
+func KeyIs(key []byte, name string) bool {
 	if bytes.IndexByte(key, '\\') < 0 {
 		return string(key) == name
 	}
@@ -151,7 +152,7 @@ func keyIs(key []byte, name string) bool {
 
 // FieldIs reports whether a key as EachField gives it names the struct
 // field name for encoding/json: equal under Unicode case folding once
-// unescaped, as json.Unmarshal matches keys to fields (keyIs is the exact
+// unescaped, as json.Unmarshal matches keys to fields (KeyIs is the exact
 // match a map key needs).
 func FieldIs(key []byte, name string) bool {
 	if bytes.IndexByte(key, '\\') < 0 {
@@ -185,7 +186,7 @@ func RawStrings(obj []byte, names ...string) []string {
 	vals := make([][]byte, len(names))
 	EachField(obj, func(k, v []byte) bool {
 		for i, n := range names {
-			if keyIs(k, n) {
+			if KeyIs(k, n) {
 				vals[i] = v
 			}
 		}

@@ -135,11 +135,11 @@ func appendLabel(dst []byte, rec json.RawMessage, nameFields ...string) []byte {
 		names = make([][]byte, len(nameFields))
 	}
 	tiers.EachField(rec, func(k, v []byte) bool {
-		if keyIs(k, "id") {
+		if tiers.KeyIs(k, "id") {
 			id = v
 		}
 		for i, n := range nameFields {
-			if keyIs(k, n) {
+			if tiers.KeyIs(k, n) {
 				names[i] = v
 			}
 		}
@@ -154,14 +154,6 @@ func appendLabel(dst []byte, rec json.RawMessage, nameFields ...string) []byte {
 		}
 	}
 	return appendString(dst, id)
-}
-
-// keyIs reports whether a key as tiers.EachField gives it is name.
-func keyIs(key []byte, name string) bool {
-	if bytes.IndexByte(key, '\\') < 0 {
-		return string(key) == name
-	}
-	return tiers.KeyString(key) == name
 }
 
 // appendString appends the JSON string val decoded to dst; nothing when

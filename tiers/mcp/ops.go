@@ -104,12 +104,8 @@ func idMatches(rec []byte, id string) (match, ok bool) {
 	}
 	var v []byte // the last "id", as a record decodes
 	tiers.EachField(b, func(k, val []byte) bool {
-		if string(k) == "id" {
+		if tiers.KeyIs(k, "id") {
 			v = val
-		} else if bytes.IndexByte(k, '\\') >= 0 {
-			if key, _ := unescape(k); string(key) == "id" {
-				v = val
-			}
 		}
 		return true
 	})
