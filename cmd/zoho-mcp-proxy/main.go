@@ -16,6 +16,7 @@ var (
 )
 
 func main() {
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts the graceful shutdown, a second one
 	// gets the default behaviour: it kills the process.
