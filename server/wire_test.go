@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -118,7 +119,27 @@ func TestWriteResultMatchesMCPGo(t *testing.T) {
 		"every field": {Result: mcp.Result{Meta: &mcp.Meta{ProgressToken: 1}, ResultType: "input_required"},
 			MultiRoundTripResult: mcp.MultiRoundTripResult{InputRequests: mcp.InputRequests{"q": mcp.NewRootsInputRequest()}, RequestState: "s"},
 			Content:              []mcp.Content{mcp.NewTextContent("t")}, StructuredContent: map[string]any{"a": 1}, IsError: true},
-		"text with invalid utf-8":  {Content: []mcp.Content{mcp.NewTextContent("a\xffb\x00c\u2029")}},
+		"text with invalid utf-8": {Content: []mcp.Content{mcp.NewTextContent("a\xffb\x00c\u2029")}},
+		"text of every escape":    {Content: []mcp.Content{mcp.NewTextContent(everyEscape), mcp.TextContent{Type: "<t\xe2\x80\xa8>", Text: ""}}, IsError: true},
+		"raw spaced and escaped":  {Content: []mcp.Content{mcp.NewTextContent("t")}, StructuredContent: json.RawMessage(" {\"a\" :\t\"<&>\u2028\u2029\\u2028\" ,\r\n\"b\":[ 1 , 2.5e-3 , true , null , {} ] } ")},
+		"raw escapes, compact":    {RawStructuredContent: json.RawMessage(`{"a":"\"\\\/\b\f\n\r\t\u00e9\ud834\udd1e","b":-0.5E+7}`)},
+		"raw deep":                {StructuredContent: json.RawMessage(strings.Repeat("[", 1001) + strings.Repeat("]", 1001))},
+		"raw too deep":            {StructuredContent: json.RawMessage(strings.Repeat("[", 10001) + strings.Repeat("]", 10001))},
+		"raw control in string":   {StructuredContent: json.RawMessage("{\"a\":\"\x01\"}")},
+		"raw bare scalar":         {StructuredContent: json.RawMessage(`"<x>"`)},
+		"raw with one escape each": {Content: []mcp.Content{
+			mcp.NewTextContent("&"), mcp.NewTextContent(">"), mcp.NewTextContent("\u2029"), mcp.NewTextContent("\u2028"), mcp.NewTextContent("\x7f")},
+			StructuredContent: json.RawMessage(`[{"a":"&"},{"a":">"},{"a":"\u2029"},"\u2028",["<"],1]`)},
+		"raw &":                    {RawStructuredContent: json.RawMessage(`{"a":"&"}`)},
+		"raw >":                    {RawStructuredContent: json.RawMessage(`[">"]`)},
+		"raw U+2029":               {RawStructuredContent: json.RawMessage("\"\u2029\"")},
+		"raw space":                {RawStructuredContent: json.RawMessage(`[1, 2]`)},
+		"raw tab":                  {RawStructuredContent: json.RawMessage("[1,\t2]")},
+		"raw space after \\\"":     {RawStructuredContent: json.RawMessage(`["\"", 1]`)},
+		"two meta keys":            {Result: mcp.Result{Meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: tiers.Route{}, "a": 1}}}},
+		"meta value not a route":   {Result: mcp.Result{Meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: "route"}}}},
+		"route under an odd key":   {Result: mcp.Result{Meta: &mcp.Meta{AdditionalFields: map[string]any{"<k>\xff": tiers.Route{Tier: "T<", Attempts: []tiers.Attempt{{Error: "\u2028&"}}}}}}},
+		"route with a bad outcome": {Result: mcp.Result{Meta: &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: tiers.Route{Attempts: []tiers.Attempt{{Outcome: tiers.NumAttemptOutcomes}}}}}}},
 		"raw with invalid utf-8":   {RawStructuredContent: json.RawMessage("{\"a\":\"\xff<\u2028\"}")},
 		"structured invalid bytes": {Content: []mcp.Content{mcp.NewTextContent("t")}, StructuredContent: json.RawMessage(`{"a":`)},
 		"raw invalid bytes":        {RawStructuredContent: json.RawMessage(`{"a":1}{`)},
@@ -130,8 +151,10 @@ func TestWriteResultMatchesMCPGo(t *testing.T) {
 	// The results json cannot encode: mcp-go writes no body for them. Every
 	// other case must have one (two empty bodies would compare equal).
 	unencodable := map[string]bool{"structured invalid bytes": true, "raw invalid bytes": true, "structured NaN": true,
-		"structured channel": true, "content marshaler fails": true, "meta value fails": true, "invalid input request": true}
-	ids := []any{float64(7), "zmp-<1>", 1.5, 1e21, math.Copysign(0, -1), "", "\u2028\xff"}
+		"structured channel": true, "content marshaler fails": true, "meta value fails": true, "invalid input request": true,
+		"raw too deep": true, "raw control in string": true, "route with a bad outcome": true}
+	ids := []any{float64(7), "zmp-<1>", 1.5, 1e21, 1e20, 1e-7, 1e-6, -1.5e-300, math.Copysign(0, -1), "", "\u2028\xff",
+		int64(-9007199254740993), 42, nil, uint8(3), json.Number("8")}
 	for name, res := range cases {
 		t.Run(name, func(t *testing.T) {
 			for _, id := range ids {
@@ -144,6 +167,41 @@ func TestWriteResultMatchesMCPGo(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// everyEscape is a text with a character of every class encoding/json
+// escapes or repairs in a string, and some it leaves alone.
+const everyEscape = "q\" b\\ \b\f\n\r\t \x00\x01\x1f <&> \u2028\u2029 \x7f é ☃ 𝄞 \xff \xe2\x80 \xed\xa0\x80 /"
+
+// TestAppendAnswerServesToolShapes: the results the tools return (record
+// answers with raw JSON in either field, errors, no content, _meta empty or
+// a route) and every id a fast call has are written by appendAnswer, not
+// handed to the reflective encoder, and its bytes are mcp-go's. It fails if
+// appendAnswer turns down a shape it is meant to serve.
+func TestAppendAnswerServesToolShapes(t *testing.T) {
+	raw := recordResult(`{"id":"1","Account_Name":"Acme Co"}`)
+	raw.RawStructuredContent, raw.StructuredContent = json.RawMessage(`{ "id" : "1" }`), nil
+	routed := func(res *mcp.CallToolResult) *mcp.CallToolResult {
+		res.Meta = &mcp.Meta{AdditionalFields: map[string]any{tiers.RouteMetaKey: tiers.Route{Tier: tiers.REST,
+			Attempts: []tiers.Attempt{{Tier: tiers.MCP, Outcome: tiers.AttemptRateLimited, Error: "MCP: 429 <&>"}, {Tier: tiers.REST}}}}}
+		return res
+	}
+	shapes := map[string]*mcp.CallToolResult{
+		"record":             recordResult(`{"id":"1","Account_Name":"Acme <&> Co","Description":"a\nb"}`),
+		"raw structured":     raw,
+		"structured escaped": recordResult(" {\"a\" : \"<\u2028>\"} "),
+		"tool error":         routed(mcp.NewToolResultError(everyEscape)),
+		"no content":         {},
+		"empty meta":         {Result: mcp.Result{Meta: &mcp.Meta{}}, Content: []mcp.Content{mcp.NewTextContent("t")}},
+	}
+	for name, res := range shapes {
+		for _, id := range []any{float64(7), -1.5, 1e-9, "zmp-<1>", int64(3), 4, nil} {
+			if _, ok := appendAnswer(nil, id, res); !ok {
+				t.Errorf("%s, id %#v: appendAnswer turned it down", name, id)
+			}
+			checkWriteResult(t, id, res)
+		}
+	}
+}
 
 // TestWireResultCoversCallToolResult fails when mcp-go's CallToolResult
 // gains (or loses) a field: wireResult (and wireOf) must then be taught it,
@@ -170,7 +228,9 @@ func TestWireResultCoversCallToolResult(t *testing.T) {
 
 // FuzzWriteResult checks writeResult against mcp-go's encoding for
 // arbitrary text, structured content (a value, raw JSON bytes, or none),
-// _meta, error flags, content types and ids of both kinds; a result that
+// _meta (a map, or a route as the tools put it), error flags, content types
+// and ids (strings, floats, integers); shapes 0, 4, 64 and 68 are the
+// tools' answers, which appendAnswer writes. A result that
 // cannot be encoded must get what mcp-go then gets (headers, no body).
 func FuzzWriteResult(f *testing.F) {
 	f.Add("hello", []byte(`{"a":1}`), "zoho-mcp-proxy/route", "MCP", false, "7", 7.0, false, uint8(0))
@@ -180,6 +240,8 @@ func FuzzWriteResult(f *testing.F) {
 	f.Add("summary\n\n{\"id\":\"1\"}", []byte(`{"id":"1"}`), "progressToken", "\xff", false, "", 1.0, false, uint8(4))
 	f.Add("", []byte{}, "", "", false, "", 9.0, false, uint8(5))
 	f.Add("x", []byte(`{"a":`), "", "", false, "", 0.0, false, uint8(6))
+	f.Add("Account <&>\n\n{\"id\":\"1\"}", []byte(`{"id":"1","n":[1,2]}`), "zoho-mcp-proxy/route", "MCP", false, "", 3.0, false, uint8(64))
+	f.Add("\u2028\xff\"\x01", []byte(" [ \"\\\" \" , \"\u2029&\" ] "), "k", "REST", true, "", 12.0, false, uint8(64+4+128))
 	f.Fuzz(func(t *testing.T, text string, raw []byte, metaKey, metaVal string, isError bool, sid string, nid float64, useString bool, shape uint8) {
 		if !useString && (math.IsNaN(nid) || math.IsInf(nid, 0)) {
 			return // not an id JSON can carry
@@ -218,12 +280,19 @@ func FuzzWriteResult(f *testing.F) {
 		if shape&16 != 0 {
 			res.Meta = meta
 		}
+		if shape&64 != 0 { // a route, as the tools' results carry it
+			res.Meta = &mcp.Meta{AdditionalFields: map[string]any{metaKey: tiers.Route{Tier: tiers.Name(metaVal), DurationMS: int64(len(text)),
+				Attempts: []tiers.Attempt{{Tier: tiers.MCP, Outcome: tiers.AttemptOutcome(len(raw) % (tiers.NumAttemptOutcomes + 1)), Error: text}}}}}
+		}
 		if shape&32 != 0 {
 			res.RequestState, res.ResultType = metaVal, mcp.ResultType(metaKey)
 		}
 		var id any = nid
-		if useString {
+		switch {
+		case useString:
 			id = sid
+		case shape&128 != 0:
+			id = int64(nid)
 		}
 		checkWriteResult(t, id, res)
 	})

@@ -3,6 +3,7 @@ package tiers
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // RouteMetaKey is the _meta key under which every tool result carries its
@@ -20,11 +21,36 @@ type Route struct {
 
 // MarshalJSON writes the route with attempts always an array, never null.
 func (r Route) MarshalJSON() ([]byte, error) {
-	type plain Route
-	if r.Attempts == nil {
-		r.Attempts = []Attempt{}
+	return r.AppendJSON(make([]byte, 0, 64+48*len(r.Attempts)))
+}
+
+// AppendJSON appends the route's JSON (MarshalJSON's bytes) to dst: the
+// bytes json.Marshal writes for its fields, with append instead of
+// reflection, for a route goes into every tool result (TestRouteJSON,
+// FuzzRouteJSON hold it to json.Marshal). An attempt with an outcome out of
+// range fails with json.Marshal's error, and dst unchanged.
+func (r Route) AppendJSON(dst []byte) ([]byte, error) {
+	n := len(dst)
+	dst = AppendQuoted(append(dst, `{"tier":`...), string(r.Tier))
+	dst = append(dst, `,"attempts":[`...)
+	for i, a := range r.Attempts {
+		if int(a.Outcome) >= len(outcomeNames) {
+			type plain Route
+			_, err := json.Marshal(plain(r)) // json's own error
+			return dst[:n], err
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendQuoted(append(dst, `{"tier":`...), string(a.Tier))
+		dst = AppendQuoted(append(dst, `,"outcome":`...), outcomeNames[a.Outcome])
+		if a.Error != "" {
+			dst = AppendQuoted(append(dst, `,"error":`...), a.Error)
+		}
+		dst = append(dst, '}')
 	}
-	return json.Marshal(plain(r))
+	dst = strconv.AppendInt(append(dst, `],"duration_ms":`...), r.DurationMS, 10)
+	return append(dst, '}'), nil
 }
 
 // Attempt is one tier's part in a call: what became of it and the tier's

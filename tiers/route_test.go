@@ -29,6 +29,9 @@ func TestRouteJSON(t *testing.T) {
 			if err != nil || string(b) != tt.want {
 				t.Fatalf("Marshal = %s, %v; want %s", b, err, tt.want)
 			}
+			if old, err := oldRouteJSON(tt.route); err != nil || string(old) != tt.want {
+				t.Fatalf("the reflective encoding = %s, %v; want %s", old, err, tt.want)
+			}
 			var back Route
 			if err := json.Unmarshal(b, &back); err != nil || back.Tier != tt.route.Tier || len(back.Attempts) != len(tt.route.Attempts) {
 				t.Fatalf("Unmarshal = %+v, %v", back, err)
@@ -47,6 +50,57 @@ func TestRouteJSON(t *testing.T) {
 	if _, err := json.Marshal(AttemptOutcome(NumAttemptOutcomes)); err == nil {
 		t.Error("an out-of-range outcome marshaled")
 	}
+	bad := Route{Attempts: []Attempt{{Outcome: AttemptSuccess}, {Outcome: NumAttemptOutcomes}}}
+	_, want := oldRouteJSON(bad)
+	if b, err := bad.AppendJSON([]byte("x")); err == nil || err.Error() != want.Error() || string(b) != "x" {
+		t.Errorf("AppendJSON of an out-of-range outcome = %q, %v; want x and %v", b, err, want)
+	}
+	if _, err := json.Marshal(bad); err == nil {
+		t.Error("a route with an out-of-range outcome marshaled")
+	}
+}
+
+// oldRouteJSON is the route's encoding by reflection, as MarshalJSON wrote
+// it before AppendJSON: the oracle of TestRouteJSON and FuzzRouteJSON.
+func oldRouteJSON(r Route) ([]byte, error) { return json.Marshal(plainRoute(r)) }
+
+// plainRoute is r without its MarshalJSON, attempts an array.
+func plainRoute(r Route) any {
+	type plain Route
+	if r.Attempts == nil {
+		r.Attempts = []Attempt{}
+	}
+	return plain(r)
+}
+
+// FuzzRouteJSON holds MarshalJSON (AppendJSON) to the reflective encoding
+// for arbitrary tiers, errors (escapes, invalid UTF-8), outcomes (in and out
+// of range), durations and numbers of attempts, as a value of its own and
+// inside a map (as _meta carries it).
+func FuzzRouteJSON(f *testing.F) {
+	f.Add("MCP", "REST", "MCP: 429 <&> \u2028", uint8(3), int64(7), uint8(2))
+	f.Add("", "", "", uint8(0), int64(-1), uint8(0))
+	f.Add("\xff\"", "\n", "\xe2\x80\xa8", uint8(NumAttemptOutcomes), int64(1<<62), uint8(1))
+	f.Fuzz(func(t *testing.T, tier, other, msg string, outcome uint8, ms int64, n uint8) {
+		r := Route{Tier: Name(tier), DurationMS: ms}
+		for i := range int(n % 4) {
+			a := Attempt{Tier: Name(other), Outcome: AttemptOutcome(outcome) + AttemptOutcome(i)}
+			if i%2 == 0 {
+				a.Error = msg
+			}
+			r.Attempts = append(r.Attempts, a)
+		}
+		want, wantErr := oldRouteJSON(r)
+		got, err := r.MarshalJSON()
+		if (err != nil) != (wantErr != nil) || string(got) != string(want) {
+			t.Fatalf("MarshalJSON(%+v) = %s, %v; want %s, %v", r, got, err, want, wantErr)
+		}
+		inMap, err := json.Marshal(map[string]any{RouteMetaKey: r})
+		wantMap, _ := json.Marshal(map[string]any{RouteMetaKey: plainRoute(r)})
+		if (err != nil) != (wantErr != nil) || string(inMap) != string(wantMap) {
+			t.Fatalf("in a map: %s, %v; want %s", inMap, err, wantMap)
+		}
+	})
 }
 
 // TestClassNamesAreOutcomes: an attempt that failed with a class has the
