@@ -557,7 +557,7 @@ func writeFloorMarkdown(w io.Writer, rs []CompareResult) {
 				AddedP50(t.relay, t.direct), p50, share(p50, added), pcpu, rcpu, above)
 		}
 	}
-	fmt.Fprintf(w, "\nThe floor is the direct call through a bare net/http ReverseProxy (zmp-load relay, on the proxy's upstream transport settings). "+
+	fmt.Fprintf(w, "\nThe floor is the direct call through a bare net/http ReverseProxy (zmp-load relay: its defaults but the proxy's upstream transport, pooled copy buffers and the proxy's GOGC=200). "+
 		"Above the floor: the proxy's p50 less the relay's, as a share of the proxy's added p50; its CPU per call less the relay's, as a share of its own.\n")
 }
 

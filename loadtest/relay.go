@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os/exec"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,8 +24,9 @@ import (
 // The relay is compare's floor: an HTTP hop that does nothing but relay,
 // so that the proxy's added latency and CPU can be set against what any Go
 // HTTP hop costs on the same machine in the same run. It is net/http's
-// ReverseProxy with its defaults, on the proxy's own upstream transport
-// (keep-alives, 64 idle connections per host).
+// ReverseProxy with its defaults, but for the proxy's own upstream
+// transport (keep-alives, 64 idle connections per host) and a pool of copy
+// buffers.
 
 // RelayHandler relays every request to target, except /healthz and
 // /metrics, which it answers itself: the harness waits on the one and reads
@@ -38,6 +40,9 @@ func RelayHandler(target *url.URL) (http.Handler, *http.Transport) {
 		// Streamable HTTP answers (JSON or SSE) pass through as they are
 		// written, as the proxy passes them.
 		FlushInterval: -1,
+		// Without a pool it allocates a 32 KiB copy buffer per answer,
+		// which is a default, not a cost of the hop.
+		BufferPool: &bufferPool{},
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -53,6 +58,18 @@ func RelayHandler(target *url.URL) (http.Handler, *http.Transport) {
 		}
 	}), tr
 }
+
+// bufferPool lends ReverseProxy its copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // RelayMain is `zmp-load relay -to URL -addr HOST:PORT`: it relays to URL
 // on HOST:PORT until ctx ends.
@@ -120,7 +137,10 @@ func StartRelay(ctx context.Context, command []string, target string) (*Proxy, e
 			return nil, err
 		}
 		cmd := exec.Command(command[0], append(command[1:], "-to", target, "-addr", addr)...)
-		cmd.Env = BaseEnv()
+		// The collector runs as the proxy's does (cmd/zoho-mcp-proxy sets
+		// GOGC=200 unless GOGC is set), so that the floor differs from the
+		// proxy in the work per call, not in a runtime setting.
+		cmd.Env = append(BaseEnv(), "GOGC=200")
 		if err := p.spawn(cmd, nil); err != nil {
 			return nil, err
 		}
