@@ -434,8 +434,9 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 			clients[name] = c
 		}
 		// A hop in this process is measured with the load generator.
-		direct, viaMCP, viaREST, relayedMCP, relayedREST := o.Bench, o.Bench, o.Bench, o.Bench, o.Bench
-		direct.Proxy, viaMCP.Proxy, viaREST.Proxy, relayedMCP.Proxy, relayedREST.Proxy = nil, nil, nil, nil, nil
+		b := o.Bench
+		b.Proxy = nil
+		direct, viaMCP, viaREST, relayedMCP, relayedREST := b, b, b, b, b
 		if o.Binary != "" {
 			viaMCP.Proxy, viaREST.Proxy = mcpProxy.Usage, restProxy.Usage
 		}
