@@ -11,8 +11,9 @@ import (
 // BenchmarkProxyGetAccount is one get_account through an in-process proxy
 // (mcp-go client → Streamable HTTP → tools → router → tier → emulator), on
 // the MCP tier and on the REST tier, beside the same read made directly to
-// the emulator, and through a bare relay (compare's floor). The proxy's requests run under the pprof label side=proxy,
-// so a profile separates its cost from the client's and the emulator's:
+// the emulator and through a bare relay (compare's floor). The proxy's
+// requests run under the pprof label side=proxy, so a profile separates its
+// cost from the client's and the emulator's:
 //
 //	go test -run '^$' -bench ProxyGetAccount -cpuprofile cpu.out ./loadtest/
 //	go tool pprof -top -tagfocus side=proxy cpu.out

@@ -28,11 +28,11 @@ import (
 // transport (keep-alives, 64 idle connections per host) and a pool of copy
 // buffers.
 
-// RelayHandler relays every request to target, except /healthz and
+// relayHandler relays every request to target, except /healthz and
 // /metrics, which it answers itself: the harness waits on the one and reads
 // the relay's allocation count from the other exactly as it reads the
 // proxy's (the same Go and process collectors the proxy registers).
-func RelayHandler(target *url.URL) (http.Handler, *http.Transport) {
+func relayHandler(target *url.URL) (http.Handler, *http.Transport) {
 	tr := zoho.DefaultTransport()
 	rp := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) }, // the upstream's Host, no X-Forwarded-*
@@ -93,9 +93,9 @@ func RelayMain(ctx context.Context, args []string) error {
 	return stop()
 }
 
-// serveRelay serves RelayHandler(target) on ln and returns its stop.
+// serveRelay serves relayHandler(target) on ln and returns its stop.
 func serveRelay(ln net.Listener, target *url.URL) (stop func() error) {
-	h, tr := RelayHandler(target)
+	h, tr := relayHandler(target)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -124,7 +124,7 @@ func StartRelay(ctx context.Context, command []string, target string) (*Proxy, e
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{hc: &http.Client{Timeout: 5 * time.Second}, done: make(chan error, 1)}
+	p := &Proxy{hc: &http.Client{Timeout: 5 * time.Second}}
 	if len(command) == 0 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
