@@ -4,14 +4,16 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/url"
 	"testing"
 )
 
 // BenchmarkProxyGetAccount is one get_account through an in-process proxy
 // (mcp-go client → Streamable HTTP → tools → router → tier → emulator), on
 // the MCP tier and on the REST tier, beside the same read made directly to
-// the emulator. The proxy's requests run under the pprof label side=proxy,
-// so a profile separates its cost from the client's and the emulator's:
+// the emulator and through a bare relay (compare's floor). The proxy's
+// requests run under the pprof label side=proxy, so a profile separates its
+// cost from the client's and the emulator's:
 //
 //	go test -run '^$' -bench ProxyGetAccount -cpuprofile cpu.out ./loadtest/
 //	go tool pprof -top -tagfocus side=proxy cpu.out
@@ -44,11 +46,27 @@ func BenchmarkProxyGetAccount(b *testing.B) {
 		b.Fatal(err)
 	}
 	ids := sim.Store().IDs()[:200]
+	mcpURL, err := url.Parse(sim.MCPEndpoint())
+	if err != nil {
+		b.Fatal(err)
+	}
+	relayMCP, err := StartRelay(ctx, nil, mcpURL.Scheme+"://"+mcpURL.Host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer relayMCP.Close()
+	relayREST, err := StartRelay(ctx, nil, sim.RESTURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer relayREST.Close()
 	paths := []struct{ name, endpoint string }{
 		{"mcp-tier", mcpProxy.Endpoint()},
 		{"rest-tier", restProxy.Endpoint()},
 		{"direct-mcp", sim.MCPEndpoint()},
 		{"direct-rest", ""},
+		{"relay-mcp", relayMCP.URL + mcpURL.Path},
+		{"relay-rest", ""},
 	}
 	for _, p := range paths {
 		b.Run(p.name, func(b *testing.B) {
@@ -56,13 +74,15 @@ func BenchmarkProxyGetAccount(b *testing.B) {
 			switch p.name {
 			case "direct-rest":
 				call = DirectRESTGet(hc, apiDomain, token)
+			case "relay-rest":
+				call = DirectRESTGet(hc, relayREST.URL, token)
 			default:
 				c, err := Connect(ctx, p.endpoint, EraLegacy, hc)
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer c.Close()
-				if p.name == "direct-mcp" {
+				if p.name == "direct-mcp" || p.name == "relay-mcp" {
 					call = DirectMCPGetRecord(c)
 				} else {
 					call = ProxyGetAccount(c)

@@ -40,8 +40,9 @@ type Bench struct {
 	Errors    int     `json:"errors"`
 	ErrorText string  `json:"error_example,omitempty"`
 	Rounds    int     `json:"rounds,omitempty"` // medians over this many rounds
-	// Proxy is the proxy process's cost per call over both phases (nil on
-	// a direct path, or when it could not be read).
+	// Proxy is the cost per call of the hop's process, the proxy's or on a
+	// relay path the relay's, over both phases (nil on a direct path, for a
+	// hop in this process, or when it could not be read).
 	Proxy *PerCall `json:"proxy,omitempty"`
 	// LoadGen is the load generator's own cost per call over both phases:
 	// the MCP or HTTP client and the in-process emulator (and, run with
@@ -268,7 +269,8 @@ func DirectRESTGet(hc *http.Client, apiDomain, token string) Caller {
 	}
 }
 
-// CompareResult is one era's proxy-vs-direct figures.
+// CompareResult is one era's proxy-vs-direct figures, with the floor: the
+// direct calls through a bare relay.
 type CompareResult struct {
 	Era         string `json:"protocol_version"`
 	ProxyMCP    Bench  `json:"proxy_mcp_tier"`
@@ -276,6 +278,13 @@ type CompareResult struct {
 	ProxyREST   Bench  `json:"proxy_rest_tier"`
 	DirectREST  Bench  `json:"direct_rest"`
 	ProxyMCPRSS int64  `json:"proxy_mcp_rss_bytes_after"`
+	RelayMCP    Bench  `json:"relay_mcp"`
+	RelayREST   Bench  `json:"relay_rest"`
+}
+
+// benches are r's paths in the order they are measured and printed.
+func (r CompareResult) benches() []Bench {
+	return []Bench{r.ProxyMCP, r.DirectMCP, r.RelayMCP, r.ProxyREST, r.DirectREST, r.RelayREST}
 }
 
 // AddedP50 is proxy p50 − direct p50 at c=1 in µs.
@@ -289,6 +298,18 @@ func Ratio(proxy, direct Bench) float64 {
 	return proxy.PerSecCN / direct.PerSecCN
 }
 
+// AboveFloor is how much of a proxy's cost lies above the floor, the same
+// call's cost through a bare relay: its p50 at c=1 less the relay's (that
+// is, its added p50 less the relay's) and its CPU per call less the
+// relay's, in µs. cpuOK is false when either process's CPU is unknown.
+func AboveFloor(proxy, relay Bench) (p50, cpu float64, cpuOK bool) {
+	p50 = proxy.P50C1 - relay.P50C1
+	if proxy.Proxy == nil || relay.Proxy == nil {
+		return p50, 0, false
+	}
+	return p50, proxy.Proxy.CPUus - relay.Proxy.CPUus, true
+}
+
 // CompareOptions configure Compare.
 type CompareOptions struct {
 	Bench BenchOptions
@@ -296,9 +317,13 @@ type CompareOptions struct {
 	Eras []string
 	// Binary is the proxy to spawn; "" runs it in process.
 	Binary string
+	// Relay is the command that starts the floor's relay as a process of
+	// its own (zmp-load relay; StartRelay adds -to and -addr); nil runs it
+	// in this process.
+	Relay []string
 	// LogLevel of the proxies; "" means info.
 	LogLevel string
-	// Rounds of the four measurements, interleaved so that load from
+	// Rounds of the six measurements, interleaved so that load from
 	// elsewhere on a shared machine hits every path alike; each figure is
 	// the median over rounds. 0 means 3.
 	Rounds int
@@ -374,6 +399,20 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 		return nil, fmt.Errorf("proxy (REST tier only): %w", err)
 	}
 	defer restProxy.Close()
+	mcpURL, err := url.Parse(sim.MCPEndpoint())
+	if err != nil {
+		return nil, err
+	}
+	relayMCP, err := StartRelay(ctx, o.Relay, mcpURL.Scheme+"://"+mcpURL.Host)
+	if err != nil {
+		return nil, fmt.Errorf("relay to the MCP surface: %w", err)
+	}
+	defer relayMCP.Close()
+	relayREST, err := StartRelay(ctx, o.Relay, sim.RESTURL())
+	if err != nil {
+		return nil, fmt.Errorf("relay to the REST surface: %w", err)
+	}
+	defer relayREST.Close()
 
 	hc := NewHTTPClient(64)
 	defer hc.CloseIdleConnections()
@@ -385,7 +424,8 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 	for _, era := range o.Eras {
 		r := CompareResult{Era: era}
 		clients := map[string]*mcpclient.Client{}
-		for name, ep := range map[string]string{"proxy-mcp": mcpProxy.Endpoint(), "proxy-rest": restProxy.Endpoint(), "direct-mcp": sim.MCPEndpoint()} {
+		for name, ep := range map[string]string{"proxy-mcp": mcpProxy.Endpoint(), "proxy-rest": restProxy.Endpoint(), "direct-mcp": sim.MCPEndpoint(),
+			"relay-mcp": relayMCP.URL + mcpURL.Path} {
 			c, err := Connect(ctx, ep, era, hc)
 			if err != nil {
 				return nil, fmt.Errorf("connect %s (%s): %w", name, era, err)
@@ -393,22 +433,28 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 			defer c.Close()
 			clients[name] = c
 		}
-		direct, viaMCP, viaREST := o.Bench, o.Bench, o.Bench
-		direct.Proxy = nil
-		if o.Binary != "" { // a proxy in this process is measured with the load generator
+		// A hop in this process is measured with the load generator.
+		b := o.Bench
+		b.Proxy = nil
+		direct, viaMCP, viaREST, relayedMCP, relayedREST := b, b, b, b, b
+		if o.Binary != "" {
 			viaMCP.Proxy, viaREST.Proxy = mcpProxy.Usage, restProxy.Usage
-		} else {
-			viaMCP.Proxy, viaREST.Proxy = nil, nil
 		}
-		var pm, dm, pr, dr []Bench
+		if len(o.Relay) > 0 {
+			relayedMCP.Proxy, relayedREST.Proxy = relayMCP.Usage, relayREST.Usage
+		}
+		var pm, dm, fm, pr, dr, fr []Bench
 		for round := 1; round <= o.Rounds; round++ {
-			o.Logf("%s round %d/%d: proxy MCP tier, direct MCP, proxy REST tier, direct REST", era, round, o.Rounds)
+			o.Logf("%s round %d/%d: proxy MCP tier, direct MCP, relay MCP, proxy REST tier, direct REST, relay REST", era, round, o.Rounds)
 			pm = append(pm, Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, viaMCP))
 			dm = append(dm, Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, direct))
+			fm = append(fm, Measure(ctx, "relay → MCP", DirectMCPGetRecord(clients["relay-mcp"]), ids, relayedMCP))
 			pr = append(pr, Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, viaREST))
 			dr = append(dr, Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, direct))
+			fr = append(fr, Measure(ctx, "relay → REST", DirectRESTGet(hc, relayREST.URL, token), ids, relayedREST))
 		}
-		r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST = medianBench(pm), medianBench(dm), medianBench(pr), medianBench(dr)
+		r.ProxyMCP, r.DirectMCP, r.RelayMCP = medianBench(pm), medianBench(dm), medianBench(fm)
+		r.ProxyREST, r.DirectREST, r.RelayREST = medianBench(pr), medianBench(dr), medianBench(fr)
 		if s, err := mcpProxy.Sample(ctx); err == nil {
 			r.ProxyMCPRSS = s.RSSBytes
 		}
@@ -423,7 +469,7 @@ func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
 	fmt.Fprintf(w, "| protocol | path | p50 c=1 µs | p99 c=1 µs | calls/s c=%d | p50 c=%d µs | p99 c=%d µs | max c=%d ms | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
 		n, n, n, n)
 	for _, r := range rs {
-		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
+		for _, b := range r.benches() {
 			fmt.Fprintf(w, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %d |\n", r.Era, b.Path, b.P50C1, b.P99C1, b.PerSecCN, b.P50CN, b.P99CN, b.MaxCN/1000, b.Errors)
 		}
 	}
@@ -437,10 +483,13 @@ func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
 			met(add <= 160 && ratio >= 0.6))
 		add, ratio = AddedP50(r.ProxyREST, r.DirectREST), Ratio(r.ProxyREST, r.DirectREST)
 		fmt.Fprintf(w, "| %s | (b) proxy REST tier vs direct REST | %.0f µs | %.2f× | (none set) | — |\n", r.Era, add, ratio)
+		fmt.Fprintf(w, "| %s | (c) floor: relay vs direct MCP | %.0f µs | %.2f× | (floor) | — |\n", r.Era, AddedP50(r.RelayMCP, r.DirectMCP), Ratio(r.RelayMCP, r.DirectMCP))
+		fmt.Fprintf(w, "| %s | (d) floor: relay vs direct REST | %.0f µs | %.2f× | (floor) | — |\n", r.Era, AddedP50(r.RelayREST, r.DirectREST), Ratio(r.RelayREST, r.DirectREST))
 	}
 	writeCostMarkdown(w, rs)
+	writeFloorMarkdown(w, rs)
 	for _, r := range rs {
-		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
+		for _, b := range r.benches() {
 			if b.Errors > 0 {
 				fmt.Fprintf(w, "\n%s %s: %d errors, e.g. %s\n", r.Era, b.Path, b.Errors, cell(b.ErrorText))
 			}
@@ -454,20 +503,20 @@ func writeCostMarkdown(w io.Writer, rs []CompareResult) {
 	fmt.Fprintf(w, "\n| protocol | path | proxy CPU µs/call | proxy allocs/call | load generator CPU µs/call | load generator allocs/call | CPU µs/call, both |\n|---|---|---:|---:|---:|---:|---:|\n")
 	inproc := false
 	for _, r := range rs {
-		for _, b := range []Bench{r.ProxyMCP, r.DirectMCP, r.ProxyREST, r.DirectREST} {
+		for _, b := range r.benches() {
 			pcpu, palloc := "—", "—"
 			if b.Proxy != nil {
 				pcpu, palloc = fmt.Sprintf("%.0f", b.Proxy.CPUus), allocs(b.Proxy.Allocs)
-			} else if strings.HasPrefix(b.Path, "proxy") {
+			} else if !strings.HasPrefix(b.Path, "direct") {
 				inproc = true
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f | %s | %.0f |\n", r.Era, b.Path, pcpu, palloc, b.LoadGen.CPUus, allocs(b.LoadGen.Allocs), totalCPU(b))
 		}
 	}
 	fmt.Fprintf(w, "\nCPU is user + system time of the process over the measured calls of both phases (c=1 and c=%d), divided by the calls; "+
-		"the load generator is the MCP/HTTP client and the in-process emulator.", conc(rs))
+		"the load generator is the MCP/HTTP client and the in-process emulator. On the relay paths the proxy columns are the relay process's.", conc(rs))
 	if inproc {
-		fmt.Fprintf(w, " The proxy ran in this process (-inprocess), so its cost is inside the load generator's: compare the proxy paths' load generator figures with the direct ones.")
+		fmt.Fprintf(w, " The proxy or the relay ran in this process (-inprocess), so its cost is inside the load generator's: compare those paths' load generator figures with the direct ones.")
 	}
 	fmt.Fprintf(w, "\n\n| protocol | comparison | proxy CPU µs/call | proxy allocs/call | CPU ratio, both processes | goal | met |\n|---|---|---:|---:|---:|---|---|\n")
 	for _, r := range rs {
@@ -487,6 +536,38 @@ func writeCostMarkdown(w io.Writer, rs []CompareResult) {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f× | CPU ≤ 120 µs | %s |\n", r.Era, c.name, pcpu, palloc, ratio, ok)
 		}
 	}
+}
+
+// writeFloorMarkdown renders, per tier, how much of the proxy's added p50
+// and CPU lies above the floor (the relay's).
+func writeFloorMarkdown(w io.Writer, rs []CompareResult) {
+	fmt.Fprintf(w, "\n| protocol | tier | proxy added p50 c=1 | floor added p50 c=1 | p50 above the floor | proxy CPU µs/call | relay CPU µs/call | CPU above the floor |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rs {
+		for _, t := range []struct {
+			name                 string
+			proxy, direct, relay Bench
+		}{{"MCP", r.ProxyMCP, r.DirectMCP, r.RelayMCP}, {"REST", r.ProxyREST, r.DirectREST, r.RelayREST}} {
+			added := AddedP50(t.proxy, t.direct)
+			p50, cpu, cpuOK := AboveFloor(t.proxy, t.relay)
+			pcpu, rcpu, above := "—", "—", "—"
+			if cpuOK {
+				pcpu, rcpu = fmt.Sprintf("%.0f", t.proxy.Proxy.CPUus), fmt.Sprintf("%.0f", t.relay.Proxy.CPUus)
+				above = fmt.Sprintf("%.0f µs (%s)", cpu, share(cpu, t.proxy.Proxy.CPUus))
+			}
+			fmt.Fprintf(w, "| %s | %s tier | %.0f µs | %.0f µs | %.0f µs (%s) | %s | %s | %s |\n", r.Era, t.name, added,
+				AddedP50(t.relay, t.direct), p50, share(p50, added), pcpu, rcpu, above)
+		}
+	}
+	fmt.Fprintf(w, "\nThe floor is the direct call through a bare net/http ReverseProxy (zmp-load relay: its defaults but the proxy's upstream transport, pooled copy buffers and the proxy's GOGC=200). "+
+		"Above the floor: the proxy's p50 less the relay's, as a share of the proxy's added p50; its CPU per call less the relay's, as a share of its own.\n")
+}
+
+// share is part/whole as a percentage ("—" without a whole).
+func share(part, whole float64) string {
+	if whole <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f %%", 100*part/whole)
 }
 
 // totalCPU is the CPU per call of both processes on b's path.

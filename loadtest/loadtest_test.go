@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,18 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Run as `<test binary> relay …`, this is the floor's relay process
+	// (zmp-load relay), so tests can start it as Compare does.
+	if len(os.Args) > 1 && os.Args[1] == "relay" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		err := RelayMain(ctx, os.Args[2:])
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -232,31 +232,44 @@ func (p *Proxy) startProcess(ctx context.Context, env []string, o ProxyOptions) 
 	}
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = append(append(BaseEnv(), "XDG_CACHE_HOME="+cache), env...)
+	if err := p.spawn(cmd, func() {
+		if cfgFile != "" {
+			_ = os.Remove(cfgFile)
+		}
+		_ = os.RemoveAll(cache)
+	}); err != nil {
+		return fmt.Errorf("start %s: %w", o.Binary, err)
+	}
+	p.URL = "http://" + addr
+	return nil
+}
+
+// spawn starts cmd as p's process, its stderr kept for error messages;
+// Close sends it SIGTERM, waits, then runs cleanup (if not nil), which
+// spawn also runs when cmd does not start.
+func (p *Proxy) spawn(cmd *exec.Cmd, cleanup func()) error {
+	if cleanup == nil {
+		cleanup = func() {}
+	}
 	p.stderr = &tailBuffer{max: 64 << 10}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(cache)
-		return fmt.Errorf("start %s: %w", o.Binary, err)
+		cleanup()
+		return err
 	}
 	p.cmd, p.PID = cmd, cmd.Process.Pid
-	p.URL = "http://" + addr
 	p.done = make(chan error, 1)
 	go func() { p.done <- cmd.Wait() }()
 	p.stop = func() error {
-		defer func() {
-			if cfgFile != "" {
-				_ = os.Remove(cfgFile)
-			}
-			_ = os.RemoveAll(cache)
-		}()
+		defer cleanup()
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
-			return nil // exit status after SIGTERM is the proxy's business
+			return nil // exit status after SIGTERM is the process's business
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
 			<-p.done
-			return errors.New("proxy did not stop within 15s of SIGTERM; killed")
+			return fmt.Errorf("%s did not stop within 15s of SIGTERM; killed", cmd.Path)
 		}
 	}
 	return nil

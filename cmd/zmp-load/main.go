@@ -35,7 +35,9 @@ Usage:
 
 Without -bin the proxy is built from this module with "go build". run and
 compare start the Zoho emulator in this process and the proxy as a
-subprocess, so the proxy's goroutines and RSS are its own. soak runs
+subprocess, so the proxy's goroutines and RSS are its own. compare also
+measures a floor: the same direct calls through a bare net/http reverse
+proxy (zmp-load itself, as another subprocess). soak runs
 "serve --transport http --sandbox" as shipped (only the session idle TTL
 shortened, so that abandoned sessions expire within the run) and exits 1
 when RSS, goroutines or fds grow by more than -limit percent, state is left
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string) error {
 		return runRSS(ctx, args)
 	case "soak":
 		return runSoak(ctx, args)
+	case "relay": // hidden: compare's floor, started by compare itself
+		return loadtest.RelayMain(ctx, args)
 	case "help":
 		fmt.Print(usage)
 		return nil
@@ -290,7 +294,17 @@ func runCompare(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stopProfile()
-	rs, err := loadtest.Compare(ctx, loadtest.CompareOptions{Eras: es, Binary: bin, LogLevel: *logLevel, Logf: logf, Rounds: *rounds,
+	// The floor's relay is this program again (zmp-load relay), a process
+	// of its own like the proxy, unless the proxy runs in this process too.
+	var relay []string
+	if !c.inproc {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		relay = []string{self, "relay"}
+	}
+	rs, err := loadtest.Compare(ctx, loadtest.CompareOptions{Eras: es, Binary: bin, Relay: relay, LogLevel: *logLevel, Logf: logf, Rounds: *rounds,
 		Bench: loadtest.BenchOptions{Calls: *calls, Conc: *conc, For: *dur}})
 	if err != nil {
 		return err
