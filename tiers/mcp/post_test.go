@@ -266,6 +266,9 @@ func TestPostParity(t *testing.T) {
 			}
 			sse(w, "data: {\"jsonrpc\":\"2.0\",\"id\":"+id+",\"result\":"+parityResult+"}\n\n")
 		}},
+		{"sse ended before the response, resumed", func(w http.ResponseWriter, r *http.Request, id string, u *parityUpstream) {
+			sse(w, "id: 1\nretry: 10\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n")
+		}},
 		{"sse without a response", func(w http.ResponseWriter, r *http.Request, id string, u *parityUpstream) {
 			sse(w, "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n")
 		}},
@@ -413,6 +416,31 @@ func TestPostSessionClosed(t *testing.T) {
 	if !strings.Contains(outs[1].Errors[0], "context canceled") {
 		t.Errorf("error = %s, want the request canceled", outs[1].Errors[0])
 	}
+}
+
+// TestPostAllocations: post is taken for a JSON answer, and saves what
+// SendRequest spent (both paths include the test server's allocations).
+func TestPostAllocations(t *testing.T) {
+	u := newParityUpstream(t, jsonAnswer(200, "application/json", `{"jsonrpc":"2.0","id":$ID,"result":`+parityResult+`}`))
+	var allocs [2]float64
+	for i, path := range []callPath{oldPath, newPath} {
+		tr := newTier(t, u.endpoint(), nil)
+		s, err := tr.session(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		allocs[i] = testing.AllocsPerRun(200, func() {
+			hctx, _ := tr.callContext(context.Background())
+			if _, err := path(tr, hctx, s, "ZohoCRM_getRecord", parityArgs); err != nil {
+				t.Fatal(err)
+			}
+		})
+		u.take()
+	}
+	if allocs[1] > allocs[0]-20 {
+		t.Errorf("a call allocates %v times through post, %v through SendRequest: want at least 20 fewer", allocs[1], allocs[0])
+	}
+	t.Logf("allocations per call: SendRequest %v, post %v", allocs[0], allocs[1])
 }
 
 // TestResultOf: the fast reading of a JSON-RPC response agrees with the
