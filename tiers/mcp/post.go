@@ -119,18 +119,9 @@ func (t *Tier) post(ctx context.Context, s *session, body []byte, req func() tra
 // replay hands hresp to SendRequest as the answer to req and returns what
 // SendRequest makes of it.
 func replay(ci *callInfo, s *session, hresp *http.Response, req transport.JSONRPCRequest) ([]byte, *transport.JSONRPCResponse, error) {
-	if isRedirect(hresp) {
-		// Client.Do returned a redirect it did not follow (a CheckRedirect
-		// of a caller's client said so); replayed, Do would follow it.
-		// What SendRequest makes of any status other than 200 and 202
-		// (a 3xx is neither 401 nor 404):
-		body, _ := io.ReadAll(hresp.Body)
-		var resp transport.JSONRPCResponse
-		if err := json.Unmarshal(body, &resp); err == nil {
-			return nil, &resp, nil
-		}
-		return nil, nil, fmt.Errorf("request failed with status %d: %s", hresp.StatusCode, body)
-	}
+	// Replayed, the answer meets Client.Do's redirect handling again: Do
+	// returns a redirect only when the client's CheckRedirect declined to
+	// follow it, and it declines again.
 	ci.replay.Store(hresp)
 	resp, err := s.c.GetTransport().SendRequest(ci, req)
 	if ci.replay.Swap(nil) != nil {
@@ -153,16 +144,6 @@ func isJSON(ct string) bool {
 	}
 	mt, _, _ := mime.ParseMediaType(ct)
 	return mt == "application/json"
-}
-
-// isRedirect reports an answer Client.Do follows (see http.Client.Do).
-func isRedirect(r *http.Response) bool {
-	switch r.StatusCode {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return r.Header.Get("Location") != ""
-	}
-	return false
 }
 
 // readJSON reads a JSON answer's body: to its end, or, as SendRequest's

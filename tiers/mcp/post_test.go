@@ -163,7 +163,12 @@ var parityArgs = toolArgs{{section: "path_variables", key: "module", value: "Acc
 // run drives one scenario through path: two calls on one session.
 func (u *parityUpstream) run(t *testing.T, path callPath, ctx context.Context) outcome {
 	t.Helper()
-	tr := newTier(t, u.endpoint(), nil)
+	return u.runWith(t, path, ctx, nil)
+}
+
+func (u *parityUpstream) runWith(t *testing.T, path callPath, ctx context.Context, mod func(*Config)) outcome {
+	t.Helper()
+	tr := newTier(t, u.endpoint(), mod)
 	s, err := tr.session(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -335,6 +340,26 @@ func withScopes(ctx context.Context) context.Context {
 	return tiers.WithScopes(ctx, []string{"read", "write"})
 }
 
+// TestPostRedirectNotFollowed: a redirect the caller's client does not
+// follow (its CheckRedirect says so) reads as SendRequest reads it: the
+// replay meets the same CheckRedirect and is not followed either.
+func TestPostRedirectNotFollowed(t *testing.T) {
+	u := newParityUpstream(t, func(w http.ResponseWriter, r *http.Request, id string, u *parityUpstream) {
+		w.Header().Set("Location", "/elsewhere")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		fmt.Fprint(w, "moved")
+	})
+	noFollow := func(c *Config) {
+		c.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	want := u.runWith(t, oldPath, context.Background(), noFollow)
+	got := u.runWith(t, newPath, context.Background(), noFollow)
+	comparePaths(t, got, want)
+	if len(got.Wire) != 3 { // two calls and the DELETE
+		t.Errorf("requests = %+v, want the two calls and the DELETE", got.Wire)
+	}
+}
+
 // TestPostCancelled: a call whose context ends while the answer's body
 // arrives fails as the old path does, and its connection is closed (the
 // upstream's request ends); no goroutine is left behind.
@@ -404,12 +429,14 @@ func TestPostSessionClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		u.take()
-		go func() { <-u.posted; _ = tr.Close() }()
+		closed := make(chan struct{})
+		go func() { defer close(closed); <-u.posted; _ = tr.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a broken path fails, not hangs
 		defer cancel()
 		hctx, _ := tr.callContext(ctx)
 		_, err = path(tr, hctx, s, "ZohoCRM_getRecord", parityArgs)
 		outs[i].Errors = append(outs[i].Errors, errString(err))
+		<-closed // its DELETE is on the wire
 		outs[i].Wire = u.take()
 	}
 	comparePaths(t, outs[1], outs[0])
