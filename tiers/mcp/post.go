@@ -17,9 +17,9 @@ import (
 )
 
 // The 2025-era tools/call POST, sent by the tier itself. mcp-go's
-// StreamableHTTP.SendRequest spent ≈86 allocations on each call (a request
-// marshalled again, headers, a watcher goroutine per request, a decoder, the
-// response struct and a copy of its result). post sends the same request
+// StreamableHTTP.SendRequest added ≈30 allocations and a goroutine to each
+// call's http.Client.Do (the request marshalled again, a watcher goroutine
+// per request, a decoder, the response struct and a copy of its result). post sends the same request
 // bytes with the same headers through the same *http.Client, and reads the
 // answer that every Zoho tools/call gets, 200 application/json, once: the
 // result handed on is a slice of the body.
@@ -45,6 +45,9 @@ import (
 //   - the errors: a failed send as sendHTTP's and SendRequest's wrapping,
 //     a body that does not decode as its decoder's error, a response
 //     without an id as its message.
+//
+// TestPostParity holds the two to the same results, errors, transport
+// state and requests on the wire, answer by answer.
 
 // post sends body, a tools/call request, on s. When the answer is a JSON-RPC
 // result it returns the result's bytes; otherwise it returns what
