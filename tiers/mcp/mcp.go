@@ -144,6 +144,9 @@ type callInfo struct {
 	context.Context
 	headers map[string]string // read-only: shared between calls
 	box     statusBox
+	// replay is an answer already received for this exchange, which the
+	// next request sent in it gets instead of being sent (see post).
+	replay atomic.Pointer[http.Response]
 }
 
 // Value is the embedded context's, plus c under callKey.
@@ -170,6 +173,15 @@ func (b *statusBox) get() int {
 }
 
 func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if ci, ok := r.Context().Value(callKey{}).(*callInfo); ok {
+		if resp := ci.replay.Swap(nil); resp != nil {
+			// Sent already, its status recorded: hand the answer over.
+			if r.Body != nil {
+				_ = r.Body.Close()
+			}
+			return resp, nil
+		}
+	}
 	resp, err := t.next.RoundTrip(r)
 	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		if ci, ok := r.Context().Value(callKey{}).(*callInfo); ok {
@@ -225,6 +237,22 @@ type scopeHeaders struct {
 type session struct {
 	c     *client.Client
 	tools catalog
+
+	// What post needs to send as the client's transport does: the
+	// session ID initialize left (a different one later means the session
+	// ended), the endpoint as the transport parsed it, and a context that
+	// ends when c is closed.
+	sessionID string
+	url       string
+	done      context.Context
+	end       context.CancelFunc
+}
+
+// close ends s's requests in flight, as closing its transport ends those
+// SendRequest has in flight, and closes its client.
+func (s *session) close() error {
+	s.end()
+	return s.c.Close()
 }
 
 // New returns the tier for cfg. It does not contact the upstream.
@@ -328,7 +356,7 @@ func (t *Tier) Close() error {
 	t.mu.Unlock()
 	var err error
 	if s != nil {
-		err = s.c.Close()
+		err = s.close()
 	}
 	if t.cfg.HTTPClient == nil {
 		t.http.CloseIdleConnections()
@@ -442,7 +470,11 @@ func (t *Tier) connect(ctx context.Context) (s *session, fresh bool, err error) 
 	if err != nil {
 		return fail(c, err, "tools/list")
 	}
-	s = &session{c: c, tools: newCatalog(res.Tools)}
+	s = &session{c: c, tools: newCatalog(res.Tools), url: endpointURL(t.cfg.Endpoint)}
+	if tr, ok := c.GetTransport().(*transport.StreamableHTTP); ok {
+		s.sessionID = tr.GetSessionId()
+	}
+	s.done, s.end = context.WithCancel(context.Background())
 	t.lastListed = t.cfg.Now()
 	t.sess = s
 	t.log.Debug("connected upstream", "tools", len(s.tools))
@@ -456,7 +488,7 @@ func (t *Tier) drop(s *session) {
 		t.sess = nil
 	}
 	t.mu.Unlock()
-	_ = s.c.Close() // the server just answered 404, so its DELETE is quick
+	_ = s.close() // the server just answered 404, so its DELETE is quick
 }
 
 // relist reads tools/list again, at most once per RelistInterval unless

@@ -19,7 +19,8 @@ import (
 // decode, a probe and a decode per content item, structuredContent into a
 // map), and this tier then reads the text again: on a ≈2 KB record that was
 // half of the proxy's CPU per call. callTool instead sends the request
-// through the client's transport and reads the result once, into toolResult.
+// itself (post.go; other answers than a JSON result go on to the client's
+// transport) and reads the result once, into toolResult.
 //
 // On a connection in the 2025 era (protocol 2025-11-25 and before, which
 // this tier offers by default and Zoho's hosted servers speak) the client's
@@ -62,31 +63,44 @@ func (t *Tier) callTool(ctx context.Context, s *session, name string, args toolA
 	if err := ctx.Err(); err != nil {
 		return nil, transport.NewError(err) // not sent, as the client does
 	}
-	params, err := appendParams(make([]byte, 0, paramsSize(name, args)), name, args)
+	// One buffer: the request as the transport's json.Marshal writes it,
+	// the params (already compact and HTML-escaped) copied through.
+	n := t.callIDs.Add(1)
+	body := append(make([]byte, 0, 64+paramsSize(name, args)), `{"jsonrpc":"2.0","id":"zmp-`...)
+	body = strconv.AppendInt(body, n, 10)
+	body = append(body, `","method":"tools/call","params":`...)
+	start := len(body)
+	body, err := appendParams(body, name, args)
 	if err != nil {
 		// As the transport's own json.Marshal of the map form fails.
 		return nil, transport.NewError(fmt.Errorf("failed to marshal request: %w", err))
 	}
-	var id [24]byte
-	req := transport.JSONRPCRequest{
-		JSONRPC: mcpgo.JSONRPC_VERSION,
-		// A string id never equals one of the integer ids the client
-		// numbers its own requests with on the same session.
-		ID:     mcpgo.NewRequestId(string(strconv.AppendInt(append(id[:0], "zmp-"...), t.callIDs.Add(1), 10))),
-		Method: string(mcpgo.MethodToolsCall),
-		Params: json.RawMessage(params),
+	params := body[start:]
+	body = append(body, '}')
+	req := func() transport.JSONRPCRequest {
+		return transport.JSONRPCRequest{
+			JSONRPC: mcpgo.JSONRPC_VERSION,
+			// A string id never equals one of the integer ids the client
+			// numbers its own requests with on the same session.
+			ID:     mcpgo.NewRequestId("zmp-" + strconv.FormatInt(n, 10)),
+			Method: string(mcpgo.MethodToolsCall),
+			Params: json.RawMessage(params),
+		}
 	}
-	resp, err := s.c.GetTransport().SendRequest(ctx, req)
+	result, resp, err := t.post(ctx, s, body, req)
 	if err != nil {
 		return nil, transport.NewError(err)
 	}
-	if resp == nil {
-		return nil, errors.New("no response received")
+	if result == nil {
+		if resp == nil {
+			return nil, errors.New("no response received")
+		}
+		if resp.Error != nil {
+			return nil, resp.Error.AsError()
+		}
+		result = resp.Result
 	}
-	if resp.Error != nil {
-		return nil, resp.Error.AsError()
-	}
-	res, needsInput, err := parseValidToolResult(resp.Result) // the transport decoded it: valid
+	res, needsInput, err := parseValidToolResult(result) // decoded or checked: valid
 	if err != nil {
 		return nil, err
 	}
