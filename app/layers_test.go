@@ -34,7 +34,7 @@ var layers = map[string][]string{
 	"app": {"tiers", "tiers/zoho", "tiers/mcp", "tiers/bulk", "tiers/rest", "router", "permissions", "config",
 		"tools", "server", "cluster", "status", "metadata"},
 	"demo":               {"app", "config", "status", "tiers", "tools", "zohosim"},
-	"loadtest":           {"app", "config", "server", "tiers", "zohosim"},
+	"loadtest":           {"app", "config", "server", "tiers", "tiers/zoho", "zohosim"},
 	"cmd/zoho-mcp-proxy": {"app", "config", "demo", "permissions", "server", "zohosim"},
 	"cmd/zmp-load":       {"loadtest"},
 	"zohosim":            {},
