@@ -310,6 +310,22 @@ func AboveFloor(proxy, relay Bench) (p50, cpu float64, cpuOK bool) {
 	return p50, proxy.Proxy.CPUus - relay.Proxy.CPUus, true
 }
 
+// Ceiling is the throughput ratio at c=N that the proxy's path could reach
+// if throughput followed CPU per call (it does here once both cores are
+// busy: predicted is that model applied to the measured CPU, to set beside
+// the measured ratio) and the proxy's process cost nothing (free) or only
+// what the bare relay costs (asRelay). The load generator's CPU on the
+// proxy's path stays: its client reads the proxy's answer, whose shape the
+// tool contract sets, and its emulator serves the proxy's upstream call.
+// ok is false when a process's CPU is unknown.
+func Ceiling(proxy, direct, relay Bench) (predicted, free, asRelay float64, ok bool) {
+	d := totalCPU(direct)
+	if proxy.Proxy == nil || relay.Proxy == nil || d <= 0 || proxy.LoadGen.CPUus <= 0 {
+		return 0, 0, 0, false
+	}
+	return d / totalCPU(proxy), d / proxy.LoadGen.CPUus, d / (proxy.LoadGen.CPUus + relay.Proxy.CPUus), true
+}
+
 // CompareOptions configure Compare.
 type CompareOptions struct {
 	Bench BenchOptions
@@ -488,6 +504,7 @@ func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
 	}
 	writeCostMarkdown(w, rs)
 	writeFloorMarkdown(w, rs)
+	writeCeilingMarkdown(w, rs)
 	for _, r := range rs {
 		for _, b := range r.benches() {
 			if b.Errors > 0 {
@@ -560,6 +577,30 @@ func writeFloorMarkdown(w io.Writer, rs []CompareResult) {
 	}
 	fmt.Fprintf(w, "\nThe floor is the direct call through a bare net/http ReverseProxy (zmp-load relay: its defaults but the proxy's upstream transport, pooled copy buffers and the proxy's GOGC=200). "+
 		"Above the floor: the proxy's p50 less the relay's, as a share of the proxy's added p50; its CPU per call less the relay's, as a share of its own.\n")
+}
+
+// writeCeilingMarkdown renders, per tier, the throughput ratio the
+// proxy's path could reach at best (see Ceiling) beside the measured one
+// and the goal.
+func writeCeilingMarkdown(w io.Writer, rs []CompareResult) {
+	n := conc(rs)
+	fmt.Fprintf(w, "\n| protocol | tier | throughput ratio c=%d, measured | predicted from CPU per call | proxy costing nothing | proxy costing the relay's CPU | goal |\n|---|---|---:|---:|---:|---:|---:|\n", n)
+	for _, r := range rs {
+		for _, t := range []struct {
+			name                 string
+			proxy, direct, relay Bench
+			goal                 string
+		}{{"MCP", r.ProxyMCP, r.DirectMCP, r.RelayMCP, "≥ 0.60×"}, {"REST", r.ProxyREST, r.DirectREST, r.RelayREST, "≥ 0.40×"}} {
+			cells := []string{"—", "—", "—"}
+			if predicted, free, asRelay, ok := Ceiling(t.proxy, t.direct, t.relay); ok {
+				cells = []string{fmt.Sprintf("%.2f×", predicted), fmt.Sprintf("%.2f×", free), fmt.Sprintf("%.2f×", asRelay)}
+			}
+			fmt.Fprintf(w, "| %s | %s tier | %.2f× | %s | %s | %s | %s |\n", r.Era, t.name, Ratio(t.proxy, t.direct), cells[0], cells[1], cells[2], t.goal)
+		}
+	}
+	fmt.Fprintf(w, "\nPredicted: the direct path's CPU per call (both processes) over the proxy path's, the ratio if throughput follows CPU. "+
+		"Costing nothing: the same with the proxy process's CPU taken out; the load generator's stays, since its client still reads the proxy's answer "+
+		"(structured content and its text rendering) and its emulator still serves the proxy's upstream call. Costing the relay's CPU: the proxy at the floor.\n")
 }
 
 // share is part/whole as a percentage ("—" without a whole).

@@ -44,6 +44,26 @@ func TestCompareFloor(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}
 	}
+	// Throughput follows CPU: direct MCP 100 µs; the proxy's path 300 +
+	// 200 µs (predicted 0.20×), 200 with the proxy free (0.50×), 275 with
+	// the proxy at the relay's 75 (0.36×).
+	r.ProxyMCP.LoadGen.CPUus, r.DirectMCP.LoadGen.CPUus, r.RelayMCP.LoadGen.CPUus = 200, 100, 150
+	if pr, free, asRelay, ok := Ceiling(r.ProxyMCP, r.DirectMCP, r.RelayMCP); pr != 0.2 || free != 0.5 || asRelay != 100.0/275 || !ok {
+		t.Errorf("Ceiling(MCP) = %v, %v, %v, %v; want 0.2, 0.5, 0.36, true", pr, free, asRelay, ok)
+	}
+	if _, _, _, ok := Ceiling(r.ProxyREST, r.DirectREST, r.RelayREST); ok {
+		t.Error("Ceiling claims a bound without the load generator's CPU")
+	}
+	md.Reset()
+	WriteCompareMarkdown(&md, []CompareResult{r})
+	for _, want := range []string{
+		"| 2025-11-25 | MCP tier | 0.25× | 0.20× | 0.50× | 0.36× | ≥ 0.60× |",
+		"| 2025-11-25 | REST tier | 0.15× | — | — | — | ≥ 0.40× |",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
 	// The rows of old stay in their order, the relay's after each direct path.
 	paths := []string{"proxy → MCP tier |", "direct ZohoCRM_getRecord |", "relay → MCP |", "proxy → REST tier |", "direct REST GET |", "relay → REST |"}
 	last := -1
