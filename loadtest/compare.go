@@ -269,8 +269,9 @@ func DirectRESTGet(hc *http.Client, apiDomain, token string) Caller {
 	}
 }
 
-// CompareResult is one era's proxy-vs-direct figures, with the floor: the
-// direct calls through a bare relay.
+// CompareResult is one era's proxy-vs-direct figures, with the floor (the
+// direct calls through a bare relay) and the MCP calls through a
+// general-purpose MCP proxy built on mcp-go (the MCP relay).
 type CompareResult struct {
 	Era         string `json:"protocol_version"`
 	ProxyMCP    Bench  `json:"proxy_mcp_tier"`
@@ -280,11 +281,12 @@ type CompareResult struct {
 	ProxyMCPRSS int64  `json:"proxy_mcp_rss_bytes_after"`
 	RelayMCP    Bench  `json:"relay_mcp"`
 	RelayREST   Bench  `json:"relay_rest"`
+	MCPRelay    Bench  `json:"mcp_relay"`
 }
 
 // benches are r's paths in the order they are measured and printed.
 func (r CompareResult) benches() []Bench {
-	return []Bench{r.ProxyMCP, r.DirectMCP, r.RelayMCP, r.ProxyREST, r.DirectREST, r.RelayREST}
+	return []Bench{r.ProxyMCP, r.DirectMCP, r.RelayMCP, r.MCPRelay, r.ProxyREST, r.DirectREST, r.RelayREST}
 }
 
 // AddedP50 is proxy p50 − direct p50 at c=1 in µs.
@@ -429,6 +431,11 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 		return nil, fmt.Errorf("relay to the REST surface: %w", err)
 	}
 	defer relayREST.Close()
+	mcpRelay, err := StartMCPRelay(ctx, o.Relay, sim.MCPEndpoint())
+	if err != nil {
+		return nil, fmt.Errorf("MCP relay: %w", err)
+	}
+	defer mcpRelay.Close()
 
 	hc := NewHTTPClient(64)
 	defer hc.CloseIdleConnections()
@@ -441,7 +448,7 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 		r := CompareResult{Era: era}
 		clients := map[string]*mcpclient.Client{}
 		for name, ep := range map[string]string{"proxy-mcp": mcpProxy.Endpoint(), "proxy-rest": restProxy.Endpoint(), "direct-mcp": sim.MCPEndpoint(),
-			"relay-mcp": relayMCP.URL + mcpURL.Path} {
+			"relay-mcp": relayMCP.URL + mcpURL.Path, "mcp-relay": mcpRelay.URL + "/mcp"} {
 			c, err := Connect(ctx, ep, era, hc)
 			if err != nil {
 				return nil, fmt.Errorf("connect %s (%s): %w", name, era, err)
@@ -452,24 +459,25 @@ func Compare(ctx context.Context, o CompareOptions) ([]CompareResult, error) {
 		// A hop in this process is measured with the load generator.
 		b := o.Bench
 		b.Proxy = nil
-		direct, viaMCP, viaREST, relayedMCP, relayedREST := b, b, b, b, b
+		direct, viaMCP, viaREST, relayedMCP, relayedREST, viaMCPRelay := b, b, b, b, b, b
 		if o.Binary != "" {
 			viaMCP.Proxy, viaREST.Proxy = mcpProxy.Usage, restProxy.Usage
 		}
 		if len(o.Relay) > 0 {
-			relayedMCP.Proxy, relayedREST.Proxy = relayMCP.Usage, relayREST.Usage
+			relayedMCP.Proxy, relayedREST.Proxy, viaMCPRelay.Proxy = relayMCP.Usage, relayREST.Usage, mcpRelay.Usage
 		}
-		var pm, dm, fm, pr, dr, fr []Bench
+		var pm, dm, fm, gm, pr, dr, fr []Bench
 		for round := 1; round <= o.Rounds; round++ {
-			o.Logf("%s round %d/%d: proxy MCP tier, direct MCP, relay MCP, proxy REST tier, direct REST, relay REST", era, round, o.Rounds)
+			o.Logf("%s round %d/%d: proxy MCP tier, direct MCP, relay MCP, MCP relay, proxy REST tier, direct REST, relay REST", era, round, o.Rounds)
 			pm = append(pm, Measure(ctx, "proxy → MCP tier", ProxyGetAccount(clients["proxy-mcp"]), ids, viaMCP))
 			dm = append(dm, Measure(ctx, "direct ZohoCRM_getRecord", DirectMCPGetRecord(clients["direct-mcp"]), ids, direct))
 			fm = append(fm, Measure(ctx, "relay → MCP", DirectMCPGetRecord(clients["relay-mcp"]), ids, relayedMCP))
+			gm = append(gm, Measure(ctx, "MCP relay (mcp-go) → MCP", DirectMCPGetRecord(clients["mcp-relay"]), ids, viaMCPRelay))
 			pr = append(pr, Measure(ctx, "proxy → REST tier", ProxyGetAccount(clients["proxy-rest"]), ids, viaREST))
 			dr = append(dr, Measure(ctx, "direct REST GET", DirectRESTGet(hc, apiDomain, token), ids, direct))
 			fr = append(fr, Measure(ctx, "relay → REST", DirectRESTGet(hc, relayREST.URL, token), ids, relayedREST))
 		}
-		r.ProxyMCP, r.DirectMCP, r.RelayMCP = medianBench(pm), medianBench(dm), medianBench(fm)
+		r.ProxyMCP, r.DirectMCP, r.RelayMCP, r.MCPRelay = medianBench(pm), medianBench(dm), medianBench(fm), medianBench(gm)
 		r.ProxyREST, r.DirectREST, r.RelayREST = medianBench(pr), medianBench(dr), medianBench(fr)
 		if s, err := mcpProxy.Sample(ctx); err == nil {
 			r.ProxyMCPRSS = s.RSSBytes
@@ -501,9 +509,11 @@ func WriteCompareMarkdown(w io.Writer, rs []CompareResult) {
 		fmt.Fprintf(w, "| %s | (b) proxy REST tier vs direct REST | %.0f µs | %.2f× | (none set) | — |\n", r.Era, add, ratio)
 		fmt.Fprintf(w, "| %s | (c) floor: relay vs direct MCP | %.0f µs | %.2f× | (floor) | — |\n", r.Era, AddedP50(r.RelayMCP, r.DirectMCP), Ratio(r.RelayMCP, r.DirectMCP))
 		fmt.Fprintf(w, "| %s | (d) floor: relay vs direct REST | %.0f µs | %.2f× | (floor) | — |\n", r.Era, AddedP50(r.RelayREST, r.DirectREST), Ratio(r.RelayREST, r.DirectREST))
+		fmt.Fprintf(w, "| %s | (e) MCP relay (mcp-go) vs direct MCP | %.0f µs | %.2f× | (yardstick) | — |\n", r.Era, AddedP50(r.MCPRelay, r.DirectMCP), Ratio(r.MCPRelay, r.DirectMCP))
 	}
 	writeCostMarkdown(w, rs)
 	writeFloorMarkdown(w, rs)
+	writeYardstickMarkdown(w, rs)
 	writeCeilingMarkdown(w, rs)
 	for _, r := range rs {
 		for _, b := range r.benches() {
@@ -577,6 +587,27 @@ func writeFloorMarkdown(w io.Writer, rs []CompareResult) {
 	}
 	fmt.Fprintf(w, "\nThe floor is the direct call through a bare net/http ReverseProxy (zmp-load relay: its defaults but the proxy's upstream transport, pooled copy buffers and the proxy's GOGC=200). "+
 		"Above the floor: the proxy's p50 less the relay's, as a share of the proxy's added p50; its CPU per call less the relay's, as a share of its own.\n")
+}
+
+// writeYardstickMarkdown sets the proxy's MCP tier beside the MCP relay
+// (a general-purpose MCP proxy on mcp-go) and the bare relay, each against
+// the same direct call.
+func writeYardstickMarkdown(w io.Writer, rs []CompareResult) {
+	fmt.Fprintf(w, "\n| protocol | MCP hop | added p50 c=1 | throughput ratio c=%d | hop CPU µs/call | hop allocs/call |\n|---|---|---:|---:|---:|---:|\n", conc(rs))
+	for _, r := range rs {
+		for _, h := range []struct {
+			name string
+			hop  Bench
+		}{{"proxy, MCP tier (get_account)", r.ProxyMCP}, {"MCP relay on mcp-go (ZohoCRM_getRecord)", r.MCPRelay}, {"bare relay (ZohoCRM_getRecord)", r.RelayMCP}} {
+			cpu, al := "—", "—"
+			if h.hop.Proxy != nil {
+				cpu, al = fmt.Sprintf("%.0f", h.hop.Proxy.CPUus), allocs(h.hop.Proxy.Allocs)
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f µs | %.2f× | %s | %s |\n", r.Era, h.name, AddedP50(h.hop, r.DirectMCP), Ratio(h.hop, r.DirectMCP), cpu, al)
+		}
+	}
+	fmt.Fprintf(w, "\nThe MCP relay is a general-purpose MCP proxy as built on mcp-go (zmp-load relay -mcp: one upstream mcp-go client session, the upstream's tools "+
+		"registered on an mcp-go server, each call's name and arguments passed through and its result handed back as mcp-go parsed it), with no permissions, checks, failover or metrics.\n")
 }
 
 // writeCeilingMarkdown renders, per tier, the throughput ratio the

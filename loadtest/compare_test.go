@@ -20,6 +20,7 @@ func TestCompareFloor(t *testing.T) {
 		ProxyREST:  Bench{Path: "proxy → REST tier", P50C1: 700, PerSecCN: 3000, Proxy: &PerCall{CPUus: 250, Allocs: 190}},
 		DirectREST: Bench{Path: "direct REST GET", P50C1: 60, PerSecCN: 20000},
 		RelayREST:  Bench{Path: "relay → REST", P50C1: 220, PerSecCN: 10000, Proxy: &PerCall{CPUus: 50, Allocs: 55}},
+		MCPRelay:   Bench{Path: "MCP relay (mcp-go) → MCP", P50C1: 1000, PerSecCN: 1600, Proxy: &PerCall{CPUus: 400, Allocs: 500}},
 	}
 	if p50, cpu, ok := AboveFloor(r.ProxyMCP, r.RelayMCP); p50 != 560 || cpu != 225 || !ok {
 		t.Errorf("AboveFloor(MCP) = %v, %v, %v; want 560, 225, true", p50, cpu, ok)
@@ -39,6 +40,11 @@ func TestCompareFloor(t *testing.T) {
 		// CPU 300 µs, 75 the relay's: 225 µs (75 %) above.
 		"| MCP tier | 700 µs | 140 µs | 560 µs (80 %) | 300 | 75 | 225 µs (75 %) |",
 		"| REST tier | 640 µs | 160 µs | 480 µs (75 %) | 250 | 50 | 200 µs (80 %) |",
+		"| (e) MCP relay (mcp-go) vs direct MCP | 800 µs | 0.20× | (yardstick) | — |",
+		// The proxy, the MCP relay and the bare relay side by side.
+		"| proxy, MCP tier (get_account) | 700 µs | 0.25× | 300 | 240 |",
+		"| MCP relay on mcp-go (ZohoCRM_getRecord) | 800 µs | 0.20× | 400 | 500 |",
+		"| bare relay (ZohoCRM_getRecord) | 140 µs | 0.75× | 75 | 60 |",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
@@ -65,7 +71,7 @@ func TestCompareFloor(t *testing.T) {
 		}
 	}
 	// The rows of old stay in their order, the relay's after each direct path.
-	paths := []string{"proxy → MCP tier |", "direct ZohoCRM_getRecord |", "relay → MCP |", "proxy → REST tier |", "direct REST GET |", "relay → REST |"}
+	paths := []string{"proxy → MCP tier |", "direct ZohoCRM_getRecord |", "relay → MCP |", "MCP relay (mcp-go) → MCP |", "proxy → REST tier |", "direct REST GET |", "relay → REST |"}
 	last := -1
 	for _, p := range paths {
 		i := strings.Index(md.String(), p)
@@ -94,13 +100,13 @@ func TestCompareJSONKeys(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"protocol_version", "proxy_mcp_tier", "direct_mcp", "proxy_rest_tier", "direct_rest", "proxy_mcp_rss_bytes_after", "relay_mcp", "relay_rest"} {
+	for _, k := range []string{"protocol_version", "proxy_mcp_tier", "direct_mcp", "proxy_rest_tier", "direct_rest", "proxy_mcp_rss_bytes_after", "relay_mcp", "relay_rest", "mcp_relay"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, b)
 		}
 	}
-	if len(m) != 8 {
-		t.Errorf("JSON has %d keys, want 8: %s", len(m), b)
+	if len(m) != 9 {
+		t.Errorf("JSON has %d keys, want 9: %s", len(m), b)
 	}
 	if !strings.Contains(string(m["relay_mcp"]), `"proxy":{"cpu_us_per_call":75`) {
 		t.Errorf("relay_mcp = %s, want the relay's cost under the proxy key", m["relay_mcp"])
@@ -127,7 +133,7 @@ func TestCompareShort(t *testing.T) {
 			t.Errorf("%s: %d errors (%s), %v calls/s, p50 %v µs", b.Path, b.Errors, b.ErrorText, b.PerSecCN, b.P50C1)
 		}
 	}
-	for _, b := range []Bench{rs[0].RelayMCP, rs[0].RelayREST} {
+	for _, b := range []Bench{rs[0].RelayMCP, rs[0].RelayREST, rs[0].MCPRelay} {
 		if b.Proxy == nil || b.Proxy.Allocs <= 0 {
 			t.Errorf("%s: relay cost %+v, want its allocations read", b.Path, b.Proxy)
 		}

@@ -28,13 +28,10 @@ import (
 // transport (keep-alives, 64 idle connections per host) and a pool of copy
 // buffers.
 
-// relayHandler relays every request to target, except /healthz and
-// /metrics, which it answers itself: the harness waits on the one and reads
-// the relay's allocation count from the other exactly as it reads the
-// proxy's (the same Go and process collectors the proxy registers).
+// relayHandler relays every request to target.
 func relayHandler(target *url.URL) (http.Handler, *http.Transport) {
 	tr := zoho.DefaultTransport()
-	rp := &httputil.ReverseProxy{
+	return &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target) }, // the upstream's Host, no X-Forwarded-*
 		Transport: tr,
 		// Streamable HTTP answers (JSON or SSE) pass through as they are
@@ -43,7 +40,14 @@ func relayHandler(target *url.URL) (http.Handler, *http.Transport) {
 		// Without a pool it allocates a 32 KiB copy buffer per answer,
 		// which is a default, not a cost of the hop.
 		BufferPool: &bufferPool{},
-	}
+	}, tr
+}
+
+// withProbes serves h, except /healthz and /metrics, which it answers
+// itself: the harness waits on the one and reads the hop's allocation
+// count from the other exactly as it reads the proxy's (the same Go and
+// process collectors the proxy registers).
+func withProbes(h http.Handler) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -54,9 +58,9 @@ func relayHandler(target *url.URL) (http.Handler, *http.Transport) {
 		case server.PathMetrics:
 			metrics.ServeHTTP(w, r)
 		default:
-			rp.ServeHTTP(w, r)
+			h.ServeHTTP(w, r)
 		}
-	}), tr
+	})
 }
 
 // bufferPool lends ReverseProxy its copy buffers.
@@ -71,12 +75,14 @@ func (b *bufferPool) Get() []byte {
 
 func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
-// RelayMain is `zmp-load relay -to URL -addr HOST:PORT`: it relays to URL
-// on HOST:PORT until ctx ends.
+// RelayMain is `zmp-load relay [-mcp] -to URL -addr HOST:PORT`: it relays
+// to URL on HOST:PORT until ctx ends; with -mcp it is the MCP relay (see
+// mcpRelayHandler) and URL is the upstream MCP endpoint.
 func RelayMain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
-	to := fs.String("to", "", "upstream base URL, e.g. http://127.0.0.1:8080")
+	to := fs.String("to", "", "upstream base URL, e.g. http://127.0.0.1:8080 (with -mcp: the MCP endpoint)")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	asMCP := fs.Bool("mcp", false, "relay as an MCP server built on mcp-go, not as an HTTP reverse proxy")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,15 +94,29 @@ func RelayMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	stop := serveRelay(ln, target)
+	stop, err := serveHop(ctx, ln, target, *asMCP)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
 	<-ctx.Done()
 	return stop()
 }
 
-// serveRelay serves relayHandler(target) on ln and returns its stop.
-func serveRelay(ln net.Listener, target *url.URL) (stop func() error) {
-	h, tr := relayHandler(target)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// serveHop serves the relay to target on ln, the MCP relay when asMCP, and
+// returns its stop.
+func serveHop(ctx context.Context, ln net.Listener, target *url.URL, asMCP bool) (stop func() error, err error) {
+	var h http.Handler
+	var closeUp func() error
+	if asMCP {
+		if h, closeUp, err = mcpRelayHandler(ctx, target.String()); err != nil {
+			return nil, err
+		}
+	} else {
+		var tr *http.Transport
+		h, tr = relayHandler(target)
+		closeUp = func() error { tr.CloseIdleConnections(); return nil }
+	}
+	srv := &http.Server{Handler: withProbes(h), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	return func() error {
@@ -109,9 +129,8 @@ func serveRelay(ln net.Listener, target *url.URL) (stop func() error) {
 		if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
-		tr.CloseIdleConnections()
-		return err
-	}
+		return errors.Join(err, closeUp())
+	}, nil
 }
 
 // StartRelay starts a relay to the base URL target and waits until it
@@ -120,6 +139,17 @@ func serveRelay(ln net.Listener, target *url.URL) (stop func() error) {
 // the relay's base URL, and Usage reads its CPU and allocations as a
 // proxy's are read.
 func StartRelay(ctx context.Context, command []string, target string) (*Proxy, error) {
+	return startHop(ctx, command, target, false)
+}
+
+// StartMCPRelay starts the MCP relay to the MCP endpoint as StartRelay
+// starts the relay (command gets -mcp); it serves MCP on any path of its
+// URL.
+func StartMCPRelay(ctx context.Context, command []string, endpoint string) (*Proxy, error) {
+	return startHop(ctx, command, endpoint, true)
+}
+
+func startHop(ctx context.Context, command []string, target string, asMCP bool) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
@@ -130,16 +160,23 @@ func StartRelay(ctx context.Context, command []string, target string) (*Proxy, e
 		if err != nil {
 			return nil, err
 		}
-		p.URL, p.stop = "http://"+ln.Addr().String(), serveRelay(ln, u)
+		if p.stop, err = serveHop(ctx, ln, u, asMCP); err != nil {
+			return nil, errors.Join(err, ln.Close())
+		}
+		p.URL = "http://" + ln.Addr().String()
 	} else {
 		addr, err := FreeAddr()
 		if err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(command[0], append(command[1:], "-to", target, "-addr", addr)...)
+		args := append(command[1:len(command):len(command)], "-to", target, "-addr", addr)
+		if asMCP {
+			args = append(args, "-mcp")
+		}
+		cmd := exec.Command(command[0], args...)
 		// The collector runs as the proxy's does (cmd/zoho-mcp-proxy sets
-		// GOGC=200 unless GOGC is set), so that the floor differs from the
-		// proxy in the work per call, not in a runtime setting.
+		// GOGC=200 unless GOGC is set), so that the yardsticks differ from
+		// the proxy in the work per call, not in a runtime setting.
 		cmd.Env = append(BaseEnv(), "GOGC=200")
 		if err := p.spawn(cmd, nil); err != nil {
 			return nil, err

@@ -63,6 +63,16 @@ func TestRelayRelays(t *testing.T) {
 			if got := mcpRecordText(t, mcpRelay.URL+mcpURL.Path, id, hc); got != wantMCP {
 				t.Errorf("ZohoCRM_getRecord through the relay = %q, want %q", got, wantMCP)
 			}
+			// The MCP relay is an MCP server of its own in front of the
+			// emulator's: the same tool answers the same text through it.
+			mcpgo, err := StartMCPRelay(ctx, tt.command, sim.MCPEndpoint())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer mcpgo.Close()
+			if got := mcpRecordText(t, mcpgo.URL+"/mcp", id, hc); got != wantMCP {
+				t.Errorf("ZohoCRM_getRecord through the MCP relay = %q, want %q", got, wantMCP)
+			}
 			if err := DirectRESTGet(hc, restRelay.URL, token)(ctx, id); err != nil {
 				t.Errorf("compare's REST caller through the relay: %v", err)
 			}

@@ -37,7 +37,9 @@ Without -bin the proxy is built from this module with "go build". run and
 compare start the Zoho emulator in this process and the proxy as a
 subprocess, so the proxy's goroutines and RSS are its own. compare also
 measures a floor: the same direct calls through a bare net/http reverse
-proxy (zmp-load itself, as another subprocess). soak runs
+proxy (zmp-load itself, as another subprocess), and a yardstick: the direct
+MCP calls through a general-purpose MCP proxy built on mcp-go (zmp-load
+relay -mcp, likewise). soak runs
 "serve --transport http --sandbox" as shipped (only the session idle TTL
 shortened, so that abandoned sessions expire within the run) and exits 1
 when RSS, goroutines or fds grow by more than -limit percent, state is left
@@ -73,7 +75,7 @@ func run(ctx context.Context, args []string) error {
 		return runRSS(ctx, args)
 	case "soak":
 		return runSoak(ctx, args)
-	case "relay": // hidden: compare's floor, started by compare itself
+	case "relay": // hidden: compare's floor and yardstick, started by compare itself
 		return loadtest.RelayMain(ctx, args)
 	case "help":
 		fmt.Print(usage)
