@@ -150,7 +150,11 @@ func Build(cfg *config.Config, o Options) (*App, error) {
 		sopts.ResourceTemplates = []mcpserver.ServerResourceTemplate{{Template: tmpl, Handler: read}}
 		sopts.ListResources = tools.ListResources(store)
 	}
-	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now, Metadata: a.Metadata})
+	text := tools.TextFull
+	if cfg.ResultText == config.ResultTextSummary {
+		text = tools.TextSummary
+	}
+	all := tools.All(tools.Deps{Router: rt, Logger: o.Logger, InlineLimit: cfg.InlineBulkLimit, Bulk: a.Results, Now: o.Now, Metadata: a.Metadata, Text: text})
 	off, err := tools.Selection{Toolsets: cfg.Toolsets, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly}.Disabled(all)
 	if err != nil {
 		_ = a.Close()

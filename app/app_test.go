@@ -172,6 +172,30 @@ func TestAppEndToEndOverHTTP(t *testing.T) {
 	}
 }
 
+// TestResultTextSummaryEndToEnd: with result_text summary, a real client's
+// get_account answer over HTTP (the server's fast path) has the summary line
+// as its text and the record in structuredContent only.
+func TestResultTextSummaryEndToEnd(t *testing.T) {
+	_, sim, url, _ := startApp(t, func(c *config.Config) { c.ResultText = config.ResultTextSummary })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs := sdkSession(t, ctx, &sdk.StreamableClientTransport{Endpoint: url + "/mcp", DisableStandaloneSSE: true})
+	defer cs.Close()
+	id := sim.Store().IDs()[3]
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "get_account", Arguments: map[string]any{"account_id": id}})
+	if err != nil || res.IsError || len(res.Content) != 1 {
+		t.Fatalf("get_account: %v %+v", err, res)
+	}
+	text := res.Content[0].(*sdk.TextContent).Text
+	sc, _ := json.Marshal(res.StructuredContent)
+	if !strings.HasPrefix(text, "Account ") || !strings.HasSuffix(text, "(served by MCP).") || strings.Contains(text, "{") {
+		t.Errorf("text = %q, want the summary line only", text)
+	}
+	if !strings.Contains(string(sc), `"id":"`+id+`"`) {
+		t.Errorf("structuredContent = %s, want the account", sc)
+	}
+}
+
 // logKeys returns the top-level keys of one JSON log line, in order, with
 // their values.
 func logKeys(t *testing.T, line string) ([]string, []any) {

@@ -183,6 +183,11 @@ type Config struct {
 	// ReadOnly switches off every tool that changes Zoho data, whatever the
 	// profiles say (--read-only).
 	ReadOnly bool `yaml:"read_only"`
+	// ResultText is what a tool result's text carries (--result-text):
+	// ResultTextFull, the summary line and the structured content again as
+	// JSON, for clients that read only text; ResultTextSummary, the summary
+	// line only.
+	ResultText string `yaml:"result_text"`
 	// MetadataTTL is how long the org's module metadata is used before it
 	// is read again.
 	MetadataTTL time.Duration `yaml:"metadata_ttl"`
@@ -212,6 +217,12 @@ const (
 	DefaultMetadataTTL          = 10 * time.Minute
 )
 
+// The values of result_text (--result-text, ZOHO_MCP_PROXY_RESULT_TEXT).
+const (
+	ResultTextFull    = "full"    // the summary line, then the structured content as JSON (default)
+	ResultTextSummary = "summary" // the summary line only; the content comes as structuredContent alone
+)
+
 // Default returns the configuration used when nothing is set: stdio, every
 // tier enabled (none configured), failover on.
 func Default() *Config {
@@ -229,6 +240,7 @@ func Default() *Config {
 
 		BulkResultMaxBytes: DefaultBulkResultBytes,
 		MetadataTTL:        DefaultMetadataTTL,
+		ResultText:         ResultTextFull,
 		HTTP: HTTP{
 			BodyLimit:         DefaultBodyLimit,
 			MaxInFlight:       256,
@@ -316,7 +328,7 @@ func (c *Config) String() string {
 		r.Enabled, r.Priority, r.Timeout, r.MaxRetries, r.ClientID, setOrUnset(r.ClientSecret.IsSet()), setOrUnset(r.RefreshToken.IsSet()), setOrUnset(r.AccessToken.IsSet()))
 	fmt.Fprintf(&b, "router: failover=%t breaker_threshold=%d breaker_timeout=%s call_timeout=%s bulk_inline_limit=%d bulk_timeout=%s bulk_result_max_bytes=%d\n",
 		c.Failover, c.BreakerThreshold, c.BreakerTimeout, c.CallTimeout, c.InlineBulkLimit, c.BulkTimeout, c.BulkResultMaxBytes)
-	fmt.Fprintf(&b, "tools: toolsets=%v tools=%v read_only=%t metadata_ttl=%s\n", c.Toolsets, c.Tools, c.ReadOnly, c.MetadataTTL)
+	fmt.Fprintf(&b, "tools: toolsets=%v tools=%v read_only=%t result_text=%s metadata_ttl=%s\n", c.Toolsets, c.Tools, c.ReadOnly, c.ResultText, c.MetadataTTL)
 	h := c.HTTP
 	fmt.Fprintf(&b, "http: allowed_origins=%v allowed_hosts=%v body_limit=%d max_in_flight=%d read_header_timeout=%s read_timeout=%s idle_timeout=%s shutdown_grace=%s",
 		h.AllowedOrigins, h.AllowedHosts, h.BodyLimit, h.MaxInFlight, h.ReadHeaderTimeout, h.ReadTimeout, h.IdleTimeout, h.ShutdownGrace)

@@ -57,6 +57,7 @@ const (
 	EnvToolsets    = "ZOHO_MCP_PROXY_TOOLSETS"     // same as --toolsets: comma-separated toolsets (accounts, records, monitor, all)
 	EnvTools       = "ZOHO_MCP_PROXY_TOOLS"        // same as --tools: comma-separated tool names
 	EnvReadOnly    = "ZOHO_MCP_PROXY_READ_ONLY"    // same as --read-only: boolean
+	EnvResultText  = "ZOHO_MCP_PROXY_RESULT_TEXT"  // same as --result-text: full (default) or summary
 	EnvMetadataTTL = "ZOHO_MCP_PROXY_METADATA_TTL" // module metadata cache TTL: seconds or a Go duration, default 10m
 )
 

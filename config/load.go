@@ -32,6 +32,8 @@ type Flags struct {
 	Toolsets, Tools *string
 	// ReadOnly is --read-only.
 	ReadOnly *bool
+	// ResultText is --result-text.
+	ResultText *string
 }
 
 // List splits a comma-separated list, dropping blanks; "" is nil.
@@ -223,6 +225,7 @@ func (c *Config) applyEnv(env Getenv) {
 		c.Tools = List(v)
 	}
 	boolean(&c.ReadOnly, EnvReadOnly)
+	str(&c.ResultText, EnvResultText)
 	if v := env(EnvMetadataTTL); v != "" {
 		d, ok := parseSeconds(v)
 		if !ok {
@@ -271,6 +274,7 @@ func (c *Config) applyFlags(fl Flags) {
 	if fl.ReadOnly != nil {
 		c.ReadOnly = *fl.ReadOnly
 	}
+	set(&c.ResultText, fl.ResultText)
 }
 
 func parseBool(v string) (bool, bool) {

@@ -61,3 +61,59 @@ func TestToolSwitches(t *testing.T) {
 		t.Errorf("zero TTL: %v", err)
 	}
 }
+
+// TestResultText: result_text comes from the file, the environment and
+// --result-text with the usual precedence, full by default; an MCPB
+// placeholder counts as unset, and an unknown value stops the proxy with a
+// message naming the setting and its values.
+func TestResultText(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "result_text: summary\n")
+	tests := []struct {
+		name  string
+		flags Flags
+		env   map[string]string
+		want  string
+	}{
+		{name: "default", want: ResultTextFull},
+		{name: "file", flags: Flags{Config: &file}, want: ResultTextSummary},
+		{name: "env over file", flags: Flags{Config: &file}, env: map[string]string{EnvResultText: "full"}, want: ResultTextFull},
+		{name: "env", env: map[string]string{EnvResultText: " summary "}, want: ResultTextSummary},
+		{name: "flag over env", flags: Flags{ResultText: ptr("summary")}, env: map[string]string{EnvResultText: "full"}, want: ResultTextSummary},
+		{name: "MCPB placeholder is unset", env: map[string]string{EnvResultText: "${user_config.ZOHO_MCP_PROXY_RESULT_TEXT}"}, want: ResultTextFull},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(tt.flags, envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ResultText != tt.want {
+				t.Errorf("result_text %q, want %q", c.ResultText, tt.want)
+			}
+			if err := c.Validate(); err != nil && strings.Contains(err.Error(), "result_text") {
+				t.Errorf("Validate: %v", err)
+			}
+		})
+	}
+	bad := writeFile(t, "result_text: short\n")
+	for name, fl := range map[string]struct {
+		flags Flags
+		env   map[string]string
+	}{
+		"file": {flags: Flags{Config: &bad}},
+		"env":  {env: map[string]string{EnvResultText: "short"}},
+		"flag": {flags: Flags{ResultText: ptr("short")}},
+	} {
+		c, err := Load(fl.flags, envOf(fl.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Validate()
+		want := `result_text "short" is unknown: set result_text (or --result-text, ZOHO_MCP_PROXY_RESULT_TEXT) to full`
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "or summary (the summary line only)") {
+			t.Errorf("%s: Validate = %v, want %q", name, err, want)
+		}
+	}
+}

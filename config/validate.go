@@ -135,6 +135,12 @@ func (c *Config) Validate() error {
 	if c.MetadataTTL <= 0 {
 		add("metadata_ttl must be positive: set it (or %s) to e.g. 10m", EnvMetadataTTL)
 	}
+	switch c.ResultText {
+	case ResultTextFull, ResultTextSummary:
+	default:
+		add("result_text %q is unknown: set result_text (or --result-text, %s) to %s (a result's text is its summary line and the result as JSON) or %s (the summary line only)",
+			c.ResultText, EnvResultText, ResultTextFull, ResultTextSummary)
+	}
 	if c.InlineBulkLimit < 1 || c.InlineBulkLimit > 10000 {
 		add("bulk_inline_limit=%d is out of range: use 1–10000", c.InlineBulkLimit)
 	}

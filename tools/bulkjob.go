@@ -150,7 +150,7 @@ func outcomesOf(ctx context.Context, d Deps, reader string, ups []tiers.UpdateRe
 // handle for get_bulk_job.
 func bulkWriteAnswer(ctx context.Context, d Deps, tool, noun, module string, ups []tiers.UpdateRequest, r tiers.BulkUpdateResult, route tiers.Route, err error) *mcp.CallToolResult {
 	out := bulkWrite(ctx, d, tool, noun, module, ups, r, err)
-	return renderBulkWrite(out, bulkWriteText(ctx, d, tool, noun, out, err), err != nil || out.Failed > 0, route, noun)
+	return renderBulkWrite(d.Text, out, bulkWriteText(ctx, d, tool, noun, out, err), err != nil || out.Failed > 0, route, noun)
 }
 
 // bulkWrite builds the structured answer of a bulk write (see
@@ -187,9 +187,9 @@ func bulkWrite(ctx context.Context, d Deps, tool, noun, module string, ups []tie
 }
 
 // renderBulkWrite is the tool result of a bulk write's answer: with a
-// resource_link when every outcome is in a resource.
-func renderBulkWrite(out bulkWriteOutput, text string, isError bool, route tiers.Route, noun string) *mcp.CallToolResult {
-	res := structuredResult(out, text, isError)
+// resource_link when every outcome is in a resource, its text as t says.
+func renderBulkWrite(t TextMode, out bulkWriteOutput, text string, isError bool, route tiers.Route, noun string) *mcp.CallToolResult {
+	res := t.structuredResult(out, text, isError)
 	if out.ResourceURI != "" {
 		res.Content = append(res.Content, mcp.NewResourceLink(out.ResourceURI, "bulk_result",
 			fmt.Sprintf("every outcome of %d %s in %d page%s of up to %d (application/json); expires %s", out.Total, noun, out.Pages, plural(out.Pages), BulkPageSize, out.ExpiresAt),
@@ -316,13 +316,13 @@ func GetBulkJob(d Deps) Tool {
 			out := bulkWriteOutput{writeOutput: writeOutput{Results: []writeResult{}, Total: len(ids)},
 				cost:   cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits},
 				Inline: true, JobID: in.ID, Pending: len(ids), State: "running"}
-			return success(route, out, fmt.Sprintf("Zoho bulk job %s is still running (started before %s): %d %s pending on it. Call get_bulk_job again in a minute; do not send them again before.",
+			return d.Text.success(route, out, fmt.Sprintf("Zoho bulk job %s is still running (started before %s): %d %s pending on it. Call get_bulk_job again in a minute; do not send them again before.",
 				h.Job, h.Since.Format(time.RFC3339), len(ids), h.Noun))
 		}
 		out := bulkWrite(ctx, d, name, h.Noun, h.Module, req.Updates, r, err)
 		out.State, out.JobID = "finished", in.ID
 		text := "Zoho bulk job " + h.Job + " has finished. " + bulkWriteText(ctx, d, name, h.Noun, out, err)
-		return renderBulkWrite(out, text, err != nil || out.Failed > 0, route, h.Noun)
+		return renderBulkWrite(d.Text, out, text, err != nil || out.Failed > 0, route, h.Noun)
 	})
 }
 

@@ -90,6 +90,7 @@ type bulkReadDone struct {
 	expiresAt string
 	cost
 	route tiers.Route
+	text  TextMode // the tool's result_text
 }
 
 // runBulkRead runs req through the router for tool, its records redacted
@@ -114,7 +115,7 @@ func runBulkRead(ctx context.Context, d Deps, tool, noun string, subj subject, r
 	sink.mu.Lock()
 	got, recs := sink.count, sink.inline
 	sink.mu.Unlock()
-	done := bulkReadDone{noun: noun, count: got, cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}, route: route}
+	done := bulkReadDone{noun: noun, count: got, cost: cost{Strategy: r.Strategy, Calls: r.Calls, Credits: r.Credits}, route: route, text: d.Text}
 	if !sink.spilled() {
 		if got > d.InlineLimit { // no store to keep them in
 			what := "split account_ids"
@@ -144,12 +145,12 @@ func runBulkRead(ctx context.Context, d Deps, tool, noun string, subj subject, r
 func (b bulkReadDone) render(out any) *mcp.CallToolResult {
 	how := costs(b.Strategy, b.Calls, b.Credits)
 	if b.inline {
-		return success(b.route, out, fmt.Sprintf("Read %d %s inline (%s, served by %s).",
+		return b.text.success(b.route, out, fmt.Sprintf("Read %d %s inline (%s, served by %s).",
 			b.count, nounFor(b.noun, b.count), how, b.route.Tier))
 	}
 	summary := fmt.Sprintf("Read %d %s (%s, served by %s). Too many to inline: read %s with resources/read or read_bulk_result {id: %q, page: 1} (%d page%s of up to %d records; follow next_page_uri); it expires at %s and only this caller can read it.",
 		b.count, b.noun, how, b.route.Tier, b.uri, b.id, b.pages, plural(b.pages), BulkPageSize, b.expiresAt)
-	result := structuredResult(out, summary, false)
+	result := b.text.structuredResult(out, summary, false)
 	link := mcp.NewResourceLink(b.uri, "bulk_result",
 		fmt.Sprintf("%d %s in %d page%s of up to %d records (application/json); expires %s", b.count, b.noun, b.pages, plural(b.pages), BulkPageSize, b.expiresAt),
 		"application/json")

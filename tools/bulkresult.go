@@ -95,6 +95,6 @@ func ReadBulkResult(d Deps) Tool {
 		if pg.NextPage > 0 {
 			summary += fmt.Sprintf(" Read page %d next.", pg.NextPage)
 		}
-		return success(tiers.Route{}, pg, summary)
+		return d.Text.success(tiers.Route{}, pg, summary)
 	})
 }

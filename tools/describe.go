@@ -144,7 +144,7 @@ func DescribeModule(d Deps) Tool {
 					names = append(names, m.APIName)
 				}
 			}
-			return success(tiers.Route{}, out, fmt.Sprintf("%d modules: %s. Call describe_module with module set to one of them for its fields.", len(names), strings.Join(names, ", ")))
+			return d.Text.success(tiers.Route{}, out, fmt.Sprintf("%d modules: %s. Call describe_module with module set to one of them for its fields.", len(names), strings.Join(names, ", ")))
 		}
 		m, res := d.resolve(ctx, name, in.Module, prof)
 		if res != nil {
@@ -186,6 +186,6 @@ func DescribeModule(d Deps) Tool {
 			}
 			summary += "; related lists: " + strings.Join(rl, ", ")
 		}
-		return success(tiers.Route{}, out, summary+".")
+		return d.Text.success(tiers.Route{}, out, summary+".")
 	})
 }

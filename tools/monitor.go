@@ -79,7 +79,7 @@ func GetTierHealth(d Deps) Tool {
 	)
 	return newTool(def, scopes, func(ctx context.Context, _ noParams, _ *permissions.Profile) *mcp.CallToolResult {
 		out := health(d.Router)
-		return success(tiers.Route{}, out, healthSummary(out))
+		return d.Text.success(tiers.Route{}, out, healthSummary(out))
 	})
 }
 
@@ -139,7 +139,7 @@ func GetTierMetrics(d Deps) Tool {
 			out.Tiers = append(out.Tiers, m)
 			parts = append(parts, fmt.Sprintf("%s %d requests, %.1f%% ok, p95 %.1f ms", m.Tier, m.TotalRequests, m.SuccessRate, m.P95DurationMS))
 		}
-		return success(tiers.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
+		return d.Text.success(tiers.Route{}, out, "Tier metrics: "+strings.Join(parts, "; ")+".")
 	})
 }
 
@@ -159,6 +159,6 @@ func ResetCircuitBreakers(d Deps) Tool {
 		d.Router.ResetBreakers()
 		d.Logger.InfoContext(ctx, "circuit breakers reset", "profile", prof.Name)
 		out := health(d.Router)
-		return success(tiers.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
+		return d.Text.success(tiers.Route{}, out, "All circuit breakers closed. "+healthSummary(out))
 	})
 }

@@ -53,7 +53,7 @@ func GetAccount(d Deps) Tool {
 		buf = appendSummary(append(buf, "Account"...), rec, route.Tier, "Account_Name")
 		body := len(buf)
 		buf = append(append(append(buf, `{"account":`...), rec...), '}')
-		return rawSuccess(route, buf, body)
+		return d.Text.rawSuccess(route, buf, body)
 	})
 }
 
@@ -152,7 +152,7 @@ func GetAccounts(d Deps) Tool {
 		if missing := missingIDs(in.IDs, pg.Records); len(missing) > 0 {
 			summary += fmt.Sprintf(" %d of the %d ids matched no account: %s.", len(missing), len(in.IDs), strings.Join(missing, ", "))
 		}
-		return success(route, out, summary)
+		return d.Text.success(route, out, summary)
 	})
 }
 
@@ -240,6 +240,6 @@ func SearchAccounts(d Deps) Tool {
 			return failure(ctx, d.Logger, name, route, about("the search"), err)
 		}
 		out := pageOutput(pg, prof)
-		return success(route, out, pageSummary(out, route.Tier))
+		return d.Text.success(route, out, pageSummary(out, route.Tier))
 	})
 }

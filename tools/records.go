@@ -274,7 +274,7 @@ func GetRecord(d Deps) Tool {
 		buf = appendSummary(append(append(buf, m.APIName...), " record"...), rec, route.Tier, nameFields...)
 		body := len(buf)
 		buf = append(append(append(append(append(buf, `{"module":`...), mod...), `,"record":`...), rec...), '}')
-		return rawSuccess(route, buf, body)
+		return d.Text.rawSuccess(route, buf, body)
 	})
 }
 
@@ -346,7 +346,7 @@ func GetRecords(d Deps) Tool {
 		if missing := missingIDs(in.IDs, pg.Records); len(missing) > 0 {
 			summary += fmt.Sprintf(" %d of the %d ids matched no record: %s.", len(missing), len(in.IDs), strings.Join(missing, ", "))
 		}
-		return success(route, out, summary)
+		return d.Text.success(route, out, summary)
 	})
 }
 
@@ -429,7 +429,7 @@ func SearchRecords(d Deps) Tool {
 			return failure(ctx, d.Logger, name, route, aboutIn(m.APIName, "the "+m.APIName+" search"), err)
 		}
 		out := recordsPage(m.APIName, pg, prof)
-		return success(route, out, recordsSummary(out, route.Tier))
+		return d.Text.success(route, out, recordsSummary(out, route.Tier))
 	})
 }
 
@@ -545,6 +545,6 @@ func GetRelatedRecords(d Deps) Tool {
 			return failure(ctx, d.Logger, name, route, aboutIn(parent.APIName, fmt.Sprintf("the %s of %s record %s", in.List, parent.APIName, in.ID)), err)
 		}
 		out := recordsPage(child.APIName, pg, prof)
-		return success(route, out, fmt.Sprintf("%s of %s record %s: %s", in.List, parent.APIName, in.ID, recordsSummary(out, route.Tier)))
+		return d.Text.success(route, out, fmt.Sprintf("%s of %s record %s: %s", in.List, parent.APIName, in.ID, recordsSummary(out, route.Tier)))
 	})
 }

@@ -175,7 +175,7 @@ func CreateRecords(d Deps) Tool {
 			for _, x := range out.Results {
 				ids = append(ids, x.ID)
 			}
-			return success(route, out, fmt.Sprintf("Created %d %s record%s: %s (served by %s).", out.Total, m.APIName, plural(out.Total), strings.Join(clipList(ids, 10), ", "), route.Tier))
+			return d.Text.success(route, out, fmt.Sprintf("Created %d %s record%s: %s (served by %s).", out.Total, m.APIName, plural(out.Total), strings.Join(clipList(ids, 10), ", "), route.Tier))
 		}
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Created %d of %d %s records, %d failed", out.Succeeded, out.Total, m.APIName, out.Failed)
@@ -198,7 +198,7 @@ func CreateRecords(d Deps) Tool {
 			sb.WriteString(" Cause: ")
 			sb.WriteString(describe(ctx, d.Logger, name, aboutIn(m.APIName, "the create"), err))
 		}
-		return withRoute(structuredResult(out, sb.String(), true), route)
+		return withRoute(d.Text.structuredResult(out, sb.String(), true), route)
 	})
 }
 
@@ -331,7 +331,7 @@ func UpdateRecords(d Deps) Tool {
 			writeOutput
 		}{m.APIName, tally(results)}
 		if err == nil && out.Failed == 0 {
-			return success(route, out, fmt.Sprintf("Updated %d %s record%s (served by %s).", out.Total, m.APIName, plural(out.Total), route.Tier))
+			return d.Text.success(route, out, fmt.Sprintf("Updated %d %s record%s (served by %s).", out.Total, m.APIName, plural(out.Total), route.Tier))
 		}
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "Updated %d of %d %s records, %d failed (%s).", out.Succeeded, out.Total, m.APIName, out.Failed, failedSummary(results, 5))
@@ -344,7 +344,7 @@ func UpdateRecords(d Deps) Tool {
 			}
 			sb.WriteString(describe(ctx, d.Logger, name, subj, err))
 		}
-		return withRoute(structuredResult(out, sb.String(), true), route)
+		return withRoute(d.Text.structuredResult(out, sb.String(), true), route)
 	})
 }
 

@@ -66,20 +66,37 @@ func about(text string) subject { return subject{text: text} }
 // String returns the subject as messages name it.
 func (s subject) String() string { return s.text }
 
+// TextMode is what the text content of a result with structured content
+// carries (result_text): the summary line and the same content as JSON, or
+// the summary line only. Error texts written for the agent stay in both.
+type TextMode uint8
+
+const (
+	// TextFull: the summary line, a blank line, then the structured content
+	// as JSON, for clients that only read text (the MCP spec's SHOULD for a
+	// tool with an outputSchema). The default.
+	TextFull TextMode = iota
+	// TextSummary: the summary line only; the record reaches the client
+	// once, as structuredContent.
+	TextSummary
+)
+
 // success builds a result with structured content and a text rendering: the
-// summary line, then the same content as JSON for clients that only read
-// text.
-func success(route tiers.Route, structured any, summary string) *mcp.CallToolResult {
-	return withRoute(structuredResult(structured, summary, false), route)
+// summary line, then (TextFull) the same content as JSON for clients that
+// only read text.
+func (t TextMode) success(route tiers.Route, structured any, summary string) *mcp.CallToolResult {
+	return withRoute(t.structuredResult(structured, summary, false), route)
 }
 
-func structuredResult(structured any, summary string, isError bool) *mcp.CallToolResult {
+func (t TextMode) structuredResult(structured any, summary string, isError bool) *mcp.CallToolResult {
 	b, err := json.Marshal(structured)
 	text := summary
 	if err == nil {
 		// Marshal once: the same bytes are the structuredContent and the
 		// JSON the text rendering carries for clients that read only text.
-		text = summary + "\n\n" + string(b)
+		if t != TextSummary {
+			text = summary + "\n\n" + string(b)
+		}
 		structured = json.RawMessage(b)
 	}
 	res := mcp.NewToolResultStructured(structured, text)
@@ -91,9 +108,15 @@ func structuredResult(structured any, summary string, isError bool) *mcp.CallToo
 // written with its text rendering into one buffer: buf is the text (the
 // summary line, a blank line, the JSON) and the structured content is
 // buf[body:], the same bytes, with no decoding or encoding on the way.
-func rawSuccess(route tiers.Route, buf []byte, body int) *mcp.CallToolResult {
+// TextSummary leaves the JSON out of the text: buf[:body] less its blank
+// line.
+func (t TextMode) rawSuccess(route tiers.Route, buf []byte, body int) *mcp.CallToolResult {
 	r := &rawResult{}
-	r.content[0] = mcp.TextContent{Type: mcp.ContentTypeText, Text: string(buf)}
+	if t == TextSummary {
+		r.content[0] = mcp.TextContent{Type: mcp.ContentTypeText, Text: string(bytes.TrimSuffix(buf[:body], []byte("\n\n")))}
+	} else {
+		r.content[0] = mcp.TextContent{Type: mcp.ContentTypeText, Text: string(buf)}
+	}
 	r.res.Content = r.content[:]
 	r.res.StructuredContent = json.RawMessage(buf[body:len(buf):len(buf)])
 	r.meta.AdditionalFields = map[string]any{tiers.RouteMetaKey: route}

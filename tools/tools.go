@@ -73,6 +73,10 @@ type Deps struct {
 	// check their arguments against and describe_module shows. Nil means
 	// those tools answer that the metadata is not available.
 	Metadata *metadata.Cache
+	// Text is what the text content of a result with structured content
+	// carries besides its summary line (result_text): TextFull, the zero
+	// value, also the content as JSON; TextSummary nothing more.
+	Text TextMode
 }
 
 func (d Deps) withDefaults() Deps {

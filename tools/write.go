@@ -90,7 +90,7 @@ func UpdateAccount(d Deps) Tool {
 		}
 		out := tally([]writeResult{fromOutcome(o)})
 		if err == nil && out.Failed == 0 {
-			return success(route, out, fmt.Sprintf("Updated account %s (%d field%s, served by %s).",
+			return d.Text.success(route, out, fmt.Sprintf("Updated account %s (%d field%s, served by %s).",
 				req.ID, len(req.Data), plural(len(req.Data)), route.Tier))
 		}
 		text := "Account " + req.ID + " was not updated: " + failedSummary(out.Results, 1)
@@ -98,7 +98,7 @@ func UpdateAccount(d Deps) Tool {
 			text = describe(ctx, d.Logger, name, account(req.ID), err) + d.picklistHint(ctx, Module, err)
 			d.noteVerdict(Module, err)
 		}
-		return withRoute(structuredResult(out, text, true), route)
+		return withRoute(d.Text.structuredResult(out, text, true), route)
 	})
 }
 

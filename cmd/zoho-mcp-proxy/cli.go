@@ -109,6 +109,7 @@ type configFlags struct {
 	sessionIdleTTL, bulkTimeout                                     *time.Duration
 	toolsets, tools                                                 *string
 	readOnly                                                        *bool
+	resultText                                                      *string
 }
 
 func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
@@ -128,6 +129,7 @@ func newConfigFlags(fs *flag.FlagSet, full bool) *configFlags {
 	c.toolsets = fs.String("toolsets", "accounts,records,monitor", "comma-separated toolsets to enable: accounts, records, monitor, or all (env "+config.EnvToolsets+")")
 	c.tools = fs.String("tools", "", "comma-separated tools to enable by name, besides --toolsets; alone, only these (env "+config.EnvTools+")")
 	c.readOnly = fs.Bool("read-only", false, "switch off every tool that changes Zoho data, whatever the profiles allow (env "+config.EnvReadOnly+")")
+	c.resultText = fs.String("result-text", config.ResultTextFull, "a tool result's text: "+config.ResultTextFull+" = its summary line and the result as JSON, "+config.ResultTextSummary+" = the summary line only (the result is in structuredContent) (env "+config.EnvResultText+")")
 	return c
 }
 
@@ -161,6 +163,8 @@ func (c *configFlags) flags() config.Flags {
 			f.Tools = c.tools
 		case "read-only":
 			f.ReadOnly = c.readOnly
+		case "result-text":
+			f.ResultText = c.resultText
 		}
 	})
 	return f
@@ -212,7 +216,7 @@ func stdioProfile(cfg *config.Config, p *permissions.Policy) (*permissions.Profi
 const sandboxRequestLog = 1000
 
 func (e env) serve(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D] [--toolsets T] [--tools N] [--read-only]")
+	fs := e.newFlagSet("serve", "[--transport stdio|http] [--addr HOST:PORT] [--config FILE] [--permissions FILE] [--profile NAME] [--sandbox] [--log-level L] [--log-format F] [--session-idle-ttl D] [--toolsets T] [--tools N] [--read-only] [--result-text full|summary]")
 	cf := newConfigFlags(fs, true)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -300,7 +304,7 @@ func (e env) sandbox(ctx context.Context, args []string) error {
 const probeTimeout = 5 * time.Second
 
 func (e env) check(ctx context.Context, args []string) error {
-	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE] [--toolsets T] [--tools N] [--read-only]")
+	fs := e.newFlagSet("check", "[--config FILE] [--permissions FILE] [--toolsets T] [--tools N] [--read-only] [--result-text full|summary]")
 	cf := newConfigFlags(fs, false)
 	if err := parse(fs, args); err != nil {
 		return err

@@ -106,8 +106,8 @@ func TestManifestPromptsEqualServedPrompts(t *testing.T) {
 	}
 }
 
-// TestManifestSwitchesReachTheConfig: the bundle's toolset, tool and
-// read-only fields arrive as the environment the proxy reads: set, they
+// TestManifestSwitchesReachTheConfig: the bundle's toolset, tool, read-only
+// and result-text fields arrive as the environment the proxy reads: set, they
 // choose; left empty, they are unset.
 func TestManifestSwitchesReachTheConfig(t *testing.T) {
 	t.Parallel()
@@ -125,13 +125,13 @@ func TestManifestSwitchesReachTheConfig(t *testing.T) {
 			return v // left empty: the host passes the placeholder
 		}
 	}
-	c, err := config.Load(config.Flags{}, env(map[string]string{"ZOHO_MCP_PROXY_TOOLSETS": "records,monitor", "ZOHO_MCP_PROXY_READ_ONLY": "true"}))
-	if err != nil || !slices.Equal(c.Toolsets, []string{"records", "monitor"}) || !c.ReadOnly || c.Tools != nil {
-		t.Errorf("set: toolsets %v tools %v read-only %v (%v)", c.Toolsets, c.Tools, c.ReadOnly, err)
+	c, err := config.Load(config.Flags{}, env(map[string]string{"ZOHO_MCP_PROXY_TOOLSETS": "records,monitor", "ZOHO_MCP_PROXY_READ_ONLY": "true", "ZOHO_MCP_PROXY_RESULT_TEXT": "summary"}))
+	if err != nil || !slices.Equal(c.Toolsets, []string{"records", "monitor"}) || !c.ReadOnly || c.Tools != nil || c.ResultText != config.ResultTextSummary {
+		t.Errorf("set: toolsets %v tools %v read-only %v result-text %q (%v)", c.Toolsets, c.Tools, c.ReadOnly, c.ResultText, err)
 	}
 	c, err = config.Load(config.Flags{}, env(nil))
-	if err != nil || c.Toolsets != nil || c.Tools != nil || c.ReadOnly {
-		t.Errorf("left empty: toolsets %v tools %v read-only %v (%v)", c.Toolsets, c.Tools, c.ReadOnly, err)
+	if err != nil || c.Toolsets != nil || c.Tools != nil || c.ReadOnly || c.ResultText != config.ResultTextFull {
+		t.Errorf("left empty: toolsets %v tools %v read-only %v result-text %q (%v)", c.Toolsets, c.Tools, c.ReadOnly, c.ResultText, err)
 	}
 }
 
@@ -155,7 +155,7 @@ func TestManifestShape(t *testing.T) {
 	// env name is one the proxy reads.
 	known := map[string]bool{config.EnvClientID: true, config.EnvClientSecret: true, config.EnvRefreshToken: true,
 		config.EnvDC: true, config.EnvMCPEndpoint: true, config.EnvOrgID: true,
-		config.EnvToolsets: true, config.EnvTools: true, config.EnvReadOnly: true}
+		config.EnvToolsets: true, config.EnvTools: true, config.EnvReadOnly: true, config.EnvResultText: true}
 	ref := regexp.MustCompile(`^\$\{user_config\.([A-Za-z0-9_]+)\}$`)
 	for name, v := range s.MCPConfig.Env {
 		if !known[name] {
