@@ -22,7 +22,9 @@ import (
 // load generator's share of compare's CPU that depends on the answer's
 // shape, not on the proxy's own work: the proxy's answer carries the
 // record twice (structured content, and its text rendering, as the MCP
-// specification asks for compatibility), the direct one once, as text.
+// specification asks for compatibility), the direct one once, as text;
+// with result_text=summary the proxy's carries it once, as structured
+// content.
 //
 //	go test -run '^$' -bench ClientReadsAnswer -benchmem ./loadtest/
 func BenchmarkClientReadsAnswer(b *testing.B) {
@@ -32,17 +34,26 @@ func BenchmarkClientReadsAnswer(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sim.Close()
-	p, err := StartProxy(ctx, sim, ProxyOptions{Logger: slog.New(slog.DiscardHandler)})
+	full, err := StartProxy(ctx, sim, ProxyOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	defer full.Close()
+	summary, err := StartProxy(ctx, sim, ProxyOptions{Logger: slog.New(slog.DiscardHandler), Env: []string{"ZOHO_MCP_PROXY_RESULT_TEXT=summary"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer summary.Close()
 	id := sim.Store().IDs()[0]
 	answers := map[string][]byte{
-		"proxy":  captureAnswer(b, p.Endpoint(), ProxyGetAccount, id),
-		"direct": captureAnswer(b, sim.MCPEndpoint(), DirectMCPGetRecord, id),
+		"direct":        captureAnswer(b, sim.MCPEndpoint(), DirectMCPGetRecord, id),
+		"proxy":         captureAnswer(b, full.Endpoint(), ProxyGetAccount, id),
+		"proxy-summary": captureAnswer(b, summary.Endpoint(), ProxyGetAccount, id),
 	}
-	for _, name := range []string{"direct", "proxy"} {
+	if len(answers["proxy-summary"]) >= len(answers["proxy"]) {
+		b.Fatalf("result_text=summary did not shorten the answer: %d bytes, full %d", len(answers["proxy-summary"]), len(answers["proxy"]))
+	}
+	for _, name := range []string{"direct", "proxy", "proxy-summary"} {
 		body := answers[name]
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
