@@ -335,9 +335,9 @@ type CompareOptions struct {
 	Eras []string
 	// Binary is the proxy to spawn; "" runs it in process.
 	Binary string
-	// Relay is the command that starts the floor's relay as a process of
-	// its own (zmp-load relay; StartRelay adds -to and -addr); nil runs it
-	// in this process.
+	// Relay is the command that starts the floor's relay and the MCP relay
+	// as processes of their own (zmp-load relay; StartRelay adds -to and
+	// -addr, StartMCPRelay also -mcp); nil runs them in this process.
 	Relay []string
 	// LogLevel of the proxies; "" means info.
 	LogLevel string
