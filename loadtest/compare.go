@@ -531,10 +531,8 @@ func writeCostMarkdown(w io.Writer, rs []CompareResult) {
 	inproc := false
 	for _, r := range rs {
 		for _, b := range r.benches() {
-			pcpu, palloc := "—", "—"
-			if b.Proxy != nil {
-				pcpu, palloc = fmt.Sprintf("%.0f", b.Proxy.CPUus), allocs(b.Proxy.Allocs)
-			} else if !strings.HasPrefix(b.Path, "direct") {
+			pcpu, palloc := hopCost(b)
+			if b.Proxy == nil && !strings.HasPrefix(b.Path, "direct") {
 				inproc = true
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f | %s | %.0f |\n", r.Era, b.Path, pcpu, palloc, b.LoadGen.CPUus, allocs(b.LoadGen.Allocs), totalCPU(b))
@@ -551,9 +549,9 @@ func writeCostMarkdown(w io.Writer, rs []CompareResult) {
 			name          string
 			proxy, direct Bench
 		}{{"(a) cost: proxy MCP tier vs direct MCP", r.ProxyMCP, r.DirectMCP}, {"(b) cost: proxy REST tier vs direct REST", r.ProxyREST, r.DirectREST}} {
-			pcpu, palloc, ok := "—", "—", "—"
+			pcpu, palloc := hopCost(c.proxy)
+			ok := "—"
 			if c.proxy.Proxy != nil {
-				pcpu, palloc = fmt.Sprintf("%.0f", c.proxy.Proxy.CPUus), allocs(c.proxy.Proxy.Allocs)
 				ok = met(c.proxy.Proxy.CPUus <= 120)
 			}
 			ratio := 0.0
@@ -599,10 +597,7 @@ func writeYardstickMarkdown(w io.Writer, rs []CompareResult) {
 			name string
 			hop  Bench
 		}{{"proxy, MCP tier (get_account)", r.ProxyMCP}, {"MCP relay on mcp-go (ZohoCRM_getRecord)", r.MCPRelay}, {"bare relay (ZohoCRM_getRecord)", r.RelayMCP}} {
-			cpu, al := "—", "—"
-			if h.hop.Proxy != nil {
-				cpu, al = fmt.Sprintf("%.0f", h.hop.Proxy.CPUus), allocs(h.hop.Proxy.Allocs)
-			}
+			cpu, al := hopCost(h.hop)
 			fmt.Fprintf(w, "| %s | %s | %.0f µs | %.2f× | %s | %s |\n", r.Era, h.name, AddedP50(h.hop, r.DirectMCP), Ratio(h.hop, r.DirectMCP), cpu, al)
 		}
 	}
@@ -648,6 +643,15 @@ func totalCPU(b Bench) float64 {
 		return b.LoadGen.CPUus
 	}
 	return b.LoadGen.CPUus + b.Proxy.CPUus
+}
+
+// hopCost is the cells of b's hop process's CPU µs and allocations per
+// call ("—" where unknown).
+func hopCost(b Bench) (cpu, allocations string) {
+	if b.Proxy == nil {
+		return "—", "—"
+	}
+	return fmt.Sprintf("%.0f", b.Proxy.CPUus), allocs(b.Proxy.Allocs)
 }
 
 func allocs(a float64) string {
